@@ -1,0 +1,78 @@
+/* mod_rlw.h - shared declarations of the Apache glue (mod_rlw_*.c).
+ *
+ * The glue turns httpd.conf directives into an rlw_policy_t per virtual
+ * host, and requests into calls of the httpd-free core and store.
+ */
+#ifndef MOD_RLW_H
+#define MOD_RLW_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <apr_tables.h>
+
+#include "rlw_addr.h"
+#include "rlw_decision.h"
+#include "rlw_store.h"
+
+#define RLW_UNSET (-1)
+
+/* What a banned client gets. */
+typedef enum rlw_ban_action {
+    RLW_ACTION_RESPOND = 0, /* answer BanStatus, keep the connection open */
+    RLW_ACTION_CLOSE        /* answer BanStatus and close the connection */
+} rlw_ban_action_t;
+
+/* Per-server configuration. Fields start RLW_UNSET (or NULL) so that a
+ * virtual host inherits what it does not set (see rlw_merge_server_config);
+ * rlw_resolve_config() then fills in the defaults. Durations in ms. */
+typedef struct rlw_srv_conf {
+    int enabled;                /* RateLimitWAF On|Off */
+    apr_int64_t threshold;      /* RateLimitWAFThreshold */
+    apr_int64_t ban_ms;         /* RateLimitWAFBanTime */
+    apr_int64_t ban_max_ms;     /* RateLimitWAFBanMax */
+    apr_int64_t allow_ban_ms;   /* RateLimitWAFAllowBanTime */
+    apr_int64_t strike_decay_ms;/* RateLimitWAFStrikeDecay */
+    int ban_status;             /* RateLimitWAFBanStatus */
+    int ban_action;             /* RateLimitWAFBanAction (rlw_ban_action_t) */
+    const char *score_var;      /* RateLimitWAFScoreVar */
+    int attack_score;           /* RateLimitWAFAttackScore */
+    apr_array_header_t *exempt; /* RateLimitWAFExempt, of rlw_addr_t */
+    apr_array_header_t *allow;  /* RateLimitWAFAllow, of rlw_addr_t */
+
+    /* Main server only (one table for the whole server). */
+    apr_int64_t window_ms;      /* RateLimitWAFWindow */
+    int v6_prefix;              /* RateLimitWAFIPv6Prefix */
+    const char *store_name;     /* RateLimitWAFStore */
+    apr_int64_t table_size;     /* RateLimitWAFTableSize */
+
+    /* Resolved after merging (rlw_resolve_config). */
+    rlw_policy_t policy;
+} rlw_srv_conf_t;
+
+/* State of one request, in r->request_config. */
+typedef struct rlw_req {
+    rlw_addr_t host;    /* r->useragent_ip, parsed */
+    rlw_addr_t client;  /* counted identity (IPv6 grouped) */
+    int have_client;    /* host and client are set */
+    int banned;         /* answered by this module: never counted */
+} rlw_req_t;
+
+extern module AP_MODULE_DECLARE_DATA ratelimit_waf_module;
+extern const command_rec rlw_cmds[];
+
+/* The store shared by every server (set in post_config). */
+extern rlw_store_t *rlw_the_store;
+
+void *rlw_create_server_config(apr_pool_t *p, server_rec *s);
+void *rlw_merge_server_config(apr_pool_t *p, void *base, void *add);
+
+/* Applies defaults and main-server-only values to every server's config,
+ * and checks what spans several directives. Returns NULL or an error. */
+const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server);
+
+/* The class of host under conf's Exempt / Allow lists. */
+rlw_class_t rlw_classify(const rlw_srv_conf_t *conf, const rlw_addr_t *host);
+
+void rlw_register_hooks(apr_pool_t *p);
+
+#endif

@@ -1,0 +1,390 @@
+/* mod_rlw_config.c - the RateLimitWAF* directives.
+ *
+ * Every handler validates its value at parse time and returns a sentence
+ * naming the directive and the bad value, so `httpd -t` points at the
+ * mistake. Settings merge per virtual host; the table-wide ones (window,
+ * IPv6 prefix, store, table size) are refused inside <VirtualHost>.
+ */
+#include <string.h>
+#include <stdlib.h>
+#include <errno.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include "mod_rlw.h"
+#include "rlw_duration.h"
+
+/* Defaults (docs/directives.md). */
+#define RLW_DEF_THRESHOLD 5000
+#define RLW_DEF_WINDOW_MS (10LL * 60 * 1000)
+#define RLW_DEF_BAN_MS (15LL * 60 * 1000)
+#define RLW_DEF_BAN_MAX_MS (24LL * 3600 * 1000)
+#define RLW_DEF_ALLOW_BAN_MS (60LL * 1000)
+#define RLW_DEF_STRIKE_DECAY_MS (24LL * 3600 * 1000)
+#define RLW_DEF_BAN_STATUS HTTP_NOT_FOUND
+#define RLW_DEF_SCORE_VAR "MODSEC_ANOMALY_SCORE"
+#define RLW_DEF_ATTACK_SCORE 5
+#define RLW_DEF_V6_PREFIX 64
+#define RLW_DEF_TABLE_SIZE 100000
+#define RLW_MAX_THRESHOLD ((apr_int64_t)1000000000)
+#define RLW_MIN_TABLE_SIZE 16
+#define RLW_MAX_TABLE_SIZE ((apr_int64_t)50000000)
+
+/* Offsets into rlw_srv_conf_t, passed through cmd->info so one handler
+ * serves every directive of the same type. */
+#define RLW_FIELD(f) ((void *)APR_OFFSETOF(rlw_srv_conf_t, f))
+
+static rlw_srv_conf_t *srv_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config,
+                                &ratelimit_waf_module);
+}
+
+void *rlw_create_server_config(apr_pool_t *p, server_rec *s)
+{
+    rlw_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->enabled = RLW_UNSET;
+    c->threshold = RLW_UNSET;
+    c->ban_ms = RLW_UNSET;
+    c->ban_max_ms = RLW_UNSET;
+    c->allow_ban_ms = RLW_UNSET;
+    c->strike_decay_ms = RLW_UNSET;
+    c->ban_status = RLW_UNSET;
+    c->ban_action = RLW_UNSET;
+    c->attack_score = RLW_UNSET;
+    c->window_ms = RLW_UNSET;
+    c->v6_prefix = RLW_UNSET;
+    c->table_size = RLW_UNSET;
+    return c;
+}
+
+#define MERGE(f) (add->f != RLW_UNSET ? add->f : base->f)
+#define MERGE_PTR(f) (add->f ? add->f : base->f)
+
+void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
+{
+    rlw_srv_conf_t *base = basev, *add = addv;
+    rlw_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->enabled = MERGE(enabled);
+    c->threshold = MERGE(threshold);
+    c->ban_ms = MERGE(ban_ms);
+    c->ban_max_ms = MERGE(ban_max_ms);
+    c->allow_ban_ms = MERGE(allow_ban_ms);
+    c->strike_decay_ms = MERGE(strike_decay_ms);
+    c->ban_status = MERGE(ban_status);
+    c->ban_action = MERGE(ban_action);
+    c->attack_score = MERGE(attack_score);
+    c->score_var = MERGE_PTR(score_var);
+    /* A list set in a virtual host replaces the inherited one, like
+     * mod_remoteip's proxy lists: what you read in the vhost is what
+     * applies. */
+    c->exempt = MERGE_PTR(exempt);
+    c->allow = MERGE_PTR(allow);
+    /* Table-wide settings only exist in the main server. */
+    c->window_ms = base->window_ms;
+    c->v6_prefix = base->v6_prefix;
+    c->store_name = base->store_name;
+    c->table_size = base->table_size;
+    return c;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    srv_conf(cmd)->enabled = on;
+    return NULL;
+}
+
+/* Parses a whole decimal number in [min, max]; 0 on success. */
+static int parse_int(const char *arg, apr_int64_t min, apr_int64_t max,
+                     apr_int64_t *out)
+{
+    char *end;
+    apr_int64_t v;
+
+    if (!apr_isdigit(*arg))
+        return -1;
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const char *set_threshold(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    if (parse_int(arg, 1, RLW_MAX_THRESHOLD, &srv_conf(cmd)->threshold))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of "
+                            "attacks between 1 and %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, RLW_MAX_THRESHOLD);
+    return NULL;
+}
+
+/* Every duration directive; cmd->info is the field's offset. Durations must
+ * be positive: a zero window or ban would silently disable the module. */
+static const char *set_duration(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    rlw_srv_conf_t *c = srv_conf(cmd);
+    apr_int64_t *field = (apr_int64_t *)((char *)c + (apr_size_t)cmd->info);
+    int64_t ms;
+    const char *why;
+
+    (void)dummy;
+    if (field == &c->window_ms) {
+        const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+        if (err)
+            return err;
+    }
+    why = rlw_duration_parse(arg, &ms);
+    if (!why && ms <= 0)
+        why = "must be longer than zero";
+    if (why)
+        return apr_psprintf(cmd->pool, "%s: bad duration '%s': %s (use e.g. "
+                            "90, 90s, 500ms, 15m, 8h, 1d)",
+                            cmd->cmd->name, arg, why);
+    *field = ms;
+    return NULL;
+}
+
+static const char *set_ban_status(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_int64_t v;
+
+    (void)dummy;
+    if (parse_int(arg, 400, 599, &v))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an HTTP error status "
+                            "between 400 and 599", cmd->cmd->name, arg);
+    srv_conf(cmd)->ban_status = (int)v;
+    return NULL;
+}
+
+static const char *set_ban_action(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    rlw_srv_conf_t *c = srv_conf(cmd);
+
+    (void)dummy;
+    /* "404" is accepted as another name for respond: the status itself is
+     * RateLimitWAFBanStatus. */
+    if (!strcasecmp(arg, "respond") || !strcmp(arg, "404"))
+        c->ban_action = RLW_ACTION_RESPOND;
+    else if (!strcasecmp(arg, "close"))
+        c->ban_action = RLW_ACTION_CLOSE;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of respond, close",
+                            cmd->cmd->name, arg);
+    return NULL;
+}
+
+static const char *set_score_var(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *p;
+
+    (void)dummy;
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && *p != '_')
+            break;
+    }
+    if (!*arg || *p || p - arg > 128)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an environment "
+                            "variable name (letters, digits and _, at most "
+                            "128)", cmd->cmd->name, arg);
+    srv_conf(cmd)->score_var = arg;
+    return NULL;
+}
+
+static const char *set_attack_score(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    apr_int64_t v;
+
+    (void)dummy;
+    if (parse_int(arg, 1, 1000000, &v))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole anomaly score "
+                            "between 1 and 1000000", cmd->cmd->name, arg);
+    srv_conf(cmd)->attack_score = (int)v;
+    return NULL;
+}
+
+/* RateLimitWAFExempt / RateLimitWAFAllow: one network per call (ITERATE).
+ * The first occurrence in a server starts a new list, so a vhost's list
+ * replaces the main server's instead of appending to it. */
+static const char *add_network(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    rlw_srv_conf_t *c = srv_conf(cmd);
+    apr_array_header_t **list =
+        (apr_array_header_t **)((char *)c + (apr_size_t)cmd->info);
+    rlw_addr_t net;
+    const char *why;
+
+    (void)dummy;
+    memset(&net, 0, sizeof(net));
+    why = rlw_cidr_parse(arg, &net);
+    if (why)
+        return apr_psprintf(cmd->pool, "%s: bad network '%s': %s (use e.g. "
+                            "192.0.2.0/24, 2001:db8::/32 or one address)",
+                            cmd->cmd->name, arg, why);
+    if (!*list)
+        *list = apr_array_make(cmd->pool, 4, sizeof(rlw_addr_t));
+    *(rlw_addr_t *)apr_array_push(*list) = net;
+    return NULL;
+}
+
+static const char *set_v6_prefix(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t v;
+
+    (void)dummy;
+    if (err)
+        return err;
+    if (parse_int(arg, 16, 128, &v))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a prefix length "
+                            "between 16 and 128", cmd->cmd->name, arg);
+    srv_conf(cmd)->v6_prefix = (int)v;
+    return NULL;
+}
+
+static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err)
+        return err;
+    if (strcmp(arg, "shm"))
+        return apr_psprintf(cmd->pool, "%s: unknown store '%s' (known: shm)",
+                            cmd->cmd->name, arg);
+    srv_conf(cmd)->store_name = arg;
+    return NULL;
+}
+
+static const char *set_table_size(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err)
+        return err;
+    if (parse_int(arg, RLW_MIN_TABLE_SIZE, RLW_MAX_TABLE_SIZE,
+                  &srv_conf(cmd)->table_size))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of clients "
+                            "between %d and %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, RLW_MIN_TABLE_SIZE,
+                            RLW_MAX_TABLE_SIZE);
+    return NULL;
+}
+
+const command_rec rlw_cmds[] = {
+    AP_INIT_FLAG("RateLimitWAF", set_flag, NULL, RSRC_CONF,
+                 "On to count ModSecurity attacks and ban clients here"),
+    AP_INIT_TAKE1("RateLimitWAFThreshold", set_threshold, NULL, RSRC_CONF,
+                  "attacks in the window that trigger a ban"),
+    AP_INIT_TAKE1("RateLimitWAFWindow", set_duration, RLW_FIELD(window_ms),
+                  RSRC_CONF, "sliding window length (main server only)"),
+    AP_INIT_TAKE1("RateLimitWAFBanTime", set_duration, RLW_FIELD(ban_ms),
+                  RSRC_CONF, "length of a first ban"),
+    AP_INIT_TAKE1("RateLimitWAFBanMax", set_duration, RLW_FIELD(ban_max_ms),
+                  RSRC_CONF, "cap on escalating bans"),
+    AP_INIT_TAKE1("RateLimitWAFAllowBanTime", set_duration,
+                  RLW_FIELD(allow_ban_ms), RSRC_CONF,
+                  "ban length for RateLimitWAFAllow networks"),
+    AP_INIT_TAKE1("RateLimitWAFStrikeDecay", set_duration,
+                  RLW_FIELD(strike_decay_ms), RSRC_CONF,
+                  "quiet time after a ban that forgets earlier strikes"),
+    AP_INIT_TAKE1("RateLimitWAFBanStatus", set_ban_status, NULL, RSRC_CONF,
+                  "HTTP status answered to a banned client"),
+    AP_INIT_TAKE1("RateLimitWAFBanAction", set_ban_action, NULL, RSRC_CONF,
+                  "respond (keep the connection) or close"),
+    AP_INIT_TAKE1("RateLimitWAFScoreVar", set_score_var, NULL, RSRC_CONF,
+                  "environment variable holding the inbound anomaly score"),
+    AP_INIT_TAKE1("RateLimitWAFAttackScore", set_attack_score, NULL,
+                  RSRC_CONF, "minimum anomaly score that counts as an attack"),
+    AP_INIT_ITERATE("RateLimitWAFExempt", add_network, RLW_FIELD(exempt),
+                    RSRC_CONF, "networks never banned"),
+    AP_INIT_ITERATE("RateLimitWAFAllow", add_network, RLW_FIELD(allow),
+                    RSRC_CONF, "shared proxies: short bans, no escalation"),
+    AP_INIT_TAKE1("RateLimitWAFIPv6Prefix", set_v6_prefix, NULL, RSRC_CONF,
+                  "IPv6 clients are grouped by this prefix (main server only)"),
+    AP_INIT_TAKE1("RateLimitWAFStore", set_store, NULL, RSRC_CONF,
+                  "counter store: shm (main server only)"),
+    AP_INIT_TAKE1("RateLimitWAFTableSize", set_table_size, NULL, RSRC_CONF,
+                  "clients tracked in shared memory (main server only)"),
+    {NULL}};
+
+#define DEFAULT(f, v) \
+    do { \
+        if (c->f == RLW_UNSET) \
+            c->f = (v); \
+    } while (0)
+
+const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
+{
+    rlw_srv_conf_t *mc = ap_get_module_config(main_server->module_config,
+                                              &ratelimit_waf_module);
+    server_rec *s;
+    char a[32], b[32];
+
+    if (mc->window_ms == RLW_UNSET)
+        mc->window_ms = RLW_DEF_WINDOW_MS;
+    if (mc->v6_prefix == RLW_UNSET)
+        mc->v6_prefix = RLW_DEF_V6_PREFIX;
+    if (!mc->store_name)
+        mc->store_name = "shm";
+    if (mc->table_size == RLW_UNSET)
+        mc->table_size = RLW_DEF_TABLE_SIZE;
+
+    for (s = main_server; s; s = s->next) {
+        rlw_srv_conf_t *c = ap_get_module_config(s->module_config,
+                                                 &ratelimit_waf_module);
+        DEFAULT(enabled, 0);
+        DEFAULT(threshold, RLW_DEF_THRESHOLD);
+        DEFAULT(ban_ms, RLW_DEF_BAN_MS);
+        DEFAULT(ban_max_ms, RLW_DEF_BAN_MAX_MS);
+        DEFAULT(allow_ban_ms, RLW_DEF_ALLOW_BAN_MS);
+        DEFAULT(strike_decay_ms, RLW_DEF_STRIKE_DECAY_MS);
+        DEFAULT(ban_status, RLW_DEF_BAN_STATUS);
+        DEFAULT(ban_action, RLW_ACTION_RESPOND);
+        DEFAULT(attack_score, RLW_DEF_ATTACK_SCORE);
+        if (!c->score_var)
+            c->score_var = RLW_DEF_SCORE_VAR;
+        c->window_ms = mc->window_ms;
+        c->v6_prefix = mc->v6_prefix;
+        c->store_name = mc->store_name;
+        c->table_size = mc->table_size;
+
+        if (c->ban_max_ms < c->ban_ms)
+            return apr_psprintf(p, "RateLimitWAFBanMax %s is shorter than "
+                                "RateLimitWAFBanTime %s (server %s:%u)",
+                                rlw_duration_format(c->ban_max_ms, a, sizeof(a)),
+                                rlw_duration_format(c->ban_ms, b, sizeof(b)),
+                                s->server_hostname ? s->server_hostname : "?",
+                                (unsigned)s->port);
+        c->policy.threshold = (uint32_t)c->threshold;
+        c->policy.window_ms = c->window_ms;
+        c->policy.ban_ms = c->ban_ms;
+        c->policy.ban_max_ms = c->ban_max_ms;
+        c->policy.allow_ban_ms = c->allow_ban_ms;
+        c->policy.strike_decay_ms = c->strike_decay_ms;
+    }
+    return NULL;
+}
+
+rlw_class_t rlw_classify(const rlw_srv_conf_t *c, const rlw_addr_t *host)
+{
+    if (c->exempt && rlw_cidr_list_match((const rlw_addr_t *)c->exempt->elts,
+                                         c->exempt->nelts, host))
+        return RLW_CLASS_EXEMPT;
+    if (c->allow && rlw_cidr_list_match((const rlw_addr_t *)c->allow->elts,
+                                        c->allow->nelts, host))
+        return RLW_CLASS_ALLOW;
+    return RLW_CLASS_NORMAL;
+}

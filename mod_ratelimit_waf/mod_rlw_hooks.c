@@ -1,0 +1,317 @@
+/* mod_rlw_hooks.c - where requests meet the core: ban check, ban answer,
+ * attack counting, and the start-up hooks that create the store.
+ *
+ * Request flow (see docs/architecture.md):
+ *   post_read_request  after mod_remoteip, before mod_security2: is the
+ *                      client banned? Mark it (env RLW_BANNED=1 turns
+ *                      ModSecurity's rule engine off for it, see
+ *                      conf/modsecurity-ratelimit-waf-before.conf).
+ *   quick_handler      answers a marked request with the ban status on the
+ *                      kept-alive connection, before any per-directory
+ *                      processing, so mod_security2's phase 2 never runs.
+ *   log_transaction    after mod_security2's phase 5 exported the anomaly
+ *                      score: count an attack, maybe start a ban.
+ * Clean requests cost one address parse and one atomic load.
+ */
+#include <string.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <apr_strings.h>
+
+#include "mod_rlw.h"
+#include "rlw_duration.h"
+#include "rlw_log.h"
+
+APLOG_USE_MODULE(ratelimit_waf);
+
+rlw_store_t *rlw_the_store = NULL;
+
+/* Routes core log lines to the main server's error log. */
+static void log_to_httpd(void *baton, rlw_log_level_t level, const char *msg)
+{
+    ap_log_error(APLOG_MARK, (int)level, 0, (server_rec *)baton, "%s", msg);
+}
+
+static rlw_srv_conf_t *conf_of(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &ratelimit_waf_module);
+}
+
+static int any_enabled(server_rec *s)
+{
+    for (; s; s = s->next) {
+        if (conf_of(s)->enabled > 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int rlw_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    const char *err = rlw_resolve_config(pconf, s);
+
+    (void)plog;
+    (void)ptemp;
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "RLW00001: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    rlw_srv_conf_t *mc = conf_of(s);
+    const char *err;
+
+    (void)plog;
+    (void)ptemp;
+    rlw_log_set(log_to_httpd, s);
+    rlw_the_store = NULL;
+    if (!any_enabled(s))
+        return OK;
+    /* The process pool outlives restarts: the table and its bans carry
+     * over a graceful restart (rlw_store_shm_create reuses it). */
+    err = rlw_store_shm_create(s->process->pool, (apr_size_t)mc->table_size,
+                               &rlw_the_store);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     "RLW00002: RateLimitWAFStore %s: %s", mc->store_name, err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    (void)pconf;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "RLW00003: store %s ready for %" APR_INT64_T_FMT " clients, "
+                 "window %" APR_INT64_T_FMT " ms", rlw_the_store->name,
+                 mc->table_size, mc->window_ms);
+    return OK;
+}
+
+static void rlw_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!rlw_the_store)
+        return;
+    rv = rlw_the_store->child_init(rlw_the_store, pchild);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "RLW00004: store %s: child init failed, this child "
+                     "will not ban", rlw_the_store->name);
+}
+
+static rlw_req_t *req_state(request_rec *r, int create)
+{
+    rlw_req_t *rq = ap_get_module_config(r->request_config,
+                                         &ratelimit_waf_module);
+
+    if (!rq && create) {
+        rq = apr_pcalloc(r->pool, sizeof(*rq));
+        ap_set_module_config(r->request_config, &ratelimit_waf_module, rq);
+    }
+    return rq;
+}
+
+/* Parses the client's address into rq; 0 on success. */
+static int parse_client(request_rec *r, const rlw_srv_conf_t *c,
+                        rlw_req_t *rq)
+{
+    if (rq->have_client)
+        return 0;
+    memset(&rq->host, 0, sizeof(rq->host));
+    if (!r->useragent_ip || rlw_addr_parse(r->useragent_ip, &rq->host) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "RLW00005: client address '%s' does not parse; "
+                      "not rate limited",
+                      r->useragent_ip ? r->useragent_ip : "(none)");
+        return -1;
+    }
+    rlw_addr_client(&rq->host, (unsigned)c->v6_prefix, &rq->client);
+    rq->have_client = 1;
+    return 0;
+}
+
+static int rlw_post_read_request(request_rec *r)
+{
+    rlw_srv_conf_t *c = conf_of(r->server);
+    rlw_req_t *rq;
+    int64_t until = 0;
+
+    if (c->enabled <= 0 || !rlw_the_store || r->prev || r->main)
+        return DECLINED;
+    rq = req_state(r, 1);
+    if (parse_client(r, c, rq) != 0)
+        return DECLINED;
+    if (!rlw_the_store->banned(rlw_the_store, &rq->client, rlw_now_ms(),
+                               &until))
+        return DECLINED;
+    /* Exempt networks are never banned, even if another virtual host with
+     * a different list banned the same client. */
+    if (rlw_classify(c, &rq->host) == RLW_CLASS_EXEMPT)
+        return DECLINED;
+    rq->banned = 1;
+    /* mod_security2 runs its phase 1 right after this hook: this variable
+     * turns its rule engine off for the request. */
+    apr_table_setn(r->subprocess_env, "RLW_BANNED", "1");
+    if (c->ban_action == RLW_ACTION_CLOSE) {
+        /* An error from post_read_request makes httpd answer and close the
+         * connection: cheaper per request, dearer per TLS handshake. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return c->ban_status;
+    }
+    return DECLINED;
+}
+
+static int rlw_quick_handler(request_rec *r, int lookup_uri)
+{
+    rlw_req_t *rq;
+    rlw_srv_conf_t *c;
+    const char *line;
+
+    if (lookup_uri)
+        return DECLINED;
+    rq = req_state(r, 0);
+    if (!rq || !rq->banned)
+        return DECLINED;
+    c = conf_of(r->server);
+    /* Answer here rather than through ap_die(): no ErrorDocument lookup,
+     * no per-directory walk, and the connection stays open. */
+    r->status = c->ban_status;
+    line = ap_get_status_line(c->ban_status);
+    ap_set_content_type(r, "text/plain");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_length(r, (apr_off_t)strlen(line) + 1);
+    if (!r->header_only) {
+        ap_rputs(line, r);
+        ap_rputs("\n", r);
+    }
+    return OK;
+}
+
+/* The highest anomaly score exported on any request of the chain (an
+ * internal redirect moves ModSecurity's variables to r->next). Returns -1
+ * when none is set. */
+static long find_score(request_rec *r, const char *var)
+{
+    long best = -1;
+
+    for (; r; r = r->next) {
+        const char *v = apr_table_get(r->subprocess_env, var);
+        char *end;
+        long n;
+
+        if (!v || !*v)
+            continue;
+        n = strtol(v, &end, 10);
+        if (*end || n < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "RLW00006: %s='%.32s' is not an anomaly score; "
+                          "request not counted", var, v);
+            continue;
+        }
+        if (n > best)
+            best = n;
+    }
+    return best;
+}
+
+static void fmt_time(int64_t ms, char *buf, apr_size_t len)
+{
+    apr_time_exp_t t;
+    apr_size_t n;
+
+    apr_time_exp_gmt(&t, (apr_time_t)ms * 1000);
+    apr_strftime(buf, &n, len, "%Y-%m-%dT%H:%M:%SZ", &t);
+}
+
+static void log_verdict(request_rec *r, const rlw_srv_conf_t *c,
+                        rlw_class_t cls, const rlw_attack_t *a)
+{
+    char who[RLW_ADDR_STRLEN], win[32], len[32], until[40];
+    rlw_req_t *rq = req_state(r, 0);
+
+    rlw_addr_format(&rq->client, who, sizeof(who));
+    rlw_duration_format(c->window_ms, win, sizeof(win));
+    switch (a->verdict.kind) {
+    case RLW_VERDICT_BAN:
+        fmt_time(a->ban.until_ms, until, sizeof(until));
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "RLW00010: ban client=%s count=%u window=%s ban=%s "
+                      "strike=%u until=%s class=%s", who, a->count, win,
+                      rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
+                      a->verdict.strike, until,
+                      cls == RLW_CLASS_ALLOW ? "allow" : "normal");
+        break;
+    case RLW_VERDICT_EXEMPT_CROSSED:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "RLW00011: exempt client=%s crossed threshold count=%u "
+                      "window=%s (not banned: RateLimitWAFExempt)", who,
+                      a->count, win);
+        break;
+    default:
+        break;
+    }
+}
+
+static int rlw_log_transaction(request_rec *r)
+{
+    rlw_srv_conf_t *c = conf_of(r->server);
+    rlw_req_t *rq;
+    rlw_attack_t a;
+    rlw_class_t cls;
+    long score;
+    apr_status_t rv;
+
+    if (c->enabled <= 0 || !rlw_the_store)
+        return DECLINED;
+    rq = req_state(r, 1);
+    if (rq->banned)
+        return DECLINED; /* our own answer is never an attack */
+    score = find_score(r, c->score_var);
+    if (score < c->attack_score)
+        return DECLINED;
+    if (parse_client(r, c, rq) != 0)
+        return DECLINED;
+    cls = rlw_classify(c, &rq->host);
+    rv = rlw_the_store->attack(rlw_the_store, &rq->client, cls, &c->policy,
+                               rlw_now_ms(), &a);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "RLW00007: store %s could not count an attack",
+                      rlw_the_store->name);
+        return DECLINED;
+    }
+    log_verdict(r, c, cls, &a);
+    return DECLINED;
+}
+
+void rlw_register_hooks(apr_pool_t *p)
+{
+    /* Identity first (mod_remoteip rewrites useragent_ip in its own
+     * post_read_request), then us, then mod_security2's phase 1, which
+     * must see RLW_BANNED. REALLY_FIRST alone is not enough: mod_security2
+     * registers there too, so the order is stated explicitly. */
+    static const char *const before_read[] = {"mod_remoteip.c", NULL};
+    static const char *const after_read[] = {"mod_security2.c", NULL};
+    /* mod_security2 exports the score in its phase 5, in log_transaction. */
+    static const char *const before_log[] = {"mod_security2.c", NULL};
+
+    (void)p;
+    ap_hook_check_config(rlw_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(rlw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(rlw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(rlw_post_read_request, before_read, after_read,
+                              APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(rlw_quick_handler, NULL, NULL,
+                          APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(rlw_log_transaction, before_log, NULL,
+                            APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,75 @@
+/* rlw_decision.h - when an attack count becomes a ban, and for how long.
+ *
+ * httpd-free and pure: every store (shared memory, memcached) feeds the same
+ * counts and ban state through rlw_decide(), so escalation behaves the same
+ * whatever the backend.
+ */
+#ifndef RLW_DECISION_H
+#define RLW_DECISION_H
+
+#include <stdint.h>
+
+/* How the client's address is treated, from the Exempt / Allow lists. */
+typedef enum rlw_class {
+    RLW_CLASS_NORMAL = 0,
+    RLW_CLASS_ALLOW,  /* shared proxy: short ban, never escalates */
+    RLW_CLASS_EXEMPT  /* never banned; crossing the threshold is reported */
+} rlw_class_t;
+
+typedef struct rlw_policy {
+    uint32_t threshold;      /* attacks in the window that trigger a ban */
+    int64_t window_ms;       /* sliding window length */
+    int64_t ban_ms;          /* first ban */
+    int64_t ban_max_ms;      /* escalation cap */
+    int64_t allow_ban_ms;    /* ban for RLW_CLASS_ALLOW */
+    int64_t strike_decay_ms; /* quiet time after a ban ends that clears the
+                              * strikes */
+} rlw_policy_t;
+
+/* The part of a client's record that outlives its window. */
+typedef struct rlw_ban_state {
+    int64_t start_ms; /* start of the current or last ban, 0 = never */
+    int64_t until_ms; /* end of the current or last ban, 0 = never */
+    uint32_t strikes; /* bans counted for escalation (not for ALLOW) */
+    uint32_t count;   /* attacks in the window when the last ban began */
+} rlw_ban_state_t;
+
+typedef enum rlw_verdict_kind {
+    RLW_VERDICT_NONE = 0,       /* below threshold: nothing to do */
+    RLW_VERDICT_BAN,            /* a new ban starts now (log it once) */
+    RLW_VERDICT_EXEMPT_CROSSED, /* exempt client just crossed the threshold */
+    RLW_VERDICT_ALREADY_BANNED  /* counted while a ban runs: no extension */
+} rlw_verdict_kind_t;
+
+typedef struct rlw_verdict {
+    rlw_verdict_kind_t kind;
+    int64_t ban_ms;  /* length of the new ban (RLW_VERDICT_BAN) */
+    uint32_t strike; /* strike number of the new ban, 1 = first */
+} rlw_verdict_t;
+
+/* 1 when b holds a ban running at now_ms. */
+int rlw_ban_active(const rlw_ban_state_t *b, int64_t now_ms);
+
+/* Length of the ban numbered strike (1 = first) for cls: ban_ms doubled for
+ * each earlier strike, capped at ban_max_ms; allow_ban_ms for ALLOW; 0 for
+ * EXEMPT. Strike 0 reads as 1. Never overflows for any strike, and never
+ * returns less than 1 ms for NORMAL or ALLOW (the cap wins over ban_ms). */
+int64_t rlw_ban_length(const rlw_policy_t *p, rlw_class_t cls,
+                       uint32_t strike);
+
+/* Decides after one attack was counted: prev_count is the window count
+ * before it, count after it. On RLW_VERDICT_BAN, b is updated (start,
+ * until, strikes after decay, count) and the caller resets the window.
+ * Strikes decay: if the last ban ended strike_decay_ms or more before now,
+ * the strike count starts again from zero.
+ * Details: a running ban wins over everything (RLW_VERDICT_ALREADY_BANNED,
+ * b untouched, strike = b->strikes). NORMAL and ALLOW ban whenever count
+ * >= threshold and no ban runs, even if prev_count was already over it.
+ * ALLOW leaves strikes alone and reports strike = b->strikes. EXEMPT never
+ * changes b and reports only the crossing (prev_count < threshold <=
+ * count). A threshold of 0 is read as 1. */
+rlw_verdict_t rlw_decide(const rlw_policy_t *p, rlw_class_t cls,
+                         rlw_ban_state_t *b, uint32_t prev_count,
+                         uint32_t count, int64_t now_ms);
+
+#endif

@@ -1,0 +1,57 @@
+/* rlw_log.c - the core's single logging callback.
+ *
+ * A message is formatted here, once, so that a callback (ap_log_error in
+ * httpd, stderr elsewhere) only ever sees a finished string and needs no
+ * varargs plumbing of its own.
+ */
+#include "rlw_log.h"
+
+#include <stdio.h>
+
+/* Longest message passed to a callback, NUL included; longer ones are cut
+ * (vsnprintf truncates safely). Log lines are short tags plus addresses. */
+#define RLW_LOG_MAX 1024
+
+static const char *level_name(rlw_log_level_t level)
+{
+    switch (level) {
+    case RLW_LOG_ERR:
+        return "error";
+    case RLW_LOG_WARN:
+        return "warn";
+    case RLW_LOG_NOTICE:
+        return "notice";
+    case RLW_LOG_INFO:
+        return "info";
+    case RLW_LOG_DEBUG:
+        return "debug";
+    }
+    return "log";
+}
+
+static void log_stderr(void *baton, rlw_log_level_t level, const char *msg)
+{
+    (void)baton;
+    fprintf(stderr, "[%s] %s\n", level_name(level), msg);
+}
+
+static rlw_log_cb *log_cb = log_stderr;
+static void *log_baton;
+
+void rlw_log_set(rlw_log_cb *cb, void *baton)
+{
+    log_cb = cb ? cb : log_stderr;
+    log_baton = cb ? baton : NULL;
+}
+
+void rlw_log(rlw_log_level_t level, const char *fmt, ...)
+{
+    char buf[RLW_LOG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vsnprintf(buf, sizeof(buf), fmt, ap) < 0)
+        snprintf(buf, sizeof(buf), "(unformattable message: %s)", fmt);
+    va_end(ap);
+    log_cb(log_baton, level, buf);
+}

@@ -1,0 +1,398 @@
+/* rlw_store_shm.c - the embedded store: one table in shared memory.
+ *
+ * httpd-free (APR + pthreads). The table is created once in the parent
+ * before the children fork and lives in the pool given to
+ * rlw_store_shm_create() (the module passes the process pool), so every
+ * child of every generation sees the same counters and bans survive a
+ * graceful restart.
+ *
+ * Layout: a header followed by nsets sets of RLW_SHM_WAYS entries. A client
+ * lives in the set chosen by a keyed hash of its address (the key is random
+ * per table, so an attacker choosing addresses cannot aim at one set). Each
+ * set is guarded by one of RLW_SHM_STRIPES process-shared robust mutexes
+ * kept in the header: the lock lives with the data, survives restarts with
+ * it, and a child that dies holding it does not wedge the others.
+ *
+ * Memory is bounded: a client that finds its set full takes the place of
+ * the least useful entry of that set (see pick_victim()).
+ *
+ * Functions named do_* assume the stripe lock is held.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <errno.h>
+
+#include <apr_shm.h>
+#include <apr_strings.h>
+#include <apr_general.h>
+#include <apr_time.h>
+
+#include "rlw_store.h"
+#include "rlw_window.h"
+#include "rlw_log.h"
+
+#define RLW_SHM_MAGIC 0x524c5753u /* "RLWS" */
+#define RLW_SHM_VERSION 1u
+#define RLW_SHM_WAYS 8
+#define RLW_SHM_STRIPES 256
+/* At most one "table full" log line per interval. */
+#define RLW_SHM_FULL_LOG_MS (60 * 1000)
+
+typedef struct shm_entry {
+    rlw_addr_t key;     /* key.family == 0: free slot */
+    int64_t last_ms;    /* last attack or ban start, for eviction */
+    rlw_window_t win;   /* attacks in the sliding window */
+    rlw_ban_state_t ban;
+} shm_entry_t;
+
+typedef struct shm_header {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t nsets;
+    uint64_t seed[2];        /* hash key, random per table */
+    int64_t ban_horizon_ms;  /* latest end of any ban ever set (atomic):
+                              * before it, nobody can be banned, so clean
+                              * traffic skips the lookup */
+    int64_t full_logged_ms;  /* last "table full" log line (atomic) */
+    uint64_t tracked;        /* entries in use (atomic) */
+    uint64_t evictions;      /* (atomic) */
+    uint64_t evicted_bans;   /* (atomic) */
+    pthread_mutex_t locks[RLW_SHM_STRIPES];
+} shm_header_t;
+
+typedef struct shm_store {
+    rlw_store_t base; /* first: a shm_store_t * is a rlw_store_t * */
+    apr_shm_t *shm;
+    shm_header_t *hdr;
+    shm_entry_t *entries;
+    apr_size_t capacity;
+} shm_store_t;
+
+int64_t rlw_now_ms(void)
+{
+    return (int64_t)(apr_time_now() / 1000);
+}
+
+/* Keyed 64-bit mix over the 20-byte address. Not cryptographic: the random
+ * key only has to keep remote clients from predicting set collisions. */
+static uint64_t key_hash(const shm_header_t *h, const rlw_addr_t *a)
+{
+    uint64_t words[3] = {0, 0, 0};
+    uint64_t x = h->seed[0];
+    int i;
+
+    memcpy(words, a, sizeof(*a));
+    for (i = 0; i < 3; i++) {
+        x ^= words[i] + h->seed[1];
+        x *= 0x9e3779b97f4a7c15ULL;
+        x ^= x >> 29;
+        x *= 0xbf58476d1ce4e5b9ULL;
+        x ^= x >> 32;
+    }
+    return x;
+}
+
+static void lock_stripe(shm_header_t *h, uint64_t set)
+{
+    pthread_mutex_t *m = &h->locks[set % RLW_SHM_STRIPES];
+    int rv = pthread_mutex_lock(m);
+
+    if (rv == EOWNERDEAD) {
+        /* A child died holding the lock. Entries are updated field by
+         * field and every combination is valid, so keep the data. */
+        pthread_mutex_consistent(m);
+        rlw_log(RLW_LOG_WARN, "RLW00101: shm store: recovered a lock held by "
+                              "a dead process");
+    }
+}
+
+static void unlock_stripe(shm_header_t *h, uint64_t set)
+{
+    pthread_mutex_unlock(&h->locks[set % RLW_SHM_STRIPES]);
+}
+
+static shm_entry_t *set_of(shm_store_t *st, uint64_t set)
+{
+    return st->entries + set * RLW_SHM_WAYS;
+}
+
+static shm_entry_t *do_find(shm_store_t *st, uint64_t set,
+                            const rlw_addr_t *client)
+{
+    shm_entry_t *e = set_of(st, set);
+    int i;
+
+    for (i = 0; i < RLW_SHM_WAYS; i++) {
+        if (e[i].key.family && memcmp(&e[i].key, client, sizeof(*client)) == 0)
+            return &e[i];
+    }
+    return NULL;
+}
+
+/* The least useful entry of a full set, best first: a free slot; an idle
+ * entry (no running ban, nothing in the window), oldest first; an entry
+ * still counting, smallest count then oldest; and only when every way holds
+ * a running ban, the ban that ends soonest. */
+static shm_entry_t *do_pick_victim(shm_store_t *st, uint64_t set,
+                                   const rlw_policy_t *p, int64_t now)
+{
+    shm_entry_t *e = set_of(st, set);
+    shm_entry_t *best = NULL;
+    int best_rank = 4;
+    int64_t best_a = 0, best_b = 0;
+    int i;
+
+    for (i = 0; i < RLW_SHM_WAYS; i++) {
+        int rank;
+        int64_t a, b;
+
+        if (!e[i].key.family)
+            return &e[i];
+        if (rlw_ban_active(&e[i].ban, now)) {
+            rank = 3;
+            a = e[i].ban.until_ms;
+            b = 0;
+        } else {
+            uint32_t n = rlw_window_total(&e[i].win, now, p->window_ms);
+
+            rank = n ? 2 : 1;
+            a = n;
+            b = e[i].last_ms;
+        }
+        if (rank < best_rank ||
+            (rank == best_rank && (a < best_a || (a == best_a && b < best_b)))) {
+            best = &e[i];
+            best_rank = rank;
+            best_a = a;
+            best_b = b;
+        }
+    }
+    return best;
+}
+
+static void log_full_once(shm_store_t *st, const shm_entry_t *victim,
+                          int was_ban, int64_t now)
+{
+    int64_t last = __atomic_load_n(&st->hdr->full_logged_ms, __ATOMIC_RELAXED);
+    char buf[RLW_ADDR_STRLEN];
+
+    if (now - last < RLW_SHM_FULL_LOG_MS ||
+        !__atomic_compare_exchange_n(&st->hdr->full_logged_ms, &last, now, 0,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    rlw_log(RLW_LOG_WARN,
+            "RLW00020: shm store full (%lu clients, RateLimitWAFTableSize): "
+            "evicting %s%s; %lu evictions so far (%lu running bans), logged "
+            "at most once a minute",
+            (unsigned long)st->capacity,
+            rlw_addr_format(&victim->key, buf, sizeof(buf)),
+            was_ban ? " (a running ban)" : "",
+            (unsigned long)__atomic_load_n(&st->hdr->evictions, __ATOMIC_RELAXED),
+            (unsigned long)__atomic_load_n(&st->hdr->evicted_bans,
+                                           __ATOMIC_RELAXED));
+}
+
+static void raise_horizon(shm_header_t *h, int64_t until)
+{
+    int64_t cur = __atomic_load_n(&h->ban_horizon_ms, __ATOMIC_RELAXED);
+
+    while (cur < until &&
+           !__atomic_compare_exchange_n(&h->ban_horizon_ms, &cur, until, 0,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+}
+
+static int shm_banned(rlw_store_t *base, const rlw_addr_t *client,
+                      int64_t now, int64_t *until)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set;
+    shm_entry_t *e;
+    int banned = 0;
+
+    /* The fast path for clean traffic: one atomic load, no lock. */
+    if (now >= __atomic_load_n(&st->hdr->ban_horizon_ms, __ATOMIC_ACQUIRE))
+        return 0;
+    set = key_hash(st->hdr, client) % st->hdr->nsets;
+    lock_stripe(st->hdr, set);
+    e = do_find(st, set, client);
+    if (e && rlw_ban_active(&e->ban, now)) {
+        banned = 1;
+        if (until)
+            *until = e->ban.until_ms;
+    }
+    unlock_stripe(st->hdr, set);
+    return banned;
+}
+
+static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
+                               rlw_class_t cls, const rlw_policy_t *p,
+                               int64_t now, rlw_attack_t *out)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
+    shm_entry_t *e;
+    uint32_t prev;
+    shm_entry_t victim_copy;
+    int was_ban = 0;
+
+    memset(out, 0, sizeof(*out));
+    lock_stripe(st->hdr, set);
+    e = do_find(st, set, client);
+    if (!e) {
+        e = do_pick_victim(st, set, p, now);
+        if (e->key.family) {
+            was_ban = rlw_ban_active(&e->ban, now);
+            victim_copy = *e;
+            out->evicted = 1;
+            __atomic_add_fetch(&st->hdr->evictions, 1, __ATOMIC_RELAXED);
+            if (was_ban)
+                __atomic_add_fetch(&st->hdr->evicted_bans, 1, __ATOMIC_RELAXED);
+        } else {
+            __atomic_add_fetch(&st->hdr->tracked, 1, __ATOMIC_RELAXED);
+        }
+        memset(e, 0, sizeof(*e));
+        e->key = *client;
+    }
+    prev = rlw_window_total(&e->win, now, p->window_ms);
+    out->count = rlw_window_add(&e->win, now, p->window_ms, 1);
+    e->last_ms = now;
+    out->verdict = rlw_decide(p, cls, &e->ban, prev, out->count, now);
+    if (out->verdict.kind == RLW_VERDICT_BAN) {
+        /* A ban starts a new count: after it ends, the client needs a full
+         * Threshold again, and the requests it made while banned (never
+         * counted) cannot add to the old one. */
+        rlw_window_reset(&e->win);
+        raise_horizon(st->hdr, e->ban.until_ms);
+    }
+    out->ban = e->ban;
+    unlock_stripe(st->hdr, set);
+
+    if (out->evicted)
+        log_full_once(st, &victim_copy, was_ban, now);
+    return APR_SUCCESS;
+}
+
+static apr_status_t shm_unban(rlw_store_t *base, const rlw_addr_t *client,
+                              int64_t now)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
+    shm_entry_t *e;
+    apr_status_t rv = APR_NOTFOUND;
+
+    lock_stripe(st->hdr, set);
+    e = do_find(st, set, client);
+    if (e && rlw_ban_active(&e->ban, now)) {
+        e->ban.until_ms = now;
+        rv = APR_SUCCESS;
+    }
+    unlock_stripe(st->hdr, set);
+    return rv;
+}
+
+static void shm_stats(rlw_store_t *base, rlw_store_stats_t *out)
+{
+    shm_store_t *st = (shm_store_t *)base;
+
+    out->capacity = st->capacity;
+    out->tracked = __atomic_load_n(&st->hdr->tracked, __ATOMIC_RELAXED);
+    out->evictions = __atomic_load_n(&st->hdr->evictions, __ATOMIC_RELAXED);
+    out->evicted_bans = __atomic_load_n(&st->hdr->evicted_bans,
+                                        __ATOMIC_RELAXED);
+}
+
+static apr_status_t shm_child_init(rlw_store_t *base, apr_pool_t *pchild)
+{
+    (void)base;
+    (void)pchild;
+    /* Anonymous shared memory and its in-place mutexes are inherited by
+     * fork(): nothing to reattach. */
+    return APR_SUCCESS;
+}
+
+static const char *init_header(apr_pool_t *pool, shm_header_t *h,
+                               uint64_t nsets)
+{
+    pthread_mutexattr_t attr;
+    int i;
+
+    h->magic = RLW_SHM_MAGIC;
+    h->version = RLW_SHM_VERSION;
+    h->nsets = nsets;
+    if (apr_generate_random_bytes((unsigned char *)h->seed, sizeof(h->seed))
+        != APR_SUCCESS)
+        return "cannot read random bytes for the table key";
+    if (pthread_mutexattr_init(&attr) ||
+        pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) ||
+        pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST))
+        return "process-shared robust mutexes are not supported here";
+    for (i = 0; i < RLW_SHM_STRIPES; i++) {
+        if (pthread_mutex_init(&h->locks[i], &attr)) {
+            pthread_mutexattr_destroy(&attr);
+            return apr_psprintf(pool, "cannot initialise mutex %d", i);
+        }
+    }
+    pthread_mutexattr_destroy(&attr);
+    return NULL;
+}
+
+static void set_ops(shm_store_t *st)
+{
+    st->base.name = "shm";
+    st->base.child_init = shm_child_init;
+    st->base.banned = shm_banned;
+    st->base.attack = shm_attack;
+    st->base.unban = shm_unban;
+    st->base.stats = shm_stats;
+}
+
+const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
+                                 rlw_store_t **out)
+{
+    const char *ukey;
+    shm_store_t *st = NULL;
+    uint64_t nsets;
+    apr_size_t size;
+    apr_status_t rv;
+    const char *err;
+    char errbuf[128];
+
+    if (capacity < RLW_SHM_WAYS)
+        capacity = RLW_SHM_WAYS;
+    nsets = (capacity + RLW_SHM_WAYS - 1) / RLW_SHM_WAYS;
+    capacity = nsets * RLW_SHM_WAYS;
+
+    /* Reuse the table of an earlier configuration cycle: this is what makes
+     * bans survive a graceful restart. A new size needs a new table. */
+    ukey = apr_psprintf(pool, "rlw_store_shm:%lu", (unsigned long)capacity);
+    apr_pool_userdata_get((void **)&st, ukey, pool);
+    if (st) {
+        /* httpd unloads and reloads the module on every restart, so the
+         * function pointers of the earlier cycle may point nowhere now. */
+        set_ops(st);
+        *out = &st->base;
+        return NULL;
+    }
+
+    size = sizeof(shm_header_t) + (apr_size_t)capacity * sizeof(shm_entry_t);
+    st = apr_pcalloc(pool, sizeof(*st));
+    rv = apr_shm_create(&st->shm, size, NULL, pool);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(pool, "cannot create %lu bytes of anonymous "
+                                  "shared memory: %s",
+                            (unsigned long)size,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    st->hdr = apr_shm_baseaddr_get(st->shm);
+    memset(st->hdr, 0, size);
+    st->entries = (shm_entry_t *)(st->hdr + 1);
+    st->capacity = capacity;
+    err = init_header(pool, st->hdr, nsets);
+    if (err)
+        return err;
+
+    set_ops(st);
+    apr_pool_userdata_set(st, ukey, apr_pool_cleanup_null, pool);
+    *out = &st->base;
+    return NULL;
+}

@@ -1,0 +1,14 @@
+/* unit_suites.h - the libcheck suites run by unit_main.c, one per core
+ * file. A new suite is declared here and added to the list in unit_main.c.
+ */
+#ifndef UNIT_SUITES_H
+#define UNIT_SUITES_H
+
+#include <check.h>
+
+Suite *duration_suite(void);
+Suite *addr_suite(void);
+Suite *window_suite(void);
+Suite *decision_suite(void);
+
+#endif
