@@ -7,11 +7,29 @@ all: build
 
 build: $(MODULE_SO)
 
+# Installs the module with apxs, its a2enmod files (ratelimit_waf.load and,
+# unless an edited one is there already, ratelimit_waf.conf) and the two
+# ModSecurity snippets in $(SHAREDIR), a directory nothing includes on its
+# own: the "before" snippet must be included before the CRS and the other
+# after it (README.md). Then: a2enmod ratelimit_waf.
+SHAREDIR ?= /usr/share/mod_ratelimit_waf
+DOCDIR   ?= /usr/share/doc/mod_ratelimit_waf
+MODSDIR  ?= /etc/apache2/mods-available
+
 install: build
 	$(APXS) -i -n ratelimit_waf $(MODULE_LA)
-	install -m 0644 conf/ratelimit_waf.load conf/ratelimit_waf.conf /etc/apache2/mods-available/
-	install -d /etc/modsecurity
-	install -m 0644 conf/modsecurity-ratelimit-waf-before.conf conf/modsecurity-ratelimit-waf.conf /usr/share/doc/ 2>/dev/null || true
+	install -d $(MODSDIR) $(SHAREDIR) $(DOCDIR)
+	install -m 0644 conf/ratelimit_waf.load $(MODSDIR)/
+	@if [ -f $(MODSDIR)/ratelimit_waf.conf ] && \
+	    ! cmp -s conf/ratelimit_waf.conf $(MODSDIR)/ratelimit_waf.conf; then \
+	  install -m 0644 conf/ratelimit_waf.conf $(MODSDIR)/ratelimit_waf.conf.dist; \
+	  echo "  kept your $(MODSDIR)/ratelimit_waf.conf; the new one is ratelimit_waf.conf.dist"; \
+	else \
+	  install -m 0644 conf/ratelimit_waf.conf $(MODSDIR)/; \
+	fi
+	install -m 0644 conf/modsecurity-ratelimit-waf-before.conf \
+	  conf/modsecurity-ratelimit-waf.conf $(SHAREDIR)/
+	install -m 0644 README.md docs/*.md $(DOCDIR)/
 
 # Installs the Debian packages the build, tests and demo use (idempotent).
 deps:

@@ -7,7 +7,9 @@ APXS      ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
 SRCDIR    := mod_ratelimit_waf
 CORE_SRC  := $(SRCDIR)/rlw_duration.c $(SRCDIR)/rlw_addr.c \
              $(SRCDIR)/rlw_window.c $(SRCDIR)/rlw_decision.c \
-             $(SRCDIR)/rlw_log.c $(SRCDIR)/rlw_store_shm.c
+             $(SRCDIR)/rlw_log.c $(SRCDIR)/rlw_store_shm.c \
+             $(SRCDIR)/rlw_crypto.c $(SRCDIR)/rlw_record.c \
+             $(SRCDIR)/rlw_store_mc.c
 GLUE_SRC  := $(SRCDIR)/mod_ratelimit_waf.c $(SRCDIR)/mod_rlw_config.c \
              $(SRCDIR)/mod_rlw_hooks.c
 MODULE_LA := $(SRCDIR)/mod_ratelimit_waf.la
@@ -16,12 +18,14 @@ WARN      := -Wall -Wextra -Wno-missing-field-initializers
 
 APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null)
 APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null)
+# libmemcached (cluster store) and libcrypto (pseudonyms, sealed records).
+EXT_LIBS   := -lmemcachedutil -lmemcached -lcrypto -lpthread
 
 $(MODULE_SO): $(CORE_SRC) $(GLUE_SRC) $(wildcard $(SRCDIR)/*.h)
 	@echo "  APXS  $(MODULE_LA)"
 	@cd $(SRCDIR) && $(APXS) -c -o mod_ratelimit_waf.la \
 	  $(foreach w,$(WARN) -Werror,-Wc,$(w)) \
-	  $(notdir $(CORE_SRC) $(GLUE_SRC)) -lpthread > .build.log 2>&1 \
+	  $(notdir $(CORE_SRC) $(GLUE_SRC)) $(EXT_LIBS) > .build.log 2>&1 \
 	  || { cat .build.log; exit 1; }
 
 # C unit tests of the core (libcheck).
@@ -29,4 +33,4 @@ UNIT_SRC := $(wildcard t/unit/test_*.c)
 t/unit/run_unit: $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(wildcard $(SRCDIR)/*.h)
 	$(CC) -g -O1 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
 	  t/unit/unit_main.c $(UNIT_SRC) $(CORE_SRC) \
-	  $(shell pkg-config --cflags --libs check) $(APR_LIBS) -lpthread
+	  $(shell pkg-config --cflags --libs check) $(APR_LIBS) $(EXT_LIBS)

@@ -13,6 +13,7 @@
 #include "rlw_addr.h"
 #include "rlw_decision.h"
 #include "rlw_store.h"
+#include "rlw_crypto.h"
 
 #define RLW_UNSET (-1)
 
@@ -42,8 +43,16 @@ typedef struct rlw_srv_conf {
     /* Main server only (one table for the whole server). */
     apr_int64_t window_ms;      /* RateLimitWAFWindow */
     int v6_prefix;              /* RateLimitWAFIPv6Prefix */
-    const char *store_name;     /* RateLimitWAFStore */
+    const char *store_name;     /* RateLimitWAFStore: "shm", "memcached" */
+    const char *mc_config;      /* RateLimitWAFStore memcached "CONFIG" */
     apr_int64_t table_size;     /* RateLimitWAFTableSize */
+    const char *secret_file;    /* RateLimitWAFSecretFile */
+    apr_int64_t sync_ms;        /* RateLimitWAFSyncInterval */
+    const char *key_prefix;     /* RateLimitWAFKeyPrefix */
+    apr_int64_t mc_timeout_ms;  /* RateLimitWAFMemcachedTimeout */
+    apr_int64_t mc_retry_ms;    /* RateLimitWAFMemcachedRetry */
+    const char *node_name;      /* RateLimitWAFNodeName */
+    rlw_keys_t *keys;           /* derived from secret_file (check_config) */
 
     /* Resolved after merging (rlw_resolve_config). */
     rlw_policy_t policy;

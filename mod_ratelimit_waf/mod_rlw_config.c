@@ -14,9 +14,12 @@
 #include <http_log.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_network_io.h>
 
 #include "mod_rlw.h"
 #include "rlw_duration.h"
+#include "rlw_crypto.h"
+#include "rlw_store.h"
 
 /* Defaults (docs/directives.md). */
 #define RLW_DEF_THRESHOLD 5000
@@ -30,6 +33,11 @@
 #define RLW_DEF_ATTACK_SCORE 5
 #define RLW_DEF_V6_PREFIX 64
 #define RLW_DEF_TABLE_SIZE 100000
+#define RLW_DEF_SYNC_MS 250
+#define RLW_DEF_KEY_PREFIX "rlw:"
+#define RLW_DEF_MC_TIMEOUT_MS 50
+#define RLW_DEF_MC_RETRY_MS 2000
+#define RLW_KEY_PREFIX_MAX 64
 #define RLW_MAX_THRESHOLD ((apr_int64_t)1000000000)
 #define RLW_MIN_TABLE_SIZE 16
 #define RLW_MAX_TABLE_SIZE ((apr_int64_t)50000000)
@@ -61,6 +69,9 @@ void *rlw_create_server_config(apr_pool_t *p, server_rec *s)
     c->window_ms = RLW_UNSET;
     c->v6_prefix = RLW_UNSET;
     c->table_size = RLW_UNSET;
+    c->sync_ms = RLW_UNSET;
+    c->mc_timeout_ms = RLW_UNSET;
+    c->mc_retry_ms = RLW_UNSET;
     return c;
 }
 
@@ -91,7 +102,14 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->window_ms = base->window_ms;
     c->v6_prefix = base->v6_prefix;
     c->store_name = base->store_name;
+    c->mc_config = base->mc_config;
     c->table_size = base->table_size;
+    c->secret_file = base->secret_file;
+    c->sync_ms = base->sync_ms;
+    c->key_prefix = base->key_prefix;
+    c->mc_timeout_ms = base->mc_timeout_ms;
+    c->mc_retry_ms = base->mc_retry_ms;
+    c->node_name = base->node_name;
     return c;
 }
 
@@ -139,7 +157,8 @@ static const char *set_duration(cmd_parms *cmd, void *dummy, const char *arg)
     const char *why;
 
     (void)dummy;
-    if (field == &c->window_ms) {
+    if (field != &c->ban_ms && field != &c->ban_max_ms &&
+        field != &c->allow_ban_ms && field != &c->strike_decay_ms) {
         const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
         if (err)
             return err;
@@ -253,17 +272,105 @@ static const char *set_v6_prefix(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
+/* The stores this build knows; RateLimitWAFStore resolves names here. */
+static const struct {
+    const char *name;
+    int takes_config; /* 1 when the store needs a configuration string */
+} rlw_store_names[] = {{"shm", 0}, {"memcached", 1}, {NULL, 0}};
+
+static const char *set_store(cmd_parms *cmd, void *dummy, const char *name,
+                             const char *config)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    rlw_srv_conf_t *c = srv_conf(cmd);
+    int i;
+
+    (void)dummy;
+    if (err)
+        return err;
+    for (i = 0; rlw_store_names[i].name; i++) {
+        if (!strcmp(name, rlw_store_names[i].name))
+            break;
+    }
+    if (!rlw_store_names[i].name)
+        return apr_psprintf(cmd->pool, "%s: unknown store '%s' (known: shm, "
+                            "memcached \"CONFIG\")", cmd->cmd->name, name);
+    if (rlw_store_names[i].takes_config && !config)
+        return apr_psprintf(cmd->pool, "%s %s needs a libmemcached "
+                            "configuration string, e.g. \"--SERVER=10.0.0.1"
+                            ":11211 --SERVER=10.0.0.2:11211\"",
+                            cmd->cmd->name, name);
+    if (!rlw_store_names[i].takes_config && config)
+        return apr_psprintf(cmd->pool, "%s %s takes no configuration string "
+                            "(got '%s')", cmd->cmd->name, name, config);
+    if (config) {
+        const char *why = rlw_store_mc_check_config(cmd->pool, config);
+        if (why)
+            return apr_psprintf(cmd->pool, "%s %s: bad configuration '%s': "
+                                "%s", cmd->cmd->name, name, config, why);
+    }
+    c->store_name = name;
+    c->mc_config = config;
+    return NULL;
+}
+
+static const char *set_secret_file(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     (void)dummy;
     if (err)
         return err;
-    if (strcmp(arg, "shm"))
-        return apr_psprintf(cmd->pool, "%s: unknown store '%s' (known: shm)",
-                            cmd->cmd->name, arg);
-    srv_conf(cmd)->store_name = arg;
+    /* Read in check_config, once the whole configuration is known, so that
+     * `httpd -t` also reports a missing or world-readable file. */
+    srv_conf(cmd)->secret_file = ap_server_root_relative(cmd->pool, arg);
+    if (!srv_conf(cmd)->secret_file)
+        return apr_psprintf(cmd->pool, "%s: bad path '%s'", cmd->cmd->name,
+                            arg);
+    return NULL;
+}
+
+/* A memcached key prefix: printable, no space or control character (the
+ * text protocol would split on them), short enough for 250-byte keys. */
+static const char *set_key_prefix(cmd_parms *cmd, void *dummy,
+                                  const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *p;
+
+    (void)dummy;
+    if (err)
+        return err;
+    for (p = arg; *p; p++) {
+        if (*p <= ' ' || *p > '~')
+            break;
+    }
+    if (!*arg || *p || strlen(arg) > RLW_KEY_PREFIX_MAX)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a key prefix (1 to "
+                            "%d printable characters, no spaces)",
+                            cmd->cmd->name, arg, RLW_KEY_PREFIX_MAX);
+    srv_conf(cmd)->key_prefix = arg;
+    return NULL;
+}
+
+static const char *set_node_name(cmd_parms *cmd, void *dummy,
+                                 const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *p;
+
+    (void)dummy;
+    if (err)
+        return err;
+    for (p = arg; *p; p++) {
+        if (*p < ' ' || *p > '~')
+            break;
+    }
+    if (!*arg || *p || strlen(arg) > 63)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a node name (1 to 63 "
+                            "printable characters)", cmd->cmd->name, arg);
+    srv_conf(cmd)->node_name = arg;
     return NULL;
 }
 
@@ -314,8 +421,24 @@ const command_rec rlw_cmds[] = {
                     RSRC_CONF, "shared proxies: short bans, no escalation"),
     AP_INIT_TAKE1("RateLimitWAFIPv6Prefix", set_v6_prefix, NULL, RSRC_CONF,
                   "IPv6 clients are grouped by this prefix (main server only)"),
-    AP_INIT_TAKE1("RateLimitWAFStore", set_store, NULL, RSRC_CONF,
-                  "counter store: shm (main server only)"),
+    AP_INIT_TAKE12("RateLimitWAFStore", set_store, NULL, RSRC_CONF,
+                   "counter store: shm, or memcached \"CONFIG\" (main server "
+                   "only)"),
+    AP_INIT_TAKE1("RateLimitWAFSecretFile", set_secret_file, NULL, RSRC_CONF,
+                  "file holding the cluster secret (memcached store)"),
+    AP_INIT_TAKE1("RateLimitWAFSyncInterval", set_duration,
+                  RLW_FIELD(sync_ms), RSRC_CONF,
+                  "how often a node learns the cluster's bans"),
+    AP_INIT_TAKE1("RateLimitWAFKeyPrefix", set_key_prefix, NULL, RSRC_CONF,
+                  "prefix of every memcached key"),
+    AP_INIT_TAKE1("RateLimitWAFMemcachedTimeout", set_duration,
+                  RLW_FIELD(mc_timeout_ms), RSRC_CONF,
+                  "connect and I/O timeout of one memcached call"),
+    AP_INIT_TAKE1("RateLimitWAFMemcachedRetry", set_duration,
+                  RLW_FIELD(mc_retry_ms), RSRC_CONF,
+                  "how long a failed memcached server is skipped"),
+    AP_INIT_TAKE1("RateLimitWAFNodeName", set_node_name, NULL, RSRC_CONF,
+                  "this node's name in cluster journal entries"),
     AP_INIT_TAKE1("RateLimitWAFTableSize", set_table_size, NULL, RSRC_CONF,
                   "clients tracked in shared memory (main server only)"),
     {NULL}};
@@ -325,6 +448,12 @@ const command_rec rlw_cmds[] = {
         if (c->f == RLW_UNSET) \
             c->f = (v); \
     } while (0)
+
+static apr_status_t wipe_keys(void *k)
+{
+    rlw_keys_wipe(k);
+    return APR_SUCCESS;
+}
 
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
 {
@@ -341,6 +470,33 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         mc->store_name = "shm";
     if (mc->table_size == RLW_UNSET)
         mc->table_size = RLW_DEF_TABLE_SIZE;
+    if (mc->sync_ms == RLW_UNSET)
+        mc->sync_ms = RLW_DEF_SYNC_MS;
+    if (!mc->key_prefix)
+        mc->key_prefix = RLW_DEF_KEY_PREFIX;
+    if (mc->mc_timeout_ms == RLW_UNSET)
+        mc->mc_timeout_ms = RLW_DEF_MC_TIMEOUT_MS;
+    if (mc->mc_retry_ms == RLW_UNSET)
+        mc->mc_retry_ms = RLW_DEF_MC_RETRY_MS;
+    if (!mc->node_name) {
+        char host[APRMAXHOSTLEN + 1];
+        mc->node_name = apr_gethostname(host, sizeof(host), p) == APR_SUCCESS
+                            ? apr_pstrndup(p, host, 63)
+                            : "unknown";
+    }
+    if (mc->mc_config) {
+        char err[512];
+
+        if (!mc->secret_file)
+            return "RateLimitWAFStore memcached needs RateLimitWAFSecretFile "
+                   "(memcached never sees a client address in clear)";
+        mc->keys = apr_pcalloc(p, sizeof(*mc->keys));
+        if (rlw_secret_load(mc->secret_file, mc->keys, err, sizeof(err)))
+            return apr_psprintf(p, "RateLimitWAFSecretFile: %s", err);
+        /* Wipe the keys with the configuration they belong to. */
+        apr_pool_cleanup_register(p, mc->keys, wipe_keys,
+                                  apr_pool_cleanup_null);
+    }
 
     for (s = main_server; s; s = s->next) {
         rlw_srv_conf_t *c = ap_get_module_config(s->module_config,
@@ -359,7 +515,15 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         c->window_ms = mc->window_ms;
         c->v6_prefix = mc->v6_prefix;
         c->store_name = mc->store_name;
+        c->mc_config = mc->mc_config;
         c->table_size = mc->table_size;
+        c->secret_file = mc->secret_file;
+        c->sync_ms = mc->sync_ms;
+        c->key_prefix = mc->key_prefix;
+        c->mc_timeout_ms = mc->mc_timeout_ms;
+        c->mc_retry_ms = mc->mc_retry_ms;
+        c->node_name = mc->node_name;
+        c->keys = mc->keys;
 
         if (c->ban_max_ms < c->ban_ms)
             return apr_psprintf(p, "RateLimitWAFBanMax %s is shorter than "

@@ -22,6 +22,8 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <apr_strings.h>
+#include <ap_mpm.h>
+#include <mod_watchdog.h>
 
 #include "mod_rlw.h"
 #include "rlw_duration.h"
@@ -66,6 +68,84 @@ static int rlw_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* The cluster's bans reach this node through one background task per node:
+ * a singleton child watchdog (mod_watchdog runs it in one child at a time,
+ * whatever the number of children; parent watchdogs are not available
+ * under forking MPMs). What it learns goes to the node's shared memory. */
+static apr_status_t sync_task(int state, void *data, apr_pool_t *pool)
+{
+    (void)data;
+    (void)pool;
+    if (state == AP_WATCHDOG_STATE_RUNNING && rlw_the_store &&
+        rlw_the_store->sync)
+        rlw_the_store->sync(rlw_the_store, rlw_now_ms());
+    return APR_SUCCESS;
+}
+
+static int start_sync_task(apr_pool_t *pconf, server_rec *s,
+                           const rlw_srv_conf_t *mc)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
+    ap_watchdog_t *wd;
+    apr_interval_time_t every;
+    apr_status_t rv;
+
+    get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!get_instance || !register_cb) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     "RLW00008: RateLimitWAFStore memcached needs "
+                     "mod_watchdog to learn other nodes' bans");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv = get_instance(&wd, "ratelimit-waf-sync", 0, 1, pconf);
+    if (rv == APR_SUCCESS) {
+        /* mod_watchdog wakes up every AP_WD_TM_SLICE (100 ms): round the
+         * interval down to it so that a poll is never later than
+         * RateLimitWAFSyncInterval. */
+        every = (apr_interval_time_t)mc->sync_ms * 1000;
+        every -= every % AP_WD_TM_SLICE;
+        if (every < AP_WD_TM_SLICE)
+            every = AP_WD_TM_SLICE;
+        rv = register_cb(wd, every, s, sync_task);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "RLW00009: cannot start the ban sync task");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static const char *create_store(server_rec *s, const rlw_srv_conf_t *mc)
+{
+    rlw_store_t *local = NULL;
+    rlw_store_mc_conf_t mcc;
+    const char *err;
+    int threads = 1;
+
+    /* The process pool outlives restarts: the table and its bans carry
+     * over a graceful restart (rlw_store_shm_create reuses it). */
+    err = rlw_store_shm_create(s->process->pool, (apr_size_t)mc->table_size,
+                               &local);
+    if (err || strcmp(mc->store_name, "memcached")) {
+        rlw_the_store = local;
+        return err;
+    }
+    memset(&mcc, 0, sizeof(mcc));
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    mcc.config = mc->mc_config;
+    mcc.prefix = mc->key_prefix;
+    mcc.node = mc->node_name;
+    mcc.timeout_ms = mc->mc_timeout_ms;
+    mcc.window_ms = mc->window_ms;
+    mcc.retry_secs = (int)((mc->mc_retry_ms + 999) / 1000);
+    mcc.pool_size = threads > 0 ? threads : 1;
+    return rlw_store_mc_create(s->process->pool, local, &mcc, mc->keys,
+                               &rlw_the_store);
+}
+
 static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
@@ -78,16 +158,15 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rlw_the_store = NULL;
     if (!any_enabled(s))
         return OK;
-    /* The process pool outlives restarts: the table and its bans carry
-     * over a graceful restart (rlw_store_shm_create reuses it). */
-    err = rlw_store_shm_create(s->process->pool, (apr_size_t)mc->table_size,
-                               &rlw_the_store);
+    err = create_store(s, mc);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "RLW00002: RateLimitWAFStore %s: %s", mc->store_name, err);
+        rlw_the_store = NULL;
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    (void)pconf;
+    if (rlw_the_store->sync && start_sync_task(pconf, s, mc) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "RLW00003: store %s ready for %" APR_INT64_T_FMT " clients, "
                  "window %" APR_INT64_T_FMT " ms", rlw_the_store->name,

@@ -63,6 +63,10 @@ struct rlw_store {
 
     /* Fills stats. */
     void (*stats)(rlw_store_t *st, rlw_store_stats_t *out);
+
+    /* Learns what other nodes decided (cluster stores; NULL for shm). Runs
+     * in one background task per node, every RateLimitWAFSyncInterval. */
+    apr_status_t (*sync)(rlw_store_t *st, int64_t now_ms);
 };
 
 /* Creates the shared-memory store for capacity clients in pool (which must
@@ -71,6 +75,46 @@ struct rlw_store {
  * allocated from pool. */
 const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
                                  rlw_store_t **out);
+
+/* Records a ban decided elsewhere (another node, a journal entry, an
+ * operator) in the shm store local: b replaces the client's ban state;
+ * a running ban also restarts its count. window_ms is used only to rank
+ * entries if one must be evicted. */
+void rlw_store_shm_learn(rlw_store_t *local, const rlw_addr_t *client,
+                         const rlw_ban_state_t *b, int64_t window_ms,
+                         int64_t now);
+
+/* Settings of the memcached store (RateLimitWAF* directives). */
+typedef struct rlw_store_mc_conf {
+    const char *config;   /* libmemcached configuration string */
+    const char *prefix;   /* key prefix, so farms can share a pool */
+    const char *node;     /* this node's name in journal entries */
+    int64_t timeout_ms;   /* connect and I/O timeout per call */
+    int64_t window_ms;    /* RateLimitWAFWindow (ranks local evictions) */
+    int retry_secs;       /* a failed server is skipped this long */
+    int pool_size;        /* connections per process (its threads) */
+} rlw_store_mc_conf_t;
+
+/* Health counters of the memcached store, shared by a node's processes. */
+typedef struct rlw_store_mc_counters {
+    int64_t degraded_since_ms; /* 0 while memcached answers */
+    uint64_t errors, fallbacks, cas_retries, bad_records, journal_seen, ops;
+} rlw_store_mc_counters_t;
+
+struct rlw_keys;
+
+/* Checks a libmemcached configuration string. NULL or an error string. */
+const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config);
+
+/* Creates the memcached store on top of local (a shm store, which becomes
+ * this node's ban cache and the fallback counter). pool as for shm.
+ * Returns NULL or an error string. */
+const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
+                                const rlw_store_mc_conf_t *conf,
+                                const struct rlw_keys *keys,
+                                rlw_store_t **out);
+
+void rlw_store_mc_counters(rlw_store_t *st, rlw_store_mc_counters_t *out);
 
 /* Current wall-clock time in milliseconds since the epoch. */
 int64_t rlw_now_ms(void);

@@ -134,7 +134,7 @@ static shm_entry_t *do_find(shm_store_t *st, uint64_t set,
  * still counting, smallest count then oldest; and only when every way holds
  * a running ban, the ban that ends soonest. */
 static shm_entry_t *do_pick_victim(shm_store_t *st, uint64_t set,
-                                   const rlw_policy_t *p, int64_t now)
+                                   int64_t window_ms, int64_t now)
 {
     shm_entry_t *e = set_of(st, set);
     shm_entry_t *best = NULL;
@@ -153,7 +153,7 @@ static shm_entry_t *do_pick_victim(shm_store_t *st, uint64_t set,
             a = e[i].ban.until_ms;
             b = 0;
         } else {
-            uint32_t n = rlw_window_total(&e[i].win, now, p->window_ms);
+            uint32_t n = rlw_window_total(&e[i].win, now, window_ms);
 
             rank = n ? 2 : 1;
             a = n;
@@ -168,6 +168,35 @@ static shm_entry_t *do_pick_victim(shm_store_t *st, uint64_t set,
         }
     }
     return best;
+}
+
+/* The entry of client, made (possibly by eviction) when missing. On
+ * eviction, *victim receives a copy of the evicted entry, *was_ban whether
+ * it held a running ban, and *evicted is set to 1. */
+static shm_entry_t *do_find_or_make(shm_store_t *st, uint64_t set,
+                                    const rlw_addr_t *client,
+                                    int64_t window_ms, int64_t now,
+                                    shm_entry_t *victim, int *was_ban,
+                                    int *evicted)
+{
+    shm_entry_t *e = do_find(st, set, client);
+
+    if (e)
+        return e;
+    e = do_pick_victim(st, set, window_ms, now);
+    if (e->key.family) {
+        *was_ban = rlw_ban_active(&e->ban, now);
+        *victim = *e;
+        *evicted = 1;
+        __atomic_add_fetch(&st->hdr->evictions, 1, __ATOMIC_RELAXED);
+        if (*was_ban)
+            __atomic_add_fetch(&st->hdr->evicted_bans, 1, __ATOMIC_RELAXED);
+    } else {
+        __atomic_add_fetch(&st->hdr->tracked, 1, __ATOMIC_RELAXED);
+    }
+    memset(e, 0, sizeof(*e));
+    e->key = *client;
+    return e;
 }
 
 static void log_full_once(shm_store_t *st, const shm_entry_t *victim,
@@ -236,23 +265,19 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
     shm_entry_t victim_copy;
     int was_ban = 0;
 
+    memset(&victim_copy, 0, sizeof(victim_copy));
     memset(out, 0, sizeof(*out));
     lock_stripe(st->hdr, set);
-    e = do_find(st, set, client);
-    if (!e) {
-        e = do_pick_victim(st, set, p, now);
-        if (e->key.family) {
-            was_ban = rlw_ban_active(&e->ban, now);
-            victim_copy = *e;
-            out->evicted = 1;
-            __atomic_add_fetch(&st->hdr->evictions, 1, __ATOMIC_RELAXED);
-            if (was_ban)
-                __atomic_add_fetch(&st->hdr->evicted_bans, 1, __ATOMIC_RELAXED);
-        } else {
-            __atomic_add_fetch(&st->hdr->tracked, 1, __ATOMIC_RELAXED);
-        }
-        memset(e, 0, sizeof(*e));
-        e->key = *client;
+    e = do_find_or_make(st, set, client, p->window_ms, now, &victim_copy,
+                        &was_ban, &out->evicted);
+    if (rlw_ban_active(&e->ban, now)) {
+        /* A request already in flight when the ban began: the ban is not
+         * extended and the attack is not counted towards the next one. */
+        out->verdict.kind = RLW_VERDICT_ALREADY_BANNED;
+        out->verdict.strike = e->ban.strikes;
+        out->ban = e->ban;
+        unlock_stripe(st->hdr, set);
+        return APR_SUCCESS;
     }
     prev = rlw_window_total(&e->win, now, p->window_ms);
     out->count = rlw_window_add(&e->win, now, p->window_ms, 1);
@@ -289,6 +314,37 @@ static apr_status_t shm_unban(rlw_store_t *base, const rlw_addr_t *client,
     }
     unlock_stripe(st->hdr, set);
     return rv;
+}
+
+void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
+                         const rlw_ban_state_t *b, int64_t window_ms,
+                         int64_t now)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
+    shm_entry_t *e, victim;
+    int was_ban = 0, evicted = 0;
+
+    memset(&victim, 0, sizeof(victim));
+    lock_stripe(st->hdr, set);
+    e = do_find(st, set, client);
+    if (!e && b->until_ms <= now) {
+        /* An ended ban of a client we never saw: nothing to remember. */
+        unlock_stripe(st->hdr, set);
+        return;
+    }
+    if (!e)
+        e = do_find_or_make(st, set, client, window_ms, now, &victim,
+                            &was_ban, &evicted);
+    e->ban = *b;
+    e->last_ms = now;
+    if (rlw_ban_active(b, now))
+        rlw_window_reset(&e->win);
+    unlock_stripe(st->hdr, set);
+    if (b->until_ms > now)
+        raise_horizon(st->hdr, b->until_ms);
+    if (evicted)
+        log_full_once(st, &victim, was_ban, now);
 }
 
 static void shm_stats(rlw_store_t *base, rlw_store_stats_t *out)
@@ -345,6 +401,7 @@ static void set_ops(shm_store_t *st)
     st->base.attack = shm_attack;
     st->base.unban = shm_unban;
     st->base.stats = shm_stats;
+    st->base.sync = NULL;
 }
 
 const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,

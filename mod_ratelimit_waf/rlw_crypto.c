@@ -1,0 +1,358 @@
+/* rlw_crypto.c - secret file, subkeys, pseudonyms, AES-256-GCM records
+ * (rlw_crypto.h).
+ *
+ * Every call builds and frees its own OpenSSL context, so threads and
+ * processes never share cipher state; the only global is OpenSSL's own RNG,
+ * which is thread-safe and reseeds after fork() in OpenSSL 3.
+ */
+#include "rlw_crypto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+/* Subkey labels. Changing one changes every key in the cluster: bump the
+ * "v1" and roll the whole cluster at once. */
+static const char label_pseudo[] = "rlw pseudonym v1";
+static const char label_seal[] = "rlw seal v1";
+
+/* Bytes of the HMAC kept for a pseudonym: 128 bits, no collision in any
+ * realistic client population, and 22 characters of memcached key. */
+#define PSEUDO_BYTES 16
+
+/* Serialised rlw_addr_t hashed by rlw_pseudonym(). */
+#define ADDR_WIRE_LEN 20
+
+static const char *fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static const char *fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return "secret file refused";
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+/* HMAC-SHA256(key, data) into out[32]; 0 or -1. */
+static int hmac256(const void *key, size_t keylen, const void *data,
+                   size_t datalen, unsigned char out[RLW_KEY_LEN])
+{
+    unsigned int outlen = 0;
+
+    if (keylen > INT_MAX)
+        return -1;
+    if (HMAC(EVP_sha256(), key, (int)keylen, data, datalen, out, &outlen) ==
+            NULL ||
+        outlen != RLW_KEY_LEN)
+        return -1;
+    return 0;
+}
+
+/* Reads all of fd into buf, at most cap bytes; returns the count, cap when
+ * the file is longer (the caller refuses it), or -1 with errno set. */
+static ssize_t read_all(int fd, unsigned char *buf, size_t cap)
+{
+    size_t got = 0;
+
+    while (got < cap) {
+        ssize_t n = read(fd, buf + got, cap - got);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+const char *rlw_secret_load(const char *path, rlw_keys_t *out, char *err,
+                            size_t errlen)
+{
+    /* Room for the longest secret, a "\r\n", and one byte that proves the
+     * file is too long. */
+    unsigned char buf[RLW_SECRET_MAX + 3];
+    const char *res = NULL;
+    struct stat st;
+    ssize_t n;
+    size_t len;
+    int fd;
+
+    if (out == NULL)
+        return fail(err, errlen, "no key buffer given for the secret file");
+    rlw_keys_wipe(out);
+    if (path == NULL || *path == '\0')
+        return fail(err, errlen, "no secret file given");
+
+    /* O_NOFOLLOW: the file itself, not whatever a link points at today.
+     * O_NONBLOCK: a FIFO must not hang start-up before fstat() refuses it. */
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return fail(err, errlen,
+                        "secret file %s is a symbolic link; name the file "
+                        "itself",
+                        path);
+        return fail(err, errlen, "cannot open secret file %s: %s", path,
+                    strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        res = fail(err, errlen, "cannot stat secret file %s: %s", path,
+                   strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        res = fail(err, errlen, "secret file %s is not a regular file", path);
+        goto done;
+    }
+    if (st.st_mode & 007) {
+        res = fail(err, errlen,
+                   "secret file %s is readable or writable by others (mode "
+                   "%04o); remove their access (chmod o-rwx)",
+                   path, (unsigned)(st.st_mode & 07777));
+        goto done;
+    }
+
+    n = read_all(fd, buf, sizeof(buf));
+    if (n < 0) {
+        res = fail(err, errlen, "cannot read secret file %s: %s", path,
+                   strerror(errno));
+        goto done;
+    }
+    len = (size_t)n;
+    /* One trailing newline is what editors and "echo" add; it is not part
+     * of the secret, so every node derives the same keys however the file
+     * was written. */
+    if (len > 0 && buf[len - 1] == '\n') {
+        len--;
+        if (len > 0 && buf[len - 1] == '\r')
+            len--;
+    }
+    if (len < RLW_SECRET_MIN) {
+        res = fail(err, errlen,
+                   "secret file %s holds %lu bytes, at least %d are needed",
+                   path, (unsigned long)len, RLW_SECRET_MIN);
+        goto done;
+    }
+    if (len > RLW_SECRET_MAX) {
+        res = fail(err, errlen, "secret file %s is longer than %d bytes",
+                   path, RLW_SECRET_MAX);
+        goto done;
+    }
+
+    if (hmac256(buf, len, label_pseudo, strlen(label_pseudo), out->pseudo) !=
+            0 ||
+        hmac256(buf, len, label_seal, strlen(label_seal), out->seal) != 0)
+        res = fail(err, errlen, "cannot derive keys from secret file %s",
+                   path);
+
+done:
+    OPENSSL_cleanse(buf, sizeof(buf));
+    close(fd);
+    if (res != NULL)
+        rlw_keys_wipe(out);
+    return res;
+}
+
+void rlw_keys_wipe(rlw_keys_t *k)
+{
+    if (k != NULL)
+        OPENSSL_cleanse(k, sizeof(*k));
+}
+
+/* base64url without padding: n bytes -> ceil(n * 4 / 3) characters. */
+static void b64url(const unsigned char *in, size_t n, char *out)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t i;
+
+    for (i = 0; i + 3 <= n; i += 3) {
+        unsigned long v = ((unsigned long)in[i] << 16) |
+                          ((unsigned long)in[i + 1] << 8) | in[i + 2];
+
+        *out++ = alphabet[(v >> 18) & 63];
+        *out++ = alphabet[(v >> 12) & 63];
+        *out++ = alphabet[(v >> 6) & 63];
+        *out++ = alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        unsigned long v = (unsigned long)in[i] << 16;
+
+        *out++ = alphabet[(v >> 18) & 63];
+        *out++ = alphabet[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        unsigned long v =
+            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
+
+        *out++ = alphabet[(v >> 18) & 63];
+        *out++ = alphabet[(v >> 12) & 63];
+        *out++ = alphabet[(v >> 6) & 63];
+    }
+    *out = '\0';
+}
+
+int rlw_pseudonym(const rlw_keys_t *k, const rlw_addr_t *client,
+                  char out[RLW_PSEUDO_LEN + 1])
+{
+    unsigned char wire[ADDR_WIRE_LEN];
+    unsigned char mac[RLW_KEY_LEN];
+    int rc = -1;
+
+    out[0] = '\0';
+    if (k == NULL || client == NULL)
+        return -1;
+    /* Field by field, not the struct's memory: the hash, and so every
+     * memcached key, must not depend on the compiler's layout. */
+    wire[0] = client->family;
+    wire[1] = client->prefix;
+    wire[2] = 0;
+    wire[3] = 0;
+    memcpy(wire + 4, client->bytes, sizeof(client->bytes));
+    if (hmac256(k->pseudo, sizeof(k->pseudo), wire, sizeof(wire), mac) == 0) {
+        b64url(mac, PSEUDO_BYTES, out);
+        rc = 0;
+    }
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return rc;
+}
+
+int rlw_seal(const rlw_keys_t *k, const void *aad, size_t aadlen,
+             const void *plain, size_t len, unsigned char *out, size_t outcap,
+             size_t *outlen)
+{
+    unsigned char *nonce, *ct;
+    EVP_CIPHER_CTX *ctx;
+    int n, done = 0, rc = -1;
+
+    if (outlen == NULL)
+        return -1;
+    *outlen = 0;
+    if (k == NULL || out == NULL || len > RLW_SEAL_MAX_PLAIN ||
+        outcap < len + RLW_SEAL_OVERHEAD || (len > 0 && plain == NULL) ||
+        (aadlen > 0 && aad == NULL) || aadlen > INT_MAX)
+        return -1;
+
+    out[0] = RLW_SEAL_VERSION;
+    nonce = out + 1;
+    ct = nonce + RLW_SEAL_NONCE_LEN;
+    /* A random 96-bit nonce per record: records are few per client and a
+     * key lives until the secret is rotated, far below the 2^32 messages
+     * where random GCM nonces start to risk a repeat. */
+    if (RAND_bytes(nonce, RLW_SEAL_NONCE_LEN) != 1)
+        return -1;
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL)
+        return -1;
+    /* The version byte is authenticated along with the caller's aad, so
+     * every stored byte is covered by the tag. */
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, RLW_SEAL_NONCE_LEN,
+                            NULL) != 1 ||
+        EVP_EncryptInit_ex(ctx, NULL, NULL, k->seal, nonce) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &n, out, 1) != 1)
+        goto done;
+    if (aadlen > 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
+        goto done;
+    if (len > 0) {
+        if (EVP_EncryptUpdate(ctx, ct, &n, plain, (int)len) != 1)
+            goto done;
+        done = n;
+    }
+    if (EVP_EncryptFinal_ex(ctx, ct + done, &n) != 1)
+        goto done;
+    done += n;
+    if ((size_t)done != len ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, RLW_SEAL_TAG_LEN,
+                            ct + len) != 1)
+        goto done;
+    *outlen = len + RLW_SEAL_OVERHEAD;
+    rc = 0;
+
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    if (rc != 0)
+        OPENSSL_cleanse(out, len + RLW_SEAL_OVERHEAD);
+    return rc;
+}
+
+int rlw_open(const rlw_keys_t *k, const void *aad, size_t aadlen,
+             const unsigned char *in, size_t inlen, void *plain,
+             size_t plaincap, size_t *plainlen)
+{
+    unsigned char tag[RLW_SEAL_TAG_LEN];
+    unsigned char empty[1]; /* GCM final writes nothing, but wants a place */
+    unsigned char *pt = plain;
+    const unsigned char *ct;
+    EVP_CIPHER_CTX *ctx;
+    size_t len;
+    int n, done = 0, rc = -1;
+
+    if (plainlen == NULL)
+        return -1;
+    *plainlen = 0;
+    if (k == NULL || in == NULL || inlen < RLW_SEAL_OVERHEAD ||
+        in[0] != RLW_SEAL_VERSION || (aadlen > 0 && aad == NULL) ||
+        aadlen > INT_MAX)
+        return -1;
+    len = inlen - RLW_SEAL_OVERHEAD;
+    if (len > RLW_SEAL_MAX_PLAIN || len > plaincap || (len > 0 && !plain))
+        return -1;
+    if (len == 0)
+        pt = empty;
+    ct = in + 1 + RLW_SEAL_NONCE_LEN;
+    memcpy(tag, ct + len, sizeof(tag)); /* ctrl wants a writable pointer */
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL)
+        return -1;
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, RLW_SEAL_NONCE_LEN,
+                            NULL) != 1 ||
+        EVP_DecryptInit_ex(ctx, NULL, NULL, k->seal, in + 1) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &n, in, 1) != 1)
+        goto done;
+    if (aadlen > 0 && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
+        goto done;
+    if (len > 0) {
+        if (EVP_DecryptUpdate(ctx, pt, &n, ct, (int)len) != 1)
+            goto done;
+        done = n;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, RLW_SEAL_TAG_LEN,
+                            tag) != 1)
+        goto done;
+    /* The tag is checked here; until it passes, pt holds unauthenticated
+     * bytes that must not reach the caller. */
+    if (EVP_DecryptFinal_ex(ctx, pt + done, &n) != 1)
+        goto done;
+    done += n;
+    if ((size_t)done != len)
+        goto done;
+    *plainlen = len;
+    rc = 0;
+
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    if (rc != 0 && len > 0)
+        OPENSSL_cleanse(pt, len);
+    return rc;
+}

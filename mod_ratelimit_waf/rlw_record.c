@@ -1,0 +1,213 @@
+/* rlw_record.c - ban record and journal wire encodings (rlw_record.h).
+ *
+ * Encoders and decoders share one validity check per field, so an encoder
+ * never writes what the decoder would refuse, and a decoder never accepts
+ * what the encoder could not have written.
+ */
+#include "rlw_record.h"
+
+#include <string.h>
+
+#define KIND_BAN 'B'
+#define KIND_JOURNAL 'J'
+
+/* Offsets, matching the layout in rlw_record.h. */
+#define BAN_OFF_STATE 2
+#define J_OFF_ACTION 2
+#define J_OFF_CLIENT 3
+#define J_OFF_STATE 23
+#define J_OFF_NODE 47
+#define ADDR_WIRE_LEN 20
+#define STATE_WIRE_LEN 24
+
+/* Tie the macros to the layout: a field added without updating them does
+ * not compile. */
+_Static_assert(BAN_OFF_STATE + STATE_WIRE_LEN == RLW_BAN_RECORD_LEN,
+               "ban record layout");
+_Static_assert(J_OFF_CLIENT + ADDR_WIRE_LEN == J_OFF_STATE &&
+                   J_OFF_STATE + STATE_WIRE_LEN == J_OFF_NODE &&
+                   J_OFF_NODE + RLW_NODE_LEN == RLW_JOURNAL_LEN,
+               "journal layout");
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+/* Two's complement through uint64_t: defined for every value, unlike
+ * shifting a negative int64_t. */
+static void put_i64(unsigned char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        p[i] = (unsigned char)(u >> (8 * i));
+}
+
+static int64_t get_i64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        u |= (uint64_t)p[i] << (8 * i);
+    /* Converting an out-of-range uint64_t to int64_t is
+     * implementation-defined; build the negative value explicitly. */
+    if (u > (uint64_t)INT64_MAX)
+        return -(int64_t)(~u) - 1;
+    return (int64_t)u;
+}
+
+static int state_valid(const rlw_ban_state_t *b)
+{
+    return b->start_ms >= 0 && b->until_ms >= b->start_ms;
+}
+
+static void put_state(unsigned char *p, const rlw_ban_state_t *b)
+{
+    put_i64(p, b->start_ms);
+    put_i64(p + 8, b->until_ms);
+    put_u32(p + 16, b->strikes);
+    put_u32(p + 20, b->count);
+}
+
+static void get_state(const unsigned char *p, rlw_ban_state_t *b)
+{
+    b->start_ms = get_i64(p);
+    b->until_ms = get_i64(p + 8);
+    b->strikes = get_u32(p + 16);
+    b->count = get_u32(p + 20);
+}
+
+/* A client as rlw_addr_client() makes it (see rlw_record.h). */
+static int addr_valid(const rlw_addr_t *a)
+{
+    unsigned width, bit;
+
+    if (a->family == RLW_AF_INET)
+        width = 32;
+    else if (a->family == RLW_AF_INET6)
+        width = 128;
+    else
+        return 0;
+    if (a->prefix > width || a->pad[0] != 0 || a->pad[1] != 0)
+        return 0;
+    /* Every bit from the prefix to the end of bytes[] is zero: this covers
+     * host bits of a grouped client and bytes[4..15] of IPv4 alike. */
+    for (bit = a->prefix; bit < 128; bit++)
+        if (a->bytes[bit / 8] & (0x80u >> (bit % 8)))
+            return 0;
+    return 1;
+}
+
+/* 1..RLW_NODE_LEN-1 printable ASCII characters before a NUL. */
+static size_t node_len(const char *node)
+{
+    size_t i;
+
+    for (i = 0; i < RLW_NODE_LEN; i++) {
+        unsigned char c = (unsigned char)node[i];
+
+        if (c == '\0')
+            return i;
+        if (c < 0x20 || c > 0x7e)
+            return 0;
+    }
+    return 0; /* no NUL */
+}
+
+int rlw_ban_record_encode(const rlw_ban_state_t *b,
+                          unsigned char out[RLW_BAN_RECORD_LEN])
+{
+    if (b == NULL || out == NULL || !state_valid(b))
+        return -1;
+    out[0] = KIND_BAN;
+    out[1] = RLW_RECORD_VERSION;
+    put_state(out + BAN_OFF_STATE, b);
+    return 0;
+}
+
+int rlw_ban_record_decode(const unsigned char *in, size_t len,
+                          rlw_ban_state_t *b)
+{
+    rlw_ban_state_t tmp;
+
+    if (in == NULL || b == NULL || len != RLW_BAN_RECORD_LEN ||
+        in[0] != KIND_BAN || in[1] != RLW_RECORD_VERSION)
+        return -1;
+    get_state(in + BAN_OFF_STATE, &tmp);
+    if (!state_valid(&tmp))
+        return -1;
+    *b = tmp;
+    return 0;
+}
+
+int rlw_journal_encode(const rlw_journal_t *j,
+                       unsigned char out[RLW_JOURNAL_LEN])
+{
+    size_t n;
+
+    if (j == NULL || out == NULL ||
+        (j->action != RLW_JOURNAL_BAN && j->action != RLW_JOURNAL_UNBAN) ||
+        !addr_valid(&j->client) || !state_valid(&j->ban))
+        return -1;
+    n = node_len(j->node);
+    if (n == 0)
+        return -1;
+    out[0] = KIND_JOURNAL;
+    out[1] = RLW_RECORD_VERSION;
+    out[J_OFF_ACTION] = j->action;
+    out[J_OFF_CLIENT] = j->client.family;
+    out[J_OFF_CLIENT + 1] = j->client.prefix;
+    out[J_OFF_CLIENT + 2] = 0;
+    out[J_OFF_CLIENT + 3] = 0;
+    memcpy(out + J_OFF_CLIENT + 4, j->client.bytes, sizeof(j->client.bytes));
+    put_state(out + J_OFF_STATE, &j->ban);
+    memset(out + J_OFF_NODE, 0, RLW_NODE_LEN);
+    memcpy(out + J_OFF_NODE, j->node, n);
+    return 0;
+}
+
+int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j)
+{
+    const unsigned char *node;
+    rlw_journal_t tmp;
+    size_t n, i;
+
+    if (in == NULL || j == NULL || len != RLW_JOURNAL_LEN ||
+        in[0] != KIND_JOURNAL || in[1] != RLW_RECORD_VERSION)
+        return -1;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.action = in[J_OFF_ACTION];
+    if (tmp.action != RLW_JOURNAL_BAN && tmp.action != RLW_JOURNAL_UNBAN)
+        return -1;
+    tmp.client.family = in[J_OFF_CLIENT];
+    tmp.client.prefix = in[J_OFF_CLIENT + 1];
+    tmp.client.pad[0] = in[J_OFF_CLIENT + 2];
+    tmp.client.pad[1] = in[J_OFF_CLIENT + 3];
+    memcpy(tmp.client.bytes, in + J_OFF_CLIENT + 4, sizeof(tmp.client.bytes));
+    if (!addr_valid(&tmp.client))
+        return -1;
+    get_state(in + J_OFF_STATE, &tmp.ban);
+    if (!state_valid(&tmp.ban))
+        return -1;
+    node = in + J_OFF_NODE;
+    memcpy(tmp.node, node, RLW_NODE_LEN);
+    n = node_len(tmp.node);
+    if (n == 0)
+        return -1;
+    for (i = n; i < RLW_NODE_LEN; i++) /* canonical: zeros after the NUL */
+
+    *j = tmp;
+    return 0;
+}

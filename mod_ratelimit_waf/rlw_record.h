@@ -1,0 +1,80 @@
+/* rlw_record.h - wire encodings of what the cluster store keeps in
+ * memcached: a client's ban state and ban/unban journal entries.
+ *
+ * httpd-free and pure. Fixed length, versioned, little-endian written byte
+ * by byte (never a struct copied as memory), so nodes built by different
+ * compilers or on different CPUs read each other's records. Records are
+ * sealed (rlw_crypto.h) before they reach memcached; these decoders are the
+ * second line: strict, any byte out of place is -1, and every buffer that
+ * decodes re-encodes to exactly the same bytes.
+ *
+ * Ban record (RLW_BAN_RECORD_LEN = 26 bytes):
+ *   0  'B'  1  version 1
+ *   2  start_ms (int64)  10 until_ms (int64)
+ *   18 strikes (uint32)  22 count (uint32)
+ * Journal entry (RLW_JOURNAL_LEN = 111 bytes):
+ *   0  'J'  1  version 1   2  action (1 ban, 2 unban)
+ *   3  client: family, prefix, 0, 0, bytes[16]
+ *   23 start_ms (int64)  31 until_ms (int64)
+ *   39 strikes (uint32)  43 count (uint32)
+ *   47 node: printable ASCII, NUL-terminated, zero-padded to 64 bytes
+ */
+#ifndef RLW_RECORD_H
+#define RLW_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rlw_addr.h"
+#include "rlw_decision.h"
+
+#define RLW_RECORD_VERSION 1
+#define RLW_BAN_RECORD_LEN 26
+#define RLW_JOURNAL_LEN 111
+
+/* Size of a journal node name, NUL included (so at most 63 characters). */
+#define RLW_NODE_LEN 64
+
+typedef enum rlw_journal_action {
+    RLW_JOURNAL_BAN = 1,
+    RLW_JOURNAL_UNBAN = 2
+} rlw_journal_action_t;
+
+/* One line of the cluster journal: which node banned or unbanned whom. */
+typedef struct rlw_journal {
+    uint8_t action;          /* RLW_JOURNAL_BAN or RLW_JOURNAL_UNBAN */
+    rlw_addr_t client;       /* as counted (rlw_addr_client()) */
+    rlw_ban_state_t ban;     /* the ban decided, or the one lifted */
+    char node[RLW_NODE_LEN]; /* node that decided, 1..63 printable ASCII */
+} rlw_journal_t;
+
+/* What a valid value looks like, for both directions:
+ *  ban state: 0 <= start_ms <= until_ms (0, 0 = never banned);
+ *  client: family 4 with prefix <= 32 and bytes[4..15] zero, or family 6
+ *    with prefix <= 128; pad zero; no bit set beyond the prefix;
+ *  node: 1..63 characters 0x20..0x7e, NUL-terminated, the rest of the
+ *    array zero on the wire (the encoder writes zeros whatever follows the
+ *    NUL in memory). */
+
+/* Writes b to out[RLW_BAN_RECORD_LEN]. Returns 0, or -1 (nothing written)
+ * when b is not valid as above. */
+int rlw_ban_record_encode(const rlw_ban_state_t *b,
+                          unsigned char out[RLW_BAN_RECORD_LEN]);
+
+/* Reads a ban record of exactly RLW_BAN_RECORD_LEN bytes into *b.
+ * Returns 0, or -1 with *b untouched on any other length, kind, version or
+ * value. */
+int rlw_ban_record_decode(const unsigned char *in, size_t len,
+                          rlw_ban_state_t *b);
+
+/* Writes j to out[RLW_JOURNAL_LEN]. Returns 0, or -1 (nothing written) when
+ * j is not valid. */
+int rlw_journal_encode(const rlw_journal_t *j,
+                       unsigned char out[RLW_JOURNAL_LEN]);
+
+/* Reads a journal entry of exactly RLW_JOURNAL_LEN bytes into *j (zeroed
+ * first, so client and node compare with memcmp()). Returns 0, or -1 with
+ * *j untouched. */
+int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j);
+
+#endif

@@ -1,0 +1,750 @@
+/* rlw_store_mc.c - the cluster store: exact counts and bans shared by every
+ * WAF node through a memcached pool.
+ *
+ * httpd-free (APR, libmemcached, OpenSSL). Design (docs/cluster.md):
+ *
+ * - Counting. A client's attacks go to RLW_WINDOW_BUCKETS sub-bucket
+ *   counters "<prefix>c<index>:<pseudonym>", all kept on the one server the
+ *   pseudonym hashes to (libmemcached *_by_key calls). One attack is one
+ *   atomic increment (binary protocol, created at 1 when missing) and one
+ *   multi-get of the older buckets: the count an attack sees includes every
+ *   increment that preceded its own, so with T-1 attacks nobody sees T, and
+ *   the T-th attack sees at least T. Round trips per attack: 2.
+ * - Deciding. Whoever sees count >= threshold reads the client's sealed ban
+ *   record "<prefix>b:<pseudonym>" with its CAS value, runs rlw_decide(),
+ *   and writes it back with cas (or add when missing). One writer wins; the
+ *   others re-read, find the ban running, and do nothing. The winner alone
+ *   logs the ban, raises the strike count, deletes the counters (a ban
+ *   starts a new count) and appends the ban to the journal.
+ * - Propagating. The journal is a counter "<prefix>j:seq" and sealed entries
+ *   "<prefix>j:<n>", all on the server of the group key "journal". Each node
+ *   polls it (rlw_store_t.sync, every RateLimitWAFSyncInterval) and copies
+ *   bans into its own shared memory, where clean requests look them up
+ *   without any network round trip.
+ * - Privacy. Keys carry only HMAC pseudonyms; what is read back is sealed
+ *   with AES-256-GCM, the key as associated data (rlw_crypto.h).
+ * - Faults. Short timeouts bound every call. When memcached fails, the
+ *   attack is counted in the node's shared memory instead (the shm store
+ *   also holds the node's ban cache), the degradation is logged once per
+ *   interval, and the next successful call returns to the pool by itself.
+ *
+ * Per process: one memcached_pool_st (connections for the threads of one
+ * child), created in child_init, and one connection for sync().
+ */
+#include <string.h>
+#include <time.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+
+#include <apr_strings.h>
+#include <apr_shm.h>
+#include <apr_thread_mutex.h>
+
+#include <libmemcached/memcached.h>
+#include <libmemcachedutil-1.0/pool.h>
+
+#include "rlw_store.h"
+#include "rlw_window.h"
+#include "rlw_crypto.h"
+#include "rlw_record.h"
+#include "rlw_log.h"
+
+/* Longest key we build: prefix (<= RLW_MC_PREFIX_MAX) + "c" + index + ":" +
+ * pseudonym. memcached allows 250. */
+#define RLW_MC_KEY_MAX 160
+/* CAS rounds before giving up on a ban record (each loser re-reads). */
+#define RLW_MC_CAS_TRIES 8
+/* Journal entries read per sync at most, and how far back a new node looks
+ * on its first sync (to learn bans that are still running). */
+#define RLW_MC_JOURNAL_BATCH 256
+#define RLW_MC_JOURNAL_BACKLOG 4096
+/* memcached treats expirations over 30 days as absolute times. */
+#define RLW_MC_TTL_MAX (30 * 24 * 3600)
+/* At most one degradation log line per interval. */
+#define RLW_MC_LOG_INTERVAL_MS (60 * 1000)
+#define RLW_MC_JOURNAL_GROUP "journal"
+
+/* State shared by the processes of one node (anonymous shared memory). */
+typedef struct mc_shared {
+    int64_t degraded_since_ms; /* 0 while the pool answers */
+    int64_t degraded_logged_ms;
+    uint64_t errors;           /* failed memcached calls */
+    uint64_t fallbacks;        /* attacks counted locally instead */
+    uint64_t cas_retries;      /* lost CAS rounds on ban records */
+    uint64_t bad_records;      /* records that failed to open or parse */
+    uint64_t journal_seen;     /* last journal entry applied by sync() */
+    uint64_t ops;              /* memcached round trips made */
+} mc_shared_t;
+
+typedef struct mc_store {
+    rlw_store_t base;          /* first */
+    rlw_store_t *local;        /* ban cache and fallback counter */
+    rlw_store_mc_conf_t conf;
+    rlw_keys_t keys;
+    mc_shared_t *shared;
+    memcached_pool_st *pool;   /* this process's connections */
+    memcached_st *sync_mc;     /* used by sync() only (one caller) */
+} mc_store_t;
+
+#define ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
+
+const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config)
+{
+    char err[512];
+
+    if (libmemcached_check_configuration(config, strlen(config), err,
+                                         sizeof(err)) != MEMCACHED_SUCCESS)
+        return apr_pstrdup(p, err[0] ? err : "invalid configuration");
+    return NULL;
+}
+
+static int64_t ttl_secs(int64_t ms)
+{
+    int64_t s = (ms + 999) / 1000 + 1;
+
+    return s > RLW_MC_TTL_MAX ? RLW_MC_TTL_MAX : s;
+}
+
+static memcached_st *new_connection(mc_store_t *st)
+{
+    memcached_st *mc = memcached(st->conf.config, strlen(st->conf.config));
+    uint64_t to = (uint64_t)st->conf.timeout_ms;
+
+    if (!mc)
+        return NULL;
+    /* Increment-with-initial and CAS need the binary protocol; every call
+     * must give up quickly: a stuck memcached must never stall a worker. */
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, to);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, to);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, to * 1000);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, to * 1000);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+    /* After 2 failures a server is skipped for RETRY_TIMEOUT seconds, so a
+     * dead server costs one timeout per connection per retry period, not
+     * one per request. */
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT,
+                           (uint64_t)st->conf.retry_secs);
+    return mc;
+}
+
+/* --- degradation bookkeeping ------------------------------------------- */
+
+static void note_failure(mc_store_t *st, const char *what,
+                         memcached_st *mc, memcached_return_t rc,
+                         int64_t now)
+{
+    mc_shared_t *sh = st->shared;
+    int64_t zero = 0, last;
+
+    ATOMIC_ADD(&sh->errors, 1);
+    __atomic_compare_exchange_n(&sh->degraded_since_ms, &zero, now, 0,
+                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    last = __atomic_load_n(&sh->degraded_logged_ms, __ATOMIC_RELAXED);
+    if (now - last < RLW_MC_LOG_INTERVAL_MS ||
+        !__atomic_compare_exchange_n(&sh->degraded_logged_ms, &last, now, 0,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    rlw_log(RLW_LOG_ERR,
+            "RLW00110: memcached store degraded: %s failed: %s; attacks are "
+            "counted in this node's shared memory until the pool answers "
+            "(%lu errors so far, logged at most once a minute)",
+            what, mc ? memcached_strerror(mc, rc) : "no connection",
+            (unsigned long)__atomic_load_n(&sh->errors, __ATOMIC_RELAXED));
+}
+
+static void note_success(mc_store_t *st, int64_t now)
+{
+    mc_shared_t *sh = st->shared;
+    int64_t since = __atomic_load_n(&sh->degraded_since_ms, __ATOMIC_RELAXED);
+
+    if (since && __atomic_compare_exchange_n(&sh->degraded_since_ms, &since,
+                                             0, 0, __ATOMIC_RELAXED,
+                                             __ATOMIC_RELAXED)) {
+        __atomic_store_n(&sh->degraded_logged_ms, 0, __ATOMIC_RELAXED);
+        rlw_log(RLW_LOG_NOTICE,
+                "RLW00111: memcached store recovered after %ld ms degraded",
+                (long)(now - since));
+    }
+}
+
+static memcached_st *pop(mc_store_t *st)
+{
+    memcached_return_t rc;
+    struct timespec wait;
+
+    if (!st->pool)
+        return NULL;
+    wait.tv_sec = 0;
+    wait.tv_nsec = (long)st->conf.timeout_ms * 1000000L;
+    return memcached_pool_fetch(st->pool, &wait, &rc);
+}
+
+static void push(mc_store_t *st, memcached_st *mc)
+{
+    if (mc)
+        memcached_pool_release(st->pool, mc);
+}
+
+/* --- keys -------------------------------------------------------------- */
+
+static size_t bucket_key(const mc_store_t *st, const char *pseudo,
+                         int64_t index, char *out)
+{
+    int n = snprintf(out, RLW_MC_KEY_MAX, "%sc%lld:%s", st->conf.prefix,
+                     (long long)index, pseudo);
+    return n > 0 && n < RLW_MC_KEY_MAX ? (size_t)n : 0;
+}
+
+static size_t ban_key(const mc_store_t *st, const char *pseudo, char *out)
+{
+    int n = snprintf(out, RLW_MC_KEY_MAX, "%sb:%s", st->conf.prefix, pseudo);
+    return n > 0 && n < RLW_MC_KEY_MAX ? (size_t)n : 0;
+}
+
+/* --- counting ---------------------------------------------------------- */
+
+/* Counts one attack; *count receives the window's total including it.
+ * Returns MEMCACHED_SUCCESS or the failing call's code. */
+static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
+                                       const char *pseudo, int64_t window_ms,
+                                       int64_t now, uint32_t *count)
+{
+    int64_t width = rlw_window_width(window_ms);
+    int64_t head = now / width;
+    char keys[RLW_WINDOW_BUCKETS - 1][RLW_MC_KEY_MAX];
+    const char *kp[RLW_WINDOW_BUCKETS - 1];
+    size_t kl[RLW_WINDOW_BUCKETS - 1];
+    char cur[RLW_MC_KEY_MAX];
+    size_t curlen = bucket_key(st, pseudo, head, cur);
+    size_t plen = strlen(pseudo);
+    uint64_t value = 0, total;
+    memcached_return_t rc;
+    memcached_result_st *res;
+    int i, n = 0;
+
+    rc = memcached_increment_with_initial_by_key(
+        mc, pseudo, plen, cur, curlen, 1, 1,
+        (time_t)ttl_secs(window_ms + width), &value);
+    ATOMIC_ADD(&st->shared->ops, 1);
+    if (rc != MEMCACHED_SUCCESS)
+        return rc;
+    total = value;
+    for (i = 1; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++, n++) {
+        kl[n] = bucket_key(st, pseudo, head - i, keys[n]);
+        kp[n] = keys[n];
+    }
+    if (n) {
+        rc = memcached_mget_by_key(mc, pseudo, plen, kp, kl, (size_t)n);
+        ATOMIC_ADD(&st->shared->ops, 1);
+        if (rc != MEMCACHED_SUCCESS)
+            return rc;
+        while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+            const char *v = memcached_result_value(res);
+            size_t vl = memcached_result_length(res);
+            char buf[24];
+            char *end;
+            unsigned long long x;
+
+            /* A counter is ASCII digits; anything else was written by
+             * someone else: ignore it rather than trust it. */
+            if (vl && vl < sizeof(buf)) {
+                memcpy(buf, v, vl);
+                buf[vl] = 0;
+                x = strtoull(buf, &end, 10);
+                if (*end == 0 || *end == ' ' || *end == '\r')
+                    total += x;
+                else
+                    ATOMIC_ADD(&st->shared->bad_records, 1);
+            }
+            memcached_result_free(res);
+        }
+        if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
+            rc != MEMCACHED_NOTFOUND)
+            return rc;
+    }
+    *count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    return MEMCACHED_SUCCESS;
+}
+
+/* A ban starts a new count: drop the client's counters. Best effort (the
+ * keys expire with the window anyway). */
+static void drop_counters(mc_store_t *st, memcached_st *mc,
+                          const char *pseudo, int64_t window_ms, int64_t now)
+{
+    int64_t width = rlw_window_width(window_ms);
+    int64_t head = now / width;
+    char key[RLW_MC_KEY_MAX];
+    int i;
+
+    for (i = 0; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++) {
+        size_t kl = bucket_key(st, pseudo, head - i, key);
+        memcached_delete_by_key(mc, pseudo, strlen(pseudo), key, kl, 0);
+        ATOMIC_ADD(&st->shared->ops, 1);
+    }
+}
+
+/* --- ban records ------------------------------------------------------- */
+
+/* Reads the client's ban record. found = 0 when absent. A record that
+ * fails to open is reported and treated as "no ban", but its cas is kept
+ * so that the next write replaces it. */
+static memcached_return_t read_ban(mc_store_t *st, memcached_st *mc,
+                                   const char *pseudo, const char *key,
+                                   size_t klen, rlw_ban_state_t *b,
+                                   uint64_t *cas, int *found)
+{
+    const char *kp[1] = {key};
+    size_t kl[1] = {klen};
+    memcached_return_t rc;
+    memcached_result_st *res;
+
+    memset(b, 0, sizeof(*b));
+    *found = 0;
+    *cas = 0;
+    rc = memcached_mget_by_key(mc, pseudo, strlen(pseudo), kp, kl, 1);
+    ATOMIC_ADD(&st->shared->ops, 1);
+    if (rc != MEMCACHED_SUCCESS)
+        return rc;
+    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+        unsigned char plain[RLW_BAN_RECORD_LEN + 8];
+        size_t pl = 0;
+
+        *found = 1;
+        *cas = memcached_result_cas(res);
+        if (rlw_open(&st->keys, key, klen,
+                     (const unsigned char *)memcached_result_value(res),
+                     memcached_result_length(res), plain, sizeof(plain),
+                     &pl) != 0 ||
+            rlw_ban_record_decode(plain, pl, b) != 0) {
+            memset(b, 0, sizeof(*b));
+            ATOMIC_ADD(&st->shared->bad_records, 1);
+            rlw_log(RLW_LOG_WARN, "RLW00112: memcached ban record %s fails "
+                                  "authentication or does not parse; "
+                                  "ignored and overwritten", key);
+        }
+        memcached_result_free(res);
+    }
+    if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
+        rc != MEMCACHED_NOTFOUND)
+        return rc;
+    return MEMCACHED_SUCCESS;
+}
+
+static memcached_return_t write_ban(mc_store_t *st, memcached_st *mc,
+                                    const char *pseudo, const char *key,
+                                    size_t klen, const rlw_ban_state_t *b,
+                                    int64_t keep_ms, int found, uint64_t cas)
+{
+    unsigned char rec[RLW_BAN_RECORD_LEN];
+    unsigned char sealed[RLW_BAN_RECORD_LEN + RLW_SEAL_OVERHEAD];
+    size_t sl = 0;
+    time_t ttl = (time_t)ttl_secs(keep_ms);
+    memcached_return_t rc;
+
+    if (rlw_ban_record_encode(b, rec) != 0 ||
+        rlw_seal(&st->keys, key, klen, rec, sizeof(rec), sealed,
+                 sizeof(sealed), &sl) != 0)
+        return MEMCACHED_FAILURE;
+    if (found)
+        rc = memcached_cas_by_key(mc, pseudo, strlen(pseudo), key, klen,
+                                  (const char *)sealed, sl, ttl, 0, cas);
+    else
+        rc = memcached_add_by_key(mc, pseudo, strlen(pseudo), key, klen,
+                                  (const char *)sealed, sl, ttl, 0);
+    ATOMIC_ADD(&st->shared->ops, 1);
+    return rc;
+}
+
+/* --- journal ----------------------------------------------------------- */
+
+static void journal_append(mc_store_t *st, memcached_st *mc,
+                           rlw_journal_action_t action,
+                           const rlw_addr_t *client, const rlw_ban_state_t *b,
+                           int64_t now)
+{
+    char seqkey[RLW_MC_KEY_MAX], key[RLW_MC_KEY_MAX];
+    size_t gl = strlen(RLW_MC_JOURNAL_GROUP);
+    rlw_journal_t j;
+    unsigned char rec[RLW_JOURNAL_LEN];
+    unsigned char sealed[RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD];
+    size_t sl = 0;
+    uint64_t n = 0;
+    memcached_return_t rc;
+    int64_t keep = b->until_ms - now;
+    int kl;
+
+    memset(&j, 0, sizeof(j));
+    j.action = (uint8_t)action;
+    j.client = *client;
+    j.ban = *b;
+    apr_cpystrn(j.node, st->conf.node, sizeof(j.node));
+    snprintf(seqkey, sizeof(seqkey), "%sj:seq", st->conf.prefix);
+    rc = memcached_increment_with_initial_by_key(
+        mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, strlen(seqkey), 1, 1, 0, &n);
+    ATOMIC_ADD(&st->shared->ops, 1);
+    if (rc != MEMCACHED_SUCCESS) {
+        note_failure(st, "journal sequence increment", mc, rc, now);
+        return;
+    }
+    kl = snprintf(key, sizeof(key), "%sj:%llu", st->conf.prefix,
+                  (unsigned long long)n);
+    /* An entry must outlive the slowest poll; a ban entry also serves
+     * nodes that start while the ban runs. */
+    if (keep < 60 * 1000)
+        keep = 60 * 1000;
+    if (rlw_journal_encode(&j, rec) != 0 ||
+        rlw_seal(&st->keys, key, (size_t)kl, rec, sizeof(rec), sealed,
+                 sizeof(sealed), &sl) != 0) {
+        rlw_log(RLW_LOG_ERR, "RLW00113: cannot encode journal entry %llu",
+                (unsigned long long)n);
+        return;
+    }
+    rc = memcached_set_by_key(mc, RLW_MC_JOURNAL_GROUP, gl, key, (size_t)kl,
+                              (const char *)sealed, sl,
+                              (time_t)ttl_secs(keep), 0);
+    ATOMIC_ADD(&st->shared->ops, 1);
+    if (rc != MEMCACHED_SUCCESS)
+        note_failure(st, "journal write", mc, rc, now);
+}
+
+/* --- the store operations ---------------------------------------------- */
+
+static int mc_banned(rlw_store_t *base, const rlw_addr_t *client,
+                     int64_t now, int64_t *until)
+{
+    mc_store_t *st = (mc_store_t *)base;
+
+    /* Local only: bans decided anywhere reach this node's shared memory
+     * through sync(), so a clean request never waits for the network. */
+    return st->local->banned(st->local, client, now, until);
+}
+
+static apr_status_t fallback(mc_store_t *st, const rlw_addr_t *client,
+                             rlw_class_t cls, const rlw_policy_t *p,
+                             int64_t now, rlw_attack_t *out)
+{
+    ATOMIC_ADD(&st->shared->fallbacks, 1);
+    return st->local->attack(st->local, client, cls, p, now, out);
+}
+
+static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
+                              rlw_class_t cls, const rlw_policy_t *p,
+                              int64_t now, rlw_attack_t *out)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    char pseudo[RLW_PSEUDO_LEN + 1];
+    char key[RLW_MC_KEY_MAX];
+    size_t klen;
+    memcached_st *mc;
+    memcached_return_t rc;
+    uint32_t count = 0;
+    int64_t until = 0;
+    int tries;
+
+    memset(out, 0, sizeof(*out));
+    /* Known locally as banned (an in-flight request): nothing to count. */
+    if (st->local->banned(st->local, client, now, &until)) {
+        out->verdict.kind = RLW_VERDICT_ALREADY_BANNED;
+        out->ban.until_ms = until;
+        return APR_SUCCESS;
+    }
+    if (rlw_pseudonym(&st->keys, client, pseudo) != 0)
+        return fallback(st, client, cls, p, now, out);
+    mc = pop(st);
+    if (!mc) {
+        note_failure(st, "taking a connection from the pool", NULL,
+                     MEMCACHED_FAILURE, now);
+        return fallback(st, client, cls, p, now, out);
+    }
+    rc = count_attack(st, mc, pseudo, p->window_ms, now, &count);
+    if (rc != MEMCACHED_SUCCESS) {
+        note_failure(st, "counting an attack", mc, rc, now);
+        push(st, mc);
+        return fallback(st, client, cls, p, now, out);
+    }
+    out->count = count;
+    if (count < p->threshold) {
+        note_success(st, now);
+        push(st, mc);
+        return APR_SUCCESS;
+    }
+
+    klen = ban_key(st, pseudo, key);
+    for (tries = 0; tries < RLW_MC_CAS_TRIES; tries++) {
+        rlw_ban_state_t b;
+        uint64_t cas;
+        int found;
+
+        rc = read_ban(st, mc, pseudo, key, klen, &b, &cas, &found);
+        if (rc != MEMCACHED_SUCCESS)
+            break;
+        out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
+        out->ban = b;
+        if (out->verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
+            /* Decided elsewhere; the journal may not have told us yet. */
+            rlw_store_shm_learn(st->local, client, &b, p->window_ms, now);
+            break;
+        }
+        if (out->verdict.kind != RLW_VERDICT_BAN)
+            break;
+        rc = write_ban(st, mc, pseudo, key, klen, &b,
+                       b.until_ms - now + p->strike_decay_ms, found, cas);
+        if (rc == MEMCACHED_SUCCESS) {
+            rlw_store_shm_learn(st->local, client, &b, p->window_ms, now);
+            drop_counters(st, mc, pseudo, p->window_ms, now);
+            journal_append(st, mc, RLW_JOURNAL_BAN, client, &b, now);
+            break;
+        }
+        if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTSTORED &&
+            rc != MEMCACHED_NOTFOUND)
+            break;
+        /* Lost the race: back off a little (more each round) and re-read;
+         * the winner's ban will now show as running. */
+        ATOMIC_ADD(&st->shared->cas_retries, 1);
+        out->verdict.kind = RLW_VERDICT_NONE;
+        {
+            struct timespec ts = {0, (long)(tries + 1) * 200000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (rc != MEMCACHED_SUCCESS) {
+        note_failure(st, "reading or writing a ban record", mc, rc, now);
+        push(st, mc);
+        /* The count was made in the pool; decide locally so that the
+         * client is still banned on this node. */
+        return fallback(st, client, cls, p, now, out);
+    }
+    note_success(st, now);
+    push(st, mc);
+    return APR_SUCCESS;
+}
+
+static apr_status_t mc_unban(rlw_store_t *base, const rlw_addr_t *client,
+                             int64_t now)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    char pseudo[RLW_PSEUDO_LEN + 1];
+    char key[RLW_MC_KEY_MAX];
+    size_t klen;
+    memcached_st *mc;
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    apr_status_t local = st->local->unban(st->local, client, now);
+    int tries;
+
+    if (rlw_pseudonym(&st->keys, client, pseudo) != 0 || !(mc = pop(st)))
+        return local;
+    klen = ban_key(st, pseudo, key);
+    for (tries = 0; tries < RLW_MC_CAS_TRIES; tries++) {
+        rlw_ban_state_t b;
+        uint64_t cas;
+        int found;
+
+        rc = read_ban(st, mc, pseudo, key, klen, &b, &cas, &found);
+        if (rc != MEMCACHED_SUCCESS || !found || !rlw_ban_active(&b, now))
+            break;
+        b.until_ms = now;
+        rc = write_ban(st, mc, pseudo, key, klen, &b, RLW_MC_TTL_MAX * 1000LL,
+                       1, cas);
+        if (rc == MEMCACHED_SUCCESS) {
+            journal_append(st, mc, RLW_JOURNAL_UNBAN, client, &b, now);
+            local = APR_SUCCESS;
+            break;
+        }
+    }
+    push(st, mc);
+    return local;
+}
+
+/* Applies one journal entry to the local ban cache. */
+static void apply_entry(mc_store_t *st, const char *key, size_t klen,
+                        const char *val, size_t vlen, int64_t now)
+{
+    unsigned char plain[RLW_JOURNAL_LEN + 8];
+    size_t pl = 0;
+    rlw_journal_t j;
+    rlw_ban_state_t b;
+
+    if (rlw_open(&st->keys, key, klen, (const unsigned char *)val, vlen,
+                 plain, sizeof(plain), &pl) != 0 ||
+        rlw_journal_decode(plain, pl, &j) != 0) {
+        ATOMIC_ADD(&st->shared->bad_records, 1);
+        rlw_log(RLW_LOG_WARN, "RLW00114: journal entry %.*s fails "
+                              "authentication or does not parse; ignored",
+                (int)klen, key);
+        return;
+    }
+    b = j.ban;
+    if (j.action == RLW_JOURNAL_UNBAN && b.until_ms > now)
+        b.until_ms = now;
+    rlw_store_shm_learn(st->local, &j.client, &b, st->conf.window_ms, now);
+}
+
+static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    char seqkey[RLW_MC_KEY_MAX];
+    size_t gl = strlen(RLW_MC_JOURNAL_GROUP);
+    uint64_t seq = 0, seen, from, to, i;
+    memcached_return_t rc;
+    uint32_t flags;
+    size_t vl;
+    char *v;
+
+    if (!st->sync_mc && !(st->sync_mc = new_connection(st)))
+        return APR_ENOMEM;
+    snprintf(seqkey, sizeof(seqkey), "%sj:seq", st->conf.prefix);
+    v = memcached_get_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP, gl, seqkey,
+                             strlen(seqkey), &vl, &flags, &rc);
+    if (rc == MEMCACHED_NOTFOUND)
+        return APR_SUCCESS; /* nothing journaled yet */
+    if (rc != MEMCACHED_SUCCESS || !v) {
+        free(v);
+        note_failure(st, "reading the journal", st->sync_mc, rc, now);
+        return APR_EGENERAL;
+    }
+    if (vl < 24) {
+        char buf[24];
+        memcpy(buf, v, vl);
+        buf[vl] = 0;
+        seq = strtoull(buf, NULL, 10);
+    }
+    free(v);
+    seen = __atomic_load_n(&st->shared->journal_seen, __ATOMIC_RELAXED);
+    if (seen == 0 || seq < seen) {
+        /* First sync of this node, or the journal restarted (memcached
+         * lost it): look back far enough to learn the running bans. */
+        seen = seq > RLW_MC_JOURNAL_BACKLOG ? seq - RLW_MC_JOURNAL_BACKLOG : 0;
+    }
+    while (seen < seq) {
+        char keys[RLW_MC_JOURNAL_BATCH][48];
+        const char *kp[RLW_MC_JOURNAL_BATCH];
+        size_t kl[RLW_MC_JOURNAL_BATCH];
+        memcached_result_st *res;
+        size_t n = 0;
+
+        from = seen + 1;
+        to = seq - seen > RLW_MC_JOURNAL_BATCH ? seen + RLW_MC_JOURNAL_BATCH
+                                               : seq;
+        for (i = from; i <= to; i++, n++) {
+            kl[n] = (size_t)snprintf(keys[n], sizeof(keys[n]), "%sj:%llu",
+                                     st->conf.prefix, (unsigned long long)i);
+            kp[n] = keys[n];
+        }
+        rc = memcached_mget_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP, gl, kp,
+                                   kl, n);
+        if (rc != MEMCACHED_SUCCESS) {
+            note_failure(st, "reading journal entries", st->sync_mc, rc, now);
+            return APR_EGENERAL;
+        }
+        while ((res = memcached_fetch_result(st->sync_mc, NULL, &rc))) {
+            apply_entry(st, memcached_result_key_value(res),
+                        memcached_result_key_length(res),
+                        memcached_result_value(res),
+                        memcached_result_length(res), now);
+            memcached_result_free(res);
+        }
+        seen = to;
+    }
+    __atomic_store_n(&st->shared->journal_seen, seq, __ATOMIC_RELAXED);
+    note_success(st, now);
+    return APR_SUCCESS;
+}
+
+static apr_status_t mc_child_init(rlw_store_t *base, apr_pool_t *pchild)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    memcached_st *master;
+
+    st->local->child_init(st->local, pchild);
+    master = new_connection(st);
+    if (!master)
+        return APR_ENOMEM;
+    /* One pool per child, as many connections as it has threads: a worker
+     * never waits for another one's connection. */
+    st->pool = memcached_pool_create(master, 1,
+                                     (uint32_t)(st->conf.pool_size > 0
+                                                    ? st->conf.pool_size
+                                                    : 1));
+    if (!st->pool) {
+        memcached_free(master);
+        return APR_ENOMEM;
+    }
+    return APR_SUCCESS;
+}
+
+static void mc_stats(rlw_store_t *base, rlw_store_stats_t *out)
+{
+    mc_store_t *st = (mc_store_t *)base;
+
+    st->local->stats(st->local, out);
+}
+
+void rlw_store_mc_counters(rlw_store_t *base, rlw_store_mc_counters_t *out)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    mc_shared_t *sh = st->shared;
+
+    out->degraded_since_ms = __atomic_load_n(&sh->degraded_since_ms,
+                                             __ATOMIC_RELAXED);
+    out->errors = __atomic_load_n(&sh->errors, __ATOMIC_RELAXED);
+    out->fallbacks = __atomic_load_n(&sh->fallbacks, __ATOMIC_RELAXED);
+    out->cas_retries = __atomic_load_n(&sh->cas_retries, __ATOMIC_RELAXED);
+    out->bad_records = __atomic_load_n(&sh->bad_records, __ATOMIC_RELAXED);
+    out->journal_seen = __atomic_load_n(&sh->journal_seen, __ATOMIC_RELAXED);
+    out->ops = __atomic_load_n(&sh->ops, __ATOMIC_RELAXED);
+}
+
+static void set_ops(mc_store_t *st)
+{
+    st->base.name = "memcached";
+    st->base.child_init = mc_child_init;
+    st->base.banned = mc_banned;
+    st->base.attack = mc_attack;
+    st->base.unban = mc_unban;
+    st->base.stats = mc_stats;
+    st->base.sync = mc_sync;
+}
+
+const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
+                                const rlw_store_mc_conf_t *conf,
+                                const rlw_keys_t *keys, rlw_store_t **out)
+{
+    const char *ukey = "rlw_store_mc";
+    mc_store_t *st = NULL;
+    apr_shm_t *shm;
+    apr_status_t rv;
+    const char *err;
+
+    if ((err = rlw_store_mc_check_config(pool, conf->config)))
+        return err;
+    /* Like the shm table, the node's shared counters and journal position
+     * outlive a graceful restart; the configuration is taken anew. */
+    apr_pool_userdata_get((void **)&st, ukey, pool);
+    if (!st) {
+        st = apr_pcalloc(pool, sizeof(*st));
+        rv = apr_shm_create(&shm, sizeof(mc_shared_t), NULL, pool);
+        if (rv != APR_SUCCESS)
+            return "cannot create shared memory for the memcached store";
+        st->shared = apr_shm_baseaddr_get(shm);
+        memset(st->shared, 0, sizeof(mc_shared_t));
+        apr_pool_userdata_set(st, ukey, apr_pool_cleanup_null, pool);
+    }
+    st->local = local;
+    st->conf = *conf;
+    st->conf.config = apr_pstrdup(pool, conf->config);
+    st->conf.prefix = apr_pstrdup(pool, conf->prefix);
+    st->conf.node = apr_pstrdup(pool, conf->node);
+    st->keys = *keys;
+    st->pool = NULL;
+    /* mod_watchdog stopped the previous cycle's sync task before this. */
+    if (st->sync_mc)
+        memcached_free(st->sync_mc);
+    st->sync_mc = NULL;
+    set_ops(st);
+    *out = &st->base;
+    return NULL;
+}
