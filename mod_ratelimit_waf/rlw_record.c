@@ -207,7 +207,8 @@ int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j)
     if (n == 0)
         return -1;
     for (i = n; i < RLW_NODE_LEN; i++) /* canonical: zeros after the NUL */
-
+        if (node[i] != 0)
+            return -1;
     *j = tmp;
     return 0;
 }

@@ -16,6 +16,9 @@ static suite_fn *const suites[] = {
     addr_suite,
     window_suite,
     decision_suite,
+    crypto_suite,
+    record_suite,
+    store_shm_suite,
 };
 
 int main(void)

@@ -10,5 +10,8 @@ Suite *duration_suite(void);
 Suite *addr_suite(void);
 Suite *window_suite(void);
 Suite *decision_suite(void);
+Suite *crypto_suite(void);
+Suite *record_suite(void);
+Suite *store_shm_suite(void);
 
 #endif
