@@ -14,6 +14,8 @@
 #include "rlw_decision.h"
 #include "rlw_store.h"
 #include "rlw_crypto.h"
+#include "rlw_event.h"
+#include "rlw_metrics.h"
 
 #define RLW_UNSET (-1)
 
@@ -39,6 +41,7 @@ typedef struct rlw_srv_conf {
     int attack_score;           /* RateLimitWAFAttackScore */
     apr_array_header_t *exempt; /* RateLimitWAFExempt, of rlw_addr_t */
     apr_array_header_t *allow;  /* RateLimitWAFAllow, of rlw_addr_t */
+    int dry_run;                /* RateLimitWAFDryRun: count, never block */
 
     /* Main server only (one table for the whole server). */
     apr_int64_t window_ms;      /* RateLimitWAFWindow */
@@ -52,6 +55,7 @@ typedef struct rlw_srv_conf {
     apr_int64_t mc_timeout_ms;  /* RateLimitWAFMemcachedTimeout */
     apr_int64_t mc_retry_ms;    /* RateLimitWAFMemcachedRetry */
     const char *node_name;      /* RateLimitWAFNodeName */
+    const char *event_log;      /* RateLimitWAFEventLog target */
     rlw_keys_t *keys;           /* derived from secret_file (check_config) */
 
     /* Resolved after merging (rlw_resolve_config). */
@@ -64,6 +68,8 @@ typedef struct rlw_req {
     rlw_addr_t client;  /* counted identity (IPv6 grouped) */
     int have_client;    /* host and client are set */
     int banned;         /* answered by this module: never counted */
+    int nrules;         /* ModSecurity rule ids this request matched */
+    uint32_t rules[RLW_EVENT_RULES_MAX * 2];
 } rlw_req_t;
 
 extern module AP_MODULE_DECLARE_DATA ratelimit_waf_module;
@@ -71,6 +77,15 @@ extern const command_rec rlw_cmds[];
 
 /* The store shared by every server (set in post_config). */
 extern rlw_store_t *rlw_the_store;
+
+/* This node's counters, in shared memory (set in post_config). */
+extern rlw_metrics_t *rlw_the_metrics;
+
+/* Events (mod_rlw_events.c). */
+const char *rlw_event_log_check(apr_pool_t *p, const char *target);
+int rlw_events_open(apr_pool_t *pconf, server_rec *s);
+/* Fills observer, store and time when unset, formats and writes ev. */
+void rlw_event_emit(rlw_event_t *ev);
 
 void *rlw_create_server_config(apr_pool_t *p, server_rec *s);
 void *rlw_merge_server_config(apr_pool_t *p, void *base, void *add);

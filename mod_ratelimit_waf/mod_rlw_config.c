@@ -66,6 +66,7 @@ void *rlw_create_server_config(apr_pool_t *p, server_rec *s)
     c->ban_status = RLW_UNSET;
     c->ban_action = RLW_UNSET;
     c->attack_score = RLW_UNSET;
+    c->dry_run = RLW_UNSET;
     c->window_ms = RLW_UNSET;
     c->v6_prefix = RLW_UNSET;
     c->table_size = RLW_UNSET;
@@ -92,6 +93,7 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->ban_status = MERGE(ban_status);
     c->ban_action = MERGE(ban_action);
     c->attack_score = MERGE(attack_score);
+    c->dry_run = MERGE(dry_run);
     c->score_var = MERGE_PTR(score_var);
     /* A list set in a virtual host replaces the inherited one, like
      * mod_remoteip's proxy lists: what you read in the vhost is what
@@ -110,6 +112,7 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->mc_timeout_ms = base->mc_timeout_ms;
     c->mc_retry_ms = base->mc_retry_ms;
     c->node_name = base->node_name;
+    c->event_log = base->event_log;
     return c;
 }
 
@@ -117,6 +120,30 @@ static const char *set_flag(cmd_parms *cmd, void *dummy, int on)
 {
     (void)dummy;
     srv_conf(cmd)->enabled = on;
+    return NULL;
+}
+
+static const char *set_dry_run(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    srv_conf(cmd)->dry_run = on;
+    return NULL;
+}
+
+static const char *set_event_log(cmd_parms *cmd, void *dummy,
+                                 const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err)
+        return err;
+    if (!*arg || (err = rlw_event_log_check(cmd->pool, arg)))
+        return apr_psprintf(cmd->pool, "%s: bad target '%s': %s",
+                            cmd->cmd->name, arg,
+                            err ? err : "empty (use a file, |program or "
+                                        "syslog[:facility])");
+    srv_conf(cmd)->event_log = arg;
     return NULL;
 }
 
@@ -393,6 +420,10 @@ static const char *set_table_size(cmd_parms *cmd, void *dummy, const char *arg)
 const command_rec rlw_cmds[] = {
     AP_INIT_FLAG("RateLimitWAF", set_flag, NULL, RSRC_CONF,
                  "On to count ModSecurity attacks and ban clients here"),
+    AP_INIT_FLAG("RateLimitWAFDryRun", set_dry_run, NULL, RSRC_CONF,
+                 "On to count, log and report, but never block"),
+    AP_INIT_TAKE1("RateLimitWAFEventLog", set_event_log, NULL, RSRC_CONF,
+                  "SIEM events: a file, |program or syslog[:facility]"),
     AP_INIT_TAKE1("RateLimitWAFThreshold", set_threshold, NULL, RSRC_CONF,
                   "attacks in the window that trigger a ban"),
     AP_INIT_TAKE1("RateLimitWAFWindow", set_duration, RLW_FIELD(window_ms),
@@ -510,6 +541,7 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         DEFAULT(ban_status, RLW_DEF_BAN_STATUS);
         DEFAULT(ban_action, RLW_ACTION_RESPOND);
         DEFAULT(attack_score, RLW_DEF_ATTACK_SCORE);
+        DEFAULT(dry_run, 0);
         if (!c->score_var)
             c->score_var = RLW_DEF_SCORE_VAR;
         c->window_ms = mc->window_ms;
@@ -524,6 +556,7 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         c->mc_retry_ms = mc->mc_retry_ms;
         c->node_name = mc->node_name;
         c->keys = mc->keys;
+        c->event_log = mc->event_log;
 
         if (c->ban_max_ms < c->ban_ms)
             return apr_psprintf(p, "RateLimitWAFBanMax %s is shorter than "

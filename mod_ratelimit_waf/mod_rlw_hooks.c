@@ -22,16 +22,26 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <apr_strings.h>
+#include <apr_shm.h>
 #include <ap_mpm.h>
 #include <mod_watchdog.h>
 
 #include "mod_rlw.h"
 #include "rlw_duration.h"
 #include "rlw_log.h"
+#include "rlw_modsec.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
 rlw_store_t *rlw_the_store = NULL;
+rlw_metrics_t *rlw_the_metrics = NULL;
+
+/* mod_security2's module index, to pick its messages in the error_log
+ * hook (-1 when it is not loaded). */
+static int modsec_index = -1;
+
+/* The window of the main server (one table for all), for sweeps. */
+static int64_t main_window_ms;
 
 /* Routes core log lines to the main server's error log. */
 static void log_to_httpd(void *baton, rlw_log_level_t level, const char *msg)
@@ -68,17 +78,43 @@ static int rlw_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* The cluster's bans reach this node through one background task per node:
+/* The cluster's bans reach this node, and ended bans are reported, through
+ * one background task per node:
  * a singleton child watchdog (mod_watchdog runs it in one child at a time,
  * whatever the number of children; parent watchdogs are not available
  * under forking MPMs). What it learns goes to the node's shared memory. */
+/* Reports one ban that ended by itself (called by the store's sweep). */
+static int report_expiry(void *baton, const rlw_client_info_t *info)
+{
+    rlw_event_t ev;
+
+    (void)baton;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = RLW_EV_UNBAN;
+    ev.client = &info->client;
+    ev.ban = &info->ban;
+    ev.reason = "expired";
+    ev.decided_by = info->node;
+    ev.window_ms = main_window_ms;
+    rlw_event_emit(&ev);
+    if (rlw_the_metrics)
+        rlw_metrics_add(rlw_the_metrics, RLW_M_UNBANS, rlw_now_ms(), 1);
+    return 0;
+}
+
 static apr_status_t sync_task(int state, void *data, apr_pool_t *pool)
 {
+    int64_t now;
+
     (void)data;
     (void)pool;
-    if (state == AP_WATCHDOG_STATE_RUNNING && rlw_the_store &&
-        rlw_the_store->sync)
-        rlw_the_store->sync(rlw_the_store, rlw_now_ms());
+    if (state != AP_WATCHDOG_STATE_RUNNING || !rlw_the_store)
+        return APR_SUCCESS;
+    now = rlw_now_ms();
+    if (rlw_the_store->sync)
+        rlw_the_store->sync(rlw_the_store, now);
+    rlw_the_store->expired(rlw_the_store, now, main_window_ms,
+                           report_expiry, NULL);
     return APR_SUCCESS;
 }
 
@@ -129,6 +165,8 @@ static const char *create_store(server_rec *s, const rlw_srv_conf_t *mc)
      * over a graceful restart (rlw_store_shm_create reuses it). */
     err = rlw_store_shm_create(s->process->pool, (apr_size_t)mc->table_size,
                                &local);
+    if (!err)
+        rlw_store_shm_set_node(local, mc->node_name);
     if (err || strcmp(mc->store_name, "memcached")) {
         rlw_the_store = local;
         return err;
@@ -146,18 +184,48 @@ static const char *create_store(server_rec *s, const rlw_srv_conf_t *mc)
                                &rlw_the_store);
 }
 
+/* The node's counters live, like the table, in the process pool. */
+static const char *create_metrics(server_rec *s)
+{
+    apr_pool_t *pool = s->process->pool;
+    const char *ukey = "rlw_metrics";
+    apr_shm_t *shm = NULL;
+
+    apr_pool_userdata_get((void **)&shm, ukey, pool);
+    if (!shm) {
+        if (apr_shm_create(&shm, sizeof(rlw_metrics_t), NULL, pool)
+            != APR_SUCCESS)
+            return "cannot create shared memory for metrics";
+        rlw_metrics_init(apr_shm_baseaddr_get(shm), rlw_now_ms());
+        apr_pool_userdata_set(shm, ukey, apr_pool_cleanup_null, pool);
+    }
+    rlw_the_metrics = apr_shm_baseaddr_get(shm);
+    return NULL;
+}
+
 static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     rlw_srv_conf_t *mc = conf_of(s);
     const char *err;
+    module *modsec;
 
     (void)plog;
     (void)ptemp;
     rlw_log_set(log_to_httpd, s);
     rlw_the_store = NULL;
+    rlw_the_metrics = NULL;
+    modsec = ap_find_linked_module("mod_security2.c");
+    modsec_index = modsec ? modsec->module_index : -1;
+    main_window_ms = mc->window_ms;
     if (!any_enabled(s))
         return OK;
+    if ((err = create_metrics(s)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "RLW00012: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rlw_events_open(pconf, s) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
     err = create_store(s, mc);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -165,7 +233,7 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         rlw_the_store = NULL;
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (rlw_the_store->sync && start_sync_task(pconf, s, mc) != OK)
+    if (start_sync_task(pconf, s, mc) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "RLW00003: store %s ready for %" APR_INT64_T_FMT " clients, "
@@ -236,6 +304,12 @@ static int rlw_post_read_request(request_rec *r)
      * a different list banned the same client. */
     if (rlw_classify(c, &rq->host) == RLW_CLASS_EXEMPT)
         return DECLINED;
+    if (c->dry_run) {
+        /* Tuning mode: count what would have been rejected, serve it. */
+        rlw_metrics_add(rlw_the_metrics, RLW_M_DRY_RUN, rlw_now_ms(), 1);
+        return DECLINED;
+    }
+    rlw_metrics_add(rlw_the_metrics, RLW_M_REJECTED, rlw_now_ms(), 1);
     rq->banned = 1;
     /* mod_security2 runs its phase 1 right after this hook: this variable
      * turns its rule engine off for the request. */
@@ -311,32 +385,72 @@ static void fmt_time(int64_t ms, char *buf, apr_size_t len)
     apr_strftime(buf, &n, len, "%Y-%m-%dT%H:%M:%SZ", &t);
 }
 
-static void log_verdict(request_rec *r, const rlw_srv_conf_t *c,
-                        rlw_class_t cls, const rlw_attack_t *a)
+/* Logs and reports what one counted attack led to. */
+static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
+                          rlw_class_t cls, const rlw_attack_t *a,
+                          uint32_t prev_count)
 {
     char who[RLW_ADDR_STRLEN], win[32], len[32], until[40];
     rlw_req_t *rq = req_state(r, 0);
+    uint32_t near = c->policy.threshold - c->policy.threshold / 5;
+    rlw_event_t ev;
+    int64_t now = rlw_now_ms();
+    int nrules = 0;
 
+    while (nrules < RLW_TOP_RULES && a->rules[nrules])
+        nrules++;
+    memset(&ev, 0, sizeof(ev));
+    ev.client = &rq->client;
+    ev.count = a->count;
+    ev.threshold = c->policy.threshold;
+    ev.window_ms = c->window_ms;
+    ev.rule_ids = nrules ? a->rules : NULL;
+    ev.nrules = nrules;
+    ev.dry_run = c->dry_run;
+    ev.uri = r->unparsed_uri;
+    ev.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    ev.ban_class = cls == RLW_CLASS_ALLOW ? "allow" : "normal";
     rlw_addr_format(&rq->client, who, sizeof(who));
     rlw_duration_format(c->window_ms, win, sizeof(win));
+
     switch (a->verdict.kind) {
     case RLW_VERDICT_BAN:
         fmt_time(a->ban.until_ms, until, sizeof(until));
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00010: ban client=%s count=%u window=%s ban=%s "
-                      "strike=%u until=%s class=%s", who, a->count, win,
+                      "strike=%u until=%s class=%s%s", who, a->count, win,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
-                      a->verdict.strike, until,
-                      cls == RLW_CLASS_ALLOW ? "allow" : "normal");
-        break;
+                      a->verdict.strike, until, ev.ban_class,
+                      c->dry_run ? " dry_run=1" : "");
+        ev.kind = RLW_EV_BAN;
+        ev.ban = &a->ban;
+        ev.ban_ms = a->verdict.ban_ms;
+        ev.decided_by = c->node_name;
+        rlw_event_emit(&ev);
+        rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
+        return;
     case RLW_VERDICT_EXEMPT_CROSSED:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00011: exempt client=%s crossed threshold count=%u "
                       "window=%s (not banned: RateLimitWAFExempt)", who,
                       a->count, win);
-        break;
+        ev.kind = RLW_EV_EXEMPT_THRESHOLD;
+        rlw_event_emit(&ev);
+        rlw_metrics_add(rlw_the_metrics, RLW_M_EXEMPT, now, 1);
+        return;
     default:
         break;
+    }
+    /* The first time in a window that a client passes 80% of the
+     * threshold: the count is exact, so one request sees the crossing. */
+    if (a->verdict.kind == RLW_VERDICT_NONE && near > 0 &&
+        near < c->policy.threshold && prev_count < near && a->count >= near) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "RLW00013: near threshold client=%s count=%u of %u "
+                      "window=%s", who, a->count, c->policy.threshold, win);
+        ev.kind = RLW_EV_NEAR_THRESHOLD;
+        rlw_event_emit(&ev);
+        rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);
     }
 }
 
@@ -346,8 +460,10 @@ static int rlw_log_transaction(request_rec *r)
     rlw_req_t *rq;
     rlw_attack_t a;
     rlw_class_t cls;
+    rlw_hit_t hit;
     long score;
     apr_status_t rv;
+    int64_t now;
 
     if (c->enabled <= 0 || !rlw_the_store)
         return DECLINED;
@@ -360,16 +476,42 @@ static int rlw_log_transaction(request_rec *r)
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
     cls = rlw_classify(c, &rq->host);
+    hit.rules = rq->rules;
+    hit.nrules = rq->nrules;
+    now = rlw_now_ms();
     rv = rlw_the_store->attack(rlw_the_store, &rq->client, cls, &c->policy,
-                               rlw_now_ms(), &a);
+                               &hit, now, &a);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "RLW00007: store %s could not count an attack",
                       rlw_the_store->name);
         return DECLINED;
     }
-    log_verdict(r, c, cls, &a);
+    if (a.verdict.kind != RLW_VERDICT_ALREADY_BANNED)
+        rlw_metrics_add(rlw_the_metrics, RLW_M_ATTACKS, now, 1);
+    report_attack(r, c, cls, &a, a.count ? a.count - 1 : 0);
     return DECLINED;
+}
+
+/* Collects the rule ids of mod_security2's messages about our requests, for
+ * the ban event's rule.id. Cheap for every other log line: two compares. */
+static void rlw_error_log(const ap_errorlog_info *info, const char *errstr)
+{
+    request_rec *r = (request_rec *)info->r;
+    rlw_req_t *rq;
+
+    if (!r || modsec_index < 0 || info->module_index != modsec_index ||
+        !errstr)
+        return;
+    while (r->prev)
+        r = r->prev;
+    while (r->main)
+        r = r->main;
+    rq = ap_get_module_config(r->request_config, &ratelimit_waf_module);
+    if (!rq)
+        return;
+    rlw_modsec_rule_ids(errstr, rq->rules, &rq->nrules,
+                        (int)(sizeof(rq->rules) / sizeof(rq->rules[0])));
 }
 
 void rlw_register_hooks(apr_pool_t *p)
@@ -393,4 +535,5 @@ void rlw_register_hooks(apr_pool_t *p)
                           APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(rlw_log_transaction, before_log, NULL,
                             APR_HOOK_MIDDLE);
+    ap_hook_error_log(rlw_error_log, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -55,3 +55,18 @@ void rlw_log(rlw_log_level_t level, const char *fmt, ...)
     va_end(ap);
     log_cb(log_baton, level, buf);
 }
+
+static rlw_notice_cb *notice_cb;
+static void *notice_baton;
+
+void rlw_notice_set(rlw_notice_cb *cb, void *baton)
+{
+    notice_cb = cb;
+    notice_baton = baton;
+}
+
+void rlw_notice(rlw_notice_t what, const char *detail)
+{
+    if (notice_cb)
+        notice_cb(notice_baton, what, detail ? detail : "");
+}

@@ -27,4 +27,19 @@ void rlw_log_set(rlw_log_cb *cb, void *baton);
 void rlw_log(rlw_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Facts a store reports beyond log lines, for SIEM events: once when the
+ * node's store becomes degraded, once when it recovers. */
+typedef enum rlw_notice {
+    RLW_NOTICE_STORE_DEGRADED = 1,
+    RLW_NOTICE_STORE_RECOVERED
+} rlw_notice_t;
+
+typedef void rlw_notice_cb(void *baton, rlw_notice_t what,
+                           const char *detail);
+
+/* Installs cb (NULL: notices are dropped). Call once at start-up. */
+void rlw_notice_set(rlw_notice_cb *cb, void *baton);
+
+void rlw_notice(rlw_notice_t what, const char *detail);
+
 #endif

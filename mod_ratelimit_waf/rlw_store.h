@@ -24,6 +24,32 @@
 
 typedef struct rlw_store rlw_store_t;
 
+/* Rule ids remembered per client (most frequent, for SIEM events). */
+#define RLW_TOP_RULES 4
+/* Node names kept with a ban (truncated), NUL included. */
+#define RLW_STORE_NODE_LEN 64
+
+/* What one attack request matched (CRS rule ids), optional. */
+typedef struct rlw_hit {
+    const uint32_t *rules; /* rule ids, may repeat */
+    int nrules;
+} rlw_hit_t;
+
+/* What a store knows of one client (status pages, CLI, events). */
+typedef struct rlw_client_info {
+    rlw_addr_t client;
+    uint32_t count;                   /* attacks in the window now */
+    rlw_ban_state_t ban;              /* running or last ban */
+    int64_t last_ms;                  /* last attack or ban */
+    char node[RLW_STORE_NODE_LEN];    /* node that decided the ban, or "" */
+    uint32_t rules[RLW_TOP_RULES];    /* most frequent rule ids, 0 = none */
+    uint32_t rule_hits[RLW_TOP_RULES];
+} rlw_client_info_t;
+
+/* Called for each client by visit(); return non-zero to stop. Runs with a
+ * store lock held: copy what you need, never call back into the store. */
+typedef int rlw_visit_fn(void *baton, const rlw_client_info_t *info);
+
 /* What attack() reports. */
 typedef struct rlw_attack {
     rlw_verdict_t verdict;   /* what happened because of this attack */
@@ -31,6 +57,8 @@ typedef struct rlw_attack {
                               * count that triggered the ban on a ban) */
     rlw_ban_state_t ban;     /* the client's ban state after the attack */
     int evicted;             /* 1 when making room evicted another client */
+    uint32_t rules[RLW_TOP_RULES]; /* the client's most frequent rule ids,
+                                    * most frequent first, 0 = none */
 } rlw_attack_t;
 
 /* Counters a store keeps for status pages and logs (monotonic). */
@@ -52,14 +80,30 @@ struct rlw_store {
     int (*banned)(rlw_store_t *st, const rlw_addr_t *client, int64_t now_ms,
                   int64_t *until_ms);
 
-    /* Counts one attack by client at now_ms under policy p and class cls. */
+    /* Counts one attack by client at now_ms under policy p and class cls;
+     * hit (may be NULL) says which rules it matched. */
     apr_status_t (*attack)(rlw_store_t *st, const rlw_addr_t *client,
                            rlw_class_t cls, const rlw_policy_t *p,
-                           int64_t now_ms, rlw_attack_t *out);
+                           const rlw_hit_t *hit, int64_t now_ms,
+                           rlw_attack_t *out);
 
     /* Ends client's ban now (strikes kept). APR_NOTFOUND if not banned. */
     apr_status_t (*unban)(rlw_store_t *st, const rlw_addr_t *client,
                           int64_t now_ms);
+
+    /* Bans client for ban_ms from now (an operator's decision: strikes are
+     * not raised). *out receives the ban. */
+    apr_status_t (*ban)(rlw_store_t *st, const rlw_addr_t *client,
+                        int64_t ban_ms, int64_t now_ms, rlw_ban_state_t *out);
+
+    /* Calls fn for every client this node holds (window_ms for counts). */
+    void (*visit)(rlw_store_t *st, int64_t now_ms, int64_t window_ms,
+                  rlw_visit_fn *fn, void *baton);
+
+    /* Calls fn once for each ban that this node decided and that has ended
+     * by itself since the last call (never for an unban()). */
+    void (*expired)(rlw_store_t *st, int64_t now_ms, int64_t window_ms,
+                    rlw_visit_fn *fn, void *baton);
 
     /* Fills stats. */
     void (*stats)(rlw_store_t *st, rlw_store_stats_t *out);
@@ -76,13 +120,23 @@ struct rlw_store {
 const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
                                  rlw_store_t **out);
 
+/* Names this node in the bans it decides (default ""). Copied. */
+void rlw_store_shm_set_node(rlw_store_t *shm, const char *node);
+
+/* Notes the rules hit by an attack counted elsewhere (the cluster store
+ * keeps top rules in the node's own table) and copies the client's top
+ * rules to rules[RLW_TOP_RULES]. */
+void rlw_store_shm_note_rules(rlw_store_t *shm, const rlw_addr_t *client,
+                              const rlw_hit_t *hit, int64_t window_ms,
+                              int64_t now, uint32_t *rules);
+
 /* Records a ban decided elsewhere (another node, a journal entry, an
  * operator) in the shm store local: b replaces the client's ban state;
- * a running ban also restarts its count. window_ms is used only to rank
+ * a running ban also restarts its count. node (may be NULL) decided it. window_ms is used only to rank
  * entries if one must be evicted. */
 void rlw_store_shm_learn(rlw_store_t *local, const rlw_addr_t *client,
-                         const rlw_ban_state_t *b, int64_t window_ms,
-                         int64_t now);
+                         const rlw_ban_state_t *b, const char *node,
+                         int64_t window_ms, int64_t now);
 
 /* Settings of the memcached store (RateLimitWAF* directives). */
 typedef struct rlw_store_mc_conf {

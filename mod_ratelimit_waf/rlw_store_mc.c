@@ -141,8 +141,15 @@ static void note_failure(mc_store_t *st, const char *what,
     int64_t zero = 0, last;
 
     ATOMIC_ADD(&sh->errors, 1);
-    __atomic_compare_exchange_n(&sh->degraded_since_ms, &zero, now, 0,
-                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    if (__atomic_compare_exchange_n(&sh->degraded_since_ms, &zero, now, 0,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        /* Once per episode and node: the process that flipped the flag. */
+        char detail[256];
+
+        snprintf(detail, sizeof(detail), "%s failed: %s", what,
+                 mc ? memcached_strerror(mc, rc) : "no connection");
+        rlw_notice(RLW_NOTICE_STORE_DEGRADED, detail);
+    }
     last = __atomic_load_n(&sh->degraded_logged_ms, __ATOMIC_RELAXED);
     if (now - last < RLW_MC_LOG_INTERVAL_MS ||
         !__atomic_compare_exchange_n(&sh->degraded_logged_ms, &last, now, 0,
@@ -164,10 +171,15 @@ static void note_success(mc_store_t *st, int64_t now)
     if (since && __atomic_compare_exchange_n(&sh->degraded_since_ms, &since,
                                              0, 0, __ATOMIC_RELAXED,
                                              __ATOMIC_RELAXED)) {
+        char detail[64];
+
         __atomic_store_n(&sh->degraded_logged_ms, 0, __ATOMIC_RELAXED);
         rlw_log(RLW_LOG_NOTICE,
                 "RLW00111: memcached store recovered after %ld ms degraded",
                 (long)(now - since));
+        snprintf(detail, sizeof(detail), "degraded for %ld ms",
+                 (long)(now - since));
+        rlw_notice(RLW_NOTICE_STORE_RECOVERED, detail);
     }
 }
 
@@ -425,15 +437,17 @@ static int mc_banned(rlw_store_t *base, const rlw_addr_t *client,
 
 static apr_status_t fallback(mc_store_t *st, const rlw_addr_t *client,
                              rlw_class_t cls, const rlw_policy_t *p,
-                             int64_t now, rlw_attack_t *out)
+                             const rlw_hit_t *hit, int64_t now,
+                             rlw_attack_t *out)
 {
     ATOMIC_ADD(&st->shared->fallbacks, 1);
-    return st->local->attack(st->local, client, cls, p, now, out);
+    return st->local->attack(st->local, client, cls, p, hit, now, out);
 }
 
 static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
                               rlw_class_t cls, const rlw_policy_t *p,
-                              int64_t now, rlw_attack_t *out)
+                              const rlw_hit_t *hit, int64_t now,
+                              rlw_attack_t *out)
 {
     mc_store_t *st = (mc_store_t *)base;
     char pseudo[RLW_PSEUDO_LEN + 1];
@@ -453,20 +467,23 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         return APR_SUCCESS;
     }
     if (rlw_pseudonym(&st->keys, client, pseudo) != 0)
-        return fallback(st, client, cls, p, now, out);
+        return fallback(st, client, cls, p, hit, now, out);
     mc = pop(st);
     if (!mc) {
         note_failure(st, "taking a connection from the pool", NULL,
                      MEMCACHED_FAILURE, now);
-        return fallback(st, client, cls, p, now, out);
+        return fallback(st, client, cls, p, hit, now, out);
     }
     rc = count_attack(st, mc, pseudo, p->window_ms, now, &count);
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "counting an attack", mc, rc, now);
         push(st, mc);
-        return fallback(st, client, cls, p, now, out);
+        return fallback(st, client, cls, p, hit, now, out);
     }
     out->count = count;
+    /* Top rules stay per node: only the winner's view reaches the event. */
+    rlw_store_shm_note_rules(st->local, client, hit, p->window_ms, now,
+                             out->rules);
     if (count < p->threshold) {
         note_success(st, now);
         push(st, mc);
@@ -486,7 +503,8 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
             /* Decided elsewhere; the journal may not have told us yet. */
-            rlw_store_shm_learn(st->local, client, &b, p->window_ms, now);
+            rlw_store_shm_learn(st->local, client, &b, NULL, p->window_ms,
+                                now);
             break;
         }
         if (out->verdict.kind != RLW_VERDICT_BAN)
@@ -494,7 +512,8 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         rc = write_ban(st, mc, pseudo, key, klen, &b,
                        b.until_ms - now + p->strike_decay_ms, found, cas);
         if (rc == MEMCACHED_SUCCESS) {
-            rlw_store_shm_learn(st->local, client, &b, p->window_ms, now);
+            rlw_store_shm_learn(st->local, client, &b, st->conf.node,
+                                p->window_ms, now);
             drop_counters(st, mc, pseudo, p->window_ms, now);
             journal_append(st, mc, RLW_JOURNAL_BAN, client, &b, now);
             break;
@@ -516,7 +535,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         push(st, mc);
         /* The count was made in the pool; decide locally so that the
          * client is still banned on this node. */
-        return fallback(st, client, cls, p, now, out);
+        return fallback(st, client, cls, p, hit, now, out);
     }
     note_success(st, now);
     push(st, mc);
@@ -580,7 +599,8 @@ static void apply_entry(mc_store_t *st, const char *key, size_t klen,
     b = j.ban;
     if (j.action == RLW_JOURNAL_UNBAN && b.until_ms > now)
         b.until_ms = now;
-    rlw_store_shm_learn(st->local, &j.client, &b, st->conf.window_ms, now);
+    rlw_store_shm_learn(st->local, &j.client, &b, j.node, st->conf.window_ms,
+                        now);
 }
 
 static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
@@ -676,6 +696,73 @@ static apr_status_t mc_child_init(rlw_store_t *base, apr_pool_t *pchild)
     return APR_SUCCESS;
 }
 
+static apr_status_t mc_ban(rlw_store_t *base, const rlw_addr_t *client,
+                           int64_t ban_ms, int64_t now, rlw_ban_state_t *out)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    char pseudo[RLW_PSEUDO_LEN + 1];
+    char key[RLW_MC_KEY_MAX];
+    size_t klen;
+    memcached_st *mc;
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    rlw_ban_state_t b;
+    int tries;
+
+    memset(&b, 0, sizeof(b));
+    if (rlw_pseudonym(&st->keys, client, pseudo) != 0 || !(mc = pop(st))) {
+        note_failure(st, "manual ban", NULL, MEMCACHED_FAILURE, now);
+        return st->local->ban(st->local, client, ban_ms, now, out);
+    }
+    klen = ban_key(st, pseudo, key);
+    for (tries = 0; tries < RLW_MC_CAS_TRIES; tries++) {
+        uint64_t cas;
+        int found;
+
+        rc = read_ban(st, mc, pseudo, key, klen, &b, &cas, &found);
+        if (rc != MEMCACHED_SUCCESS)
+            break;
+        /* An operator's ban keeps the strike count: escalation is for what
+         * the client did. */
+        b.start_ms = now;
+        b.until_ms = now + ban_ms;
+        rc = write_ban(st, mc, pseudo, key, klen, &b,
+                       ban_ms + st->conf.window_ms, found, cas);
+        if (rc == MEMCACHED_SUCCESS) {
+            journal_append(st, mc, RLW_JOURNAL_BAN, client, &b, now);
+            break;
+        }
+        if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTSTORED)
+            break;
+    }
+    push(st, mc);
+    if (rc != MEMCACHED_SUCCESS) {
+        note_failure(st, "manual ban", mc, rc, now);
+        return st->local->ban(st->local, client, ban_ms, now, out);
+    }
+    rlw_store_shm_learn(st->local, client, &b, st->conf.node,
+                        st->conf.window_ms, now);
+    if (out)
+        *out = b;
+    return APR_SUCCESS;
+}
+
+static void mc_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
+                     rlw_visit_fn *fn, void *baton)
+{
+    mc_store_t *st = (mc_store_t *)base;
+
+    /* Every ban of the cluster reaches the node's table through sync(). */
+    st->local->visit(st->local, now, window_ms, fn, baton);
+}
+
+static void mc_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
+                       rlw_visit_fn *fn, void *baton)
+{
+    mc_store_t *st = (mc_store_t *)base;
+
+    st->local->expired(st->local, now, window_ms, fn, baton);
+}
+
 static void mc_stats(rlw_store_t *base, rlw_store_stats_t *out)
 {
     mc_store_t *st = (mc_store_t *)base;
@@ -707,6 +794,9 @@ static void set_ops(mc_store_t *st)
     st->base.unban = mc_unban;
     st->base.stats = mc_stats;
     st->base.sync = mc_sync;
+    st->base.ban = mc_ban;
+    st->base.visit = mc_visit;
+    st->base.expired = mc_expired;
 }
 
 const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
@@ -739,6 +829,7 @@ const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
     st->conf.prefix = apr_pstrdup(pool, conf->prefix);
     st->conf.node = apr_pstrdup(pool, conf->node);
     st->keys = *keys;
+    rlw_store_shm_set_node(local, conf->node);
     st->pool = NULL;
     /* mod_watchdog stopped the previous cycle's sync task before this. */
     if (st->sync_mc)

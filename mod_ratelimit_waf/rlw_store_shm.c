@@ -32,7 +32,7 @@
 #include "rlw_log.h"
 
 #define RLW_SHM_MAGIC 0x524c5753u /* "RLWS" */
-#define RLW_SHM_VERSION 1u
+#define RLW_SHM_VERSION 2u
 #define RLW_SHM_WAYS 8
 #define RLW_SHM_STRIPES 256
 /* At most one "table full" log line per interval. */
@@ -43,6 +43,11 @@ typedef struct shm_entry {
     int64_t last_ms;    /* last attack or ban start, for eviction */
     rlw_window_t win;   /* attacks in the sliding window */
     rlw_ban_state_t ban;
+    uint32_t rules[RLW_TOP_RULES];     /* space-saving top rule ids */
+    uint32_t rule_hits[RLW_TOP_RULES];
+    uint32_t end_reported;             /* the end of this ban was reported
+                                        * (or needs no report) */
+    char node[RLW_STORE_NODE_LEN];     /* node that decided the ban */
 } shm_entry_t;
 
 typedef struct shm_header {
@@ -66,6 +71,7 @@ typedef struct shm_store {
     shm_header_t *hdr;
     shm_entry_t *entries;
     apr_size_t capacity;
+    char node[RLW_STORE_NODE_LEN]; /* this node, for the bans it decides */
 } shm_store_t;
 
 int64_t rlw_now_ms(void)
@@ -231,6 +237,81 @@ static void raise_horizon(shm_header_t *h, int64_t until)
         ;
 }
 
+/* Counts rule ids with the space-saving algorithm: a known id gains a hit;
+ * a new one takes a free slot, or replaces the least hit one and inherits
+ * its hits (so heavy hitters stay, whatever the order). */
+static void do_note_rules(shm_entry_t *e, const rlw_hit_t *hit)
+{
+    int i, j;
+
+    if (!hit)
+        return;
+    for (i = 0; i < hit->nrules; i++) {
+        uint32_t id = hit->rules[i];
+        int min = 0;
+
+        if (!id)
+            continue;
+        for (j = 0; j < RLW_TOP_RULES; j++) {
+            if (e->rules[j] == id || e->rules[j] == 0)
+                break;
+            if (e->rule_hits[j] < e->rule_hits[min])
+                min = j;
+        }
+        if (j == RLW_TOP_RULES)
+            j = min;
+        if (e->rules[j] != id)
+            e->rules[j] = id;
+        e->rule_hits[j]++;
+    }
+}
+
+/* The entry's rule ids, most hit first, into rules[RLW_TOP_RULES]. */
+static void top_rules(const shm_entry_t *e, uint32_t *rules, uint32_t *hits)
+{
+    uint32_t r[RLW_TOP_RULES], h[RLW_TOP_RULES];
+    int i, j;
+
+    memcpy(r, e->rules, sizeof(r));
+    memcpy(h, e->rule_hits, sizeof(h));
+    for (i = 1; i < RLW_TOP_RULES; i++) {
+        for (j = i; j > 0 && h[j] > h[j - 1]; j--) {
+            uint32_t t = h[j];
+            h[j] = h[j - 1];
+            h[j - 1] = t;
+            t = r[j];
+            r[j] = r[j - 1];
+            r[j - 1] = t;
+        }
+    }
+    memcpy(rules, r, sizeof(r));
+    if (hits)
+        memcpy(hits, h, sizeof(h));
+}
+
+static void fill_info(const shm_entry_t *e, int64_t now, int64_t window_ms,
+                      rlw_client_info_t *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->client = e->key;
+    info->count = rlw_window_total(&e->win, now, window_ms);
+    info->ban = e->ban;
+    info->last_ms = e->last_ms;
+    memcpy(info->node, e->node, sizeof(info->node));
+    info->node[sizeof(info->node) - 1] = 0;
+    top_rules(e, info->rules, info->rule_hits);
+}
+
+static void do_start_ban(shm_store_t *st, shm_entry_t *e)
+{
+    /* A ban starts a new count: after it ends, the client needs a full
+     * Threshold again. */
+    rlw_window_reset(&e->win);
+    e->end_reported = 0;
+    memcpy(e->node, st->node, sizeof(e->node));
+    raise_horizon(st->hdr, e->ban.until_ms);
+}
+
 static int shm_banned(rlw_store_t *base, const rlw_addr_t *client,
                       int64_t now, int64_t *until)
 {
@@ -256,7 +337,8 @@ static int shm_banned(rlw_store_t *base, const rlw_addr_t *client,
 
 static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
                                rlw_class_t cls, const rlw_policy_t *p,
-                               int64_t now, rlw_attack_t *out)
+                               const rlw_hit_t *hit, int64_t now,
+                               rlw_attack_t *out)
 {
     shm_store_t *st = (shm_store_t *)base;
     uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
@@ -282,14 +364,11 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
     prev = rlw_window_total(&e->win, now, p->window_ms);
     out->count = rlw_window_add(&e->win, now, p->window_ms, 1);
     e->last_ms = now;
+    do_note_rules(e, hit);
+    top_rules(e, out->rules, NULL);
     out->verdict = rlw_decide(p, cls, &e->ban, prev, out->count, now);
-    if (out->verdict.kind == RLW_VERDICT_BAN) {
-        /* A ban starts a new count: after it ends, the client needs a full
-         * Threshold again, and the requests it made while banned (never
-         * counted) cannot add to the old one. */
-        rlw_window_reset(&e->win);
-        raise_horizon(st->hdr, e->ban.until_ms);
-    }
+    if (out->verdict.kind == RLW_VERDICT_BAN)
+        do_start_ban(st, e);
     out->ban = e->ban;
     unlock_stripe(st->hdr, set);
 
@@ -310,15 +389,126 @@ static apr_status_t shm_unban(rlw_store_t *base, const rlw_addr_t *client,
     e = do_find(st, set, client);
     if (e && rlw_ban_active(&e->ban, now)) {
         e->ban.until_ms = now;
+        e->end_reported = 1; /* whoever unbans reports it */
         rv = APR_SUCCESS;
     }
     unlock_stripe(st->hdr, set);
     return rv;
 }
 
+static apr_status_t shm_ban(rlw_store_t *base, const rlw_addr_t *client,
+                            int64_t ban_ms, int64_t now, rlw_ban_state_t *out)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
+    shm_entry_t *e, victim;
+    int was_ban = 0, evicted = 0;
+
+    memset(&victim, 0, sizeof(victim));
+    lock_stripe(st->hdr, set);
+    /* The window length only ranks eviction victims here. */
+    e = do_find_or_make(st, set, client, ban_ms, now, &victim, &was_ban,
+                        &evicted);
+    e->ban.start_ms = now;
+    e->ban.until_ms = now + ban_ms;
+    e->last_ms = now;
+    do_start_ban(st, e);
+    if (out)
+        *out = e->ban;
+    unlock_stripe(st->hdr, set);
+    if (evicted)
+        log_full_once(st, &victim, was_ban, now);
+    return APR_SUCCESS;
+}
+
+static void shm_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
+                      rlw_visit_fn *fn, void *baton)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set;
+    int i, stop = 0;
+
+    for (set = 0; set < st->hdr->nsets && !stop; set++) {
+        shm_entry_t *e = set_of(st, set);
+
+        lock_stripe(st->hdr, set);
+        for (i = 0; i < RLW_SHM_WAYS && !stop; i++) {
+            rlw_client_info_t info;
+
+            if (!e[i].key.family)
+                continue;
+            fill_info(&e[i], now, window_ms, &info);
+            stop = fn(baton, &info);
+        }
+        unlock_stripe(st->hdr, set);
+    }
+}
+
+static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
+                        rlw_visit_fn *fn, void *baton)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set;
+    int i, stop = 0;
+
+    /* Cheap when nothing can have ended: no ban ever ran. */
+    if (__atomic_load_n(&st->hdr->ban_horizon_ms, __ATOMIC_ACQUIRE) == 0)
+        return;
+    for (set = 0; set < st->hdr->nsets && !stop; set++) {
+        shm_entry_t *e = set_of(st, set);
+
+        lock_stripe(st->hdr, set);
+        for (i = 0; i < RLW_SHM_WAYS && !stop; i++) {
+            rlw_client_info_t info;
+
+            if (!e[i].key.family || e[i].end_reported ||
+                !e[i].ban.until_ms || e[i].ban.until_ms > now)
+                continue;
+            e[i].end_reported = 1;
+            /* Only the node that decided a ban reports its end, so the
+             * cluster reports it once. */
+            if (strncmp(e[i].node, st->node, sizeof(e[i].node)))
+                continue;
+            fill_info(&e[i], now, window_ms, &info);
+            stop = fn(baton, &info);
+        }
+        unlock_stripe(st->hdr, set);
+    }
+}
+
+void rlw_store_shm_set_node(rlw_store_t *base, const char *node)
+{
+    shm_store_t *st = (shm_store_t *)base;
+
+    memset(st->node, 0, sizeof(st->node));
+    if (node)
+        strncpy(st->node, node, sizeof(st->node) - 1);
+}
+
+void rlw_store_shm_note_rules(rlw_store_t *base, const rlw_addr_t *client,
+                              const rlw_hit_t *hit, int64_t window_ms,
+                              int64_t now, uint32_t *rules)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
+    shm_entry_t *e, victim;
+    int was_ban = 0, evicted = 0;
+
+    memset(&victim, 0, sizeof(victim));
+    lock_stripe(st->hdr, set);
+    e = do_find_or_make(st, set, client, window_ms, now, &victim, &was_ban,
+                        &evicted);
+    e->last_ms = now;
+    do_note_rules(e, hit);
+    top_rules(e, rules, NULL);
+    unlock_stripe(st->hdr, set);
+    if (evicted)
+        log_full_once(st, &victim, was_ban, now);
+}
+
 void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
-                         const rlw_ban_state_t *b, int64_t window_ms,
-                         int64_t now)
+                         const rlw_ban_state_t *b, const char *node,
+                         int64_t window_ms, int64_t now)
 {
     shm_store_t *st = (shm_store_t *)base;
     uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
@@ -338,8 +528,16 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
                             &was_ban, &evicted);
     e->ban = *b;
     e->last_ms = now;
-    if (rlw_ban_active(b, now))
+    if (node) {
+        memset(e->node, 0, sizeof(e->node));
+        strncpy(e->node, node, sizeof(e->node) - 1);
+    }
+    if (rlw_ban_active(b, now)) {
         rlw_window_reset(&e->win);
+        e->end_reported = 0;
+    } else {
+        e->end_reported = 1; /* an unban: reported where it was made */
+    }
     unlock_stripe(st->hdr, set);
     if (b->until_ms > now)
         raise_horizon(st->hdr, b->until_ms);
@@ -402,6 +600,9 @@ static void set_ops(shm_store_t *st)
     st->base.unban = shm_unban;
     st->base.stats = shm_stats;
     st->base.sync = NULL;
+    st->base.ban = shm_ban;
+    st->base.visit = shm_visit;
+    st->base.expired = shm_expired;
 }
 
 const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,

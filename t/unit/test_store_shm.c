@@ -96,7 +96,7 @@ static rlw_attack_t attack(rlw_store_t *st, const rlw_addr_t *c,
     rlw_attack_t a;
 
     memset(&a, 0x5a, sizeof(a)); /* the store must fill every field */
-    ck_assert_int_eq(st->attack(st, c, cls, p, now, &a), APR_SUCCESS);
+    ck_assert_int_eq(st->attack(st, c, cls, p, NULL, now, &a), APR_SUCCESS);
     return a;
 }
 
@@ -791,7 +791,7 @@ static int hammer(rlw_store_t *st, const rlw_addr_t *c, const rlw_policy_t *p,
     for (i = 0; i < n; i++) {
         rlw_attack_t a;
 
-        if (st->attack(st, c, RLW_CLASS_NORMAL, p, T0 + 1, &a) != APR_SUCCESS)
+        if (st->attack(st, c, RLW_CLASS_NORMAL, p, NULL, T0 + 1, &a) != APR_SUCCESS)
             return 1;
         if (a.verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
             if (a.ban.until_ms != T0 + 1 + p->ban_ms)

@@ -1,0 +1,54 @@
+/* rlw_modsec.c - see rlw_modsec.h. */
+#include <string.h>
+
+#include "rlw_modsec.h"
+
+int rlw_modsec_rule_ids(const char *msg, uint32_t *ids, int *n, int max)
+{
+    static const char tag[] = "[id \"";
+    const char *p = msg;
+    int added = 0;
+
+    while (p && *n < max && (p = strstr(p, tag)) != NULL) {
+        uint64_t v = 0;
+        int digits = 0, i;
+
+        p += sizeof(tag) - 1;
+        while (*p >= '0' && *p <= '9' && digits < 10) {
+            v = v * 10 + (uint64_t)(*p - '0');
+            p++;
+            digits++;
+        }
+        if (!digits || *p != '"' || v == 0 || v > 999999999)
+            continue;
+        for (i = 0; i < *n; i++) {
+            if (ids[i] == (uint32_t)v)
+                break;
+        }
+        if (i == *n) {
+            ids[(*n)++] = (uint32_t)v;
+            added++;
+        }
+    }
+    return added;
+}
+
+const char *rlw_crs_category(uint32_t id)
+{
+    static const struct {
+        uint32_t file; /* CRS file number: rule id / 1000 */
+        const char *name;
+    } map[] = {{913, "scanner-detection"}, {920, "protocol-enforcement"},
+               {921, "protocol-attack"},   {930, "lfi"},
+               {931, "rfi"},               {932, "rce"},
+               {933, "php"},               {934, "nodejs"},
+               {941, "xss"},               {942, "sqli"},
+               {943, "session-fixation"},  {944, "java"}};
+    uint32_t file = id / 1000;
+
+    for (unsigned i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (map[i].file == file)
+            return map[i].name;
+    }
+    return "other";
+}
