@@ -1,11 +1,14 @@
 # mod_ratelimit_waf - see README.md. Build rules live in apxs.mk.
 include apxs.mk
 
-.PHONY: all build install deps unit itest test demo demo-stop bench clean
+.PHONY: all build install deps unit itest test status-test demo demo-stop bench clean cli cli-test
 
 all: build
 
-build: $(MODULE_SO)
+build: $(MODULE_SO) cli
+
+# The command-line tool (tools/rlwafctl).
+cli: $(CLI_BIN)
 
 # Installs the module with apxs, its a2enmod files (ratelimit_waf.load and,
 # unless an edited one is there already, ratelimit_waf.conf) and the two
@@ -35,11 +38,21 @@ install: build
 deps:
 	bash tools/install-deps.sh
 
+# rlwafctl against two private memcached servers (and, when the module is
+# built, one private httpd node); needs root, memcached and curl.
+cli-test: cli
+	bash t/cli/test_cli.sh
+
 unit: t/unit/run_unit
 	t/unit/run_unit
 
 itest: build
 	bash t/run-apache-tests.sh
+
+# The status page against a real httpd + CRS and in headless Chromium
+# (as root; see t/status/test_status.sh and docs/status.md).
+status-test: build
+	bash t/status/test_status.sh
 
 test: deps
 	$(MAKE) build
@@ -57,4 +70,4 @@ bench: deps build
 	bash bench/bench.sh
 
 clean:
-	rm -rf $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/.libs t/unit/run_unit
+	rm -rf $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/.libs t/unit/run_unit $(CLI_BIN)

@@ -12,7 +12,8 @@ CORE_SRC  := $(SRCDIR)/rlw_duration.c $(SRCDIR)/rlw_addr.c \
              $(SRCDIR)/rlw_store_mc.c $(SRCDIR)/rlw_metrics.c \
              $(SRCDIR)/rlw_modsec.c $(SRCDIR)/rlw_event.c
 GLUE_SRC  := $(SRCDIR)/mod_ratelimit_waf.c $(SRCDIR)/mod_rlw_config.c \
-             $(SRCDIR)/mod_rlw_hooks.c $(SRCDIR)/mod_rlw_events.c
+             $(SRCDIR)/mod_rlw_hooks.c $(SRCDIR)/mod_rlw_events.c \
+             $(SRCDIR)/mod_rlw_status.c
 MODULE_LA := $(SRCDIR)/mod_ratelimit_waf.la
 MODULE_SO := $(SRCDIR)/.libs/mod_ratelimit_waf.so
 WARN      := -Wall -Wextra -Wno-missing-field-initializers
@@ -35,3 +36,11 @@ t/unit/run_unit: $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(wildcard $(SRCDIR)
 	$(CC) -g -O1 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
 	  t/unit/unit_main.c $(UNIT_SRC) $(CORE_SRC) \
 	  $(shell pkg-config --cflags --libs check) $(APR_LIBS) $(EXT_LIBS)
+
+# rlwafctl, the operator's command-line tool: the same core plus
+# $(SRCDIR)/rlw_cmd_*.c, no httpd (docs/rlwafctl.md).
+CLI_BIN := tools/rlwafctl
+CLI_SRC := $(wildcard $(SRCDIR)/rlw_cmd_*.c)
+$(CLI_BIN): $(CLI_SRC) $(CORE_SRC) $(wildcard $(SRCDIR)/*.h)
+	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
+	  $(CLI_SRC) $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)

@@ -99,4 +99,13 @@ rlw_class_t rlw_classify(const rlw_srv_conf_t *conf, const rlw_addr_t *host);
 
 void rlw_register_hooks(apr_pool_t *p);
 
+/* Status page, RateLimitWAFAdmin and server-status (mod_rlw_status.c). */
+void *rlw_create_dir_config(apr_pool_t *p, char *dir);
+void *rlw_merge_dir_config(apr_pool_t *p, void *base, void *add);
+const char *rlw_set_admin(cmd_parms *cmd, void *dconf, const char *arg);
+
+/* Parses On/Off into *out; an error naming the directive and value. */
+const char *rlw_parse_on_off(cmd_parms *cmd, const char *arg, int *out);
+void rlw_status_register_hooks(apr_pool_t *p);
+
 #endif

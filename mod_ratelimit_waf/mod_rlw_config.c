@@ -116,18 +116,30 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-static const char *set_flag(cmd_parms *cmd, void *dummy, int on)
+/* On/Off directives take their argument as text (not AP_INIT_FLAG), so
+ * that a mistake is reported with the value that was written. */
+const char *rlw_parse_on_off(cmd_parms *cmd, const char *arg, int *out)
 {
-    (void)dummy;
-    srv_conf(cmd)->enabled = on;
+    if (!strcasecmp(arg, "on"))
+        *out = 1;
+    else if (!strcasecmp(arg, "off"))
+        *out = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off",
+                            cmd->cmd->name, arg);
     return NULL;
 }
 
-static const char *set_dry_run(cmd_parms *cmd, void *dummy, int on)
+static const char *set_flag(cmd_parms *cmd, void *dummy, const char *arg)
 {
     (void)dummy;
-    srv_conf(cmd)->dry_run = on;
-    return NULL;
+    return rlw_parse_on_off(cmd, arg, &srv_conf(cmd)->enabled);
+}
+
+static const char *set_dry_run(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    return rlw_parse_on_off(cmd, arg, &srv_conf(cmd)->dry_run);
 }
 
 static const char *set_event_log(cmd_parms *cmd, void *dummy,
@@ -418,9 +430,9 @@ static const char *set_table_size(cmd_parms *cmd, void *dummy, const char *arg)
 }
 
 const command_rec rlw_cmds[] = {
-    AP_INIT_FLAG("RateLimitWAF", set_flag, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("RateLimitWAF", set_flag, NULL, RSRC_CONF,
                  "On to count ModSecurity attacks and ban clients here"),
-    AP_INIT_FLAG("RateLimitWAFDryRun", set_dry_run, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("RateLimitWAFDryRun", set_dry_run, NULL, RSRC_CONF,
                  "On to count, log and report, but never block"),
     AP_INIT_TAKE1("RateLimitWAFEventLog", set_event_log, NULL, RSRC_CONF,
                   "SIEM events: a file, |program or syslog[:facility]"),
@@ -472,6 +484,9 @@ const command_rec rlw_cmds[] = {
                   "this node's name in cluster journal entries"),
     AP_INIT_TAKE1("RateLimitWAFTableSize", set_table_size, NULL, RSRC_CONF,
                   "clients tracked in shared memory (main server only)"),
+    AP_INIT_TAKE1("RateLimitWAFAdmin", rlw_set_admin, NULL,
+                 ACCESS_CONF | RSRC_CONF,
+                 "On to allow ban/unban by POST to ratelimit-waf-status here"),
     {NULL}};
 
 #define DEFAULT(f, v) \

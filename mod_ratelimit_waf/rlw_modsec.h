@@ -13,8 +13,13 @@
 #include <stdint.h>
 
 /* Appends the rule ids found in msg to ids[*n..max), skipping ids already
- * present and ids outside 1..999999999. Returns the number added. */
+ * present, ids outside 1..999999999 and CRS summary rules. Returns the
+ * number added. */
 int rlw_modsec_rule_ids(const char *msg, uint32_t *ids, int *n, int max);
+
+/* 1 for the CRS rules that only sum or correlate scores (949xxx, 959xxx,
+ * 980xxx): they match every attack, so they are not collected. */
+int rlw_crs_is_summary(uint32_t id);
 
 /* The CRS category of a rule id ("xss", "sqli", ..., "other"). */
 const char *rlw_crs_category(uint32_t id);

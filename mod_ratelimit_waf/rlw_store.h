@@ -170,6 +170,46 @@ const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
 
 void rlw_store_mc_counters(rlw_store_t *st, rlw_store_mc_counters_t *out);
 
+/* Operator access (rlwafctl): read-only, straight from memcached, never
+ * falling back to shm. Both need child_init() to have run, return
+ * APR_SUCCESS, or another status with err (errlen > 0 bytes) set to a
+ * sentence naming the failing server, and never log. */
+
+/* What rlw_store_mc_lookup() found for one client. */
+typedef struct rlw_store_mc_lookup {
+    int found;           /* 1 when a ban record exists */
+    int bad_record;      /* 1 when it exists but fails to open or parse */
+    rlw_ban_state_t ban; /* the record (all zero when absent or bad) */
+    uint32_t count;      /* attacks in the window of window_ms at now */
+} rlw_store_mc_lookup_t;
+
+/* Reads client's sealed ban record and its bucket counters (one multi-get,
+ * the keys attack() uses). */
+apr_status_t rlw_store_mc_lookup(rlw_store_t *st, const rlw_addr_t *client,
+                                 int64_t window_ms, int64_t now,
+                                 rlw_store_mc_lookup_t *out, char *err,
+                                 size_t errlen);
+
+struct rlw_journal;
+
+/* Called in sequence order for each journal entry that opens and parses;
+ * return non-zero to stop. */
+typedef int rlw_store_mc_journal_fn(void *baton, uint64_t seq,
+                                    const struct rlw_journal *j);
+
+/* Reads the last backlog journal entries (0: all up to the sequence
+ * number; expired ones are simply missing). *seq_out receives the newest
+ * sequence number (0: empty journal), *bad_out (may be NULL) the entries
+ * that failed to open or parse (another secret, tampering). */
+apr_status_t rlw_store_mc_journal(rlw_store_t *st, uint64_t backlog,
+                                  rlw_store_mc_journal_fn *fn, void *baton,
+                                  uint64_t *seq_out, uint64_t *bad_out,
+                                  char *err, size_t errlen);
+
+/* Closes this process's memcached connections (child_init opens them
+ * again). For a process that is about to exit cleanly, e.g. rlwafctl. */
+void rlw_store_mc_close(rlw_store_t *st);
+
 /* Current wall-clock time in milliseconds since the epoch. */
 int64_t rlw_now_ms(void);
 

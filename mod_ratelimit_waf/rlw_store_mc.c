@@ -839,3 +839,306 @@ const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
     *out = &st->base;
     return NULL;
 }
+
+/* --- operator access (rlwafctl) -----------------------------------------
+ * Read-only views of what the cluster holds, for the command-line tool.
+ * Unlike the request path, these report a failing memcached to the caller
+ * (with the server named in err) instead of falling back to shm, and they
+ * neither log nor touch the degradation counters. */
+
+/* Writes "<what> failed at memcached HOST:PORT: <reason>" to err. */
+static void admin_error(memcached_st *mc, const char *group,
+                        memcached_return_t rc, const char *what, char *err,
+                        size_t errlen)
+{
+    memcached_return_t ignored;
+    const memcached_instance_st *srv =
+        mc ? memcached_server_by_key(mc, group, strlen(group), &ignored)
+           : NULL;
+    int sys = mc ? memcached_last_error_errno(mc) : 0;
+    char why[160];
+
+    if (!err || !errlen)
+        return;
+    /* libmemcached's own message carries pointers and source lines: give
+     * its code, and the system error behind it ("Connection refused"). */
+    if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED ||
+        rc == MEMCACHED_SERVER_MARKED_DEAD)
+        snprintf(why, sizeof(why), "the server does not answer (%s)",
+                 memcached_strerror(mc, rc));
+    else
+        snprintf(why, sizeof(why), "%s%s%s%s", memcached_strerror(mc, rc),
+                 sys ? " (" : "", sys ? strerror(sys) : "",
+                 sys ? ")" : "");
+    if (srv)
+        snprintf(err, errlen, "%s failed at memcached %s:%u: %s", what,
+                 memcached_server_name(srv),
+                 (unsigned)memcached_server_port(srv), why);
+    else
+        snprintf(err, errlen, "%s failed: %s", what,
+                 mc ? memcached_strerror(mc, rc) : "no memcached connection");
+}
+
+/* The outcome of a read: rc, or the call's real error when rc claims a
+ * miss. libmemcached 1.1 reports a read from a server it cannot reach
+ * (e.g. no route to host) as MEMCACHED_NOTFOUND, and only its last error
+ * (reset by each call) tells the truth. An operator must never read "not
+ * banned" from an unreachable server. */
+static memcached_return_t admin_outcome(memcached_st *mc,
+                                        memcached_return_t rc)
+{
+    memcached_return_t last;
+
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_END &&
+        rc != MEMCACHED_NOTFOUND)
+        return rc;
+    last = memcached_last_error(mc);
+    if (last != MEMCACHED_SUCCESS && last != MEMCACHED_END &&
+        last != MEMCACHED_NOTFOUND)
+        return last;
+    return MEMCACHED_SUCCESS;
+}
+
+apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
+                                 int64_t window_ms, int64_t now,
+                                 rlw_store_mc_lookup_t *out, char *err,
+                                 size_t errlen)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    int64_t width = rlw_window_width(window_ms > 0 ? window_ms : 1);
+    int64_t head = now / width;
+    char keys[RLW_WINDOW_BUCKETS + 1][RLW_MC_KEY_MAX];
+    const char *kp[RLW_WINDOW_BUCKETS + 1];
+    size_t kl[RLW_WINDOW_BUCKETS + 1];
+    char pseudo[RLW_PSEUDO_LEN + 1];
+    memcached_st *mc;
+    memcached_return_t rc;
+    memcached_result_st *res;
+    uint64_t total = 0;
+    int i, n = 1;
+
+    memset(out, 0, sizeof(*out));
+    if (rlw_pseudonym(&st->keys, client, pseudo) != 0) {
+        snprintf(err, errlen, "cannot compute the client's pseudonym");
+        return APR_ENOMEM;
+    }
+    if (!(mc = pop(st))) {
+        snprintf(err, errlen, "cannot open a memcached connection");
+        return APR_EGENERAL;
+    }
+    /* The ban record and every bucket live on the pseudonym's server: one
+     * multi-get reads them all. */
+    kl[0] = ban_key(st, pseudo, keys[0]);
+    kp[0] = keys[0];
+    for (i = 0; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++, n++) {
+        kl[n] = bucket_key(st, pseudo, head - i, keys[n]);
+        kp[n] = keys[n];
+    }
+    rc = memcached_mget_by_key(mc, pseudo, strlen(pseudo), kp, kl,
+                               (size_t)n);
+    if (rc != MEMCACHED_SUCCESS) {
+        admin_error(mc, pseudo, rc, "reading the client's records", err,
+                    errlen);
+        push(st, mc);
+        return APR_EGENERAL;
+    }
+    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+        const char *k = memcached_result_key_value(res);
+        size_t klen = memcached_result_key_length(res);
+        const char *v = memcached_result_value(res);
+        size_t vl = memcached_result_length(res);
+
+        if (klen == kl[0] && !memcmp(k, keys[0], klen)) {
+            unsigned char plain[RLW_BAN_RECORD_LEN + 8];
+            size_t pl = 0;
+
+            out->found = 1;
+            if (rlw_open(&st->keys, keys[0], kl[0],
+                         (const unsigned char *)v, vl, plain, sizeof(plain),
+                         &pl) != 0 ||
+                rlw_ban_record_decode(plain, pl, &out->ban) != 0) {
+                memset(&out->ban, 0, sizeof(out->ban));
+                out->bad_record = 1;
+            }
+        }
+        else if (vl && vl < 24) {
+            char buf[24];
+            char *end;
+            unsigned long long x;
+
+            memcpy(buf, v, vl);
+            buf[vl] = 0;
+            x = strtoull(buf, &end, 10);
+            if (*end == 0 || *end == ' ' || *end == '\r')
+                total += x;
+        }
+        memcached_result_free(res);
+    }
+    if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS) {
+        admin_error(mc, pseudo, rc, "reading the client's records", err,
+                    errlen);
+        push(st, mc);
+        return APR_EGENERAL;
+    }
+    push(st, mc);
+    out->count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    return APR_SUCCESS;
+}
+
+apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
+                                  rlw_store_mc_journal_fn *fn, void *baton,
+                                  uint64_t *seq_out, uint64_t *bad_out,
+                                  char *err, size_t errlen)
+{
+    mc_store_t *st = (mc_store_t *)base;
+    const char *group = RLW_MC_JOURNAL_GROUP;
+    size_t gl = strlen(group);
+    char seqkey[RLW_MC_KEY_MAX];
+    char(*keys)[RLW_MC_KEY_MAX] = NULL;
+    const char **kp = NULL;
+    size_t *kl = NULL;
+    rlw_journal_t *got = NULL;
+    unsigned char *ok = NULL;
+    uint64_t seq = 0, from, to, i, bad = 0;
+    memcached_st *mc;
+    memcached_return_t rc;
+    uint32_t flags;
+    size_t vl;
+    char *v;
+    apr_status_t rv = APR_SUCCESS;
+
+    *seq_out = 0;
+    if (bad_out)
+        *bad_out = 0;
+    if (!(mc = pop(st))) {
+        snprintf(err, errlen, "cannot open a memcached connection");
+        return APR_EGENERAL;
+    }
+    snprintf(seqkey, sizeof(seqkey), "%sj:seq", st->conf.prefix);
+    v = memcached_get_by_key(mc, group, gl, seqkey, strlen(seqkey), &vl,
+                             &flags, &rc);
+    if (rc == MEMCACHED_NOTFOUND)
+        rc = admin_outcome(mc, rc) == MEMCACHED_SUCCESS
+                 ? MEMCACHED_NOTFOUND
+                 : memcached_last_error(mc);
+    if (rc == MEMCACHED_NOTFOUND) {
+        free(v);
+        push(st, mc);
+        return APR_SUCCESS; /* nothing journaled yet */
+    }
+    if (rc != MEMCACHED_SUCCESS || !v) {
+        free(v);
+        admin_error(mc, group, rc, "reading the journal", err, errlen);
+        push(st, mc);
+        return APR_EGENERAL;
+    }
+    if (vl < 24) {
+        char buf[24];
+
+        memcpy(buf, v, vl);
+        buf[vl] = 0;
+        seq = strtoull(buf, NULL, 10);
+    }
+    free(v);
+    *seq_out = seq;
+    from = backlog && seq > backlog ? seq - backlog + 1 : 1;
+
+    keys = malloc(sizeof(*keys) * RLW_MC_JOURNAL_BATCH);
+    kp = malloc(sizeof(*kp) * RLW_MC_JOURNAL_BATCH);
+    kl = malloc(sizeof(*kl) * RLW_MC_JOURNAL_BATCH);
+    got = malloc(sizeof(*got) * RLW_MC_JOURNAL_BATCH);
+    ok = malloc(RLW_MC_JOURNAL_BATCH);
+    if (!keys || !kp || !kl || !got || !ok) {
+        snprintf(err, errlen, "out of memory reading the journal");
+        rv = APR_ENOMEM;
+        goto done;
+    }
+    for (; seq && from <= seq; from = to + 1) {
+        memcached_result_st *res;
+        size_t n = 0;
+
+        to = seq - from >= RLW_MC_JOURNAL_BATCH ? from + RLW_MC_JOURNAL_BATCH
+                                                      - 1
+                                                : seq;
+        for (i = from; i <= to; i++, n++) {
+            kl[n] = (size_t)snprintf(keys[n], RLW_MC_KEY_MAX, "%sj:%llu",
+                                     st->conf.prefix, (unsigned long long)i);
+            kp[n] = keys[n];
+            ok[n] = 0;
+        }
+        rc = memcached_mget_by_key(mc, group, gl, kp, kl, n);
+        if (rc != MEMCACHED_SUCCESS) {
+            admin_error(mc, group, rc, "reading journal entries", err,
+                        errlen);
+            rv = APR_EGENERAL;
+            goto done;
+        }
+        while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+            const char *k = memcached_result_key_value(res);
+            size_t klen = memcached_result_key_length(res);
+            unsigned char plain[RLW_JOURNAL_LEN + 8];
+            size_t pl = 0, slot;
+            char num[24];
+            uint64_t at;
+
+            /* Which entry is this? Results need not come in order. */
+            slot = strlen(st->conf.prefix) + 2;
+            if (klen > slot && klen - slot < sizeof(num)) {
+                memcpy(num, k + slot, klen - slot);
+                num[klen - slot] = 0;
+                at = strtoull(num, NULL, 10);
+                if (at >= from && at <= to &&
+                    kl[at - from] == klen &&
+                    !memcmp(keys[at - from], k, klen)) {
+                    if (rlw_open(&st->keys, k, klen,
+                                 (const unsigned char *)
+                                     memcached_result_value(res),
+                                 memcached_result_length(res), plain,
+                                 sizeof(plain), &pl) == 0 &&
+                        rlw_journal_decode(plain, pl, &got[at - from]) == 0)
+                        ok[at - from] = 1;
+                    else
+                        bad++;
+                }
+            }
+            memcached_result_free(res);
+        }
+        if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS) {
+            admin_error(mc, group, rc, "reading journal entries", err,
+                        errlen);
+            rv = APR_EGENERAL;
+            goto done;
+        }
+        for (i = 0; i < n; i++) {
+            if (ok[i] && fn(baton, from + i, &got[i]))
+                goto done;
+        }
+    }
+done:
+    push(st, mc);
+    free(keys);
+    free(kp);
+    free(kl);
+    free(got);
+    free(ok);
+    if (bad_out)
+        *bad_out = bad;
+    return rv;
+}
+
+void rlw_store_mc_close(rlw_store_t *base)
+{
+    mc_store_t *st = (mc_store_t *)base;
+
+    if (st->pool) {
+        memcached_st *master = memcached_pool_destroy(st->pool);
+
+        if (master)
+            memcached_free(master);
+        st->pool = NULL;
+    }
+    if (st->sync_mc) {
+        memcached_free(st->sync_mc);
+        st->sync_mc = NULL;
+    }
+}

@@ -12,7 +12,7 @@ use Apache::Test qw(-withtestmore);
 use Time::HiRes qw(time sleep);
 use RLW::Client qw(:all);
 
-plan tests => 34, need need_rlw();
+plan tests => 35, need need_rlw();
 
 my $port = port();
 my $elog = log_path();

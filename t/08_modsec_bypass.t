@@ -12,7 +12,7 @@ use Apache::Test qw(-withtestmore);
 use Time::HiRes qw(sleep);
 use RLW::Client qw(:all);
 
-plan tests => 9, need need_rlw();
+plan tests => 11, need need_rlw();
 
 my $port  = port();
 my $elog  = log_path();
@@ -31,9 +31,23 @@ my ($ms1, $au1) = (log_count($elog, 0, $ms_re), log_count($alog, 0, $au_re));
 cmp_ok $ms1 - $ms0, '>=', 5, 'the attacks left ModSecurity error-log lines';
 cmp_ok $au1 - $au0, '>=', 5, 'the attacks left audit-log entries';
 
+# The probe works: an unbanned client's probe is logged and audited.
+my $probe_re = qr/rlw test probe phase 1/;
+my $p0 = log_count($elog, 0, $probe_re);
+is clean($port, '198.51.100.61', headers => ['X-RLW-Probe: 1']), 200,
+    'probe request from a client that is not banned';
+settle(0.5);
+is log_count($elog, 0, $probe_re) - $p0, 1, 'the probe rule logged it';
+($ms1, $au1) = (log_count($elog, 0, $ms_re), log_count($alog, 0, $au_re));
+
 my $acc_off = log_size($acc);
-is statuses((map { attack($port, $ip) } 1 .. 5), (map { clean($port, $ip) } 1 .. 5)),
-    '404 x10', '10 requests while banned (5 of them attacks): 404';
+# Attacks (caught by phase 2 rules), and requests that the phase 1 probe
+# rule of t/conf/extra.conf.in logs when ModSecurity inspects them.
+my @probe = (headers => ['X-RLW-Probe: 1']);
+is statuses((map { attack($port, $ip) } 1 .. 4),
+            (map { clean($port, $ip) } 1 .. 3),
+            (map { clean($port, $ip, @probe) } 1 .. 3)),
+    '404 x10', '10 requests while banned (attacks, phase 1 probes): 404';
 settle(0.5);
 my ($ms2, $au2) = (log_count($elog, 0, $ms_re), log_count($alog, 0, $au_re));
 is $ms2 - $ms1, 0, 'banned requests: no ModSecurity error-log line'

@@ -107,6 +107,7 @@ EOF
             RLW_MPM="$mpm" \
             RLW_TMPDIR="$w/t/logs/private" \
             RLW_KEEP=1 \
+            APACHE_TEST_STARTUP_TIMEOUT=${APACHE_TEST_STARTUP_TIMEOUT:-30} \
             HOME="$w" \
             perl t/TEST.PL -apxs "$apxs" -httpd_conf "$w/inherit.conf" \
                 -port "$port" -verbose "$@"

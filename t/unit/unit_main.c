@@ -19,6 +19,7 @@ static suite_fn *const suites[] = {
     crypto_suite,
     record_suite,
     store_shm_suite,
+    event_suite,
 };
 
 int main(void)

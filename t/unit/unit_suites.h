@@ -13,5 +13,6 @@ Suite *decision_suite(void);
 Suite *crypto_suite(void);
 Suite *record_suite(void);
 Suite *store_shm_suite(void);
+Suite *event_suite(void);
 
 #endif

@@ -113,7 +113,7 @@ sub new {
 
 # Sends one request and reads its response. Options: method (GET), path
 # (/), xff (X-Forwarded-For value, none when undef), host (Host header,
-# 'localhost'), headers (array of raw "Name: value" lines), body, close (1:
+# 'localhost'), ua (User-Agent, 'rlw-test/1.0'), headers (array of raw "Name: value" lines), body, close (1:
 # "Connection: close", default keep-alive). Returns a hash: status (0 when
 # the server closed without answering), reason, headers (lower-case names),
 # body, raw_head, closed (1 when the server closed the connection after the
@@ -123,7 +123,7 @@ sub request {
     my $method = $o{method} || 'GET';
     my $path   = defined $o{path} ? $o{path} : '/';
     my @h = ('Host: ' . (defined $o{host} ? $o{host} : 'localhost'),
-             'User-Agent: rlw-test/1.0',
+             'User-Agent: ' . (defined $o{ua} ? $o{ua} : 'rlw-test/1.0'),
              'Accept: */*');
     push @h, "X-Forwarded-For: $o{xff}" if defined $o{xff};
     push @h, @{ $o{headers} || [] };

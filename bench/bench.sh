@@ -1,0 +1,512 @@
+#!/bin/bash
+# bench/bench.sh - what a ban saves: mod_ratelimit_waf's answer to a banned
+# client against ModSecurity's inspection of the same attack, and what the
+# module costs clean traffic. One run starts every server side by side and
+# measures them in interleaved rounds, so machine noise hits all alike.
+#
+# Usage: bash bench/bench.sh            (or: make bench)
+#
+# Variants (wrk, keep-alive, over HTTP and HTTPS):
+#   A  ModSecurity + CRS inspect the attack URL and deny it (403)
+#   B  the same attack from a client this module banned: 404 from its
+#      quick_handler, connection kept, ModSecurity's engine switched off
+#   C  as B with RateLimitWAFBanAction close (one connection per request)
+#   D  as B without mod_security2 loaded (the ceiling); the ban comes from
+#      a SetEnvIfExpr stand-in score (bench/httpd-conf.sh, "scoreenv")
+# Clean traffic (GET /, a small static file, HTTP only):
+#   E1 plain httpd            E2 + module   E2b + module, another client banned
+#   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
+#
+# Environment:
+#   DURATION=6     seconds of each measured wrk run
+#   CONNS=16       wrk connections (keep-alive)
+#   THREADS=2      wrk threads
+#   ROUNDS=3       rounds over all points; the median round is reported.
+#                  Odd rounds run the points in order, even ones reversed.
+#   WARMUP=1       seconds of unrecorded load per point before round 1
+#   POINTS="A.http B.http ..."  run only these points (default: all)
+#   ACCESS_LOG=0   1: every server writes an access log (default: none)
+#   PIN=1          httpd on CPU 0, wrk on CPU 1 (taskset); PIN=0: let the
+#                  scheduler share both cores between them
+#   BENCH_ROOT=/tmp/rlw-bench   ServerRoots (wiped at start)
+#   PORT_BASE=9000 server i listens on PORT_BASE+2i (HTTP) and +1 (HTTPS)
+#   OUT=bench/results/<UTC time>   raw wrk output, samples, report
+#   KEEP=1         keep BENCH_ROOT (configs, logs) after the run
+#
+# Output: OUT/report.md (tables, goals, machine), OUT/samples.tsv (one line
+# per measured run), OUT/raw/*.txt (wrk output), OUT/probes.txt,
+# OUT/conf/*.conf. bench/results/latest points at the newest OUT.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-6}
+CONNS=${CONNS:-16}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-1}
+ACCESS_LOG=${ACCESS_LOG:-0}
+PIN=${PIN:-1}
+ROOT=${BENCH_ROOT:-/tmp/rlw-bench}
+PORT_BASE=${PORT_BASE:-9000}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=${OUT:-$top/bench/results/$STAMP}
+SO=${RLW_MODULE_SO:-$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so}
+HTTPD=${RLW_HTTPD:-/usr/sbin/apache2}
+export RLW_MODULE_SO=$SO TLS_DIR=$ROOT/tls
+
+# The attack every variant sends: a reflected XSS that CRS 3.3 scores 15 at
+# paranoia level 1 (same as t/lib/RLW/Client.pm). Clean traffic gets /.
+ATTACK='/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E'
+CLEAN='/'
+
+die() { echo "bench: $*" >&2; exit 1; }
+say() { echo "bench: $*" >&2; }
+
+for v in DURATION CONNS THREADS ROUNDS WARMUP PORT_BASE; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v='${!v}' is not a whole number"
+done
+[ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] || die "ROUNDS and DURATION must be >= 1"
+for t in wrk curl openssl "$HTTPD" pgrep ss taskset; do
+    command -v "$t" >/dev/null || die "$t is missing (make deps)"
+done
+[ -f "$SO" ] || die "$SO is not built (make build)"
+
+# --- servers ----------------------------------------------------------------
+# name | bench/httpd-conf.sh options | client banned before the rounds
+SERVERS=(
+    "plain|scoreenv|"
+    "plain-rlw|scoreenv rlw|"
+    "plain-rlw-ban|scoreenv rlw|198.51.100.40"
+    "modsec|modsec|"
+    "modsec-rlw|modsec rlw|"
+    "modsec-rlw-ban|modsec rlw|198.51.100.20"
+    "modsec-rlw-close|modsec rlw close|198.51.100.30"
+)
+[ $((PORT_BASE + 2 * ${#SERVERS[@]} - 1)) -le 9099 ] && [ "$PORT_BASE" -ge 9000 ] \
+    || die "PORT_BASE=$PORT_BASE: the servers must fit in ports 9000-9099"
+[ "$ACCESS_LOG" = 1 ] && ACCESS_OPT=accesslog || ACCESS_OPT=
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+    ON_SERVER_CPU=(taskset -c 0)
+    ON_CLIENT_CPU=(taskset -c 1)
+else
+    PIN=0
+    ON_SERVER_CPU=()
+    ON_CLIENT_CPU=()
+fi
+
+srv_field() { # srv_field NAME N -> field N (1-based) of NAME's line
+    local s
+    for s in "${SERVERS[@]}"; do
+        [ "${s%%|*}" = "$1" ] && { echo "$s" | cut -d'|' -f"$2"; return; }
+    done
+    die "no server '$1'"
+}
+srv_index() {
+    local i
+    for i in "${!SERVERS[@]}"; do
+        [ "${SERVERS[$i]%%|*}" = "$1" ] && { echo "$i"; return; }
+    done
+    die "no server '$1'"
+}
+srv_port() { # srv_port NAME http|https
+    local p=$((PORT_BASE + 2 * $(srv_index "$1")))
+    [ "$2" = https ] && p=$((p + 1))
+    echo "$p"
+}
+srv_pid() { cat "$ROOT/$1/run/httpd.pid" 2>/dev/null; }
+
+# --- points -----------------------------------------------------------------
+# id | server | scheme | path | client (X-Forwarded-For) | expected status
+# Listed so that the pairs compared with each other sit next to each other;
+# even rounds run the list backwards.
+ALL_POINTS=(
+    "E1|plain|http|$CLEAN|192.0.2.11|200"
+    "E2|plain-rlw|http|$CLEAN|192.0.2.12|200"
+    "E2b|plain-rlw-ban|http|$CLEAN|192.0.2.13|200"
+    "E3|modsec|http|$CLEAN|192.0.2.14|200"
+    "E4|modsec-rlw|http|$CLEAN|192.0.2.15|200"
+    "E4b|modsec-rlw-ban|http|$CLEAN|192.0.2.16|200"
+    "A.http|modsec|http|$ATTACK|198.51.100.10|403"
+    "B.http|modsec-rlw-ban|http|$ATTACK|198.51.100.20|404"
+    "C.http|modsec-rlw-close|http|$ATTACK|198.51.100.30|404"
+    "D.http|plain-rlw-ban|http|$ATTACK|198.51.100.40|404"
+    "A.tls|modsec|https|$ATTACK|198.51.100.10|403"
+    "B.tls|modsec-rlw-ban|https|$ATTACK|198.51.100.20|404"
+    "C.tls|modsec-rlw-close|https|$ATTACK|198.51.100.30|404"
+    "D.tls|plain-rlw-ban|https|$ATTACK|198.51.100.40|404"
+)
+POINT_LIST=()
+for p in "${ALL_POINTS[@]}"; do
+    id=${p%%|*}
+    if [ -z "${POINTS:-}" ] || [[ " $POINTS " == *" $id "* ]]; then
+        POINT_LIST+=("$p")
+    fi
+done
+[ ${#POINT_LIST[@]} -gt 0 ] || die "POINTS='$POINTS' names no known point"
+pt() { echo "$1" | cut -d'|' -f"$2"; } # pt POINT N -> field N
+pt_url() { echo "$(pt "$1" 3)://localhost:$(srv_port "$(pt "$1" 2)" "$(pt "$1" 3)")$(pt "$1" 4)"; }
+
+# --- start, stop --------------------------------------------------------------
+stop_server() { # by the pid in its pid file; its children go with it
+    local dir=$1 pid kids i
+    pid=$(cat "$dir/run/httpd.pid" 2>/dev/null) || return 0
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kids=$(pgrep -P "$pid" | tr '\n' ' ')
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "httpd $pid ($dir) ignored SIGTERM: SIGKILL"
+        kill -KILL "$pid" $kids 2>/dev/null
+    fi
+}
+
+cleanup() {
+    local d
+    trap - EXIT INT TERM HUP
+    for d in "$ROOT"/*/; do
+        [ -f "$d/run/httpd.pid" ] && stop_server "${d%/}"
+    done
+    if [ -d "$OUT" ]; then
+        mkdir -p "$OUT/conf"
+        for d in "$ROOT"/*/; do
+            [ -f "$d/httpd.conf" ] || continue
+            cp "$d/httpd.conf" "$OUT/conf/$(basename "$d").conf"
+            # The error logs of the inspected variants are big: keep a tail.
+            tail -n 200 "$d/logs/error_log" >"$OUT/conf/$(basename "$d").error_log.tail" 2>/dev/null
+        done
+    fi
+    if [ -z "${KEEP:-}" ]; then
+        rm -rf "$ROOT"
+    else
+        say "kept $ROOT"
+    fi
+}
+
+start_server() { # start_server NAME
+    local name=$1 dir=$ROOT/$1 opts i
+    opts=$(srv_field "$name" 2)
+    mkdir -p "$dir"/{logs,run,htdocs,data,tmp}
+    chown nobody:nogroup "$dir/data" "$dir/tmp"
+    printf '<!DOCTYPE html>\n<html><head><title>ok</title></head><body>ok</body></html>\n' \
+        >"$dir/htdocs/index.html"
+    # shellcheck disable=SC2086 # options are words
+    bash "$top/bench/httpd-conf.sh" "$dir" "$(srv_port "$name" http)" \
+        "$(srv_port "$name" https)" $opts $ACCESS_OPT >"$dir/httpd.conf" \
+        || die "could not write $dir/httpd.conf"
+    "${ON_SERVER_CPU[@]}" "$HTTPD" -f "$dir/httpd.conf" -k start \
+        || die "httpd $name did not start: $(tail -n 5 "$dir/logs/error_log" 2>/dev/null)"
+    for i in $(seq 300); do
+        if [ -n "$(srv_pid "$name")" ] \
+            && curl -s -o /dev/null "http://localhost:$(srv_port "$name" http)/"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "httpd $name is not answering: $(tail -n 5 "$dir/logs/error_log")"
+}
+
+# curl as client IP; prints "status connects" per URL given (same connection
+# for all of them when the server keeps it open).
+probe() { # probe IP URL...
+    local ip=$1
+    shift
+    curl -sk -o /dev/null -o /dev/null -H "X-Forwarded-For: $ip" \
+        -w '%{http_code} %{num_connects}\n' "$@"
+}
+
+# Attacks over HTTP as IP until the server answers the ban status (404).
+ban_client() { # ban_client SERVER IP
+    local url codes="" code i
+    url="http://localhost:$(srv_port "$1" http)$ATTACK"
+    for i in $(seq 20); do
+        code=$(probe "$2" "$url" | cut -d' ' -f1)
+        codes="$codes $code"
+        if [ "$code" = 404 ]; then
+            say "banned $2 on $1 (answers:$codes)"
+            return 0
+        fi
+    done
+    die "could not ban $2 on $1 (answers:$codes)"
+}
+
+# Checks each point's status; for B and C also whether the connection is
+# kept (B) or closed (C) after the answer.
+check_points() { # check_points LABEL
+    local p id url out codes conns bad=0
+    for p in "${POINT_LIST[@]}"; do
+        id=$(pt "$p" 1)
+        url=$(pt_url "$p")
+        out=$(probe "$(pt "$p" 5)" "$url" "$url")
+        codes=$(echo "$out" | cut -d' ' -f1 | tr '\n' ' ')
+        conns=$(echo "$out" | cut -d' ' -f2 | tr '\n' ' ')
+        echo "$1 $id $url client=$(pt "$p" 5) status=[${codes% }] new_connections=[${conns% }]" >>"$OUT/probes.txt"
+        if [ "$codes" != "$(pt "$p" 6) $(pt "$p" 6) " ]; then
+            say "$1: $id answered [$codes], expected $(pt "$p" 6)"
+            bad=1
+        fi
+        case $id in
+        B.*) [ "$conns" = "1 0 " ] || { say "$1: $id did not keep the connection ($conns)"; bad=1; } ;;
+        C.*) [ "$conns" = "1 1 " ] || { say "$1: $id did not close the connection ($conns)"; bad=1; } ;;
+        esac
+    done
+    return $bad
+}
+
+# --- measuring ----------------------------------------------------------------
+CLK_TCK=$(getconf CLK_TCK)
+
+# CPU ticks used so far by a server: parent and live children, and the
+# children the parent has reaped.
+cpu_ticks() {
+    local ppid files
+    ppid=$(srv_pid "$1")
+    files="/proc/$ppid/stat"
+    for k in $(pgrep -P "$ppid"); do files="$files /proc/$k/stat"; done
+    # shellcheck disable=SC2086
+    cat $files 2>/dev/null | awk -v pp="$ppid" \
+        '{ t += $14 + $15; if ($1 == pp) t += $16 + $17 } END { print t + 0 }'
+}
+
+# "busy steal total" jiffies of the whole machine (/proc/stat).
+sys_ticks() {
+    awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i;
+                   print t - $5 - $6, $9, t; exit }' /proc/stat
+}
+
+# One wrk run of a point. With a round number, appends a line to
+# samples.tsv: id round req/s requests non2xx socket_errors httpd_us/req
+# modsec_lines/req machine_busy% steal%.
+run_point() { # run_point POINT SECONDS ROUND|warmup
+    local p=$1 secs=$2 round=$3 id srv errlog raw c0 c1 l0 s0 s1 lines
+    id=$(pt "$p" 1)
+    srv=$(pt "$p" 2)
+    errlog=$ROOT/$srv/logs/error_log
+    raw=$OUT/raw/$id.$round.txt
+    echo "${ON_CLIENT_CPU[*]}${ON_CLIENT_CPU:+ }wrk -t$THREADS -c$CONNS -d${secs}s -H 'X-Forwarded-For: $(pt "$p" 5)' '$(pt_url "$p")'" >"$raw"
+    c0=$(cpu_ticks "$srv")
+    l0=$(stat -c %s "$errlog")
+    s0=$(sys_ticks)
+    "${ON_CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" -H "X-Forwarded-For: $(pt "$p" 5)" \
+        "$(pt_url "$p")" >>"$raw" 2>&1
+    s1=$(sys_ticks)
+    c1=$(cpu_ticks "$srv")
+    lines=$(tail -c +$((l0 + 1)) "$errlog" | grep -c 'ModSecurity:')
+    [ "$round" = warmup ] && return 0
+    awk -v id="$id" -v round="$round" -v cpu=$((c1 - c0)) -v hz="$CLK_TCK" \
+        -v lines="$lines" -v s0="$s0" -v s1="$s1" '
+        /requests in/       { n = $1 }
+        /^Requests\/sec:/   { rps = $2 }
+        /Non-2xx or 3xx/    { non2xx = $NF }
+        /Socket errors:/    { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
+        END {
+            split(s0, a, " "); split(s1, b, " ")
+            tot = b[3] - a[3]
+            busy = tot > 0 ? 100 * (b[1] - a[1]) / tot : 0
+            steal = tot > 0 ? 100 * (b[2] - a[2]) / tot : 0
+            if (n == "" || rps == "") { n = 0; rps = 0 }
+            printf "%s\t%s\t%.0f\t%d\t%d\t%d\t%.1f\t%.2f\t%.0f\t%.1f\n", id, round,
+                rps, n, non2xx, err, n ? cpu * 1e6 / hz / n : 0,
+                n ? lines / n : 0, busy, steal
+        }' "$raw" >>"$OUT/samples.tsv"
+    tail -n 1 "$OUT/samples.tsv" | awk -F'\t' '{ printf "bench: %-7s round %s: %8s req/s  httpd %6s us/req  ModSecurity lines/req %s  busy %s%% steal %s%%\n", $1, $2, $3, $7, $8, $9, $10 }' >&2
+}
+
+# --- report ---------------------------------------------------------------------
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "";
+    else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -F'\t' -v id="$1" -v c="$2" '$1 == id { print $c }' "$OUT/samples.tsv"; }
+med() { col "$1" "$2" | median; }
+spread() { col "$1" 3 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%s-%s", lo, hi }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "-" }'; }
+fmt0() { awk -v a="$1" 'BEGIN { if (a == "") printf "-"; else printf "%.0f", a }'; }
+fmt1() { awk -v a="$1" 'BEGIN { if (a == "") printf "-"; else printf "%.1f", a }'; }
+goal() { # goal LABEL VALUE MIN
+    awk -v l="$1" -v v="$2" -v m="$3" 'BEGIN {
+        if (v == "-" || v == "") { printf "- %s: not measured (goal >= %s)\n", l, m; exit }
+        if (v + 0 >= m + 0) printf "- %s: %s (goal >= %s): met\n", l, v, m
+        else printf "- %s: %s (goal >= %s): MISSED by %.1f%%\n", l, v, m, 100 * (m - v) / m }'
+}
+
+machine() {
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) x $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
+        "$(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, $(uname -sr)," \
+        "Debian $(cat /etc/debian_version 2>/dev/null)" \
+        "$(systemd-detect-virt 2>/dev/null || true)"
+    echo "- load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- software: $("$HTTPD" -v | awk -F': ' '/version/ { print $2 }')," \
+        "mod_security2 $(dpkg-query -W -f='${Version}' libapache2-mod-security2 2>/dev/null)," \
+        "CRS $(dpkg-query -W -f='${Version}' modsecurity-crs 2>/dev/null)," \
+        "$(openssl version | cut -d' ' -f1-2), wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null)"
+    echo "- tree: $(git -C "$top" rev-parse --short HEAD 2>/dev/null)$(git -C "$top" diff --quiet HEAD -- mod_ratelimit_waf conf 2>/dev/null || echo ' (module or conf modified)')"
+    echo "- settings: DURATION=${DURATION}s CONNS=$CONNS THREADS=$THREADS ROUNDS=$ROUNDS" \
+        "WARMUP=${WARMUP}s ACCESS_LOG=$ACCESS_LOG PIN=$PIN"
+    if [ "$PIN" = 1 ]; then
+        echo "- placement: every httpd on CPU 0, wrk on CPU 1 (taskset)"
+    else
+        echo "- placement: httpd and wrk share all $(nproc) CPUs"
+    fi
+}
+
+report() {
+    local v h t ah at hc tc lines title e base
+    ah=$(med A.http 3)
+    at=$(med A.tls 3)
+    echo "# mod_ratelimit_waf benchmark $STAMP"
+    echo
+    echo "Command: \`$CMDLINE\`"
+    echo
+    machine
+    echo
+    echo "## Attack traffic: banned (B, C, D) against inspected (A)"
+    echo
+    echo "Median of $ROUNDS rounds of ${DURATION}s; wrk -t$THREADS -c$CONNS, keep-alive; attack URL \`$ATTACK\`."
+    echo "\"x A\" = req/s divided by A's on the same protocol. httpd CPU = CPU time of all httpd"
+    echo "processes per request (the client's CPU is not included)."
+    echo
+    echo "| variant | HTTP req/s | TLS req/s | HTTP x A | TLS x A | httpd CPU us/req HTTP / TLS | ModSecurity log lines/req | HTTP req/s min-max |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    for v in A B C D; do
+        case $v in
+        A) title="A inspected: ModSecurity + CRS deny (403)" ;;
+        B) title="B banned, respond: 404 on the kept connection" ;;
+        C) title="C banned, close: 404, connection closed" ;;
+        D) title="D banned, no mod_security2 loaded (ceiling)" ;;
+        esac
+        h=$(med $v.http 3)
+        t=$(med $v.tls 3)
+        hc=$(med $v.http 7)
+        tc=$(med $v.tls 7)
+        lines=$(med $v.http 8)
+        [ -z "$lines" ] && lines=$(med $v.tls 8)
+        echo "| $title | $(fmt0 "$h") | $(fmt0 "$t") | $(ratio "$h" "$ah") | $(ratio "$t" "$at") |" \
+            "$(fmt1 "$hc") / $(fmt1 "$tc") | ${lines:--} | $(spread $v.http) |"
+    done
+    echo
+    echo "## Clean traffic (GET $CLEAN, 200, HTTP)"
+    echo
+    echo "| variant | req/s | x without module | httpd CPU us/req | CPU x without module | req/s min-max |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for e in E1 E2 E2b E3 E4 E4b; do
+        case $e in
+        E1) title="E1 plain httpd"; base=E1 ;;
+        E2) title="E2 plain httpd + module (nobody banned)"; base=E1 ;;
+        E2b) title="E2b plain httpd + module (another client banned)"; base=E1 ;;
+        E3) title="E3 ModSecurity + CRS"; base=E3 ;;
+        E4) title="E4 ModSecurity + CRS + module (nobody banned)"; base=E3 ;;
+        E4b) title="E4b ModSecurity + CRS + module (another client banned)"; base=E3 ;;
+        esac
+        h=$(med $e 3)
+        hc=$(med $e 7)
+        echo "| $title | $(fmt0 "$h") | $(ratio "$h" "$(med $base 3)") | $(fmt1 "$hc") |" \
+            "$(ratio "$hc" "$(med $base 7)") | $(spread $e) |"
+    done
+    echo
+    echo "## Goals"
+    echo
+    goal "B / A over HTTP" "$(ratio "$(med B.http 3)" "$ah")" 8
+    goal "B / A over TLS" "$(ratio "$(med B.tls 3)" "$at")" 6
+    goal "clean, module / no module, plain httpd (E2 / E1)" "$(ratio "$(med E2 3)" "$(med E1 3)")" 0.97
+    goal "clean, module / no module, ModSecurity + CRS (E4 / E3)" "$(ratio "$(med E4 3)" "$(med E3 3)")" 0.97
+    echo
+    echo "## Checks"
+    echo
+    echo "$CHECKS" | sed '/^$/d; s/^/- /'
+    echo
+    echo "## Every run"
+    echo
+    echo "| point | round | req/s | requests | non-2xx | socket errors | httpd us/req | ModSecurity lines/req | machine busy % | steal % |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    sort -t$'\t' -k1,1 -k2,2n "$OUT/samples.tsv" | awk -F'\t' -v OFS=' | ' '{ $1 = $1; print "| " $0 " |" }'
+}
+
+# Sanity of the samples: status classes, ModSecurity silent on bans.
+verify_samples() {
+    awk -F'\t' '
+        { expect_err = ($1 !~ /^E/) }
+        expect_err && $5 != $4 { printf "%s round %s: %d of %d answers were 2xx/3xx, expected none\n", $1, $2, $4 - $5, $4 }
+        !expect_err && $5 != 0 { printf "%s round %s: %d non-2xx answers, expected none\n", $1, $2, $5 }
+        $6 > 0 { printf "%s round %s: %d socket errors\n", $1, $2, $6 }
+        $1 ~ /^[BCD]\./ { banned[$1] += $4; seen[$1] += $8 * $4 }
+        $1 ~ /^A\./ && $8 < 1 { printf "%s round %s: only %.2f ModSecurity lines per request: not inspected?\n", $1, $2, $8 }
+        $1 ~ /^E/ && $8 > 0 { printf "%s round %s: clean traffic logged %.2f ModSecurity lines per request\n", $1, $2, $8 }
+        END {
+            for (k in banned)
+                printf "%s: %d banned requests, %d new \"ModSecurity:\" error-log lines%s\n",
+                    k, banned[k], seen[k] + 0.5, seen[k] > 0 ? " (INSPECTED!)" : " (not inspected)"
+        }' "$OUT/samples.tsv" | sort
+}
+
+# --- main -------------------------------------------------------------------------
+CMDLINE="bash bench/bench.sh"
+for v in DURATION CONNS THREADS ROUNDS WARMUP ACCESS_LOG PIN POINTS; do
+    [ -n "${!v+x}" ] && [ -n "$(printenv "$v")" ] && CMDLINE="$v=$(printenv "$v") $CMDLINE"
+done
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Servers a killed earlier run left behind (found by their pid files).
+for d in "$ROOT"/*/; do
+    [ -f "$d/run/httpd.pid" ] && stop_server "${d%/}"
+done
+busy=$(ss -Hltn "sport >= :$PORT_BASE and sport <= :$((PORT_BASE + 2 * ${#SERVERS[@]} - 1))" | head -n 3)
+[ -z "$busy" ] || die "ports $PORT_BASE+ are in use: $busy"
+rm -rf "$ROOT"
+mkdir -p "$ROOT/tls" "$OUT/raw" || die "cannot create $ROOT or $OUT"
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+: >"$OUT/samples.tsv"
+: >"$OUT/probes.txt"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -days 2 -subj /CN=localhost -addext basicConstraints=critical,CA:FALSE \
+    -addext subjectAltName=DNS:localhost -keyout "$ROOT/tls/key.pem" \
+    -out "$ROOT/tls/cert.pem" >/dev/null 2>&1 || die "openssl could not make a certificate"
+chmod 0644 "$ROOT/tls/cert.pem"
+
+needed=" "
+for p in "${POINT_LIST[@]}"; do
+    s=$(pt "$p" 2)
+    [[ $needed == *" $s "* ]] || needed="$needed$s "
+done
+for s in $needed; do
+    start_server "$s"
+done
+say "servers up under $ROOT:$needed"
+for s in $needed; do
+    ip=$(srv_field "$s" 3)
+    [ -n "$ip" ] && ban_client "$s" "$ip"
+done
+check_points before || die "a point does not answer as it should (see $OUT/probes.txt)"
+
+npts=${#POINT_LIST[@]}
+say "$npts points x $ROUNDS rounds x ${DURATION}s (+ ${WARMUP}s warm-up each): about $((npts * (ROUNDS * DURATION + WARMUP) / 60 + 1)) min"
+if [ "$WARMUP" -gt 0 ]; then
+    for p in "${POINT_LIST[@]}"; do
+        run_point "$p" "$WARMUP" warmup
+    done
+fi
+for r in $(seq "$ROUNDS"); do
+    if [ $((r % 2)) = 1 ]; then
+        order=$(seq 0 $((npts - 1)))
+    else
+        order=$(seq $((npts - 1)) -1 0)
+    fi
+    for i in $order; do
+        run_point "${POINT_LIST[$i]}" "$DURATION" "$r"
+    done
+done
+if check_points after; then
+    CHECKS="every point answered its expected status before and after the rounds (probes.txt); B kept its connection, C closed it"
+else
+    CHECKS="PROBES FAILED after the rounds: see probes.txt"
+fi
+CHECKS="$CHECKS
+$(verify_samples)"
+
+report >"$OUT/report.md"
+ln -sfn "$(basename "$OUT")" "$(dirname "$OUT")/latest" 2>/dev/null
+cat "$OUT/report.md"
+say "results in $OUT"

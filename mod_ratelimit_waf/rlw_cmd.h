@@ -1,0 +1,120 @@
+/* rlw_cmd.h - rlwafctl, the operator's command-line tool (rlw_cmd_*.c).
+ *
+ * httpd-free: built from the same core as the module (rlw_*.c) and talks to
+ * the memcached cluster store directly, with the cluster secret, so that
+ * what it reads and writes is exactly what the nodes read and write.
+ *
+ *   rlw_cmd_main.c   options, settings, exit codes, output helpers
+ *   rlw_cmd_conf.c   reads the RateLimitWAF* directives from an httpd
+ *                    configuration (Include/IncludeOptional followed)
+ *   rlw_cmd_ops.c    the commands: status, ban, unban, list
+ */
+#ifndef RLW_CMD_H
+#define RLW_CMD_H
+
+#include <stdint.h>
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "rlw_addr.h"
+#include "rlw_crypto.h"
+#include "rlw_store.h"
+
+/* Exit codes (documented in docs/rlwafctl.md). */
+#define RLW_CMD_OK 0     /* done; status: the client is banned */
+#define RLW_CMD_NO 1     /* status: not banned; unban: there was no ban */
+#define RLW_CMD_USAGE 2  /* bad command line or argument */
+#define RLW_CMD_CONFIG 3 /* bad configuration file or secret */
+#define RLW_CMD_STORE 4  /* memcached did not answer or refused */
+
+/* Journal entries `list` reads by default (as far back as a new node). */
+#define RLW_CMD_BACKLOG 4096
+/* Timeout of one memcached call, unless configured (in milliseconds). A
+ * tool can afford more than the request path's 50 ms default. */
+#define RLW_CMD_TIMEOUT_MS 1000
+
+/* What an httpd configuration says about the store (text as written, NULL
+ * when absent; the last occurrence wins, as in httpd). */
+typedef struct rlw_cmd_conf {
+    const char *store;       /* RateLimitWAFStore NAME */
+    const char *mc_config;   /* RateLimitWAFStore memcached "CONFIG" */
+    const char *secret_file; /* RateLimitWAFSecretFile, ServerRoot-relative
+                              * paths resolved */
+    const char *prefix;      /* RateLimitWAFKeyPrefix */
+    const char *v6_prefix;   /* RateLimitWAFIPv6Prefix */
+    const char *window;      /* RateLimitWAFWindow */
+    const char *node;        /* RateLimitWAFNodeName */
+    const char *timeout;     /* RateLimitWAFMemcachedTimeout */
+    const char *server_root; /* ServerRoot in effect at the end */
+    int files;               /* files read, the first one included */
+} rlw_cmd_conf_t;
+
+/* Reads path (an httpd configuration file) and the files it includes into
+ * out (zeroed first). Relative paths resolve against ServerRoot, or, until
+ * a ServerRoot line, against the directory of path. Returns NULL, or an
+ * error sentence naming the file and line, allocated from p. */
+const char *rlw_cmd_conf_read(apr_pool_t *p, const char *path,
+                              rlw_cmd_conf_t *out);
+
+/* One run of the tool. */
+typedef struct rlw_cmd {
+    apr_pool_t *pool;
+    const char *command; /* "status", "ban", "unban", "list" */
+    int json;            /* --json: one JSON document on stdout */
+    int verbose;         /* -v: core log lines on stderr */
+
+    /* Settings, from -f and the options (options win). */
+    const char *mc_config;
+    const char *secret_file;
+    const char *prefix;
+    unsigned v6_prefix;  /* 16..128 */
+    int64_t window_ms;   /* RateLimitWAFWindow (counts, record lifetime) */
+    int64_t timeout_ms;  /* one memcached call */
+    uint64_t backlog;    /* journal entries `list` reads */
+    const char *node;    /* "rlwafctl@<host>", in journal entries */
+
+    rlw_keys_t keys;
+    rlw_store_t *store;  /* the memcached store (child_init done) */
+    int store_ready;
+
+    /* --json output, pieces joined at the end. */
+    apr_array_header_t *out;
+    /* What the core said of the last failure (shown with store errors):
+     * the store's degradation notice, else its last warning or error. */
+    char store_detail[256];
+    char core_error[512];
+} rlw_cmd_t;
+
+/* Prints "rlwafctl: <sentence>" on stderr (and with --json, an error
+ * document on stdout) and returns code. */
+int rlw_cmd_fail(rlw_cmd_t *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Opens the store: loads the secret, creates the local shm cache and the
+ * memcached store, runs child_init. Returns RLW_CMD_OK or an exit code
+ * (already reported). */
+int rlw_cmd_open_store(rlw_cmd_t *c);
+
+/* Parses a client argument: an address (IPv6 grouped by v6_prefix), or a
+ * grouped IPv6 network exactly as `list` prints it ("2001:db8::/64").
+ * Returns RLW_CMD_OK or RLW_CMD_USAGE (reported). */
+int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out);
+
+/* Output helpers. */
+void rlw_cmd_emit(rlw_cmd_t *c, const char *text);          /* raw JSON */
+void rlw_cmd_emit_str(rlw_cmd_t *c, const char *s);         /* "escaped" */
+void rlw_cmd_emit_key(rlw_cmd_t *c, const char *key, int first);
+void rlw_cmd_flush(rlw_cmd_t *c);                            /* print it */
+/* "2026-11-29T10:27:39.032Z" into buf (>= 32 bytes); returns buf. */
+char *rlw_cmd_time(int64_t ms, char *buf, size_t len);
+/* "14m59s", "2h", "0s": rounded down to the second (under 1 s: "350ms"). */
+char *rlw_cmd_span(int64_t ms, char *buf, size_t len);
+
+/* The commands; each returns the exit code. */
+int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv);
+int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv);
+int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv);
+int rlw_cmd_list(rlw_cmd_t *c, int argc, char **argv);
+
+#endif

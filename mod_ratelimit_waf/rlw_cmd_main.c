@@ -1,0 +1,529 @@
+/* rlw_cmd_main.c - rlwafctl: command line, settings, the store, output.
+ *
+ * Settings come from an httpd configuration (-f, by default Debian's
+ * /etc/apache2/apache2.conf) and/or options; options win. Errors are
+ * sentences on stderr that name what was wrong, and the exit code says
+ * which kind of error it was (rlw_cmd.h).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "rlw_cmd.h"
+#include "rlw_duration.h"
+#include "rlw_event.h"
+#include "rlw_log.h"
+
+#define DEFAULT_CONF "/etc/apache2/apache2.conf"
+/* Module defaults (mod_rlw_config.c, docs/directives.md). */
+#define DEFAULT_PREFIX "rlw:"
+#define DEFAULT_V6_PREFIX 64
+#define DEFAULT_WINDOW_MS (10LL * 60 * 1000)
+#define KEY_PREFIX_MAX 64
+/* The local shm table the memcached store needs; the tool only ever holds
+ * the client it works on. */
+#define LOCAL_CAPACITY 64
+
+static const char usage_text[] =
+    "usage: rlwafctl [options] status CLIENT\n"
+    "       rlwafctl [options] ban CLIENT DURATION\n"
+    "       rlwafctl [options] unban CLIENT\n"
+    "       rlwafctl [options] list\n"
+    "\n"
+    "Reads and changes the bans of a mod_ratelimit_waf cluster (memcached\n"
+    "store). CLIENT is an address; IPv6 clients are grouped by their /64\n"
+    "(RateLimitWAFIPv6Prefix). DURATION is 90s, 15m, 8h, 1d...\n"
+    "\n"
+    "options:\n"
+    "  -f, --config FILE    httpd configuration holding RateLimitWAFStore\n"
+    "                       memcached (default " DEFAULT_CONF ")\n"
+    "  --memcached CONFIG   libmemcached servers, e.g.\n"
+    "                       \"--SERVER=10.0.0.1:11211 --SERVER=10.0.0.2:11211\"\n"
+    "  --secret FILE        cluster secret (RateLimitWAFSecretFile)\n"
+    "  --prefix PREFIX      key prefix (RateLimitWAFKeyPrefix, default rlw:)\n"
+    "  --v6-prefix N        IPv6 grouping, 16..128 (default 64)\n"
+    "  --window DURATION    counting window (RateLimitWAFWindow, default 10m)\n"
+    "  --timeout DURATION   timeout of one memcached call (default 1s)\n"
+    "  --backlog N          journal entries list reads (default 4096)\n"
+    "  --json               print one JSON document on stdout\n"
+    "  -v, --verbose        also print the core's log lines\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "exit codes: 0 done / banned, 1 not banned / nothing to do, 2 usage\n"
+    "error, 3 configuration error, 4 memcached unreachable. See rlwafctl(8).\n";
+
+/* --- output ------------------------------------------------------------ */
+
+void rlw_cmd_emit(rlw_cmd_t *c, const char *text)
+{
+    *(const char **)apr_array_push(c->out) = apr_pstrdup(c->pool, text);
+}
+
+void rlw_cmd_emit_str(rlw_cmd_t *c, const char *s)
+{
+    size_t need = rlw_json_escape(s, strlen(s), NULL, 0);
+    char *buf = apr_palloc(c->pool, need + 3);
+
+    buf[0] = '"';
+    rlw_json_escape(s, strlen(s), buf + 1, need + 1);
+    buf[need + 1] = '"';
+    buf[need + 2] = 0;
+    *(const char **)apr_array_push(c->out) = buf;
+}
+
+void rlw_cmd_emit_key(rlw_cmd_t *c, const char *key, int first)
+{
+    rlw_cmd_emit(c, first ? "" : ",");
+    rlw_cmd_emit_str(c, key);
+    rlw_cmd_emit(c, ":");
+}
+
+void rlw_cmd_flush(rlw_cmd_t *c)
+{
+    fputs(apr_array_pstrcat(c->pool, c->out, 0), stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    apr_array_clear(c->out);
+}
+
+char *rlw_cmd_time(int64_t ms, char *buf, size_t len)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    char base[32];
+
+    if (ms < 0 || !gmtime_r(&secs, &tm) ||
+        !strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm)) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+    return buf;
+}
+
+char *rlw_cmd_span(int64_t ms, char *buf, size_t len)
+{
+    int64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
+    size_t n = 0;
+
+    buf[0] = 0;
+    if (ms < 1000) {
+        snprintf(buf, len, "%lldms", (long long)(ms > 0 ? ms : 0));
+        return buf;
+    }
+#define PART(v, u)                                                            \
+    if ((v) && n < len)                                                       \
+        n += (size_t)snprintf(buf + n, len - n, "%lld" u, (long long)(v))
+    PART(d, "d");
+    PART(h, "h");
+    PART(m, "m");
+    PART(s % 60, "s");
+#undef PART
+    return buf;
+}
+
+/* A value as it may be shown in a message: at most 80 bytes, control
+ * characters and non-ASCII as '?', so hostile input cannot forge lines. */
+static const char *shown(apr_pool_t *p, const char *s)
+{
+    size_t i, n = strlen(s);
+    char *out = apr_pstrndup(p, s, n > 80 ? 80 : n);
+
+    for (i = 0; out[i]; i++) {
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
+            out[i] = '?';
+    }
+    return n > 80 ? apr_pstrcat(p, out, "...", NULL) : out;
+}
+
+int rlw_cmd_fail(rlw_cmd_t *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(c->pool, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "rlwafctl: %s\n", msg);
+    if (c->json) {
+        apr_array_clear(c->out);
+        rlw_cmd_emit(c, "{");
+        rlw_cmd_emit_key(c, "command", 1);
+        rlw_cmd_emit_str(c, c->command ? c->command : "");
+        rlw_cmd_emit_key(c, "error", 0);
+        rlw_cmd_emit_str(c, msg);
+        rlw_cmd_emit(c, apr_psprintf(c->pool, ",\"exit\":%d}", code));
+        rlw_cmd_flush(c);
+        c->json = 0; /* one document per run */
+    }
+    return code;
+}
+
+/* --- core log lines ---------------------------------------------------- */
+
+static void log_line(void *baton, rlw_log_level_t level, const char *msg)
+{
+    rlw_cmd_t *c = baton;
+
+    if (level <= RLW_LOG_WARN)
+        apr_cpystrn(c->core_error, msg, sizeof(c->core_error));
+    if (c->verbose)
+        fprintf(stderr, "rlwafctl: [core] %s\n", msg);
+}
+
+/* The store reports a failure once per process as a short notice
+ * ("journal write failed: CONNECTION FAILURE"): the best detail for an
+ * operator, better than the node-oriented log line. */
+static void notice(void *baton, rlw_notice_t what, const char *detail)
+{
+    rlw_cmd_t *c = baton;
+
+    if (what == RLW_NOTICE_STORE_DEGRADED)
+        apr_cpystrn(c->store_detail, detail, sizeof(c->store_detail));
+}
+
+/* --- settings ---------------------------------------------------------- */
+
+/* Reports a bad setting: a usage error when it came from the command line,
+ * a configuration error when it came from the file. */
+static int bad(rlw_cmd_t *c, int from_file, const char *what,
+               const char *value, const char *why)
+{
+    return rlw_cmd_fail(c, from_file ? RLW_CMD_CONFIG : RLW_CMD_USAGE,
+                        "%s '%s' %s", what, shown(c->pool, value), why);
+}
+
+/* libmemcached's parser messages start with "(0x55d0...) " and end with
+ * " -> file.cc:55": keep the sentence in between. */
+static const char *tidy(apr_pool_t *p, const char *msg)
+{
+    const char *end;
+
+    if (msg[0] == '(' && (end = strstr(msg, ") ")))
+        msg = end + 2;
+    if ((end = strstr(msg, " -> ")))
+        return apr_pstrmemdup(p, msg, (apr_size_t)(end - msg));
+    return msg;
+}
+
+static int printable(const char *s, size_t max, int space_ok)
+{
+    size_t n = 0;
+
+    for (; *s; s++, n++) {
+        if (*s < (space_ok ? ' ' : '!') || *s > '~')
+            return 0;
+    }
+    return n >= 1 && n <= max;
+}
+
+typedef struct cli_opts {
+    const char *conf, *memcached, *secret, *prefix, *v6, *window, *timeout,
+        *backlog;
+} cli_opts_t;
+
+/* Merges the configuration file and the options into c. */
+static int settle(rlw_cmd_t *c, const cli_opts_t *o)
+{
+    rlw_cmd_conf_t f;
+    const char *conf = o->conf, *v, *err;
+    char host[256];
+    int64_t ms;
+    char *end;
+    unsigned long n;
+
+    memset(&f, 0, sizeof(f));
+    /* Without -f and --memcached, the node's own configuration. */
+    if (!conf && !o->memcached && access(DEFAULT_CONF, R_OK) == 0)
+        conf = DEFAULT_CONF;
+    if (conf) {
+        if ((err = rlw_cmd_conf_read(c->pool, conf, &f)))
+            return rlw_cmd_fail(c, RLW_CMD_CONFIG, "%s", err);
+        if (!o->memcached && (!f.store || strcasecmp(f.store, "memcached")))
+            return rlw_cmd_fail(
+                c, RLW_CMD_CONFIG,
+                "%s (and the %d file%s it includes) does not set "
+                "RateLimitWAFStore memcached \"CONFIG\"%s; rlwafctl works on "
+                "the memcached cluster store only (or give --memcached)",
+                conf, f.files - 1, f.files == 2 ? "" : "s",
+                f.store ? apr_psprintf(c->pool, " (it uses the %s store)",
+                                       shown(c->pool, f.store))
+                        : "");
+    }
+    else if (!o->memcached)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "no store given: use -f HTTPD_CONF, or "
+                            "--memcached \"CONFIG\" --secret FILE (%s does "
+                            "not exist)", DEFAULT_CONF);
+
+    c->mc_config = o->memcached ? o->memcached : f.mc_config;
+    if (!c->mc_config || !*c->mc_config)
+        return rlw_cmd_fail(c, o->memcached ? RLW_CMD_USAGE : RLW_CMD_CONFIG,
+                            "RateLimitWAFStore memcached needs a libmemcached "
+                            "configuration string, e.g. "
+                            "\"--SERVER=10.0.0.1:11211\"");
+    if ((err = rlw_store_mc_check_config(c->pool, c->mc_config)))
+        return bad(c, !o->memcached, "memcached configuration",
+                   c->mc_config, apr_psprintf(c->pool, "is not valid: %s",
+                                              tidy(c->pool, err)));
+
+    c->secret_file = o->secret ? o->secret : f.secret_file;
+    if (!c->secret_file)
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "no cluster secret: give --secret FILE, or set "
+                            "RateLimitWAFSecretFile in %s",
+                            conf ? conf : "the httpd configuration");
+
+    v = o->prefix ? o->prefix : f.prefix;
+    c->prefix = v ? v : DEFAULT_PREFIX;
+    if (!printable(c->prefix, KEY_PREFIX_MAX, 0))
+        return bad(c, !o->prefix, "key prefix", c->prefix,
+                   "is not 1 to 64 printable characters without spaces");
+
+    v = o->v6 ? o->v6 : f.v6_prefix;
+    c->v6_prefix = DEFAULT_V6_PREFIX;
+    if (v) {
+        n = strtoul(v, &end, 10);
+        if (*v < '0' || *v > '9' || *end || n < 16 || n > 128)
+            return bad(c, !o->v6, "IPv6 prefix", v,
+                       "is not a prefix length between 16 and 128");
+        c->v6_prefix = (unsigned)n;
+    }
+
+    v = o->window ? o->window : f.window;
+    c->window_ms = DEFAULT_WINDOW_MS;
+    if (v) {
+        if ((err = rlw_duration_parse(v, &ms)) || ms < 1)
+            return bad(c, !o->window, "window", v,
+                       err ? apr_pstrcat(c->pool, "is not a duration: ", err,
+                                         NULL)
+                           : "is zero");
+        c->window_ms = ms;
+    }
+
+    /* The tool waits longer than a request would, unless told otherwise
+     * on its own command line. */
+    c->timeout_ms = RLW_CMD_TIMEOUT_MS;
+    if (o->timeout) {
+        if ((err = rlw_duration_parse(o->timeout, &ms)) || ms < 1 ||
+            ms > 60000)
+            return bad(c, 0, "timeout", o->timeout,
+                       "is not a duration between 1ms and 60s");
+        c->timeout_ms = ms;
+    }
+
+    c->backlog = RLW_CMD_BACKLOG;
+    if (o->backlog) {
+        n = strtoul(o->backlog, &end, 10);
+        if (*o->backlog < '0' || *o->backlog > '9' || *end || n < 1 ||
+            n > 1000000)
+            return bad(c, 0, "backlog", o->backlog,
+                       "is not a number of entries between 1 and 1000000");
+        c->backlog = n;
+    }
+
+    /* Journal entries name the node that decided: say it was this tool,
+     * and on which machine. */
+    if (f.node && printable(f.node, 63, 1))
+        v = f.node;
+    else if (gethostname(host, sizeof(host)) == 0 &&
+             (host[sizeof(host) - 1] = 0, printable(host, 255, 0)))
+        v = host;
+    else
+        v = "unknown";
+    c->node = apr_pstrndup(c->pool, apr_pstrcat(c->pool, "rlwafctl@", v,
+                                                NULL), 63);
+    return RLW_CMD_OK;
+}
+
+/* --- the store --------------------------------------------------------- */
+
+int rlw_cmd_open_store(rlw_cmd_t *c)
+{
+    rlw_store_t *local = NULL;
+    rlw_store_mc_conf_t mcc;
+    const char *err;
+    char why[512];
+    apr_status_t rv;
+
+    if (rlw_secret_load(c->secret_file, &c->keys, why, sizeof(why)))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
+    if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, &local)))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "cannot create the local ban "
+                            "cache: %s", err);
+    memset(&mcc, 0, sizeof(mcc));
+    mcc.config = c->mc_config;
+    mcc.prefix = c->prefix;
+    mcc.node = c->node;
+    mcc.timeout_ms = c->timeout_ms;
+    mcc.window_ms = c->window_ms;
+    mcc.retry_secs = 1;
+    mcc.pool_size = 1;
+    if ((err = rlw_store_mc_create(c->pool, local, &mcc, &c->keys,
+                                   &c->store)))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "memcached configuration "
+                            "'%s' refused: %s", shown(c->pool, c->mc_config),
+                            err);
+    if ((rv = c->store->child_init(c->store, c->pool)) != APR_SUCCESS)
+        return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot set up connections to "
+                            "memcached (%s)", shown(c->pool, c->mc_config));
+    c->store_ready = 1;
+    return RLW_CMD_OK;
+}
+
+int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
+{
+    rlw_addr_t host;
+    const char *why;
+
+    memset(&host, 0, sizeof(host));
+    if (rlw_addr_parse(text, &host) == 0) {
+        rlw_addr_client(&host, c->v6_prefix, out);
+        return RLW_CMD_OK;
+    }
+    if (!strchr(text, '/'))
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client address "
+                            "(IPv4 or IPv6)", shown(c->pool, text));
+    /* A grouped IPv6 client as `list` prints it. */
+    if ((why = rlw_cidr_parse(text, &host)))
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client: %s",
+                            shown(c->pool, text), why);
+    if ((host.family == RLW_AF_INET && host.prefix != 32) ||
+        (host.family == RLW_AF_INET6 && host.prefix != c->v6_prefix))
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client: give an "
+                            "address, or an IPv6 network of exactly /%u (the "
+                            "IPv6 prefix clients are grouped by)",
+                            shown(c->pool, text), c->v6_prefix);
+    rlw_addr_client(&host, c->v6_prefix, out);
+    return RLW_CMD_OK;
+}
+
+/* --- main -------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int (*run)(rlw_cmd_t *c, int argc, char **argv);
+} commands[] = {
+    {"status", rlw_cmd_status},
+    {"ban", rlw_cmd_ban},
+    {"unban", rlw_cmd_unban},
+    {"list", rlw_cmd_list},
+};
+
+static int run(rlw_cmd_t *c, int argc, char **argv)
+{
+    enum { O_MC = 256, O_SECRET, O_PREFIX, O_V6, O_WINDOW, O_TIMEOUT,
+           O_BACKLOG, O_JSON };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'f'},
+        {"memcached", required_argument, NULL, O_MC},
+        {"secret", required_argument, NULL, O_SECRET},
+        {"prefix", required_argument, NULL, O_PREFIX},
+        {"v6-prefix", required_argument, NULL, O_V6},
+        {"window", required_argument, NULL, O_WINDOW},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"backlog", required_argument, NULL, O_BACKLOG},
+        {"json", no_argument, NULL, O_JSON},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_opts_t o;
+    size_t i;
+    int opt, rc;
+
+    memset(&o, 0, sizeof(o));
+    opterr = 0;
+    /* GNU getopt permutes: options may also follow the command
+     * ("rlwafctl status 192.0.2.1 --json"); "--" ends them. */
+    while ((opt = getopt_long(argc, argv, "f:vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'f': o.conf = optarg; break;
+        case O_MC: o.memcached = optarg; break;
+        case O_SECRET: o.secret = optarg; break;
+        case O_PREFIX: o.prefix = optarg; break;
+        case O_V6: o.v6 = optarg; break;
+        case O_WINDOW: o.window = optarg; break;
+        case O_TIMEOUT: o.timeout = optarg; break;
+        case O_BACKLOG: o.backlog = optarg; break;
+        case O_JSON: c->json = 1; break;
+        case 'v': c->verbose = 1; break;
+        case 'h': fputs(usage_text, stdout); return RLW_CMD_OK;
+        default:
+            if (optopt >= '0' && optopt <= '9')
+                return rlw_cmd_fail(c, RLW_CMD_USAGE, "an argument starts "
+                                    "with '-%c': durations have no sign",
+                                    optopt);
+            if (optopt)
+                return rlw_cmd_fail(c, RLW_CMD_USAGE, "option -%c is unknown "
+                                    "or needs a value (see rlwafctl --help)",
+                                    optopt);
+            return rlw_cmd_fail(c, RLW_CMD_USAGE, "option '%s' is unknown or "
+                                "needs a value (see rlwafctl --help)",
+                                shown(c->pool, argv[optind - 1]));
+        }
+    }
+    if (optind >= argc) {
+        fputs(usage_text, stderr);
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "no command given");
+    }
+    c->command = argv[optind];
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(c->command, commands[i].name))
+            break;
+    }
+    if (i == sizeof(commands) / sizeof(commands[0])) {
+        const char *bad_name = shown(c->pool, c->command);
+
+        c->command = NULL;
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "unknown command '%s' (known: "
+                            "status, ban, unban, list)", bad_name);
+    }
+    if ((rc = settle(c, &o)) != RLW_CMD_OK)
+        return rc;
+    if (c->json) {
+        rlw_cmd_emit(c, "{");
+        rlw_cmd_emit_key(c, "command", 1);
+        rlw_cmd_emit_str(c, c->command);
+    }
+    rc = commands[i].run(c, argc - optind - 1, argv + optind + 1);
+    if (c->json) {
+        rlw_cmd_emit(c, apr_psprintf(c->pool, ",\"exit\":%d}", rc));
+        rlw_cmd_flush(c);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    rlw_cmd_t c;
+    int rc;
+
+    if (apr_initialize() != APR_SUCCESS) {
+        fprintf(stderr, "rlwafctl: cannot initialise APR\n");
+        return RLW_CMD_CONFIG;
+    }
+    memset(&c, 0, sizeof(c));
+    if (apr_pool_create(&c.pool, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "rlwafctl: out of memory\n");
+        return RLW_CMD_CONFIG;
+    }
+    c.out = apr_array_make(c.pool, 64, sizeof(const char *));
+    rlw_log_set(log_line, &c);
+    rlw_notice_set(notice, &c);
+    rc = run(&c, argc, argv);
+    if (c.store_ready)
+        rlw_store_mc_close(c.store);
+    rlw_keys_wipe(&c.keys);
+    rlw_log_set(NULL, NULL);
+    rlw_notice_set(NULL, NULL);
+    apr_pool_destroy(c.pool);
+    apr_terminate();
+    return rc;
+}

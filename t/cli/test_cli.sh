@@ -1,0 +1,379 @@
+#!/bin/bash
+# t/cli/test_cli.sh - rlwafctl against a real cluster store (make cli-test).
+#
+# Starts two memcached servers on 127.0.0.1:11611-11612 and, when the module
+# is built, one private httpd node (own ServerRoot in /tmp, a port in
+# 18800-18899) using them; then drives tools/rlwafctl: ban, status, list,
+# unban, IPv6 grouping, reading an httpd configuration, hostile input and
+# exit codes, a dead memcached, and bans flowing both ways between the tool
+# and the node. Everything it starts is stopped on exit, by pid.
+#
+# Needs root (memcached -u nobody, httpd User www-data), memcached, curl and
+# python3. Prints "N passed, M failed"; exits non-zero when anything failed.
+#   RLW_KEEP=1   keep the temporary directory (logs, configurations)
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+ctl="$top/tools/rlwafctl"
+so="$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so"
+moddir=/usr/lib/apache2/modules
+mc_ports=(11611 11612)
+servers="--SERVER=127.0.0.1:11611 --SERVER=127.0.0.1:11612"
+pass=0
+fail=0
+
+ok()   { pass=$((pass + 1)); echo "ok   - $1"; }
+nok()  { fail=$((fail + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; }
+# check NAME CONDITION-COMMAND...
+check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+now_ms() { date +%s%3N; }
+
+for tool in memcached curl python3; do
+    command -v $tool >/dev/null || { echo "test_cli: $tool is not installed" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "test_cli: run as root (memcached -u nobody, httpd User www-data)" >&2; exit 2; }
+if [ ! -x "$ctl" ]; then
+    make -C "$top" cli >/dev/null || { echo "test_cli: cannot build $ctl" >&2; exit 2; }
+fi
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+W=$(mktemp -d /tmp/rlw-cli.XXXXXX)
+chmod 755 "$W"
+httpd_conf=
+cleanup() {
+    local f pid
+    if [ -n "$httpd_conf" ] && [ -f "$W/httpd/run/httpd.pid" ]; then
+        pid=$(cat "$W/httpd/run/httpd.pid")
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    for f in "$W"/mc/*.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f")
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    done
+    if [ -z "${RLW_KEEP:-}" ]; then rm -rf "$W"; else echo "test_cli: kept $W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the cluster store ---------------------------------------------------
+# memcached writes its pid file after dropping to nobody.
+mkdir "$W/mc" && chown nobody "$W/mc"
+for p in "${mc_ports[@]}"; do
+    if port_busy "$p"; then
+        echo "test_cli: port $p is already in use (a memcached left over?); stop it first" >&2
+        exit 2
+    fi
+    memcached -u nobody -l 127.0.0.1 -p "$p" -d -P "$W/mc/$p.pid" || { echo "test_cli: memcached on $p did not start" >&2; exit 2; }
+done
+for _ in $(seq 50); do
+    [ -s "$W/mc/11611.pid" ] && [ -s "$W/mc/11612.pid" ] && port_busy 11611 && port_busy 11612 && break
+    sleep 0.1
+done
+for p in "${mc_ports[@]}"; do
+    [ -s "$W/mc/$p.pid" ] || { echo "test_cli: memcached on $p did not start (no $W/mc/$p.pid)" >&2; exit 2; }
+done
+
+head -c 48 /dev/urandom | base64 -w0 > "$W/secret"
+chmod 600 "$W/secret"
+R=("$ctl" --memcached "$servers" --secret "$W/secret")
+
+# run CMD...: sets $out, $err, $rc
+run() { out=$("$@" 2>"$W/stderr"); rc=$?; err=$(cat "$W/stderr"); }
+# json EXPR: evaluates a Python expression on the JSON document in $out (j)
+json() { python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" <<<"$out"; }
+
+echo "# ban / status / list / unban"
+C=192.0.2.10
+run "${R[@]}" status $C;            check "status of a fresh client exits 1" [ $rc = 1 ]
+check "  and says not banned" grep -q '^banned *no' <<<"$out"
+run "${R[@]}" ban $C 10m;           check "ban $C 10m exits 0" [ $rc = 0 ]
+check "  and says so" grep -q "banned $C for 10m" <<<"$out"
+run "${R[@]}" status $C;            check "status of the banned client exits 0" [ $rc = 0 ]
+run "${R[@]}" --json status $C
+check "status --json exits 0" [ $rc = 0 ]
+check "  parses, banned, remaining > 0" json "j['banned'] is True and j['client']=='$C' and 0 < j['ban']['remaining_ms'] <= 600000 and j['exit']==0"
+run "${R[@]}" list
+check "list exits 0 and shows $C" bash -c '[ '$rc' = 0 ] && grep -q "^'$C' " <<<"$1"' _ "$out"
+check "  with the tool as node" grep -q "rlwafctl@" <<<"$out"
+run "${R[@]}" list --json
+check "list --json parses and holds $C" json "[b['client'] for b in j['bans']]==['$C'] and j['bans'][0]['remaining_ms']>0"
+run "${R[@]}" ban $C 20m;           check "a second ban replaces the running one" bash -c '[ '$rc' = 0 ] && grep -q replacing <<<"$1"' _ "$out"
+run "${R[@]}" unban $C;             check "unban exits 0" [ $rc = 0 ]
+run "${R[@]}" unban $C;             check "a second unban exits 1 (nothing to do)" [ $rc = 1 ]
+run "${R[@]}" status $C;            check "status after unban exits 1" [ $rc = 1 ]
+run "${R[@]}" --json status $C
+check "  --json: banned false, the lifted ban kept" json "j['banned'] is False and j['ban']['active'] is False and j['exit']==1"
+run "${R[@]}" list;                 check "list is empty" bash -c '[ '$rc' = 0 ] && grep -q "^no running bans" <<<"$1"' _ "$out"
+run "${R[@]}" --json list;          check "list --json is empty" json "j['bans']==[] and j['active']==0"
+
+echo "# IPv6 clients are grouped by /64"
+run "${R[@]}" ban 2001:db8:7:8::1 5m
+check "ban of an IPv6 address exits 0" [ $rc = 0 ]
+run "${R[@]}" status 2001:db8:7:8:ffff::2
+check "another address of the /64 is banned" [ $rc = 0 ]
+run "${R[@]}" status 2001:db8:7:9::1
+check "the next /64 is not" [ $rc = 1 ]
+run "${R[@]}" list
+check "list shows the network" grep -q '^2001:db8:7:8::/64 ' <<<"$out"
+run "${R[@]}" unban 2001:db8:7:8::/64
+check "unban by the network as listed" [ $rc = 0 ]
+run "${R[@]}" --v6-prefix 48 status 2001:db8:7:8::1
+check "--v6-prefix 48 is another client" [ $rc = 1 ]
+
+echo "# the secret seals the records"
+head -c 48 /dev/urandom | base64 -w0 > "$W/other"; chmod 600 "$W/other"
+"${R[@]}" ban 192.0.2.11 5m >/dev/null
+run "$ctl" --memcached "$servers" --secret "$W/other" status 192.0.2.11
+check "another secret does not see the ban (other pseudonym)" [ $rc = 1 ]
+run "$ctl" --memcached "$servers" --secret "$W/other" list
+check "  and its list warns about entries that do not open" grep -q "do not open" <<<"$err"
+run "$ctl" --memcached "$servers" --secret "$W/secret" --prefix other: status 192.0.2.11
+check "another key prefix does not see it" [ $rc = 1 ]
+"${R[@]}" unban 192.0.2.11 >/dev/null
+
+echo "# settings from an httpd configuration"
+mkdir -p "$W/etc/conf.d" "$W/etc/keys"
+cp "$W/secret" "$W/etc/keys/cluster.key"
+cat > "$W/etc/httpd.conf" <<CONF
+# a comment
+ServerRoot "$W/etc"
+Define STORE_SERVERS "$servers"
+IncludeOptional conf.d/*.conf
+IncludeOptional nothing-here/*.conf
+CONF
+cat > "$W/etc/conf.d/rlw.conf" <<'CONF'
+<IfModule ratelimit_waf_module>
+    RateLimitWAF On
+    RateLimitWAFStore memcached "${STORE_SERVERS}"
+    RateLimitWAFSecretFile keys/cluster.key
+    RateLimitWAFKeyPrefix \
+        "rlw:"
+    RateLimitWAFIPv6Prefix 56
+    RateLimitWAFWindow 2m
+    RateLimitWAFNodeName "web 7"
+</IfModule>
+CONF
+run "$ctl" -f "$W/etc/httpd.conf" ban 2001:db8:1:ff::1 5m
+check "-f: ban through an included file, quotes, \${VAR}, continuation" [ $rc = 0 ]
+check "  with the v6 prefix read (/56)" grep -q '2001:db8:1::/56' <<<"$out"
+run "${R[@]}" --v6-prefix 56 --json list
+check "  node named after RateLimitWAFNodeName" json "any(b['node']=='rlwafctl@web 7' for b in j['bans'])"
+run "$ctl" -f "$W/etc/httpd.conf" --json status 2001:db8:1:22::1
+check "  status -f --json: window read (2m)" json "j['banned'] and j['window_ms']==120000"
+"$ctl" -f "$W/etc/httpd.conf" unban 2001:db8:1::/56 >/dev/null
+printf 'Include missing/*.conf\n' > "$W/etc/bad.conf"
+run "$ctl" -f "$W/etc/bad.conf" list
+check "-f: Include matching nothing exits 3 naming file and line" bash -c '[ '$rc' = 3 ] && grep -q "bad.conf line 1" <<<"$1"' _ "$err"
+printf 'RateLimitWAFStore shm\n' > "$W/etc/shm.conf"
+run "$ctl" -f "$W/etc/shm.conf" list
+check "-f: a shm store exits 3" bash -c '[ '$rc' = 3 ] && grep -q "memcached" <<<"$1"' _ "$err"
+printf 'Include %s\n' "$W/etc/loop.conf" > "$W/etc/loop.conf"
+run "$ctl" -f "$W/etc/loop.conf" list
+check "-f: an Include loop exits 3" bash -c '[ '$rc' = 3 ] && grep -q "nested" <<<"$1"' _ "$err"
+run "$ctl" -f "$W/nonexistent.conf" list
+check "-f: a missing file exits 3" bash -c '[ '$rc' = 3 ] && grep -q "nonexistent.conf" <<<"$1"' _ "$err"
+printf 'RateLimitWAFStore memcached "%s\n' "$servers" > "$W/etc/quote.conf"
+run "$ctl" -f "$W/etc/quote.conf" list
+check "-f: an unclosed quote exits 3" [ $rc = 3 ]
+
+echo "# usage errors and hostile input (exit 2)"
+expect() { # expect CODE PATTERN NAME CMD...
+    local code=$1 pat=$2 name=$3; shift 3
+    run "$@"
+    if [ "$rc" = "$code" ] && grep -qi -- "$pat" <<<"$err"; then ok "$name"
+    else nok "$name" "exit $rc, stderr: $err"; fi
+}
+expect 2 "not a client address" "bad IP" "${R[@]}" status 300.1.2.3
+expect 2 "not a client address" "an address with a zone" "${R[@]}" status fe80::1%eth0
+expect 2 "not a client address" "a host name" "${R[@]}" ban www.example.com 1m
+expect 2 "not a client" "a network that is not a client" "${R[@]}" status 10.0.0.0/8
+expect 2 "not a client address" "an empty client" "${R[@]}" status ""
+run "${R[@]}" status $'192.0.2.1\n[error] forged line'
+check "a newline in the client cannot forge a line" bash -c '[ '$rc' = 2 ] && [ $(wc -l <<<"$1") = 1 ]' _ "$err"
+run "${R[@]}" status "$(head -c 5000 /dev/zero | tr '\0' A)"
+check "a 5000-byte client is refused and cut in the message" bash -c '[ '$rc' = 2 ] && [ ${#1} -lt 300 ]' _ "$err"
+expect 2 "not a ban duration" "bad duration unit" "${R[@]}" ban 192.0.2.12 10x
+expect 2 "not a ban duration" "fractional duration" "${R[@]}" ban 192.0.2.12 1.5h
+expect 2 "no sign" "negative duration" "${R[@]}" ban 192.0.2.12 -5m
+expect 2 "too short" "zero duration" "${R[@]}" ban 192.0.2.12 0
+expect 2 "too long" "duration over 366 days" "${R[@]}" ban 192.0.2.12 400d
+expect 2 "two arguments" "ban without a duration" "${R[@]}" ban 192.0.2.12
+expect 2 "no argument" "list with an argument" "${R[@]}" list extra
+expect 2 "unknown command" "unknown command" "${R[@]}" frobnicate
+expect 2 "no command" "no command" "${R[@]}"
+expect 2 "unknown" "unknown option" "${R[@]}" --frob list
+expect 2 "prefix length" "bad --v6-prefix" "${R[@]}" --v6-prefix 200 list
+expect 2 "key prefix" "a key prefix with a space" "${R[@]}" --prefix "a b" list
+expect 2 "memcached configuration" "bad --memcached" "$ctl" --memcached "--NOPE=1" --secret "$W/secret" list
+run "${R[@]}" --json ban 192.0.2.12 10x
+check "--json error: one document with error and exit 2" json "j['exit']==2 and 'duration' in j['error']"
+run "${R[@]}" --help
+check "--help exits 0" bash -c '[ '$rc' = 0 ] && grep -q "exit codes" <<<"$1"' _ "$out"
+
+echo "# configuration errors (exit 3)"
+expect 3 "no cluster secret" "missing secret option" "$ctl" --memcached "$servers" list
+expect 3 "No such file" "missing secret file" "$ctl" --memcached "$servers" --secret "$W/none" list
+cp "$W/secret" "$W/secret644"; chmod 644 "$W/secret644"
+expect 3 "readable or writable by others" "world-readable secret" "$ctl" --memcached "$servers" --secret "$W/secret644" status 192.0.2.1
+printf 'short' > "$W/short"; chmod 600 "$W/short"
+expect 3 "secret refused" "too short a secret" "$ctl" --memcached "$servers" --secret "$W/short" list
+ln -s "$W/secret" "$W/link"
+expect 3 "secret refused" "a symlinked secret" "$ctl" --memcached "$servers" --secret "$W/link" list
+expect 3 "secret refused" "a directory as secret" "$ctl" --memcached "$servers" --secret "$W" list
+
+echo "# memcached unreachable (exit 4)"
+for cmd in "status 192.0.2.1" "ban 192.0.2.1 1m" "unban 192.0.2.1" "list"; do
+    t0=$(now_ms)
+    run "$ctl" --memcached "--SERVER=127.0.0.1:11619" --secret "$W/secret" $cmd
+    dt=$(( $(now_ms) - t0 ))
+    if [ $rc = 4 ] && [ $dt -lt 2500 ] && grep -q "127.0.0.1:11619" <<<"$err"; then
+        ok "dead memcached: $cmd exits 4 in ${dt}ms naming the server"
+    else nok "dead memcached: $cmd" "exit $rc after ${dt}ms: $err"; fi
+done
+# An address nobody answers (libmemcached 1.1 reports some of these reads as
+# a plain miss: the tool must not print "not banned").
+t0=$(now_ms)
+run "$ctl" --memcached "--SERVER=10.255.255.1:11211" --secret "$W/secret" --timeout 500ms status 192.0.2.1
+dt=$(( $(now_ms) - t0 ))
+check "unreachable memcached: exit 4 within 2.5s (${dt}ms)" bash -c "[ $rc = 4 ] && [ $dt -lt 2500 ]"
+# A server that takes connections and never answers: the timeout bounds it.
+python3 -c 'import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 11613)); s.listen(64); time.sleep(60)' &
+hung=$!
+for _ in $(seq 30); do port_busy 11613 && break; sleep 0.1; done
+for cmd in "status 192.0.2.1" "list"; do
+    t0=$(now_ms)
+    run "$ctl" --memcached "--SERVER=127.0.0.1:11613" --secret "$W/secret" $cmd
+    dt=$(( $(now_ms) - t0 ))
+    check "hung memcached: $cmd exits 4 within 2.5s (${dt}ms)" bash -c "[ $rc = 4 ] && [ $dt -lt 2500 ]"
+done
+kill $hung 2>/dev/null; wait $hung 2>/dev/null
+# One of the two servers dead: whatever hashes to it fails, loudly.
+fails=0
+for i in $(seq 1 8); do
+    run "$ctl" --memcached "--SERVER=127.0.0.1:11611 --SERVER=127.0.0.1:11619" --secret "$W/secret" ban 192.0.2.$((100 + i)) 1m
+    case $rc in 0) ;; 4) fails=$((fails + 1)) ;; *) fails=99 ;; esac
+done
+check "half the pool dead: some bans exit 4, none exits otherwise ($fails of 8)" bash -c "[ $fails -ge 1 ] && [ $fails -le 8 ]"
+for i in $(seq 1 8); do "${R[@]}" unban 192.0.2.$((100 + i)) >/dev/null; done
+
+if command -v valgrind >/dev/null; then
+    echo "# valgrind"
+    for cmd in "ban 192.0.2.13 1m" "status 192.0.2.13" "unban 192.0.2.13" "list --json"; do
+        valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --error-exitcode=99 "${R[@]}" $cmd >/dev/null 2>"$W/vg"
+        rc=$?
+        check "valgrind: $cmd is clean" bash -c "[ $rc != 99 ]" || cat "$W/vg"
+    done
+fi
+
+# --- one private httpd node ----------------------------------------------
+if [ ! -f "$so" ]; then
+    echo "# $so is not built: httpd node tests skipped"
+else
+    echo "# one httpd node using the same memcached"
+    port=
+    for p in $(seq 18800 18899); do port_busy "$p" || { port=$p; break; }; done
+    H="$W/httpd"
+    mkdir -p "$H/run" "$H/logs" "$H/htdocs" "$H/conf.d"
+    echo ok > "$H/htdocs/index.html"
+    echo ok > "$H/htdocs/attack"
+    cp "$W/secret" "$H/cluster.key"
+    chmod -R a+rX "$H"; chmod 600 "$H/cluster.key"
+    httpd_conf="$H/httpd.conf"
+    cat > "$httpd_conf" <<CONF
+ServerRoot "$H"
+ServerName localhost
+Listen 127.0.0.1:$port
+PidFile "$H/run/httpd.pid"
+DefaultRuntimeDir "$H/run"
+ErrorLog "$H/logs/error_log"
+LogLevel warn ratelimit_waf:info
+LoadModule mpm_event_module "$moddir/mod_mpm_event.so"
+LoadModule authz_core_module "$moddir/mod_authz_core.so"
+LoadModule mime_module "$moddir/mod_mime.so"
+LoadModule dir_module "$moddir/mod_dir.so"
+LoadModule setenvif_module "$moddir/mod_setenvif.so"
+LoadModule remoteip_module "$moddir/mod_remoteip.so"
+LoadModule ratelimit_waf_module "$so"
+User www-data
+Group www-data
+TypesConfig /etc/mime.types
+DocumentRoot "$H/htdocs"
+DirectoryIndex index.html
+<Directory "$H/htdocs">
+    Require all granted
+</Directory>
+RemoteIPHeader X-Forwarded-For
+RemoteIPInternalProxy 127.0.0.1
+SetEnvIf Request_URI "^/attack" MODSEC_ANOMALY_SCORE=10
+IncludeOptional conf.d/*.conf
+CONF
+    cat > "$H/conf.d/ratelimit_waf.conf" <<CONF
+RateLimitWAF On
+RateLimitWAFThreshold 5
+RateLimitWAFWindow 1m
+RateLimitWAFBanTime 2m
+RateLimitWAFStore memcached "$servers"
+RateLimitWAFSecretFile cluster.key
+RateLimitWAFSyncInterval 200ms
+RateLimitWAFNodeName node-a
+CONF
+    F=("$ctl" -f "$httpd_conf")
+    if ! /usr/sbin/apache2 -d "$H" -f "$httpd_conf" -k start 2>"$W/httpd.err"; then
+        nok "httpd starts" "$(cat "$W/httpd.err")"
+    else
+        code() { curl -s -o /dev/null -w '%{http_code}' -H "X-Forwarded-For: $1" "http://127.0.0.1:$port${2:-/}"; }
+        # wait_code CLIENT CODE: polls / for up to 3s; echoes the ms it took
+        wait_code() {
+            local t0 c; t0=$(now_ms)
+            while [ $(( $(now_ms) - t0 )) -lt 3000 ]; do
+                c=$(code "$1"); [ "$c" = "$2" ] && { echo $(( $(now_ms) - t0 )); return 0; }
+                sleep 0.05
+            done
+            echo $(( $(now_ms) - t0 )); return 1
+        }
+        for _ in $(seq 50); do [ "$(code 198.51.100.1)" = 200 ] && break; sleep 0.1; done
+        check "httpd node answers on port $port" [ "$(code 198.51.100.1)" = 200 ]
+        sleep 0.5 # the first sync of the node's watchdog
+
+        N=198.51.100.20
+        check "$N gets 200 before any ban" [ "$(code $N)" = 200 ]
+        run "${F[@]}" ban $N 2m
+        check "rlwafctl -f (the node's own configuration) bans $N" [ $rc = 0 ]
+        ms=$(wait_code $N 404); r=$?
+        check "  the node answers 404 to $N within 1s (${ms}ms)" bash -c "[ $r = 0 ] && [ $ms -le 1200 ]"
+        check "  another client still gets 200" [ "$(code 198.51.100.21)" = 200 ]
+        run "${F[@]}" unban $N
+        check "rlwafctl unban $N" [ $rc = 0 ]
+        ms=$(wait_code $N 200); r=$?
+        check "  the node lets $N through again within 1s (${ms}ms)" bash -c "[ $r = 0 ] && [ $ms -le 1200 ]"
+
+        A=198.51.100.30
+        for _ in 1 2; do code $A /attack >/dev/null; done
+        run "${F[@]}" --json status $A
+        check "2 attacks on the node: status shows count 2, not banned" json "j['count']==2 and j['banned'] is False"
+        for _ in 1 2 3; do code $A /attack >/dev/null; done
+        check "the 5th attack bans $A on the node" [ "$(code $A)" = 404 ]
+        run "${F[@]}" --json status $A
+        check "  rlwafctl status sees the node's ban" json "j['banned'] and j['ban']['strikes']==1 and j['ban']['count']==5 and 100000 < j['ban']['remaining_ms'] <= 120000"
+        check "  status exits 0" [ $rc = 0 ]
+        run "${F[@]}" --json list
+        check "  rlwafctl list shows it, decided by node-a" json "any(b['client']=='$A' and b['node']=='node-a' and b['strikes']==1 for b in j['bans'])"
+        run "${F[@]}" unban $A
+        ms=$(wait_code $A 200); r=$?
+        check "  unban of the node's ban reaches the node (${ms}ms)" bash -c "[ $rc = 0 ] && [ $r = 0 ] && [ $ms -le 1200 ]"
+        run "${F[@]}" --json list
+        check "list is empty at the end" json "j['bans']==[]"
+        if grep -E '\[(emerg|alert|crit)\]|AH00052|segfault' "$H/logs/error_log" >/dev/null; then
+            nok "httpd error log is free of crashes" "$(grep -E 'emerg|alert|crit|AH00052' "$H/logs/error_log" | head -3)"
+        else ok "httpd error log is free of crashes"; fi
+    fi
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
