@@ -201,6 +201,26 @@ static void push(mc_store_t *st, memcached_st *mc)
         memcached_pool_release(st->pool, mc);
 }
 
+/* The outcome of a read: rc, or the call's real error when rc claims a
+ * miss. libmemcached 1.1 reports a read from a server it cannot reach
+ * (e.g. no route to host) as MEMCACHED_NOTFOUND, and only its last error
+ * (reset by each call) tells the truth. An operator must never read "not
+ * banned" from an unreachable server. */
+static memcached_return_t admin_outcome(memcached_st *mc,
+                                        memcached_return_t rc)
+{
+    memcached_return_t last;
+
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_END &&
+        rc != MEMCACHED_NOTFOUND)
+        return rc;
+    last = memcached_last_error(mc);
+    if (last != MEMCACHED_SUCCESS && last != MEMCACHED_END &&
+        last != MEMCACHED_NOTFOUND)
+        return last;
+    return MEMCACHED_SUCCESS;
+}
+
 /* --- keys -------------------------------------------------------------- */
 
 static size_t bucket_key(const mc_store_t *st, const char *pseudo,
@@ -274,8 +294,7 @@ static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
             }
             memcached_result_free(res);
         }
-        if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
-            rc != MEMCACHED_NOTFOUND)
+        if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS)
             return rc;
     }
     *count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
@@ -340,10 +359,7 @@ static memcached_return_t read_ban(mc_store_t *st, memcached_st *mc,
         }
         memcached_result_free(res);
     }
-    if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
-        rc != MEMCACHED_NOTFOUND)
-        return rc;
-    return MEMCACHED_SUCCESS;
+    return admin_outcome(mc, rc);
 }
 
 static memcached_return_t write_ban(mc_store_t *st, memcached_st *mc,
@@ -619,8 +635,11 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
     snprintf(seqkey, sizeof(seqkey), "%sj:seq", st->conf.prefix);
     v = memcached_get_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP, gl, seqkey,
                              strlen(seqkey), &vl, &flags, &rc);
-    if (rc == MEMCACHED_NOTFOUND)
+    if (rc == MEMCACHED_NOTFOUND &&
+        admin_outcome(st->sync_mc, rc) == MEMCACHED_SUCCESS)
         return APR_SUCCESS; /* nothing journaled yet */
+    if (rc == MEMCACHED_NOTFOUND)
+        rc = admin_outcome(st->sync_mc, rc);
     if (rc != MEMCACHED_SUCCESS || !v) {
         free(v);
         note_failure(st, "reading the journal", st->sync_mc, rc, now);
@@ -666,6 +685,10 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
                         memcached_result_value(res),
                         memcached_result_length(res), now);
             memcached_result_free(res);
+        }
+        if ((rc = admin_outcome(st->sync_mc, rc)) != MEMCACHED_SUCCESS) {
+            note_failure(st, "reading journal entries", st->sync_mc, rc, now);
+            return APR_EGENERAL;
         }
         seen = to;
     }
@@ -877,26 +900,6 @@ static void admin_error(memcached_st *mc, const char *group,
     else
         snprintf(err, errlen, "%s failed: %s", what,
                  mc ? memcached_strerror(mc, rc) : "no memcached connection");
-}
-
-/* The outcome of a read: rc, or the call's real error when rc claims a
- * miss. libmemcached 1.1 reports a read from a server it cannot reach
- * (e.g. no route to host) as MEMCACHED_NOTFOUND, and only its last error
- * (reset by each call) tells the truth. An operator must never read "not
- * banned" from an unreachable server. */
-static memcached_return_t admin_outcome(memcached_st *mc,
-                                        memcached_return_t rc)
-{
-    memcached_return_t last;
-
-    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_END &&
-        rc != MEMCACHED_NOTFOUND)
-        return rc;
-    last = memcached_last_error(mc);
-    if (last != MEMCACHED_SUCCESS && last != MEMCACHED_END &&
-        last != MEMCACHED_NOTFOUND)
-        return last;
-    return MEMCACHED_SUCCESS;
 }
 
 apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
