@@ -12,6 +12,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_network_io.h>
@@ -218,9 +219,14 @@ static const char *set_ban_status(cmd_parms *cmd, void *dummy, const char *arg)
     apr_int64_t v;
 
     (void)dummy;
-    if (parse_int(arg, 400, 599, &v))
+    /* httpd sends a status it has no reason phrase for as a 500. */
+    if (parse_int(arg, 400, 599, &v) ||
+        (v != HTTP_INTERNAL_SERVER_ERROR &&
+         ap_get_status_line((int)v) ==
+             ap_get_status_line(HTTP_INTERNAL_SERVER_ERROR)))
         return apr_psprintf(cmd->pool, "%s: '%s' is not an HTTP error status "
-                            "between 400 and 599", cmd->cmd->name, arg);
+                            "httpd knows between 400 and 599 (e.g. 403, 404, "
+                            "410, 429, 503)", cmd->cmd->name, arg);
     srv_conf(cmd)->ban_status = (int)v;
     return NULL;
 }

@@ -11,7 +11,8 @@
  *                      processing, so mod_security2's phase 2 never runs.
  *   log_transaction    after mod_security2's phase 5 exported the anomaly
  *                      score: count an attack, maybe start a ban.
- * Clean requests cost one address parse and one atomic load.
+ * Clean requests cost one address parse and one atomic load while no ban
+ * runs on the node, plus one uncontended stripe lock while one does.
  */
 #include <string.h>
 
@@ -131,8 +132,8 @@ static int start_sync_task(apr_pool_t *pconf, server_rec *s,
     register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!get_instance || !register_cb) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "RLW00008: RateLimitWAFStore memcached needs "
-                     "mod_watchdog to learn other nodes' bans");
+                     "RLW00008: mod_ratelimit_waf needs mod_watchdog for "
+                     "its background task (ban sync and expiry events)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rv = get_instance(&wd, "ratelimit-waf-sync", 0, 1, pconf);
@@ -235,10 +236,16 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (start_sync_task(pconf, s, mc) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "RLW00003: store %s ready for %" APR_INT64_T_FMT " clients, "
-                 "window %" APR_INT64_T_FMT " ms", rlw_the_store->name,
-                 mc->table_size, mc->window_ms);
+    {
+        rlw_store_stats_t st;
+
+        rlw_the_store->stats(rlw_the_store, &st);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "RLW00003: store %s ready for %lu clients (%lu held), "
+                     "window %" APR_INT64_T_FMT " ms", rlw_the_store->name,
+                     (unsigned long)st.capacity, (unsigned long)st.tracked,
+                     mc->window_ms);
+    }
     return OK;
 }
 
@@ -251,8 +258,9 @@ static void rlw_child_init(apr_pool_t *pchild, server_rec *s)
     rv = rlw_the_store->child_init(rlw_the_store, pchild);
     if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     "RLW00004: store %s: child init failed, this child "
-                     "will not ban", rlw_the_store->name);
+                     "RLW00004: store %s: child init failed; this child "
+                     "counts and bans in its node's shared memory only",
+                     rlw_the_store->name);
 }
 
 static rlw_req_t *req_state(request_rec *r, int create)

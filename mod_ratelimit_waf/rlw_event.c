@@ -379,7 +379,8 @@ static void put_message(writer_t *o, const rlw_event_t *ev,
     case RLW_EV_BAN:
         ban_times(ev, &start, &end);
         human_ms(end - start, len_txt, sizeof(len_txt));
-        if (ev->user != NULL)
+        if (ev->user != NULL ||
+            (ev->reason != NULL && strcmp(ev->reason, "manual") == 0))
             snprintf(msg, sizeof(msg), "%s %s for %s (manual)",
                      ev->dry_run ? "Would ban (dry run)" : "Banned", client,
                      len_txt);

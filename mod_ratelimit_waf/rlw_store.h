@@ -4,7 +4,9 @@
  * sliding window and the ban state, and answers "is this client banned?".
  * Backends: "shm" (rlw_store_shm.c, one server, the default) and, through
  * the same table, any cluster backend added later. To add a backend, write
- * its constructor and add one line to rlw_store_backends[] (rlw_store.c).
+ * its constructor, add its name to rlw_store_names[] (mod_rlw_config.c,
+ * which validates RateLimitWAFStore) and its construction to create_store()
+ * (mod_rlw_hooks.c).
  *
  * Contract shared by all backends:
  * - banned() never does network I/O and never blocks for long: it runs on

@@ -547,11 +547,22 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         }
     }
     if (rc != MEMCACHED_SUCCESS) {
+        rlw_ban_state_t b;
+
         note_failure(st, "reading or writing a ban record", mc, rc, now);
         push(st, mc);
-        /* The count was made in the pool; decide locally so that the
-         * client is still banned on this node. */
-        return fallback(st, client, cls, p, hit, now, out);
+        /* The cluster count reached the threshold but the ban record is out
+         * of reach: decide on that count with this node's strike memory
+         * none, so that the client is still banned here (the other nodes
+         * ban it when their own counts get there). */
+        ATOMIC_ADD(&st->shared->fallbacks, 1);
+        memset(&b, 0, sizeof(b));
+        out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
+        out->ban = b;
+        if (out->verdict.kind == RLW_VERDICT_BAN)
+            rlw_store_shm_learn(st->local, client, &b, st->conf.node,
+                                p->window_ms, now);
+        return APR_SUCCESS;
     }
     note_success(st, now);
     push(st, mc);

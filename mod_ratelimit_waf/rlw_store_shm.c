@@ -59,6 +59,9 @@ typedef struct shm_header {
                               * before it, nobody can be banned, so clean
                               * traffic skips the lookup */
     int64_t full_logged_ms;  /* last "table full" log line (atomic) */
+    int64_t next_end_ms;     /* no unreported ban ends before this (atomic,
+                              * INT64_MAX: none), so sweeps are free until
+                              * a ban actually ends */
     uint64_t tracked;        /* entries in use (atomic) */
     uint64_t evictions;      /* (atomic) */
     uint64_t evicted_bans;   /* (atomic) */
@@ -302,6 +305,16 @@ static void fill_info(const shm_entry_t *e, int64_t now, int64_t window_ms,
     top_rules(e, info->rules, info->rule_hits);
 }
 
+static void lower_next_end(shm_header_t *h, int64_t until)
+{
+    int64_t cur = __atomic_load_n(&h->next_end_ms, __ATOMIC_RELAXED);
+
+    while (until < cur &&
+           !__atomic_compare_exchange_n(&h->next_end_ms, &cur, until, 0,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+}
+
 static void do_start_ban(shm_store_t *st, shm_entry_t *e)
 {
     /* A ban starts a new count: after it ends, the client needs a full
@@ -310,6 +323,7 @@ static void do_start_ban(shm_store_t *st, shm_entry_t *e)
     e->end_reported = 0;
     memcpy(e->node, st->node, sizeof(e->node));
     raise_horizon(st->hdr, e->ban.until_ms);
+    lower_next_end(st->hdr, e->ban.until_ms);
 }
 
 static int shm_banned(rlw_store_t *base, const rlw_addr_t *client,
@@ -451,9 +465,14 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
     uint64_t set;
     int i, stop = 0;
 
-    /* Cheap when nothing can have ended: no ban ever ran. */
-    if (__atomic_load_n(&st->hdr->ban_horizon_ms, __ATOMIC_ACQUIRE) == 0)
+    int64_t next = INT64_MAX;
+
+    /* Free until the earliest unreported end: the background task calls
+     * this several times a second. */
+    if (now < __atomic_load_n(&st->hdr->next_end_ms, __ATOMIC_ACQUIRE))
         return;
+    /* Bans started during the walk lower it again from here. */
+    __atomic_store_n(&st->hdr->next_end_ms, INT64_MAX, __ATOMIC_RELEASE);
     for (set = 0; set < st->hdr->nsets && !stop; set++) {
         shm_entry_t *e = set_of(st, set);
 
@@ -461,9 +480,13 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
         for (i = 0; i < RLW_SHM_WAYS && !stop; i++) {
             rlw_client_info_t info;
 
-            if (!e[i].key.family || e[i].end_reported ||
-                !e[i].ban.until_ms || e[i].ban.until_ms > now)
+            if (!e[i].key.family || e[i].end_reported || !e[i].ban.until_ms)
                 continue;
+            if (e[i].ban.until_ms > now) {
+                if (e[i].ban.until_ms < next)
+                    next = e[i].ban.until_ms;
+                continue;
+            }
             e[i].end_reported = 1;
             /* Only the node that decided a ban reports its end, so the
              * cluster reports it once. */
@@ -474,6 +497,9 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
         }
         unlock_stripe(st->hdr, set);
     }
+    if (stop)
+        next = now; /* the caller stopped early: look again next time */
+    lower_next_end(st->hdr, next);
 }
 
 void rlw_store_shm_set_node(rlw_store_t *base, const char *node)
@@ -535,6 +561,7 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
     if (rlw_ban_active(b, now)) {
         rlw_window_reset(&e->win);
         e->end_reported = 0;
+        lower_next_end(st->hdr, b->until_ms);
     } else {
         e->end_reported = 1; /* an unban: reported where it was made */
     }
@@ -572,6 +599,7 @@ static const char *init_header(apr_pool_t *pool, shm_header_t *h,
     int i;
 
     h->magic = RLW_SHM_MAGIC;
+    h->next_end_ms = INT64_MAX;
     h->version = RLW_SHM_VERSION;
     h->nsets = nsets;
     if (apr_generate_random_bytes((unsigned char *)h->seed, sizeof(h->seed))
@@ -623,7 +651,11 @@ const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
 
     /* Reuse the table of an earlier configuration cycle: this is what makes
      * bans survive a graceful restart. A new size needs a new table. */
-    ukey = apr_psprintf(pool, "rlw_store_shm:%lu", (unsigned long)capacity);
+    /* The layout is part of the key: a module upgraded by a graceful
+     * restart never reads a table of another layout. */
+    ukey = apr_psprintf(pool, "rlw_store_shm:%lu:%u:%lu",
+                        (unsigned long)capacity, RLW_SHM_VERSION,
+                        (unsigned long)sizeof(shm_entry_t));
     apr_pool_userdata_get((void **)&st, ukey, pool);
     if (st) {
         /* httpd unloads and reloads the module on every restart, so the
