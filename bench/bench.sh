@@ -18,11 +18,13 @@
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
 #
 # Environment:
-#   DURATION=6     seconds of each measured wrk run
+#   DURATION=7     seconds of each measured wrk run
 #   CONNS=16       wrk connections (keep-alive)
 #   THREADS=2      wrk threads
-#   ROUNDS=3       rounds over all points; the median round is reported.
-#                  Odd rounds run the points in order, even ones reversed.
+#   ROUNDS=3       rounds over all points; the median round is reported,
+#                  and ratios are medians of the per-round ratios (both
+#                  sides measured minutes apart at most). Odd rounds run
+#                  the points in order, even ones reversed.
 #   WARMUP=1       seconds of unrecorded load per point before round 1
 #   POINTS="A.http B.http ..."  run only these points (default: all)
 #   ACCESS_LOG=0   1: every server writes an access log (default: none)
@@ -39,7 +41,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-6}
+DURATION=${DURATION:-7}
 CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
@@ -52,7 +54,8 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$top/bench/results/$STAMP}
 SO=${RLW_MODULE_SO:-$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so}
 HTTPD=${RLW_HTTPD:-/usr/sbin/apache2}
-export RLW_MODULE_SO=$SO TLS_DIR=$ROOT/tls
+# The servers load a copy: the tree's module may be rebuilt during a run.
+export RLW_MODULE_SO=$ROOT/mod_ratelimit_waf.so TLS_DIR=$ROOT/tls
 
 # The attack every variant sends: a reflected XSS that CRS 3.3 scores 15 at
 # paranoia level 1 (same as t/lib/RLW/Client.pm). Clean traffic gets /.
@@ -320,7 +323,13 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "";
 col() { awk -F'\t' -v id="$1" -v c="$2" '$1 == id { print $c }' "$OUT/samples.tsv"; }
 med() { col "$1" "$2" | median; }
 spread() { col "$1" 3 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%s-%s", lo, hi }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "-" }'; }
+# Median over the rounds of ID's column C divided by BASE's, same round.
+pratio() { # pratio ID BASE C
+    awk -F'\t' -v id="$1" -v base="$2" -v c="$3" '
+        $1 == id { a[$2] = $c } $1 == base { b[$2] = $c }
+        END { for (r in a) if ((r in b) && b[r] > 0) print a[r] / b[r] }' \
+        "$OUT/samples.tsv" | median | awk '{ v = $1 } END { if (v != "") printf "%.2f", v; else printf "-" }'
+}
 fmt0() { awk -v a="$1" 'BEGIN { if (a == "") printf "-"; else printf "%.0f", a }'; }
 fmt1() { awk -v a="$1" 'BEGIN { if (a == "") printf "-"; else printf "%.1f", a }'; }
 goal() { # goal LABEL VALUE MIN
@@ -341,7 +350,8 @@ machine() {
         "mod_security2 $(dpkg-query -W -f='${Version}' libapache2-mod-security2 2>/dev/null)," \
         "CRS $(dpkg-query -W -f='${Version}' modsecurity-crs 2>/dev/null)," \
         "$(openssl version | cut -d' ' -f1-2), wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null)"
-    echo "- tree: $(git -C "$top" rev-parse --short HEAD 2>/dev/null)$(git -C "$top" diff --quiet HEAD -- mod_ratelimit_waf conf 2>/dev/null || echo ' (module or conf modified)')"
+    echo "- tree: $(git -C "$top" rev-parse --short HEAD 2>/dev/null)$(git -C "$top" diff --quiet HEAD -- mod_ratelimit_waf conf 2>/dev/null || echo ' (module or conf modified)');" \
+        "module: mod_ratelimit_waf.so sha256 $SO_ID"
     echo "- settings: DURATION=${DURATION}s CONNS=$CONNS THREADS=$THREADS ROUNDS=$ROUNDS" \
         "WARMUP=${WARMUP}s ACCESS_LOG=$ACCESS_LOG PIN=$PIN"
     if [ "$PIN" = 1 ]; then
@@ -352,9 +362,7 @@ machine() {
 }
 
 report() {
-    local v h t ah at hc tc lines title e base
-    ah=$(med A.http 3)
-    at=$(med A.tls 3)
+    local v h t hc tc lines title e base
     echo "# mod_ratelimit_waf benchmark $STAMP"
     echo
     echo "Command: \`$CMDLINE\`"
@@ -364,8 +372,9 @@ report() {
     echo "## Attack traffic: banned (B, C, D) against inspected (A)"
     echo
     echo "Median of $ROUNDS rounds of ${DURATION}s; wrk -t$THREADS -c$CONNS, keep-alive; attack URL \`$ATTACK\`."
-    echo "\"x A\" = req/s divided by A's on the same protocol. httpd CPU = CPU time of all httpd"
-    echo "processes per request (the client's CPU is not included)."
+    echo "\"x A\" = req/s divided by A's on the same protocol in the same round (median over"
+    echo "rounds). httpd CPU = CPU time of all httpd processes per request (the client's CPU"
+    echo "is not included)."
     echo
     echo "| variant | HTTP req/s | TLS req/s | HTTP x A | TLS x A | httpd CPU us/req HTTP / TLS | ModSecurity log lines/req | HTTP req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -382,7 +391,7 @@ report() {
         tc=$(med $v.tls 7)
         lines=$(med $v.http 8)
         [ -z "$lines" ] && lines=$(med $v.tls 8)
-        echo "| $title | $(fmt0 "$h") | $(fmt0 "$t") | $(ratio "$h" "$ah") | $(ratio "$t" "$at") |" \
+        echo "| $title | $(fmt0 "$h") | $(fmt0 "$t") | $(pratio $v.http A.http 3) | $(pratio $v.tls A.tls 3) |" \
             "$(fmt1 "$hc") / $(fmt1 "$tc") | ${lines:--} | $(spread $v.http) |"
     done
     echo
@@ -401,16 +410,16 @@ report() {
         esac
         h=$(med $e 3)
         hc=$(med $e 7)
-        echo "| $title | $(fmt0 "$h") | $(ratio "$h" "$(med $base 3)") | $(fmt1 "$hc") |" \
-            "$(ratio "$hc" "$(med $base 7)") | $(spread $e) |"
+        echo "| $title | $(fmt0 "$h") | $(pratio $e $base 3) | $(fmt1 "$hc") |" \
+            "$(pratio $e $base 7) | $(spread $e) |"
     done
     echo
     echo "## Goals"
     echo
-    goal "B / A over HTTP" "$(ratio "$(med B.http 3)" "$ah")" 8
-    goal "B / A over TLS" "$(ratio "$(med B.tls 3)" "$at")" 6
-    goal "clean, module / no module, plain httpd (E2 / E1)" "$(ratio "$(med E2 3)" "$(med E1 3)")" 0.97
-    goal "clean, module / no module, ModSecurity + CRS (E4 / E3)" "$(ratio "$(med E4 3)" "$(med E3 3)")" 0.97
+    goal "B / A over HTTP" "$(pratio B.http A.http 3)" 8
+    goal "B / A over TLS" "$(pratio B.tls A.tls 3)" 6
+    goal "clean, module / no module, plain httpd (E2 / E1)" "$(pratio E2 E1 3)" 0.97
+    goal "clean, module / no module, ModSecurity + CRS (E4 / E3)" "$(pratio E4 E3 3)" 0.97
     echo
     echo "## Checks"
     echo
@@ -465,6 +474,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -addext subjectAltName=DNS:localhost -keyout "$ROOT/tls/key.pem" \
     -out "$ROOT/tls/cert.pem" >/dev/null 2>&1 || die "openssl could not make a certificate"
 chmod 0644 "$ROOT/tls/cert.pem"
+cp "$SO" "$RLW_MODULE_SO" || die "cannot copy $SO"
+SO_ID="$(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')"
 
 needed=" "
 for p in "${POINT_LIST[@]}"; do

@@ -42,23 +42,3 @@ int rlw_modsec_rule_ids(const char *msg, uint32_t *ids, int *n, int max)
     }
     return added;
 }
-
-const char *rlw_crs_category(uint32_t id)
-{
-    static const struct {
-        uint32_t file; /* CRS file number: rule id / 1000 */
-        const char *name;
-    } map[] = {{913, "scanner-detection"}, {920, "protocol-enforcement"},
-               {921, "protocol-attack"},   {930, "lfi"},
-               {931, "rfi"},               {932, "rce"},
-               {933, "php"},               {934, "nodejs"},
-               {941, "xss"},               {942, "sqli"},
-               {943, "session-fixation"},  {944, "java"}};
-    uint32_t file = id / 1000;
-
-    for (unsigned i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (map[i].file == file)
-            return map[i].name;
-    }
-    return "other";
-}

@@ -21,7 +21,4 @@ int rlw_modsec_rule_ids(const char *msg, uint32_t *ids, int *n, int max);
  * 980xxx): they match every attack, so they are not collected. */
 int rlw_crs_is_summary(uint32_t id);
 
-/* The CRS category of a rule id ("xss", "sqli", ..., "other"). */
-const char *rlw_crs_category(uint32_t id);
-
 #endif

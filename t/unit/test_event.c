@@ -691,6 +691,13 @@ START_TEST(ban_ipv6_group_dry_run_manual)
     ck_assert_ptr_null(get("rlw.strike"));
     ck_assert_str_eq(str("message"), "Would ban (dry run) 2001:db8:1:2::/64 "
                                      "for 1500ms (manual)");
+    ev.user = NULL; /* a manual ban without an authenticated user */
+    ev.reason = "manual";
+    ev.dry_run = 0;
+    format_and_parse(&ev);
+    ck_assert_str_eq(str("event.reason"), "manual");
+    ck_assert_str_eq(str("message"), "Banned 2001:db8:1:2::/64 for 1500ms "
+                                     "(manual)");
 }
 END_TEST
 
@@ -775,8 +782,8 @@ static const char *const hostile[] = {
     "\\\"",
     "a\\\\\"b",
     "line\nbreak\rcarriage",
-    "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11"
-    "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f",
+    ("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10"
+     "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"),
     "\xff\xfe\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80\xf8\x88\x80",
     "trunc\xe2\x82",
     "\xe2\x80\xa8\xe2\x80\xa9</script><script>alert(1)</script>",
@@ -923,22 +930,24 @@ END_TEST
 
 START_TEST(short_buffer_gives_minus_one)
 {
-    static char buf[RLW_EVENT_LINE_MAX + 16];
+    static char buf[RLW_EVENT_LINE_MAX + 16], canary[RLW_EVENT_LINE_MAX + 16];
     rlw_event_t ev = fixture(RLW_EV_BAN);
     int full, n;
-    size_t len, i;
+    size_t len;
 
     ev.user_agent = "\"\x01\xff";
     full = rlw_event_format(&ev, line, sizeof(line));
     ck_assert_int_gt(full, 0);
+    ck_assert_uint_lt((size_t)full, sizeof(buf));
+    memset(canary, 'X', sizeof(canary));
     for (len = 0; len <= (size_t)full; len++) {
         memset(buf, 'X', sizeof(buf));
         n = rlw_event_format(&ev, buf, len);
         ck_assert_msg(n == -1, "len %lu gave %d", (unsigned long)len, n);
         if (len > 0)
             ck_assert_int_eq(buf[0], '\0');
-        for (i = len; i < sizeof(buf); i++)
-            ck_assert_int_eq(buf[i], 'X'); /* nothing past len */
+        /* nothing written past len */
+        ck_assert_int_eq(memcmp(buf + len, canary, sizeof(buf) - len), 0);
     }
     memset(buf, 'X', sizeof(buf));
     ck_assert_int_eq(rlw_event_format(&ev, buf, (size_t)full + 1), full);

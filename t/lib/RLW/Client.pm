@@ -25,7 +25,7 @@ package RLW::Client;
 #   10_hostile       198.51.100.80-89, 127.0.0.1 (exempt on rlw_hostile)
 #   11_vhosts        203.0.113.150-169
 #   20_window (private servers from here on: their own tables)
-#   21_table_full, 22_graceful, 23_config_errors
+#   21_table_full, 22_graceful, 23_config_errors, 24_two_servers
 
 use strict;
 use warnings;
@@ -33,7 +33,6 @@ use warnings;
 use Exporter 'import';
 use IO::Socket::INET ();
 use IO::Select ();
-use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(time sleep);
 use POSIX ();
 
@@ -94,8 +93,6 @@ sub need_rlw {
 
 # One connection. new(port => N [, host => '127.0.0.1']).
 package RLW::Client::Conn;
-
-use Time::HiRes qw(time);
 
 sub new {
     my ($class, %o) = @_;

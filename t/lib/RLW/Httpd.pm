@@ -208,7 +208,7 @@ DirectoryIndex index.html
     Require all granted
 </Directory>
 KeepAlive On
-LogFormat "%a %>s %v:%p \\"%r\\" score=%{MODSEC_ANOMALY_SCORE}e banned=%{RLW_BANNED}e" rlw
+LogFormat "%a %>s %v:%p \\"%r\\" t=%{%H:%M:%S}t.%{msec_frac}t pid=%P tid=%{tid}P score=%{MODSEC_ANOMALY_SCORE}e banned=%{RLW_BANNED}e" rlw
 CustomLog "$d/logs/access_log" rlw
 RemoteIPHeader X-Forwarded-For
 RemoteIPInternalProxy 127.0.0.1 ::1
