@@ -1,7 +1,7 @@
 # mod_ratelimit_waf - see README.md. Build rules live in apxs.mk.
 include apxs.mk
 
-.PHONY: all build install deps unit itest test status-test demo demo-stop bench clean cli cli-test
+.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench clean cli cli-test
 
 all: build
 
@@ -54,10 +54,17 @@ itest: build
 status-test: build
 	bash t/status/test_status.sh
 
+# Every suite (t/run-all.sh): unit, Apache::Test under event and prefork,
+# cluster, status page + Chromium, rlwafctl, nftables bridge.
 test: deps
-	$(MAKE) build
-	$(MAKE) unit
-	$(MAKE) itest
+	$(MAKE) build t/unit/run_unit
+	bash t/run-all.sh
+
+bridge-test:
+	bash t/bridge/test_bridge.sh
+
+cluster-test: build
+	bash t/cluster/run.sh
 
 demo: deps
 	$(MAKE) build

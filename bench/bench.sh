@@ -273,6 +273,14 @@ cpu_ticks() {
         '{ t += $14 + $15; if ($1 == pp) t += $16 + $17 } END { print t + 0 }'
 }
 
+# CPU ticks of this shell's reaped children (wrk, once it has exited).
+# Reads /proc without forking, so nothing else is counted.
+child_ticks() {
+    local st
+    read -r -a st </proc/$$/stat
+    echo $((st[15] + st[16]))
+}
+
 # "busy steal total" jiffies of the whole machine (/proc/stat).
 sys_ticks() {
     awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i;
@@ -281,9 +289,11 @@ sys_ticks() {
 
 # One wrk run of a point. With a round number, appends a line to
 # samples.tsv: id round req/s requests non2xx socket_errors httpd_us/req
-# modsec_lines/req machine_busy% steal%.
+# modsec_lines/req machine_busy% steal% other% where other% is the share
+# of the machine's CPU time used by neither this server nor wrk: other
+# tenants of a shared machine (high values mean a noisy run).
 run_point() { # run_point POINT SECONDS ROUND|warmup
-    local p=$1 secs=$2 round=$3 id srv errlog raw c0 c1 l0 s0 s1 lines
+    local p=$1 secs=$2 round=$3 id srv errlog raw c0 c1 l0 s0 s1 w0 w1 lines
     id=$(pt "$p" 1)
     srv=$(pt "$p" 2)
     errlog=$ROOT/$srv/logs/error_log
@@ -292,13 +302,15 @@ run_point() { # run_point POINT SECONDS ROUND|warmup
     c0=$(cpu_ticks "$srv")
     l0=$(stat -c %s "$errlog")
     s0=$(sys_ticks)
+    w0=$(child_ticks)
     "${ON_CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" -H "X-Forwarded-For: $(pt "$p" 5)" \
         "$(pt_url "$p")" >>"$raw" 2>&1
+    w1=$(child_ticks)
     s1=$(sys_ticks)
     c1=$(cpu_ticks "$srv")
     lines=$(tail -c +$((l0 + 1)) "$errlog" | grep -c 'ModSecurity:')
     [ "$round" = warmup ] && return 0
-    awk -v id="$id" -v round="$round" -v cpu=$((c1 - c0)) -v hz="$CLK_TCK" \
+    awk -v id="$id" -v round="$round" -v cpu=$((c1 - c0)) -v hz="$CLK_TCK" -v wrk=$((w1 - w0)) \
         -v lines="$lines" -v s0="$s0" -v s1="$s1" '
         /requests in/       { n = $1 }
         /^Requests\/sec:/   { rps = $2 }
@@ -309,12 +321,14 @@ run_point() { # run_point POINT SECONDS ROUND|warmup
             tot = b[3] - a[3]
             busy = tot > 0 ? 100 * (b[1] - a[1]) / tot : 0
             steal = tot > 0 ? 100 * (b[2] - a[2]) / tot : 0
+            other = tot > 0 ? 100 * (b[1] - a[1] - cpu - wrk) / tot : 0
+            if (other < 0) other = 0
             if (n == "" || rps == "") { n = 0; rps = 0 }
-            printf "%s\t%s\t%.0f\t%d\t%d\t%d\t%.1f\t%.2f\t%.0f\t%.1f\n", id, round,
+            printf "%s\t%s\t%.0f\t%d\t%d\t%d\t%.1f\t%.2f\t%.0f\t%.1f\t%.0f\n", id, round,
                 rps, n, non2xx, err, n ? cpu * 1e6 / hz / n : 0,
-                n ? lines / n : 0, busy, steal
+                n ? lines / n : 0, busy, steal, other
         }' "$raw" >>"$OUT/samples.tsv"
-    tail -n 1 "$OUT/samples.tsv" | awk -F'\t' '{ printf "bench: %-7s round %s: %8s req/s  httpd %6s us/req  ModSecurity lines/req %s  busy %s%% steal %s%%\n", $1, $2, $3, $7, $8, $9, $10 }' >&2
+    tail -n 1 "$OUT/samples.tsv" | awk -F'\t' '{ printf "bench: %-7s round %s: %8s req/s  httpd %6s us/req  ModSecurity lines/req %s  other tenants %s%%\n", $1, $2, $3, $7, $8, $11 }' >&2
 }
 
 # --- report ---------------------------------------------------------------------
@@ -346,6 +360,8 @@ machine() {
         "Debian $(cat /etc/debian_version 2>/dev/null)" \
         "$(systemd-detect-virt 2>/dev/null || true)"
     echo "- load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- CPU used by other tenants during the measured runs (% of the machine):" \
+        "median $(cut -f11 "$OUT/samples.tsv" | median), max $(cut -f11 "$OUT/samples.tsv" | sort -g | tail -n 1)"
     echo "- software: $("$HTTPD" -v | awk -F': ' '/version/ { print $2 }')," \
         "mod_security2 $(dpkg-query -W -f='${Version}' libapache2-mod-security2 2>/dev/null)," \
         "CRS $(dpkg-query -W -f='${Version}' modsecurity-crs 2>/dev/null)," \
@@ -427,8 +443,10 @@ report() {
     echo
     echo "## Every run"
     echo
-    echo "| point | round | req/s | requests | non-2xx | socket errors | httpd us/req | ModSecurity lines/req | machine busy % | steal % |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "other % = CPU time used by neither this server nor wrk, in % of the machine."
+    echo
+    echo "| point | round | req/s | requests | non-2xx | socket errors | httpd us/req | ModSecurity lines/req | machine busy % | steal % | other % |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     sort -t$'\t' -k1,1 -k2,2n "$OUT/samples.tsv" | awk -F'\t' -v OFS=' | ' '{ $1 = $1; print "| " $0 " |" }'
 }
 

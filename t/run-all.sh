@@ -1,0 +1,50 @@
+#!/bin/bash
+# t/run-all.sh - every test suite of the project, in turn (make test).
+#
+# Each suite prints its own runner's summary; this script ends with one line
+# counting the suites: "suites: N passed, M failed". It exits non-zero when
+# any suite failed. Run as root on a machine prepared by tools/install-deps.sh
+# (the Apache::Test suite drops to nobody by itself).
+#   RLW_SUITES="unit itest ..."   run only these suites
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+
+all="unit itest cluster status cli bridge"
+suites=${RLW_SUITES:-$all}
+passed=0
+failed=0
+failed_names=""
+
+run_suite() {
+    local name=$1
+    shift
+    echo
+    echo "=== suite $name: $*"
+    local start=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "=== suite $name: PASS ($((SECONDS - start))s)"
+    else
+        failed=$((failed + 1))
+        failed_names="$failed_names $name"
+        echo "=== suite $name: FAIL ($((SECONDS - start))s)"
+    fi
+}
+
+for s in $suites; do
+    case $s in
+    unit)    run_suite unit t/unit/run_unit ;;
+    itest)   run_suite itest bash t/run-apache-tests.sh ;;
+    cluster) run_suite cluster bash t/cluster/run.sh ;;
+    status)  run_suite status bash t/status/test_status.sh ;;
+    cli)     run_suite cli bash t/cli/test_cli.sh ;;
+    bridge)  run_suite bridge bash t/bridge/test_bridge.sh ;;
+    *) echo "run-all: unknown suite '$s'" >&2; failed=$((failed + 1)) ;;
+    esac
+done
+
+echo
+[ -n "$failed_names" ] && echo "failed suites:$failed_names"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
