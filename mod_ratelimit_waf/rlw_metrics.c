@@ -18,12 +18,14 @@ void rlw_metrics_init(rlw_metrics_t *m, int64_t now_ms)
 void rlw_metrics_add(rlw_metrics_t *m, rlw_metric_t k, int64_t now_ms,
                      uint32_t n)
 {
-    int64_t minute = now_ms / MINUTE_MS;
-    rlw_metrics_slot_t *s = &m->slot[minute % RLW_METRICS_MINUTES];
+    int64_t minute;
+    rlw_metrics_slot_t *s;
     int64_t seen;
 
     if (k < 0 || k >= RLW_M_COUNT || now_ms < 0)
         return;
+    minute = now_ms / MINUTE_MS;
+    s = &m->slot[minute % RLW_METRICS_MINUTES];
     __atomic_add_fetch(&m->total[k], n, __ATOMIC_RELAXED);
     seen = __atomic_load_n(&s->minute, __ATOMIC_ACQUIRE);
     if (seen < minute &&

@@ -12,33 +12,53 @@ int rlw_crs_is_summary(uint32_t id)
     return file == 949 || file == 959 || file == 980;
 }
 
+/* The start of the rule metadata in msg: just after the last ' [file "'.
+ * What precedes it ("... at ARGS:<name>.") may carry attacker text with
+ * unescaped quotes; the metadata values after it are escaped by
+ * ModSecurity, so a forged [id "..."] cannot appear there. NULL when the
+ * message has no metadata. */
+static const char *metadata(const char *msg)
+{
+    static const char file[] = " [file \"";
+    const char *p = msg, *last = NULL;
+
+    while ((p = strstr(p, file)) != NULL) {
+        last = p;
+        p += sizeof(file) - 1;
+    }
+    return last;
+}
+
 int rlw_modsec_rule_ids(const char *msg, uint32_t *ids, int *n, int max)
 {
-    static const char tag[] = "[id \"";
-    const char *p = msg;
-    int added = 0;
+    static const char tag[] = " [id \"";
+    const char *p;
+    uint64_t v = 0;
+    int digits = 0, i;
 
-    while (p && *n < max && (p = strstr(p, tag)) != NULL) {
-        uint64_t v = 0;
-        int digits = 0, i;
-
-        p += sizeof(tag) - 1;
-        while (*p >= '0' && *p <= '9' && digits < 10) {
-            v = v * 10 + (uint64_t)(*p - '0');
-            p++;
-            digits++;
-        }
-        if (!digits || *p != '"' || v == 0 || v > 999999999 ||
-            rlw_crs_is_summary((uint32_t)v))
-            continue;
-        for (i = 0; i < *n; i++) {
-            if (ids[i] == (uint32_t)v)
-                break;
-        }
-        if (i == *n) {
-            ids[(*n)++] = (uint32_t)v;
-            added++;
-        }
+    if (!msg || !ids || !n || *n < 0 || *n >= max)
+        return 0;
+    /* mod_security2 cuts a message at 1024 bytes: a long one may have lost
+     * its real metadata and end in the attacker's text. */
+    if (strnlen(msg, RLW_MODSEC_MSG_MAX) >= RLW_MODSEC_MSG_MAX)
+        return 0;
+    /* One message, one rule: the first [id "..."] of its metadata. */
+    p = metadata(msg);
+    if (!p || (p = strstr(p, tag)) == NULL)
+        return 0;
+    p += sizeof(tag) - 1;
+    while (*p >= '0' && *p <= '9' && digits < 10) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        p++;
+        digits++;
     }
-    return added;
+    if (!digits || *p != '"' || v == 0 || v > 999999999 ||
+        rlw_crs_is_summary((uint32_t)v))
+        return 0;
+    for (i = 0; i < *n; i++) {
+        if (ids[i] == (uint32_t)v)
+            return 0;
+    }
+    ids[(*n)++] = (uint32_t)v;
+    return 1;
 }

@@ -3,18 +3,25 @@
  * httpd-free and pure. mod_security2 logs each matched rule as one error
  * log message carrying [id "941100"] ...; the module watches its own
  * requests' messages (error_log hook) to know which rules a client hits,
- * for the SIEM ban event. Messages are attacker-influenced text: the
- * parser reads only well-formed [id "digits"] fields and never more than
- * it is given.
+ * for the SIEM ban event. Messages are attacker-influenced text (an
+ * argument name is logged with its quotes unescaped): the parser reads
+ * only the metadata ModSecurity escapes, and never more than it is
+ * given.
  */
 #ifndef RLW_MODSEC_H
 #define RLW_MODSEC_H
 
 #include <stdint.h>
 
-/* Appends the rule ids found in msg to ids[*n..max), skipping ids already
- * present, ids outside 1..999999999 and CRS summary rules. Returns the
- * number added. */
+/* Messages this long or longer may have been cut by mod_security2 (at
+ * 1024 bytes, possibly in attacker text): they are not read. */
+#define RLW_MODSEC_MSG_MAX 1000
+
+/* Appends the id of the rule msg reports (one ModSecurity message names
+ * one rule: the first [id "digits"] after the message's last ' [file "',
+ * where the metadata starts and attacker text cannot reach unescaped) to
+ * ids[*n..max), unless already present, outside 1..999999999, or a CRS
+ * summary rule. Returns the number added (0 or 1). */
 int rlw_modsec_rule_ids(const char *msg, uint32_t *ids, int *n, int max);
 
 /* 1 for the CRS rules that only sum or correlate scores (949xxx, 959xxx,

@@ -20,6 +20,8 @@ static suite_fn *const suites[] = {
     record_suite,
     store_shm_suite,
     event_suite,
+    metrics_suite,
+    modsec_suite,
 };
 
 int main(void)

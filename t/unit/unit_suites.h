@@ -14,5 +14,7 @@ Suite *crypto_suite(void);
 Suite *record_suite(void);
 Suite *store_shm_suite(void);
 Suite *event_suite(void);
+Suite *metrics_suite(void);
+Suite *modsec_suite(void);
 
 #endif
