@@ -14,10 +14,13 @@ cli: $(CLI_BIN)
 # unless an edited one is there already, ratelimit_waf.conf) and the two
 # ModSecurity snippets in $(SHAREDIR), a directory nothing includes on its
 # own: the "before" snippet must be included before the CRS and the other
-# after it (README.md). Then: a2enmod ratelimit_waf.
+# after it (README.md). Then: a2enmod ratelimit_waf. Also the operator's
+# tools, rlwafctl (with its man page) and rlw-nft-bridge, in $(SBINDIR).
 SHAREDIR ?= /usr/share/mod_ratelimit_waf
 DOCDIR   ?= /usr/share/doc/mod_ratelimit_waf
 MODSDIR  ?= /etc/apache2/mods-available
+SBINDIR  ?= /usr/local/sbin
+MAN8DIR  ?= /usr/local/share/man/man8
 
 install: build
 	$(APXS) -i -n ratelimit_waf $(MODULE_LA)
@@ -33,6 +36,9 @@ install: build
 	install -m 0644 conf/modsecurity-ratelimit-waf-before.conf \
 	  conf/modsecurity-ratelimit-waf.conf $(SHAREDIR)/
 	install -m 0644 README.md docs/*.md $(DOCDIR)/
+	install -d $(SBINDIR) $(MAN8DIR)
+	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/
+	install -m 0644 docs/rlwafctl.8 $(MAN8DIR)/
 
 # Installs the Debian packages the build, tests and demo use (idempotent).
 deps:

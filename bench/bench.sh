@@ -18,10 +18,10 @@
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
 #
 # Environment:
-#   DURATION=7     seconds of each measured wrk run
+#   DURATION=4     seconds of each measured wrk run
 #   CONNS=16       wrk connections (keep-alive)
 #   THREADS=2      wrk threads
-#   ROUNDS=3       rounds over all points; the median round is reported,
+#   ROUNDS=5       rounds over all points; the median round is reported,
 #                  and ratios are medians of the per-round ratios (both
 #                  sides measured minutes apart at most). Odd rounds run
 #                  the points in order, even ones reversed.
@@ -34,6 +34,10 @@
 #   PORT_BASE=9000 server i listens on PORT_BASE+2i (HTTP) and +1 (HTTPS)
 #   OUT=bench/results/<UTC time>   raw wrk output, samples, report
 #   KEEP=1         keep BENCH_ROOT (configs, logs) after the run
+#   PERF=1         after the rounds, profile each point once more for
+#                  DURATION seconds: perf record (call graphs) of the
+#                  server's processes, summaries in OUT/perf/<point>.txt.
+#                  Best with a few POINTS, e.g. POINTS="B.http D.http".
 #
 # Output: OUT/report.md (tables, goals, machine), OUT/samples.tsv (one line
 # per measured run), OUT/raw/*.txt (wrk output), OUT/probes.txt,
@@ -41,10 +45,10 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-7}
+DURATION=${DURATION:-4}
 CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 WARMUP=${WARMUP:-1}
 ACCESS_LOG=${ACCESS_LOG:-0}
 PIN=${PIN:-1}
@@ -69,6 +73,7 @@ for v in DURATION CONNS THREADS ROUNDS WARMUP PORT_BASE; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v='${!v}' is not a whole number"
 done
 [ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] || die "ROUNDS and DURATION must be >= 1"
+[ "${PERF:-0}" = 1 ] && ! command -v perf >/dev/null && die "PERF=1 needs perf (make deps)"
 for t in wrk curl openssl "$HTTPD" pgrep ss taskset; do
     command -v "$t" >/dev/null || die "$t is missing (make deps)"
 done
@@ -331,6 +336,38 @@ run_point() { # run_point POINT SECONDS ROUND|warmup
     tail -n 1 "$OUT/samples.tsv" | awk -F'\t' '{ printf "bench: %-7s round %s: %8s req/s  httpd %6s us/req  ModSecurity lines/req %s  other tenants %s%%\n", $1, $2, $3, $7, $8, $11 }' >&2
 }
 
+# A wrk run of a point under perf record; writes OUT/perf/ID.{data,txt}.
+profile_point() { # profile_point POINT
+    local p=$1 id srv pids data txt wpid
+    id=$(pt "$p" 1)
+    srv=$(pt "$p" 2)
+    data=$OUT/perf/$id.data
+    txt=$OUT/perf/$id.txt
+    mkdir -p "$OUT/perf"
+    pids=$(pgrep -P "$(srv_pid "$srv")" | paste -sd, -)
+    "${ON_CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$((DURATION + 2))s" \
+        -H "X-Forwarded-For: $(pt "$p" 5)" "$(pt_url "$p")" >"$OUT/perf/$id.wrk.txt" 2>&1 &
+    wpid=$!
+    sleep 1
+    perf record -q -F 499 --call-graph dwarf,16384 -o "$data" -p "$pids" \
+        -- sleep "$DURATION" >/dev/null 2>&1
+    wait "$wpid"
+    {
+        echo "# perf record -F 499 --call-graph dwarf -p <children of $srv>, ${DURATION}s of: $(head -c 300 "$OUT/raw/$id.1.txt" | head -n 1)"
+        echo "# $(grep '^Requests/sec' "$OUT/perf/$id.wrk.txt")"
+        echo
+        echo "## Self time by object"
+        perf report -i "$data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n 15
+        echo
+        echo "## Self time by symbol"
+        perf report -i "$data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n 40
+        echo
+        echo "## Inclusive time by symbol (call graphs)"
+        perf report -i "$data" --children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n 60
+    } >"$txt"
+    say "profile of $id: $txt"
+}
+
 # --- report ---------------------------------------------------------------------
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "";
     else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -463,7 +500,7 @@ verify_samples() {
         END {
             for (k in banned)
                 printf "%s: %d banned requests, %d new \"ModSecurity:\" error-log lines%s\n",
-                    k, banned[k], seen[k] + 0.5, seen[k] > 0 ? " (INSPECTED!)" : " (not inspected)"
+                    k, banned[k], seen[k] + 0.5, (seen[k] > 0 ? " (INSPECTED!)" : " (not inspected)")
         }' "$OUT/samples.tsv" | sort
 }
 
@@ -527,6 +564,11 @@ for r in $(seq "$ROUNDS"); do
         run_point "${POINT_LIST[$i]}" "$DURATION" "$r"
     done
 done
+if [ "${PERF:-0}" = 1 ]; then
+    for p in "${POINT_LIST[@]}"; do
+        profile_point "$p"
+    done
+fi
 if check_points after; then
     CHECKS="every point answered its expected status before and after the rounds (probes.txt); B kept its connection, C closed it"
 else

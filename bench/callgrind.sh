@@ -5,8 +5,10 @@
 # module on clean traffic) can be seen at all.
 #
 # Usage: bash bench/callgrind.sh [VARIANT...]
-#   VARIANT: E1 E2 E2b E3 E4 E4b A B C D (default: all), the same servers
-#   and requests as bench/bench.sh, over HTTP only.
+#   VARIANT: E1 E2 E2b E3 E3s E4 E4b A B C D (default: all), the same
+#   servers and requests as bench/bench.sh, over HTTP only. E3s (not in
+#   bench.sh) is E3 plus the module's two ModSecurity snippets, without the
+#   module: E3s - E3 is the snippets' cost, E4 - E3s the module's.
 # Environment:
 #   N=2000          measured requests per variant without ModSecurity
 #   N_MODSEC=300    measured requests per variant with ModSecurity (slow)
@@ -53,6 +55,7 @@ VARIANTS=(
     "E2|scoreenv rlw||/|192.0.2.12|200"
     "E2b|scoreenv rlw|198.51.100.40|/|192.0.2.13|200"
     "E3|modsec||/|192.0.2.14|200"
+    "E3s|modsec snippets||/|192.0.2.14|200"
     "E4|modsec rlw||/|192.0.2.15|200"
     "E4b|modsec rlw|198.51.100.20|/|192.0.2.16|200"
     "A|modsec||$ATTACK|198.51.100.10|403"
@@ -60,7 +63,7 @@ VARIANTS=(
     "C|modsec rlw close|198.51.100.30|$ATTACK|198.51.100.30|404"
     "D|scoreenv rlw|198.51.100.40|$ATTACK|198.51.100.40|404"
 )
-want=" ${*:-E1 E2 E2b E3 E4 E4b A B C D} "
+want=" ${*:-E1 E2 E2b E3 E3s E4 E4b A B C D} "
 f() { echo "$1" | cut -d'|' -f"$2"; }
 
 PID=

@@ -7,6 +7,8 @@
 #   rlw          load mod_ratelimit_waf (RateLimitWAF On) and, with modsec,
 #                wrap the CRS in conf/modsecurity-ratelimit-waf-before.conf
 #                and conf/modsecurity-ratelimit-waf.conf
+#   snippets     with modsec: include the two snippets without the module
+#                (to tell their cost from the module's)
 #   close        RateLimitWAFBanAction close (default: respond)
 #   scoreenv     without ModSecurity: SetEnvIfExpr gives a request whose
 #                query string holds "<script" the anomaly score 10 in
@@ -27,11 +29,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$1 http_port=$2 tls_port=$3
 shift 3
-modsec=0 rlw=0 close=0 scoreenv=0 accesslog=0
+modsec=0 rlw=0 snippets=0 close=0 scoreenv=0 accesslog=0
 for o in "$@"; do
     case $o in
     modsec) modsec=1 ;;
-    rlw) rlw=1 ;;
+    rlw) rlw=1 snippets=1 ;;
+    snippets) snippets=1 ;;
     close) close=1 ;;
     scoreenv) scoreenv=1 ;;
     accesslog) accesslog=1 ;;
@@ -145,11 +148,11 @@ SecAuditEngine Off
 SecDataDir "$dir/data"
 SecTmpDir "$dir/tmp"
 EOF
-    [ $rlw = 1 ] && snippet modsecurity-ratelimit-waf-before.conf \
+    [ $snippets = 1 ] && snippet modsecurity-ratelimit-waf-before.conf \
         'SecRule ENV:RLW_BANNED "@streq 1" "id:9523001,phase:1,pass,nolog,noauditlog,t:none,ctl:ruleEngine=Off"'
     echo "Include /etc/modsecurity/crs/crs-setup.conf"
     echo "Include /usr/share/modsecurity-crs/rules/*.conf"
-    [ $rlw = 1 ] && snippet modsecurity-ratelimit-waf.conf \
+    [ $snippets = 1 ] && snippet modsecurity-ratelimit-waf.conf \
         'SecAction "id:9523010,phase:5,pass,nolog,noauditlog,t:none,setenv:MODSEC_ANOMALY_SCORE=%{tx.anomaly_score}"'
 fi
 

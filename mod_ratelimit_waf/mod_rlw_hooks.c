@@ -417,7 +417,9 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     ev.dry_run = c->dry_run;
     ev.uri = r->unparsed_uri;
     ev.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    ev.ban_class = cls == RLW_CLASS_ALLOW ? "allow" : "normal";
+    ev.ban_class = cls == RLW_CLASS_ALLOW    ? "allow"
+                   : cls == RLW_CLASS_EXEMPT ? "exempt"
+                                             : "normal";
     rlw_addr_format(&rq->client, who, sizeof(who));
     rlw_duration_format(c->window_ms, win, sizeof(win));
 
@@ -451,7 +453,8 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     }
     /* The first time in a window that a client passes 80% of the
      * threshold: the count is exact, so one request sees the crossing. */
-    if (a->verdict.kind == RLW_VERDICT_NONE && near > 0 &&
+    if (a->verdict.kind == RLW_VERDICT_NONE && cls != RLW_CLASS_EXEMPT &&
+        near > 0 &&
         near < c->policy.threshold && prev_count < near && a->count >= near) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00013: near threshold client=%s count=%u of %u "

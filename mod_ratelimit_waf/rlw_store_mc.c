@@ -5,17 +5,19 @@
  *
  * - Counting. A client's attacks go to RLW_WINDOW_BUCKETS sub-bucket
  *   counters "<prefix>c<index>:<pseudonym>", all kept on the one server the
- *   pseudonym hashes to (libmemcached *_by_key calls). One attack is one
- *   atomic increment (binary protocol, created at 1 when missing) and one
- *   multi-get of the older buckets: the count an attack sees includes every
- *   increment that preceded its own, so with T-1 attacks nobody sees T, and
- *   the T-th attack sees at least T. Round trips per attack: 2.
- * - Deciding. Whoever sees count >= threshold reads the client's sealed ban
- *   record "<prefix>b:<pseudonym>" with its CAS value, runs rlw_decide(),
- *   and writes it back with cas (or add when missing). One writer wins; the
- *   others re-read, find the ban running, and do nothing. The winner alone
- *   logs the ban, raises the strike count, deletes the counters (a ban
- *   starts a new count) and appends the ban to the journal.
+ *   pseudonym hashes to (libmemcached *_by_key calls), next to its ban
+ *   record. One attack is one atomic increment (binary protocol, created
+ *   at 1 when missing) and one multi-get of the older buckets and the ban
+ *   record: the count an attack sees includes every increment that
+ *   preceded its own, so with T-1 attacks nobody sees T, and the T-th
+ *   attack sees at least T. A ban starts a new count: buckets up to the
+ *   one holding the ban's start are left out. Round trips per attack: 2.
+ * - Deciding. Whoever sees count >= threshold runs rlw_decide() on the ban
+ *   record it just read ("<prefix>b:<pseudonym>", sealed) and writes it
+ *   back with cas (or add when missing). One writer wins; the others
+ *   re-read, find the ban running, and do nothing. The winner alone logs
+ *   the ban, raises the strike count and appends the ban to the journal
+ *   (2 more round trips, once per ban).
  * - Propagating. The journal is a counter "<prefix>j:seq" and sealed entries
  *   "<prefix>j:<n>", all on the server of the group key "journal". Each node
  *   polls it (rlw_store_t.sync, every RateLimitWAFSyncInterval) and copies
@@ -239,83 +241,131 @@ static size_t ban_key(const mc_store_t *st, const char *pseudo, char *out)
 
 /* --- counting ---------------------------------------------------------- */
 
-/* Counts one attack; *count receives the window's total including it.
- * Returns MEMCACHED_SUCCESS or the failing call's code. */
+/* Opens a sealed ban record read under key into *b; 0 on success. A record
+ * that fails is counted, logged and reads as "never banned". */
+static int open_ban(mc_store_t *st, const char *key, size_t klen,
+                    const char *val, size_t vlen, rlw_ban_state_t *b)
+{
+    unsigned char plain[RLW_BAN_RECORD_LEN + 8];
+    size_t pl = 0;
+
+    if (rlw_open(&st->keys, key, klen, (const unsigned char *)val, vlen,
+                 plain, sizeof(plain), &pl) == 0 &&
+        rlw_ban_record_decode(plain, pl, b) == 0)
+        return 0;
+    memset(b, 0, sizeof(*b));
+    ATOMIC_ADD(&st->shared->bad_records, 1);
+    rlw_log(RLW_LOG_WARN, "RLW00112: memcached ban record %.*s fails "
+                          "authentication or does not parse; ignored and "
+                          "overwritten", (int)klen, key);
+    return -1;
+}
+
+/* The bucket index a counter key names, or -1 when key is not one of this
+ * client's counters. */
+static int64_t key_bucket(const mc_store_t *st, const char *key, size_t klen)
+{
+    size_t pl = strlen(st->conf.prefix);
+    int64_t idx = 0;
+    size_t i;
+
+    if (klen < pl + 3 || memcmp(key, st->conf.prefix, pl) || key[pl] != 'c')
+        return -1;
+    for (i = pl + 1; i < klen && key[i] >= '0' && key[i] <= '9'; i++)
+        idx = idx * 10 + (key[i] - '0');
+    return i < klen && key[i] == ':' ? idx : -1;
+}
+
+/* Counts one attack and reads the client's ban record, in two round trips:
+ * an atomic increment of the current bucket, then one multi-get of the
+ * older buckets and the ban record (all on the client's server).
+ * *count receives the attacks in the window since the last ban started:
+ * a ban starts a new count, so buckets up to the one holding the ban's
+ * start are left out (they expire with the window; nothing to delete).
+ * *b, *cas and *found describe the ban record. Returns MEMCACHED_SUCCESS
+ * or the failing call's code. */
 static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
-                                       const char *pseudo, int64_t window_ms,
-                                       int64_t now, uint32_t *count)
+                                       const char *pseudo, const char *bkey,
+                                       size_t bklen, int64_t window_ms,
+                                       int64_t now, uint32_t *count,
+                                       rlw_ban_state_t *b, uint64_t *cas,
+                                       int *found)
 {
     int64_t width = rlw_window_width(window_ms);
     int64_t head = now / width;
-    char keys[RLW_WINDOW_BUCKETS - 1][RLW_MC_KEY_MAX];
-    const char *kp[RLW_WINDOW_BUCKETS - 1];
-    size_t kl[RLW_WINDOW_BUCKETS - 1];
+    char keys[RLW_WINDOW_BUCKETS][RLW_MC_KEY_MAX];
+    const char *kp[RLW_WINDOW_BUCKETS];
+    size_t kl[RLW_WINDOW_BUCKETS];
+    uint64_t vals[RLW_WINDOW_BUCKETS];
     char cur[RLW_MC_KEY_MAX];
     size_t curlen = bucket_key(st, pseudo, head, cur);
     size_t plen = strlen(pseudo);
-    uint64_t value = 0, total;
+    uint64_t value = 0, total = 0;
+    int64_t from;
     memcached_return_t rc;
     memcached_result_st *res;
     int i, n = 0;
 
+    memset(b, 0, sizeof(*b));
+    memset(vals, 0, sizeof(vals));
+    *cas = 0;
+    *found = 0;
     rc = memcached_increment_with_initial_by_key(
         mc, pseudo, plen, cur, curlen, 1, 1,
         (time_t)ttl_secs(window_ms + width), &value);
     ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS)
         return rc;
-    total = value;
+    vals[0] = value;
     for (i = 1; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++, n++) {
         kl[n] = bucket_key(st, pseudo, head - i, keys[n]);
         kp[n] = keys[n];
     }
-    if (n) {
-        rc = memcached_mget_by_key(mc, pseudo, plen, kp, kl, (size_t)n);
-        ATOMIC_ADD(&st->shared->ops, 1);
-        if (rc != MEMCACHED_SUCCESS)
-            return rc;
-        while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
-            const char *v = memcached_result_value(res);
-            size_t vl = memcached_result_length(res);
+    kp[n] = bkey;
+    kl[n] = bklen;
+    rc = memcached_mget_by_key(mc, pseudo, plen, kp, kl, (size_t)n + 1);
+    ATOMIC_ADD(&st->shared->ops, 1);
+    if (rc != MEMCACHED_SUCCESS)
+        return rc;
+    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+        const char *k = memcached_result_key_value(res);
+        size_t klen = memcached_result_key_length(res);
+        const char *v = memcached_result_value(res);
+        size_t vl = memcached_result_length(res);
+        int64_t idx;
+
+        if (klen == bklen && !memcmp(k, bkey, bklen)) {
+            *found = 1;
+            *cas = memcached_result_cas(res);
+            open_ban(st, bkey, bklen, v, vl, b);
+        } else if ((idx = key_bucket(st, k, klen)) >= 0 && idx < head &&
+                   head - idx < RLW_WINDOW_BUCKETS) {
             char buf[24];
             char *end;
-            unsigned long long x;
 
             /* A counter is ASCII digits; anything else was written by
              * someone else: ignore it rather than trust it. */
             if (vl && vl < sizeof(buf)) {
                 memcpy(buf, v, vl);
                 buf[vl] = 0;
-                x = strtoull(buf, &end, 10);
-                if (*end == 0 || *end == ' ' || *end == '\r')
-                    total += x;
-                else
+                vals[head - idx] = strtoull(buf, &end, 10);
+                if (!(*end == 0 || *end == ' ' || *end == '\r')) {
+                    vals[head - idx] = 0;
                     ATOMIC_ADD(&st->shared->bad_records, 1);
+                }
             }
-            memcached_result_free(res);
         }
-        if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS)
-            return rc;
+        memcached_result_free(res);
+    }
+    if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS)
+        return rc;
+    from = b->start_ms > 0 ? b->start_ms / width : -1;
+    for (i = 0; i < RLW_WINDOW_BUCKETS; i++) {
+        if (head - i > from)
+            total += vals[i];
     }
     *count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
     return MEMCACHED_SUCCESS;
-}
-
-/* A ban starts a new count: drop the client's counters. Best effort (the
- * keys expire with the window anyway). */
-static void drop_counters(mc_store_t *st, memcached_st *mc,
-                          const char *pseudo, int64_t window_ms, int64_t now)
-{
-    int64_t width = rlw_window_width(window_ms);
-    int64_t head = now / width;
-    char key[RLW_MC_KEY_MAX];
-    int i;
-
-    for (i = 0; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++) {
-        size_t kl = bucket_key(st, pseudo, head - i, key);
-        memcached_delete_by_key(mc, pseudo, strlen(pseudo), key, kl, 0);
-        ATOMIC_ADD(&st->shared->ops, 1);
-    }
 }
 
 /* --- ban records ------------------------------------------------------- */
@@ -341,22 +391,10 @@ static memcached_return_t read_ban(mc_store_t *st, memcached_st *mc,
     if (rc != MEMCACHED_SUCCESS)
         return rc;
     while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
-        unsigned char plain[RLW_BAN_RECORD_LEN + 8];
-        size_t pl = 0;
-
         *found = 1;
         *cas = memcached_result_cas(res);
-        if (rlw_open(&st->keys, key, klen,
-                     (const unsigned char *)memcached_result_value(res),
-                     memcached_result_length(res), plain, sizeof(plain),
-                     &pl) != 0 ||
-            rlw_ban_record_decode(plain, pl, b) != 0) {
-            memset(b, 0, sizeof(*b));
-            ATOMIC_ADD(&st->shared->bad_records, 1);
-            rlw_log(RLW_LOG_WARN, "RLW00112: memcached ban record %s fails "
-                                  "authentication or does not parse; "
-                                  "ignored and overwritten", key);
-        }
+        open_ban(st, key, klen, memcached_result_value(res),
+                 memcached_result_length(res), b);
         memcached_result_free(res);
     }
     return admin_outcome(mc, rc);
@@ -473,6 +511,9 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     memcached_return_t rc;
     uint32_t count = 0;
     int64_t until = 0;
+    rlw_ban_state_t rec;
+    uint64_t cas = 0;
+    int found = 0;
     int tries;
 
     memset(out, 0, sizeof(*out));
@@ -490,11 +531,24 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
                      MEMCACHED_FAILURE, now);
         return fallback(st, client, cls, p, hit, now, out);
     }
-    rc = count_attack(st, mc, pseudo, p->window_ms, now, &count);
+    klen = ban_key(st, pseudo, key);
+    rc = count_attack(st, mc, pseudo, key, klen, p->window_ms, now, &count,
+                      &rec, &cas, &found);
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "counting an attack", mc, rc, now);
         push(st, mc);
         return fallback(st, client, cls, p, hit, now, out);
+    }
+    if (rlw_ban_active(&rec, now)) {
+        /* Banned elsewhere and not yet learned through the journal: learn
+         * it now (the deciding node's name comes with the journal). */
+        rlw_store_shm_learn(st->local, client, &rec, "", p->window_ms, now);
+        out->verdict.kind = RLW_VERDICT_ALREADY_BANNED;
+        out->verdict.strike = rec.strikes;
+        out->ban = rec;
+        note_success(st, now);
+        push(st, mc);
+        return APR_SUCCESS;
     }
     out->count = count;
     /* Top rules stay per node: only the winner's view reaches the event. */
@@ -506,20 +560,20 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         return APR_SUCCESS;
     }
 
-    klen = ban_key(st, pseudo, key);
     for (tries = 0; tries < RLW_MC_CAS_TRIES; tries++) {
-        rlw_ban_state_t b;
-        uint64_t cas;
-        int found;
+        rlw_ban_state_t b = rec;
 
-        rc = read_ban(st, mc, pseudo, key, klen, &b, &cas, &found);
-        if (rc != MEMCACHED_SUCCESS)
-            break;
+        /* The first round decides on the record read with the count; a
+         * round lost to another writer reads it again. */
+        if (tries > 0) {
+            rc = read_ban(st, mc, pseudo, key, klen, &b, &cas, &found);
+            if (rc != MEMCACHED_SUCCESS)
+                break;
+        }
         out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
-            /* Decided elsewhere; the journal may not have told us yet. */
-            rlw_store_shm_learn(st->local, client, &b, NULL, p->window_ms,
+            rlw_store_shm_learn(st->local, client, &b, "", p->window_ms,
                                 now);
             break;
         }
@@ -530,7 +584,6 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         if (rc == MEMCACHED_SUCCESS) {
             rlw_store_shm_learn(st->local, client, &b, st->conf.node,
                                 p->window_ms, now);
-            drop_counters(st, mc, pseudo, p->window_ms, now);
             journal_append(st, mc, RLW_JOURNAL_BAN, client, &b, now);
             break;
         }
@@ -929,6 +982,7 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
     memcached_return_t rc;
     memcached_result_st *res;
     uint64_t total = 0;
+    uint64_t vals[RLW_WINDOW_BUCKETS] = {0};
     int i, n = 1;
 
     memset(out, 0, sizeof(*out));
@@ -961,6 +1015,7 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
         size_t klen = memcached_result_key_length(res);
         const char *v = memcached_result_value(res);
         size_t vl = memcached_result_length(res);
+        int64_t idx;
 
         if (klen == kl[0] && !memcmp(k, keys[0], klen)) {
             unsigned char plain[RLW_BAN_RECORD_LEN + 8];
@@ -975,7 +1030,8 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
                 out->bad_record = 1;
             }
         }
-        else if (vl && vl < 24) {
+        else if (vl && vl < 24 && (idx = key_bucket(st, k, klen)) >= 0 &&
+                 idx <= head && head - idx < RLW_WINDOW_BUCKETS) {
             char buf[24];
             char *end;
             unsigned long long x;
@@ -984,7 +1040,7 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
             buf[vl] = 0;
             x = strtoull(buf, &end, 10);
             if (*end == 0 || *end == ' ' || *end == '\r')
-                total += x;
+                vals[head - idx] = x;
         }
         memcached_result_free(res);
     }
@@ -995,6 +1051,11 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
         return APR_EGENERAL;
     }
     push(st, mc);
+    /* As count_attack(): a ban starts a new count. */
+    for (i = 0; i < RLW_WINDOW_BUCKETS; i++) {
+        if (!out->ban.start_ms || head - i > out->ban.start_ms / width)
+            total += vals[i];
+    }
     out->count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
     return APR_SUCCESS;
 }

@@ -13,10 +13,15 @@
 #          1. clean requests from a client: 200
 #          2. an attack burst from that client: 403 (ModSecurity), then 404
 #             (banned after RateLimitWAFThreshold attacks)
-#          3. the ban line (RLW00010) from the error log
+#          3. the ban line (RLW00010) from the error log, and the ban event
+#             (RateLimitWAFEventLog, one JSON line) pretty-printed
 #          4. the banned client gets 404 on every URL, and ModSecurity does
 #             not inspect it any more ("ModSecurity:" error-log lines unchanged)
 #          5. another client is still served, and still inspected
+#          6. the status page (/ratelimit-waf): a few lines of ?json and
+#             ?prometheus, and the URL of the HTML page
+#          7. a manual unban by POST to the status page (RateLimitWAFAdmin
+#             On): the attacker gets 200 again; the unban event
 #        Two clients are played through X-Forwarded-For, which mod_remoteip
 #        accepts from the trusted local proxy 127.0.0.1.
 # stop:  stops the demo server (the files stay in /tmp/rlw-demo for reading).
@@ -30,6 +35,7 @@ conf=$demo/httpd.conf
 pidfile=$demo/run/httpd.pid
 elog=$demo/logs/error.log
 alog=$demo/logs/access.log
+evlog=$demo/logs/events.json
 marker=$demo/.rlw-demo
 addr=127.0.0.1
 port=8090
@@ -41,6 +47,7 @@ crs_setup=/etc/modsecurity/crs/crs-setup.conf
 crs_rules=/usr/share/modsecurity-crs/rules
 attacker=203.0.113.7
 bystander=198.51.100.23
+status_path=/ratelimit-waf
 
 # Settings of the scenario (written into httpd.conf below).
 threshold=20
@@ -96,6 +103,7 @@ check_prerequisites() {
         [ -e "$f" ] || die "missing $f (run: make deps)"
     done
     command -v curl >/dev/null || die "missing curl (run: make deps)"
+    command -v python3 >/dev/null || die "missing python3 (run: make deps)"
     if [ ! -f "$so" ]; then
         echo "demo: building the module"
         make -C "$top" build >/dev/null
@@ -150,6 +158,7 @@ KeepAlive On
 
 LoadModule mpm_event_module $moddir/mod_mpm_event.so
 LoadModule authz_core_module $moddir/mod_authz_core.so
+LoadModule authz_host_module $moddir/mod_authz_host.so
 LoadModule mime_module $moddir/mod_mime.so
 LoadModule dir_module $moddir/mod_dir.so
 LoadModule remoteip_module $moddir/mod_remoteip.so
@@ -197,6 +206,16 @@ RateLimitWAFStore shm
 RateLimitWAFThreshold $threshold
 RateLimitWAFWindow $window
 RateLimitWAFBanTime $bantime
+# SIEM events: one JSON line per ban, unban, ... (relative to ServerRoot).
+RateLimitWAFEventLog logs/events.json
+
+# The status page (HTML, ?json, ?prometheus), from this host only; POST
+# bans and unbans by hand (RateLimitWAFAdmin On).
+<Location "$status_path">
+    SetHandler ratelimit-waf-status
+    Require ip 127.0.0.1
+    RateLimitWAFAdmin On
+</Location>
 EOF
     chmod 0644 "$conf"
 }
@@ -259,6 +278,29 @@ attack_path() {
     echo "/?q=%3Cscript%3Ealert($1)%3C%2Fscript%3E"
 }
 
+# event ACTION CLIENT - the newest event line of that action and client,
+# pretty-printed and indented; waits up to 2s for it to be written.
+event() {
+    local line="" i
+    for i in $(seq 1 20); do
+        line=$(grep -F "\"action\":\"$1\"" "$evlog" 2>/dev/null |
+               grep -F "\"address\":\"$2\"" | tail -n 1 || true)
+        [ -n "$line" ] && break
+        sleep 0.1
+    done
+    if [ -n "$line" ]; then
+        printf '%s\n' "$line" | python3 -m json.tool | sed 's/^/     /'
+    else
+        echo "     (!) no $1 event for $2 in $evlog"
+    fi
+}
+
+# status QUERY - the status page's answer, asked from this host (no
+# X-Forwarded-For: the client is 127.0.0.1, which Require ip lets in).
+status() {
+    curl -s --max-time 10 -H "Host: $vhost" "http://$addr:$port$status_path$1"
+}
+
 scenario() {
     local i s codes=() n403=0 n404=0 nother=0 before after line
     local ms_ver crs_ver
@@ -310,6 +352,9 @@ scenario() {
     else
         echo "   (!) no RLW00010 line for $attacker"
     fi
+    echo "   The same ban as a SIEM event, one JSON line in $evlog"
+    echo "   (RateLimitWAFEventLog; shown with python3 -m json.tool):"
+    event ban "$attacker"
 
     echo
     echo "4. While banned, the attacker gets 404 on every URL, clean or not,"
@@ -345,10 +390,40 @@ scenario() {
     echo "     \"ModSecurity:\" lines for this one attack: $((after - before))"
 
     echo
-    echo "The demo server keeps running at http://$addr:$port/ (the ban on $attacker"
-    echo "lasts $bantime). Try:"
+    echo "6. The status page: http://$addr:$port$status_path (HTML, for a browser)"
+    echo "   ?json (a few fields):"
+    status '?json' | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(json.dumps({"threat": d["threat"]["level"], "totals": d["totals"]}))
+for b in d["bans"]:
+    print(json.dumps({k: b[k] for k in ("client", "until", "strike", "ban_count", "node")}))
+' | sed 's/^/     /' || echo "     (!) no JSON from the status page"
+    echo "   ?prometheus (a few samples):"
+    status '?prometheus' |
+        grep -E '^ratelimit_waf_(attacks_total|bans_total|rejected_total|active_bans)[{ ]' |
+        sed 's/^/     /' || echo "     (!) no samples from the status page"
+
+    echo
+    echo "7. A manual unban: POST to the status page (RateLimitWAFAdmin On)"
+    echo "   curl -d action=unban -d client=$attacker http://$addr:$port$status_path"
+    printf '   -> %s (See Other: done, back to the page)\n' "$(curl -s -o /dev/null -w '%{http_code}' \
+        --max-time 10 -H "Host: $vhost" -d action=unban -d "client=$attacker" \
+        "http://$addr:$port$status_path")"
+    for p in / /about.html; do
+        printf '   GET %-14s from %s -> %s\n' "$p" "$attacker" "$(req "$attacker" "$p")"
+    done
+    grep -h "RLW00041: manual unban client=$attacker " "$elog" | tail -n 1 | sed 's/^/   /' || true
+    echo "   The unban event:"
+    event unban "$attacker"
+
+    echo
+    echo "The demo server keeps running at http://$addr:$port/ ($attacker was unbanned by"
+    echo "hand; $threshold more attacks within $window ban it again, for twice $bantime: strike 2)."
+    echo "Try:"
     echo "  curl -i -H 'X-Forwarded-For: $attacker' http://$addr:$port/"
-    echo "Logs: $elog, $alog"
+    echo "  curl -s 'http://$addr:$port$status_path?json' | python3 -m json.tool"
+    echo "Logs: $elog, $alog, $evlog"
     echo "Stop it with: make demo-stop   (or: apache2 -f $conf -k stop)"
 }
 

@@ -1,0 +1,331 @@
+package RLW::Cluster;
+
+# RLW::Cluster - a private mod_ratelimit_waf cluster for t/cluster/*.t:
+# memcached servers (RLW::Memcached) and httpd nodes (RLW::Httpd, with
+# ModSecurity + CRS, mod_remoteip and the module) sharing them through
+# RateLimitWAFStore memcached, one secret file and one key prefix.
+#
+#   my $c = RLW::Cluster->new(threshold => 10, ban => '3s')->start;
+#   my ($a, $b) = $c->nodes;            # RLW::Httpd instances
+#   RLW::Client::attack($a->port, '198.51.100.7');
+#   my @bans = $c->ban_lines('198.51.100.7');   # across every node's log
+#   my $st = $c->status($a);            # the node's ?json status page
+#   $c->stop;                           # also done when $c goes away
+#
+# Options of new (all optional):
+#   memcached  number of memcached servers (2)     nodes  httpd nodes (2)
+#   threshold, window, ban, ban_max, strike_decay, sync, timeout, retry,
+#   prefix     the RateLimitWAF* values (10, 30s, 3s, 1m, 60s, 250ms,
+#              50ms, 1s, rlw:)
+#   extra      more main-server directives for every node
+#   config     the libmemcached configuration string (default: every
+#              server, --DISTRIBUTION=consistent)
+#
+# Ports: memcached in RLW_MC_PORTS (11700-11799), httpd in RLW_PORTS
+# (18900-18999 unless the caller set it). Started by root, the nodes' worker
+# processes run as nobody (RLW::Httpd), so their ServerRoots are opened up
+# here; the secret file stays 0600 root: httpd reads it as root at start-up.
+
+use strict;
+use warnings;
+
+use Cwd ();
+use File::Basename ();
+use File::Temp ();
+use JSON::PP ();
+use Time::HiRes qw(time sleep);
+
+use RLW::Client qw(:all);
+use RLW::Httpd;
+use RLW::Memcached;
+
+BEGIN { $ENV{RLW_PORTS} ||= '18900-18999' }
+
+our @NAMES = qw(node-a node-b node-c node-d);
+
+my $TOP = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
+                        . '/../../..');
+
+sub have_ctl { -x "$TOP/tools/rlwafctl" }
+
+sub new {
+    my ($class, %o) = @_;
+    my $self = bless {
+        memcached    => 2,
+        nodes        => 2,
+        threshold    => 10,
+        window       => '30s',
+        ban          => '3s',
+        ban_max      => '1m',
+        strike_decay => '60s',
+        sync         => '250ms',
+        timeout      => '50ms',
+        retry        => '1s',
+        prefix       => 'rlw:',
+        extra        => '',
+        %o,
+    }, $class;
+    $self->{mcs} = [map { RLW::Memcached->new(name => "mc$_") }
+                    1 .. $self->{memcached}];
+    $self->{config} ||= join(' ', map { '--SERVER=' . $_->server }
+                                      @{ $self->{mcs} })
+                        . ' --DISTRIBUTION=consistent';
+    $self->{secret} ||= make_secret();
+    return $self;
+}
+
+# A new random cluster secret (48 bytes, base64) in a root-only 0600 file.
+sub make_secret {
+    my (%o) = @_;
+    my $dir = File::Temp::tempdir('rlw-secret-XXXXXX',
+                                  DIR => $ENV{RLW_TMPDIR} || '/tmp',
+                                  CLEANUP => 1);
+    my $path = "$dir/cluster.secret";
+    open my $fh, '<', '/dev/urandom' or die "urandom: $!\n";
+    read $fh, my $raw, 48;
+    close $fh;
+    require MIME::Base64;
+    open my $out, '>', $path or die "write $path: $!\n";
+    print {$out} MIME::Base64::encode_base64($raw, ''), "\n";
+    close $out;
+    chmod($o{mode} || 0600, $path);
+    return $path;
+}
+
+sub mcs         { @{ $_[0]{mcs} } }
+sub mc          { $_[0]{mcs}[ $_[1] ] }
+sub nodes       { @{ $_[0]{nodes_list} || [] } }
+sub node        { $_[0]{nodes_list}[ $_[1] ] }
+sub config      { $_[0]{config} }
+sub secret_file { $_[0]{secret} }
+sub prefix      { $_[0]{prefix} }
+
+# The RateLimitWAF* block of node i (also what conf/cluster-node-sample.conf
+# shows, with the test's short times).
+sub node_directives {
+    my ($self, $i) = @_;
+    my $name = $NAMES[$i];
+    return <<"EOF";
+RateLimitWAF On
+RateLimitWAFStore memcached "$self->{config}"
+RateLimitWAFSecretFile "$self->{secret}"
+RateLimitWAFKeyPrefix $self->{prefix}
+RateLimitWAFNodeName $name
+RateLimitWAFSyncInterval $self->{sync}
+RateLimitWAFMemcachedTimeout $self->{timeout}
+RateLimitWAFMemcachedRetry $self->{retry}
+RateLimitWAFThreshold $self->{threshold}
+RateLimitWAFWindow $self->{window}
+RateLimitWAFBanTime $self->{ban}
+RateLimitWAFBanMax $self->{ban_max}
+RateLimitWAFStrikeDecay $self->{strike_decay}
+<Location "/ratelimit-waf">
+    SetHandler ratelimit-waf-status
+</Location>
+$self->{extra}
+EOF
+}
+
+# An RLW::Httpd for node i, not started, its tree readable by nobody.
+sub make_node {
+    my ($self, $i, %o) = @_;
+    my $h = RLW::Httpd->new(name => $NAMES[$i],
+                            directives => $self->node_directives($i), %o);
+    open_up($h);
+    return $h;
+}
+
+# The workers of a root-started RLW::Httpd run as nobody: let them in.
+sub open_up {
+    my ($h) = @_;
+    return unless $> == 0;
+    my ($uid, $gid) = (getpwnam('nobody'))[2, 3];
+    chmod 0755, $h->dir;
+    for my $d (qw(data tmp)) {
+        chown $uid, $gid, $h->dir . "/$d";
+    }
+}
+
+# Starts the memcached servers, then the nodes.
+sub start {
+    my ($self) = @_;
+    $_->start for @{ $self->{mcs} };
+    $self->{nodes_list} = [map { $self->make_node($_) }
+                           0 .. $self->{nodes} - 1];
+    $_->start for @{ $self->{nodes_list} };
+    return $self;
+}
+
+sub stop {
+    my ($self) = @_;
+    $_->stop for grep {defined} @{ $self->{nodes_list} || [] };
+    $_->stop for grep {defined} @{ $self->{mcs} || [] };
+}
+
+# --- looking at the nodes ----------------------------------------------
+
+# Current sizes of every node's error log (offsets for the *_since calls).
+sub log_marks {
+    my ($self) = @_;
+    return [map { log_size($_->error_log) } $self->nodes];
+}
+
+# Error-log lines matching re, since marks (default: the whole logs), of
+# every node: a list of [node index, line].
+sub log_lines {
+    my ($self, $re, $marks) = @_;
+    my @out;
+    my @n = $self->nodes;
+    for my $i (0 .. $#n) {
+        push @out, map { [$i, $_] }
+            log_since($n[$i]->error_log, $marks ? $marks->[$i] : 0, $re);
+    }
+    return @out;
+}
+
+# RLW00010 lines of client on every node since marks, parsed (parse_ban),
+# each with {node} = the index of the node that logged it.
+sub ban_lines {
+    my ($self, $client, $marks) = @_;
+    return map {
+        my $b = parse_ban($_->[1]);
+        $b->{node} = $_->[0] if $b;
+        $b || { node => $_->[0], bad => $_->[1] };
+    } $self->log_lines(ban_re($client), $marks);
+}
+
+# Waits (at most timeout seconds, default 5) until client has at least n
+# (default 1) ban lines across the nodes since marks; returns them.
+sub wait_ban_lines {
+    my ($self, $client, $marks, %o) = @_;
+    my @b;
+    wait_until(sub { @b = $self->ban_lines($client, $marks);
+                     @b >= ($o{count} || 1) }, $o{timeout} || 5, 0.02);
+    return @b;
+}
+
+# The ?json status page of a node, decoded (undef when it does not parse).
+sub status {
+    my ($self, $h) = @_;
+    my $r = http_request(port => $h->port, path => '/ratelimit-waf?json');
+    return undef unless $r->{status} == 200;
+    return eval { JSON::PP::decode_json($r->{body}) };
+}
+
+# The node's memcached counters ({ops, errors, fallbacks, bad_records, ...}).
+sub mc_counters {
+    my ($self, $h) = @_;
+    my $s = $self->status($h) or return {};
+    return $s->{store}{memcached} || {};
+}
+
+# Statuses of a clean request from client on every node.
+sub cleans_everywhere {
+    my ($self, $client) = @_;
+    return map { clean($_->port, $client) } $self->nodes;
+}
+
+# Waits until a clean request from client gets want (404 default) on every
+# node; returns the seconds it took, undef on timeout (default 5).
+sub wait_everywhere {
+    my ($self, $client, $want, $timeout) = @_;
+    $want ||= 404;
+    return wait_until(sub {
+        !grep { $_ != $want } $self->cleans_everywhere($client) },
+        $timeout || 5, 0.02);
+}
+
+# --- looking at memcached -----------------------------------------------
+
+# { stat => sum over the running servers } for the stats named.
+sub mc_stats_sum {
+    my ($self, @names) = @_;
+    my %sum = map { $_ => 0 } @names;
+    for my $m (grep { $_->running } $self->mcs) {
+        my $s = $m->stats;
+        $sum{$_} += $s->{$_} || 0 for @names;
+    }
+    return \%sum;
+}
+
+# tools/rlwafctl on this cluster (the nodes' store settings), with args.
+# Returns (exit code, stdout, stderr); the decoded JSON document as a 4th
+# value when args include --json.
+sub ctl {
+    my ($self, @args) = @_;
+    my $bin = "$TOP/tools/rlwafctl";
+    my $err = File::Temp->new;
+    my @cmd = ($bin, '--memcached', $self->{config}, '--secret',
+               $self->{secret}, '--prefix', $self->{prefix}, '--window',
+               $self->{window}, @args);
+    # The child inherits STDERR as it is while it is forked.
+    open my $saved, '>&', \*STDERR or die "dup stderr: $!\n";
+    open STDERR, '>', $err->filename or die "stderr: $!\n";
+    my $ok = open my $fh, '-|', @cmd;
+    open STDERR, '>&', $saved or die "restore stderr: $!\n";
+    die "run $bin: $!\n" unless $ok;
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    my $rc = $? >> 8;
+    my $errtext = do { local @ARGV = ($err->filename); <> };
+    my $json = grep({ $_ eq '--json' } @args)
+        ? eval { JSON::PP::decode_json($out) } : undef;
+    return ($rc, $out // '', $errtext // '', $json);
+}
+
+# Index of the memcached server holding key (undef: none).
+sub server_of_key {
+    my ($self, $key) = @_;
+    my @m = $self->mcs;
+    for my $i (0 .. $#m) {
+        next unless $m[$i]->running;
+        return $i if defined $m[$i]->get($key);
+    }
+    return undef;
+}
+
+# Keys of every running server: [server index, key] pairs.
+sub all_keys {
+    my ($self) = @_;
+    my @m = $self->mcs;
+    my @out;
+    for my $i (0 .. $#m) {
+        next unless $m[$i]->running;
+        push @out, map { [$i, $_] } $m[$i]->key_names;
+    }
+    return @out;
+}
+
+# The pseudonym (and server index) of client: one attack on node h, and the
+# counter key that appeared. Returns (pseudonym, server index) or ().
+sub learn_pseudonym {
+    my ($self, $h, $client) = @_;
+    my $p = quotemeta $self->{prefix};
+    my %before = map { ("$_->[0] $_->[1]" => 1) } $self->all_keys;
+    attack($h->port, $client);
+    my @new;
+    wait_until(sub {
+        @new = grep { !$before{"$_->[0] $_->[1]"} && $_->[1] =~ /^${p}c\d+:/ }
+            $self->all_keys;
+        @new }, 3, 0.02);
+    return () unless @new;
+    my ($pseudo) = $new[0][1] =~ /^${p}c\d+:(.+)$/;
+    return ($pseudo, $new[0][0]);
+}
+
+# Bucket index of the window's head at now (the module's rlw_window width:
+# ceil(window / 16) ms).
+sub bucket_index {
+    my ($window_ms, $now_ms) = @_;
+    my $width = int(($window_ms + 15) / 16);
+    return int($now_ms / $width);
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    local ($?, $!, $@);
+    $self->stop;
+}
+
+1;
