@@ -8,6 +8,7 @@
  *   rlw_cmd_conf.c   reads the RateLimitWAF* directives from an httpd
  *                    configuration (Include/IncludeOptional followed)
  *   rlw_cmd_ops.c    the commands: status, ban, unban, list
+ *   rlw_cmd_event.c  the SIEM event of a manual ban or unban (--event-log)
  */
 #ifndef RLW_CMD_H
 #define RLW_CMD_H
@@ -19,6 +20,8 @@
 
 #include "rlw_addr.h"
 #include "rlw_crypto.h"
+#include "rlw_decision.h"
+#include "rlw_event.h"
 #include "rlw_store.h"
 
 /* Exit codes (documented in docs/rlwafctl.md). */
@@ -46,6 +49,11 @@ typedef struct rlw_cmd_conf {
     const char *window;      /* RateLimitWAFWindow */
     const char *node;        /* RateLimitWAFNodeName */
     const char *timeout;     /* RateLimitWAFMemcachedTimeout */
+    const char *event_log;   /* RateLimitWAFEventLog: "syslog[:facility]"
+                              * and "|program" as written, a file
+                              * ServerRoot-relative resolved */
+    const char *threshold;   /* RateLimitWAFThreshold of the main server
+                              * (outside <VirtualHost>) */
     const char *server_root; /* ServerRoot in effect at the end */
     int files;               /* files read, the first one included */
 } rlw_cmd_conf_t;
@@ -73,6 +81,17 @@ typedef struct rlw_cmd {
     int64_t timeout_ms;  /* one memcached call */
     uint64_t backlog;    /* journal entries `list` reads */
     const char *node;    /* "rlwafctl@<host>", in journal entries */
+    uint32_t threshold;  /* RateLimitWAFThreshold (rlw.threshold in events) */
+
+    /* The SIEM event of a ban or unban (rlw_cmd_event.c). */
+    const char *event_log;  /* target: a file or "syslog[:facility]"; NULL
+                             * for none */
+    const char *event_pipe; /* RateLimitWAFEventLog "|program" read with -f
+                             * (not followed: no event), else NULL */
+    const char *event_conf; /* the -f file the target came from, or NULL
+                             * when it was --event-log */
+    int event_fd;           /* the file, open (O_APPEND), or -1 */
+    int event_facility;     /* syslog facility, or -1 for a file */
 
     rlw_keys_t keys;
     rlw_store_t *store;  /* the memcached store (child_init done) */
@@ -110,6 +129,19 @@ void rlw_cmd_flush(rlw_cmd_t *c);                            /* print it */
 char *rlw_cmd_time(int64_t ms, char *buf, size_t len);
 /* "14m59s", "2h", "0s": rounded down to the second (under 1 s: "350ms"). */
 char *rlw_cmd_span(int64_t ms, char *buf, size_t len);
+
+/* The event log (rlw_cmd_event.c). Checks the target and opens a file
+ * target before a change is made, so that a bad target changes nothing.
+ * Returns RLW_CMD_OK or an exit code (reported). */
+int rlw_cmd_event_open(rlw_cmd_t *c);
+/* Writes the event of a manual ban (RLW_EV_BAN; b the ban as the store
+ * wrote it) or unban (RLW_EV_UNBAN; b the ban as it ran) as one line, or
+ * says on stderr why none was written. Returns 1 when a line was written,
+ * else 0 (a failed write is a warning: the change itself is done). */
+int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
+                        const rlw_addr_t *client, const rlw_ban_state_t *b,
+                        int64_t ban_ms, int64_t now);
+void rlw_cmd_event_close(rlw_cmd_t *c);
 
 /* The commands; each returns the exit code. */
 int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv);

@@ -35,6 +35,7 @@ typedef struct conf_reader {
     rlw_cmd_conf_t *out;
     const char *root;          /* ServerRoot, or the -f file's directory */
     apr_table_t *defines;      /* Define NAME VALUE */
+    int vhost;                 /* inside <VirtualHost> (nesting depth) */
 } conf_reader_t;
 
 static const char *read_file(conf_reader_t *r, const char *path, int depth);
@@ -189,6 +190,23 @@ static const char *directive(conf_reader_t *r, const char *where,
         return include(r, where, w[1], !strcasecmp(w[0], "IncludeOptional"),
                        depth);
     }
+    else if (!strcasecmp(w[0], "RateLimitWAFEventLog")) {
+        if (n != 2)
+            return apr_psprintf(r->p, "%s: RateLimitWAFEventLog takes "
+                                "exactly one value", where);
+        /* As the module: syslog and programs as written, a file relative
+         * to ServerRoot. */
+        if (w[1][0] == '|' || !strcmp(w[1], "syslog") ||
+            !strncmp(w[1], "syslog:", 7))
+            o->event_log = w[1];
+        else
+            o->event_log = relative(r, w[1]);
+    }
+    else if (!strcasecmp(w[0], "RateLimitWAFThreshold")) {
+        /* Virtual hosts may set their own; events name the main one. */
+        if (!r->vhost && n == 2)
+            o->threshold = w[1];
+    }
     else if (!strcasecmp(w[0], "RateLimitWAFStore")) {
         if (n < 2 || n > 3)
             return apr_psprintf(r->p, "%s: RateLimitWAFStore takes a store "
@@ -282,6 +300,12 @@ static const char *read_file(conf_reader_t *r, const char *path, int depth)
         }
         for (s = line; *s == ' ' || *s == '\t'; s++)
             ;
+        /* Sections are read through; only <VirtualHost> is tracked (for
+         * RateLimitWAFThreshold). */
+        if (!strncasecmp(s, "<VirtualHost", 12))
+            r->vhost++;
+        else if (!strncasecmp(s, "</VirtualHost", 13) && r->vhost > 0)
+            r->vhost--;
         if (!*s || *s == '#' || *s == '<')
             continue;
         where = apr_psprintf(r->p, "%s line %u", path, first);

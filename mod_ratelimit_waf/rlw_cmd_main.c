@@ -26,6 +26,8 @@
 #define DEFAULT_PREFIX "rlw:"
 #define DEFAULT_V6_PREFIX 64
 #define DEFAULT_WINDOW_MS (10LL * 60 * 1000)
+#define DEFAULT_THRESHOLD 5000
+#define MAX_THRESHOLD 1000000000UL
 #define KEY_PREFIX_MAX 64
 /* The local shm table the memcached store needs; the tool only ever holds
  * the client it works on. */
@@ -52,6 +54,9 @@ static const char usage_text[] =
     "  --window DURATION    counting window (RateLimitWAFWindow, default 10m)\n"
     "  --timeout DURATION   timeout of one memcached call (default 1s)\n"
     "  --backlog N          journal entries list reads (default 4096)\n"
+    "  --event-log TARGET   where ban and unban write their SIEM event: a\n"
+    "                       file (appended to) or syslog[:facility]\n"
+    "                       (default: RateLimitWAFEventLog of the -f file)\n"
     "  --json               print one JSON document on stdout\n"
     "  -v, --verbose        also print the core's log lines\n"
     "  -h, --help           print this help\n"
@@ -226,7 +231,7 @@ static int printable(const char *s, size_t max, int space_ok)
 
 typedef struct cli_opts {
     const char *conf, *memcached, *secret, *prefix, *v6, *window, *timeout,
-        *backlog;
+        *backlog, *event_log;
 } cli_opts_t;
 
 /* Merges the configuration file and the options into c. */
@@ -329,6 +334,29 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
         c->backlog = n;
     }
 
+    v = f.threshold;
+    c->threshold = DEFAULT_THRESHOLD;
+    if (v) {
+        n = strtoul(v, &end, 10);
+        if (*v < '0' || *v > '9' || *end || n < 1 || n > MAX_THRESHOLD)
+            return bad(c, 1, "threshold", v,
+                       "is not a number between 1 and 1000000000");
+        c->threshold = (uint32_t)n;
+    }
+
+    /* The SIEM event of a ban or unban: --event-log, else the file's
+     * RateLimitWAFEventLog (checked by rlw_cmd_event_open(), for ban and
+     * unban only). A program is not started by this tool. */
+    if (o->event_log)
+        c->event_log = o->event_log;
+    else if (f.event_log) {
+        if (f.event_log[0] == '|')
+            c->event_pipe = f.event_log;
+        else
+            c->event_log = f.event_log;
+        c->event_conf = conf;
+    }
+
     /* Journal entries name the node that decided: say it was this tool,
      * and on which machine. */
     if (f.node && printable(f.node, 63, 1))
@@ -420,7 +448,7 @@ static const struct {
 static int run(rlw_cmd_t *c, int argc, char **argv)
 {
     enum { O_MC = 256, O_SECRET, O_PREFIX, O_V6, O_WINDOW, O_TIMEOUT,
-           O_BACKLOG, O_JSON };
+           O_BACKLOG, O_JSON, O_EVENT_LOG };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'f'},
         {"memcached", required_argument, NULL, O_MC},
@@ -430,6 +458,7 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         {"window", required_argument, NULL, O_WINDOW},
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"backlog", required_argument, NULL, O_BACKLOG},
+        {"event-log", required_argument, NULL, O_EVENT_LOG},
         {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -452,6 +481,7 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         case O_WINDOW: o.window = optarg; break;
         case O_TIMEOUT: o.timeout = optarg; break;
         case O_BACKLOG: o.backlog = optarg; break;
+        case O_EVENT_LOG: o.event_log = optarg; break;
         case O_JSON: c->json = 1; break;
         case 'v': c->verbose = 1; break;
         case 'h': fputs(usage_text, stdout); return RLW_CMD_OK;
@@ -510,6 +540,8 @@ int main(int argc, char **argv)
         return RLW_CMD_CONFIG;
     }
     memset(&c, 0, sizeof(c));
+    c.event_fd = -1;
+    c.event_facility = -1;
     if (apr_pool_create(&c.pool, NULL) != APR_SUCCESS) {
         fprintf(stderr, "rlwafctl: out of memory\n");
         return RLW_CMD_CONFIG;
@@ -520,6 +552,7 @@ int main(int argc, char **argv)
     rc = run(&c, argc, argv);
     if (c.store_ready)
         rlw_store_mc_close(c.store);
+    rlw_cmd_event_close(&c);
     rlw_keys_wipe(&c.keys);
     rlw_log_set(NULL, NULL);
     rlw_notice_set(NULL, NULL);

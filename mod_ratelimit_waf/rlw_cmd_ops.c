@@ -9,6 +9,9 @@
  * fails, which for this short-lived process would mean "done nowhere": so
  * every change is preceded by a read (which reports failures), and the
  * store's error counter is compared around the change.
+ *
+ * A ban or unban that changed the client's record also writes its SIEM
+ * event (rlw_cmd_event.c): no node reports it, they only learn it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +193,7 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
     int64_t ms, now;
     uint64_t errors;
     apr_status_t rv;
-    int rc;
+    int rc, event;
 
     if ((rc = want_args(c, argc, 2, "ban CLIENT DURATION")) ||
         (rc = rlw_cmd_client(c, argv[0], &client)))
@@ -203,7 +206,7 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "a ban of %s is too short to "
                             "reach the nodes (at least 1s)",
                             rlw_duration_format(ms, len, sizeof(len)));
-    if ((rc = rlw_cmd_open_store(c)))
+    if ((rc = rlw_cmd_event_open(c)) || (rc = rlw_cmd_open_store(c)))
         return rc;
     /* Read first: the write path would fall back to this process's memory
      * if memcached failed, and say nothing. */
@@ -220,16 +223,21 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
 
         if (rlw_store_mc_lookup(c->store, &client, c->window_ms, now, &after,
                                 err, sizeof(err)) == APR_SUCCESS &&
-            after.ban.start_ms == now && rlw_ban_active(&after.ban, now))
+            after.ban.start_ms == now && rlw_ban_active(&after.ban, now)) {
+            /* The record holds the ban (a node learns it from there with
+             * the client's next attack): that is a fact to report. */
+            rlw_cmd_event_write(c, RLW_EV_BAN, &client, &after.ban, ms, now);
             return rlw_cmd_fail(c, RLW_CMD_STORE, "%s is banned in memcached "
                                 "until %s, but its journal entry could not be "
                                 "written%s: the nodes will not learn of it "
                                 "until the client attacks again; run the ban "
                                 "again", t.client, t.until, core_said(c));
+        }
         return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot ban %s: memcached did "
                             "not take the ban record%s", t.client,
                             core_said(c));
     }
+    event = rlw_cmd_event_write(c, RLW_EV_BAN, &client, &b, ms, now);
     rlw_duration_format(ms, len, sizeof(len));
     if (c->json) {
         rlw_cmd_emit_key(c, "client", 0);
@@ -242,6 +250,8 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
         rlw_cmd_emit(c, rlw_ban_active(&lk.ban, now) ? "true" : "false");
         rlw_cmd_emit_key(c, "node", 0);
         rlw_cmd_emit_str(c, c->node);
+        rlw_cmd_emit_key(c, "event", 0);
+        rlw_cmd_emit(c, event ? "true" : "false");
         return RLW_CMD_OK;
     }
     printf("banned %s for %s, until %s%s; every node enforces it after its "
@@ -260,11 +270,11 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
     int64_t now;
     uint64_t errors;
     apr_status_t rv;
-    int rc;
+    int rc, event;
 
     if ((rc = want_args(c, argc, 1, "unban CLIENT")) ||
         (rc = rlw_cmd_client(c, argv[0], &client)) ||
-        (rc = rlw_cmd_open_store(c)))
+        (rc = rlw_cmd_event_open(c)) || (rc = rlw_cmd_open_store(c)))
         return rc;
     now = rlw_now_ms();
     if ((rc = lookup(c, &client, now, &lk)))
@@ -300,6 +310,8 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
                             "memcached did not take the update%s", t.client,
                             core_said(c));
     }
+    /* The ban as it ran (the store ended it now). */
+    event = rlw_cmd_event_write(c, RLW_EV_UNBAN, &client, &lk.ban, 0, now);
     if (store_errors(c) != errors)
         return rlw_cmd_fail(c, RLW_CMD_STORE, "the ban of %s is lifted in "
                             "memcached, but its journal entry could not be "
@@ -317,6 +329,8 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
         rlw_cmd_emit(c, "false");
         emit_ban(c, &lk.ban, now, &t);
         rlw_cmd_emit(c, "}");
+        rlw_cmd_emit_key(c, "event", 0);
+        rlw_cmd_emit(c, event ? "true" : "false");
         return RLW_CMD_OK;
     }
     printf("unbanned %s (%s were left); every node lets it through after its "

@@ -17,7 +17,7 @@
  *   back with cas (or add when missing). One writer wins; the others
  *   re-read, find the ban running, and do nothing. The winner alone logs
  *   the ban, raises the strike count and appends the ban to the journal
- *   (2 more round trips, once per ban).
+ *   (3 more round trips, once per ban: cas/add, journal sequence, entry).
  * - Propagating. The journal is a counter "<prefix>j:seq" and sealed entries
  *   "<prefix>j:<n>", all on the server of the group key "journal". Each node
  *   polls it (rlw_store_t.sync, every RateLimitWAFSyncInterval) and copies

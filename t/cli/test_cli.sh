@@ -4,9 +4,9 @@
 # Starts two memcached servers on 127.0.0.1:11611-11612 and, when the module
 # is built, one private httpd node (own ServerRoot in /tmp, a port in
 # 18800-18899) using them; then drives tools/rlwafctl: ban, status, list,
-# unban, IPv6 grouping, reading an httpd configuration, hostile input and
-# exit codes, a dead memcached, and bans flowing both ways between the tool
-# and the node. Everything it starts is stopped on exit, by pid.
+# unban, their SIEM events (--event-log, RateLimitWAFEventLog), IPv6
+# grouping, reading an httpd configuration, hostile input and exit codes, a
+# dead memcached, and bans flowing both ways between the tool and the node. Everything it starts is stopped on exit, by pid.
 #
 # Needs root (memcached -u nobody, httpd User www-data), memcached, curl and
 # python3. Prints "N passed, M failed"; exits non-zero when anything failed.
@@ -109,6 +109,42 @@ check "  --json: banned false, the lifted ban kept" json "j['banned'] is False a
 run "${R[@]}" list;                 check "list is empty" bash -c '[ '$rc' = 0 ] && grep -q "^no running bans" <<<"$1"' _ "$out"
 run "${R[@]}" --json list;          check "list --json is empty" json "j['bans']==[] and j['active']==0"
 
+echo "# SIEM events of ban and unban (--event-log)"
+# events FILE EXPR: every line of FILE parses as JSON; EXPR (Python) holds
+# for the list of objects e
+events() { python3 -c 'import json,sys
+lines=open(sys.argv[1]).read().splitlines()
+e=[json.loads(l) for l in lines]
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; }
+E=192.0.2.40
+EV="$W/events.log"
+env -u SUDO_USER USER=alice "${R[@]}" --event-log "$EV" ban $E 10m >/dev/null
+rc1=$?
+env -u SUDO_USER USER=alice "${R[@]}" unban $E --event-log "$EV" >/dev/null
+rc2=$?
+check "ban + unban with --event-log exit 0" [ $rc1 = 0 -a $rc2 = 0 ]
+check "  exactly two lines, each one JSON object" events "$EV" "len(lines)==2 and all(type(x) is dict for x in e)"
+check "  ban then unban, reason manual, by alice, source.ip $E" events "$EV" \
+    "[x['event']['action'] for x in e]==['ban','unban'] and all(x['event']['reason']=='manual' and x['user']['name']=='alice' and x['source']['ip']=='$E' for x in e)"
+check "  observer and rlw.node are the tool, store memcached" events "$EV" \
+    "all(x['observer']['hostname'].startswith('rlwafctl@') and x['rlw']['node']==x['observer']['hostname'] and x['rlw']['store']=='memcached' for x in e)"
+check "  the ban's 10m, then the ban as it ran (ended by the unban)" events "$EV" \
+    "e[0]['event']['duration']==600*10**9 and e[1]['event']['start']==e[0]['event']['start'] and e[1]['event']['end']<e[0]['event']['end'] and e[1]['event']['kind']=='event'"
+SUDO_USER=bob USER=alice "${R[@]}" --event-log "$W/sudo.log" ban $E 1m >/dev/null
+check "  \$SUDO_USER wins over \$USER" events "$W/sudo.log" "len(e)==1 and e[0]['user']['name']=='bob'"
+run "${R[@]}" --json --event-log "$W/sudo.log" unban $E
+check "  unban --json says the event was written" json "j['event'] is True and j['exit']==0"
+"${R[@]}" ban $E 1m >/dev/null
+run "${R[@]}" --json unban $E
+check "without --event-log (and no -f): no event, exit 0" json "j['event'] is False and j['exit']==0"
+expect2() { run "$@"; [ $rc = 2 ] || { echo "       exit $rc: $err"; return 1; }; }
+check "--event-log '|cat' is refused (exit 2)" expect2 "${R[@]}" --event-log '|cat' ban $E 1m
+check "--event-log syslog:bogus is refused (exit 2)" expect2 "${R[@]}" --event-log syslog:bogus ban $E 1m
+run "${R[@]}" --event-log "$W/no/such/dir/ev.log" ban $E 1m
+check "an event log that cannot be opened exits 3" bash -c '[ '$rc' = 3 ] && grep -q "nothing was changed" <<<"$1"' _ "$err"
+run "${R[@]}" status $E
+check "  and bans nothing" [ $rc = 1 ]
+
 echo "# IPv6 clients are grouped by /64"
 run "${R[@]}" ban 2001:db8:7:8::1 5m
 check "ban of an IPv6 address exits 0" [ $rc = 0 ]
@@ -164,6 +200,35 @@ check "  node named after RateLimitWAFNodeName" json "any(b['node']=='rlwafctl@w
 run "$ctl" -f "$W/etc/httpd.conf" --json status 2001:db8:1:22::1
 check "  status -f --json: window read (2m)" json "j['banned'] and j['window_ms']==120000"
 "$ctl" -f "$W/etc/httpd.conf" unban 2001:db8:1::/56 >/dev/null
+# RateLimitWAFEventLog of the file: a file relative to ServerRoot
+mkdir -p "$W/etc/logs"
+cat > "$W/etc/events.conf" <<CONF
+ServerRoot "$W/etc"
+RateLimitWAFStore memcached "$servers"
+RateLimitWAFSecretFile keys/cluster.key
+RateLimitWAFEventLog logs/events.log
+RateLimitWAFThreshold 7
+<VirtualHost *:80>
+    RateLimitWAFThreshold 99
+</VirtualHost>
+CONF
+USER=carol "$ctl" -f "$W/etc/events.conf" ban 192.0.2.41 5m >/dev/null
+rc1=$?
+USER=carol "$ctl" -f "$W/etc/events.conf" unban 192.0.2.41 >/dev/null
+rc2=$?
+check "-f: ban + unban write to RateLimitWAFEventLog (ServerRoot-relative)" [ $rc1 = 0 -a $rc2 = 0 ]
+check "  two lines, ban and unban by carol, main-server threshold 7" events "$W/etc/logs/events.log" \
+    "[x['event']['action'] for x in e]==['ban','unban'] and all(x['user']['name']=='carol' for x in e) and e[0]['rlw']['threshold']==7"
+"$ctl" -f "$W/etc/events.conf" --event-log "$W/override.log" ban 192.0.2.41 5m >/dev/null
+"$ctl" -f "$W/etc/events.conf" unban 192.0.2.41 >/dev/null
+check "  --event-log wins over the file's" events "$W/override.log" "len(e)==1 and e[0]['event']['action']=='ban'"
+check "  (the file's got only the unban)" events "$W/etc/logs/events.log" "len(e)==3 and e[2]['event']['action']=='unban'"
+sed 's#^RateLimitWAFEventLog .*#RateLimitWAFEventLog "|/usr/bin/logger -t rlw"#' "$W/etc/events.conf" > "$W/etc/piped.conf"
+run "$ctl" -f "$W/etc/piped.conf" ban 192.0.2.42 5m
+check "-f: a piped RateLimitWAFEventLog: ban exits 0, stderr says no event was written" bash -c '[ '$rc' = 0 ] && grep -q "no event was written" <<<"$1"' _ "$err"
+run "$ctl" -f "$W/etc/piped.conf" --event-log "$W/piped.log" unban 192.0.2.42
+check "  with --event-log: written, and no such note" bash -c '[ '$rc' = 0 ] && ! grep -q "no event" <<<"$1"' _ "$err"
+check "  one unban line" events "$W/piped.log" "len(e)==1 and e[0]['event']['action']=='unban'"
 printf 'Include missing/*.conf\n' > "$W/etc/bad.conf"
 run "$ctl" -f "$W/etc/bad.conf" list
 check "-f: Include matching nothing exits 3 naming file and line" bash -c '[ '$rc' = 3 ] && grep -q "bad.conf line 1" <<<"$1"' _ "$err"
@@ -263,7 +328,7 @@ for i in $(seq 1 8); do "${R[@]}" unban 192.0.2.$((100 + i)) >/dev/null; done
 
 if command -v valgrind >/dev/null; then
     echo "# valgrind"
-    for cmd in "ban 192.0.2.13 1m" "status 192.0.2.13" "unban 192.0.2.13" "list --json"; do
+    for cmd in "ban 192.0.2.13 1m --event-log $W/vg.log" "status 192.0.2.13" "unban 192.0.2.13 --event-log $W/vg.log" "list --json"; do
         valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --error-exitcode=99 "${R[@]}" $cmd >/dev/null 2>"$W/vg"
         rc=$?
