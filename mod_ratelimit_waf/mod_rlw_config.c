@@ -38,7 +38,6 @@
 #define RLW_DEF_KEY_PREFIX "rlw:"
 #define RLW_DEF_MC_TIMEOUT_MS 50
 #define RLW_DEF_MC_RETRY_MS 2000
-#define RLW_KEY_PREFIX_MAX 64
 #define RLW_MAX_THRESHOLD ((apr_int64_t)1000000000)
 #define RLW_MIN_TABLE_SIZE 16
 #define RLW_MAX_TABLE_SIZE ((apr_int64_t)50000000)
@@ -382,19 +381,14 @@ static const char *set_key_prefix(cmd_parms *cmd, void *dummy,
                                   const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *p;
 
     (void)dummy;
     if (err)
         return err;
-    for (p = arg; *p; p++) {
-        if (*p <= ' ' || *p > '~')
-            break;
-    }
-    if (!*arg || *p || strlen(arg) > RLW_KEY_PREFIX_MAX)
+    if (!rlw_store_printable(arg, RLW_MC_PREFIX_MAX, 0))
         return apr_psprintf(cmd->pool, "%s: '%s' is not a key prefix (1 to "
                             "%d printable characters, no spaces)",
-                            cmd->cmd->name, arg, RLW_KEY_PREFIX_MAX);
+                            cmd->cmd->name, arg, RLW_MC_PREFIX_MAX);
     srv_conf(cmd)->key_prefix = arg;
     return NULL;
 }
@@ -403,18 +397,15 @@ static const char *set_node_name(cmd_parms *cmd, void *dummy,
                                  const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *p;
 
     (void)dummy;
     if (err)
         return err;
-    for (p = arg; *p; p++) {
-        if (*p < ' ' || *p > '~')
-            break;
-    }
-    if (!*arg || *p || strlen(arg) > 63)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a node name (1 to 63 "
-                            "printable characters)", cmd->cmd->name, arg);
+    /* It travels in journal entries: at most RLW_STORE_NODE_LEN - 1. */
+    if (!rlw_store_printable(arg, RLW_STORE_NODE_LEN - 1, 1))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a node name (1 to %d "
+                            "printable characters)", cmd->cmd->name, arg,
+                            RLW_STORE_NODE_LEN - 1);
     srv_conf(cmd)->node_name = arg;
     return NULL;
 }

@@ -29,35 +29,13 @@ static server_rec *sink_server;   /* for error reports */
 static const char *sink_store;    /* store name in events */
 static const char *sink_node;     /* observer.hostname */
 
-static const struct {
-    const char *name;
-    int value;
-} facilities[] = {{"user", LOG_USER},     {"daemon", LOG_DAEMON},
-                  {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV},
-                  {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-                  {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-                  {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-                  {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-                  {NULL, 0}};
-
 const char *rlw_event_log_check(apr_pool_t *p, const char *target)
 {
-    if (!strncmp(target, "syslog", 6)) {
-        const char *fac = target[6] == ':' ? target + 7 : NULL;
-        int i;
+    int fac;
 
-        if (target[6] && target[6] != ':')
-            return NULL; /* a file named syslogfoo */
-        if (!fac)
-            return NULL;
-        for (i = 0; facilities[i].name; i++) {
-            if (!strcasecmp(fac, facilities[i].name))
-                return NULL;
-        }
-        return apr_psprintf(p, "unknown syslog facility '%s' (use user, "
-                               "daemon, auth, authpriv or local0..local7)",
-                            fac);
-    }
+    if (rlw_event_syslog_target(target, &fac) < 0)
+        return apr_psprintf(p, "unknown syslog facility '%s' (use "
+                               RLW_EVENT_FACILITIES ")", target + 7);
     if (target[0] == '|' && !target[1])
         return "a piped event log needs a program after '|'";
     return NULL;
@@ -81,6 +59,7 @@ int rlw_events_open(apr_pool_t *pconf, server_rec *s)
     rlw_srv_conf_t *mc = ap_get_module_config(s->module_config,
                                               &ratelimit_waf_module);
     const char *t = mc->event_log;
+    int fac = LOG_DAEMON;
     apr_status_t rv;
 
     sink = SINK_NONE;
@@ -91,13 +70,8 @@ int rlw_events_open(apr_pool_t *pconf, server_rec *s)
     rlw_notice_set(notice_to_event, NULL);
     if (!t)
         return OK;
-    if (!strcmp(t, "syslog") || !strncmp(t, "syslog:", 7)) {
-        int fac = LOG_DAEMON, i;
-
-        for (i = 0; t[6] == ':' && facilities[i].name; i++) {
-            if (!strcasecmp(t + 7, facilities[i].name))
-                fac = facilities[i].value;
-        }
+    if (rlw_event_syslog_target(t, &fac)) {
+        /* An unknown facility was refused by rlw_event_log_check(). */
         openlog("mod_ratelimit_waf", LOG_PID | LOG_NDELAY, fac);
         sink = SINK_SYSLOG;
         return OK;

@@ -121,28 +121,28 @@ static const rlw_srv_conf_t *srv_conf_of(server_rec *s)
     return ap_get_module_config(s->module_config, &ratelimit_waf_module);
 }
 
-/* "2026-11-29T10:27:39Z" */
-static const char *iso(apr_pool_t *p, int64_t ms)
+/* ms since the epoch, in UTC, as apr_strftime() formats it. */
+static const char *utc_time(apr_pool_t *p, int64_t ms, const char *fmt)
 {
     apr_time_exp_t t;
     apr_size_t n;
     char buf[32];
 
     apr_time_exp_gmt(&t, (apr_time_t)ms * 1000);
-    apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
+    apr_strftime(buf, &n, sizeof(buf), fmt, &t);
     return apr_pstrdup(p, buf);
+}
+
+/* "2026-11-29T10:27:39Z" */
+static const char *iso(apr_pool_t *p, int64_t ms)
+{
+    return utc_time(p, ms, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 /* "2026-11-29 10:27:39" (UTC, said once in the page header). */
 static const char *human_time(apr_pool_t *p, int64_t ms)
 {
-    apr_time_exp_t t;
-    apr_size_t n;
-    char buf[32];
-
-    apr_time_exp_gmt(&t, (apr_time_t)ms * 1000);
-    apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%d %H:%M:%S", &t);
-    return apr_pstrdup(p, buf);
+    return utc_time(p, ms, "%Y-%m-%d %H:%M:%S");
 }
 
 /* "2h 05m", "9m 12s", "42s": the two largest units. */
@@ -205,21 +205,31 @@ static const char *addr_text(apr_pool_t *p, const rlw_addr_t *a)
     return apr_pstrdup(p, rlw_addr_format(a, buf, sizeof(buf)));
 }
 
-/* 1 when the query string holds the argument name (with or without a
- * value): "?json", "?x=1&prometheus". */
-static int has_arg(const request_rec *r, const char *name)
+/* The first query argument name in r->args ("?json", "?x=1&prometheus"),
+ * with a value ("name=...") or, unless with_value, without one: a pointer
+ * just past the name, or NULL. */
+static const char *find_arg(const request_rec *r, const char *name,
+                            int with_value)
 {
     const char *a = r->args;
     size_t n = strlen(name);
 
     while (a && *a) {
-        if (!strncmp(a, name, n) && (!a[n] || a[n] == '&' || a[n] == '='))
-            return 1;
+        if (!strncmp(a, name, n) &&
+            (a[n] == '=' || (!with_value && (!a[n] || a[n] == '&'))))
+            return a + n;
         a = strchr(a, '&');
         if (a)
             a++;
     }
-    return 0;
+    return NULL;
+}
+
+/* 1 when the query string holds the argument name (with or without a
+ * value). */
+static int has_arg(const request_rec *r, const char *name)
+{
+    return find_arg(r, name, 0) != NULL;
 }
 
 /* The value of the query argument name, or NULL (not unescaped: used only
@@ -227,20 +237,13 @@ static int has_arg(const request_rec *r, const char *name)
 static const char *arg_value(apr_pool_t *p, const request_rec *r,
                              const char *name)
 {
-    const char *a = r->args;
-    size_t n = strlen(name);
+    const char *v = find_arg(r, name, 1), *end;
 
-    while (a && *a) {
-        if (!strncmp(a, name, n) && a[n] == '=') {
-            const char *v = a + n + 1, *end = strchr(v, '&');
-            return end ? apr_pstrndup(p, v, (apr_size_t)(end - v))
-                       : apr_pstrdup(p, v);
-        }
-        a = strchr(a, '&');
-        if (a)
-            a++;
-    }
-    return NULL;
+    if (!v)
+        return NULL;
+    end = strchr(++v, '&'); /* past the '=' */
+    return end ? apr_pstrndup(p, v, (apr_size_t)(end - v))
+               : apr_pstrdup(p, v);
 }
 
 /* ---- the snapshot ------------------------------------------------------ */
@@ -516,10 +519,19 @@ static const char *const metric_help[RLW_M_COUNT] = {
     "Bans that ended on this node (expired or lifted by hand).",
 };
 
-static void prom_head(request_rec *r, const char *name, const char *type,
-                      const char *help)
+/* One metric: its HELP and TYPE lines, then its one sample, labelled with
+ * the node, and with the store when store is not NULL. */
+static void prom_metric(request_rec *r, const char *name, const char *type,
+                        const char *help, const char *node,
+                        const char *store, apr_uint64_t v)
 {
     ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    if (store)
+        ap_rprintf(r, "%s{node=\"%s\",store=\"%s\"} %" APR_UINT64_T_FMT
+                   "\n", name, node, store, v);
+    else
+        ap_rprintf(r, "%s{node=\"%s\"} %" APR_UINT64_T_FMT "\n", name, node,
+                   v);
 }
 
 static void render_prometheus(request_rec *r, const snapshot_t *s)
@@ -535,24 +547,19 @@ static void render_prometheus(request_rec *r, const snapshot_t *s)
     for (k = 0; k < RLW_M_COUNT; k++) {
         apr_snprintf(name, sizeof(name), "ratelimit_waf_%s_total",
                      rlw_metrics_name(k));
-        prom_head(r, name, "counter",
-                  metric_help[k] ? metric_help[k] : "See rlw_metrics.h.");
-        ap_rprintf(r, "%s{node=\"%s\"} %" APR_UINT64_T_FMT "\n", name, node,
-                   s->total[k]);
+        prom_metric(r, name, "counter",
+                    metric_help[k] ? metric_help[k] : "See rlw_metrics.h.",
+                    node, NULL, s->total[k]);
     }
-    prom_head(r, "ratelimit_waf_store_errors_total", "counter",
-              "Failed store calls (memcached; always 0 for shm).");
-    ap_rprintf(r, "ratelimit_waf_store_errors_total{node=\"%s\",store=\"%s\"}"
-               " %" APR_UINT64_T_FMT "\n", node, store,
-               s->is_mc ? s->mcc.errors : 0);
-    prom_head(r, "ratelimit_waf_store_evictions_total", "counter",
-              "Clients evicted from the full shm table to make room.");
-    ap_rprintf(r, "ratelimit_waf_store_evictions_total{node=\"%s\"} %"
-               APR_UINT64_T_FMT "\n", node, s->stats.evictions);
-    prom_head(r, "ratelimit_waf_store_evicted_bans_total", "counter",
-              "Running bans among the evicted clients.");
-    ap_rprintf(r, "ratelimit_waf_store_evicted_bans_total{node=\"%s\"} %"
-               APR_UINT64_T_FMT "\n", node, s->stats.evicted_bans);
+    prom_metric(r, "ratelimit_waf_store_errors_total", "counter",
+                "Failed store calls (memcached; always 0 for shm).", node,
+                store, s->is_mc ? s->mcc.errors : 0);
+    prom_metric(r, "ratelimit_waf_store_evictions_total", "counter",
+                "Clients evicted from the full shm table to make room.",
+                node, NULL, s->stats.evictions);
+    prom_metric(r, "ratelimit_waf_store_evicted_bans_total", "counter",
+                "Running bans among the evicted clients.", node, NULL,
+                s->stats.evicted_bans);
     if (s->is_mc) {
         static const struct {
             const char *name, *help;
@@ -572,46 +579,37 @@ static void render_prometheus(request_rec *r, const snapshot_t *s)
              APR_OFFSETOF(rlw_store_mc_counters_t, ops)}};
         size_t i;
 
-        for (i = 0; i < sizeof(mcm) / sizeof(mcm[0]); i++) {
-            prom_head(r, mcm[i].name, "counter", mcm[i].help);
-            ap_rprintf(r, "%s{node=\"%s\"} %" APR_UINT64_T_FMT "\n",
-                       mcm[i].name, node,
-                       *(const uint64_t *)((const char *)&s->mcc +
-                                           mcm[i].off));
-        }
-        prom_head(r, "ratelimit_waf_store_journal_position", "gauge",
-                  "Last cluster journal entry this node applied.");
-        ap_rprintf(r, "ratelimit_waf_store_journal_position{node=\"%s\"} %"
-                   APR_UINT64_T_FMT "\n", node, s->mcc.journal_seen);
+        for (i = 0; i < sizeof(mcm) / sizeof(mcm[0]); i++)
+            prom_metric(r, mcm[i].name, "counter", mcm[i].help, node, NULL,
+                        *(const uint64_t *)((const char *)&s->mcc +
+                                            mcm[i].off));
+        prom_metric(r, "ratelimit_waf_store_journal_position", "gauge",
+                    "Last cluster journal entry this node applied.", node,
+                    NULL, s->mcc.journal_seen);
     }
-    prom_head(r, "ratelimit_waf_enabled", "gauge",
-              "1 when the module runs (RateLimitWAF On in some server).");
-    ap_rprintf(r, "ratelimit_waf_enabled{node=\"%s\"} %d\n", node,
-               s->enabled);
-    prom_head(r, "ratelimit_waf_active_bans", "gauge",
-              "Bans running now, as this node knows them.");
-    ap_rprintf(r, "ratelimit_waf_active_bans{node=\"%s\"} %" APR_UINT64_T_FMT
-               "\n", node, s->nbans);
-    prom_head(r, "ratelimit_waf_tracked_clients", "gauge",
-              "Clients held in the node's table.");
-    ap_rprintf(r, "ratelimit_waf_tracked_clients{node=\"%s\"} %"
-               APR_UINT64_T_FMT "\n", node, s->stats.tracked);
-    prom_head(r, "ratelimit_waf_table_capacity", "gauge",
-              "Clients the node's table can hold.");
-    ap_rprintf(r, "ratelimit_waf_table_capacity{node=\"%s\"} %"
-               APR_UINT64_T_FMT "\n", node, s->stats.capacity);
-    prom_head(r, "ratelimit_waf_store_degraded", "gauge",
-              "1 while the store fails and counting falls back to the node.");
-    ap_rprintf(r, "ratelimit_waf_store_degraded{node=\"%s\",store=\"%s\"} %d\n",
-               node, store, s->is_mc && s->mcc.degraded_since_ms ? 1 : 0);
-    prom_head(r, "ratelimit_waf_threat_level", "gauge",
-              "0 calm, 1 elevated, 2 under attack (see docs/status.md).");
-    ap_rprintf(r, "ratelimit_waf_threat_level{node=\"%s\"} %d\n", node,
-               (int)s->threat);
-    prom_head(r, "ratelimit_waf_start_time_seconds", "gauge",
-              "When the counters started (Unix time).");
-    ap_rprintf(r, "ratelimit_waf_start_time_seconds{node=\"%s\"} %"
-               APR_INT64_T_FMT "\n", node, s->started_ms / 1000);
+    /* The gauges below are never negative: printed as unsigned. */
+    prom_metric(r, "ratelimit_waf_enabled", "gauge",
+                "1 when the module runs (RateLimitWAF On in some server).",
+                node, NULL, (apr_uint64_t)s->enabled);
+    prom_metric(r, "ratelimit_waf_active_bans", "gauge",
+                "Bans running now, as this node knows them.", node, NULL,
+                s->nbans);
+    prom_metric(r, "ratelimit_waf_tracked_clients", "gauge",
+                "Clients held in the node's table.", node, NULL,
+                s->stats.tracked);
+    prom_metric(r, "ratelimit_waf_table_capacity", "gauge",
+                "Clients the node's table can hold.", node, NULL,
+                s->stats.capacity);
+    prom_metric(r, "ratelimit_waf_store_degraded", "gauge",
+                "1 while the store fails and counting falls back to the "
+                "node.", node, store,
+                s->is_mc && s->mcc.degraded_since_ms ? 1 : 0);
+    prom_metric(r, "ratelimit_waf_threat_level", "gauge",
+                "0 calm, 1 elevated, 2 under attack (see docs/status.md).",
+                node, NULL, (apr_uint64_t)s->threat);
+    prom_metric(r, "ratelimit_waf_start_time_seconds", "gauge",
+                "When the counters started (Unix time).", node, NULL,
+                (apr_uint64_t)(s->started_ms / 1000));
 }
 
 /* ---- HTML -------------------------------------------------------------- */
@@ -804,6 +802,11 @@ static void html_kv(request_rec *r, const char *k, const char *v)
     ap_rprintf(r, "<tr><th>%s</th><td>%s</td></tr>", k, v);
 }
 
+static void html_kv_num(request_rec *r, const char *k, uint64_t v)
+{
+    html_kv(r, k, apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, v));
+}
+
 static void render_html(request_rec *r, const snapshot_t *s, int admin)
 {
     apr_pool_t *p = r->pool;
@@ -952,18 +955,12 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
                                 html(p, APR_ARRAY_IDX(s->servers, i,
                                                       const char *)),
                                 "</span>", NULL));
-        html_kv(r, "Errors", apr_psprintf(p, "%" APR_UINT64_T_FMT,
-                                          s->mcc.errors));
-        html_kv(r, "Fallbacks to shm", apr_psprintf(p, "%" APR_UINT64_T_FMT,
-                                                    s->mcc.fallbacks));
-        html_kv(r, "CAS retries", apr_psprintf(p, "%" APR_UINT64_T_FMT,
-                                               s->mcc.cas_retries));
-        html_kv(r, "Bad records", apr_psprintf(p, "%" APR_UINT64_T_FMT,
-                                               s->mcc.bad_records));
-        html_kv(r, "Journal position", apr_psprintf(p, "%" APR_UINT64_T_FMT,
-                                                    s->mcc.journal_seen));
-        html_kv(r, "Operations", apr_psprintf(p, "%" APR_UINT64_T_FMT,
-                                              s->mcc.ops));
+        html_kv_num(r, "Errors", s->mcc.errors);
+        html_kv_num(r, "Fallbacks to shm", s->mcc.fallbacks);
+        html_kv_num(r, "CAS retries", s->mcc.cas_retries);
+        html_kv_num(r, "Bad records", s->mcc.bad_records);
+        html_kv_num(r, "Journal position", s->mcc.journal_seen);
+        html_kv_num(r, "Operations", s->mcc.ops);
     } else {
         html_kv(r, "Health", "<span class=\"ok\">local shared memory</span>");
     }

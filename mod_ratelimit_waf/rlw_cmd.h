@@ -120,6 +120,11 @@ int rlw_cmd_open_store(rlw_cmd_t *c);
  * Returns RLW_CMD_OK or RLW_CMD_USAGE (reported). */
 int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out);
 
+/* A value as it may be shown in a message: at most 80 bytes (then "..."),
+ * control characters and non-ASCII as '?', so hostile input cannot forge
+ * lines. Allocated from p. */
+const char *rlw_cmd_shown(apr_pool_t *p, const char *s);
+
 /* Output helpers. */
 void rlw_cmd_emit(rlw_cmd_t *c, const char *text);          /* raw JSON */
 void rlw_cmd_emit_str(rlw_cmd_t *c, const char *s);         /* "escaped" */

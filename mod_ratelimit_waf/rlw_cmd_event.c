@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -29,47 +28,21 @@
 #include "rlw_cmd.h"
 #include "rlw_event.h"
 
-/* The facilities RateLimitWAFEventLog accepts (mod_rlw_events.c). */
-static const struct {
-    const char *name;
-    int value;
-} facilities[] = {{"user", LOG_USER},     {"daemon", LOG_DAEMON},
-                  {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV},
-                  {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-                  {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-                  {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-                  {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-                  {NULL, 0}};
-
-/* A value as it may be shown in a message (see shown() in
- * rlw_cmd_main.c): at most 80 bytes, control and non-ASCII bytes as '?'. */
-static const char *safe(apr_pool_t *p, const char *s)
-{
-    size_t i, n = strlen(s);
-    char *out = apr_pstrndup(p, s, n > 80 ? 80 : n);
-
-    for (i = 0; out[i]; i++) {
-        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
-            out[i] = '?';
-    }
-    return n > 80 ? apr_pstrcat(p, out, "...", NULL) : out;
-}
-
 /* "--event-log 'x'" or "RateLimitWAFEventLog 'x' in FILE". */
 static const char *origin(rlw_cmd_t *c, const char *target)
 {
     if (!c->event_conf)
         return apr_psprintf(c->pool, "--event-log '%s'",
-                            safe(c->pool, target));
+                            rlw_cmd_shown(c->pool, target));
     return apr_psprintf(c->pool, "RateLimitWAFEventLog '%s' in %s",
-                        safe(c->pool, target), safe(c->pool, c->event_conf));
+                        rlw_cmd_shown(c->pool, target),
+                        rlw_cmd_shown(c->pool, c->event_conf));
 }
 
 int rlw_cmd_event_open(rlw_cmd_t *c)
 {
     const char *t = c->event_log;
     int bad = c->event_conf ? RLW_CMD_CONFIG : RLW_CMD_USAGE;
-    int i;
 
     if (!t)
         return RLW_CMD_OK;
@@ -80,20 +53,12 @@ int rlw_cmd_event_open(rlw_cmd_t *c)
         return rlw_cmd_fail(c, bad, "%s: rlwafctl does not start programs; "
                             "give a file or syslog[:facility]",
                             origin(c, t));
-    if (!strcmp(t, "syslog")) {
-        c->event_facility = LOG_DAEMON;
+    switch (rlw_event_syslog_target(t, &c->event_facility)) {
+    case 1:
         return RLW_CMD_OK;
-    }
-    if (!strncmp(t, "syslog:", 7)) {
-        for (i = 0; facilities[i].name; i++) {
-            if (!strcasecmp(t + 7, facilities[i].name)) {
-                c->event_facility = facilities[i].value;
-                return RLW_CMD_OK;
-            }
-        }
-        return rlw_cmd_fail(c, bad, "%s: unknown syslog facility (use user, "
-                            "daemon, auth, authpriv or local0..local7)",
-                            origin(c, t));
+    case -1:
+        return rlw_cmd_fail(c, bad, "%s: unknown syslog facility (use "
+                            RLW_EVENT_FACILITIES ")", origin(c, t));
     }
     /* Opened before the change, so that a target that cannot be written
      * changes nothing. Created as the module creates it (0640). */
@@ -138,7 +103,8 @@ int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
                 "rlwafctl does not start; give --event-log FILE or "
                 "--event-log syslog[:facility] to write one\n",
                 kind == RLW_EV_BAN ? "ban" : "unban",
-                safe(c->pool, c->event_conf), safe(c->pool, c->event_pipe));
+                rlw_cmd_shown(c->pool, c->event_conf),
+                rlw_cmd_shown(c->pool, c->event_pipe));
         return 0;
     }
     if (c->event_fd < 0 && c->event_facility < 0)
@@ -182,7 +148,7 @@ int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
     if (n != (ssize_t)len) {
         fprintf(stderr, "rlwafctl: warning: the %s is done, but its event "
                 "could not be written to %s: %s\n", rlw_event_action(kind),
-                safe(c->pool, c->event_log),
+                rlw_cmd_shown(c->pool, c->event_log),
                 n < 0 ? strerror(errno) : "short write");
         return 0;
     }

@@ -28,7 +28,6 @@
 #define DEFAULT_WINDOW_MS (10LL * 60 * 1000)
 #define DEFAULT_THRESHOLD 5000
 #define MAX_THRESHOLD 1000000000UL
-#define KEY_PREFIX_MAX 64
 /* The local shm table the memcached store needs; the tool only ever holds
  * the client it works on. */
 #define LOCAL_CAPACITY 64
@@ -134,9 +133,7 @@ char *rlw_cmd_span(int64_t ms, char *buf, size_t len)
     return buf;
 }
 
-/* A value as it may be shown in a message: at most 80 bytes, control
- * characters and non-ASCII as '?', so hostile input cannot forge lines. */
-static const char *shown(apr_pool_t *p, const char *s)
+const char *rlw_cmd_shown(apr_pool_t *p, const char *s)
 {
     size_t i, n = strlen(s);
     char *out = apr_pstrndup(p, s, n > 80 ? 80 : n);
@@ -202,7 +199,8 @@ static int bad(rlw_cmd_t *c, int from_file, const char *what,
                const char *value, const char *why)
 {
     return rlw_cmd_fail(c, from_file ? RLW_CMD_CONFIG : RLW_CMD_USAGE,
-                        "%s '%s' %s", what, shown(c->pool, value), why);
+                        "%s '%s' %s", what, rlw_cmd_shown(c->pool, value),
+                        why);
 }
 
 /* libmemcached's parser messages start with "(0x55d0...) " and end with
@@ -216,17 +214,6 @@ static const char *tidy(apr_pool_t *p, const char *msg)
     if ((end = strstr(msg, " -> ")))
         return apr_pstrmemdup(p, msg, (apr_size_t)(end - msg));
     return msg;
-}
-
-static int printable(const char *s, size_t max, int space_ok)
-{
-    size_t n = 0;
-
-    for (; *s; s++, n++) {
-        if (*s < (space_ok ? ' ' : '!') || *s > '~')
-            return 0;
-    }
-    return n >= 1 && n <= max;
 }
 
 typedef struct cli_opts {
@@ -259,7 +246,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
                 "the memcached cluster store only (or give --memcached)",
                 conf, f.files - 1, f.files == 2 ? "" : "s",
                 f.store ? apr_psprintf(c->pool, " (it uses the %s store)",
-                                       shown(c->pool, f.store))
+                                       rlw_cmd_shown(c->pool, f.store))
                         : "");
     }
     else if (!o->memcached)
@@ -288,7 +275,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
 
     v = o->prefix ? o->prefix : f.prefix;
     c->prefix = v ? v : DEFAULT_PREFIX;
-    if (!printable(c->prefix, KEY_PREFIX_MAX, 0))
+    if (!rlw_store_printable(c->prefix, RLW_MC_PREFIX_MAX, 0))
         return bad(c, !o->prefix, "key prefix", c->prefix,
                    "is not 1 to 64 printable characters without spaces");
 
@@ -359,10 +346,11 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
 
     /* Journal entries name the node that decided: say it was this tool,
      * and on which machine. */
-    if (f.node && printable(f.node, 63, 1))
+    if (f.node && rlw_store_printable(f.node, RLW_STORE_NODE_LEN - 1, 1))
         v = f.node;
     else if (gethostname(host, sizeof(host)) == 0 &&
-             (host[sizeof(host) - 1] = 0, printable(host, 255, 0)))
+             (host[sizeof(host) - 1] = 0,
+              rlw_store_printable(host, 255, 0)))
         v = host;
     else
         v = "unknown";
@@ -397,11 +385,12 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     if ((err = rlw_store_mc_create(c->pool, local, &mcc, &c->keys,
                                    &c->store)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "memcached configuration "
-                            "'%s' refused: %s", shown(c->pool, c->mc_config),
-                            err);
+                            "'%s' refused: %s",
+                            rlw_cmd_shown(c->pool, c->mc_config), err);
     if ((rv = c->store->child_init(c->store, c->pool)) != APR_SUCCESS)
         return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot set up connections to "
-                            "memcached (%s)", shown(c->pool, c->mc_config));
+                            "memcached (%s)",
+                            rlw_cmd_shown(c->pool, c->mc_config));
     c->store_ready = 1;
     return RLW_CMD_OK;
 }
@@ -418,17 +407,17 @@ int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
     }
     if (!strchr(text, '/'))
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client address "
-                            "(IPv4 or IPv6)", shown(c->pool, text));
+                            "(IPv4 or IPv6)", rlw_cmd_shown(c->pool, text));
     /* A grouped IPv6 client as `list` prints it. */
     if ((why = rlw_cidr_parse(text, &host)))
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client: %s",
-                            shown(c->pool, text), why);
+                            rlw_cmd_shown(c->pool, text), why);
     if ((host.family == RLW_AF_INET && host.prefix != 32) ||
         (host.family == RLW_AF_INET6 && host.prefix != c->v6_prefix))
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client: give an "
                             "address, or an IPv6 network of exactly /%u (the "
                             "IPv6 prefix clients are grouped by)",
-                            shown(c->pool, text), c->v6_prefix);
+                            rlw_cmd_shown(c->pool, text), c->v6_prefix);
     rlw_addr_client(&host, c->v6_prefix, out);
     return RLW_CMD_OK;
 }
@@ -496,7 +485,7 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
                                     optopt);
             return rlw_cmd_fail(c, RLW_CMD_USAGE, "option '%s' is unknown or "
                                 "needs a value (see rlwafctl --help)",
-                                shown(c->pool, argv[optind - 1]));
+                                rlw_cmd_shown(c->pool, argv[optind - 1]));
         }
     }
     if (optind >= argc) {
@@ -509,7 +498,7 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
             break;
     }
     if (i == sizeof(commands) / sizeof(commands[0])) {
-        const char *bad_name = shown(c->pool, c->command);
+        const char *bad_name = rlw_cmd_shown(c->pool, c->command);
 
         c->command = NULL;
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "unknown command '%s' (known: "

@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <syslog.h>
 #include <time.h>
 
 /* Latest instant @timestamp can show, 9999-12-31T23:59:59.999Z: ISO8601
@@ -563,4 +565,35 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
     }
     buf[o.pos] = '\0';
     return (int)o.pos;
+}
+
+/* ---- event log targets ---- */
+
+int rlw_event_syslog_target(const char *target, int *facility)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } facilities[] = {{"user", LOG_USER},     {"daemon", LOG_DAEMON},
+                      {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV},
+                      {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+                      {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
+                      {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+                      {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+                      {NULL, 0}};
+    int i;
+
+    if (strncmp(target, "syslog", 6) || (target[6] && target[6] != ':'))
+        return 0;
+    if (!target[6]) {
+        *facility = LOG_DAEMON;
+        return 1;
+    }
+    for (i = 0; facilities[i].name; i++) {
+        if (!strcasecmp(target + 7, facilities[i].name)) {
+            *facility = facilities[i].value;
+            return 1;
+        }
+    }
+    return -1;
 }

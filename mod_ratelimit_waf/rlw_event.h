@@ -127,4 +127,16 @@ const char *rlw_event_rule_category(uint32_t rule_id);
 /* The event.action name of kind ("ban", ...), or NULL for an unknown kind. */
 const char *rlw_event_action(rlw_event_kind_t kind);
 
+/* The facilities a "syslog:FACILITY" event log target may name, as error
+ * messages list them. */
+#define RLW_EVENT_FACILITIES "user, daemon, auth, authpriv or local0..local7"
+
+/* Whether target (RateLimitWAFEventLog, rlwafctl --event-log) is a syslog
+ * target: "syslog" or "syslog:FACILITY", the name in any case. One table
+ * for the module and rlwafctl, so that both accept the same names. Returns
+ * 1 with *facility set (LOG_DAEMON for plain "syslog"); -1 when it names an
+ * unknown facility (*facility unchanged); 0 when it is no syslog target
+ * (a file, "syslogfoo" too, or a program). */
+int rlw_event_syslog_target(const char *target, int *facility);
+
 #endif

@@ -159,6 +159,15 @@ typedef struct rlw_store_mc_counters {
 
 struct rlw_keys;
 
+/* Longest key prefix (RateLimitWAFKeyPrefix, rlwafctl --prefix). */
+#define RLW_MC_PREFIX_MAX 64
+
+/* 1 when s is 1 to max characters of printable ASCII, 0x21 to 0x7e (and
+ * the space, 0x20, when space_ok), else 0. A key prefix must be (without
+ * spaces: the memcached text protocol splits on them), and so must a node
+ * name (spaces allowed, at most RLW_STORE_NODE_LEN - 1). */
+int rlw_store_printable(const char *s, size_t max, int space_ok);
+
 /* Checks a libmemcached configuration string. NULL or an error string. */
 const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config);
 

@@ -101,6 +101,17 @@ const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config)
     return NULL;
 }
 
+int rlw_store_printable(const char *s, size_t max, int space_ok)
+{
+    size_t n = 0;
+
+    for (; *s; s++, n++) {
+        if (*s < (space_ok ? ' ' : '!') || *s > '~')
+            return 0;
+    }
+    return n >= 1 && n <= max;
+}
+
 static int64_t ttl_secs(int64_t ms)
 {
     int64_t s = (ms + 999) / 1000 + 1;
@@ -239,11 +250,59 @@ static size_t ban_key(const mc_store_t *st, const char *pseudo, char *out)
     return n > 0 && n < RLW_MC_KEY_MAX ? (size_t)n : 0;
 }
 
+/* The keys of the client's buckets head - first, head - first - 1, ...
+ * back to the oldest of the window (never below index 0); returns how
+ * many. */
+static int bucket_keys(const mc_store_t *st, const char *pseudo,
+                       int64_t head, int first, char (*keys)[RLW_MC_KEY_MAX],
+                       const char **kp, size_t *kl)
+{
+    int i, n = 0;
+
+    for (i = first; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++, n++) {
+        kl[n] = bucket_key(st, pseudo, head - i, keys[n]);
+        kp[n] = keys[n];
+    }
+    return n;
+}
+
+/* The journal: its sequence counter, "<prefix>j:seq", and entry seq,
+ * "<prefix>j:<seq>" (both on the server of RLW_MC_JOURNAL_GROUP). */
+static size_t journal_seq_key(const mc_store_t *st, char *out)
+{
+    int n = snprintf(out, RLW_MC_KEY_MAX, "%sj:seq", st->conf.prefix);
+    return n > 0 && n < RLW_MC_KEY_MAX ? (size_t)n : 0;
+}
+
+static size_t journal_key(const mc_store_t *st, uint64_t seq, char *out)
+{
+    int n = snprintf(out, RLW_MC_KEY_MAX, "%sj:%llu", st->conf.prefix,
+                     (unsigned long long)seq);
+    return n > 0 && n < RLW_MC_KEY_MAX ? (size_t)n : 0;
+}
+
+/* The keys of journal entries from..to (at most RLW_MC_JOURNAL_BATCH) for
+ * one multi-get; returns how many. */
+static size_t journal_keys(const mc_store_t *st, uint64_t from, uint64_t to,
+                           char (*keys)[RLW_MC_KEY_MAX], const char **kp,
+                           size_t *kl)
+{
+    size_t n = 0;
+    uint64_t i;
+
+    for (i = from; i <= to; i++, n++) {
+        kl[n] = journal_key(st, i, keys[n]);
+        kp[n] = keys[n];
+    }
+    return n;
+}
+
 /* --- counting ---------------------------------------------------------- */
 
-/* Opens a sealed ban record read under key into *b; 0 on success. A record
- * that fails is counted, logged and reads as "never banned". */
-static int open_ban(mc_store_t *st, const char *key, size_t klen,
+/* Opens a sealed ban record read under key into *b: 0, or -1 when it
+ * fails authentication or does not parse (then *b is all zero: it reads
+ * as "never banned"). */
+static int open_ban(const mc_store_t *st, const char *key, size_t klen,
                     const char *val, size_t vlen, rlw_ban_state_t *b)
 {
     unsigned char plain[RLW_BAN_RECORD_LEN + 8];
@@ -254,10 +313,6 @@ static int open_ban(mc_store_t *st, const char *key, size_t klen,
         rlw_ban_record_decode(plain, pl, b) == 0)
         return 0;
     memset(b, 0, sizeof(*b));
-    ATOMIC_ADD(&st->shared->bad_records, 1);
-    rlw_log(RLW_LOG_WARN, "RLW00112: memcached ban record %.*s fails "
-                          "authentication or does not parse; ignored and "
-                          "overwritten", (int)klen, key);
     return -1;
 }
 
@@ -276,12 +331,113 @@ static int64_t key_bucket(const mc_store_t *st, const char *key, size_t klen)
     return i < klen && key[i] == ':' ? idx : -1;
 }
 
+/* Longest text of a counter as read back, NUL included. */
+#define RLW_MC_COUNTER_TEXT 24
+
+/* A bucket counter as read back into *out (left alone on failure): 0, or
+ * -1 when v is not a counter's ASCII digits. Anything else was written by
+ * someone else: ignored rather than trusted. */
+static int parse_counter(const char *v, size_t vl, uint64_t *out)
+{
+    char buf[RLW_MC_COUNTER_TEXT];
+    char *end;
+    uint64_t x;
+
+    if (!vl || vl >= sizeof(buf))
+        return -1;
+    memcpy(buf, v, vl);
+    buf[vl] = 0;
+    x = strtoull(buf, &end, 10);
+    if (!(*end == 0 || *end == ' ' || *end == '\r'))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* The attacks in the buckets vals (vals[i] is bucket head - i) since the
+ * ban b started, capped at UINT32_MAX. A ban starts a new count: buckets
+ * up to the one holding its start are left out (they expire with the
+ * window; nothing to delete). */
+static uint32_t count_since_ban(const uint64_t *vals, int64_t head,
+                                int64_t width, const rlw_ban_state_t *b)
+{
+    int64_t from = b->start_ms > 0 ? b->start_ms / width : -1;
+    uint64_t total = 0;
+    int i;
+
+    for (i = 0; i < RLW_WINDOW_BUCKETS; i++) {
+        if (head - i > from)
+            total += vals[i];
+    }
+    return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+}
+
+/* What a multi-get of a client's ban record and bucket counters found. */
+typedef struct client_read {
+    int found;             /* the ban record exists */
+    int bad_ban;           /* ... but fails to open or parse */
+    uint64_t cas;          /* the record's, so that a write replaces it */
+    rlw_ban_state_t ban;   /* all zero when absent or bad */
+    uint64_t vals[RLW_WINDOW_BUCKETS]; /* vals[i]: bucket head - i */
+    uint64_t bad_counters; /* counters that were not ASCII digits */
+} client_read_t;
+
+/* Sorts the results of the multi-get just sent on mc into r (zeroed by
+ * the caller): the ban record bkey, and the counters of buckets newest
+ * (<= head; -1 for none) and older. Silent: what a bad record means is
+ * the caller's to say (note_bad()). Returns MEMCACHED_SUCCESS or the
+ * fetch's real error (admin_outcome()). */
+static memcached_return_t fetch_client(const mc_store_t *st,
+                                       memcached_st *mc, const char *bkey,
+                                       size_t bklen, int64_t head,
+                                       int64_t newest, client_read_t *r)
+{
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    memcached_result_st *res;
+
+    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+        const char *k = memcached_result_key_value(res);
+        size_t klen = memcached_result_key_length(res);
+        const char *v = memcached_result_value(res);
+        size_t vl = memcached_result_length(res);
+        int64_t idx;
+
+        if (klen == bklen && !memcmp(k, bkey, bklen)) {
+            r->found = 1;
+            r->cas = memcached_result_cas(res);
+            r->bad_ban = open_ban(st, bkey, bklen, v, vl, &r->ban) != 0;
+        } else if (vl && vl < RLW_MC_COUNTER_TEXT &&
+                   (idx = key_bucket(st, k, klen)) >= 0 && idx <= newest &&
+                   head - idx < RLW_WINDOW_BUCKETS) {
+            if (parse_counter(v, vl, &r->vals[head - idx]) != 0)
+                r->bad_counters++;
+        }
+        memcached_result_free(res);
+    }
+    return admin_outcome(mc, rc);
+}
+
+/* The request path counts and logs what a read found bad (the operator's
+ * lookup only reports it). A bad ban record is overwritten by the next
+ * ban. */
+static void note_bad(mc_store_t *st, const char *bkey, size_t bklen,
+                     const client_read_t *r)
+{
+    if (r->bad_ban) {
+        ATOMIC_ADD(&st->shared->bad_records, 1);
+        rlw_log(RLW_LOG_WARN, "RLW00112: memcached ban record %.*s fails "
+                              "authentication or does not parse; ignored "
+                              "and overwritten", (int)bklen, bkey);
+    }
+    if (r->bad_counters)
+        ATOMIC_ADD(&st->shared->bad_records, r->bad_counters);
+}
+
 /* Counts one attack and reads the client's ban record, in two round trips:
  * an atomic increment of the current bucket, then one multi-get of the
  * older buckets and the ban record (all on the client's server).
- * *count receives the attacks in the window since the last ban started:
- * a ban starts a new count, so buckets up to the one holding the ban's
- * start are left out (they expire with the window; nothing to delete).
+ * *count receives the attacks in the window since the last ban started
+ * (count_since_ban()).
  * *b, *cas and *found describe the ban record. Returns MEMCACHED_SUCCESS
  * or the failing call's code. */
 static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
@@ -296,18 +452,16 @@ static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
     char keys[RLW_WINDOW_BUCKETS][RLW_MC_KEY_MAX];
     const char *kp[RLW_WINDOW_BUCKETS];
     size_t kl[RLW_WINDOW_BUCKETS];
-    uint64_t vals[RLW_WINDOW_BUCKETS];
     char cur[RLW_MC_KEY_MAX];
     size_t curlen = bucket_key(st, pseudo, head, cur);
     size_t plen = strlen(pseudo);
-    uint64_t value = 0, total = 0;
-    int64_t from;
+    uint64_t value = 0;
     memcached_return_t rc;
-    memcached_result_st *res;
-    int i, n = 0;
+    client_read_t r;
+    int n;
 
+    memset(&r, 0, sizeof(r));
     memset(b, 0, sizeof(*b));
-    memset(vals, 0, sizeof(vals));
     *cas = 0;
     *found = 0;
     rc = memcached_increment_with_initial_by_key(
@@ -316,55 +470,23 @@ static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
     ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS)
         return rc;
-    vals[0] = value;
-    for (i = 1; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++, n++) {
-        kl[n] = bucket_key(st, pseudo, head - i, keys[n]);
-        kp[n] = keys[n];
-    }
+    n = bucket_keys(st, pseudo, head, 1, keys, kp, kl);
     kp[n] = bkey;
     kl[n] = bklen;
     rc = memcached_mget_by_key(mc, pseudo, plen, kp, kl, (size_t)n + 1);
     ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS)
         return rc;
-    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
-        const char *k = memcached_result_key_value(res);
-        size_t klen = memcached_result_key_length(res);
-        const char *v = memcached_result_value(res);
-        size_t vl = memcached_result_length(res);
-        int64_t idx;
-
-        if (klen == bklen && !memcmp(k, bkey, bklen)) {
-            *found = 1;
-            *cas = memcached_result_cas(res);
-            open_ban(st, bkey, bklen, v, vl, b);
-        } else if ((idx = key_bucket(st, k, klen)) >= 0 && idx < head &&
-                   head - idx < RLW_WINDOW_BUCKETS) {
-            char buf[24];
-            char *end;
-
-            /* A counter is ASCII digits; anything else was written by
-             * someone else: ignore it rather than trust it. */
-            if (vl && vl < sizeof(buf)) {
-                memcpy(buf, v, vl);
-                buf[vl] = 0;
-                vals[head - idx] = strtoull(buf, &end, 10);
-                if (!(*end == 0 || *end == ' ' || *end == '\r')) {
-                    vals[head - idx] = 0;
-                    ATOMIC_ADD(&st->shared->bad_records, 1);
-                }
-            }
-        }
-        memcached_result_free(res);
-    }
-    if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS)
+    /* The current bucket is the increment's: older ones only. */
+    rc = fetch_client(st, mc, bkey, bklen, head, head - 1, &r);
+    note_bad(st, bkey, bklen, &r);
+    *b = r.ban;
+    *cas = r.cas;
+    *found = r.found;
+    if (rc != MEMCACHED_SUCCESS)
         return rc;
-    from = b->start_ms > 0 ? b->start_ms / width : -1;
-    for (i = 0; i < RLW_WINDOW_BUCKETS; i++) {
-        if (head - i > from)
-            total += vals[i];
-    }
-    *count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    r.vals[0] = value;
+    *count = count_since_ban(r.vals, head, width, b);
     return MEMCACHED_SUCCESS;
 }
 
@@ -381,23 +503,19 @@ static memcached_return_t read_ban(mc_store_t *st, memcached_st *mc,
     const char *kp[1] = {key};
     size_t kl[1] = {klen};
     memcached_return_t rc;
-    memcached_result_st *res;
+    client_read_t r;
 
-    memset(b, 0, sizeof(*b));
-    *found = 0;
-    *cas = 0;
+    memset(&r, 0, sizeof(r));
     rc = memcached_mget_by_key(mc, pseudo, strlen(pseudo), kp, kl, 1);
     ATOMIC_ADD(&st->shared->ops, 1);
-    if (rc != MEMCACHED_SUCCESS)
-        return rc;
-    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
-        *found = 1;
-        *cas = memcached_result_cas(res);
-        open_ban(st, key, klen, memcached_result_value(res),
-                 memcached_result_length(res), b);
-        memcached_result_free(res);
+    if (rc == MEMCACHED_SUCCESS) {
+        rc = fetch_client(st, mc, key, klen, 0, -1, &r);
+        note_bad(st, key, klen, &r);
     }
-    return admin_outcome(mc, rc);
+    *b = r.ban;
+    *cas = r.cas;
+    *found = r.found;
+    return rc;
 }
 
 static memcached_return_t write_ban(mc_store_t *st, memcached_st *mc,
@@ -434,6 +552,7 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
 {
     char seqkey[RLW_MC_KEY_MAX], key[RLW_MC_KEY_MAX];
     size_t gl = strlen(RLW_MC_JOURNAL_GROUP);
+    size_t sklen = journal_seq_key(st, seqkey), kl;
     rlw_journal_t j;
     unsigned char rec[RLW_JOURNAL_LEN];
     unsigned char sealed[RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD];
@@ -441,40 +560,73 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     uint64_t n = 0;
     memcached_return_t rc;
     int64_t keep = b->until_ms - now;
-    int kl;
 
     memset(&j, 0, sizeof(j));
     j.action = (uint8_t)action;
     j.client = *client;
     j.ban = *b;
     apr_cpystrn(j.node, st->conf.node, sizeof(j.node));
-    snprintf(seqkey, sizeof(seqkey), "%sj:seq", st->conf.prefix);
     rc = memcached_increment_with_initial_by_key(
-        mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, strlen(seqkey), 1, 1, 0, &n);
+        mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
     ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "journal sequence increment", mc, rc, now);
         return;
     }
-    kl = snprintf(key, sizeof(key), "%sj:%llu", st->conf.prefix,
-                  (unsigned long long)n);
+    kl = journal_key(st, n, key);
     /* An entry must outlive the slowest poll; a ban entry also serves
      * nodes that start while the ban runs. */
     if (keep < 60 * 1000)
         keep = 60 * 1000;
     if (rlw_journal_encode(&j, rec) != 0 ||
-        rlw_seal(&st->keys, key, (size_t)kl, rec, sizeof(rec), sealed,
+        rlw_seal(&st->keys, key, kl, rec, sizeof(rec), sealed,
                  sizeof(sealed), &sl) != 0) {
         rlw_log(RLW_LOG_ERR, "RLW00113: cannot encode journal entry %llu",
                 (unsigned long long)n);
         return;
     }
-    rc = memcached_set_by_key(mc, RLW_MC_JOURNAL_GROUP, gl, key, (size_t)kl,
+    rc = memcached_set_by_key(mc, RLW_MC_JOURNAL_GROUP, gl, key, kl,
                               (const char *)sealed, sl,
                               (time_t)ttl_secs(keep), 0);
     ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS)
         note_failure(st, "journal write", mc, rc, now);
+}
+
+/* Reads the journal's sequence counter (the last entry written) into
+ * *seq. Returns MEMCACHED_SUCCESS; MEMCACHED_NOTFOUND when nothing was
+ * journaled yet; else the failing call's code, also for a miss that hides
+ * an unreachable server (admin_outcome()). */
+static memcached_return_t read_journal_seq(const mc_store_t *st,
+                                           memcached_st *mc, uint64_t *seq)
+{
+    char key[RLW_MC_KEY_MAX];
+    size_t klen = journal_seq_key(st, key), vl;
+    memcached_return_t rc;
+    uint32_t flags;
+    char *v;
+
+    *seq = 0;
+    v = memcached_get_by_key(mc, RLW_MC_JOURNAL_GROUP,
+                             strlen(RLW_MC_JOURNAL_GROUP), key, klen, &vl,
+                             &flags, &rc);
+    if (rc == MEMCACHED_NOTFOUND &&
+        (rc = admin_outcome(mc, rc)) == MEMCACHED_SUCCESS)
+        rc = MEMCACHED_NOTFOUND;
+    if (rc != MEMCACHED_SUCCESS || !v) {
+        free(v);
+        /* An empty value is no sequence number either. */
+        return rc != MEMCACHED_SUCCESS ? rc : MEMCACHED_FAILURE;
+    }
+    if (vl < 24) {
+        char buf[24];
+
+        memcpy(buf, v, vl);
+        buf[vl] = 0;
+        *seq = strtoull(buf, NULL, 10);
+    }
+    free(v);
+    return MEMCACHED_SUCCESS;
 }
 
 /* --- the store operations ---------------------------------------------- */
@@ -686,36 +838,19 @@ static void apply_entry(mc_store_t *st, const char *key, size_t klen,
 static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
 {
     mc_store_t *st = (mc_store_t *)base;
-    char seqkey[RLW_MC_KEY_MAX];
     size_t gl = strlen(RLW_MC_JOURNAL_GROUP);
-    uint64_t seq = 0, seen, from, to, i;
+    uint64_t seq = 0, seen, to;
     memcached_return_t rc;
-    uint32_t flags;
-    size_t vl;
-    char *v;
 
     if (!st->sync_mc && !(st->sync_mc = new_connection(st)))
         return APR_ENOMEM;
-    snprintf(seqkey, sizeof(seqkey), "%sj:seq", st->conf.prefix);
-    v = memcached_get_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP, gl, seqkey,
-                             strlen(seqkey), &vl, &flags, &rc);
-    if (rc == MEMCACHED_NOTFOUND &&
-        admin_outcome(st->sync_mc, rc) == MEMCACHED_SUCCESS)
-        return APR_SUCCESS; /* nothing journaled yet */
+    rc = read_journal_seq(st, st->sync_mc, &seq);
     if (rc == MEMCACHED_NOTFOUND)
-        rc = admin_outcome(st->sync_mc, rc);
-    if (rc != MEMCACHED_SUCCESS || !v) {
-        free(v);
+        return APR_SUCCESS; /* nothing journaled yet */
+    if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "reading the journal", st->sync_mc, rc, now);
         return APR_EGENERAL;
     }
-    if (vl < 24) {
-        char buf[24];
-        memcpy(buf, v, vl);
-        buf[vl] = 0;
-        seq = strtoull(buf, NULL, 10);
-    }
-    free(v);
     seen = __atomic_load_n(&st->shared->journal_seen, __ATOMIC_RELAXED);
     if (seen == 0 || seq < seen) {
         /* First sync of this node, or the journal restarted (memcached
@@ -723,20 +858,15 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
         seen = seq > RLW_MC_JOURNAL_BACKLOG ? seq - RLW_MC_JOURNAL_BACKLOG : 0;
     }
     while (seen < seq) {
-        char keys[RLW_MC_JOURNAL_BATCH][48];
+        char keys[RLW_MC_JOURNAL_BATCH][RLW_MC_KEY_MAX];
         const char *kp[RLW_MC_JOURNAL_BATCH];
         size_t kl[RLW_MC_JOURNAL_BATCH];
         memcached_result_st *res;
-        size_t n = 0;
+        size_t n;
 
-        from = seen + 1;
         to = seq - seen > RLW_MC_JOURNAL_BATCH ? seen + RLW_MC_JOURNAL_BATCH
                                                : seq;
-        for (i = from; i <= to; i++, n++) {
-            kl[n] = (size_t)snprintf(keys[n], sizeof(keys[n]), "%sj:%llu",
-                                     st->conf.prefix, (unsigned long long)i);
-            kp[n] = keys[n];
-        }
+        n = journal_keys(st, seen + 1, to, keys, kp, kl);
         rc = memcached_mget_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP, gl, kp,
                                    kl, n);
         if (rc != MEMCACHED_SUCCESS) {
@@ -980,11 +1110,10 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
     char pseudo[RLW_PSEUDO_LEN + 1];
     memcached_st *mc;
     memcached_return_t rc;
-    memcached_result_st *res;
-    uint64_t total = 0;
-    uint64_t vals[RLW_WINDOW_BUCKETS] = {0};
-    int i, n = 1;
+    client_read_t r;
+    int n;
 
+    memset(&r, 0, sizeof(r));
     memset(out, 0, sizeof(*out));
     if (rlw_pseudonym(&st->keys, client, pseudo) != 0) {
         snprintf(err, errlen, "cannot compute the client's pseudonym");
@@ -998,10 +1127,7 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
      * multi-get reads them all. */
     kl[0] = ban_key(st, pseudo, keys[0]);
     kp[0] = keys[0];
-    for (i = 0; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++, n++) {
-        kl[n] = bucket_key(st, pseudo, head - i, keys[n]);
-        kp[n] = keys[n];
-    }
+    n = 1 + bucket_keys(st, pseudo, head, 0, keys + 1, kp + 1, kl + 1);
     rc = memcached_mget_by_key(mc, pseudo, strlen(pseudo), kp, kl,
                                (size_t)n);
     if (rc != MEMCACHED_SUCCESS) {
@@ -1010,41 +1136,11 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
         push(st, mc);
         return APR_EGENERAL;
     }
-    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
-        const char *k = memcached_result_key_value(res);
-        size_t klen = memcached_result_key_length(res);
-        const char *v = memcached_result_value(res);
-        size_t vl = memcached_result_length(res);
-        int64_t idx;
-
-        if (klen == kl[0] && !memcmp(k, keys[0], klen)) {
-            unsigned char plain[RLW_BAN_RECORD_LEN + 8];
-            size_t pl = 0;
-
-            out->found = 1;
-            if (rlw_open(&st->keys, keys[0], kl[0],
-                         (const unsigned char *)v, vl, plain, sizeof(plain),
-                         &pl) != 0 ||
-                rlw_ban_record_decode(plain, pl, &out->ban) != 0) {
-                memset(&out->ban, 0, sizeof(out->ban));
-                out->bad_record = 1;
-            }
-        }
-        else if (vl && vl < 24 && (idx = key_bucket(st, k, klen)) >= 0 &&
-                 idx <= head && head - idx < RLW_WINDOW_BUCKETS) {
-            char buf[24];
-            char *end;
-            unsigned long long x;
-
-            memcpy(buf, v, vl);
-            buf[vl] = 0;
-            x = strtoull(buf, &end, 10);
-            if (*end == 0 || *end == ' ' || *end == '\r')
-                vals[head - idx] = x;
-        }
-        memcached_result_free(res);
-    }
-    if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS) {
+    rc = fetch_client(st, mc, keys[0], kl[0], head, head, &r);
+    out->found = r.found;
+    out->bad_record = r.bad_ban;
+    out->ban = r.ban;
+    if (rc != MEMCACHED_SUCCESS) {
         admin_error(mc, pseudo, rc, "reading the client's records", err,
                     errlen);
         push(st, mc);
@@ -1052,11 +1148,7 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
     }
     push(st, mc);
     /* As count_attack(): a ban starts a new count. */
-    for (i = 0; i < RLW_WINDOW_BUCKETS; i++) {
-        if (!out->ban.start_ms || head - i > out->ban.start_ms / width)
-            total += vals[i];
-    }
-    out->count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    out->count = count_since_ban(r.vals, head, width, &r.ban);
     return APR_SUCCESS;
 }
 
@@ -1068,7 +1160,6 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
     mc_store_t *st = (mc_store_t *)base;
     const char *group = RLW_MC_JOURNAL_GROUP;
     size_t gl = strlen(group);
-    char seqkey[RLW_MC_KEY_MAX];
     char(*keys)[RLW_MC_KEY_MAX] = NULL;
     const char **kp = NULL;
     size_t *kl = NULL;
@@ -1077,9 +1168,6 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
     uint64_t seq = 0, from, to, i, bad = 0;
     memcached_st *mc;
     memcached_return_t rc;
-    uint32_t flags;
-    size_t vl;
-    char *v;
     apr_status_t rv = APR_SUCCESS;
 
     *seq_out = 0;
@@ -1089,32 +1177,16 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
         snprintf(err, errlen, "cannot open a memcached connection");
         return APR_EGENERAL;
     }
-    snprintf(seqkey, sizeof(seqkey), "%sj:seq", st->conf.prefix);
-    v = memcached_get_by_key(mc, group, gl, seqkey, strlen(seqkey), &vl,
-                             &flags, &rc);
-    if (rc == MEMCACHED_NOTFOUND)
-        rc = admin_outcome(mc, rc) == MEMCACHED_SUCCESS
-                 ? MEMCACHED_NOTFOUND
-                 : memcached_last_error(mc);
+    rc = read_journal_seq(st, mc, &seq);
     if (rc == MEMCACHED_NOTFOUND) {
-        free(v);
         push(st, mc);
         return APR_SUCCESS; /* nothing journaled yet */
     }
-    if (rc != MEMCACHED_SUCCESS || !v) {
-        free(v);
+    if (rc != MEMCACHED_SUCCESS) {
         admin_error(mc, group, rc, "reading the journal", err, errlen);
         push(st, mc);
         return APR_EGENERAL;
     }
-    if (vl < 24) {
-        char buf[24];
-
-        memcpy(buf, v, vl);
-        buf[vl] = 0;
-        seq = strtoull(buf, NULL, 10);
-    }
-    free(v);
     *seq_out = seq;
     from = backlog && seq > backlog ? seq - backlog + 1 : 1;
 
@@ -1130,17 +1202,13 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
     }
     for (; seq && from <= seq; from = to + 1) {
         memcached_result_st *res;
-        size_t n = 0;
+        size_t n;
 
         to = seq - from >= RLW_MC_JOURNAL_BATCH ? from + RLW_MC_JOURNAL_BATCH
                                                       - 1
                                                 : seq;
-        for (i = from; i <= to; i++, n++) {
-            kl[n] = (size_t)snprintf(keys[n], RLW_MC_KEY_MAX, "%sj:%llu",
-                                     st->conf.prefix, (unsigned long long)i);
-            kp[n] = keys[n];
-            ok[n] = 0;
-        }
+        n = journal_keys(st, from, to, keys, kp, kl);
+        memset(ok, 0, n);
         rc = memcached_mget_by_key(mc, group, gl, kp, kl, n);
         if (rc != MEMCACHED_SUCCESS) {
             admin_error(mc, group, rc, "reading journal entries", err,

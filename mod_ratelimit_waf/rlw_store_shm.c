@@ -179,26 +179,33 @@ static shm_entry_t *do_pick_victim(shm_store_t *st, uint64_t set,
     return best;
 }
 
-/* The entry of client, made (possibly by eviction) when missing. On
- * eviction, *victim receives a copy of the evicted entry, *was_ban whether
- * it held a running ban, and *evicted is set to 1. */
-static shm_entry_t *do_find_or_make(shm_store_t *st, uint64_t set,
+/* One locked visit to a client's set: lock_slot() takes the stripe lock,
+ * unlock_slot() releases it and then logs what an eviction made while it
+ * was held pushed out (logging never happens under the lock). */
+typedef struct shm_slot {
+    uint64_t set;
+    int evicted;        /* do_find_or_make() evicted an entry */
+    int was_ban;        /* the evicted entry held a running ban */
+    shm_entry_t victim; /* a copy of the evicted entry */
+} shm_slot_t;
+
+/* The entry of client, made (possibly by eviction) when missing; an
+ * eviction is noted in slot. */
+static shm_entry_t *do_find_or_make(shm_store_t *st, shm_slot_t *slot,
                                     const rlw_addr_t *client,
-                                    int64_t window_ms, int64_t now,
-                                    shm_entry_t *victim, int *was_ban,
-                                    int *evicted)
+                                    int64_t window_ms, int64_t now)
 {
-    shm_entry_t *e = do_find(st, set, client);
+    shm_entry_t *e = do_find(st, slot->set, client);
 
     if (e)
         return e;
-    e = do_pick_victim(st, set, window_ms, now);
+    e = do_pick_victim(st, slot->set, window_ms, now);
     if (e->key.family) {
-        *was_ban = rlw_ban_active(&e->ban, now);
-        *victim = *e;
-        *evicted = 1;
+        slot->was_ban = rlw_ban_active(&e->ban, now);
+        slot->victim = *e;
+        slot->evicted = 1;
         __atomic_add_fetch(&st->hdr->evictions, 1, __ATOMIC_RELAXED);
-        if (*was_ban)
+        if (slot->was_ban)
             __atomic_add_fetch(&st->hdr->evicted_bans, 1, __ATOMIC_RELAXED);
     } else {
         __atomic_add_fetch(&st->hdr->tracked, 1, __ATOMIC_RELAXED);
@@ -228,6 +235,24 @@ static void log_full_once(shm_store_t *st, const shm_entry_t *victim,
             (unsigned long)__atomic_load_n(&st->hdr->evictions, __ATOMIC_RELAXED),
             (unsigned long)__atomic_load_n(&st->hdr->evicted_bans,
                                            __ATOMIC_RELAXED));
+}
+
+static void lock_slot(shm_store_t *st, const rlw_addr_t *client,
+                      shm_slot_t *slot)
+{
+    /* victim is read only once evicted is set: not cleared, since
+     * banned() takes this path on every request while a ban runs. */
+    slot->evicted = 0;
+    slot->was_ban = 0;
+    slot->set = key_hash(st->hdr, client) % st->hdr->nsets;
+    lock_stripe(st->hdr, slot->set);
+}
+
+static void unlock_slot(shm_store_t *st, const shm_slot_t *slot, int64_t now)
+{
+    unlock_stripe(st->hdr, slot->set);
+    if (slot->evicted)
+        log_full_once(st, &slot->victim, slot->was_ban, now);
 }
 
 static void raise_horizon(shm_header_t *h, int64_t until)
@@ -330,22 +355,21 @@ static int shm_banned(rlw_store_t *base, const rlw_addr_t *client,
                       int64_t now, int64_t *until)
 {
     shm_store_t *st = (shm_store_t *)base;
-    uint64_t set;
+    shm_slot_t slot;
     shm_entry_t *e;
     int banned = 0;
 
     /* The fast path for clean traffic: one atomic load, no lock. */
     if (now >= __atomic_load_n(&st->hdr->ban_horizon_ms, __ATOMIC_ACQUIRE))
         return 0;
-    set = key_hash(st->hdr, client) % st->hdr->nsets;
-    lock_stripe(st->hdr, set);
-    e = do_find(st, set, client);
+    lock_slot(st, client, &slot);
+    e = do_find(st, slot.set, client);
     if (e && rlw_ban_active(&e->ban, now)) {
         banned = 1;
         if (until)
             *until = e->ban.until_ms;
     }
-    unlock_stripe(st->hdr, set);
+    unlock_slot(st, &slot, now);
     return banned;
 }
 
@@ -355,24 +379,22 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
                                rlw_attack_t *out)
 {
     shm_store_t *st = (shm_store_t *)base;
-    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
+    shm_slot_t slot;
     shm_entry_t *e;
     uint32_t prev;
-    shm_entry_t victim_copy;
-    int was_ban = 0;
 
-    memset(&victim_copy, 0, sizeof(victim_copy));
     memset(out, 0, sizeof(*out));
-    lock_stripe(st->hdr, set);
-    e = do_find_or_make(st, set, client, p->window_ms, now, &victim_copy,
-                        &was_ban, &out->evicted);
+    lock_slot(st, client, &slot);
+    e = do_find_or_make(st, &slot, client, p->window_ms, now);
+    out->evicted = slot.evicted;
     if (rlw_ban_active(&e->ban, now)) {
         /* A request already in flight when the ban began: the ban is not
-         * extended and the attack is not counted towards the next one. */
+         * extended and the attack is not counted towards the next one.
+         * (A new entry holds no ban: nothing was evicted here.) */
         out->verdict.kind = RLW_VERDICT_ALREADY_BANNED;
         out->verdict.strike = e->ban.strikes;
         out->ban = e->ban;
-        unlock_stripe(st->hdr, set);
+        unlock_slot(st, &slot, now);
         return APR_SUCCESS;
     }
     prev = rlw_window_total(&e->win, now, p->window_ms);
@@ -384,10 +406,7 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
     if (out->verdict.kind == RLW_VERDICT_BAN)
         do_start_ban(st, e);
     out->ban = e->ban;
-    unlock_stripe(st->hdr, set);
-
-    if (out->evicted)
-        log_full_once(st, &victim_copy, was_ban, now);
+    unlock_slot(st, &slot, now);
     return APR_SUCCESS;
 }
 
@@ -395,18 +414,18 @@ static apr_status_t shm_unban(rlw_store_t *base, const rlw_addr_t *client,
                               int64_t now)
 {
     shm_store_t *st = (shm_store_t *)base;
-    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
+    shm_slot_t slot;
     shm_entry_t *e;
     apr_status_t rv = APR_NOTFOUND;
 
-    lock_stripe(st->hdr, set);
-    e = do_find(st, set, client);
+    lock_slot(st, client, &slot);
+    e = do_find(st, slot.set, client);
     if (e && rlw_ban_active(&e->ban, now)) {
         e->ban.until_ms = now;
         e->end_reported = 1; /* whoever unbans reports it */
         rv = APR_SUCCESS;
     }
-    unlock_stripe(st->hdr, set);
+    unlock_slot(st, &slot, now);
     return rv;
 }
 
@@ -414,31 +433,39 @@ static apr_status_t shm_ban(rlw_store_t *base, const rlw_addr_t *client,
                             int64_t ban_ms, int64_t now, rlw_ban_state_t *out)
 {
     shm_store_t *st = (shm_store_t *)base;
-    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
-    shm_entry_t *e, victim;
-    int was_ban = 0, evicted = 0;
+    shm_slot_t slot;
+    shm_entry_t *e;
 
-    memset(&victim, 0, sizeof(victim));
-    lock_stripe(st->hdr, set);
+    lock_slot(st, client, &slot);
     /* The window length only ranks eviction victims here. */
-    e = do_find_or_make(st, set, client, ban_ms, now, &victim, &was_ban,
-                        &evicted);
+    e = do_find_or_make(st, &slot, client, ban_ms, now);
     e->ban.start_ms = now;
     e->ban.until_ms = now + ban_ms;
     e->last_ms = now;
     do_start_ban(st, e);
     if (out)
         *out = e->ban;
-    unlock_stripe(st->hdr, set);
-    if (evicted)
-        log_full_once(st, &victim, was_ban, now);
+    unlock_slot(st, &slot, now);
     return APR_SUCCESS;
 }
 
-static void shm_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
-                      rlw_visit_fn *fn, void *baton)
+/* A walk over the table for visit() and expired(). */
+typedef struct shm_walk {
+    int64_t now;
+    int64_t window_ms;
+    rlw_visit_fn *fn;
+    void *baton;
+    int64_t next; /* expired(): earliest unreported ban end still ahead */
+} shm_walk_t;
+
+/* Called for each entry in use, under its stripe lock; nonzero stops. */
+typedef int shm_walk_fn(shm_store_t *st, shm_entry_t *e, shm_walk_t *w);
+
+/* Calls each for every entry in use, one set at a time under its stripe
+ * lock (never the whole table at once: requests keep going), until it
+ * returns nonzero. Returns whether it was stopped. */
+static int walk(shm_store_t *st, shm_walk_fn *each, shm_walk_t *w)
 {
-    shm_store_t *st = (shm_store_t *)base;
     uint64_t set;
     int i, stop = 0;
 
@@ -447,25 +474,62 @@ static void shm_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
 
         lock_stripe(st->hdr, set);
         for (i = 0; i < RLW_SHM_WAYS && !stop; i++) {
-            rlw_client_info_t info;
-
-            if (!e[i].key.family)
-                continue;
-            fill_info(&e[i], now, window_ms, &info);
-            stop = fn(baton, &info);
+            if (e[i].key.family)
+                stop = each(st, &e[i], w);
         }
         unlock_stripe(st->hdr, set);
     }
+    return stop;
+}
+
+/* Hands e to the caller's fn, still under the stripe lock. */
+static int do_report(const shm_entry_t *e, shm_walk_t *w)
+{
+    rlw_client_info_t info;
+
+    fill_info(e, w->now, w->window_ms, &info);
+    return w->fn(w->baton, &info);
+}
+
+static int do_visit_one(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
+{
+    (void)st;
+    return do_report(e, w);
+}
+
+static void shm_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
+                      rlw_visit_fn *fn, void *baton)
+{
+    shm_walk_t w = {.now = now, .window_ms = window_ms, .fn = fn,
+                    .baton = baton};
+
+    walk((shm_store_t *)base, do_visit_one, &w);
+}
+
+/* Reports e if its ban has ended unreported; else notes when it ends. */
+static int do_expire_one(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
+{
+    if (e->end_reported || !e->ban.until_ms)
+        return 0;
+    if (e->ban.until_ms > w->now) {
+        if (e->ban.until_ms < w->next)
+            w->next = e->ban.until_ms;
+        return 0;
+    }
+    e->end_reported = 1;
+    /* Only the node that decided a ban reports its end, so the cluster
+     * reports it once. */
+    if (strncmp(e->node, st->node, sizeof(e->node)))
+        return 0;
+    return do_report(e, w);
 }
 
 static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
                         rlw_visit_fn *fn, void *baton)
 {
     shm_store_t *st = (shm_store_t *)base;
-    uint64_t set;
-    int i, stop = 0;
-
-    int64_t next = INT64_MAX;
+    shm_walk_t w = {.now = now, .window_ms = window_ms, .fn = fn,
+                    .baton = baton, .next = INT64_MAX};
 
     /* Free until the earliest unreported end: the background task calls
      * this several times a second. */
@@ -473,33 +537,9 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
         return;
     /* Bans started during the walk lower it again from here. */
     __atomic_store_n(&st->hdr->next_end_ms, INT64_MAX, __ATOMIC_RELEASE);
-    for (set = 0; set < st->hdr->nsets && !stop; set++) {
-        shm_entry_t *e = set_of(st, set);
-
-        lock_stripe(st->hdr, set);
-        for (i = 0; i < RLW_SHM_WAYS && !stop; i++) {
-            rlw_client_info_t info;
-
-            if (!e[i].key.family || e[i].end_reported || !e[i].ban.until_ms)
-                continue;
-            if (e[i].ban.until_ms > now) {
-                if (e[i].ban.until_ms < next)
-                    next = e[i].ban.until_ms;
-                continue;
-            }
-            e[i].end_reported = 1;
-            /* Only the node that decided a ban reports its end, so the
-             * cluster reports it once. */
-            if (strncmp(e[i].node, st->node, sizeof(e[i].node)))
-                continue;
-            fill_info(&e[i], now, window_ms, &info);
-            stop = fn(baton, &info);
-        }
-        unlock_stripe(st->hdr, set);
-    }
-    if (stop)
-        next = now; /* the caller stopped early: look again next time */
-    lower_next_end(st->hdr, next);
+    if (walk(st, do_expire_one, &w))
+        w.next = now; /* the caller stopped early: look again next time */
+    lower_next_end(st->hdr, w.next);
 }
 
 void rlw_store_shm_set_node(rlw_store_t *base, const char *node)
@@ -516,20 +556,15 @@ void rlw_store_shm_note_rules(rlw_store_t *base, const rlw_addr_t *client,
                               int64_t now, uint32_t *rules)
 {
     shm_store_t *st = (shm_store_t *)base;
-    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
-    shm_entry_t *e, victim;
-    int was_ban = 0, evicted = 0;
+    shm_slot_t slot;
+    shm_entry_t *e;
 
-    memset(&victim, 0, sizeof(victim));
-    lock_stripe(st->hdr, set);
-    e = do_find_or_make(st, set, client, window_ms, now, &victim, &was_ban,
-                        &evicted);
+    lock_slot(st, client, &slot);
+    e = do_find_or_make(st, &slot, client, window_ms, now);
     e->last_ms = now;
     do_note_rules(e, hit);
     top_rules(e, rules, NULL);
-    unlock_stripe(st->hdr, set);
-    if (evicted)
-        log_full_once(st, &victim, was_ban, now);
+    unlock_slot(st, &slot, now);
 }
 
 void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
@@ -537,21 +572,18 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
                          int64_t window_ms, int64_t now)
 {
     shm_store_t *st = (shm_store_t *)base;
-    uint64_t set = key_hash(st->hdr, client) % st->hdr->nsets;
-    shm_entry_t *e, victim;
-    int was_ban = 0, evicted = 0;
+    shm_slot_t slot;
+    shm_entry_t *e;
 
-    memset(&victim, 0, sizeof(victim));
-    lock_stripe(st->hdr, set);
-    e = do_find(st, set, client);
+    lock_slot(st, client, &slot);
+    e = do_find(st, slot.set, client);
     if (!e && b->until_ms <= now) {
         /* An ended ban of a client we never saw: nothing to remember. */
-        unlock_stripe(st->hdr, set);
+        unlock_slot(st, &slot, now);
         return;
     }
     if (!e)
-        e = do_find_or_make(st, set, client, window_ms, now, &victim,
-                            &was_ban, &evicted);
+        e = do_find_or_make(st, &slot, client, window_ms, now);
     e->ban = *b;
     e->last_ms = now;
     if (node) {
@@ -565,11 +597,9 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
     } else {
         e->end_reported = 1; /* an unban: reported where it was made */
     }
-    unlock_stripe(st->hdr, set);
+    unlock_slot(st, &slot, now);
     if (b->until_ms > now)
         raise_horizon(st->hdr, b->until_ms);
-    if (evicted)
-        log_full_once(st, &victim, was_ban, now);
 }
 
 static void shm_stats(rlw_store_t *base, rlw_store_stats_t *out)
