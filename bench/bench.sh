@@ -16,9 +16,15 @@
 # Clean traffic (GET /, a small static file, HTTP only):
 #   E1 plain httpd            E2 + module   E2b + module, another client banned
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
+# E1-E4 are measured one after the other like A-D; and, because a few
+# percent are lost in the noise of a shared machine that way, the pairs
+# E2:E1 E2b:E1 E4:E3 E4b:E3 are also measured side by side: both servers
+# loaded at the same time (two wrk), sharing the server CPU, so that any
+# noise hits both alike; the ratio of their req/s is then the inverse of
+# the ratio of their costs per request.
 #
 # Environment:
-#   DURATION=4     seconds of each measured wrk run
+#   DURATION=3     seconds of each measured wrk run
 #   CONNS=16       wrk connections (keep-alive)
 #   THREADS=2      wrk threads
 #   ROUNDS=5       rounds over all points; the median round is reported,
@@ -26,7 +32,11 @@
 #                  sides measured minutes apart at most). Odd rounds run
 #                  the points in order, even ones reversed.
 #   WARMUP=1       seconds of unrecorded load per point before round 1
-#   POINTS="A.http B.http ..."  run only these points (default: all)
+#   POINTS="A.http B.http ..."  points measured one after the other
+#                  (default: E1 E2 E3 E4 and A-D over HTTP and TLS; E2b and
+#                  E4b can be added)
+#   PAIRS="E2:E1 E2b:E1 E4:E3 E4b:E3"  points measured side by side
+#                  (PAIRS= for none)
 #   ACCESS_LOG=0   1: every server writes an access log (default: none)
 #   PIN=1          httpd on CPU 0, wrk on CPU 1 (taskset); PIN=0: let the
 #                  scheduler share both cores between them
@@ -34,18 +44,19 @@
 #   PORT_BASE=9000 server i listens on PORT_BASE+2i (HTTP) and +1 (HTTPS)
 #   OUT=bench/results/<UTC time>   raw wrk output, samples, report
 #   KEEP=1         keep BENCH_ROOT (configs, logs) after the run
-#   PERF=1         after the rounds, profile each point once more for
+#   PERF=1         after the rounds, profile each POINT once more for
 #                  DURATION seconds: perf record (call graphs) of the
 #                  server's processes, summaries in OUT/perf/<point>.txt.
 #                  Best with a few POINTS, e.g. POINTS="B.http D.http".
 #
-# Output: OUT/report.md (tables, goals, machine), OUT/samples.tsv (one line
-# per measured run), OUT/raw/*.txt (wrk output), OUT/probes.txt,
-# OUT/conf/*.conf. bench/results/latest points at the newest OUT.
+# Output: OUT/report.md (tables, goals, machine), OUT/samples.tsv and
+# OUT/pairs.tsv (one line per measured run), OUT/raw/*.txt (wrk output),
+# OUT/probes.txt, OUT/conf/*.conf. bench/results/latest points at the
+# newest OUT.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-4}
+DURATION=${DURATION:-3}
 CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-5}
@@ -143,14 +154,39 @@ ALL_POINTS=(
     "C.tls|modsec-rlw-close|https|$ATTACK|198.51.100.30|404"
     "D.tls|plain-rlw-ban|https|$ATTACK|198.51.100.40|404"
 )
-POINT_LIST=()
-for p in "${ALL_POINTS[@]}"; do
-    id=${p%%|*}
-    if [ -z "${POINTS:-}" ] || [[ " $POINTS " == *" $id "* ]]; then
-        POINT_LIST+=("$p")
-    fi
+POINTS=${POINTS-E1 E2 E3 E4 A.http B.http C.http D.http A.tls B.tls C.tls D.tls}
+PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3}
+point_by_id() {
+    local p
+    for p in "${ALL_POINTS[@]}"; do
+        [ "${p%%|*}" = "$1" ] && { echo "$p"; return 0; }
+    done
+    return 1
+}
+POINT_LIST=()  # measured one after the other
+for id in $POINTS; do
+    p=$(point_by_id "$id") || die "POINTS: no point '$id'"
+    POINT_LIST+=("$p")
 done
-[ ${#POINT_LIST[@]} -gt 0 ] || die "POINTS='$POINTS' names no known point"
+PAIR_LIST=()   # "X|Y": X and Y measured side by side
+USED=" $POINTS "
+for pair in $PAIRS; do
+    [[ $pair =~ ^([^:]+):([^:]+)$ ]] || die "PAIRS: '$pair' is not X:Y"
+    for id in "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; do
+        point_by_id "$id" >/dev/null || die "PAIRS: no point '$id'"
+        [ "$(point_by_id "$id" | cut -d'|' -f3)" = http ] || die "PAIRS: '$id' is not over HTTP"
+        [[ $USED == *" $id "* ]] || USED="$USED$id "
+    done
+    [ "$(point_by_id "${BASH_REMATCH[1]}" | cut -d'|' -f2)" != \
+      "$(point_by_id "${BASH_REMATCH[2]}" | cut -d'|' -f2)" ] \
+        || die "PAIRS: '$pair' loads one server twice"
+    PAIR_LIST+=("${BASH_REMATCH[1]}|${BASH_REMATCH[2]}")
+done
+USED_LIST=()   # every point in use, for the status checks
+for id in $USED; do
+    USED_LIST+=("$(point_by_id "$id")")
+done
+[ ${#USED_LIST[@]} -gt 0 ] || die "POINTS and PAIRS are both empty"
 pt() { echo "$1" | cut -d'|' -f"$2"; } # pt POINT N -> field N
 pt_url() { echo "$(pt "$1" 3)://localhost:$(srv_port "$(pt "$1" 2)" "$(pt "$1" 3)")$(pt "$1" 4)"; }
 
@@ -244,7 +280,7 @@ ban_client() { # ban_client SERVER IP
 # kept (B) or closed (C) after the answer.
 check_points() { # check_points LABEL
     local p id url out codes conns bad=0
-    for p in "${POINT_LIST[@]}"; do
+    for p in "${USED_LIST[@]}"; do
         id=$(pt "$p" 1)
         url=$(pt_url "$p")
         out=$(probe "$(pt "$p" 5)" "$url" "$url")
@@ -336,6 +372,53 @@ run_point() { # run_point POINT SECONDS ROUND|warmup
     tail -n 1 "$OUT/samples.tsv" | awk -F'\t' '{ printf "bench: %-7s round %s: %8s req/s  httpd %6s us/req  ModSecurity lines/req %s  other tenants %s%%\n", $1, $2, $3, $7, $8, $11 }' >&2
 }
 
+# Parses a wrk output: "req/s requests non2xx socket_errors".
+wrk_numbers() {
+    awk '/requests in/ { n = $1 } /^Requests\/sec:/ { rps = $2 }
+         /Non-2xx or 3xx/ { non2xx = $NF }
+         /Socket errors:/ { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
+         END { printf "%.0f %d %d %d\n", rps, n, non2xx, err }' "$1"
+}
+
+# Points X and Y loaded at the same time, each by its own wrk. Appends to
+# pairs.tsv: X Y round req/s(X) req/s(Y) httpd_us/req(X) httpd_us/req(Y)
+# errors(X+Y: non-2xx, socket) other%.
+run_pair() { # run_pair "X|Y" ROUND
+    local x=${1%%|*} y=${1##*|} round=$2 px py sx sy cx0 cy0 cx1 cy1 s0 s1 w0 w1 pidx pidy
+    px=$(point_by_id "$x")
+    py=$(point_by_id "$y")
+    sx=$(pt "$px" 2)
+    sy=$(pt "$py" 2)
+    cx0=$(cpu_ticks "$sx")
+    cy0=$(cpu_ticks "$sy")
+    s0=$(sys_ticks)
+    w0=$(child_ticks)
+    "${ON_CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+        -H "X-Forwarded-For: $(pt "$px" 5)" "$(pt_url "$px")" >"$OUT/raw/pair.$x.$y.$x.$round.txt" 2>&1 &
+    pidx=$!
+    "${ON_CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+        -H "X-Forwarded-For: $(pt "$py" 5)" "$(pt_url "$py")" >"$OUT/raw/pair.$x.$y.$y.$round.txt" 2>&1 &
+    pidy=$!
+    wait "$pidx" "$pidy"
+    w1=$(child_ticks)
+    s1=$(sys_ticks)
+    cx1=$(cpu_ticks "$sx")
+    cy1=$(cpu_ticks "$sy")
+    # shellcheck disable=SC2046 # word splitting of wrk_numbers is wanted
+    set -- $(wrk_numbers "$OUT/raw/pair.$x.$y.$x.$round.txt") $(wrk_numbers "$OUT/raw/pair.$x.$y.$y.$round.txt")
+    awk -v x="$x" -v y="$y" -v round="$round" -v rx="$1" -v nx="$2" -v ex=$(($3 + $4)) \
+        -v ry="$5" -v ny="$6" -v ey=$(($7 + $8)) -v cx=$((cx1 - cx0)) -v cy=$((cy1 - cy0)) \
+        -v hz="$CLK_TCK" -v wrk=$((w1 - w0)) -v s0="$s0" -v s1="$s1" 'BEGIN {
+        split(s0, a, " "); split(s1, b, " ")
+        tot = b[3] - a[3]
+        other = tot > 0 ? 100 * (b[1] - a[1] - cx - cy - wrk) / tot : 0
+        if (other < 0) other = 0
+        printf "%s\t%s\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%d\t%.0f\n", x, y, round, rx, ry,
+            nx ? cx * 1e6 / hz / nx : 0, ny ? cy * 1e6 / hz / ny : 0, ex + ey, other
+    }' >>"$OUT/pairs.tsv"
+    tail -n 1 "$OUT/pairs.tsv" | awk -F'\t' '{ printf "bench: %s beside %s round %s: %s / %s req/s = %.3f  httpd %s / %s us/req  other tenants %s%%\n", $1, $2, $3, $4, $5, ($5 > 0 ? $4 / $5 : 0), $6, $7, $9 }' >&2
+}
+
 # A wrk run of a point under perf record; writes OUT/perf/ID.{data,txt}.
 profile_point() { # profile_point POINT
     local p=$1 id srv pids data txt wpid
@@ -355,6 +438,18 @@ profile_point() { # profile_point POINT
     {
         echo "# perf record -F 499 --call-graph dwarf -p <children of $srv>, ${DURATION}s of: $(head -c 300 "$OUT/raw/$id.1.txt" | head -n 1)"
         echo "# $(grep '^Requests/sec' "$OUT/perf/$id.wrk.txt")"
+        echo
+        echo "## Share of the samples whose call stack holds ..."
+        perf script -i "$data" 2>/dev/null | awk '
+            BEGIN {
+                RS = ""
+                npat = split("mod_security2[.]so mod_ratelimit_waf[.]so" \
+                    " ap_run_post_read_request ap_run_quick_handler ap_run_log_transaction" \
+                    " apr_pool_(destroy|clear) mmap64 munmap exc_page_fault writev" \
+                    " (libssl|libcrypto)", pat, " ")
+            }
+            { total++; for (i = 1; i <= npat; i++) if ($0 ~ pat[i]) hit[i]++ }
+            END { for (i = 1; i <= npat; i++) printf "%6.1f%%  %s\n", total ? 100 * hit[i] / total : 0, pat[i] }'
         echo
         echo "## Self time by object"
         perf report -i "$data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n 15
@@ -381,6 +476,14 @@ pratio() { # pratio ID BASE C
         END { for (r in a) if ((r in b) && b[r] > 0) print a[r] / b[r] }' \
         "$OUT/samples.tsv" | median | awk '{ v = $1 } END { if (v != "") printf "%.2f", v; else printf "-" }'
 }
+# Column C of the pair X beside Y, one line per round.
+pcol() { awk -F'\t' -v x="$1" -v y="$2" -v c="$3" '$1 == x && $2 == y { print $c }' "$OUT/pairs.tsv"; }
+# Column C over column D of the pair X beside Y, one line per round.
+pcolratio() {
+    awk -F'\t' -v x="$1" -v y="$2" -v c="$3" -v d="$4" \
+        '$1 == x && $2 == y && $d > 0 { print $c / $d }' "$OUT/pairs.tsv"
+}
+fmt2() { awk '{ v = $1 } END { if (v == "") printf "-"; else printf "%.3f", v }'; }
 fmt0() { awk -v a="$1" 'BEGIN { if (a == "") printf "-"; else printf "%.0f", a }'; }
 fmt1() { awk -v a="$1" 'BEGIN { if (a == "") printf "-"; else printf "%.1f", a }'; }
 goal() { # goal LABEL VALUE MIN
@@ -445,13 +548,15 @@ report() {
         lines=$(med $v.http 8)
         [ -z "$lines" ] && lines=$(med $v.tls 8)
         echo "| $title | $(fmt0 "$h") | $(fmt0 "$t") | $(pratio $v.http A.http 3) | $(pratio $v.tls A.tls 3) |" \
-            "$(fmt1 "$hc") / $(fmt1 "$tc") | ${lines:--} | $(spread $v.http) |"
+            "$(fmt1 "$hc") / $(fmt1 "$tc") | $(echo "$lines" | awk '{ v = $1 } END { if (v == "") printf "-"; else printf "%.2f", v }') | $(spread $v.http) |"
     done
+    cut -f1 "$OUT/samples.tsv" | grep -q '^E' && {
     echo
     echo "## Clean traffic (GET $CLEAN, 200, HTTP)"
     echo
     echo "| variant | req/s | x without module | httpd CPU us/req | CPU x without module | req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|"
+    }
     for e in E1 E2 E2b E3 E4 E4b; do
         case $e in
         E1) title="E1 plain httpd"; base=E1 ;;
@@ -463,16 +568,44 @@ report() {
         esac
         h=$(med $e 3)
         hc=$(med $e 7)
+        [ -n "$h" ] || continue
         echo "| $title | $(fmt0 "$h") | $(pratio $e $base 3) | $(fmt1 "$hc") |" \
             "$(pratio $e $base 7) | $(spread $e) |"
     done
+    if [ -s "$OUT/pairs.tsv" ]; then
+        echo
+        echo "## Clean traffic side by side (GET $CLEAN, 200, HTTP)"
+        echo
+        echo "Both servers of a pair loaded at the same time by their own wrk (-t$THREADS -c$CONNS each),"
+        echo "sharing the server CPU: noise hits both alike. Medians of $ROUNDS rounds of ${DURATION}s;"
+        echo "ratios are medians of the per-round ratios."
+        echo
+        echo "| pair | req/s | req/s beside | req/s ratio | ratio min-max | httpd CPU us/req | CPU ratio |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' '{ print $1 "\t" $2 }' "$OUT/pairs.tsv" | sort -u | while IFS=$'\t' read -r x y; do
+            echo "| $x beside $y | $(fmt0 "$(pcol "$x" "$y" 4 | median)") |" \
+                "$(fmt0 "$(pcol "$x" "$y" 5 | median)") | $(pcolratio "$x" "$y" 4 5 | median | fmt2) |" \
+                "$(pcolratio "$x" "$y" 4 5 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f-%.3f", lo, hi }') |" \
+                "$(fmt1 "$(pcol "$x" "$y" 6 | median)") / $(fmt1 "$(pcol "$x" "$y" 7 | median)") |" \
+                "$(pcolratio "$x" "$y" 6 7 | median | fmt2) |"
+        done
+    fi
     echo
     echo "## Goals"
     echo
     goal "B / A over HTTP" "$(pratio B.http A.http 3)" 8
     goal "B / A over TLS" "$(pratio B.tls A.tls 3)" 6
-    goal "clean, module / no module, plain httpd (E2 / E1)" "$(pratio E2 E1 3)" 0.97
-    goal "clean, module / no module, ModSecurity + CRS (E4 / E3)" "$(pratio E4 E3 3)" 0.97
+    for e in "E2 E1 plain httpd" "E4 E3 ModSecurity + CRS"; do
+        set -- $e
+        x=$1 y=$2
+        shift 2
+        if [ -n "$(pcol "$x" "$y" 4)" ]; then
+            goal "clean, module / no module, $* ($x / $y side by side)" "$(pcolratio "$x" "$y" 4 5 | median | fmt2)" 0.97
+        fi
+        if [ -n "$(col "$x" 3)" ] && [ -n "$(col "$y" 3)" ]; then
+            goal "clean, module / no module, $* ($x / $y one after the other)" "$(pratio "$x" "$y" 3)" 0.97
+        fi
+    done
     echo
     echo "## Checks"
     echo
@@ -485,6 +618,12 @@ report() {
     echo "| point | round | req/s | requests | non-2xx | socket errors | httpd us/req | ModSecurity lines/req | machine busy % | steal % | other % |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     sort -t$'\t' -k1,1 -k2,2n "$OUT/samples.tsv" | awk -F'\t' -v OFS=' | ' '{ $1 = $1; print "| " $0 " |" }'
+    if [ -s "$OUT/pairs.tsv" ]; then
+        echo
+        echo "| point | beside | round | req/s | req/s beside | httpd us/req | httpd us/req beside | non-2xx + socket errors | other % |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+        sort -t$'\t' -k1,2 -k3,3n "$OUT/pairs.tsv" | awk -F'\t' -v OFS=' | ' '{ $1 = $1; print "| " $0 " |" }'
+    fi
 }
 
 # Sanity of the samples: status classes, ModSecurity silent on bans.
@@ -502,82 +641,98 @@ verify_samples() {
                 printf "%s: %d banned requests, %d new \"ModSecurity:\" error-log lines%s\n",
                     k, banned[k], seen[k] + 0.5, (seen[k] > 0 ? " (INSPECTED!)" : " (not inspected)")
         }' "$OUT/samples.tsv" | sort
+    awk -F'\t' '$8 > 0 { printf "%s beside %s round %s: %d non-2xx answers or socket errors\n", $1, $2, $3, $8 }' \
+        "$OUT/pairs.tsv"
 }
 
 # --- main -------------------------------------------------------------------------
-CMDLINE="bash bench/bench.sh"
-for v in DURATION CONNS THREADS ROUNDS WARMUP ACCESS_LOG PIN POINTS; do
-    [ -n "${!v+x}" ] && [ -n "$(printenv "$v")" ] && CMDLINE="$v=$(printenv "$v") $CMDLINE"
-done
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# Servers a killed earlier run left behind (found by their pid files).
-for d in "$ROOT"/*/; do
-    [ -f "$d/run/httpd.pid" ] && stop_server "${d%/}"
-done
-busy=$(ss -Hltn "sport >= :$PORT_BASE and sport <= :$((PORT_BASE + 2 * ${#SERVERS[@]} - 1))" | head -n 3)
-[ -z "$busy" ] || die "ports $PORT_BASE+ are in use: $busy"
-rm -rf "$ROOT"
-mkdir -p "$ROOT/tls" "$OUT/raw" || die "cannot create $ROOT or $OUT"
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-: >"$OUT/samples.tsv"
-: >"$OUT/probes.txt"
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -days 2 -subj /CN=localhost -addext basicConstraints=critical,CA:FALSE \
-    -addext subjectAltName=DNS:localhost -keyout "$ROOT/tls/key.pem" \
-    -out "$ROOT/tls/cert.pem" >/dev/null 2>&1 || die "openssl could not make a certificate"
-chmod 0644 "$ROOT/tls/cert.pem"
-cp "$SO" "$RLW_MODULE_SO" || die "cannot copy $SO"
-SO_ID="$(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')"
-
-needed=" "
-for p in "${POINT_LIST[@]}"; do
-    s=$(pt "$p" 2)
-    [[ $needed == *" $s "* ]] || needed="$needed$s "
-done
-for s in $needed; do
-    start_server "$s"
-done
-say "servers up under $ROOT:$needed"
-for s in $needed; do
-    ip=$(srv_field "$s" 3)
-    [ -n "$ip" ] && ban_client "$s" "$ip"
-done
-check_points before || die "a point does not answer as it should (see $OUT/probes.txt)"
-
-npts=${#POINT_LIST[@]}
-say "$npts points x $ROUNDS rounds x ${DURATION}s (+ ${WARMUP}s warm-up each): about $((npts * (ROUNDS * DURATION + WARMUP) / 60 + 1)) min"
-if [ "$WARMUP" -gt 0 ]; then
-    for p in "${POINT_LIST[@]}"; do
-        run_point "$p" "$WARMUP" warmup
+# A function, so that bash has read all of it before it starts: the file
+# may be edited while a run goes on.
+main() {
+    CMDLINE="bash bench/bench.sh"
+    for v in DURATION CONNS THREADS ROUNDS WARMUP ACCESS_LOG PIN POINTS PAIRS PERF; do
+        [ -n "${!v+x}" ] && [ -n "$(printenv "$v")" ] && CMDLINE="$v=$(printenv "$v") $CMDLINE"
     done
-fi
-for r in $(seq "$ROUNDS"); do
-    if [ $((r % 2)) = 1 ]; then
-        order=$(seq 0 $((npts - 1)))
-    else
-        order=$(seq $((npts - 1)) -1 0)
+    LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+    # Servers a killed earlier run left behind (found by their pid files).
+    for d in "$ROOT"/*/; do
+        [ -f "$d/run/httpd.pid" ] && stop_server "${d%/}"
+    done
+    busy=$(ss -Hltn "sport >= :$PORT_BASE and sport <= :$((PORT_BASE + 2 * ${#SERVERS[@]} - 1))" | head -n 3)
+    [ -z "$busy" ] || die "ports $PORT_BASE+ are in use: $busy"
+    rm -rf "$ROOT"
+    mkdir -p "$ROOT/tls" "$OUT/raw" || die "cannot create $ROOT or $OUT"
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM HUP
+    : >"$OUT/samples.tsv"
+    : >"$OUT/pairs.tsv"
+    : >"$OUT/probes.txt"
+
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -days 2 -subj /CN=localhost -addext basicConstraints=critical,CA:FALSE \
+        -addext subjectAltName=DNS:localhost -keyout "$ROOT/tls/key.pem" \
+        -out "$ROOT/tls/cert.pem" >/dev/null 2>&1 || die "openssl could not make a certificate"
+    chmod 0644 "$ROOT/tls/cert.pem"
+    cp "$SO" "$RLW_MODULE_SO" || die "cannot copy $SO"
+    SO_ID="$(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')"
+
+    needed=" "
+    for p in "${USED_LIST[@]}"; do
+        s=$(pt "$p" 2)
+        [[ $needed == *" $s "* ]] || needed="$needed$s "
+    done
+    for s in $needed; do
+        start_server "$s"
+    done
+    say "servers up under $ROOT:$needed"
+    for s in $needed; do
+        ip=$(srv_field "$s" 3)
+        [ -n "$ip" ] && ban_client "$s" "$ip"
+    done
+    check_points before || die "a point does not answer as it should (see $OUT/probes.txt)"
+
+    npts=${#POINT_LIST[@]}
+    npairs=${#PAIR_LIST[@]}
+    say "$npts points and $npairs pairs x $ROUNDS rounds x ${DURATION}s (+ ${WARMUP}s warm-up each):" \
+        "about $(((npts + npairs) * (ROUNDS * DURATION + WARMUP) * 11 / 600 + 1)) min"
+    if [ "$WARMUP" -gt 0 ]; then
+        for p in "${USED_LIST[@]}"; do
+            run_point "$p" "$WARMUP" warmup
+        done
     fi
-    for i in $order; do
-        run_point "${POINT_LIST[$i]}" "$DURATION" "$r"
+    for r in $(seq "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then
+            order=$(seq 0 $((npts - 1)))
+            porder=$(seq 0 $((npairs - 1)))
+        else
+            order=$(seq $((npts - 1)) -1 0)
+            porder=$(seq $((npairs - 1)) -1 0)
+        fi
+        for i in $order; do
+            run_point "${POINT_LIST[$i]}" "$DURATION" "$r"
+        done
+        for i in $porder; do
+            run_pair "${PAIR_LIST[$i]}" "$r"
+        done
     done
-done
-if [ "${PERF:-0}" = 1 ]; then
-    for p in "${POINT_LIST[@]}"; do
-        profile_point "$p"
-    done
-fi
-if check_points after; then
-    CHECKS="every point answered its expected status before and after the rounds (probes.txt); B kept its connection, C closed it"
-else
-    CHECKS="PROBES FAILED after the rounds: see probes.txt"
-fi
-CHECKS="$CHECKS
-$(verify_samples)"
+    if [ "${PERF:-0}" = 1 ]; then
+        for p in "${POINT_LIST[@]}"; do
+            profile_point "$p"
+        done
+    fi
+    if check_points after; then
+        CHECKS="every point answered its expected status before and after the rounds (probes.txt); B kept its connection, C closed it"
+    else
+        CHECKS="PROBES FAILED after the rounds: see probes.txt"
+    fi
+    CHECKS+=$'\n'"$(verify_samples)"
 
-report >"$OUT/report.md"
-ln -sfn "$(basename "$OUT")" "$(dirname "$OUT")/latest" 2>/dev/null
-cat "$OUT/report.md"
-say "results in $OUT"
+    report >"$OUT/report.md"
+    ln -sfn "$(basename "$OUT")" "$(dirname "$OUT")/latest" 2>/dev/null
+    cat "$OUT/report.md"
+    say "results in $OUT"
+}
+
+main "$@"
+exit

@@ -20,7 +20,8 @@
 # which counts only what runs inside ap_run_process_connection (reading,
 # handling, answering, logging a request; not the listener thread nor the
 # start-up). ab -k -c 1 sends the requests one after the other on one
-# kept-alive connection. Every variant is run twice, with the same set-up
+# kept-alive connection, with "Host: localhost" (a numeric Host header is
+# a CRS warning, logged for every request). Every variant is run twice, with the same set-up
 # (warm-up, ban burst) and once without and once with the N measured
 # requests; the difference divided by N is the cost of one request.
 # Instructions are not time (a cache miss or a system call costs more than
@@ -79,7 +80,8 @@ ss -Hltn "sport = :$PORT or sport = :$((PORT + 1))" | grep -q . \
 rm -rf "$ROOT"
 mkdir -p "$ROOT/tls" "$OUT" || die "cannot create $ROOT or $OUT"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -days 2 -subj /CN=localhost -keyout "$ROOT/tls/key.pem" \
+    -days 2 -subj /CN=localhost -addext basicConstraints=critical,CA:FALSE \
+    -addext subjectAltName=DNS:localhost -keyout "$ROOT/tls/key.pem" \
     -out "$ROOT/tls/cert.pem" >/dev/null 2>&1 || die "openssl failed"
 cp "$SO" "$RLW_MODULE_SO" || die "cannot copy $SO"
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); mod_ratelimit_waf.so sha256" \
@@ -93,7 +95,7 @@ req() { # req IP PATH -> status
 
 # One server life under callgrind; sets IR to the instructions counted.
 one_run() { # one_run VARIANT_LINE NREQ TAG
-    local v=$1 n=$2 tag=$3 d out i ban code opts
+    local v=$1 n=$2 tag=$3 d out ban code opts
     d=$ROOT/$(f "$v" 1).$tag
     out=$d/callgrind.out
     opts=$(f "$v" 2)
@@ -108,14 +110,14 @@ one_run() { # one_run VARIANT_LINE NREQ TAG
         --collect-atstart=no --toggle-collect=ap_run_process_connection \
         "$HTTPD" -X -f "$d/httpd.conf" >"$d/valgrind.log" 2>&1 &
     PID=$!
-    for i in $(seq 600); do
+    for _ in $(seq 600); do
         curl -s -o /dev/null "http://localhost:$PORT/" && break
         kill -0 "$PID" 2>/dev/null || die "httpd under callgrind died: $(tail -n 3 "$d/valgrind.log")"
         sleep 0.2
     done
     ban=$(f "$v" 3)
     if [ -n "$ban" ]; then
-        for i in $(seq 20); do
+        for _ in $(seq 20); do
             code=$(req "$ban" "$ATTACK")
             [ "$code" = 404 ] && break
         done
@@ -123,10 +125,10 @@ one_run() { # one_run VARIANT_LINE NREQ TAG
     fi
     code=$(req "$(f "$v" 5)" "$(f "$v" 4)")
     [ "$code" = "$(f "$v" 6)" ] || die "$(f "$v" 1): answered $code, expected $(f "$v" 6)"
-    ab -q -k -c 1 -n "$WARM" -H "X-Forwarded-For: $(f "$v" 5)" \
+    ab -q -k -c 1 -n "$WARM" -H "Host: localhost" -H "X-Forwarded-For: $(f "$v" 5)" \
         "http://127.0.0.1:$PORT$(f "$v" 4)" >/dev/null 2>&1
     if [ "$n" -gt 0 ]; then
-        ab -q -k -c 1 -n "$n" -H "X-Forwarded-For: $(f "$v" 5)" \
+        ab -q -k -c 1 -n "$n" -H "Host: localhost" -H "X-Forwarded-For: $(f "$v" 5)" \
             "http://127.0.0.1:$PORT$(f "$v" 4)" >"$d/ab.txt" 2>&1
         grep -q "^Complete requests: *$n" "$d/ab.txt" \
             || die "$(f "$v" 1): ab did not complete $n requests: $(cat "$d/ab.txt")"
@@ -134,22 +136,24 @@ one_run() { # one_run VARIANT_LINE NREQ TAG
     kill -TERM "$PID"
     wait "$PID"
     PID=
+    MSLINES=$(grep -c 'ModSecurity: ' "$d/logs/error_log")
     IR=$(awk '/^(summary|totals):/ { print $2; exit }' "$out")
 }
 
-printf '%-4s %14s %10s %s\n' variant "instr/request" requests options | tee -a "$OUT/callgrind.txt"
+printf '%-4s %14s %10s %17s  %s\n' variant "instr/request" requests "ModSec lines/req" \
+    "bench/httpd-conf.sh options" | tee -a "$OUT/callgrind.txt"
 for v in "${VARIANTS[@]}"; do
     id=$(f "$v" 1)
     [[ $want == *" $id "* ]] || continue
     n=$N
     [[ $(f "$v" 2) == *modsec* ]] && n=$N_MODSEC
     one_run "$v" 0 base
-    i0=$IR
+    i0=$IR m0=$MSLINES
     one_run "$v" "$n" meas
-    i1=$IR
+    i1=$IR m1=$MSLINES
     [ -n "$i0" ] && [ -n "$i1" ] || die "$id: no callgrind totals"
-    awk -v id="$id" -v a="$i0" -v b="$i1" -v n="$n" -v o="$(f "$v" 2)" \
-        'BEGIN { printf "%-4s %14.0f %10d %s\n", id, (b - a) / n, n, o }' \
+    awk -v id="$id" -v a="$i0" -v b="$i1" -v n="$n" -v o="$(f "$v" 2)" -v l=$((m1 - m0)) \
+        'BEGIN { printf "%-4s %14.0f %10d %17.2f  %s\n", id, (b - a) / n, n, l / n, o }' \
         | tee -a "$OUT/callgrind.txt"
 done
 echo "callgrind: results in $OUT/callgrind.txt" >&2

@@ -71,6 +71,7 @@
 typedef struct mc_shared {
     int64_t degraded_since_ms; /* 0 while the pool answers */
     int64_t degraded_logged_ms;
+    int64_t last_failure_ms;   /* latest failed call */
     uint64_t errors;           /* failed memcached calls */
     uint64_t fallbacks;        /* attacks counted locally instead */
     uint64_t cas_retries;      /* lost CAS rounds on ban records */
@@ -154,6 +155,7 @@ static void note_failure(mc_store_t *st, const char *what,
     int64_t zero = 0, last;
 
     ATOMIC_ADD(&sh->errors, 1);
+    __atomic_store_n(&sh->last_failure_ms, now, __ATOMIC_RELAXED);
     if (__atomic_compare_exchange_n(&sh->degraded_since_ms, &zero, now, 0,
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
         /* Once per episode and node: the process that flipped the flag. */
@@ -180,12 +182,22 @@ static void note_success(mc_store_t *st, int64_t now)
 {
     mc_shared_t *sh = st->shared;
     int64_t since = __atomic_load_n(&sh->degraded_since_ms, __ATOMIC_RELAXED);
+    int64_t quiet = (int64_t)st->conf.retry_secs * 1000;
 
+    /* One server down while the others answer is one episode, not a flip
+     * per call: recovered means no failure for a retry period. */
+    if (quiet < 1000)
+        quiet = 1000;
+    if (since &&
+        now - __atomic_load_n(&sh->last_failure_ms, __ATOMIC_RELAXED) < quiet)
+        return;
     if (since && __atomic_compare_exchange_n(&sh->degraded_since_ms, &since,
                                              0, 0, __ATOMIC_RELAXED,
                                              __ATOMIC_RELAXED)) {
         char detail[64];
 
+        /* A new episode logs again (episodes are at least a retry period
+         * apart, see above). */
         __atomic_store_n(&sh->degraded_logged_ms, 0, __ATOMIC_RELAXED);
         rlw_log(RLW_LOG_NOTICE,
                 "RLW00111: memcached store recovered after %ld ms degraded",
@@ -433,6 +445,76 @@ static void note_bad(mc_store_t *st, const char *bkey, size_t bklen,
         ATOMIC_ADD(&st->shared->bad_records, r->bad_counters);
 }
 
+/* 1 when a failed call cannot have reached a live server's data, so that
+ * making it again cannot count twice: a connection that died (its server
+ * was restarted: the first call on the old socket fails) or a counter
+ * created by two increments at once (memcached answers NOT_STORED to the
+ * second one). A timeout is not retried: the first call may have landed. */
+static int retry_safe(memcached_return_t rc)
+{
+    return rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_CONNECTION_FAILURE ||
+           rc == MEMCACHED_WRITE_FAILURE ||
+           rc == MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE;
+}
+
+/* 1 when key holds something that is not a counter. */
+static int holds_garbage(mc_store_t *st, memcached_st *mc, const char *group,
+                         const char *key, size_t klen)
+{
+    memcached_return_t rc;
+    uint32_t flags;
+    size_t vl = 0;
+    char *v = memcached_get_by_key(mc, group, strlen(group), key, klen, &vl,
+                                   &flags, &rc);
+    int bad = 0;
+    size_t i;
+
+    ATOMIC_ADD(&st->shared->ops, 1);
+    if (rc == MEMCACHED_SUCCESS && v) {
+        bad = vl == 0 || vl > 20;
+        for (i = 0; i < vl && !bad; i++)
+            bad = v[i] < '0' || v[i] > '9';
+    }
+    free(v);
+    return bad;
+}
+
+/* Adds one to the counter key (created at 1 when missing). Retries what
+ * is safe to retry (retry_safe()); a counter holding garbage (written by
+ * someone else: memcached refuses to increment it) is reported and
+ * replaced by this attack's 1. */
+static memcached_return_t increment(mc_store_t *st, memcached_st *mc,
+                                    const char *pseudo, const char *key,
+                                    size_t klen, time_t ttl, uint64_t *value)
+{
+    size_t plen = strlen(pseudo);
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    int tries;
+
+    for (tries = 0; tries < 3; tries++) {
+        rc = memcached_increment_with_initial_by_key(mc, pseudo, plen, key,
+                                                     klen, 1, 1, ttl, value);
+        ATOMIC_ADD(&st->shared->ops, 1);
+        if (rc == MEMCACHED_SUCCESS)
+            return rc;
+        if (retry_safe(rc))
+            continue;
+        if (rc != MEMCACHED_TIMEOUT &&
+            holds_garbage(st, mc, pseudo, key, klen)) {
+            ATOMIC_ADD(&st->shared->bad_records, 1);
+            rlw_log(RLW_LOG_WARN, "RLW00115: memcached counter %.*s holds "
+                                  "something other than a count; replaced",
+                    (int)klen, key);
+            rc = memcached_set_by_key(mc, pseudo, plen, key, klen, "1", 1,
+                                      ttl, 0);
+            ATOMIC_ADD(&st->shared->ops, 1);
+            *value = 1;
+        }
+        return rc;
+    }
+    return rc;
+}
+
 /* Counts one attack and reads the client's ban record, in two round trips:
  * an atomic increment of the current bucket, then one multi-get of the
  * older buckets and the ban record (all on the client's server).
@@ -445,7 +527,7 @@ static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
                                        size_t bklen, int64_t window_ms,
                                        int64_t now, uint32_t *count,
                                        rlw_ban_state_t *b, uint64_t *cas,
-                                       int *found)
+                                       int *found, int *bad)
 {
     int64_t width = rlw_window_width(window_ms);
     int64_t head = now / width;
@@ -464,10 +546,8 @@ static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
     memset(b, 0, sizeof(*b));
     *cas = 0;
     *found = 0;
-    rc = memcached_increment_with_initial_by_key(
-        mc, pseudo, plen, cur, curlen, 1, 1,
-        (time_t)ttl_secs(window_ms + width), &value);
-    ATOMIC_ADD(&st->shared->ops, 1);
+    rc = increment(st, mc, pseudo, cur, curlen,
+                   (time_t)ttl_secs(window_ms + width), &value);
     if (rc != MEMCACHED_SUCCESS)
         return rc;
     n = bucket_keys(st, pseudo, head, 1, keys, kp, kl);
@@ -483,6 +563,7 @@ static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
     *b = r.ban;
     *cas = r.cas;
     *found = r.found;
+    *bad = r.bad_ban;
     if (rc != MEMCACHED_SUCCESS)
         return rc;
     r.vals[0] = value;
@@ -650,6 +731,19 @@ static apr_status_t fallback(mc_store_t *st, const rlw_addr_t *client,
     return st->local->attack(st->local, client, cls, p, hit, now, out);
 }
 
+/* How long a ban record must live from now: past the ban's end, as long
+ * as the counters it cuts off (a ban starts a new count) and the strikes
+ * it remembers. */
+static int64_t record_keep(const rlw_policy_t *p, const rlw_ban_state_t *b,
+                           int64_t now)
+{
+    int64_t counters = p->window_ms + rlw_window_width(p->window_ms);
+    int64_t after = p->strike_decay_ms > counters ? p->strike_decay_ms
+                                                  : counters;
+
+    return (b->until_ms > now ? b->until_ms - now : 0) + after;
+}
+
 static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
                               rlw_class_t cls, const rlw_policy_t *p,
                               const rlw_hit_t *hit, int64_t now,
@@ -665,7 +759,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     int64_t until = 0;
     rlw_ban_state_t rec;
     uint64_t cas = 0;
-    int found = 0;
+    int found = 0, bad = 0;
     int tries;
 
     memset(out, 0, sizeof(*out));
@@ -685,11 +779,29 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     }
     klen = ban_key(st, pseudo, key);
     rc = count_attack(st, mc, pseudo, key, klen, p->window_ms, now, &count,
-                      &rec, &cas, &found);
+                      &rec, &cas, &found, &bad);
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "counting an attack", mc, rc, now);
         push(st, mc);
         return fallback(st, client, cls, p, hit, now, out);
+    }
+    if (bad) {
+        /* The record did not open: where the last ban started is unknown,
+         * so this count may include attacks a ban already punished. Never
+         * ban on it; write a valid record that starts a new count with the
+         * current bucket (which holds this attack). */
+        int64_t width = rlw_window_width(p->window_ms);
+
+        rec.start_ms = (now / width) * width - 1;
+        if (rec.start_ms < 0)
+            rec.start_ms = 0;
+        rec.until_ms = rec.start_ms;
+        write_ban(st, mc, pseudo, key, klen, &rec, record_keep(p, &rec, now),
+                  found, cas);
+        out->count = 0;
+        note_success(st, now);
+        push(st, mc);
+        return APR_SUCCESS;
     }
     if (rlw_ban_active(&rec, now)) {
         /* Banned elsewhere and not yet learned through the journal: learn
@@ -732,7 +844,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         if (out->verdict.kind != RLW_VERDICT_BAN)
             break;
         rc = write_ban(st, mc, pseudo, key, klen, &b,
-                       b.until_ms - now + p->strike_decay_ms, found, cas);
+                       record_keep(p, &b, now), found, cas);
         if (rc == MEMCACHED_SUCCESS) {
             rlw_store_shm_learn(st->local, client, &b, st->conf.node,
                                 p->window_ms, now);

@@ -36,7 +36,8 @@ attacks($_->port, $v6, $T / 2) for $A, $B; # banned, as 2001:db8:41:7::/64
 clean($_->port, $v4[2]) for $A, $B;        # clean only
 settle();
 ok defined $c->wait_everywhere($v4[0], 404, 2), 'v4 client banned';
-ok defined $c->wait_everywhere($v6, 404, 2), 'v6 client banned';
+ok defined $c->wait_everywhere($v6, 404, 2),
+    'v6 client banned (exactly T attacks, half on each node)';
 
 # Every form an address could take in a key or a value.
 sub forms {
@@ -62,15 +63,29 @@ sub forms {
     return @f;
 }
 
+# Everything the servers list, plus what they hold under the clients' own
+# key names (a listing can miss an item that moves meanwhile).
 my %dump;
 for my $i (0 .. 1) {
     my $d = $c->mc($i)->dump;
     $dump{$_} = $d->{$_} for keys %$d;
 }
+for my $ip (@v4, $v6) {
+    my $k = $c->client_keys($ip);
+    $dump{$_} = $k->{$_} for keys %$k;
+}
+for my $m ($c->mcs) {
+    my $seq = $m->get("${P}j:seq") // next;
+    $dump{"${P}j:seq"} = $seq;
+    for my $n (1 .. $seq) {
+        my $v = $m->get("${P}j:$n");
+        $dump{"${P}j:$n"} = $v if defined $v;
+    }
+}
 my @keys = sort keys %dump;
-ok scalar(grep {/^\Q$P\Eb:/} @keys) >= 2, 'memcached holds ban records';
+ok scalar(grep {/^\Q$P\Eb:/} @keys) >= 1, 'memcached holds ban records';
 ok scalar(grep {/^\Q$P\Ec\d+:/} @keys) >= 1, 'and counters';
-ok scalar(grep {/^\Q$P\Ej:\d+$/} @keys) >= 2, 'and journal entries';
+ok scalar(grep {/^\Q$P\Ej:\d+$/} @keys) >= 1, 'and journal entries';
 ok exists $dump{"${P}j:seq"}, 'and the journal sequence number';
 is_deeply [grep { !/^\Q$P\E(?:[bj]|c\d+):[A-Za-z0-9_-]+$/ } @keys], [],
     'every key is the prefix, a kind and a pseudonym or a number';
@@ -101,6 +116,12 @@ is_deeply [grep { $dump{$_} !~ /^\d+$/ } grep {/^\Q$P\Ec\d+:/} @keys], [],
     ok $px, 'learnt X\'s pseudonym from its counter key';
     attacks($A->port, $x, $T - 1);
     ok defined $c->wait_everywhere($x, 404, 2), 'X banned (strike 1)';
+    SKIP: {
+        skip 'tools/rlwafctl is not built', 1 unless RLW::Cluster::have_ctl();
+        my ($rc, $out, $err, $j) = $c->ctl('--json', 'status', $x);
+        is $j && $j->{count}, 0, 'the ban started a new count for X'
+            or diag "rlwafctl: rc=$rc $out $err";
+    }
     ok defined $c->wait_everywhere($x, 200, $BAN + 2), 'X\'s ban over';
     my $m = $c->mc($srv);
     my $rec = $m->get("${P}b:$px");
@@ -112,7 +133,8 @@ is_deeply [grep { $dump{$_} !~ /^\d+$/ } grep {/^\Q$P\Ec\d+:/} @keys], [],
         'X: T-1 attacks';
     settle();
     is_deeply [$c->cleans_everywhere($x)], [200, 200],
-        'the tampered record bans nobody';
+        'the tampered record bans nobody (T-1 attacks since X\'s ban)'
+        or diag explain [$c->ban_lines($x, $marks)];
     attack($B->port, $x);
     my @b = $c->wait_ban_lines($x, $marks);
     is scalar(@b), 1, 'X: the T-th attack bans';

@@ -10,6 +10,8 @@ package RLW::Cluster;
 #   RLW::Client::attack($a->port, '198.51.100.7');
 #   my @bans = $c->ban_lines('198.51.100.7');   # across every node's log
 #   my $st = $c->status($a);            # the node's ?json status page
+#   my $p = $c->pseudonym('198.51.100.7');   # its memcached key name part
+#   my ($rc, $out) = $c->ctl('status', '198.51.100.7');   # tools/rlwafctl
 #   $c->stop;                           # also done when $c goes away
 #
 # Options of new (all optional):
@@ -30,9 +32,12 @@ use strict;
 use warnings;
 
 use Cwd ();
+use Digest::SHA ();
 use File::Basename ();
 use File::Temp ();
 use JSON::PP ();
+use MIME::Base64 ();
+use Socket ();
 use Time::HiRes qw(time sleep);
 
 use RLW::Client qw(:all);
@@ -65,8 +70,12 @@ sub new {
         extra        => '',
         %o,
     }, $class;
-    $self->{mcs} = [map { RLW::Memcached->new(name => "mc$_") }
-                    1 .. $self->{memcached}];
+    my %taken;    # (ports are picked now, the servers started later)
+    for my $i (1 .. $self->{memcached}) {
+        my $m;
+        do { $m = RLW::Memcached->new(name => "mc$i") } while $taken{ $m->port }++;
+        push @{ $self->{mcs} }, $m;
+    }
     $self->{config} ||= join(' ', map { '--SERVER=' . $_->server }
                                       @{ $self->{mcs} })
                         . ' --DISTRIBUTION=consistent';
@@ -84,7 +93,6 @@ sub make_secret {
     open my $fh, '<', '/dev/urandom' or die "urandom: $!\n";
     read $fh, my $raw, 48;
     close $fh;
-    require MIME::Base64;
     open my $out, '>', $path or die "write $path: $!\n";
     print {$out} MIME::Base64::encode_base64($raw, ''), "\n";
     close $out;
@@ -95,6 +103,8 @@ sub make_secret {
 sub mcs         { @{ $_[0]{mcs} } }
 sub mc          { $_[0]{mcs}[ $_[1] ] }
 sub nodes       { @{ $_[0]{nodes_list} || [] } }
+# Nodes built elsewhere (started RLW::Httpd instances), for the helpers.
+sub set_nodes   { $_[0]{nodes_list} = [ @_[1 .. $#_] ] }
 sub node        { $_[0]{nodes_list}[ $_[1] ] }
 sub config      { $_[0]{config} }
 sub secret_file { $_[0]{secret} }
@@ -150,9 +160,9 @@ sub open_up {
 sub start {
     my ($self) = @_;
     $_->start for @{ $self->{mcs} };
-    $self->{nodes_list} = [map { $self->make_node($_) }
+    # One after the other: a node listens before the next picks its port.
+    $self->{nodes_list} = [map { $self->make_node($_)->start }
                            0 .. $self->{nodes} - 1];
-    $_->start for @{ $self->{nodes_list} };
     return $self;
 }
 
@@ -297,21 +307,83 @@ sub all_keys {
     return @out;
 }
 
-# The pseudonym (and server index) of client: one attack on node h, and the
-# counter key that appeared. Returns (pseudonym, server index) or ().
+# The pseudonym of client under this cluster's secret, as the module
+# computes it (rlw_crypto.c): HMAC-SHA256 with the subkey
+# HMAC-SHA256(secret, "rlw pseudonym v1") over family, prefix, two zero
+# bytes and the 16 address bytes (IPv6 masked to /64), its first 16 bytes
+# in base64url without padding.
+sub pseudonym {
+    my ($self, $client) = @_;
+    open my $fh, '<', $self->{secret} or die "$self->{secret}: $!\n";
+    my $secret = do { local $/; <$fh> };
+    close $fh;
+    $secret =~ s/\r?\n\z//;
+    my $key = Digest::SHA::hmac_sha256('rlw pseudonym v1', $secret);
+    my $wire;
+    if ($client =~ /:/) {
+        my $b = Socket::inet_pton(Socket::AF_INET6(), $client)
+            or die "bad address $client\n";
+        $wire = pack('CCCC', 6, 64, 0, 0) . substr($b, 0, 8) . "\0" x 8;
+    }
+    else {
+        my $b = Socket::inet_pton(Socket::AF_INET(), $client)
+            or die "bad address $client\n";
+        $wire = pack('CCCC', 4, 32, 0, 0) . $b . "\0" x 12;
+    }
+    my $mac = substr(Digest::SHA::hmac_sha256($wire, $key), 0, 16);
+    (my $p = MIME::Base64::encode_base64($mac, '')) =~ tr{+/}{-_};
+    $p =~ s/=+\z//;
+    return $p;
+}
+
+sub window_ms { RLW::Client::parse_duration($_[0]{window}) }
+
+# Index of the server that holds client's counters or ban record now,
+# undef when none does.
+sub server_of_client {
+    my ($self, $client) = @_;
+    my $p = $self->pseudonym($client);
+    my $idx = bucket_index($self->window_ms, int(time * 1000));
+    my @m = $self->mcs;
+    for my $i (0 .. $#m) {
+        next unless $m[$i]->running;
+        for my $k ("$self->{prefix}b:$p",
+                   map { "$self->{prefix}c$_:$p" } reverse $idx - 16 .. $idx + 1) {
+            return $i if defined $m[$i]->get($k);
+        }
+    }
+    return undef;
+}
+
+# What memcached holds for client: { key => value } of its ban record and
+# its counters of the last 16 buckets, read with get from every server (a
+# listing by metadump can miss items that move between LRUs meanwhile).
+sub client_keys {
+    my ($self, $client) = @_;
+    my $p = $self->pseudonym($client);
+    my $idx = bucket_index($self->window_ms, int(time * 1000));
+    my @k = ("$self->{prefix}b:$p",
+             map { "$self->{prefix}c$_:$p" } $idx - 16 .. $idx + 1);
+    my %v;
+    for my $m (grep { $_->running } $self->mcs) {
+        for my $k (@k) {
+            my $v = $m->get($k);
+            $v{$k} = $v if defined $v;
+        }
+    }
+    return \%v;
+}
+
+# One attack by client on node h, then (pseudonym, index of the server
+# holding its counters), or () when no counter shows up within 3 s.
 sub learn_pseudonym {
     my ($self, $h, $client) = @_;
-    my $p = quotemeta $self->{prefix};
-    my %before = map { ("$_->[0] $_->[1]" => 1) } $self->all_keys;
+    my $p = $self->pseudonym($client);
     attack($h->port, $client);
-    my @new;
-    wait_until(sub {
-        @new = grep { !$before{"$_->[0] $_->[1]"} && $_->[1] =~ /^${p}c\d+:/ }
-            $self->all_keys;
-        @new }, 3, 0.02);
-    return () unless @new;
-    my ($pseudo) = $new[0][1] =~ /^${p}c\d+:(.+)$/;
-    return ($pseudo, $new[0][0]);
+    my $srv;
+    wait_until(sub { defined($srv = $self->server_of_client($client)) },
+               3, 0.02);
+    return defined $srv ? ($p, $srv) : ();
 }
 
 # Bucket index of the window's head at now (the module's rlw_window width:
@@ -320,6 +392,18 @@ sub bucket_index {
     my ($window_ms, $now_ms) = @_;
     my $width = int(($window_ms + 15) / 16);
     return int($now_ms / $width);
+}
+
+# Waits until the current bucket of the window has at least need seconds
+# left (and began 50 ms ago or more), so that what follows falls in one
+# bucket (a ban leaves out the attacks counted in the bucket of its start).
+sub fresh_bucket {
+    my ($self, $need) = @_;
+    my $width = int(($self->window_ms + 15) / 16) / 1000;
+    die "a bucket of ${width}s is shorter than ${need}s + 50 ms\n"
+        if $width < $need + 0.05;
+    my $into = time - int(time / $width) * $width;
+    sleep $width - $into + 0.05 if $into < 0.05 || $width - $into < $need;
 }
 
 sub DESTROY {

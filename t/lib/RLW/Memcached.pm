@@ -264,8 +264,10 @@ sub stats {
     return \%s;
 }
 
-# Every key the server holds (live items only), URL-decoded, as metadump
-# prints them; keys_raw() keeps them as printed.
+# The keys the server holds (live items), URL-decoded, as metadump prints
+# them; keys_raw() keeps them as printed. metadump walks the LRUs while the
+# server works: an item moved between LRUs meanwhile can be missed, so
+# look up keys you know by name with get().
 sub keys_raw {
     my ($self) = @_;
     my @l;
