@@ -279,9 +279,21 @@ static rlw_req_t *req_state(request_rec *r, int create)
 static int parse_client(request_rec *r, const rlw_srv_conf_t *c,
                         rlw_req_t *rq)
 {
+    apr_sockaddr_t *sa = r->useragent_addr;
+
     if (rq->have_client)
         return 0;
-    memset(&rq->host, 0, sizeof(rq->host));
+    /* mod_remoteip (or the connection) already parsed the address: take
+     * its bytes rather than parse the text again on every request. */
+    if (sa && sa->family == APR_INET &&
+        rlw_addr_from_bytes(RLW_AF_INET, &sa->sa.sin.sin_addr, &rq->host) == 0)
+        goto parsed;
+#if APR_HAVE_IPV6
+    if (sa && sa->family == APR_INET6 &&
+        rlw_addr_from_bytes(RLW_AF_INET6, &sa->sa.sin6.sin6_addr,
+                            &rq->host) == 0)
+        goto parsed;
+#endif
     if (!r->useragent_ip || rlw_addr_parse(r->useragent_ip, &rq->host) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "RLW00005: client address '%s' does not parse; "
@@ -289,6 +301,7 @@ static int parse_client(request_rec *r, const rlw_srv_conf_t *c,
                       r->useragent_ip ? r->useragent_ip : "(none)");
         return -1;
     }
+parsed:
     rlw_addr_client(&rq->host, (unsigned)c->v6_prefix, &rq->client);
     rq->have_client = 1;
     return 0;

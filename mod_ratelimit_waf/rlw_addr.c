@@ -118,6 +118,25 @@ int rlw_addr_parse(const char *text, rlw_addr_t *out)
     return 0;
 }
 
+int rlw_addr_from_bytes(int family, const void *bytes, rlw_addr_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (family == RLW_AF_INET) {
+        out->family = RLW_AF_INET;
+        out->prefix = 32;
+        memcpy(out->bytes, bytes, 4);
+        return 0;
+    }
+    if (family != RLW_AF_INET6)
+        return -1;
+    out->family = RLW_AF_INET6;
+    out->prefix = 128;
+    memcpy(out->bytes, bytes, 16);
+    if (memcmp(out->bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix)) == 0)
+        unmap(out);
+    return 0;
+}
+
 void rlw_addr_client(const rlw_addr_t *host, unsigned v6_prefix,
                      rlw_addr_t *client)
 {

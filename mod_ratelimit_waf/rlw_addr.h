@@ -31,6 +31,12 @@ typedef struct rlw_addr {
  * reads past the NUL, any length is safe). */
 int rlw_addr_parse(const char *text, rlw_addr_t *out);
 
+/* Fills out from a binary address already parsed by someone else (httpd's
+ * apr_sockaddr_t): family RLW_AF_INET with 4 bytes or RLW_AF_INET6 with 16,
+ * network order; IPv4-mapped IPv6 becomes IPv4, as in rlw_addr_parse().
+ * Returns 0, or -1 for another family. */
+int rlw_addr_from_bytes(int family, const void *bytes, rlw_addr_t *out);
+
 /* The identity a client is counted under: IPv4 as is, IPv6 masked to
  * v6_prefix bits (1..128) with prefix set to v6_prefix. A v6_prefix of 0
  * (unset) or above 128 counts each IPv6 address alone (128). */

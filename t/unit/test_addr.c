@@ -417,6 +417,31 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* Bytes from httpd's parsed sockaddr give the same value as the text. */
+START_TEST(from_bytes_matches_parse)
+{
+    static const uint8_t v4[4] = {192, 0, 2, 7};
+    static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                   0, 0, 0, 0, 0, 0, 0, 1};
+    static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                       0, 0, 0xff, 0xff, 198, 51, 100, 9};
+    rlw_addr_t a, b;
+
+    ck_assert_int_eq(rlw_addr_from_bytes(RLW_AF_INET, v4, &a), 0);
+    ck_assert_int_eq(rlw_addr_parse("192.0.2.7", &b), 0);
+    ck_assert_mem_eq(&a, &b, sizeof(a));
+    ck_assert_int_eq(rlw_addr_from_bytes(RLW_AF_INET6, v6, &a), 0);
+    ck_assert_int_eq(rlw_addr_parse("2001:db8::1", &b), 0);
+    ck_assert_mem_eq(&a, &b, sizeof(a));
+    ck_assert_int_eq(rlw_addr_from_bytes(RLW_AF_INET6, mapped, &a), 0);
+    ck_assert_int_eq(a.family, RLW_AF_INET);
+    ck_assert_int_eq(rlw_addr_parse("198.51.100.9", &b), 0);
+    ck_assert_mem_eq(&a, &b, sizeof(a));
+    ck_assert_int_eq(rlw_addr_from_bytes(99, v6, &a), -1);
+    ck_assert_int_eq(a.family, 0);
+}
+END_TEST
+
 Suite *addr_suite(void)
 {
     Suite *s = suite_create("addr");
@@ -425,6 +450,7 @@ Suite *addr_suite(void)
     tcase_add_loop_test(tc, parse_good_host, 0, N(good_hosts));
     tcase_add_loop_test(tc, parse_bad_host, 0, N(bad_hosts));
     tcase_add_test(tc, hostile_long_strings);
+    tcase_add_test(tc, from_bytes_matches_parse);
     tcase_add_test(tc, parse_null_and_length_edge);
     tcase_add_test(tc, equal_values_memcmp_equal);
     tcase_add_test(tc, client_grouping);
