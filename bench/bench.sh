@@ -13,9 +13,29 @@
 #   C  as B with RateLimitWAFBanAction close (one connection per request)
 #   D  as B without mod_security2 loaded (the ceiling); the ban comes from
 #      a SetEnvIfExpr stand-in score (bench/httpd-conf.sh, "scoreenv")
+#   Bm as B with the memcached store (RateLimitWAFStore memcached)
 # Clean traffic (GET /, a small static file, HTTP only):
 #   E1 plain httpd            E2 + module   E2b + module, another client banned
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
+#   E2m E2mb E4m E4mb: E2 E2b E4 E4b with the memcached store
+# With MC=1 (the default) the script starts two memcached servers on
+# 127.0.0.1:MC_PORT_BASE and +1; every memcached-store server uses both
+# ("--SERVER=... --SERVER=... --DISTRIBUTION=consistent", one secret file),
+# each under its own RateLimitWAFKeyPrefix so that no server sees another's
+# bans. After the rounds it also measures, with the memcached store:
+#   - memcached commands (memcached "stats": cmd_get, cmd_set, cmd_touch,
+#     incr, decr, delete; cas is counted in cmd_set) and store round trips
+#     (the module's own "ops" counter, status page ?json) per clean request:
+#     deltas over a DURATION-second wrk run of E2m and of E2mb, minus the
+#     deltas of an idle period of the same length (the nodes' background
+#     journal polls);
+#   - the same per attack below the threshold: ATTACKS attacks, each from
+#     another client, one after the other on one connection (plain-mc);
+#   - ban propagation: two nodes (node-a, node-b: plain httpd + module,
+#     one key prefix, RateLimitWAFSyncInterval SYNC) share the pool; a
+#     client is banned on node A, node B is polled with its clean requests
+#     every 5 ms until it answers 404 (bench/propagation.pl); PROP_REPEATS
+#     times, each with a new client.
 # E1-E4 are measured one after the other like A-D; and, because a few
 # percent are lost in the noise of a shared machine that way, the pairs
 # E2:E1 E2b:E1 E4:E3 E4b:E3 are also measured side by side: both servers
@@ -33,10 +53,16 @@
 #                  the points in order, even ones reversed.
 #   WARMUP=1       seconds of unrecorded load per point before round 1
 #   POINTS="A.http B.http ..."  points measured one after the other
-#                  (default: E1 E2 E3 E4 and A-D over HTTP and TLS; E2b and
-#                  E4b can be added)
-#   PAIRS="E2:E1 E2b:E1 E4:E3 E4b:E3"  points measured side by side
-#                  (PAIRS= for none)
+#                  (default: E1 E2 E3 E4 and A B Bm C D over HTTP and TLS;
+#                  E2b E4b E2m E2mb E4m E4mb can be added)
+#   PAIRS="E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3"
+#                  points measured side by side (PAIRS= for none)
+#   MC=1           0: no memcached store (no Bm, E*m points, no memcached
+#                  measurements; the defaults drop them)
+#   MC_PORT_BASE=9100  the two memcached servers' ports (and +1)
+#   ATTACKS=200    attacks (distinct clients) for the round trips per attack
+#   PROP_REPEATS=10    bans whose propagation is timed
+#   SYNC=250ms     RateLimitWAFSyncInterval of the two propagation nodes
 #   ACCESS_LOG=0   1: every server writes an access log (default: none)
 #   PIN=1          httpd on CPU 0, wrk on CPU 1 (taskset); PIN=0: let the
 #                  scheduler share both cores between them
@@ -51,7 +77,8 @@
 #
 # Output: OUT/report.md (tables, goals, machine), OUT/samples.tsv and
 # OUT/pairs.tsv (one line per measured run), OUT/raw/*.txt (wrk output),
-# OUT/probes.txt, OUT/conf/*.conf. bench/results/latest points at the
+# OUT/probes.txt, OUT/conf/*.conf, OUT/mc.txt (memcached measurements:
+# stats deltas, propagation delays). bench/results/latest points at the
 # newest OUT.
 set -uo pipefail
 
@@ -65,6 +92,11 @@ ACCESS_LOG=${ACCESS_LOG:-0}
 PIN=${PIN:-1}
 ROOT=${BENCH_ROOT:-/tmp/rlw-bench}
 PORT_BASE=${PORT_BASE:-9000}
+MC=${MC:-1}
+MC_PORT_BASE=${MC_PORT_BASE:-9100}
+ATTACKS=${ATTACKS:-200}
+PROP_REPEATS=${PROP_REPEATS:-10}
+SYNC=${SYNC:-250ms}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$top/bench/results/$STAMP}
 SO=${RLW_MODULE_SO:-$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so}
@@ -80,7 +112,7 @@ CLEAN='/'
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
-for v in DURATION CONNS THREADS ROUNDS WARMUP PORT_BASE; do
+for v in DURATION CONNS THREADS ROUNDS WARMUP PORT_BASE MC_PORT_BASE ATTACKS PROP_REPEATS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v='${!v}' is not a whole number"
 done
 [ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] || die "ROUNDS and DURATION must be >= 1"
@@ -89,6 +121,21 @@ for t in wrk curl openssl "$HTTPD" pgrep ss taskset; do
     command -v "$t" >/dev/null || die "$t is missing (make deps)"
 done
 [ -f "$SO" ] || die "$SO is not built (make build)"
+[ "$MC" = 0 ] || [ "$MC" = 1 ] || die "MC='$MC': 0 or 1"
+[[ $SYNC =~ ^[0-9]+(ms|s)$ ]] || die "SYNC='$SYNC': a duration such as 250ms or 1s"
+if [ "$MC" = 1 ]; then
+    for t in memcached perl; do
+        command -v "$t" >/dev/null || die "$t is missing (make deps; or MC=0)"
+    done
+    [ "$ATTACKS" -ge 1 ] && [ "$ATTACKS" -le 62500 ] || die "ATTACKS: 1-62500"
+fi
+# SYNC in ms, and the watchdog's period: mod_watchdog wakes up every
+# 100 ms, the module rounds the interval down to that (at least 100 ms).
+sync_ms() { [[ $SYNC == *ms ]] && echo "${SYNC%ms}" || echo $((${SYNC%s} * 1000)); }
+sync_poll_ms() { local m; m=$(sync_ms); m=$((m - m % 100)); [ "$m" -ge 100 ] && echo "$m" || echo 100; }
+# The memcached store's pool: both servers, consistent hashing (docs/cluster.md).
+MC_CONFIG="--SERVER=127.0.0.1:$MC_PORT_BASE --SERVER=127.0.0.1:$((MC_PORT_BASE + 1)) --DISTRIBUTION=consistent"
+export RLW_MC_CONFIG=$MC_CONFIG RLW_MC_SECRET=$ROOT/cluster.secret
 
 # --- servers ----------------------------------------------------------------
 # name | bench/httpd-conf.sh options | client banned before the rounds
@@ -100,6 +147,12 @@ SERVERS=(
     "modsec-rlw|modsec rlw|"
     "modsec-rlw-ban|modsec rlw|198.51.100.20"
     "modsec-rlw-close|modsec rlw close|198.51.100.30"
+    "plain-mc|scoreenv rlw mc prefix=e2m: status|"
+    "plain-mc-ban|scoreenv rlw mc prefix=e2mb: status|198.51.100.41"
+    "modsec-mc|modsec rlw mc prefix=e4m:|"
+    "modsec-mc-ban|modsec rlw mc prefix=e4mb:|198.51.100.21"
+    "node-a|scoreenv rlw mc prefix=prop: node=node-a sync=$SYNC status|"
+    "node-b|scoreenv rlw mc prefix=prop: node=node-b sync=$SYNC status|"
 )
 [ $((PORT_BASE + 2 * ${#SERVERS[@]} - 1)) -le 9099 ] && [ "$PORT_BASE" -ge 9000 ] \
     || die "PORT_BASE=$PORT_BASE: the servers must fit in ports 9000-9099"
@@ -145,17 +198,28 @@ ALL_POINTS=(
     "E3|modsec|http|$CLEAN|192.0.2.14|200"
     "E4|modsec-rlw|http|$CLEAN|192.0.2.15|200"
     "E4b|modsec-rlw-ban|http|$CLEAN|192.0.2.16|200"
+    "E2m|plain-mc|http|$CLEAN|192.0.2.17|200"
+    "E2mb|plain-mc-ban|http|$CLEAN|192.0.2.18|200"
+    "E4m|modsec-mc|http|$CLEAN|192.0.2.19|200"
+    "E4mb|modsec-mc-ban|http|$CLEAN|192.0.2.20|200"
     "A.http|modsec|http|$ATTACK|198.51.100.10|403"
     "B.http|modsec-rlw-ban|http|$ATTACK|198.51.100.20|404"
+    "Bm.http|modsec-mc-ban|http|$ATTACK|198.51.100.21|404"
     "C.http|modsec-rlw-close|http|$ATTACK|198.51.100.30|404"
     "D.http|plain-rlw-ban|http|$ATTACK|198.51.100.40|404"
     "A.tls|modsec|https|$ATTACK|198.51.100.10|403"
     "B.tls|modsec-rlw-ban|https|$ATTACK|198.51.100.20|404"
+    "Bm.tls|modsec-mc-ban|https|$ATTACK|198.51.100.21|404"
     "C.tls|modsec-rlw-close|https|$ATTACK|198.51.100.30|404"
     "D.tls|plain-rlw-ban|https|$ATTACK|198.51.100.40|404"
 )
-POINTS=${POINTS-E1 E2 E3 E4 A.http B.http C.http D.http A.tls B.tls C.tls D.tls}
-PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3}
+if [ "$MC" = 1 ]; then
+    POINTS=${POINTS-E1 E2 E3 E4 A.http B.http Bm.http C.http D.http A.tls B.tls Bm.tls C.tls D.tls}
+    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3}
+else
+    POINTS=${POINTS-E1 E2 E3 E4 A.http B.http C.http D.http A.tls B.tls C.tls D.tls}
+    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3}
+fi
 point_by_id() {
     local p
     for p in "${ALL_POINTS[@]}"; do
@@ -186,7 +250,13 @@ USED_LIST=()   # every point in use, for the status checks
 for id in $USED; do
     USED_LIST+=("$(point_by_id "$id")")
 done
-[ ${#USED_LIST[@]} -gt 0 ] || die "POINTS and PAIRS are both empty"
+[ ${#USED_LIST[@]} -gt 0 ] || [ "$MC" = 1 ] || die "POINTS and PAIRS are both empty"
+if [ "$MC" = 0 ]; then
+    for p in "${USED_LIST[@]}"; do
+        [[ " $(srv_field "$(echo "$p" | cut -d'|' -f2)" 2) " == *" mc "* ]] \
+            && die "point '${p%%|*}' uses the memcached store: MC=0 does not start memcached"
+    done
+fi
 pt() { echo "$1" | cut -d'|' -f"$2"; } # pt POINT N -> field N
 pt_url() { echo "$(pt "$1" 3)://localhost:$(srv_port "$(pt "$1" 2)" "$(pt "$1" 3)")$(pt "$1" 4)"; }
 
@@ -213,6 +283,7 @@ cleanup() {
     for d in "$ROOT"/*/; do
         [ -f "$d/run/httpd.pid" ] && stop_server "${d%/}"
     done
+    stop_memcached
     if [ -d "$OUT" ]; then
         mkdir -p "$OUT/conf"
         for d in "$ROOT"/*/; do
@@ -227,6 +298,86 @@ cleanup() {
     else
         say "kept $ROOT"
     fi
+}
+
+# --- memcached --------------------------------------------------------------
+# Two servers on the loopback, as the cluster tests run them
+# (t/lib/RLW/Memcached.pm): no UDP, 64 MiB, 1024 connections, as nobody.
+# Their pids are kept in ROOT/memcached-PORT.pid, also for a later run to
+# stop what a killed one left behind.
+start_memcached() {
+    local i port pid
+    for i in 0 1; do
+        port=$((MC_PORT_BASE + i))
+        "${ON_SERVER_CPU[@]}" memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -c 1024 \
+            $([ "$(id -u)" = 0 ] && echo "-u nobody") </dev/null >"$ROOT/memcached-$port.log" 2>&1 &
+        pid=$!
+        echo "$pid" >"$ROOT/memcached-$port.pid"
+        for _ in $(seq 100); do
+            mc_stats "$port" >/dev/null 2>&1 && break
+            kill -0 "$pid" 2>/dev/null || die "memcached on port $port exited: $(cat "$ROOT/memcached-$port.log")"
+            sleep 0.05
+        done
+        mc_stats "$port" >/dev/null 2>&1 || die "memcached on port $port does not answer"
+    done
+    say "memcached on 127.0.0.1:$MC_PORT_BASE and :$((MC_PORT_BASE + 1)) ($(mc_stats "$MC_PORT_BASE" | awk '$1 == "version" { print $2 }'))"
+}
+
+stop_memcached() { # by the pids in the pid files
+    local f pid
+    for f in "$ROOT"/memcached-*.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f")
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        fi
+        rm -f "$f"
+    done
+}
+
+# "name value" lines of memcached's "stats" on PORT (bash's /dev/tcp: no
+# client program needed).
+mc_stats() { # mc_stats PORT
+    local fd line
+    exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
+    printf 'stats\r\n' >&"$fd"
+    while IFS= read -r -t 2 line <&"$fd"; do
+        line=${line%$'\r'}
+        [ "$line" = END ] && break
+        echo "${line#STAT }"
+    done
+    exec {fd}>&-
+    [ "$line" = END ]
+}
+
+# The commands of both servers so far: "get set touch incr decr delete cas"
+# (decr = decr_hits + decr_misses and so on; cas = cas_hits + cas_misses +
+# cas_badval, already counted in cmd_set). incr = incr_hits + incr_misses +
+# total_items - cmd_set: memcached 1.6 counts an increment that creates its
+# key (binary protocol, initial value: the module's first attack of a
+# client in a bucket) neither as a hit nor as a miss, only as an item
+# stored (total_items, which otherwise grows by the successful sets, adds
+# and cas). Exact in deltas over a period in which no set, add or cas
+# fails (none fails in the measured periods: they store nothing else).
+mc_counts() {
+    { mc_stats "$MC_PORT_BASE"; mc_stats "$((MC_PORT_BASE + 1))"; } | awk '
+        { v[$1] += $2 }
+        END { printf "%d %d %d %d %d %d %d\n", v["cmd_get"], v["cmd_set"], v["cmd_touch"],
+              v["incr_hits"] + v["incr_misses"] + v["total_items"] - v["cmd_set"], v["decr_hits"] + v["decr_misses"],
+              v["delete_hits"] + v["delete_misses"], v["cas_hits"] + v["cas_misses"] + v["cas_badval"] }'
+}
+
+# The store's round trips so far on a server (its status page ?json, in
+# its HTTPS virtual host: bench/httpd-conf.sh "status").
+store_ops() { # store_ops SERVER
+    curl -sk "https://localhost:$(srv_port "$1" https)/ratelimit-waf?json" \
+        | perl -MJSON::PP -0777 -ne 'my $j = eval { decode_json($_) };
+            print defined $j && defined $j->{store}{memcached}{ops} ? $j->{store}{memcached}{ops} : ""'
 }
 
 start_server() { # start_server NAME
@@ -292,7 +443,7 @@ check_points() { # check_points LABEL
             bad=1
         fi
         case $id in
-        B.*) [ "$conns" = "1 0 " ] || { say "$1: $id did not keep the connection ($conns)"; bad=1; } ;;
+        B.* | Bm.*) [ "$conns" = "1 0 " ] || { say "$1: $id did not keep the connection ($conns)"; bad=1; } ;;
         C.*) [ "$conns" = "1 1 " ] || { say "$1: $id did not close the connection ($conns)"; bad=1; } ;;
         esac
     done
@@ -419,6 +570,129 @@ run_pair() { # run_pair "X|Y" ROUND
     tail -n 1 "$OUT/pairs.tsv" | awk -F'\t' '{ printf "bench: %s beside %s round %s: %s / %s req/s = %.3f  httpd %s / %s us/req  other tenants %s%%\n", $1, $2, $3, $4, $5, ($5 > 0 ? $4 / $5 : 0), $6, $7, $9 }' >&2
 }
 
+# --- the memcached store's round trips and propagation ------------------------
+# Appends to mc.tsv: kind id count seconds "run deltas" "idle deltas"
+# store_ops_delta, where the deltas are mc_counts' seven numbers over the
+# measured period and over an idle period of the same length just after it
+# (the background journal polls of every memcached-store server). A period
+# shorter than 2 s (the attacks) gets an idle period of 2 s, its deltas
+# scaled down to the period's length: a rate, not a draw of 0 or 1 poll.
+mc_record() { # mc_record KIND ID COUNT NS_START NS_END C0 C1 O0 O1
+    local kind=$1 id=$2 n=$3 t0=$4 t1=$5 c0=$6 c1=$7 o0=$8 o1=$9 i0 i1 secs isecs
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    isecs=$(awk -v s="$secs" 'BEGIN { printf "%.3f", s < 2 ? 2 : s }')
+    i0=$(mc_counts)
+    sleep "$isecs"
+    i1=$(mc_counts)
+    awk -v kind="$kind" -v id="$id" -v n="$n" -v secs="$secs" -v c0="$c0" -v c1="$c1" \
+        -v i0="$i0" -v i1="$i1" -v o0="$o0" -v o1="$o1" -v scale="$(awk -v s="$secs" -v i="$isecs" 'BEGIN { print s / i }')" 'BEGIN {
+        split(c0, a, " "); split(c1, b, " "); split(i0, c, " "); split(i1, d, " ")
+        run = idle = ""
+        for (k = 1; k <= 7; k++) {
+            run = run (k > 1 ? " " : "") b[k] - a[k]
+            idle = idle (k > 1 ? " " : "") sprintf("%.2f", (d[k] - c[k]) * scale)
+        }
+        ops = (o0 != "" && o1 != "") ? o1 - o0 : "-"
+        printf "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", kind, id, n, secs, run, idle, ops
+    }' >>"$OUT/mc.tsv"
+    tail -n 1 "$OUT/mc.tsv" | awk -F'\t' '{ split($5, r, " "); split($6, i, " ")
+        printf "bench: memcached, %s %s: %d in %ss; commands get/set/incr: %d/%d/%d, idle %s/%s/%s; store round trips %s\n",
+            $1, $2, $3, $4, r[1], r[2], r[4], i[1], i[2], i[4], $7 }' >&2
+}
+
+# Clean traffic on a memcached-store point, DURATION seconds of wrk.
+mc_clean() { # mc_clean POINT_ID
+    local p srv raw c0 c1 o0 o1 t0 t1 n
+    p=$(point_by_id "$1")
+    srv=$(pt "$p" 2)
+    raw=$OUT/raw/mc.clean.$1.txt
+    o0=$(store_ops "$srv")
+    c0=$(mc_counts)
+    t0=$(date +%s%N)
+    "${ON_CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+        -H "X-Forwarded-For: $(pt "$p" 5)" "$(pt_url "$p")" >"$raw" 2>&1
+    t1=$(date +%s%N)
+    c1=$(mc_counts)
+    o1=$(store_ops "$srv")
+    n=$(wrk_numbers "$raw" | cut -d' ' -f2)
+    [ "$(wrk_numbers "$raw" | cut -d' ' -f3)" = 0 ] || say "memcached clean run $1: non-2xx answers (see $raw)"
+    mc_record clean "$1" "$n" "$t0" "$t1" "$c0" "$c1" "$o0" "$o1"
+}
+
+# ATTACKS attacks, one per client (198.18.0.1, ...), one after the other
+# on one connection (curl --next), on server plain-mc: all below the
+# threshold, so none bans.
+mc_attacks() {
+    local srv=plain-mc url args=() i codes c0 c1 o0 o1 t0 t1 bad
+    url="http://localhost:$(srv_port "$srv" http)$ATTACK"
+    for i in $(seq "$ATTACKS"); do
+        [ "$i" -gt 1 ] && args+=(--next)
+        args+=(-s -o /dev/null -w '%{http_code}\n' \
+            -H "X-Forwarded-For: 198.18.$(((i - 1) / 250)).$(((i - 1) % 250 + 1))" "$url")
+    done
+    o0=$(store_ops "$srv")
+    c0=$(mc_counts)
+    t0=$(date +%s%N)
+    codes=$("${ON_CLIENT_CPU[@]}" curl "${args[@]}")
+    t1=$(date +%s%N)
+    c1=$(mc_counts)
+    o1=$(store_ops "$srv")
+    bad=$(echo "$codes" | grep -vc '^200$')
+    [ "$bad" = 0 ] || say "memcached attacks: $bad of $ATTACKS answers were not 200"
+    echo "attacks on $srv: $(echo "$codes" | sort | uniq -c | tr -s ' \n' ' ')" >>"$OUT/mc.txt"
+    mc_record attack "$srv" "$(echo "$codes" | grep -c .)" "$t0" "$t1" "$c0" "$c1" "$o0" "$o1"
+}
+
+# Ban propagation from node-a to node-b (bench/propagation.pl).
+mc_propagation() {
+    local out=$OUT/propagation.txt
+    echo "# perl bench/propagation.pl $(srv_port node-a http) $(srv_port node-b http) $PROP_REPEATS 5 198.19.0" \
+        "(node-a, node-b: RateLimitWAFSyncInterval $SYNC)" >"$out"
+    echo "# repeat client delay_ms polls_of_node_b attacks_on_node_a" >>"$out"
+    if ! "${ON_CLIENT_CPU[@]}" perl "$top/bench/propagation.pl" "$(srv_port node-a http)" \
+        "$(srv_port node-b http)" "$PROP_REPEATS" 5 198.19.0 >>"$out" 2>&1; then
+        say "propagation: a repeat failed (see $out)"
+        PROP_FAILED=1
+    fi
+    PROP=$(tail -n 1 "$out")
+    say "propagation node-a -> node-b: median, max ms: $PROP"
+}
+
+# The memcached-store servers' failed calls and fallbacks to shm (status
+# page, where there is one) and degradation lines (RLW00110, every one).
+mc_errors() {
+    local s out="" d
+    for s in plain-mc plain-mc-ban node-a node-b; do
+        out+="$s $(curl -sk "https://localhost:$(srv_port "$s" https)/ratelimit-waf?json" \
+            | perl -MJSON::PP -0777 -ne 'my $m = eval { decode_json($_)->{store}{memcached} };
+                print $m ? "errors=$m->{errors} fallbacks=$m->{fallbacks}" : "status page unreadable"'); "
+    done
+    for d in "$ROOT"/*/; do
+        [ -f "$d/httpd.conf" ] && grep -q '^RateLimitWAFStore memcached' "$d/httpd.conf" || continue
+        out+="$(basename "$d") RLW00110 lines=$(grep -c RLW00110 "$d/logs/error_log"); "
+    done
+    echo "${out%; }"
+}
+
+mc_measurements() {
+    : >"$OUT/mc.tsv"
+    : >"$OUT/mc.txt"
+    PROP_FAILED=0
+    mc_clean E2m
+    mc_clean E2mb
+    mc_attacks
+    mc_propagation
+    {
+        echo "memcached stats at the end, per server:"
+        for port in "$MC_PORT_BASE" "$((MC_PORT_BASE + 1))"; do
+            echo "127.0.0.1:$port $(mc_stats "$port" | awk '$1 ~ /^(cmd_|get_|incr_|decr_|delete_|cas_|curr_items|curr_connections|total_connections)/' | tr '\n' ' ')"
+        done
+        for s in plain-mc plain-mc-ban node-a node-b; do
+            echo "$s store round trips (ops): $(store_ops "$s")"
+        done
+    } >>"$OUT/mc.txt"
+}
+
 # A wrk run of a point under perf record; writes OUT/perf/ID.{data,txt}.
 profile_point() { # profile_point POINT
     local p=$1 id srv pids data txt wpid
@@ -493,6 +767,30 @@ goal() { # goal LABEL VALUE MIN
         else printf "- %s: %s (goal >= %s): MISSED by %.1f%%\n", l, v, m, 100 * (m - v) / m }'
 }
 
+goal_max() { # goal_max LABEL VALUE MAX [UNIT]
+    awk -v l="$1" -v v="$2" -v m="$3" -v u="${4:-}" 'BEGIN {
+        if (v == "-" || v == "") { printf "- %s: not measured (goal <= %s%s)\n", l, m, u; exit }
+        if (v + 0 <= m + 0) printf "- %s: %s%s (goal <= %s%s): met\n", l, v, u, m, u
+        else printf "- %s: %s%s (goal <= %s%s): MISSED\n", l, v, u, m, u }'
+}
+
+# Per request (or attack) from mc.tsv: field F of the run deltas minus the
+# idle ones, divided by the count; F=0: the commands (get set touch incr
+# decr delete); F=ops: the store's round trips; F=net: "commands in all
+# (net of idle) / count".
+mcval() { # mcval KIND ID F
+    awk -F'\t' -v kind="$1" -v id="$2" -v f="$3" '
+        function z(s) { return s ~ /^-0[.]0*$/ ? substr(s, 2) : s }
+        $1 == kind && $2 == id && $3 > 0 {
+            split($5, r, " "); split($6, i, " ")
+            if (f == "ops") { if ($7 == "-") print "-"; else printf "%.3f\n", $7 / $3; exit }
+            if (f == 0 || f == "net") { v = 0; for (k = 1; k <= 6; k++) v += r[k] - i[k] }
+            else v = r[f] - i[f]
+            if (f == "net") { printf "%s in %d\n", z(sprintf("%.1f", v)), $3; exit }
+            print z(sprintf("%.4f", v / $3)); exit
+        }' "$OUT/mc.tsv" 2>/dev/null
+}
+
 machine() {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) x $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
@@ -505,7 +803,8 @@ machine() {
     echo "- software: $("$HTTPD" -v | awk -F': ' '/version/ { print $2 }')," \
         "mod_security2 $(dpkg-query -W -f='${Version}' libapache2-mod-security2 2>/dev/null)," \
         "CRS $(dpkg-query -W -f='${Version}' modsecurity-crs 2>/dev/null)," \
-        "$(openssl version | cut -d' ' -f1-2), wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null)"
+        "$(openssl version | cut -d' ' -f1-2), wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null)$(
+        [ "$MC" = 1 ] && echo ", memcached $(dpkg-query -W -f='${Version}' memcached 2>/dev/null), libmemcached $(dpkg-query -W -f='${Version}' libmemcached11 2>/dev/null)")"
     echo "- tree: $(git -C "$top" rev-parse --short HEAD 2>/dev/null)$(git -C "$top" diff --quiet HEAD -- mod_ratelimit_waf conf 2>/dev/null || echo ' (module or conf modified)');" \
         "module: mod_ratelimit_waf.so sha256 $SO_ID"
     echo "- settings: DURATION=${DURATION}s CONNS=$CONNS THREADS=$THREADS ROUNDS=$ROUNDS" \
@@ -534,15 +833,17 @@ report() {
     echo
     echo "| variant | HTTP req/s | TLS req/s | HTTP x A | TLS x A | httpd CPU us/req HTTP / TLS | ModSecurity log lines/req | HTTP req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-    for v in A B C D; do
+    for v in A B Bm C D; do
         case $v in
         A) title="A inspected: ModSecurity + CRS deny (403)" ;;
         B) title="B banned, respond: 404 on the kept connection" ;;
+        Bm) title="Bm as B, memcached store" ;;
         C) title="C banned, close: 404, connection closed" ;;
         D) title="D banned, no mod_security2 loaded (ceiling)" ;;
         esac
         h=$(med $v.http 3)
         t=$(med $v.tls 3)
+        [ -n "$h$t" ] || [ "$v" != Bm ] || continue
         hc=$(med $v.http 7)
         tc=$(med $v.tls 7)
         lines=$(med $v.http 8)
@@ -557,8 +858,12 @@ report() {
     echo "| variant | req/s | x without module | httpd CPU us/req | CPU x without module | req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|"
     }
-    for e in E1 E2 E2b E3 E4 E4b; do
+    for e in E1 E2 E2b E2m E2mb E3 E4 E4b E4m E4mb; do
         case $e in
+        E2m) title="E2m plain httpd + module, memcached store (nobody banned)"; base=E1 ;;
+        E2mb) title="E2mb plain httpd + module, memcached store (another client banned)"; base=E1 ;;
+        E4m) title="E4m ModSecurity + CRS + module, memcached store (nobody banned)"; base=E3 ;;
+        E4mb) title="E4mb ModSecurity + CRS + module, memcached store (another client banned)"; base=E3 ;;
         E1) title="E1 plain httpd"; base=E1 ;;
         E2) title="E2 plain httpd + module (nobody banned)"; base=E1 ;;
         E2b) title="E2b plain httpd + module (another client banned)"; base=E1 ;;
@@ -589,6 +894,46 @@ report() {
                 "$(fmt1 "$(pcol "$x" "$y" 6 | median)") / $(fmt1 "$(pcol "$x" "$y" 7 | median)") |" \
                 "$(pcolratio "$x" "$y" 6 7 | median | fmt2) |"
         done
+        echo
+        echo "E2, E4: + module, nobody banned; E2b, E4b: another client banned; E2m, E2mb, E4m, E4mb:"
+        echo "the same with the memcached store."
+    fi
+    if [ -s "$OUT/mc.tsv" ] || [ -n "${PROP:-}" ]; then
+        echo
+        echo "## memcached store: round trips and propagation"
+        echo
+        echo "Two memcached servers on the loopback, \`RateLimitWAFStore memcached \"$MC_CONFIG\"\`."
+        echo "Commands: memcached \`stats\` deltas of both servers (cmd_get + cmd_set + cmd_touch + incr + decr"
+        echo "+ delete; a multi-get of k keys counts k gets; cas is counted in cmd_set; incr includes the"
+        echo "increments that create their key, which memcached counts only in total_items) over the"
+        echo "measured period, minus the deltas of an idle period of the same length right after it (at"
+        echo "least 2 s, scaled to the period: the background journal polls of every node). Round trips:"
+        echo "the module's own \`ops\` counter (status page ?json)."
+        echo
+        echo "| measure | commands | of which get / set / incr | commands net of idle, in all | store round trips | goal |"
+        echo "|---|---:|---:|---:|---:|---|"
+        for e in "clean E2m per clean request, nobody banned (E2m, ${DURATION}s of wrk)" \
+                 "clean E2mb per clean request, another client banned (E2mb, ${DURATION}s of wrk)" \
+                 "attack plain-mc per attack below the threshold ($ATTACKS clients, one attack each)"; do
+            set -- $e
+            k=$1 id=$2
+            shift 2
+            [ "$k" = clean ] && g="0 round trips" || g="<= 2 round trips"
+            echo "| $* | $(mcval "$k" "$id" 0) | $(mcval "$k" "$id" 1) / $(mcval "$k" "$id" 2) / $(mcval "$k" "$id" 4) |" \
+                "$(mcval "$k" "$id" net) | $(mcval "$k" "$id" ops) | $g |"
+        done
+        if [ -n "${PROP:-}" ]; then
+            echo
+            echo "Ban propagation, node A to node B (two nodes sharing the pool and one key prefix,"
+            echo "RateLimitWAFSyncInterval $SYNC: the watchdog polls the journal every $(sync_poll_ms) ms):"
+            echo "ban a client on node A, poll node B with its clean requests every 5 ms until 404"
+            echo "(bench/propagation.pl; $PROP_REPEATS bans, each of a new client)."
+            echo
+            echo "| median | max | every delay (ms) |"
+            echo "|---:|---:|---|"
+            echo "| $(echo "$PROP" | cut -d' ' -f1) ms | $(echo "$PROP" | cut -d' ' -f2) ms |" \
+                "$(awk '!/^#/ && NF >= 3 && $3 != "-" { printf "%s%s", (n++ ? " " : ""), $3 }' "$OUT/propagation.txt") |"
+        fi
     fi
     echo
     echo "## Goals"
@@ -606,6 +951,24 @@ report() {
             goal "clean, module / no module, $* ($x / $y one after the other)" "$(pratio "$x" "$y" 3)" 0.97
         fi
     done
+    for e in "E2m E1 plain httpd, memcached store" "E4m E3 ModSecurity + CRS, memcached store"; do
+        set -- $e
+        x=$1 y=$2
+        shift 2
+        if [ -n "$(pcol "$x" "$y" 4)" ]; then
+            goal "clean, module / no module, $* ($x / $y side by side)" "$(pcolratio "$x" "$y" 4 5 | median | fmt2)" 0.97
+        fi
+    done
+    if [ -s "$OUT/mc.tsv" ]; then
+        goal_max "memcached round trips per clean request (E2m, store ops)" "$(mcval clean E2m ops)" 0
+        goal_max "memcached commands per clean request (E2m, stats minus idle)" "$(mcval clean E2m 0 | awk '{ v = sprintf("%.3f", $1); sub(/^-0[.]000$/, "0.000", v); print v }')" 0
+        goal_max "memcached round trips per clean request, another client banned (E2mb)" "$(mcval clean E2mb ops)" 0
+        goal_max "memcached round trips per attack below the threshold" "$(mcval attack plain-mc ops)" 2
+    fi
+    if [ -n "${PROP:-}" ]; then
+        goal_max "ban propagation node A -> node B, max of $PROP_REPEATS (SyncInterval $SYNC + 50 ms)" \
+            "$(echo "$PROP" | cut -d' ' -f2)" "$(($(sync_ms) + 50))" " ms"
+    fi
     echo
     echo "## Checks"
     echo
@@ -633,7 +996,7 @@ verify_samples() {
         expect_err && $5 != $4 { printf "%s round %s: %d of %d answers were 2xx/3xx, expected none\n", $1, $2, $4 - $5, $4 }
         !expect_err && $5 != 0 { printf "%s round %s: %d non-2xx answers, expected none\n", $1, $2, $5 }
         $6 > 0 { printf "%s round %s: %d socket errors\n", $1, $2, $6 }
-        $1 ~ /^[BCD]\./ { banned[$1] += $4; seen[$1] += $8 * $4 }
+        $1 ~ /^(B|Bm|C|D)\./ { banned[$1] += $4; seen[$1] += $8 * $4 }
         $1 ~ /^A\./ && $8 < 1 { printf "%s round %s: only %.2f ModSecurity lines per request: not inspected?\n", $1, $2, $8 }
         $1 ~ /^E/ && $8 > 0 { printf "%s round %s: clean traffic logged %.2f ModSecurity lines per request\n", $1, $2, $8 }
         END {
@@ -650,7 +1013,7 @@ verify_samples() {
 # may be edited while a run goes on.
 main() {
     CMDLINE="bash bench/bench.sh"
-    for v in DURATION CONNS THREADS ROUNDS WARMUP ACCESS_LOG PIN POINTS PAIRS PERF; do
+    for v in DURATION CONNS THREADS ROUNDS WARMUP ACCESS_LOG PIN POINTS PAIRS PERF MC ATTACKS PROP_REPEATS SYNC; do
         [ -n "${!v+x}" ] && [ -n "$(printenv "$v")" ] && CMDLINE="$v=$(printenv "$v") $CMDLINE"
     done
     LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -659,8 +1022,13 @@ main() {
     for d in "$ROOT"/*/; do
         [ -f "$d/run/httpd.pid" ] && stop_server "${d%/}"
     done
+    stop_memcached
     busy=$(ss -Hltn "sport >= :$PORT_BASE and sport <= :$((PORT_BASE + 2 * ${#SERVERS[@]} - 1))" | head -n 3)
     [ -z "$busy" ] || die "ports $PORT_BASE+ are in use: $busy"
+    if [ "$MC" = 1 ]; then
+        busy=$(ss -Hltn "sport >= :$MC_PORT_BASE and sport <= :$((MC_PORT_BASE + 1))" | head -n 3)
+        [ -z "$busy" ] || die "memcached ports $MC_PORT_BASE-$((MC_PORT_BASE + 1)) are in use: $busy"
+    fi
     rm -rf "$ROOT"
     mkdir -p "$ROOT/tls" "$OUT/raw" || die "cannot create $ROOT or $OUT"
     trap cleanup EXIT
@@ -682,6 +1050,16 @@ main() {
         s=$(pt "$p" 2)
         [[ $needed == *" $s "* ]] || needed="$needed$s "
     done
+    if [ "$MC" = 1 ]; then
+        # The memcached measurements after the rounds.
+        for s in plain-mc plain-mc-ban node-a node-b; do
+            [[ $needed == *" $s "* ]] || needed="$needed$s "
+        done
+        # The cluster secret (48 random bytes, base64, 0600: httpd reads it
+        # as root at start-up).
+        (umask 077 && openssl rand -base64 48 >"$RLW_MC_SECRET") || die "cannot write $RLW_MC_SECRET"
+        start_memcached
+    fi
     for s in $needed; do
         start_server "$s"
     done
@@ -694,8 +1072,9 @@ main() {
 
     npts=${#POINT_LIST[@]}
     npairs=${#PAIR_LIST[@]}
-    say "$npts points and $npairs pairs x $ROUNDS rounds x ${DURATION}s (+ ${WARMUP}s warm-up each):" \
-        "about $(((npts + npairs) * (ROUNDS * DURATION + WARMUP) * 11 / 600 + 1)) min"
+    say "$npts points and $npairs pairs x $ROUNDS rounds x ${DURATION}s (+ ${WARMUP}s warm-up each)" \
+        "$([ "$MC" = 1 ] && echo "+ memcached measurements"):" \
+        "about $((((npts + npairs) * (ROUNDS * DURATION + WARMUP) + (MC * (4 * DURATION + 2 * PROP_REPEATS)) ) * 11 / 600 + 1)) min"
     if [ "$WARMUP" -gt 0 ]; then
         for p in "${USED_LIST[@]}"; do
             run_point "$p" "$WARMUP" warmup
@@ -727,6 +1106,11 @@ main() {
         CHECKS="PROBES FAILED after the rounds: see probes.txt"
     fi
     CHECKS+=$'\n'"$(verify_samples)"
+    if [ "$MC" = 1 ]; then
+        mc_measurements
+        [ "${PROP_FAILED:-0}" = 1 ] && CHECKS+=$'\n'"PROPAGATION: a repeat failed (see propagation.txt)"
+        CHECKS+=$'\n'"memcached store: $(mc_errors)"
+    fi
 
     report >"$OUT/report.md"
     ln -sfn "$(basename "$OUT")" "$(dirname "$OUT")/latest" 2>/dev/null

@@ -14,6 +14,15 @@
 #                query string holds "<script" the anomaly score 10 in
 #                MODSEC_ANOMALY_SCORE, a stand-in attack source to ban with
 #   accesslog    write a combined access log to DIR/logs/access_log
+#   mc           with rlw: RateLimitWAFStore memcached "$RLW_MC_CONFIG",
+#                RateLimitWAFSecretFile $RLW_MC_SECRET (default: shm store)
+#   prefix=P     with mc: RateLimitWAFKeyPrefix P (servers with different
+#                prefixes share the memcached pool without seeing each other)
+#   node=NAME    with mc: RateLimitWAFNodeName NAME
+#   sync=D       with mc: RateLimitWAFSyncInterval D (default: 250ms)
+#   status       the status page (ratelimit-waf-status) at /ratelimit-waf,
+#                in the HTTPS virtual host only: the HTTP listener, where
+#                clean traffic is measured, walks no extra <Location>
 #
 # Every server gets the same base: event MPM with two children of 16
 # threads (no process churn during a run), unlimited keep-alive requests,
@@ -23,13 +32,15 @@
 # options above differ, so the variants compare like with like.
 #
 # Environment: RLW_MODULE_SO (default: the built module of this tree),
-# RLW_CONF_DIR (default: conf/ of this tree), MODDIR, TLS_DIR.
+# RLW_CONF_DIR (default: conf/ of this tree), MODDIR, TLS_DIR; with mc:
+# RLW_MC_CONFIG (the libmemcached configuration string), RLW_MC_SECRET.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$1 http_port=$2 tls_port=$3
 shift 3
-modsec=0 rlw=0 snippets=0 close=0 scoreenv=0 accesslog=0
+modsec=0 rlw=0 snippets=0 close=0 scoreenv=0 accesslog=0 mc=0 status=0
+prefix= node= sync=250ms
 for o in "$@"; do
     case $o in
     modsec) modsec=1 ;;
@@ -38,9 +49,18 @@ for o in "$@"; do
     close) close=1 ;;
     scoreenv) scoreenv=1 ;;
     accesslog) accesslog=1 ;;
+    mc) mc=1 ;;
+    prefix=*) prefix=${o#prefix=} ;;
+    node=*) node=${o#node=} ;;
+    sync=*) sync=${o#sync=} ;;
+    status) status=1 ;;
     *) echo "httpd-conf.sh: unknown option '$o'" >&2; exit 2 ;;
     esac
 done
+if [ $mc = 1 ] && { [ -z "${RLW_MC_CONFIG:-}" ] || [ -z "${RLW_MC_SECRET:-}" ]; }; then
+    echo "httpd-conf.sh: mc needs RLW_MC_CONFIG and RLW_MC_SECRET" >&2
+    exit 2
+fi
 so=${RLW_MODULE_SO:-$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so}
 confdir=${RLW_CONF_DIR:-$top/conf}
 moddir=${MODDIR:-/usr/lib/apache2/modules}
@@ -118,6 +138,15 @@ SSLSessionCache "shmcb:$dir/run/ssl_scache(512000)"
     SSLEngine on
     SSLCertificateFile "$tlsdir/cert.pem"
     SSLCertificateKeyFile "$tlsdir/key.pem"
+EOF
+if [ $status = 1 ]; then
+    cat <<EOF
+    <Location "/ratelimit-waf">
+        SetHandler ratelimit-waf-status
+    </Location>
+EOF
+fi
+cat <<EOF
 </VirtualHost>
 EOF
 
@@ -161,10 +190,20 @@ if [ $rlw = 1 ]; then
 
 # Five attacks ban for an hour: a benchmark's ban never runs out.
 RateLimitWAF On
-RateLimitWAFStore shm
 RateLimitWAFThreshold 5
 RateLimitWAFBanTime 1h
 EOF
+    if [ $mc = 1 ]; then
+        cat <<EOF
+RateLimitWAFStore memcached "$RLW_MC_CONFIG"
+RateLimitWAFSecretFile "$RLW_MC_SECRET"
+RateLimitWAFSyncInterval $sync
+EOF
+        [ -n "$prefix" ] && echo "RateLimitWAFKeyPrefix $prefix"
+        [ -n "$node" ] && echo "RateLimitWAFNodeName $node"
+    else
+        echo "RateLimitWAFStore shm"
+    fi
     [ $close = 1 ] && echo "RateLimitWAFBanAction close"
 fi
 exit 0

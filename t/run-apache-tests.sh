@@ -25,6 +25,13 @@ port=${RLW_PORT:-8529}
 moddir=/usr/lib/apache2/modules
 apxs=$(command -v apxs || echo /usr/bin/apxs)
 
+# Only the top-level t/*.t belong to this suite: t/cluster/ and the others
+# are suites of their own (t/run-all.sh), and Apache::Test would otherwise
+# collect every .t below t/.
+if [ $# -eq 0 ]; then
+    set -- $(cd "$top" && ls t/*.t)
+fi
+
 if [ ! -f "$so" ]; then
     echo "run-apache-tests: $so is not built; tests needing it will skip" >&2
 fi
