@@ -311,15 +311,15 @@ static int rlw_post_read_request(request_rec *r)
 {
     rlw_srv_conf_t *c = conf_of(r->server);
     rlw_req_t *rq;
-    int64_t until = 0;
+    int64_t until = 0, now;
 
     if (c->enabled <= 0 || !rlw_the_store || r->prev || r->main)
         return DECLINED;
     rq = req_state(r, 1);
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
-    if (!rlw_the_store->banned(rlw_the_store, &rq->client, rlw_now_ms(),
-                               &until))
+    now = rlw_now_ms();
+    if (!rlw_the_store->banned(rlw_the_store, &rq->client, now, &until))
         return DECLINED;
     /* Exempt networks are never banned, even if another virtual host with
      * a different list banned the same client. */
@@ -327,10 +327,10 @@ static int rlw_post_read_request(request_rec *r)
         return DECLINED;
     if (c->dry_run) {
         /* Tuning mode: count what would have been rejected, serve it. */
-        rlw_metrics_add(rlw_the_metrics, RLW_M_DRY_RUN, rlw_now_ms(), 1);
+        rlw_metrics_add(rlw_the_metrics, RLW_M_DRY_RUN, now, 1);
         return DECLINED;
     }
-    rlw_metrics_add(rlw_the_metrics, RLW_M_REJECTED, rlw_now_ms(), 1);
+    rlw_metrics_add(rlw_the_metrics, RLW_M_REJECTED, now, 1);
     rq->banned = 1;
     /* mod_security2 runs its phase 1 right after this hook: this variable
      * turns its rule engine off for the request. */
@@ -408,8 +408,7 @@ static void fmt_time(int64_t ms, char *buf, apr_size_t len)
 
 /* Logs and reports what one counted attack led to. */
 static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
-                          rlw_class_t cls, const rlw_attack_t *a,
-                          uint32_t prev_count)
+                          rlw_class_t cls, const rlw_attack_t *a)
 {
     char who[RLW_ADDR_STRLEN], win[32], len[32], until[40];
     rlw_req_t *rq = req_state(r, 0);
@@ -465,10 +464,10 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
         break;
     }
     /* The first time in a window that a client passes 80% of the
-     * threshold: the count is exact, so one request sees the crossing. */
+     * threshold: counts are exact and each attack adds one, so exactly one
+     * request sees the count equal to it. */
     if (a->verdict.kind == RLW_VERDICT_NONE && cls != RLW_CLASS_EXEMPT &&
-        near > 0 &&
-        near < c->policy.threshold && prev_count < near && a->count >= near) {
+        near > 0 && near < c->policy.threshold && a->count == near) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00013: near threshold client=%s count=%u of %u "
                       "window=%s", who, a->count, c->policy.threshold, win);
@@ -513,7 +512,7 @@ static int rlw_log_transaction(request_rec *r)
     }
     if (a.verdict.kind != RLW_VERDICT_ALREADY_BANNED)
         rlw_metrics_add(rlw_the_metrics, RLW_M_ATTACKS, now, 1);
-    report_attack(r, c, cls, &a, a.count ? a.count - 1 : 0);
+    report_attack(r, c, cls, &a);
     return DECLINED;
 }
 

@@ -56,6 +56,15 @@ void rlw_log(rlw_log_level_t level, const char *fmt, ...)
     log_cb(log_baton, level, buf);
 }
 
+int rlw_log_due(int64_t *last_ms, int64_t now_ms, int64_t interval_ms)
+{
+    int64_t last = __atomic_load_n(last_ms, __ATOMIC_RELAXED);
+
+    return now_ms - last >= interval_ms &&
+           __atomic_compare_exchange_n(last_ms, &last, now_ms, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 static rlw_notice_cb *notice_cb;
 static void *notice_baton;
 

@@ -9,6 +9,7 @@
 #define RLW_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 typedef enum rlw_log_level {
     RLW_LOG_ERR = 3,
@@ -26,6 +27,11 @@ void rlw_log_set(rlw_log_cb *cb, void *baton);
 
 void rlw_log(rlw_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* 1 when a rate-limited log line is due: at most one per interval_ms
+ * among every thread and process sharing *last_ms (shared memory). The
+ * caller that gets 1 logs; the others stay silent. */
+int rlw_log_due(int64_t *last_ms, int64_t now_ms, int64_t interval_ms);
 
 /* Facts a store reports beyond log lines, for SIEM events: once when the
  * node's store becomes degraded, once when it recovers. */

@@ -152,7 +152,7 @@ static void note_failure(mc_store_t *st, const char *what,
                          int64_t now)
 {
     mc_shared_t *sh = st->shared;
-    int64_t zero = 0, last;
+    int64_t zero = 0;
 
     ATOMIC_ADD(&sh->errors, 1);
     __atomic_store_n(&sh->last_failure_ms, now, __ATOMIC_RELAXED);
@@ -165,10 +165,7 @@ static void note_failure(mc_store_t *st, const char *what,
                  mc ? memcached_strerror(mc, rc) : "no connection");
         rlw_notice(RLW_NOTICE_STORE_DEGRADED, detail);
     }
-    last = __atomic_load_n(&sh->degraded_logged_ms, __ATOMIC_RELAXED);
-    if (now - last < RLW_MC_LOG_INTERVAL_MS ||
-        !__atomic_compare_exchange_n(&sh->degraded_logged_ms, &last, now, 0,
-                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    if (!rlw_log_due(&sh->degraded_logged_ms, now, RLW_MC_LOG_INTERVAL_MS))
         return;
     rlw_log(RLW_LOG_ERR,
             "RLW00110: memcached store degraded: %s failed: %s; attacks are "

@@ -218,12 +218,9 @@ static shm_entry_t *do_find_or_make(shm_store_t *st, shm_slot_t *slot,
 static void log_full_once(shm_store_t *st, const shm_entry_t *victim,
                           int was_ban, int64_t now)
 {
-    int64_t last = __atomic_load_n(&st->hdr->full_logged_ms, __ATOMIC_RELAXED);
     char buf[RLW_ADDR_STRLEN];
 
-    if (now - last < RLW_SHM_FULL_LOG_MS ||
-        !__atomic_compare_exchange_n(&st->hdr->full_logged_ms, &last, now, 0,
-                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    if (!rlw_log_due(&st->hdr->full_logged_ms, now, RLW_SHM_FULL_LOG_MS))
         return;
     rlw_log(RLW_LOG_WARN,
             "RLW00020: shm store full (%lu clients, RateLimitWAFTableSize): "
@@ -340,13 +337,23 @@ static void lower_next_end(shm_header_t *h, int64_t until)
         ;
 }
 
-static void do_start_ban(shm_store_t *st, shm_entry_t *e)
+/* Names the node that decided e's ban (NULL: keep the name it has). */
+static void do_set_node(shm_entry_t *e, const char *node)
+{
+    if (!node)
+        return;
+    memset(e->node, 0, sizeof(e->node));
+    strncpy(e->node, node, sizeof(e->node) - 1);
+}
+
+/* Bookkeeping of a ban that starts in e (e->ban set), decided by node. */
+static void do_start_ban(shm_store_t *st, shm_entry_t *e, const char *node)
 {
     /* A ban starts a new count: after it ends, the client needs a full
      * Threshold again. */
     rlw_window_reset(&e->win);
     e->end_reported = 0;
-    memcpy(e->node, st->node, sizeof(e->node));
+    do_set_node(e, node);
     raise_horizon(st->hdr, e->ban.until_ms);
     lower_next_end(st->hdr, e->ban.until_ms);
 }
@@ -404,7 +411,7 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
     top_rules(e, out->rules, NULL);
     out->verdict = rlw_decide(p, cls, &e->ban, prev, out->count, now);
     if (out->verdict.kind == RLW_VERDICT_BAN)
-        do_start_ban(st, e);
+        do_start_ban(st, e, st->node);
     out->ban = e->ban;
     unlock_slot(st, &slot, now);
     return APR_SUCCESS;
@@ -442,7 +449,7 @@ static apr_status_t shm_ban(rlw_store_t *base, const rlw_addr_t *client,
     e->ban.start_ms = now;
     e->ban.until_ms = now + ban_ms;
     e->last_ms = now;
-    do_start_ban(st, e);
+    do_start_ban(st, e, st->node);
     if (out)
         *out = e->ban;
     unlock_slot(st, &slot, now);
@@ -586,20 +593,13 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
         e = do_find_or_make(st, &slot, client, window_ms, now);
     e->ban = *b;
     e->last_ms = now;
-    if (node) {
-        memset(e->node, 0, sizeof(e->node));
-        strncpy(e->node, node, sizeof(e->node) - 1);
-    }
     if (rlw_ban_active(b, now)) {
-        rlw_window_reset(&e->win);
-        e->end_reported = 0;
-        lower_next_end(st->hdr, b->until_ms);
+        do_start_ban(st, e, node);
     } else {
+        do_set_node(e, node);
         e->end_reported = 1; /* an unban: reported where it was made */
     }
     unlock_slot(st, &slot, now);
-    if (b->until_ms > now)
-        raise_horizon(st->hdr, b->until_ms);
 }
 
 static void shm_stats(rlw_store_t *base, rlw_store_stats_t *out)
