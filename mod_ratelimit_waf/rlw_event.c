@@ -343,7 +343,10 @@ static void human_ms(int64_t ms, char *buf, size_t len)
 }
 
 /* The ban as it ran: [*start, *end]. For an unban lifted before its planned
- * end, the end is now. Returns 0 when ev carries no ban times. */
+ * end, the end is now. Returns 0 when ev carries no ban times.
+ * Times before the epoch (a record read from memcached may say anything)
+ * are taken as the epoch, as put_iso() prints them, so 0 <= *start <= *end
+ * and *end - *start cannot overflow. */
 static int ban_times(const rlw_event_t *ev, int64_t *start, int64_t *end)
 {
     if (ev->kind == RLW_EV_BAN) {
@@ -364,6 +367,8 @@ static int ban_times(const rlw_event_t *ev, int64_t *start, int64_t *end)
     } else {
         return 0;
     }
+    if (*start < 0)
+        *start = 0;
     if (*end < *start)
         *end = *start;
     return 1;

@@ -773,6 +773,44 @@ START_TEST(timestamps_at_the_edges)
 }
 END_TEST
 
+/* Ban times from a hostile record: start and end at the int64 extremes
+ * (end - start would overflow) give a duration in range, never negative. */
+START_TEST(ban_times_at_the_extremes)
+{
+    static const struct {
+        int64_t start, end;
+        const char *duration;
+    } cases[] = {
+        {INT64_MIN, INT64_MAX, "9223372036854775807"},
+        {INT64_MIN, INT64_MIN, "0"},
+        {INT64_MIN, 0, "0"},
+        {INT64_MIN, 1, "1000000"},
+        {INT64_MAX, INT64_MIN, "0"},
+        {INT64_MAX, INT64_MAX, "0"},
+        {-1, INT64_MAX, "9223372036854775807"},
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        rlw_event_t ev = fixture(RLW_EV_BAN);
+
+        fx_ban.start_ms = cases[i].start;
+        fx_ban.until_ms = cases[i].end;
+        format_and_parse(&ev);
+        ck_assert_str_eq(num("event.duration"), cases[i].duration);
+        ck_assert_int_eq(kind_of("message"), 's');
+        /* An unban lifted now (NOW) of a ban that "started" at INT64_MIN. */
+        ev = fixture(RLW_EV_UNBAN);
+        fx_ban.start_ms = cases[i].start;
+        fx_ban.until_ms = cases[i].end;
+        ev.reason = "manual";
+        format_and_parse(&ev);
+        ck_assert_str_ne(num("event.duration"), "");
+        ck_assert_int_ne(num("event.duration")[0], '-');
+    }
+}
+END_TEST
+
 /* ---- hostile strings ---- */
 
 static const char *const hostile[] = {
@@ -1094,6 +1132,7 @@ Suite *event_suite(void)
     tcase_add_test(tc, unban_values);
     tcase_add_test(tc, store_values);
     tcase_add_test(tc, timestamps_at_the_edges);
+    tcase_add_test(tc, ban_times_at_the_extremes);
     tcase_add_test(tc, short_buffer_gives_minus_one);
     tcase_add_test(tc, bad_arguments);
     tcase_add_loop_test(tc, rule_categories, 0, N(cats));
