@@ -8,11 +8,13 @@
 #include <string.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <unixd.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_network_io.h>
@@ -498,6 +500,13 @@ static apr_status_t wipe_keys(void *k)
     return APR_SUCCESS;
 }
 
+/* Besides root, who may own the secret file: the user the children run
+ * as (User), when httpd starts as root; else the user httpd runs as. */
+static uid_t secret_owner(void)
+{
+    return geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
+}
+
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
 {
     rlw_srv_conf_t *mc = ap_get_module_config(main_server->module_config,
@@ -534,7 +543,8 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
             return "RateLimitWAFStore memcached needs RateLimitWAFSecretFile "
                    "(memcached never sees a client address in clear)";
         mc->keys = apr_pcalloc(p, sizeof(*mc->keys));
-        if (rlw_secret_load(mc->secret_file, mc->keys, err, sizeof(err)))
+        if (rlw_secret_load(mc->secret_file, secret_owner(), mc->keys, err,
+                            sizeof(err)))
             return apr_psprintf(p, "RateLimitWAFSecretFile: %s", err);
         /* Wipe the keys with the configuration they belong to. */
         apr_pool_cleanup_register(p, mc->keys, wipe_keys,

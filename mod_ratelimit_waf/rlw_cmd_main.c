@@ -369,7 +369,8 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     char why[512];
     apr_status_t rv;
 
-    if (rlw_secret_load(c->secret_file, &c->keys, why, sizeof(why)))
+    /* Root's file, or the invoking user's own. */
+    if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
     if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, &local)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "cannot create the local ban "

@@ -84,8 +84,8 @@ static ssize_t read_all(int fd, unsigned char *buf, size_t cap)
     return (ssize_t)got;
 }
 
-const char *rlw_secret_load(const char *path, rlw_keys_t *out, char *err,
-                            size_t errlen)
+const char *rlw_secret_load(const char *path, uid_t owner, rlw_keys_t *out,
+                            char *err, size_t errlen)
 {
     /* Room for the longest secret, a "\r\n", and one byte that proves the
      * file is too long. */
@@ -128,6 +128,20 @@ const char *rlw_secret_load(const char *path, rlw_keys_t *out, char *err,
                    "secret file %s is readable or writable by others (mode "
                    "%04o); remove their access (chmod o-rwx)",
                    path, (unsigned)(st.st_mode & 07777));
+        goto done;
+    }
+    if (st.st_mode & 020) {
+        res = fail(err, errlen,
+                   "secret file %s is writable by its group (mode %04o); "
+                   "remove the group's write access (chmod g-w)",
+                   path, (unsigned)(st.st_mode & 07777));
+        goto done;
+    }
+    if (st.st_uid != 0 && st.st_uid != owner) {
+        res = fail(err, errlen,
+                   "secret file %s belongs to uid %lu; it must belong to "
+                   "root or to uid %lu (chown)",
+                   path, (unsigned long)st.st_uid, (unsigned long)owner);
         goto done;
     }
 

@@ -16,6 +16,7 @@
 #define RLW_CRYPTO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "rlw_addr.h"
 
@@ -51,12 +52,17 @@ typedef struct rlw_keys {
  * HMAC-SHA256(secret, "rlw seal v1").
  * The file must be a regular file (a symbolic link, directory or FIFO is
  * refused), not readable, writable or executable by others (mode & 007 is
- * zero; 0600 and 0640 are fine), and hold RLW_SECRET_MIN..RLW_SECRET_MAX
- * bytes of anything once one trailing "\n" (or "\r\n") is dropped.
+ * zero), not writable by its group (mode & 020 is zero; 0600, 0400 and
+ * 0640 are fine), and belong to root or to owner (the user that runs with
+ * the secret: httpd's User, the user of the command-line tool; pass 0 for
+ * root only): whoever else could write it could choose every node's keys.
+ * It must hold RLW_SECRET_MIN..RLW_SECRET_MAX bytes of anything once one
+ * trailing "\n" (or "\r\n") is dropped.
  * Returns NULL on success, or err (filled with an English sentence naming
- * the path) on failure, with out wiped. err must hold errlen > 0 bytes. */
-const char *rlw_secret_load(const char *path, rlw_keys_t *out, char *err,
-                            size_t errlen);
+ * the path and what is wrong) on failure, with out wiped. err must hold
+ * errlen > 0 bytes. */
+const char *rlw_secret_load(const char *path, uid_t owner, rlw_keys_t *out,
+                            char *err, size_t errlen);
 
 /* Zeroes k in a way the compiler cannot drop. */
 void rlw_keys_wipe(rlw_keys_t *k);

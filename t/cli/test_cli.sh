@@ -283,6 +283,16 @@ expect 3 "no cluster secret" "missing secret option" "$ctl" --memcached "$server
 expect 3 "No such file" "missing secret file" "$ctl" --memcached "$servers" --secret "$W/none" list
 cp "$W/secret" "$W/secret644"; chmod 644 "$W/secret644"
 expect 3 "readable or writable by others" "world-readable secret" "$ctl" --memcached "$servers" --secret "$W/secret644" status 192.0.2.1
+cp "$W/secret" "$W/secret620"; chmod 620 "$W/secret620"
+expect 3 "writable by its group" "group-writable secret" "$ctl" --memcached "$servers" --secret "$W/secret620" status 192.0.2.1
+if [ "$(id -u)" = 0 ]; then
+    mkdir -m 755 "$W/pub"; cp "$W/secret" "$W/pub/secret-daemon"; chown daemon "$W/pub/secret-daemon"
+    expect 3 "belongs to uid $(id -u daemon)" "a secret of another user" "$ctl" --memcached "$servers" --secret "$W/pub/secret-daemon" status 192.0.2.1
+    chmod 711 "$W"
+    run runuser -u daemon -- "$ctl" --memcached "$servers" --secret "$W/pub/secret-daemon" status 192.0.2.1
+    chmod 700 "$W"
+    check "  its own user may use it" [ $rc != 3 ]
+fi
 printf 'short' > "$W/short"; chmod 600 "$W/short"
 expect 3 "secret refused" "too short a secret" "$ctl" --memcached "$servers" --secret "$W/short" list
 ln -s "$W/secret" "$W/link"

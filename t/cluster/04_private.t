@@ -1,8 +1,9 @@
 # Private and tamper-evident: memcached never holds a client address, in
 # keys or values, in any form; a garbage, altered or forged record (ban
 # record, journal entry, counter) is logged and ignored, never trusted: it
-# bans nobody, and the nodes keep serving. A world-readable secret file is
-# refused at configuration time.
+# bans nobody, and the nodes keep serving. A secret file others can read or
+# write (world-readable, group-writable, or another user's) is refused at
+# configuration time.
 use strict;
 use warnings;
 
@@ -270,6 +271,31 @@ $c->stop;
     chmod 0600, $loose;
     ($rc, $out) = RLW::Httpd->configtest(directives => $d);
     is $rc, 0, 'the same file at 0600 is accepted' or diag $out;
+
+    # Whoever may write the file chooses every node's keys: no group write,
+    # and it belongs to root or to the user the children run as.
+    chmod 0620, $loose;
+    ($rc, $out) = RLW::Httpd->configtest(directives => $d);
+    isnt $rc, 0, 'apache2 -t refuses a group-writable secret file';
+    like $out, qr/RateLimitWAFSecretFile: secret file \Q$loose\E is writable by its group/,
+        '  the message says so';
+    chmod 0600, $loose;
+    SKIP: {
+        skip 'chown needs root', 4 unless $> == 0;
+        my $nobody = getpwnam('nobody');  # the children's User (RLW::Httpd)
+        my $daemon = getpwnam('daemon');
+        chown $daemon, 0, $loose;
+        ($rc, $out) = RLW::Httpd->configtest(directives => $d);
+        isnt $rc, 0, "apache2 -t refuses a secret file of another user (daemon)";
+        like $out, qr/RateLimitWAFSecretFile: secret file \Q$loose\E belongs to uid $daemon; it must belong to root or to uid $nobody/,
+            '  the message names the owner and who may own it';
+        chown $nobody, 0, $loose;
+        ($rc, $out) = RLW::Httpd->configtest(directives => $d);
+        is $rc, 0, "the httpd User's own file is accepted" or diag $out;
+        chown 0, 0, $loose;
+        ($rc, $out) = RLW::Httpd->configtest(directives => $d);
+        is $rc, 0, "root's file is accepted" or diag $out;
+    }
 }
 
 done_testing();

@@ -17,6 +17,10 @@
 
 #define SECRET32 "0123456789abcdef0123456789abcdef"
 
+/* The user the secret may belong to besides root: the test's own files
+ * belong to it. */
+#define OWNER geteuid()
+
 /* HMAC-SHA256(SECRET32, "rlw pseudonym v1") and (..., "rlw seal v1"). */
 static const unsigned char kat_pseudo[RLW_KEY_LEN] = {
     0x00, 0xc7, 0xdd, 0x50, 0x16, 0x8e, 0x64, 0x07, 0x16, 0x69, 0xd4,
@@ -73,7 +77,7 @@ static const char *put_file(const char *name, const void *data, size_t len,
 static void load_ok(const char *path, rlw_keys_t *k)
 {
     char err[256];
-    const char *e = rlw_secret_load(path, k, err, sizeof(err));
+    const char *e = rlw_secret_load(path, OWNER, k, err, sizeof(err));
 
     ck_assert_msg(e == NULL, "%s refused: %s", path, e);
 }
@@ -97,12 +101,15 @@ static const rlw_keys_t *kat_keys(void)
 
 typedef struct mode_case {
     mode_t mode;
-    int ok;
+    const char *why; /* NULL: accepted; else a word of the refusal */
 } mode_case_t;
 
 static const mode_case_t modes[] = {
-    {0600, 1}, {0400, 1}, {0640, 1}, {0440, 1}, {0660, 1}, {0700, 1},
-    {0644, 0}, {0666, 0}, {0604, 0}, {0602, 0}, {0601, 0}, {0777, 0},
+    {0600, NULL},     {0400, NULL},     {0640, NULL},     {0440, NULL},
+    {0700, NULL},     {0650, NULL},     {0610, NULL},     {0660, "group"},
+    {0620, "group"},  {0670, "group"},  {0420, "group"},  {0644, "others"},
+    {0666, "others"}, {0604, "others"}, {0602, "others"}, {0601, "others"},
+    {0777, "others"},
 };
 
 START_TEST(secret_modes)
@@ -114,8 +121,8 @@ START_TEST(secret_modes)
     const char *e;
 
     memset(&k, 0x5a, sizeof(k));
-    e = rlw_secret_load(path, &k, err, sizeof(err));
-    if (c->ok) {
+    e = rlw_secret_load(path, OWNER, &k, err, sizeof(err));
+    if (c->why == NULL) {
         ck_assert_msg(e == NULL, "mode %04o refused: %s", (unsigned)c->mode,
                       e);
         ck_assert_int_eq(memcmp(k.pseudo, kat_pseudo, RLW_KEY_LEN), 0);
@@ -126,9 +133,40 @@ START_TEST(secret_modes)
         ck_assert_msg(e == err, "mode %04o accepted", (unsigned)c->mode);
         snprintf(want, sizeof(want), "%04o", (unsigned)c->mode);
         ck_assert_msg(strstr(err, want) != NULL, "no mode in: %s", err);
-        ck_assert_msg(strstr(err, "others") != NULL, "no reason in: %s", err);
+        ck_assert_msg(strstr(err, c->why) != NULL, "no reason in: %s", err);
         ck_assert_msg(strstr(err, path) != NULL, "no path in: %s", err);
         ck_assert_int_eq(memcmp(&k, &zero, sizeof(k)), 0); /* wiped */
+    }
+}
+END_TEST
+
+/* The file belongs to root or to the given user, nobody else: another
+ * user who owns it can chmod it and choose every node's keys. */
+START_TEST(secret_owner)
+{
+    const char *path = put_file("secret", SECRET32, 32, 0600);
+    uid_t uid = geteuid();
+    char err[256], want[32];
+    rlw_keys_t k;
+
+    if (uid == 0) { /* the suites run as root: a file of another user */
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        uid = 65534;
+    }
+    ck_assert_ptr_null(rlw_secret_load(path, uid, &k, err, sizeof(err)));
+    ck_assert_int_eq(memcmp(k.seal, kat_seal, RLW_KEY_LEN), 0);
+    ck_assert_ptr_nonnull(rlw_secret_load(path, uid + 1, &k, err,
+                                          sizeof(err)));
+    snprintf(want, sizeof(want), "uid %lu", (unsigned long)uid);
+    ck_assert_msg(strstr(err, want) != NULL, "no owner in: %s", err);
+    ck_assert_msg(strstr(err, "root") != NULL, "no rule in: %s", err);
+    ck_assert_msg(strstr(err, path) != NULL, "no path in: %s", err);
+    ck_assert_int_eq(k.seal[0] | k.pseudo[0], 0); /* wiped */
+    if (geteuid() == 0) { /* root's file is fine whoever the user is */
+        ck_assert_int_eq(chown(path, 0, 0), 0);
+        ck_assert_ptr_null(rlw_secret_load(path, 12345, &k, err,
+                                           sizeof(err)));
+        ck_assert_ptr_null(rlw_secret_load(path, 0, &k, err, sizeof(err)));
     }
 }
 END_TEST
@@ -166,12 +204,12 @@ START_TEST(secret_lengths_and_newline)
 
     /* Too short, with or without the newline that does not count. */
     ck_assert_ptr_nonnull(rlw_secret_load(
-        put_file("secret", SECRET32, 31, 0600), &k, err, sizeof(err)));
+        put_file("secret", SECRET32, 31, 0600), OWNER, &k, err, sizeof(err)));
     ck_assert_msg(strstr(err, "31 bytes") != NULL, "%s", err);
     ck_assert_ptr_nonnull(rlw_secret_load(
-        put_file("secret", "0123456789abcdef0123456789abcde\n", 32, 0600),
+        put_file("secret", "0123456789abcdef0123456789abcde\n", 32, 0600), OWNER,
         &k, err, sizeof(err)));
-    ck_assert_ptr_nonnull(rlw_secret_load(put_file("secret", "", 0, 0600),
+    ck_assert_ptr_nonnull(rlw_secret_load(put_file("secret", "", 0, 0600), OWNER,
                                           &k, err, sizeof(err)));
 
     /* The maximum, with and without a newline; one more byte is refused. */
@@ -186,11 +224,11 @@ START_TEST(secret_lengths_and_newline)
     ck_assert_int_eq(memcmp(&k, &k2, sizeof(k)), 0);
     memset(big, 'x', sizeof(big));
     ck_assert_ptr_nonnull(rlw_secret_load(
-        put_file("secret", big, RLW_SECRET_MAX + 1, 0600), &k, err,
+        put_file("secret", big, RLW_SECRET_MAX + 1, 0600), OWNER, &k, err,
         sizeof(err)));
     ck_assert_msg(strstr(err, "longer") != NULL, "%s", err);
     ck_assert_ptr_nonnull(rlw_secret_load(
-        put_file("secret", big, sizeof(big), 0600), &k, err, sizeof(err)));
+        put_file("secret", big, sizeof(big), 0600), OWNER, &k, err, sizeof(err)));
 }
 END_TEST
 
@@ -219,27 +257,27 @@ START_TEST(secret_not_a_file)
 
     snprintf(p, sizeof(p), "%s/link", dir);
     ck_assert_int_eq(symlink(target, p), 0);
-    ck_assert_ptr_nonnull(rlw_secret_load(p, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(p, OWNER, &k, err, sizeof(err)));
     ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
 
     snprintf(p, sizeof(p), "%s/sub", dir);
     ck_assert_int_eq(mkdir(p, 0700), 0);
-    ck_assert_ptr_nonnull(rlw_secret_load(p, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(p, OWNER, &k, err, sizeof(err)));
     ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
 
     /* Must not block waiting for a writer. */
     snprintf(p, sizeof(p), "%s/fifo", dir);
     ck_assert_int_eq(mkfifo(p, 0600), 0);
-    ck_assert_ptr_nonnull(rlw_secret_load(p, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(p, OWNER, &k, err, sizeof(err)));
     ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
 
     snprintf(p, sizeof(p), "%s/missing", dir);
-    ck_assert_ptr_nonnull(rlw_secret_load(p, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(p, OWNER, &k, err, sizeof(err)));
     ck_assert_msg(strstr(err, "missing") != NULL, "%s", err);
-    ck_assert_ptr_nonnull(rlw_secret_load("", &k, err, sizeof(err)));
-    ck_assert_ptr_nonnull(rlw_secret_load(NULL, &k, err, sizeof(err)));
-    ck_assert_ptr_nonnull(rlw_secret_load(target, NULL, err, sizeof(err)));
-    ck_assert_ptr_nonnull(rlw_secret_load(p, &k, NULL, 0));
+    ck_assert_ptr_nonnull(rlw_secret_load("", OWNER, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(NULL, OWNER, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(target, OWNER, NULL, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(p, OWNER, &k, NULL, 0));
 }
 END_TEST
 
@@ -691,6 +729,7 @@ Suite *crypto_suite(void)
 
     tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
     tcase_add_loop_test(tc, secret_modes, 0, N(modes));
+    tcase_add_test(tc, secret_owner);
     tcase_add_test(tc, secret_kat_and_domain_separation);
     tcase_add_test(tc, secret_lengths_and_newline);
     tcase_add_test(tc, secret_any_bytes);
