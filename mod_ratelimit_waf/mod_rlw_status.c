@@ -33,6 +33,7 @@
 #include <mod_status.h>
 
 #include "mod_rlw.h"
+#include "rlw_csrf.h"
 #include "rlw_duration.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
@@ -89,6 +90,13 @@ typedef struct snapshot {
     threat_t threat;
 } snapshot_t;
 
+/* Key of the admin forms' tokens (rlw_csrf.h): random, made once per
+ * httpd start in the process pool, so every child (forked after) and every
+ * generation after a graceful restart agrees; a full stop and start makes
+ * a new one, and the pages served before it must be reloaded. */
+static const unsigned char *csrf_key;
+#define CSRF_KEY_NAME "ratelimit_waf csrf key"
+
 /* ---- RateLimitWAFAdmin ------------------------------------------------ */
 
 void *rlw_create_dir_config(apr_pool_t *p, char *dir)
@@ -119,6 +127,29 @@ const char *rlw_set_admin(cmd_parms *cmd, void *dconf, const char *arg)
 static const rlw_srv_conf_t *srv_conf_of(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &ratelimit_waf_module);
+}
+
+/* Who the admin forms' tokens are for: the logged-in user, else the
+ * client's address (RemoteIPHeader applied). */
+static const char *admin_identity(request_rec *r)
+{
+    if (r->user)
+        return apr_pstrcat(r->pool, "user:", r->user, NULL);
+    return apr_pstrcat(r->pool, "ip:", r->useragent_ip ? r->useragent_ip : "",
+                       NULL);
+}
+
+/* The token of the form of action for this request's operator; "" when
+ * there is none (no key, OpenSSL failure, identity too long): the post
+ * is then refused, never accepted. */
+static const char *form_token(request_rec *r, const char *action)
+{
+    char *t = apr_palloc(r->pool, RLW_CSRF_TOKEN_LEN + 1);
+
+    if (!csrf_key || rlw_csrf_make(csrf_key, rlw_now_ms(), admin_identity(r),
+                                   action, t))
+        return "";
+    return t;
 }
 
 /* ms since the epoch, in UTC, as apr_strftime() formats it. */
@@ -438,6 +469,11 @@ static void render_json(request_rec *r, const snapshot_t *s, int admin)
                ",\"admin\":%s,",
                s->enabled ? "true" : "false", json_text(p, node_of(s)),
                iso(p, s->now), s->now, admin ? "true" : "false");
+    /* The forms' tokens, for scripts that post (docs/status.md): only
+     * where posting is allowed, and only for the operator asking. */
+    if (admin)
+        ap_rprintf(r, "\"tokens\":{\"ban\":\"%s\",\"unban\":\"%s\"},",
+                   form_token(r, "ban"), form_token(r, "unban"));
     ap_rprintf(r, "\"threat\":{\"level\":\"%s\",\"peak_attacks_per_minute\":"
                "%u,\"minutes\":%d,\"active_bans\":%" APR_UINT64_T_FMT "},",
                threat_names[s->threat].word, s->peak_apm,
@@ -990,6 +1026,7 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
         ap_rprintf(r, "<h2>Admin <small>RateLimitWAFAdmin On</small></h2>"
                    "<div class=\"panel\"><form method=\"post\" action=\"%s\">"
                    "<input type=\"hidden\" name=\"action\" value=\"ban\">"
+                   "<input type=\"hidden\" name=\"token\" value=\"%s\">"
                    "<label>Client <input name=\"client\" required size=\"30\" "
                    "placeholder=\"192.0.2.1 or 2001:db8::1\"></label>"
                    "<label>for <input name=\"duration\" size=\"6\" value=\"%s\" "
@@ -997,11 +1034,13 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
                    "<button class=\"danger\" type=\"submit\">Ban</button>"
                    "</form><form method=\"post\" action=\"%s\">"
                    "<input type=\"hidden\" name=\"action\" value=\"unban\">"
+                   "<input type=\"hidden\" name=\"token\" value=\"%s\">"
                    "<label>Client <input name=\"client\" required size=\"30\" "
                    "placeholder=\"192.0.2.1 or 2001:db8:1:2::/64\"></label>"
                    "<button type=\"submit\">Unban</button></form></div>",
-                   self, rlw_duration_format(c->ban_ms, d1, sizeof(d1)),
-                   self);
+                   self, form_token(r, "ban"),
+                   rlw_duration_format(c->ban_ms, d1, sizeof(d1)), self,
+                   form_token(r, "unban"));
     }
     ap_rprintf(r, "<footer>mod_ratelimit_waf status &middot; node %s &middot; "
                "counts are this node's; bans include those learnt from the "
@@ -1055,22 +1094,48 @@ static const char *form_field(request_rec *r, apr_array_header_t *pairs,
     return NULL;
 }
 
-/* A browser form posted from another site (CSRF) carries an Origin or
- * Sec-Fetch-Site that says so; tools like curl send neither. */
+/* 1 if host is the ServerName or a ServerAlias of the virtual host. */
+static int is_server_name(const server_rec *srv, const char *host)
+{
+    int i;
+
+    if (srv->server_hostname && !strcasecmp(srv->server_hostname, host))
+        return 1;
+    for (i = 0; srv->names && i < srv->names->nelts; i++)
+        if (!strcasecmp(APR_ARRAY_IDX(srv->names, i, const char *), host))
+            return 1;
+    for (i = 0; srv->wild_names && i < srv->wild_names->nelts; i++)
+        if (!ap_strcasecmp_match(host,
+                                 APR_ARRAY_IDX(srv->wild_names, i,
+                                               const char *)))
+            return 1;
+    return 0;
+}
+
+/* Headers a browser adds to a form posted from another site (CSRF): a
+ * second layer behind the form token. Sec-Fetch-Site must say the same
+ * origin; an Origin must name this virtual host (ServerName or
+ * ServerAlias, not merely the Host header: after DNS rebinding both name
+ * the attacker's domain) with the scheme it is served with. Tools like
+ * curl send neither. */
 static const char *cross_site(request_rec *r)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     const char *origin = apr_table_get(r->headers_in, "Origin");
-    const char *host = apr_table_get(r->headers_in, "Host");
     apr_uri_t u;
 
     if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
         return "cross-site request (Sec-Fetch-Site)";
     if (!origin)
         return NULL;
-    if (apr_uri_parse(r->pool, origin, &u) != APR_SUCCESS || !u.hostinfo ||
-        !host || strcasecmp(u.hostinfo, host))
-        return "cross-site request (Origin does not match Host)";
+    if (apr_uri_parse(r->pool, origin, &u) != APR_SUCCESS || !u.scheme ||
+        !u.hostname)
+        return "cross-site request (Origin is not a scheme and host)";
+    if (strcasecmp(u.scheme, ap_http_scheme(r)))
+        return "cross-site request (Origin has another scheme)";
+    if (!is_server_name(r->server, u.hostname))
+        return "cross-site request (Origin is not a ServerName or "
+               "ServerAlias of this virtual host)";
     return NULL;
 }
 
@@ -1124,7 +1189,7 @@ static int handle_admin(request_rec *r, int admin, int json)
     const rlw_srv_conf_t *c = srv_conf_of(r->server);
     const char *user = r->user ? ap_escape_logitem(r->pool, r->user) : "-";
     apr_array_header_t *pairs = NULL;
-    const char *action, *client_text, *dur_text, *why;
+    const char *action, *client_text, *dur_text, *token, *why;
     char who[RLW_ADDR_STRLEN], len_txt[32];
     rlw_addr_t client;
     rlw_event_t ev;
@@ -1155,9 +1220,25 @@ static int handle_admin(request_rec *r, int admin, int json)
     action = form_field(r, pairs, "action");
     client_text = form_field(r, pairs, "client");
     dur_text = form_field(r, pairs, "duration");
+    token = form_field(r, pairs, "token");
     if (!action || (strcmp(action, "ban") && strcmp(action, "unban")))
         return answer(r, json, HTTP_BAD_REQUEST,
                       "Bad request: action must be ban or unban.");
+    /* Only a page of this server, given to this operator within the last
+     * hour or two, holds the token: a form another site makes a browser
+     * post does not. */
+    if (!csrf_key || !rlw_csrf_check(csrf_key, rlw_now_ms(),
+                                     admin_identity(r), action, token)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "RLW00045: status admin request refused (%s form "
+                      "token for action=%s) user=%s",
+                      token && *token ? "invalid or expired" : "no", action,
+                      user);
+        return answer(r, json, HTTP_FORBIDDEN,
+                      "Forbidden: the form token is missing, invalid or "
+                      "expired; reload the page (scripts: read tokens from "
+                      "?json first).");
+    }
     if (!client_text || !*client_text)
         return answer(r, json, HTTP_BAD_REQUEST,
                       "Bad request: client is missing (an IPv4 or IPv6 "
@@ -1355,9 +1436,35 @@ static int rlw_status_hook(request_rec *r, int flags)
     return OK;
 }
 
+/* Makes the forms' key once per httpd start (see csrf_key). */
+static int rlw_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp, server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    void *key = NULL;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    apr_pool_userdata_get(&key, CSRF_KEY_NAME, pp);
+    if (!key) {
+        key = apr_palloc(pp, RLW_CSRF_KEY_LEN);
+        if (rlw_csrf_key_new(key)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         "RLW00046: no random key for the status page's "
+                         "admin forms (OpenSSL RAND_bytes failed)");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        apr_pool_userdata_set(key, CSRF_KEY_NAME, apr_pool_cleanup_null, pp);
+    }
+    csrf_key = key;
+    return OK;
+}
+
 void rlw_status_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_post_config(rlw_status_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(rlw_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, rlw_status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);

@@ -405,10 +405,12 @@ for b in d["bans"]:
         sed 's/^/     /' || echo "     (!) no samples from the status page"
 
     echo
-    echo "7. A manual unban: POST to the status page (RateLimitWAFAdmin On)"
-    echo "   curl -d action=unban -d client=$attacker http://$addr:$port$status_path"
+    echo "7. A manual unban: POST to the status page (RateLimitWAFAdmin On),"
+    echo "   with the form token the page's ?json gives this operator"
+    token=$(status '?json' | python3 -c 'import json, sys; print(json.load(sys.stdin)["tokens"]["unban"])' 2>/dev/null)
+    echo "   curl -d action=unban -d client=$attacker -d token=$token http://$addr:$port$status_path"
     printf '   -> %s (See Other: done, back to the page)\n' "$(curl -s -o /dev/null -w '%{http_code}' \
-        --max-time 10 -H "Host: $vhost" -d action=unban -d "client=$attacker" \
+        --max-time 10 -H "Host: $vhost" -d action=unban -d "client=$attacker" -d "token=$token" \
         "http://$addr:$port$status_path")"
     for p in / /about.html; do
         printf '   GET %-14s from %s -> %s\n' "$p" "$attacker" "$(req "$attacker" "$p")"

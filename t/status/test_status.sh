@@ -193,9 +193,10 @@ check "httpd starts on port $port" curl -sf -o /dev/null "$base/"
 
 # code URL [curl args...]: prints the status code, the body goes to $root/body.
 code() {
-    local url=$1
+    local url=$1 host='Host: localhost'
     shift
-    curl -s -o "$root/body" -w '%{http_code}' -H 'Host: localhost' "$@" "$base$url"
+    case " $* " in *" Host: "*) host= ;; esac # the caller's own Host
+    curl -s -o "$root/body" -w '%{http_code}' ${host:+-H "$host"} "$@" "$base$url"
 }
 # expect WANT "description" URL [curl args...]
 expect() {
@@ -297,38 +298,87 @@ check "server-status?auto has the key lines" bash -c "
     ! grep -q '<' '$root/body'"
 
 # --- admin POST ------------------------------------------------------------
+# tok ACTION [LOCATION [curl args...]]: the form token for ACTION, as the
+# page's ?json gives it to this operator (docs/status.md).
+tok() {
+    local action=$1 loc=${2:-/rlw-admin}
+    shift; shift
+    curl -s -H 'Host: localhost' "$@" "$base$loc?json" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["tokens"][sys.argv[1]])' "$action"
+}
+T_BAN=$(tok ban)
+T_UNBAN=$(tok unban)
+check "?json of an admin location gives two tokens" \
+    test "${#T_BAN}:${#T_UNBAN}:$([ "$T_BAN" != "$T_UNBAN" ] && echo differ)" = 43:43:differ
+check "the HTML form carries the same tokens" bash -c "
+    curl -s -H 'Host: localhost' '$base/rlw-admin' > '$root/page.html' &&
+    grep -q 'name=\"token\" value=\"$T_BAN\"' '$root/page.html' &&
+    grep -q 'name=\"token\" value=\"$T_UNBAN\"' '$root/page.html'"
+check "no tokens without RateLimitWAFAdmin" bash -c "
+    curl -s -H 'Host: localhost' '$base/rlw-status?json' | python3 -c 'import json, sys; sys.exit(\"tokens\" in json.load(sys.stdin))'"
 expect 403 "POST unban without RateLimitWAFAdmin" /rlw-status \
-    --data 'action=unban&client=203.0.113.77'
+    --data "action=unban&client=203.0.113.77&token=$T_UNBAN"
 expect 404 "... and the client stays banned" / -H "$(xff 203.0.113.77)"
 expect 403 "POST from another site (Origin) is refused" /rlw-admin \
-    -H 'Origin: http://evil.example' --data 'action=unban&client=203.0.113.77'
-expect 303 "POST unban with RateLimitWAFAdmin" /rlw-admin \
+    -H 'Origin: http://evil.example' --data "action=unban&client=203.0.113.77&token=$T_UNBAN"
+# CSRF: a post needs the token of its form, for this operator.
+expect 403 "POST without a token is refused" /rlw-admin \
     --data 'action=unban&client=203.0.113.77'
+check "... saying so" grep -q 'form token' "$root/body"
+expect 403 "POST with a forged token is refused" /rlw-admin \
+    --data 'action=unban&client=203.0.113.77&token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+expect 403 "POST with the other form's token is refused" /rlw-admin \
+    --data "action=unban&client=203.0.113.77&token=$T_BAN"
+expect 403 "POST with a token altered in one character is refused" /rlw-admin \
+    --data "action=unban&client=203.0.113.77&token=${T_UNBAN%?}$([ "${T_UNBAN: -1}" = A ] && echo B || echo A)"
+expect 403 "POST with another operator's token is refused" /rlw-admin \
+    --data "action=unban&client=203.0.113.77&token=$(tok unban /rlw-auth -u admin:s3cret)"
+expect 404 "... and the client stays banned" / -H "$(xff 203.0.113.77)"
+# The Origin, when a browser sends one, names this virtual host and scheme.
+expect 403 "DNS rebinding (Host and Origin the attacker's name) is refused" /rlw-admin \
+    -H 'Host: evil.example' -H 'Origin: http://evil.example' \
+    --data "action=unban&client=203.0.113.77&token=$T_UNBAN"
+expect 403 "an Origin with another scheme is refused" /rlw-admin \
+    -H 'Origin: https://localhost' --data "action=unban&client=203.0.113.77&token=$T_UNBAN"
+expect 403 "Origin: null is refused" /rlw-admin \
+    -H 'Origin: null' --data "action=unban&client=203.0.113.77&token=$T_UNBAN"
+expect 404 "... and the client stays banned" / -H "$(xff 203.0.113.77)"
+expect 303 "POST unban with a token, no Origin nor Sec-Fetch-Site" /rlw-admin \
+    --data "action=unban&client=203.0.113.77&token=$T_UNBAN"
 expect 200 "unbanned client is served again" / -H "$(xff 203.0.113.77)"
-expect 303 "POST ban of a new client" /rlw-admin \
-    --data 'action=ban&client=198.51.100.23&duration=5m'
+expect 303 "POST ban of a new client, as a browser (Origin, same-origin)" /rlw-admin \
+    -H "Origin: http://localhost:$port" -H 'Sec-Fetch-Site: same-origin' \
+    --data "action=ban&client=198.51.100.23&duration=5m&token=$T_BAN"
 check "the 303 goes back to the page" test "$(curl -s -o /dev/null -w '%{redirect_url}' \
-    -H 'Host: localhost' --data 'action=ban&client=198.51.100.23&duration=5m' \
+    -H 'Host: localhost' --data "action=ban&client=198.51.100.23&duration=5m&token=$T_BAN" \
     "$base/rlw-admin")" = "$base/rlw-admin?done=ban"
 expect 404 "manually banned client is rejected" / -H "$(xff 198.51.100.23)"
 expect 404 "unban of a client that is not banned" /rlw-admin \
-    --data 'action=unban&client=192.0.2.200'
+    --data "action=unban&client=192.0.2.200&token=$T_UNBAN"
 expect 200 "POST ?json unban answers JSON" '/rlw-admin?json' \
-    --data 'action=unban&client=198.51.100.23'
+    --data "action=unban&client=198.51.100.23&token=$T_UNBAN"
 check "... which parses" $check json "$root/body" \
     "d == {'ok': True, 'action': 'unban', 'client': '198.51.100.23'}"
 expect 200 "... and the client is served again" / -H "$(xff 198.51.100.23)"
+expect 403 "POST ?json without a token answers JSON" '/rlw-admin?json' \
+    --data 'action=unban&client=198.51.100.23'
+check "... which parses" $check json "$root/body" \
+    "d['ok'] is False and 'token' in d['error']"
 expect 401 "password location without a password" /rlw-auth \
-    --data 'action=ban&client=198.51.100.23&duration=15m'
+    --data "action=ban&client=198.51.100.23&duration=15m&token=$T_BAN"
+expect 403 "logged-in admin with the token of the address, not the user" /rlw-auth -u 'admin:s3cret' \
+    --data "action=ban&client=198.51.100.23&duration=15m&token=$T_BAN"
 expect 303 "ban by a logged-in admin" /rlw-auth -u 'admin:s3cret' \
-    --data 'action=ban&client=198.51.100.23&duration=15m'
+    --data "action=ban&client=198.51.100.23&duration=15m&token=$(tok ban /rlw-auth -u admin:s3cret)"
 expect 303 "ban of an IPv6 client by its /64" /rlw-admin \
-    --data 'action=ban&client=2001:db8:9:9::/64&duration=1h'
+    --data "action=ban&client=2001:db8:9:9::/64&duration=1h&token=$T_BAN"
 expect 404 "any address of that /64 is rejected" / -H "$(xff 2001:db8:9:9::abcd)"
 
 # Bad input: 400 with a message.
 bad() {
-    expect 400 "bad input: $1" '/rlw-admin' --data "$1"
+    local t=$T_BAN
+    case $1 in *action=unban*) t=$T_UNBAN ;; esac
+    expect 400 "bad input: $1" '/rlw-admin' --data "$1&token=$t"
     check "... says why" grep -qi "$2" "$root/body"
 }
 bad 'action=nuke&client=192.0.2.1' 'action must be ban or unban'
@@ -340,7 +390,7 @@ bad 'action=ban&client=2001:db8::/48' 'neither an address nor a client network'
 bad 'action=ban&client=192.0.2.1&duration=0' 'longer than zero'
 bad 'action=ban&client=192.0.2.1&duration=abc' "duration 'abc'"
 bad 'action=ban&client=192.0.2.1&duration=400d' 'duration'
-expect 400 "bad input as JSON" '/rlw-admin?json' --data 'action=ban&client=x'
+expect 400 "bad input as JSON" '/rlw-admin?json' --data "action=ban&client=x&token=$T_BAN"
 check "... which parses" $check json "$root/body" \
     "d['ok'] is False and 'not an IPv4' in d['error']"
 
@@ -365,6 +415,12 @@ check "error log: manual ban (RLW00040) by admin" \
     "$root/logs/error_log"
 check "error log: refused admin POST (RLW00043)" \
     grep -q 'RLW00043: status admin request refused' "$root/logs/error_log"
+check "error log: refused admin POST without a token (RLW00045)" \
+    grep -q 'RLW00045: status admin request refused (no form token for action=unban)' "$root/logs/error_log"
+check "error log: refused admin POST with a bad token (RLW00045)" \
+    grep -q 'RLW00045: status admin request refused (invalid or expired form token for action=unban)' "$root/logs/error_log"
+check "error log: DNS rebinding refused by the Origin check (RLW00043)" \
+    grep -q 'RLW00043: status admin request refused (cross-site request (Origin is not a ServerName' "$root/logs/error_log"
 check "events: manual ban with user.name" $check json /dev/stdin \
     "any(e['event']['action'] == 'ban' and e['event'].get('reason') == 'manual' and e.get('user', {}).get('name') == 'admin' for e in d)" \
     < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$root/logs/events.log")
