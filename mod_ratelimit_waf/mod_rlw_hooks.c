@@ -95,6 +95,7 @@ static int report_expiry(void *baton, const rlw_client_info_t *info)
     ev.client = &info->client;
     ev.ban = &info->ban;
     ev.reason = "expired";
+    ev.dry_run = info->client.scope == RLW_SCOPE_DRY_RUN;
     ev.decided_by = info->node;
     ev.window_ms = main_window_ms;
     rlw_event_emit(&ev);
@@ -275,7 +276,10 @@ static rlw_req_t *req_state(request_rec *r, int create)
     return rq;
 }
 
-/* Parses the client's address into rq; 0 on success. */
+/* Parses the client's address into rq; 0 on success. A virtual host in
+ * dry run counts and bans the client under its dry-run scope: its
+ * decisions are reported, and never enforced by the hosts that are not in
+ * dry run, which look the client up under the enforcing scope. */
 static int parse_client(request_rec *r, const rlw_srv_conf_t *c,
                         rlw_req_t *rq)
 {
@@ -303,6 +307,7 @@ static int parse_client(request_rec *r, const rlw_srv_conf_t *c,
     }
 parsed:
     rlw_addr_client(&rq->host, (unsigned)c->v6_prefix, &rq->client);
+    rq->client.scope = c->dry_run > 0 ? RLW_SCOPE_DRY_RUN : RLW_SCOPE_ENFORCE;
     rq->have_client = 1;
     return 0;
 }
@@ -325,8 +330,9 @@ static int rlw_post_read_request(request_rec *r)
      * a different list banned the same client. */
     if (rlw_classify(c, &rq->host) == RLW_CLASS_EXEMPT)
         return DECLINED;
-    if (c->dry_run) {
-        /* Tuning mode: count what would have been rejected, serve it. */
+    if (c->dry_run > 0) {
+        /* Tuning mode: a ban of the dry-run scope; count what would have
+         * been rejected, serve it. */
         rlw_metrics_add(rlw_the_metrics, RLW_M_DRY_RUN, now, 1);
         return DECLINED;
     }

@@ -229,6 +229,20 @@ static const char *html(apr_pool_t *p, const char *s)
     return ap_escape_html2(p, s, 0);
 }
 
+static const char *addr_text(apr_pool_t *p, const rlw_addr_t *a);
+
+/* A client for an HTML cell: the address, marked when it is the dry-run
+ * scope's (nobody enforces its ban). */
+static const char *client_cell(apr_pool_t *p, const rlw_addr_t *a)
+{
+    const char *t = html(p, addr_text(p, a));
+
+    return a->scope == RLW_SCOPE_DRY_RUN
+               ? apr_pstrcat(p, t, " <span class=\"tag meta\">dry run</span>",
+                             NULL)
+               : t;
+}
+
 static const char *addr_text(apr_pool_t *p, const rlw_addr_t *a)
 {
     char buf[RLW_ADDR_STRLEN];
@@ -423,6 +437,10 @@ static void json_client(request_rec *r, const snapshot_t *s,
 
     ap_rprintf(r, "{\"client\":\"%s\",\"count\":%u,",
                json_text(p, addr_text(p, &c->client)), c->count);
+    /* Counted or banned by a virtual host in RateLimitWAFDryRun: nobody
+     * enforces it. */
+    if (c->client.scope == RLW_SCOPE_DRY_RUN)
+        ap_rputs("\"dry_run\":true,", r);
     if (as_ban)
         ap_rprintf(r, "\"since\":\"%s\",\"until\":\"%s\",\"since_ms\":%"
                    APR_INT64_T_FMT ",\"until_ms\":%" APR_INT64_T_FMT ","
@@ -921,7 +939,7 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
                        "</td><td class=\"t\">%s</td><td class=\"n\">%s</td>"
                        "<td class=\"n\">%s</td><td class=\"n\">%u</td>"
                        "<td class=\"t\">%s</td><td>",
-                       html(p, addr_text(p, &b->client)),
+                       client_cell(p, &b->client),
                        human_time(p, b->ban.start_ms),
                        human_time(p, b->ban.until_ms),
                        human_span(p, b->ban.until_ms - s->now),
@@ -950,7 +968,7 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
                        "</td><td class=\"n\">%.0f%%</td><td class=\"t\">%s"
                        "</td><td>%s"
                        "</td><td>",
-                       html(p, addr_text(p, &o->client)), o->count,
+                       client_cell(p, &o->client), o->count,
                        c->threshold > 0 ? 100.0 * o->count / c->threshold
                                         : 0.0,
                        o->last_ms ? human_time(p, o->last_ms) : "-",

@@ -12,6 +12,13 @@
 #define RLW_AF_INET 4
 #define RLW_AF_INET6 6
 
+/* Scopes: who a client's counts and bans are for. A virtual host in
+ * RateLimitWAFDryRun counts and bans its clients under the dry-run scope,
+ * a separate identity in every store, so its decisions are reported and
+ * never enforced by the virtual hosts that are not in dry run. */
+#define RLW_SCOPE_ENFORCE 0
+#define RLW_SCOPE_DRY_RUN 1
+
 /* Longest text rlw_addr_format() writes, with "/128" and the NUL. */
 #define RLW_ADDR_STRLEN 64
 
@@ -21,7 +28,10 @@ typedef struct rlw_addr {
     uint8_t family;    /* RLW_AF_INET, RLW_AF_INET6, or 0 when unset */
     uint8_t prefix;    /* significant bits: 32/128 for a host, less for a
                         * network or a grouped IPv6 client */
-    uint8_t pad[2];    /* always zero */
+    uint8_t scope;     /* RLW_SCOPE_ENFORCE (0, what parsing gives) or
+                        * RLW_SCOPE_DRY_RUN: part of the key in every
+                        * store, never of the address text */
+    uint8_t pad;       /* always zero */
     uint8_t bytes[16]; /* network order; IPv4 uses bytes[0..3], rest zero */
 } rlw_addr_t;
 
@@ -44,7 +54,8 @@ void rlw_addr_client(const rlw_addr_t *host, unsigned v6_prefix,
                      rlw_addr_t *client);
 
 /* Writes "192.0.2.1", "2001:db8::1", or "2001:db8::/64" when prefix is
- * shorter than a host's. Returns buf. */
+ * shorter than a host's: the address only, whatever the scope. Returns
+ * buf. */
 char *rlw_addr_format(const rlw_addr_t *a, char *buf, size_t len);
 
 /* Parses "192.0.2.0/24", "2001:db8::/32", or a bare host (a /32 or /128).

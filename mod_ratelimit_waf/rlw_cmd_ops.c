@@ -358,6 +358,10 @@ static int take_entry(void *baton, uint64_t seq, const rlw_journal_t *j)
     listed_t *e;
 
     lb->read++;
+    /* A RateLimitWAFDryRun host's decision: reported, enforced by nobody,
+     * so not a running ban (and not one rlwafctl can lift). */
+    if (j->client.scope != RLW_SCOPE_ENFORCE)
+        return 0;
     if (j->action != RLW_JOURNAL_BAN) {
         /* A later unban supersedes every earlier ban of that client. */
         apr_hash_set(lb->latest, &j->client, sizeof(j->client), NULL);

@@ -100,7 +100,7 @@ static int addr_valid(const rlw_addr_t *a)
         width = 128;
     else
         return 0;
-    if (a->prefix > width || a->pad[0] != 0 || a->pad[1] != 0)
+    if (a->prefix > width || a->scope > RLW_SCOPE_DRY_RUN || a->pad != 0)
         return 0;
     /* Every bit from the prefix to the end of bytes[] is zero: this covers
      * host bits of a grouped client and bytes[4..15] of IPv4 alike. */
@@ -169,7 +169,7 @@ int rlw_journal_encode(const rlw_journal_t *j,
     out[J_OFF_ACTION] = j->action;
     out[J_OFF_CLIENT] = j->client.family;
     out[J_OFF_CLIENT + 1] = j->client.prefix;
-    out[J_OFF_CLIENT + 2] = 0;
+    out[J_OFF_CLIENT + 2] = j->client.scope; /* a dry-run ban stays one */
     out[J_OFF_CLIENT + 3] = 0;
     memcpy(out + J_OFF_CLIENT + 4, j->client.bytes, sizeof(j->client.bytes));
     put_state(out + J_OFF_STATE, &j->ban);
@@ -193,8 +193,8 @@ int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j)
         return -1;
     tmp.client.family = in[J_OFF_CLIENT];
     tmp.client.prefix = in[J_OFF_CLIENT + 1];
-    tmp.client.pad[0] = in[J_OFF_CLIENT + 2];
-    tmp.client.pad[1] = in[J_OFF_CLIENT + 3];
+    tmp.client.scope = in[J_OFF_CLIENT + 2];
+    tmp.client.pad = in[J_OFF_CLIENT + 3];
     memcpy(tmp.client.bytes, in + J_OFF_CLIENT + 4, sizeof(tmp.client.bytes));
     if (!addr_valid(&tmp.client))
         return -1;

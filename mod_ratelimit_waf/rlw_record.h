@@ -14,7 +14,7 @@
  *   18 strikes (uint32)  22 count (uint32)
  * Journal entry (RLW_JOURNAL_LEN = 111 bytes):
  *   0  'J'  1  version 1   2  action (1 ban, 2 unban)
- *   3  client: family, prefix, 0, 0, bytes[16]
+ *   3  client: family, prefix, scope (0 or 1: dry run), 0, bytes[16]
  *   23 start_ms (int64)  31 until_ms (int64)
  *   39 strikes (uint32)  43 count (uint32)
  *   47 node: printable ASCII, NUL-terminated, zero-padded to 64 bytes
@@ -51,7 +51,8 @@ typedef struct rlw_journal {
 /* What a valid value looks like, for both directions:
  *  ban state: 0 <= start_ms <= until_ms (0, 0 = never banned);
  *  client: family 4 with prefix <= 32 and bytes[4..15] zero, or family 6
- *    with prefix <= 128; pad zero; no bit set beyond the prefix;
+ *    with prefix <= 128; scope RLW_SCOPE_ENFORCE or RLW_SCOPE_DRY_RUN;
+ *    pad zero; no bit set beyond the prefix;
  *  node: 1..63 characters 0x20..0x7e, NUL-terminated, the rest of the
  *    array zero on the wire (the encoder writes zeros whatever follows the
  *    NUL in memory). */

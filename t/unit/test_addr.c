@@ -42,7 +42,7 @@ START_TEST(parse_good_host)
                   c->text);
     ck_assert_int_eq(a.family, c->family);
     ck_assert_int_eq(a.prefix, c->family == RLW_AF_INET ? 32 : 128);
-    ck_assert_int_eq(a.pad[0] | a.pad[1], 0);
+    ck_assert_int_eq(a.scope | a.pad, 0); /* enforcing scope */
     if (c->family == RLW_AF_INET) {
         static const uint8_t zero[12];
 
@@ -226,6 +226,15 @@ START_TEST(format_edges)
     ck_assert_ptr_eq(rlw_addr_format(&a, small, 0), small);
     memset(&a, 0, sizeof(a));
     ck_assert_str_eq(rlw_addr_format(&a, small, sizeof(small)), "(none)");
+    /* The address only, whatever the scope. */
+    {
+        char buf[RLW_ADDR_STRLEN];
+
+        ck_assert_int_eq(rlw_addr_parse("2001:db8::1", &a), 0);
+        a.scope = RLW_SCOPE_DRY_RUN;
+        ck_assert_str_eq(rlw_addr_format(&a, buf, sizeof(buf)),
+                         "2001:db8::1");
+    }
 }
 END_TEST
 

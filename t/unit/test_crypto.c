@@ -359,9 +359,16 @@ START_TEST(pseudonym_deterministic_across_loads)
 
         ck_assert_int_eq(rlw_addr_parse("192.0.2.1", &c), 0);
         ck_assert_int_eq(rlw_pseudonym(&node1, &c, a), 0);
-        c.pad[0] = 0xff;
-        c.pad[1] = 0x01;
+        c.pad = 0x01;
         ck_assert_int_eq(rlw_pseudonym(&node1, &c, b), 0);
+        ck_assert_str_eq(a, b);
+        /* The dry-run scope is another identity, with its own keys, and
+         * the same on every node. */
+        c.pad = 0;
+        c.scope = RLW_SCOPE_DRY_RUN;
+        ck_assert_int_eq(rlw_pseudonym(&node1, &c, b), 0);
+        ck_assert_str_ne(a, b);
+        ck_assert_int_eq(rlw_pseudonym(&node2, &c, a), 0);
         ck_assert_str_eq(a, b);
     }
 }

@@ -196,6 +196,15 @@ START_TEST(journal_round_trip)
         }
     }
 
+    /* A dry-run client stays one across the cluster. */
+    make_journal(&j, "192.0.2.1", 64);
+    j.client.scope = RLW_SCOPE_DRY_RUN;
+    ck_assert_int_eq(rlw_journal_encode(&j, out), 0);
+    ck_assert_int_eq(out[5], RLW_SCOPE_DRY_RUN);
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), 0);
+    ck_assert_int_eq(back.client.scope, RLW_SCOPE_DRY_RUN);
+    ck_assert_int_eq(memcmp(&back.client, &j.client, sizeof(j.client)), 0);
+
     /* Longest node name; junk after the NUL in memory is not written. */
     make_journal(&j, "192.0.2.1", 64);
     memset(j.node, '~', sizeof(j.node));
@@ -235,8 +244,9 @@ static const wire_bad_t bad_wire[] = {
     {4, 33, "IPv4 prefix 33"},
     {4, 255, "IPv4 prefix 255"},
     {4, 8, "IPv4 prefix 8 with host bits set"},
-    {5, 1, "pad[0]"},
-    {6, 0x80, "pad[1]"},
+    {5, 2, "scope 2"},
+    {5, 0xff, "scope 255"},
+    {6, 0x80, "pad"},
     {11, 1, "IPv4 unused byte 4"},
     {22, 0x80, "IPv4 unused byte 15"},
     {30, 0x80, "negative start"},
@@ -348,7 +358,7 @@ START_TEST(journal_encode_refuses)
         case 2: j.client.family = 0; break;
         case 3: j.client.family = 2; break;
         case 4: j.client.prefix = 33; break;
-        case 5: j.client.pad[1] = 1; break;
+        case 5: j.client.pad = 1; break;
         case 6: j.client.bytes[4] = 1; break;
         case 7: j.client.bytes[15] = 1; break;
         case 8: j.ban.start_ms = -1; break;
@@ -365,6 +375,7 @@ START_TEST(journal_encode_refuses)
             make_journal(&j, "2001:db8::1", 128);
             j.client.prefix = 64; /* ::1 is past /64 */
             break;
+        case 16: j.client.scope = RLW_SCOPE_DRY_RUN + 1; break;
         default: goto done;
         }
         memset(out, 0x5a, sizeof(out));

@@ -225,6 +225,38 @@ START_TEST(clients_count_separately)
 }
 END_TEST
 
+/* The dry-run scope of a client is another client: a dry-run ban is never
+ * seen by an enforcing lookup, and the counts stay apart. */
+START_TEST(scopes_apart)
+{
+    rlw_store_t *st = make_store(64);
+    rlw_addr_t c = client(1), dry = client(1);
+    rlw_attack_t r;
+    rlw_store_stats_t s;
+    uint32_t i;
+
+    dry.scope = RLW_SCOPE_DRY_RUN;
+    r = attack_to_threshold(st, &dry, 0, T0);
+    ck_assert_int_eq(r.verdict.kind, RLW_VERDICT_BAN);
+    ck_assert_int_eq(st->banned(st, &dry, T0, NULL), 1);
+    ck_assert_int_eq(st->banned(st, &c, T0, NULL), 0);
+    /* The enforcing count starts at one, and bans on its own threshold. */
+    for (i = 1; i < THRESH; i++)
+        ck_assert_uint_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol, T0).count,
+                          i);
+    ck_assert_int_eq(st->banned(st, &c, T0, NULL), 0);
+    r = attack(st, &c, RLW_CLASS_NORMAL, &pol, T0);
+    ck_assert_int_eq(r.verdict.kind, RLW_VERDICT_BAN);
+    ck_assert_int_eq(st->banned(st, &c, T0, NULL), 1);
+    /* Unbanning the enforcing client leaves the dry-run ban alone. */
+    ck_assert_int_eq(st->unban(st, &c, T0 + 1), APR_SUCCESS);
+    ck_assert_int_eq(st->banned(st, &c, T0 + 1, NULL), 0);
+    ck_assert_int_eq(st->banned(st, &dry, T0 + 1, NULL), 1);
+    stats(st, &s);
+    ck_assert_uint_eq(s.tracked, 2);
+}
+END_TEST
+
 START_TEST(window_slides)
 {
     rlw_store_t *st = make_store(16);
@@ -958,6 +990,7 @@ Suite *store_shm_suite(void)
     tcase_add_test(tc, capacity_rounds_to_whole_sets);
     tcase_add_test(tc, threshold_th_attack_bans);
     tcase_add_test(tc, clients_count_separately);
+    tcase_add_test(tc, scopes_apart);
     tcase_add_test(tc, window_slides);
     suite_add_tcase(s, tc);
 
