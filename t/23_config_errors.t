@@ -8,6 +8,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use File::Temp ();
 use Test::More;
 use RLW::Httpd;
 
@@ -77,7 +78,17 @@ my @bad_vhost = (
     [RateLimitWAFExempt     => '203.0.113.0/23'],
 );
 
-plan tests => 2 + 2 * @bad + 2 * @main_only + 2 * @bad_vhost + 2;
+# RateLimitWAFSecretFile modes: [mode, accepted, what the message says]
+my @secret_modes = (
+    [0600, 1],
+    [0640, 1],
+    [0644, 0, 'is readable or writable by others'],
+    [0620, 0, 'is writable by its group'],
+    [0660, 0, 'is writable by its group'],
+);
+
+plan tests => 2 + 2 * @bad + 2 * @main_only + 2 * @bad_vhost + 2
+    + 2 * @secret_modes;
 
 # Good: every directive with a valid value, in the main server and a vhost.
 {
@@ -161,4 +172,35 @@ for my $c (@bad_vhost) {
     isnt $rc, 0, 'BanMax 10m < BanTime 1h: httpd -t fails';
     like $out, qr/RateLimitWAFBanMax/, 'BanMax < BanTime: message names BanMax'
         or diag $out;
+}
+
+# The secret file: whoever may write it chooses every node's keys. The file
+# is this test's (root's, or nobody's under make itest): its owner is
+# accepted either way (root, or the user httpd runs as); the mode decides.
+{
+    my $dir = File::Temp::tempdir('rlw-secret-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $path = "$dir/cluster.secret";
+    open my $fh, '>', $path or die "$path: $!\n";
+    print {$fh} 'x' x 48, "\n";
+    close $fh;
+    for my $c (@secret_modes) {
+        my ($mode, $ok, $why) = @$c;
+        my $m = sprintf '%04o', $mode;
+        chmod $mode, $path or die "chmod $path: $!\n";
+        my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
+            directives => "RateLimitWAF On\n"
+                . "RateLimitWAFStore memcached \"--SERVER=127.0.0.1:1\"\n"
+                . "RateLimitWAFSecretFile \"$path\"\n");
+        if ($ok) {
+            is $rc, 0, "secret file $m: httpd -t passes" or diag $out;
+            like $out, qr/Syntax OK/, "secret file $m: Syntax OK";
+        }
+        else {
+            isnt $rc, 0, "secret file $m: httpd -t fails";
+            like $out, qr/RateLimitWAFSecretFile: secret file \Q$path\E \Q$why\E \(mode $m\)/,
+                "secret file $m: names the directive, the file and what is wrong"
+                or diag $out;
+        }
+    }
 }
