@@ -309,9 +309,9 @@ sub all_keys {
 
 # The pseudonym of client under this cluster's secret, as the module
 # computes it (rlw_crypto.c): HMAC-SHA256 with the subkey
-# HMAC-SHA256(secret, "rlw pseudonym v1") over family, prefix, two zero
-# bytes and the 16 address bytes (IPv6 masked to /64), its first 16 bytes
-# in base64url without padding.
+# HMAC-SHA256(secret, "rlw pseudonym v1") over family, prefix, scope (0:
+# enforcing, as here), a zero byte and the 16 address bytes (IPv6 masked to
+# /64), its first 16 bytes in base64url without padding.
 sub pseudonym {
     my ($self, $client) = @_;
     open my $fh, '<', $self->{secret} or die "$self->{secret}: $!\n";
