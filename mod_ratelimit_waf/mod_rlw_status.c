@@ -229,7 +229,12 @@ static const char *html(apr_pool_t *p, const char *s)
     return ap_escape_html2(p, s, 0);
 }
 
-static const char *addr_text(apr_pool_t *p, const rlw_addr_t *a);
+static const char *addr_text(apr_pool_t *p, const rlw_addr_t *a)
+{
+    char buf[RLW_ADDR_STRLEN];
+
+    return apr_pstrdup(p, rlw_addr_format(a, buf, sizeof(buf)));
+}
 
 /* A client for an HTML cell: the address, marked when it is the dry-run
  * scope's (nobody enforces its ban). */
@@ -241,13 +246,6 @@ static const char *client_cell(apr_pool_t *p, const rlw_addr_t *a)
                ? apr_pstrcat(p, t, " <span class=\"tag meta\">dry run</span>",
                              NULL)
                : t;
-}
-
-static const char *addr_text(apr_pool_t *p, const rlw_addr_t *a)
-{
-    char buf[RLW_ADDR_STRLEN];
-
-    return apr_pstrdup(p, rlw_addr_format(a, buf, sizeof(buf)));
 }
 
 /* The first query argument name in r->args ("?json", "?x=1&prometheus"),
