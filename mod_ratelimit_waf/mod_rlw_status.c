@@ -261,7 +261,7 @@ static int ranks_before(const rlw_client_info_t *a, const rlw_client_info_t *b)
     return memcmp(&a->client, &b->client, sizeof(a->client)) < 0;
 }
 
-/* Runs under a store lock: copies, never calls the store. */
+/* Gets a copy from the store (no store lock held). */
 static int collect(void *baton, const rlw_client_info_t *info)
 {
     visit_baton_t *vb = baton;

@@ -48,8 +48,9 @@ typedef struct rlw_client_info {
     uint32_t rule_hits[RLW_TOP_RULES];
 } rlw_client_info_t;
 
-/* Called for each client by visit(); return non-zero to stop. Runs with a
- * store lock held: copy what you need, never call back into the store. */
+/* Called for each client by visit() and expired(); return non-zero to
+ * stop. Runs with no store lock held (the store hands over a copy), so it
+ * may log, write events, or call back into the store. */
 typedef int rlw_visit_fn(void *baton, const rlw_client_info_t *info);
 
 /* What attack() reports. */

@@ -314,9 +314,10 @@ static void top_rules(const shm_entry_t *e, uint32_t *rules, uint32_t *hits)
         memcpy(hits, h, sizeof(h));
 }
 
-static void fill_info(const shm_entry_t *e, int64_t now, int64_t window_ms,
-                      rlw_client_info_t *info)
+static void do_fill_info(shm_store_t *st, const shm_entry_t *e, int64_t now,
+                         int64_t window_ms, rlw_client_info_t *info)
 {
+    (void)st;
     memset(info, 0, sizeof(*info));
     info->client = e->key;
     info->count = rlw_window_total(&e->win, now, window_ms);
@@ -465,43 +466,59 @@ typedef struct shm_walk {
     int64_t next; /* expired(): earliest unreported ban end still ahead */
 } shm_walk_t;
 
-/* Called for each entry in use, under its stripe lock; nonzero stops. */
-typedef int shm_walk_fn(shm_store_t *st, shm_entry_t *e, shm_walk_t *w);
+/* Called for each entry in use, under its stripe lock: 1 when e is to be
+ * reported to the caller's fn (after the lock is released). */
+typedef int shm_pick_fn(shm_store_t *st, shm_entry_t *e, shm_walk_t *w);
 
-/* Calls each for every entry in use, one set at a time under its stripe
- * lock (never the whole table at once: requests keep going), until it
- * returns nonzero. Returns whether it was stopped. */
-static int walk(shm_store_t *st, shm_walk_fn *each, shm_walk_t *w)
+/* Called, under the stripe lock, for an entry that pick chose but that was
+ * not reported because fn stopped the walk first (NULL: nothing to undo). */
+typedef void shm_unpick_fn(shm_entry_t *e, const rlw_client_info_t *info);
+
+/* Calls fn for every entry in use that pick chooses, one set at a time:
+ * the chosen entries of a set are copied under its stripe lock (never the
+ * whole table at once: requests keep going), and fn runs after the lock is
+ * released, since fn logs and writes events (which may block) and may call
+ * back into the store. Stops when fn returns nonzero; returns whether it
+ * was stopped. */
+static int walk(shm_store_t *st, shm_pick_fn *pick, shm_unpick_fn *unpick,
+                shm_walk_t *w)
 {
+    rlw_client_info_t chosen[RLW_SHM_WAYS];
     uint64_t set;
-    int i, stop = 0;
+    int i, n, j, stop = 0;
 
     for (set = 0; set < st->hdr->nsets && !stop; set++) {
         shm_entry_t *e = set_of(st, set);
 
+        n = 0;
         lock_stripe(st->hdr, set);
-        for (i = 0; i < RLW_SHM_WAYS && !stop; i++) {
-            if (e[i].key.family)
-                stop = each(st, &e[i], w);
+        for (i = 0; i < RLW_SHM_WAYS; i++) {
+            if (e[i].key.family && pick(st, &e[i], w))
+                do_fill_info(st, &e[i], w->now, w->window_ms, &chosen[n++]);
         }
         unlock_stripe(st->hdr, set);
+        for (j = 0; j < n && !stop; j++)
+            stop = w->fn(w->baton, &chosen[j]);
+        if (stop && j < n && unpick) {
+            lock_stripe(st->hdr, set);
+            for (; j < n; j++) {
+                shm_entry_t *f = do_find(st, set, &chosen[j].client);
+
+                if (f)
+                    unpick(f, &chosen[j]);
+            }
+            unlock_stripe(st->hdr, set);
+        }
     }
     return stop;
 }
 
-/* Hands e to the caller's fn, still under the stripe lock. */
-static int do_report(const shm_entry_t *e, shm_walk_t *w)
-{
-    rlw_client_info_t info;
-
-    fill_info(e, w->now, w->window_ms, &info);
-    return w->fn(w->baton, &info);
-}
-
-static int do_visit_one(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
+static int do_pick_all(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
 {
     (void)st;
-    return do_report(e, w);
+    (void)e;
+    (void)w;
+    return 1;
 }
 
 static void shm_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
@@ -510,11 +527,12 @@ static void shm_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
     shm_walk_t w = {.now = now, .window_ms = window_ms, .fn = fn,
                     .baton = baton};
 
-    walk((shm_store_t *)base, do_visit_one, &w);
+    walk((shm_store_t *)base, do_pick_all, NULL, &w);
 }
 
-/* Reports e if its ban has ended unreported; else notes when it ends. */
-static int do_expire_one(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
+/* Picks e if its ban has ended unreported (and marks it reported); else
+ * notes when it ends. */
+static int do_pick_expired(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
 {
     if (e->end_reported || !e->ban.until_ms)
         return 0;
@@ -526,9 +544,15 @@ static int do_expire_one(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
     e->end_reported = 1;
     /* Only the node that decided a ban reports its end, so the cluster
      * reports it once. */
-    if (strncmp(e->node, st->node, sizeof(e->node)))
-        return 0;
-    return do_report(e, w);
+    return !strncmp(e->node, st->node, sizeof(e->node));
+}
+
+/* The caller stopped before this end was reported: report it next time
+ * (unless the entry now holds another ban). */
+static void do_unpick_expired(shm_entry_t *e, const rlw_client_info_t *info)
+{
+    if (e->ban.until_ms == info->ban.until_ms)
+        e->end_reported = 0;
 }
 
 static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
@@ -544,7 +568,7 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
         return;
     /* Bans started during the walk lower it again from here. */
     __atomic_store_n(&st->hdr->next_end_ms, INT64_MAX, __ATOMIC_RELEASE);
-    if (walk(st, do_expire_one, &w))
+    if (walk(st, do_pick_expired, do_unpick_expired, &w))
         w.next = now; /* the caller stopped early: look again next time */
     lower_next_end(st->hdr, w.next);
 }

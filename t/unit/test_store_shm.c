@@ -771,6 +771,148 @@ START_TEST(create_twice_reuses_table)
 }
 END_TEST
 
+/* ---- callbacks run without the stripe lock ----------------------------- */
+
+/* expired() and visit() hand each client to a callback that logs and writes
+ * events (which can block on a stalled reader): it must never run while the
+ * client's stripe lock is held, or every request hashing to that stripe
+ * waits with it. The callback asks another thread to attack() the client it
+ * was given (the same set, so the same lock) and waits for it, with a
+ * timeout: with the lock held, that thread cannot finish. */
+
+typedef struct probe {
+    rlw_store_t *st;
+    rlw_addr_t client;
+    int64_t now;
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} probe_t;
+
+static void *probe_main(void *arg)
+{
+    probe_t *pr = arg;
+    rlw_attack_t a;
+
+    pr->st->attack(pr->st, &pr->client, RLW_CLASS_NORMAL, &pol, NULL,
+                   pr->now, &a);
+    pthread_mutex_lock(&pr->mu);
+    pr->done = 1;
+    pthread_cond_signal(&pr->cv);
+    pthread_mutex_unlock(&pr->mu);
+    return NULL;
+}
+
+typedef struct lock_check {
+    rlw_store_t *st;
+    int64_t now;
+    int calls;
+    int blocked; /* callbacks during which the client's set was locked */
+} lock_check_t;
+
+static int check_unlocked(void *baton, const rlw_client_info_t *info)
+{
+    lock_check_t *lc = baton;
+    probe_t *pr = calloc(1, sizeof(*pr));
+    pthread_t tid;
+    struct timespec until;
+    int rv = 0, done;
+
+    ck_assert_ptr_nonnull(pr);
+    pr->st = lc->st;
+    pr->client = info->client;
+    pr->now = lc->now;
+    pthread_mutex_init(&pr->mu, NULL);
+    pthread_cond_init(&pr->cv, NULL);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5; /* generous: the machine may be loaded */
+    ck_assert_int_eq(pthread_create(&tid, NULL, probe_main, pr), 0);
+    pthread_mutex_lock(&pr->mu);
+    while (!pr->done && rv == 0)
+        rv = pthread_cond_timedwait(&pr->cv, &pr->mu, &until);
+    done = pr->done;
+    pthread_mutex_unlock(&pr->mu);
+    lc->calls++;
+    if (done) {
+        pthread_join(tid, NULL);
+        free(pr);
+    } else {
+        /* Blocked on the lock the walk holds: it finishes once this
+         * returns; pr stays allocated for it. */
+        lc->blocked++;
+        pthread_detach(tid);
+    }
+    return 0;
+}
+
+START_TEST(expired_callback_runs_unlocked)
+{
+    rlw_store_t *st = make_store(16);
+    rlw_addr_t c = client(41);
+    lock_check_t lc = {st, T0 + MIN, 0, 0};
+
+    ck_assert_int_eq(attack_to_threshold(st, &c, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    st->expired(st, T0 + MIN, MIN, check_unlocked, &lc);
+    ck_assert_int_eq(lc.calls, 1);
+    ck_assert_msg(lc.blocked == 0, "expired() called back with the client's "
+                  "stripe lock held");
+    /* The attack made from the callback was counted, after the walk. */
+    ck_assert_uint_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol, T0 + MIN).count,
+                      2);
+}
+END_TEST
+
+START_TEST(visit_callback_runs_unlocked)
+{
+    rlw_store_t *st = make_store(16);
+    rlw_addr_t c = client(42);
+    lock_check_t lc = {st, T0, 0, 0};
+
+    attack(st, &c, RLW_CLASS_NORMAL, &pol, T0);
+    st->visit(st, T0, MIN, check_unlocked, &lc);
+    ck_assert_int_eq(lc.calls, 1);
+    ck_assert_msg(lc.blocked == 0, "visit() called back with the client's "
+                  "stripe lock held");
+}
+END_TEST
+
+static int stop_first(void *baton, const rlw_client_info_t *info)
+{
+    (void)info;
+    ++*(int *)baton;
+    return 1;
+}
+
+static int count_calls(void *baton, const rlw_client_info_t *info)
+{
+    (void)info;
+    ++*(int *)baton;
+    return 0;
+}
+
+/* A caller that stops the sweep early loses no end: the ends it was not
+ * given are handed over on the next sweep, each exactly once. */
+START_TEST(expired_stopped_early_reports_later)
+{
+    rlw_store_t *st = make_store(8); /* one set: every ban in it */
+    int i, first = 0, rest = 0, again = 0;
+
+    for (i = 0; i < 3; i++) {
+        rlw_addr_t c = client(50 + i);
+
+        ck_assert_int_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0)
+                             .verdict.kind, RLW_VERDICT_BAN);
+    }
+    st->expired(st, T0 + MIN, MIN, stop_first, &first);
+    ck_assert_int_eq(first, 1);
+    st->expired(st, T0 + MIN, MIN, count_calls, &rest);
+    ck_assert_int_eq(rest, 2);
+    st->expired(st, T0 + MIN, MIN, count_calls, &again);
+    ck_assert_int_eq(again, 0);
+}
+END_TEST
+
 /* ---- exact counts across processes and threads ------------------------ */
 
 #define WORKERS 4
@@ -985,6 +1127,14 @@ Suite *store_shm_suite(void)
     tc = tcase_create("restart");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, create_twice_reuses_table);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("unlocked callbacks");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, expired_callback_runs_unlocked);
+    tcase_add_test(tc, visit_callback_runs_unlocked);
+    tcase_add_test(tc, expired_stopped_early_reports_later);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");
