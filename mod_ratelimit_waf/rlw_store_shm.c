@@ -434,6 +434,17 @@ typedef struct shm_value {
     int64_t a, b; /* order within the rank, lowest first */
 } shm_value_t;
 
+/* 1 when a ban that ended at until (<= now) still escalates the next. */
+static int strikes_live(int64_t now, int64_t until, int64_t decay_ms)
+{
+    int64_t since;
+
+    /* A record from hostile input may end at INT64_MIN: no overflow. */
+    if (__builtin_sub_overflow(now, until, &since))
+        return 0;
+    return since < decay_ms;
+}
+
 static void do_value(const shm_entry_t *e, const rlw_policy_t *p, int64_t now,
                      shm_value_t *v)
 {
@@ -456,7 +467,8 @@ static void do_value(const shm_entry_t *e, const rlw_policy_t *p, int64_t now,
     if (n >= 2 && (uint64_t)n * 2 >= p->threshold) {
         v->rank = V_NEAR;
         v->a = n;
-    } else if (e->strikes && until != 0 && now - until < p->strike_decay_ms) {
+    } else if (e->strikes && until != 0 &&
+               strikes_live(now, until, p->strike_decay_ms)) {
         v->rank = V_STRIKES;
         v->a = until;
     } else if (n) {
@@ -949,7 +961,8 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
         /* A whole walk: the horizon comes down to the bans still there
          * (so that one long ban, once over, no longer keeps every clean
          * request on the locked path). */
-        if (w.latest < now - RLW_SHM_HORIZON_SLACK_MS)
+        if (now > INT64_MIN + RLW_SHM_HORIZON_SLACK_MS &&
+            w.latest < now - RLW_SHM_HORIZON_SLACK_MS)
             w.latest = 0;
         publish_horizon(st->hdr, seen, w.latest);
     }
