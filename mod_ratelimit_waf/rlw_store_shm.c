@@ -16,9 +16,9 @@
  *
  * An entry is 96 bytes (it was 232): what repeats across clients lives once
  * in the header and entries hold small indices into it (node names, rule
- * ids); times are 48-bit milliseconds (the last attack, shown to the
- * second, 32-bit seconds); window buckets and strike and ban counts are
- * 16-bit and saturate (rlw_window.h says why that is safe).
+ * ids); ban times are 48-bit milliseconds, the last attack (only ever shown
+ * to the second) 32-bit seconds; window buckets, strikes and counts at a
+ * ban are 16-bit and saturate (rlw_window.h says why that is safe).
  *
  * Memory is bounded: a client that finds its set full takes the place of
  * the least valuable entry of that set (see do_value()), never that of a
