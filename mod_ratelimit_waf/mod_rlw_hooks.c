@@ -156,19 +156,43 @@ static int start_sync_task(apr_pool_t *pconf, server_rec *s,
     return OK;
 }
 
+/* The policy a full table ranks entries by when the call brings none
+ * (rlw_store_shm_set_policy()): the lowest threshold and the longest
+ * strike decay of any server, so that no server's near-threshold counts or
+ * live strikes are ranked below what they are worth. */
+static void rank_policy(server_rec *s, rlw_policy_t *p)
+{
+    *p = conf_of(s)->policy;
+    for (s = s->next; s; s = s->next) {
+        const rlw_policy_t *q = &conf_of(s)->policy;
+
+        if (conf_of(s)->enabled <= 0)
+            continue;
+        if (q->threshold < p->threshold)
+            p->threshold = q->threshold;
+        if (q->strike_decay_ms > p->strike_decay_ms)
+            p->strike_decay_ms = q->strike_decay_ms;
+    }
+}
+
 static const char *create_store(server_rec *s, const rlw_srv_conf_t *mc)
 {
     rlw_store_t *local = NULL;
     rlw_store_mc_conf_t mcc;
+    rlw_policy_t rank;
     const char *err;
     int threads = 1;
 
     /* The process pool outlives restarts: the table and its bans carry
-     * over a graceful restart (rlw_store_shm_create reuses it). */
+     * over a graceful restart (rlw_store_shm_create reuses it, or moves
+     * them into a table of the new RateLimitWAFTableSize). */
+    rank_policy(s, &rank);
     err = rlw_store_shm_create(s->process->pool, (apr_size_t)mc->table_size,
                                &local);
-    if (!err)
+    if (!err) {
+        rlw_store_shm_set_policy(local, &rank);
         rlw_store_shm_set_node(local, mc->node_name);
+    }
     if (err || strcmp(mc->store_name, "memcached")) {
         rlw_the_store = local;
         return err;

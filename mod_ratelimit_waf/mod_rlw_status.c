@@ -304,7 +304,7 @@ static int ranks_before(const rlw_client_info_t *a, const rlw_client_info_t *b)
     return memcmp(&a->client, &b->client, sizeof(a->client)) < 0;
 }
 
-/* Runs under a store lock: copies, never calls the store. */
+/* Gets a copy from the store (no store lock held). */
 static int collect(void *baton, const rlw_client_info_t *info)
 {
     visit_baton_t *vb = baton;
@@ -511,10 +511,11 @@ static void render_json(request_rec *r, const snapshot_t *s, int admin)
 
     ap_rprintf(r, "\"store\":{\"name\":\"%s\",\"tracked\":%" APR_UINT64_T_FMT
                ",\"capacity\":%" APR_UINT64_T_FMT ",\"evictions\":%"
-               APR_UINT64_T_FMT ",\"evicted_bans\":%" APR_UINT64_T_FMT,
+               APR_UINT64_T_FMT ",\"evicted_bans\":%" APR_UINT64_T_FMT
+               ",\"untracked\":%" APR_UINT64_T_FMT,
                json_text(p, rlw_the_store ? rlw_the_store->name : "none"),
                s->stats.tracked, s->stats.capacity, s->stats.evictions,
-               s->stats.evicted_bans);
+               s->stats.evicted_bans, s->stats.untracked);
     if (s->is_mc) {
         ap_rprintf(r, ",\"memcached\":{\"degraded\":%s,\"degraded_since\":"
                    "\"%s\",\"errors\":%" APR_UINT64_T_FMT ",\"fallbacks\":%"
@@ -612,6 +613,9 @@ static void render_prometheus(request_rec *r, const snapshot_t *s)
     prom_metric(r, "ratelimit_waf_store_evicted_bans_total", "counter",
                 "Running bans among the evicted clients.", node, NULL,
                 s->stats.evicted_bans);
+    prom_metric(r, "ratelimit_waf_store_untracked_total", "counter",
+                "Clients not tracked: their part of the full shm table "
+                "held running bans only.", node, NULL, s->stats.untracked);
     if (s->is_mc) {
         static const struct {
             const char *name, *help;
@@ -992,6 +996,9 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
             apr_psprintf(p, "%" APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT
                          " running bans)", s->stats.evictions,
                          s->stats.evicted_bans));
+    html_kv(r, "Not tracked",
+            apr_psprintf(p, "%" APR_UINT64_T_FMT " (table part full of "
+                         "running bans)", s->stats.untracked));
     if (s->is_mc) {
         html_kv(r, "Health",
                 s->mcc.degraded_since_ms

@@ -48,8 +48,9 @@ typedef struct rlw_client_info {
     uint32_t rule_hits[RLW_TOP_RULES];
 } rlw_client_info_t;
 
-/* Called for each client by visit(); return non-zero to stop. Runs with a
- * store lock held: copy what you need, never call back into the store. */
+/* Called for each client by visit() and expired(); return non-zero to
+ * stop. Runs with no store lock held (the store hands over a copy), so it
+ * may log, write events, or call back into the store. */
 typedef int rlw_visit_fn(void *baton, const rlw_client_info_t *info);
 
 /* What attack() reports. */
@@ -69,6 +70,8 @@ typedef struct rlw_store_stats {
     uint64_t capacity;       /* clients that fit */
     uint64_t evictions;      /* clients evicted to make room */
     uint64_t evicted_bans;   /* of which were running bans */
+    uint64_t untracked;      /* newcomers not tracked: every entry they
+                              * could take held a running ban */
 } rlw_store_stats_t;
 
 struct rlw_store {
@@ -83,7 +86,9 @@ struct rlw_store {
                   int64_t *until_ms);
 
     /* Counts one attack by client at now_ms under policy p and class cls;
-     * hit (may be NULL) says which rules it matched. */
+     * hit (may be NULL) says which rules it matched. A client the table
+     * has no room for (shm: its set holds 8 running bans) is not counted:
+     * APR_SUCCESS, verdict NONE, count 0, and stats() untracked + 1. */
     apr_status_t (*attack)(rlw_store_t *st, const rlw_addr_t *client,
                            rlw_class_t cls, const rlw_policy_t *p,
                            const rlw_hit_t *hit, int64_t now_ms,
@@ -94,7 +99,9 @@ struct rlw_store {
                           int64_t now_ms);
 
     /* Bans client for ban_ms from now (an operator's decision: strikes are
-     * not raised). *out receives the ban. */
+     * not raised). *out receives the ban. shm: takes a place in a full
+     * table whatever it holds (APR_ENOSPC only when 8 bans that never end
+     * fill the client's set). */
     apr_status_t (*ban)(rlw_store_t *st, const rlw_addr_t *client,
                         int64_t ban_ms, int64_t now_ms, rlw_ban_state_t *out);
 
@@ -122,8 +129,24 @@ struct rlw_store {
 const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
                                  rlw_store_t **out);
 
-/* Names this node in the bans it decides (default ""). Copied. */
+/* Names this node in the bans it decides (default ""). Copied. Call it in
+ * the parent, before the children fork. */
 void rlw_store_shm_set_node(rlw_store_t *shm, const char *node);
+
+/* The policy the shm store ranks entries by when a full table must make
+ * room, for the calls that bring none: learn(), note_rules() (with their
+ * own window_ms) and ban(); attack() ranks with its own p. Ranking (lowest
+ * goes first): a free entry; an idle one; a small count; a ban that ended
+ * less than p->strike_decay_ms ago (its strikes still escalate); a count of
+ * at least half p->threshold; a running ban, which only an operator's ban
+ * or a learnt one that ends later replaces. Copied. Default: threshold 0
+ * (any count of 2 or more is "near"), window 10 minutes, decay 1 day. */
+void rlw_store_shm_set_policy(rlw_store_t *shm, const rlw_policy_t *p);
+
+/* The shm store's ban horizon: no ban runs at or after it (ms), so
+ * banned() answers 0 without a lock from then on. Raised when a ban
+ * starts, lowered by expired() sweeps to the bans still running. */
+int64_t rlw_store_shm_horizon(rlw_store_t *shm);
 
 /* Notes the rules hit by an attack counted elsewhere (the cluster store
  * keeps top rules in the node's own table) and copies the client's top
@@ -134,8 +157,10 @@ void rlw_store_shm_note_rules(rlw_store_t *shm, const rlw_addr_t *client,
 
 /* Records a ban decided elsewhere (another node, a journal entry, an
  * operator) in the shm store local: b replaces the client's ban state;
- * a running ban also restarts its count. node (may be NULL) decided it. window_ms is used only to rank
- * entries if one must be evicted. */
+ * a running ban also restarts its count. node (may be NULL: keep the name
+ * the entry has) decided it. window_ms is used only to rank entries if one
+ * must make room (see rlw_store_shm_set_policy()); a running ban that
+ * finds 8 longer ones in its set is not recorded (stats() untracked). */
 void rlw_store_shm_learn(rlw_store_t *local, const rlw_addr_t *client,
                          const rlw_ban_state_t *b, const char *node,
                          int64_t window_ms, int64_t now);

@@ -1,12 +1,13 @@
 /* rlw_window.c - the sliding-window counter of rlw_window.h.
  *
- * Index encoding: w->head stores (absolute bucket index + 1). The header
- * reserves head == 0 for "empty", yet the bucket index now / width is 0
- * during the first width ms after the epoch (and always in tests that start
- * their clock at 0), so the +1 keeps that bucket usable. Negative times are
- * treated as 0: they only come from a broken clock and must not index the
- * ring with a negative remainder; a negative head (a corrupt record) reads
- * as empty for the same reason.
+ * Index encoding: w->head stores (absolute bucket index + 1) in 48 bits.
+ * The header reserves head == 0 for "empty", yet the bucket index now /
+ * width is 0 during the first width ms after the epoch (and always in tests
+ * that start their clock at 0), so the +1 keeps that bucket usable.
+ * Negative times are treated as 0: they only come from a broken clock and
+ * must not index the ring with a negative remainder. 48 bits hold any
+ * index up to the year 10000 even with 1 ms buckets (later times clamp);
+ * a corrupt head far from now reads as empty (see stale()).
  *
  * A clock that went backwards by less than a window adds to the newest
  * bucket, as the header says. One that went back a whole window or more
@@ -26,9 +27,15 @@ int64_t rlw_window_width(int64_t window_ms)
     return (window_ms + RLW_WINDOW_BUCKETS - 1) / RLW_WINDOW_BUCKETS;
 }
 
+/* Highest bucket index that fits head's 48 bits (index + 1 is stored). */
+#define RLW_WINDOW_INDEX_MAX ((INT64_C(1) << 48) - 2)
+
 static int64_t bucket_index(int64_t now_ms, int64_t window_ms)
 {
-    return (now_ms < 0 ? 0 : now_ms) / rlw_window_width(window_ms);
+    int64_t idx = (now_ms < 0 ? 0 : now_ms) / rlw_window_width(window_ms);
+
+    /* Only past the year 10000 with 1 ms buckets. */
+    return idx > RLW_WINDOW_INDEX_MAX ? RLW_WINDOW_INDEX_MAX : idx;
 }
 
 static uint32_t sat_add(uint32_t a, uint32_t b)
@@ -36,10 +43,29 @@ static uint32_t sat_add(uint32_t a, uint32_t b)
     return a > UINT32_MAX - b ? UINT32_MAX : a + b;
 }
 
-/* Absolute index of the newest bucket, -1 when empty (or corrupt). */
+static uint16_t sat_add16(uint16_t a, uint32_t b)
+{
+    return b >= (uint32_t)(RLW_WINDOW_BUCKET_MAX - a) ? RLW_WINDOW_BUCKET_MAX
+                                                      : (uint16_t)(a + b);
+}
+
+int64_t rlw_window_head(const rlw_window_t *w)
+{
+    return (int64_t)w->head[0] | (int64_t)w->head[1] << 16 |
+           (int64_t)w->head[2] << 32;
+}
+
+static void set_head(rlw_window_t *w, int64_t head)
+{
+    w->head[0] = (uint16_t)head;
+    w->head[1] = (uint16_t)(head >> 16);
+    w->head[2] = (uint16_t)(head >> 32);
+}
+
+/* Absolute index of the newest bucket, -1 when empty. */
 static int64_t newest_index(const rlw_window_t *w)
 {
-    return w->head > 0 ? w->head - 1 : -1;
+    return rlw_window_head(w) - 1;
 }
 
 /* 1 when a window whose newest bucket is newest holds nothing that counts
@@ -59,8 +85,13 @@ static uint32_t sum_from(const rlw_window_t *w, int64_t newest, int64_t idx)
     uint32_t total = 0;
     int64_t i = idx - RLW_WINDOW_BUCKETS + 1;
 
-    for (i = i < 0 ? 0 : i; i <= newest; i++)
-        total = sat_add(total, w->counts[i % RLW_WINDOW_BUCKETS]);
+    for (i = i < 0 ? 0 : i; i <= newest; i++) {
+        uint16_t n = w->counts[i % RLW_WINDOW_BUCKETS];
+
+        if (n == RLW_WINDOW_BUCKET_MAX)
+            return UINT32_MAX; /* saturated: at least this, read as full */
+        total = sat_add(total, n);
+    }
     return total;
 }
 
@@ -83,9 +114,9 @@ uint32_t rlw_window_add(rlw_window_t *w, int64_t now_ms, int64_t window_ms,
         for (i = newest + 1; i <= idx; i++)
             w->counts[i % RLW_WINDOW_BUCKETS] = 0;
     }
-    w->head = idx + 1;
+    set_head(w, idx + 1);
     w->counts[idx % RLW_WINDOW_BUCKETS] =
-        sat_add(w->counts[idx % RLW_WINDOW_BUCKETS], n);
+        sat_add16(w->counts[idx % RLW_WINDOW_BUCKETS], n);
     return sum_from(w, idx, idx);
 }
 

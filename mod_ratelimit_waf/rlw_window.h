@@ -15,11 +15,19 @@
 #include <stdint.h>
 
 #define RLW_WINDOW_BUCKETS 16
+/* A bucket holds at most this many events (it saturates there). */
+#define RLW_WINDOW_BUCKET_MAX UINT16_MAX
 
+/* 38 bytes, 2-byte aligned: it is most of a table entry, and entries per
+ * MiB is what the table is sized by. Counts are exact while no bucket of
+ * the window holds RLW_WINDOW_BUCKET_MAX events; a saturated bucket makes
+ * the whole window read as UINT32_MAX (more than any threshold) until it
+ * leaves the window, so saturation can only ban early, never hide an
+ * attacker. */
 typedef struct rlw_window {
-    int64_t head;                        /* absolute index (time / width) of
-                                          * the newest bucket; 0 = empty */
-    uint32_t counts[RLW_WINDOW_BUCKETS]; /* ring: index % RLW_WINDOW_BUCKETS */
+    uint16_t head[3];  /* absolute index (time / width) of the newest bucket
+                        * + 1, 48 bits, low word first; 0 = empty */
+    uint16_t counts[RLW_WINDOW_BUCKETS]; /* ring: index % RLW_WINDOW_BUCKETS */
 } rlw_window_t;
 
 /* Width of one bucket in ms for a window of window_ms (>= 1). */
@@ -30,7 +38,7 @@ int64_t rlw_window_width(int64_t window_ms);
  * bucket reused); a jump forward past the window empties it. A clock that
  * went back a whole window or more restarts the window at now_ms (so that
  * a large step, or a changed window length, cannot pin events into one
- * bucket until the clock catches up). Saturates at UINT32_MAX.
+ * bucket until the clock catches up). Saturates: see rlw_window_t.
  * Internally head holds the bucket index + 1 (see rlw_window.c). */
 uint32_t rlw_window_add(rlw_window_t *w, int64_t now_ms, int64_t window_ms,
                         uint32_t n);
@@ -42,5 +50,8 @@ uint32_t rlw_window_total(const rlw_window_t *w, int64_t now_ms,
 
 /* Forgets every event. */
 void rlw_window_reset(rlw_window_t *w);
+
+/* The stored head (newest bucket index + 1, 0 = empty), for tests. */
+int64_t rlw_window_head(const rlw_window_t *w);
 
 #endif

@@ -238,6 +238,7 @@ check "?json parses and lists the ban of 203.0.113.77" $check json "$out/status.
     "d['totals']['rejected'] >= 1" \
     "d['threat']['level'] == 'elevated'" \
     "d['store']['name'] == 'shm' and d['store']['tracked'] >= 5" \
+    "d['store']['untracked'] == 0" \
     "len(d['history']['attacks']) == 60 and sum(d['history']['attacks']) >= 13" \
     "sum(d['history']['rejected']) >= 1" \
     "d['admin'] is False"
@@ -258,6 +259,7 @@ check "?prometheus parses strictly, counters and gauges right" $check prom "$out
     "v('ratelimit_waf_active_bans') >= 1" \
     "v('ratelimit_waf_store_errors_total') == 0" \
     "v('ratelimit_waf_store_degraded') == 0" \
+    "v('ratelimit_waf_store_untracked_total') == 0" \
     "v('ratelimit_waf_table_capacity') >= 16" \
     "v('ratelimit_waf_tracked_clients') >= 5" \
     "'ratelimit_waf_unbans_total' in m and 'ratelimit_waf_dry_run_would_reject_total' in m" \

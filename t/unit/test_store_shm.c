@@ -38,6 +38,7 @@ static const rlw_policy_t pol = {THRESH, MIN, MIN, 10 * MIN, 30 * SEC, DAY};
 static apr_pool_t *pool;
 static int log_lines;
 static int full_lines;
+static int names_lines;
 
 static void capture_log(void *baton, rlw_log_level_t level, const char *msg)
 {
@@ -46,6 +47,8 @@ static void capture_log(void *baton, rlw_log_level_t level, const char *msg)
     log_lines++;
     if (strncmp(msg, "RLW00020:", 9) == 0)
         full_lines++;
+    if (strncmp(msg, "RLW00140:", 9) == 0)
+        names_lines++;
 }
 
 static void setup(void)
@@ -54,6 +57,7 @@ static void setup(void)
     ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
     log_lines = 0;
     full_lines = 0;
+    names_lines = 0;
     rlw_log_set(capture_log, NULL);
 }
 
@@ -578,98 +582,90 @@ END_TEST
 static const rlw_policy_t pol1 = {1, MIN, MIN, 10 * MIN, 30 * SEC, DAY};
 
 /* Bans only, many more than fit (threshold 1: each newcomer is banned on
- * its first attack, each later than the one before). A ban is evicted only
- * by a newcomer whose set holds nothing but running bans, and then the one
- * that ends soonest. So: the bans kept always equal the bans set minus
- * evicted_bans; none goes before some set could hold a 9th; each victim is
- * the oldest ban of a full set, so at most 8 kept bans (the other set) are
- * older than it; the newest 8 are always kept, and in the end both sets are
- * full of bans. */
+ * its first attack, each later than the one before). A running ban is
+ * never evicted by an attacker: a newcomer whose set holds 8 running bans
+ * is not tracked (not counted, not banned, counted in untracked). So every
+ * ban, once made, runs to its end; in the end both sets are full of bans;
+ * and once they have ended, newcomers are tracked again. */
 START_TEST(full_table_of_bans)
 {
     enum { NB = 100 };
     rlw_store_t *st = make_store(16);
     rlw_store_stats_t s;
     rlw_addr_t c[NB];
-    int alive[NB];
-    unsigned i, j, kept;
+    int made[NB];
+    unsigned i, j, nbans = 0;
 
     for (i = 0; i < NB; i++) {
         int64_t now = T0 + i * 10;
         rlw_attack_t a;
-        unsigned gone = 0, victim = 0, older = 0;
 
         c[i] = client(200 + i);
         a = attack(st, &c[i], RLW_CLASS_NORMAL, &pol1, now);
-        ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
-        ck_assert_int_eq(a.ban.until_ms, now + MIN);
-        ck_assert_int_eq(st->banned(st, &c[i], now, NULL), 1);
-        alive[i] = 1;
-
-        kept = 0;
-        for (j = 0; j <= i; j++) {
-            int b = st->banned(st, &c[j], now, NULL);
-
-            if (alive[j] && !b) {
-                gone++;
-                victim = j;
-            }
-            ck_assert_msg(alive[j] || !b, "evicted ban %u came back", j);
-            alive[j] = b;
-            kept += b;
+        made[i] = a.verdict.kind == RLW_VERDICT_BAN;
+        if (made[i]) {
+            ck_assert_int_eq(a.ban.until_ms, now + MIN);
+            ck_assert_int_eq(a.evicted, 0);
+            nbans++;
+        } else {
+            ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_NONE);
+            ck_assert_uint_eq(a.count, 0);
+            ck_assert_int_eq(a.evicted, 0);
         }
+        ck_assert_int_eq(st->banned(st, &c[i], now, NULL), made[i]);
+        for (j = 0; j <= i; j++)
+            ck_assert_msg(st->banned(st, &c[j], now, NULL) == made[j],
+                          "ban %u changed at %u", j, i);
         stats(st, &s);
         ck_assert_uint_le(s.tracked, 16);
-        ck_assert_uint_eq(kept, i + 1 - s.evicted_bans);
-        ck_assert_uint_eq(s.evictions, s.evicted_bans); /* all were bans */
-        ck_assert_int_eq(a.evicted, (int)gone);
-        ck_assert_uint_le(gone, 1);
+        ck_assert_uint_eq(s.evictions, 0);
+        ck_assert_uint_eq(s.evicted_bans, 0);
+        ck_assert_uint_eq(s.untracked, i + 1 - nbans);
         if (i < 8)
-            ck_assert_uint_eq(s.evicted_bans, 0);
-        if (gone) {
-            ck_assert_uint_ge(i, 8);
-            for (j = 0; j < victim; j++)
-                older += alive[j];
-            ck_assert_msg(older <= 8, "evicted ban %u while %u older ones "
-                          "were kept", victim, older);
-        }
-        for (j = i >= 8 ? i - 7 : 0; j <= i; j++)
-            ck_assert_msg(alive[j], "ban %u evicted at %u, among the newest"
-                          " 8", j, i);
+            ck_assert_int_eq(made[i], 1);
     }
     stats(st, &s);
     ck_assert_uint_eq(s.tracked, 16);
-    ck_assert_uint_eq(s.evicted_bans, NB - 16);
-    ck_assert_int_eq(alive[0], 0);
+    ck_assert_uint_eq(nbans, 16);
+    ck_assert_uint_eq(s.untracked, NB - 16);
+    /* Logged, at most once a minute. */
+    ck_assert_int_eq(log_lines, 1);
+    /* The bans end on time; then a newcomer takes a place again. */
+    {
+        rlw_addr_t n = client(9999);
+        int64_t later = T0 + NB * 10 + MIN;
+
+        for (j = 0; j < NB; j++)
+            ck_assert_int_eq(st->banned(st, &c[j], later, NULL), 0);
+        ck_assert_int_eq(attack(st, &n, RLW_CLASS_NORMAL, &pol1, later)
+                             .verdict.kind, RLW_VERDICT_BAN);
+    }
 }
 END_TEST
 
-/* Some bans, maybe more than a set holds, then a flood of clients that are
- * not banned. A set holding 8 bans gives up exactly one (it then keeps a
- * non-banned way that every later newcomer takes); a set with fewer gives
- * up none. Twelve bans cannot fill both sets, so the flood costs at most
- * one ban. */
+/* Some bans, maybe more than a set holds (a ban that finds its set full of
+ * bans is not made: untracked), then a flood of clients that are not
+ * banned: it costs no ban. */
 START_TEST(full_table_mixed)
 {
     enum { NB = 12 };
     rlw_store_t *st = make_store(16);
     rlw_store_stats_t s;
     rlw_addr_t c[NB];
-    unsigned i, j, kept_before, kept_after;
-    uint64_t bans_evicted_before;
+    int made[NB];
+    unsigned i, j, nbans = 0;
 
     for (i = 0; i < NB; i++) {
+        rlw_attack_t a;
+
         c[i] = client(400 + i);
-        ck_assert_int_eq(attack(st, &c[i], RLW_CLASS_NORMAL, &pol1, T0 + i)
-                             .verdict.kind, RLW_VERDICT_BAN);
+        a = attack(st, &c[i], RLW_CLASS_NORMAL, &pol1, T0 + i);
+        made[i] = a.verdict.kind == RLW_VERDICT_BAN;
+        nbans += made[i];
     }
-    kept_before = 0;
-    for (i = 0; i < NB; i++)
-        kept_before += st->banned(st, &c[i], T0 + NB, NULL);
     stats(st, &s);
-    bans_evicted_before = s.evicted_bans;
-    ck_assert_uint_eq(kept_before, NB - bans_evicted_before);
-    ck_assert_uint_ge(kept_before, 8);
+    ck_assert_uint_eq(nbans, NB - s.untracked);
+    ck_assert_uint_ge(nbans, 8);
 
     for (i = 0; i < 1000; i++) {
         rlw_addr_t n = client(500000 + i);
@@ -677,14 +673,12 @@ START_TEST(full_table_mixed)
         ck_assert_int_eq(attack(st, &n, RLW_CLASS_NORMAL, &pol, T0 + NB + i)
                              .verdict.kind, RLW_VERDICT_NONE);
     }
-    kept_after = 0;
     for (j = 0; j < NB; j++)
-        kept_after += st->banned(st, &c[j], T0 + NB + 1000, NULL);
+        ck_assert_int_eq(st->banned(st, &c[j], T0 + NB + 1000, NULL),
+                         made[j]);
     stats(st, &s);
     ck_assert_uint_eq(s.tracked, 16);
-    ck_assert_uint_eq(kept_after, NB - s.evicted_bans);
-    ck_assert_uint_le(s.evicted_bans - bans_evicted_before, 1);
-    ck_assert_uint_ge(kept_after, kept_before - 1);
+    ck_assert_uint_eq(s.evicted_bans, 0);
 }
 END_TEST
 
@@ -742,11 +736,98 @@ START_TEST(full_table_idle_go_first)
 }
 END_TEST
 
+/* A spray of 10 x TableSize addresses, one attack each, leaves intact what
+ * makes the module work: a running ban, the strikes of a repeat offender
+ * whose ban ended but is still within the strike decay, and the count of an
+ * attacker one attack short of the threshold. */
+START_TEST(spray_keeps_ban_strikes_and_near_counts)
+{
+    enum { TS = 64 };
+    rlw_store_t *st = make_store(TS);
+    rlw_addr_t ban = client(1), offender = client(2), near = client(3);
+    rlw_store_stats_t s;
+    rlw_attack_t a;
+    int64_t t = T0 + MIN; /* the offender's ban ends, the others start */
+    unsigned i;
+
+    ck_assert_int_eq(attack_to_threshold(st, &offender, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    ck_assert_int_eq(attack_to_threshold(st, &ban, 0, t).verdict.kind,
+                     RLW_VERDICT_BAN);
+    for (i = 1; i < THRESH; i++)
+        attack(st, &near, RLW_CLASS_NORMAL, &pol, t);
+    /* The rest of the table: one attack each. */
+    for (i = 0; i < TS - 3; i++) {
+        rlw_addr_t c = client(100000 + i);
+
+        attack(st, &c, RLW_CLASS_NORMAL, &pol, t);
+    }
+    for (i = 0; i < 10 * TS; i++) {
+        rlw_addr_t c = client(200000 + i);
+
+        a = attack(st, &c, RLW_CLASS_NORMAL, &pol, t + 1 + i);
+        ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_NONE);
+    }
+    t += 1 + 10 * TS;
+    stats(st, &s);
+    ck_assert_uint_eq(s.evicted_bans, 0);
+    ck_assert_int_eq(st->banned(st, &ban, t, NULL), 1);
+    a = attack_to_threshold(st, &offender, 0, t);
+    ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
+    ck_assert_msg(a.verdict.strike == 2, "the offender's next ban is strike "
+                  "%u: its strikes were evicted", (unsigned)a.verdict.strike);
+    a = attack(st, &near, RLW_CLASS_NORMAL, &pol, t);
+    ck_assert_msg(a.verdict.kind == RLW_VERDICT_BAN, "the attacker at "
+                  "threshold - 1 lost its count (now %u)", (unsigned)a.count);
+}
+END_TEST
+
+/* A learnt ban (another node's) that finds its set full of running bans
+ * replaces the one that ends first if it ends later, and is not recorded
+ * otherwise; an operator's ban always takes a place. */
+START_TEST(full_of_bans_learn_and_ban)
+{
+    rlw_store_t *st = make_store(8); /* one set */
+    rlw_store_stats_t s;
+    rlw_ban_state_t b;
+    rlw_addr_t first = client(300), late = client(301), early = client(302),
+               op = client(303);
+    unsigned i;
+
+    for (i = 0; i < 8; i++) {
+        rlw_addr_t c = client(300 + (i ? 10 + i : 0));
+
+        ck_assert_int_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0 + i)
+                             .verdict.kind, RLW_VERDICT_BAN);
+    }
+    memset(&b, 0, sizeof(b));
+    b.start_ms = T0 + 10;
+    b.until_ms = T0 + 10; /* ends before all 8 */
+    b.strikes = 1;
+    b.until_ms = T0 + 5;
+    rlw_store_shm_learn(st, &early, &b, "other", MIN, T0 + 4);
+    ck_assert_int_eq(st->banned(st, &early, T0 + 4, NULL), 0);
+    stats(st, &s);
+    ck_assert_uint_eq(s.untracked, 1);
+    b.until_ms = T0 + 2 * MIN;
+    rlw_store_shm_learn(st, &late, &b, "other", MIN, T0 + 10);
+    ck_assert_int_eq(st->banned(st, &late, T0 + 10, NULL), 1);
+    ck_assert_int_eq(st->banned(st, &first, T0 + 10, NULL), 0);
+    stats(st, &s);
+    ck_assert_uint_eq(s.evicted_bans, 1);
+    ck_assert_int_eq(st->ban(st, &op, 10, T0 + 11, &b), APR_SUCCESS);
+    ck_assert_int_eq(st->banned(st, &op, T0 + 12, NULL), 1);
+    stats(st, &s);
+    ck_assert_uint_eq(s.evicted_bans, 2);
+    ck_assert_uint_eq(s.tracked, 8);
+}
+END_TEST
+
 /* ---- the table outlives a configuration cycle ------------------------- */
 
 START_TEST(create_twice_reuses_table)
 {
-    rlw_store_t *st1 = make_store(16), *st2, *st3, *big;
+    rlw_store_t *st1 = make_store(16), *st2, *st3;
     rlw_addr_t c = client(21);
     rlw_store_stats_t s;
     int64_t until = 0;
@@ -775,20 +856,6 @@ START_TEST(create_twice_reuses_table)
     ck_assert_ptr_nonnull(st2->attack);
     ck_assert_int_eq(st2->banned(st2, &c, T0 + 1, NULL), 1);
 
-    /* A new size: a fresh, empty table. */
-    big = make_store(32);
-    ck_assert_ptr_ne(big, st1);
-    stats(big, &s);
-    ck_assert_uint_eq(s.capacity, 32);
-    ck_assert_uint_eq(s.tracked, 0);
-    ck_assert_int_eq(big->banned(big, &c, T0 + 1, NULL), 0);
-    ck_assert_uint_eq(attack(big, &c, RLW_CLASS_NORMAL, &pol, T0 + 1).count,
-                      1);
-    /* ... which does not touch the old one. */
-    ck_assert_int_eq(st1->banned(st1, &c, T0 + 1, NULL), 1);
-    ck_assert_ptr_eq(make_store(32), big);
-    ck_assert_ptr_eq(make_store(16), st1);
-
     /* Another pool: another table. */
     {
         apr_pool_t *other;
@@ -803,10 +870,375 @@ START_TEST(create_twice_reuses_table)
 }
 END_TEST
 
+/* A new size moves the clients into a new table (the old one is freed) and
+ * the store stays the same object; going back to an earlier size brings
+ * nothing stale back: what changed in between is what counts. */
+START_TEST(resize_migrates_never_revives)
+{
+    rlw_store_t *st = make_store(16), *big, *back;
+    rlw_addr_t banned = client(61), lifted = client(62), striker = client(63),
+               counting = client(64);
+    rlw_store_stats_t s;
+    rlw_attack_t a;
+    uint32_t i;
+
+    ck_assert_int_eq(attack_to_threshold(st, &banned, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    ck_assert_int_eq(attack_to_threshold(st, &lifted, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    ck_assert_int_eq(attack_to_threshold(st, &striker, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    for (i = 1; i < THRESH; i++)
+        attack(st, &counting, RLW_CLASS_NORMAL, &pol, T0);
+
+    big = make_store(4000);
+    ck_assert_ptr_eq(big, st);
+    stats(big, &s);
+    ck_assert_uint_eq(s.capacity, 4000);
+    ck_assert_uint_eq(s.tracked, 4);
+    ck_assert_int_eq(big->banned(big, &banned, T0 + 1, NULL), 1);
+    ck_assert_int_eq(big->banned(big, &lifted, T0 + 1, NULL), 1);
+    /* Lifted in the big table. */
+    ck_assert_int_eq(big->unban(big, &lifted, T0 + 2), APR_SUCCESS);
+
+    back = make_store(16);
+    ck_assert_ptr_eq(back, st);
+    stats(back, &s);
+    ck_assert_uint_eq(s.capacity, 16);
+    ck_assert_int_eq(back->banned(back, &banned, T0 + 3, NULL), 1);
+    ck_assert_msg(!back->banned(back, &lifted, T0 + 3, NULL),
+                  "a lifted ban came back with the earlier size");
+    /* Strikes and counts came along. */
+    a = attack_to_threshold(back, &striker, 0, T0 + MIN);
+    ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
+    ck_assert_uint_eq(a.verdict.strike, 2);
+    a = attack(back, &counting, RLW_CLASS_NORMAL, &pol, T0 + 4);
+    ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
+}
+END_TEST
+
+/* Shrinking keeps what is worth most: 40 one-attack clients and 3 bans
+ * into a table of 8 (one set): the bans stay. */
+START_TEST(shrink_keeps_bans)
+{
+    rlw_store_t *st = make_store(64);
+    rlw_addr_t b[3];
+    rlw_store_stats_t s;
+    /* The move ranks entries at the time of the restart: the clock. */
+    int64_t t = rlw_now_ms();
+    unsigned i;
+
+    for (i = 0; i < 40; i++) {
+        rlw_addr_t c = client(70000 + i);
+
+        attack(st, &c, RLW_CLASS_NORMAL, &pol, t + i);
+    }
+    for (i = 0; i < 3; i++) {
+        b[i] = client(80000 + i);
+        ck_assert_int_eq(attack(st, &b[i], RLW_CLASS_NORMAL, &pol1, t + 50)
+                             .verdict.kind, RLW_VERDICT_BAN);
+    }
+    stats(st, &s);
+    ck_assert_uint_eq(s.tracked + s.evictions, 43);
+    ck_assert_uint_eq(s.evicted_bans, 0);
+    ck_assert_ptr_eq(make_store(8), st);
+    stats(st, &s);
+    ck_assert_uint_eq(s.tracked, 8);
+    ck_assert_uint_eq(s.evicted_bans, 0);
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(st->banned(st, &b[i], t + 51, NULL), 1);
+}
+END_TEST
+
+/* ---- callbacks run without the stripe lock ----------------------------- */
+
+/* expired() and visit() hand each client to a callback that logs and writes
+ * events (which can block on a stalled reader): it must never run while the
+ * client's stripe lock is held, or every request hashing to that stripe
+ * waits with it. The callback asks another thread to attack() the client it
+ * was given (the same set, so the same lock) and waits for it, with a
+ * timeout: with the lock held, that thread cannot finish. */
+
+typedef struct probe {
+    rlw_store_t *st;
+    rlw_addr_t client;
+    int64_t now;
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} probe_t;
+
+static void *probe_main(void *arg)
+{
+    probe_t *pr = arg;
+    rlw_attack_t a;
+
+    pr->st->attack(pr->st, &pr->client, RLW_CLASS_NORMAL, &pol, NULL,
+                   pr->now, &a);
+    pthread_mutex_lock(&pr->mu);
+    pr->done = 1;
+    pthread_cond_signal(&pr->cv);
+    pthread_mutex_unlock(&pr->mu);
+    return NULL;
+}
+
+typedef struct lock_check {
+    rlw_store_t *st;
+    int64_t now;
+    int calls;
+    int blocked; /* callbacks during which the client's set was locked */
+} lock_check_t;
+
+static int check_unlocked(void *baton, const rlw_client_info_t *info)
+{
+    lock_check_t *lc = baton;
+    probe_t *pr = calloc(1, sizeof(*pr));
+    pthread_t tid;
+    struct timespec until;
+    int rv = 0, done;
+
+    ck_assert_ptr_nonnull(pr);
+    pr->st = lc->st;
+    pr->client = info->client;
+    pr->now = lc->now;
+    pthread_mutex_init(&pr->mu, NULL);
+    pthread_cond_init(&pr->cv, NULL);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5; /* generous: the machine may be loaded */
+    ck_assert_int_eq(pthread_create(&tid, NULL, probe_main, pr), 0);
+    pthread_mutex_lock(&pr->mu);
+    while (!pr->done && rv == 0)
+        rv = pthread_cond_timedwait(&pr->cv, &pr->mu, &until);
+    done = pr->done;
+    pthread_mutex_unlock(&pr->mu);
+    lc->calls++;
+    if (done) {
+        pthread_join(tid, NULL);
+        free(pr);
+    } else {
+        /* Blocked on the lock the walk holds: it finishes once this
+         * returns; pr stays allocated for it. */
+        lc->blocked++;
+        pthread_detach(tid);
+    }
+    return 0;
+}
+
+START_TEST(expired_callback_runs_unlocked)
+{
+    rlw_store_t *st = make_store(16);
+    rlw_addr_t c = client(41);
+    lock_check_t lc = {st, T0 + MIN, 0, 0};
+
+    ck_assert_int_eq(attack_to_threshold(st, &c, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    st->expired(st, T0 + MIN, MIN, check_unlocked, &lc);
+    ck_assert_int_eq(lc.calls, 1);
+    ck_assert_msg(lc.blocked == 0, "expired() called back with the client's "
+                  "stripe lock held");
+    /* The attack made from the callback was counted, after the walk. */
+    ck_assert_uint_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol, T0 + MIN).count,
+                      2);
+}
+END_TEST
+
+START_TEST(visit_callback_runs_unlocked)
+{
+    rlw_store_t *st = make_store(16);
+    rlw_addr_t c = client(42);
+    lock_check_t lc = {st, T0, 0, 0};
+
+    attack(st, &c, RLW_CLASS_NORMAL, &pol, T0);
+    st->visit(st, T0, MIN, check_unlocked, &lc);
+    ck_assert_int_eq(lc.calls, 1);
+    ck_assert_msg(lc.blocked == 0, "visit() called back with the client's "
+                  "stripe lock held");
+}
+END_TEST
+
+static int stop_first(void *baton, const rlw_client_info_t *info)
+{
+    (void)info;
+    ++*(int *)baton;
+    return 1;
+}
+
+static int count_calls(void *baton, const rlw_client_info_t *info)
+{
+    (void)info;
+    ++*(int *)baton;
+    return 0;
+}
+
+/* A caller that stops the sweep early loses no end: the ends it was not
+ * given are handed over on the next sweep, each exactly once. */
+START_TEST(expired_stopped_early_reports_later)
+{
+    rlw_store_t *st = make_store(8); /* one set: every ban in it */
+    int i, first = 0, rest = 0, again = 0;
+
+    for (i = 0; i < 3; i++) {
+        rlw_addr_t c = client(50 + i);
+
+        ck_assert_int_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0)
+                             .verdict.kind, RLW_VERDICT_BAN);
+    }
+    st->expired(st, T0 + MIN, MIN, stop_first, &first);
+    ck_assert_int_eq(first, 1);
+    st->expired(st, T0 + MIN, MIN, count_calls, &rest);
+    ck_assert_int_eq(rest, 2);
+    st->expired(st, T0 + MIN, MIN, count_calls, &again);
+    ck_assert_int_eq(again, 0);
+}
+END_TEST
+
+/* ---- the ban horizon comes down -------------------------------------- */
+
+/* One long manual ban once kept every clean request on the locked path
+ * for good. After it is lifted (or has ended), the next sweep brings the
+ * horizon down to the bans still running. */
+START_TEST(horizon_follows_running_bans)
+{
+    rlw_store_t *st = make_store(64);
+    rlw_addr_t longb = client(1), shortb = client(2);
+    int n = 0;
+
+    ck_assert_int_eq(rlw_store_shm_horizon(st), 0);
+    ck_assert_int_eq(st->ban(st, &longb, 300 * DAY, T0, NULL), APR_SUCCESS);
+    ck_assert_int_eq(attack_to_threshold(st, &shortb, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    ck_assert_int_eq(rlw_store_shm_horizon(st), T0 + 300 * DAY);
+    ck_assert_int_eq(st->unban(st, &longb, T0 + SEC), APR_SUCCESS);
+    st->expired(st, T0 + 2 * SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(rlw_store_shm_horizon(st), T0 + MIN);
+    ck_assert_int_eq(st->banned(st, &shortb, T0 + 2 * SEC, NULL), 1);
+    ck_assert_int_eq(st->banned(st, &longb, T0 + 2 * SEC, NULL), 0);
+    /* The short one ends by itself: down to nothing. */
+    st->expired(st, T0 + MIN + 2 * SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(rlw_store_shm_horizon(st), 0);
+    /* A new ban raises it again. */
+    ck_assert_int_eq(st->ban(st, &longb, MIN, T0 + 2 * MIN, NULL),
+                     APR_SUCCESS);
+    ck_assert_int_eq(rlw_store_shm_horizon(st), T0 + 3 * MIN);
+    ck_assert_int_eq(st->banned(st, &longb, T0 + 2 * MIN, NULL), 1);
+}
+END_TEST
+
+typedef struct ban_during {
+    rlw_store_t *st;
+    rlw_addr_t client;
+    int64_t now;
+} ban_during_t;
+
+static int ban_in_callback(void *baton, const rlw_client_info_t *info)
+{
+    ban_during_t *bd = baton;
+
+    (void)info;
+    ck_assert_int_eq(bd->st->ban(bd->st, &bd->client, 10 * MIN, bd->now,
+                                 NULL), APR_SUCCESS);
+    return 0;
+}
+
+/* A ban that starts while a sweep runs, in a set the sweep has already
+ * read, is not lost when the sweep publishes what it found. */
+START_TEST(horizon_keeps_ban_set_during_sweep)
+{
+    rlw_store_t *st = make_store(8); /* one set: read before the callback */
+    rlw_addr_t ended = client(1), lifted = client(3);
+    ban_during_t bd = {st, client(2), T0 + MIN};
+
+
+    /* A long ban, lifted: the sweep would bring the horizon down. */
+    ck_assert_int_eq(st->ban(st, &lifted, DAY, T0, NULL), APR_SUCCESS);
+    ck_assert_int_eq(st->unban(st, &lifted, T0 + 1), APR_SUCCESS);
+    ck_assert_int_eq(attack(st, &ended, RLW_CLASS_NORMAL, &pol1, T0)
+                         .verdict.kind, RLW_VERDICT_BAN);
+    st->expired(st, T0 + MIN, MIN, ban_in_callback, &bd);
+    ck_assert_int_ge(rlw_store_shm_horizon(st), T0 + 11 * MIN);
+    ck_assert_int_eq(st->banned(st, &bd.client, T0 + MIN + 1, NULL), 1);
+    /* The next sweep (when that ban ends) sees it. */
+    st->expired(st, T0 + 11 * MIN + 2 * SEC, MIN, count_calls,
+                &(int){0});
+    ck_assert_int_eq(rlw_store_shm_horizon(st), 0);
+}
+END_TEST
+
+/* ---- compact entries: names and rules in the header --------------------- */
+
+static int grab_info(void *baton, const rlw_client_info_t *info)
+{
+    *(rlw_client_info_t *)baton = *info;
+    return 1;
+}
+
+START_TEST(node_names_and_rules)
+{
+    rlw_store_t *st = make_store(8);
+    rlw_addr_t c = client(1);
+    rlw_client_info_t info;
+    uint32_t ids[] = {942100, 942100, 941100, 942100, 930120, 941100,
+                      920350, 913100, 913100, 913100, 913100};
+    rlw_hit_t hit = {ids, (int)(sizeof(ids) / sizeof(ids[0]))};
+    rlw_attack_t a;
+    rlw_ban_state_t b;
+    char name[80];
+    unsigned i;
+
+    rlw_store_shm_set_node(st, "web-1");
+    ck_assert_int_eq(st->attack(st, &c, RLW_CLASS_NORMAL, &pol1, &hit, T0,
+                                &a), APR_SUCCESS);
+    ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
+    /* Space-saving over 4 slots: 913100 took the place of a rule hit once
+     * and inherited its hit (4 + 1), 942100 is exact (3). */
+    ck_assert_uint_eq(a.rules[0], 913100);
+    ck_assert_uint_eq(a.rules[1], 942100);
+    st->visit(st, T0, MIN, grab_info, &info);
+    ck_assert_str_eq(info.node, "web-1");
+    ck_assert_uint_eq(info.rules[0], 913100);
+    ck_assert_uint_eq(info.rule_hits[0], 5);
+    ck_assert_uint_eq(info.rule_hits[1], 3);
+    ck_assert_int_eq(info.ban.start_ms, T0);
+    ck_assert_int_eq(info.ban.until_ms, T0 + MIN);
+    ck_assert_int_eq(info.last_ms, T0); /* T0 is a whole second */
+
+    /* Names from other nodes, more than the table holds: the extra ones
+     * are kept without a name, bans still enforced. */
+    memset(&b, 0, sizeof(b));
+    b.start_ms = T0;
+    b.until_ms = T0 + MIN;
+    b.strikes = 1;
+    for (i = 0; i < 300; i++) {
+        rlw_addr_t o = client(1000 + i);
+
+        snprintf(name, sizeof(name), "node-%u", i);
+        rlw_store_shm_learn(st, &o, &b, name, MIN, T0 + 1);
+    }
+    ck_assert_int_eq(names_lines, 1); /* once a minute */
+    /* Its own bans still report their end (its name came first), the
+     * others' never here. */
+    {
+        rlw_addr_t d = client(5000);
+        int n = 0;
+
+        rlw_store_shm_learn(st, &d, &b, "web-1", MIN, T0 + 1);
+        st->expired(st, T0 + MIN, MIN, count_calls, &n);
+        ck_assert_int_eq(n, 1);
+        /* A name that found the table full reads as none. */
+        st->visit(st, T0 + MIN, MIN, grab_info, &info);
+        ck_assert_uint_eq(strlen(info.node) < 64, 1);
+    }
+}
+END_TEST
+
 /* ---- exact counts across processes and threads ------------------------ */
 
 #define WORKERS 4
-#define PER_WORKER 20000
+/* 4 x 16000 = 64000 attacks, all in one window bucket: within the exact
+ * range of a bucket (RLW_WINDOW_BUCKET_MAX). */
+#define PER_WORKER 16000
 
 static const rlw_policy_t big_pol = {
     10 * WORKERS * PER_WORKER, 10 * MIN, MIN, 10 * MIN, 30 * SEC, DAY};
@@ -1013,11 +1445,30 @@ Suite *store_shm_suite(void)
     tcase_add_test(tc, full_table_mixed);
     tcase_add_test(tc, full_table_keeps_higher_counts);
     tcase_add_test(tc, full_table_idle_go_first);
+    tcase_add_test(tc, spray_keeps_ban_strikes_and_near_counts);
+    tcase_add_test(tc, full_of_bans_learn_and_ban);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("restart");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, create_twice_reuses_table);
+    tcase_add_test(tc, resize_migrates_never_revives);
+    tcase_add_test(tc, shrink_keeps_bans);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("unlocked callbacks");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, expired_callback_runs_unlocked);
+    tcase_add_test(tc, visit_callback_runs_unlocked);
+    tcase_add_test(tc, expired_stopped_early_reports_later);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("horizon and layout");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, horizon_follows_running_bans);
+    tcase_add_test(tc, horizon_keeps_ban_set_during_sweep);
+    tcase_add_test(tc, node_names_and_rules);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");

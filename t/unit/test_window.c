@@ -30,7 +30,7 @@ START_TEST(time_zero_is_not_empty)
 
     rlw_window_reset(&w);
     ck_assert_uint_eq(rlw_window_add(&w, 0, WIN, 1), 1);
-    ck_assert_int_ne(w.head, 0);
+    ck_assert_int_ne(rlw_window_head(&w), 0);
     ck_assert_uint_eq(rlw_window_total(&w, 0, WIN), 1);
     ck_assert_uint_eq(rlw_window_add(&w, 1, WIN, 1), 2);
 }
@@ -122,9 +122,9 @@ START_TEST(clock_backwards_adds_to_newest)
 
     rlw_window_reset(&w);
     rlw_window_add(&w, 20000, WIN, 1);
-    head = w.head;
+    head = rlw_window_head(&w);
     ck_assert_uint_eq(rlw_window_add(&w, 12000, WIN, 1), 2);
-    ck_assert_int_eq(w.head, head);
+    ck_assert_int_eq(rlw_window_head(&w), head);
     ck_assert_uint_eq(w.counts[20 % RLW_WINDOW_BUCKETS], 2);
     /* Read at the earlier time, the window is as of its newest bucket. */
     ck_assert_uint_eq(rlw_window_total(&w, 12000, WIN), 2);
@@ -133,7 +133,7 @@ START_TEST(clock_backwards_adds_to_newest)
     ck_assert_uint_eq(rlw_window_total(&w, 36000, WIN), 0);
     /* Back by 15 buckets, still less than a window: kept. */
     ck_assert_uint_eq(rlw_window_add(&w, 5000, WIN, 1), 3);
-    ck_assert_int_eq(w.head, head);
+    ck_assert_int_eq(rlw_window_head(&w), head);
 }
 END_TEST
 
@@ -170,14 +170,41 @@ START_TEST(saturates)
 {
     rlw_window_t w;
 
+    /* Exact up to the bucket limit, spread over buckets or not. */
     rlw_window_reset(&w);
-    rlw_window_add(&w, 0, WIN, UINT32_MAX - 1);
-    ck_assert_uint_eq(rlw_window_add(&w, 1, WIN, 5), UINT32_MAX);
-    ck_assert_uint_eq(w.counts[0], UINT32_MAX);
-    /* The sum over buckets saturates too. */
-    ck_assert_uint_eq(rlw_window_add(&w, 1000, WIN, 2), UINT32_MAX);
-    ck_assert_uint_eq(w.counts[1], 2);
-    ck_assert_uint_eq(rlw_window_total(&w, 16000, WIN), 2);
+    ck_assert_uint_eq(rlw_window_add(&w, 0, WIN, RLW_WINDOW_BUCKET_MAX - 1),
+                      RLW_WINDOW_BUCKET_MAX - 1);
+    ck_assert_uint_eq(rlw_window_add(&w, 1000, WIN, RLW_WINDOW_BUCKET_MAX - 1),
+                      2u * (RLW_WINDOW_BUCKET_MAX - 1));
+    /* A bucket that reaches the limit saturates, and the window reads as
+     * full (more than any threshold), never as less than it holds. */
+    ck_assert_uint_eq(rlw_window_add(&w, 1001, WIN, 5), UINT32_MAX);
+    ck_assert_uint_eq(w.counts[1], RLW_WINDOW_BUCKET_MAX);
+    ck_assert_uint_eq(rlw_window_add(&w, 1002, WIN, UINT32_MAX), UINT32_MAX);
+    ck_assert_uint_eq(w.counts[1], RLW_WINDOW_BUCKET_MAX);
+    ck_assert_uint_eq(rlw_window_add(&w, 2000, WIN, 2), UINT32_MAX);
+    ck_assert_uint_eq(w.counts[2], 2);
+    ck_assert_uint_eq(rlw_window_total(&w, 16999, WIN), UINT32_MAX);
+    /* Until the saturated bucket leaves the window. */
+    ck_assert_uint_eq(rlw_window_total(&w, 17000, WIN), 2);
+}
+END_TEST
+
+/* 48 bits of head: a bucket index far beyond 2^32 works. */
+START_TEST(large_index)
+{
+    rlw_window_t w;
+    int64_t t = (INT64_C(1) << 40) + 123;
+
+    rlw_window_reset(&w);
+    ck_assert_uint_eq(rlw_window_add(&w, t, 16, 1), 1);
+    ck_assert_int_eq(rlw_window_head(&w), t + 1);
+    ck_assert_uint_eq(rlw_window_add(&w, t + 15, 16, 1), 2);
+    ck_assert_uint_eq(rlw_window_total(&w, t + 16, 16), 1);
+    ck_assert_uint_eq(rlw_window_total(&w, t + (INT64_C(1) << 32), 16), 0);
+    /* Times past what 48 bits hold clamp, and still count. */
+    ck_assert_uint_eq(rlw_window_add(&w, INT64_MAX, 16, 1), 1);
+    ck_assert_uint_eq(rlw_window_total(&w, INT64_MAX, 16), 1);
 }
 END_TEST
 
@@ -202,14 +229,14 @@ START_TEST(reset_and_odd_input)
     rlw_window_reset(&w);
     rlw_window_add(&w, 3000, WIN, 2);
     rlw_window_reset(&w);
-    ck_assert_int_eq(w.head, 0);
+    ck_assert_int_eq(rlw_window_head(&w), 0);
     ck_assert_uint_eq(rlw_window_total(&w, 3000, WIN), 0);
     /* Negative time counts as time 0. */
     ck_assert_uint_eq(rlw_window_add(&w, -5, WIN, 1), 1);
     ck_assert_uint_eq(rlw_window_total(&w, 0, WIN), 1);
-    /* A corrupt (negative) head reads as empty, garbage ignored. */
-    memset(w.counts, 0xff, sizeof(w.counts));
-    w.head = -7;
+    /* A corrupt head (far in the future) reads as empty, garbage
+     * ignored. */
+    memset(&w, 0xff, sizeof(w));
     ck_assert_uint_eq(rlw_window_total(&w, 1000, WIN), 0);
     ck_assert_uint_eq(rlw_window_add(&w, 1000, WIN, 1), 1);
     /* A zero window behaves as 1 ms, 16 buckets of 1 ms. */
@@ -233,6 +260,7 @@ Suite *window_suite(void)
     tcase_add_test(tc, ring_slot_reuse_clears);
     tcase_add_test(tc, add_counts_n);
     tcase_add_test(tc, saturates);
+    tcase_add_test(tc, large_index);
     tcase_add_test(tc, total_does_not_change);
     tcase_add_test(tc, reset_and_odd_input);
     suite_add_tcase(s, tc);
