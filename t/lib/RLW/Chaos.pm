@@ -157,8 +157,8 @@ sub mc_count {
 # Starts the journal with an operator's ban (tools/rlwafctl; attacks
 # without it), so that every node's background task reads the journal
 # every sync interval from then on, and picks the faulty server: the
-# journal's server (where => 'journal') or another one ('other'). Then
-# learns two clients counted there. Returns (K, X, Y, J).
+# journal's server (where => 'journal'), another one ('other'), or K => i.
+# Then learns two clients counted there. Returns (K, X, Y, J).
 sub prepare {
     my ($c, %o) = @_;
     my ($A) = $c->nodes;
@@ -174,7 +174,8 @@ sub prepare {
     my $J = $c->server_of_key($c->prefix . 'j:seq');
     Test::More::ok(defined $J, 'the journal has a server');
     $J //= 0;
-    my $K = ($o{where} || 'journal') eq 'journal' ? $J : 1 - $J;
+    my $K = defined $o{K} ? $o{K}
+          : ($o{where} || 'journal') eq 'journal' ? $J : 1 - $J;
     my ($X, $Y) = clients_on($c, $A, $K, 2, map {"198.51.100.$_"} 10 .. 80);
     Test::More::ok(defined $Y, "two clients counted on server $K: "
                    . join(', ', grep {defined} $X, $Y));
@@ -218,7 +219,7 @@ sub run_fault {
     my ($X, $Y) = @o{qw(X Y)};
     my $hold = $o{hold} || 4;
     my $x_max = $o{x_max} || 2 * $T;
-    my @W = @{ $o{throwaway} || [map {"198.51.100.$_"} 150 .. 199] };
+    my @W = @{ $o{throwaway} || [map {"192.0.2.$_"} 10 .. 99] };
     my $wi = 0;
     my %f = (fault => $name);
 
@@ -394,17 +395,22 @@ sub run_fault {
     return \%f;
 }
 
-# settle_pool with a shared rotation over the throwaway clients (so that
-# none of them nears the threshold).
+# After a recovery counts are exact again only once every pooled
+# connection of every child has been used once more (each keeps its own
+# view of a failed server): attack in bursts of concurrent requests (so
+# that many connections are taken at once) on every node, from throwaway
+# clients in turn (none nears the threshold), until a burst falls back to
+# shared memory nowhere. Returns the seconds it took, undef on timeout.
 sub settle_pool_from {
     my ($c, $W, $wi, $timeout) = @_;
+    my @n = $c->nodes;
     return wait_until(sub {
-        my @f0 = map { fallbacks($c, $_) } $c->nodes;
-        for my $h ($c->nodes) {
-            attack($h->port, $W->[ $$wi++ % @$W ]) for 1 .. 3;
-        }
-        settle(0.2);
-        my @f1 = map { fallbacks($c, $_) } $c->nodes;
+        my @f0 = map { fallbacks($c, $_) } @n;
+        my @who = map { $W->[ $$wi++ % @$W ] } 1 .. 8 * @n;
+        parallel(scalar @who, sub {
+            attack($n[ $_[0] % @n ]->port, $who[ $_[0] ]) });
+        settle(0.3);
+        my @f1 = map { fallbacks($c, $_) } @n;
         !grep { $f1[$_] != $f0[$_] } 0 .. $#f0;
     }, $timeout || 15, 0.3);
 }
