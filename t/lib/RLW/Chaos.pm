@@ -26,6 +26,7 @@ use IO::Select ();
 use JSON::PP ();
 use POSIX ();
 use Test::More ();
+our $TODO;
 use Time::HiRes qw(time sleep);
 
 use RLW::Client qw(:all);
@@ -198,6 +199,8 @@ sub prepare {
 #   hold     seconds the fault lasts at least (default 4)
 #   x_max    at most this many attacks of X to get it banned (default 2T)
 #   z_cand   candidate clients for the check after recovery
+#   passive_todo  reason why the status pages are not expected to turn
+#            healthy by themselves after the heal (a TODO test then)
 # During the fault: X attacks node A until a clean request of X gets 404
 # there (the local fallback bans), Y attacks both nodes T-2 times (T-1 in
 # all: never banned), throwaway clients attack now and then so that calls
@@ -302,9 +305,24 @@ sub run_fault {
     ok defined $exact, sprintf '%s: counting in memcached resumed %.1f s '
         . 'after the heal', $name, $exact // -1;
     $f{resumed_after_s} = defined $exact ? sprintf('%.1f', $exact) : 'never';
-    my $healthy = wait_until(sub {
-        !grep { (degraded($c, $_) // 1) != 0 } $A, $B }, 15, 0.1);
+    # The background task reads the journal every sync interval: with
+    # nothing else going on, that ends the episode a retry period after
+    # the last failure.
+    my $all_healthy = sub { !grep { (degraded($c, $_) // 1) != 0 } $A, $B };
+    my $passive = wait_until($all_healthy, 5, 0.1);
+    {
+        local $TODO = $o{passive_todo};
+        ok defined $passive, "$name: both status pages healthy again "
+            . 'without further attacks';
+    }
+    # Else the next call that succeeds a retry period after the last
+    # failure ends it: an attack now and then.
+    my $healthy = $passive // wait_until(sub {
+        attack($c->node($wi % 2)->port, $W[ $wi++ % @W ]);
+        settle(0.2);
+        $all_healthy->() }, 15, 0.3);
     ok defined $healthy, "$name: both status pages healthy again";
+    $f{healthy_passive} = defined $passive ? 'yes' : 'no';
     my @rec;
     wait_until(sub { @rec = map { [events($c->node($_), 'store_recovered',
                                           $ev_marks[$_])] } 0, 1;
