@@ -45,8 +45,9 @@ chmod 755 "$tmp"
 
 cleanup() {
     local f pid
-    # Nodes and memcached servers a test could not stop itself.
-    for f in "$tmp"/*/run/httpd.pid "$tmp"/memcached-*.pid; do
+    # Nodes, memcached servers and relays (RLW::SlowProxy) a test could
+    # not stop itself.
+    for f in "$tmp"/*/run/httpd.pid "$tmp"/memcached-*.pid "$tmp"/proxy-*.pid; do
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null)
         [ -n "$pid" ] && kill "$pid" 2>/dev/null
