@@ -26,18 +26,19 @@ use IO::Select ();
 use JSON::PP ();
 use POSIX ();
 use Test::More ();
-our $TODO;
 use Time::HiRes qw(time sleep);
 
 use RLW::Client qw(:all);
 
+# Test::More's functions, called from this package: a test file that sets
+# local $RLW::Chaos::TODO turns the checks of run_fault into TODO tests.
+our $TODO;
 BEGIN { *ok = \&Test::More::ok; *is = \&Test::More::is;
         *is_deeply = \&Test::More::is_deeply; *cmp_ok = \&Test::More::cmp_ok;
         *diag = \&Test::More::diag }
 
-our @EXPORT_OK = qw(percentile events event_lines crash_lines degraded
-                    wait_degraded fallbacks clients_on mc_count prepare
-                    run_fault ms fault_report);
+our @EXPORT_OK = qw(percentile events crash_lines degraded fallbacks
+                    clients_on mc_count prepare run_fault fault_report);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 # The event log of every chaos node, relative to its ServerRoot.
@@ -62,8 +63,6 @@ sub percentile {
     $rank = @s if $rank > @s;
     return $s[ $rank - 1 ];
 }
-
-sub ms { sprintf '%.1f', 1000 * $_[0] }
 
 # --- events -----------------------------------------------------------
 
@@ -99,14 +98,7 @@ sub degraded {
     return $m->{degraded} ? 1 : 0;
 }
 
-# Waits until node h's status page shows want (1 degraded, 0 healthy);
-# returns the seconds waited, undef on timeout (default 10 s).
-sub wait_degraded {
-    my ($c, $h, $want, $timeout) = @_;
-    return wait_until(sub { (degraded($c, $h) // -1) == $want },
-                      $timeout || 10, 0.05);
-}
-
+# Attacks node h counted in its shared memory because memcached failed.
 sub fallbacks {
     my ($c, $h) = @_;
     return $c->mc_counters($h)->{fallbacks} // 0;
@@ -199,6 +191,7 @@ sub prepare {
 #   hold     seconds the fault lasts at least (default 4)
 #   x_max    at most this many attacks of X to get it banned (default 2T)
 #   z_cand   candidate clients for the check after recovery
+#   throwaway  clients that keep calls going to K (default 192.0.2.10-99)
 #   passive_todo  reason why the status pages are not expected to turn
 #            healthy by themselves after the heal (a TODO test then)
 # During the fault: X attacks node A until a clean request of X gets 404
