@@ -5,6 +5,7 @@
 # Usage: bash t/cluster/run.sh [t/cluster/03_propagation.t ...]
 #   RLW_KEEP=1   keep the temporary tree (ServerRoots, logs) even on success
 #   RLW_MPM=...  the nodes' MPM (default event)
+#   RLW_PROVE_ARGS=-v  more prove options
 #
 # Each t/cluster/*.t starts what it needs and stops it at the end: its own
 # memcached servers (memcached -u nobody, 127.0.0.1, ports 11700-11799) and
@@ -73,6 +74,6 @@ fi
 
 RLW_TMPDIR="$tmp" RLW_KEEP=1 \
 RLW_PORTS=18900-18999 RLW_MC_PORTS=11700-11799 \
-    prove -I "$top/t/lib" "${tests[@]}"
+    prove ${RLW_PROVE_ARGS:-} -I "$top/t/lib" "${tests[@]}"
 status=$?
 exit $status
