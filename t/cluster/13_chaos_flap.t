@@ -41,11 +41,13 @@ my $f = run_fault(c => $c, K => $K, X => $X, Y => $Y, name => 'flap',
                   heal => sub { $m->start unless $m->running;
                                 diag "flap: $stops stops, $starts starts" });
 cmp_ok $stops, '>=', 3, "memcached $K was stopped $stops times";
-# One episode per outage at most (an up phase shorter than the quiet
-# period after a failure does not even end one), never one per request.
+# At most one episode per outage, plus one for connections that meet the
+# last outage's failure after the heal (an up phase shorter than the quiet
+# period after a failure does not even end one): never one per request.
 for my $i (0, 1) {
     my ($n) = (split m{/}, $f->{degraded_events})[$i];
-    cmp_ok $n, '<=', $stops, "node $i: $n degradation episodes for $stops outages";
+    cmp_ok $n, '<=', $stops + 1,
+        "node $i: $n degradation episodes for $stops outages";
 }
 
 $c->stop;
