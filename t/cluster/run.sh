@@ -5,6 +5,7 @@
 # Usage: bash t/cluster/run.sh [t/cluster/03_propagation.t ...]
 #   RLW_KEEP=1   keep the temporary tree (ServerRoots, logs) even on success
 #   RLW_MPM=...  the nodes' MPM (default event)
+#   RLW_PROVE_ARGS=-v  more prove options
 #
 # Each t/cluster/*.t starts what it needs and stops it at the end: its own
 # memcached servers (memcached -u nobody, 127.0.0.1, ports 11700-11799) and
@@ -45,8 +46,9 @@ chmod 755 "$tmp"
 
 cleanup() {
     local f pid
-    # Nodes and memcached servers a test could not stop itself.
-    for f in "$tmp"/*/run/httpd.pid "$tmp"/memcached-*.pid; do
+    # Nodes, memcached servers and relays (RLW::SlowProxy) a test could
+    # not stop itself.
+    for f in "$tmp"/*/run/httpd.pid "$tmp"/memcached-*.pid "$tmp"/proxy-*.pid; do
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null)
         [ -n "$pid" ] && kill "$pid" 2>/dev/null
@@ -72,6 +74,6 @@ fi
 
 RLW_TMPDIR="$tmp" RLW_KEEP=1 \
 RLW_PORTS=18900-18999 RLW_MC_PORTS=11700-11799 \
-    prove -I "$top/t/lib" "${tests[@]}"
+    prove ${RLW_PROVE_ARGS:-} -I "$top/t/lib" "${tests[@]}"
 status=$?
 exit $status

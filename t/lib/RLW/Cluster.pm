@@ -22,6 +22,8 @@ package RLW::Cluster;
 #   extra      more main-server directives for every node
 #   config     the libmemcached configuration string (default: every
 #              server, --DISTRIBUTION=consistent)
+#   mc_opts    more RLW::Memcached->new options for every server, e.g.
+#              { memory => 1, args => [...] } (default none)
 #
 # Ports: memcached in RLW_MC_PORTS (11700-11799), httpd in RLW_PORTS
 # (18900-18999 unless the caller set it). Started by root, the nodes' worker
@@ -73,7 +75,9 @@ sub new {
     my %taken;    # (ports are picked now, the servers started later)
     for my $i (1 .. $self->{memcached}) {
         my $m;
-        do { $m = RLW::Memcached->new(name => "mc$i") } while $taken{ $m->port }++;
+        do { $m = RLW::Memcached->new(name => "mc$i",
+                                      %{ $self->{mc_opts} || {} }) }
+            while $taken{ $m->port }++;
         push @{ $self->{mcs} }, $m;
     }
     $self->{config} ||= join(' ', map { '--SERVER=' . $_->server }
@@ -107,6 +111,9 @@ sub nodes       { @{ $_[0]{nodes_list} || [] } }
 sub set_nodes   { $_[0]{nodes_list} = [ @_[1 .. $#_] ] }
 sub node        { $_[0]{nodes_list}[ $_[1] ] }
 sub config      { $_[0]{config} }
+# Another libmemcached configuration string for the nodes (before start:
+# e.g. a server reached through a relay).
+sub set_config  { $_[0]{config} = $_[1] }
 sub secret_file { $_[0]{secret} }
 sub prefix      { $_[0]{prefix} }
 

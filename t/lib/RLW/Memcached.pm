@@ -62,7 +62,8 @@ sub _listening {
 }
 
 # new(%o) - o: port (default: a free one), memory (MiB, default 64),
-# name (for diagnostics).
+# name (for diagnostics), args (more memcached options, e.g. ['-I', '512k']
+# for -m 1).
 sub new {
     my ($class, %o) = @_;
     my $self = bless { memory => 64, name => 'memcached', %o }, $class;
@@ -97,7 +98,8 @@ sub start {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', '/dev/null';
         my @cmd = (bin(), '-l', '127.0.0.1', '-p', $self->{port},
-                   '-U', '0', '-m', $self->{memory}, '-c', '1024');
+                   '-U', '0', '-m', $self->{memory}, '-c', '1024',
+                   @{ $self->{args} || [] });
         push @cmd, '-u', 'nobody' if $> == 0;
         exec @cmd or POSIX::_exit(127);
     }
