@@ -22,6 +22,7 @@ static suite_fn *const suites[] = {
     event_suite,
     metrics_suite,
     modsec_suite,
+    evqueue_suite,
 };
 
 int main(void)

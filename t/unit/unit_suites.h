@@ -16,5 +16,6 @@ Suite *store_shm_suite(void);
 Suite *event_suite(void);
 Suite *metrics_suite(void);
 Suite *modsec_suite(void);
+Suite *evqueue_suite(void);
 
 #endif
