@@ -263,7 +263,8 @@ static apr_status_t events_child_exit(void *data)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sink_server,
                      "RLW00052: process exit: %lu events dropped since "
                      "the last warning, %lu still queued and not written "
-                     "after %d ms (the event log's reader is stalled)",
+                     "after %d ms (the event log's reader is slow or "
+                     "stalled)",
                      (unsigned long)unreported, (unsigned long)left,
                      DRAIN_MS);
     return APR_SUCCESS;

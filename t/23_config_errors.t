@@ -60,6 +60,10 @@ my @bad = (
     [RateLimitWAFTableSize      => '15'],
     [RateLimitWAFTableSize      => '0'],
     [RateLimitWAFTableSize      => 'abc'],
+    [RateLimitWAFEventQueue     => '15'],
+    [RateLimitWAFEventQueue     => '65537'],
+    [RateLimitWAFEventQueue     => '-1'],
+    [RateLimitWAFEventQueue     => 'lots'],
 );
 
 # Main-server-only directives with good values, in a virtual host.
@@ -68,6 +72,7 @@ my @main_only = (
     [RateLimitWAFIPv6Prefix => '64'],
     [RateLimitWAFStore      => 'shm'],
     [RateLimitWAFTableSize  => '1000'],
+    [RateLimitWAFEventQueue => '1024'],
 );
 
 # Bad values in a virtual host (per-vhost directives).
@@ -98,6 +103,7 @@ RateLimitWAFAllowBanTime 1m
 RateLimitWAFIPv6Prefix 64
 RateLimitWAFStore shm
 RateLimitWAFTableSize 100000
+RateLimitWAFEventQueue 256
 CONF
         vhosts => <<'CONF');
 <VirtualHost 127.0.0.1:18999>
