@@ -217,9 +217,7 @@ scenario(pipe => qq{"|/bin/sleep $SLEEP"});
 # file: a FIFO as the file, held open (read-write, so that neither side
 # waits for the other to open it) by a process of ours that never reads.
 {
-    my $fifo = RLW::Httpd::free_port() . "-$$.fifo";
-    my $dir = $ENV{RLW_TMPDIR} || '/tmp';
-    $fifo = "$dir/rlw-stall-$fifo";
+    my $fifo = ($ENV{RLW_TMPDIR} || '/tmp') . "/rlw-stall-$$.fifo";
     POSIX::mkfifo($fifo, 0600) or die "mkfifo $fifo: $!\n";
     my $pid = fork // die "fork: $!\n";
     if (!$pid) {
