@@ -56,6 +56,7 @@ typedef struct rlw_srv_conf {
     apr_int64_t mc_retry_ms;    /* RateLimitWAFMemcachedRetry */
     const char *node_name;      /* RateLimitWAFNodeName */
     const char *event_log;      /* RateLimitWAFEventLog target */
+    apr_int64_t event_queue;    /* RateLimitWAFEventQueue, lines/process */
     rlw_keys_t *keys;           /* derived from secret_file (check_config) */
 
     /* Resolved after merging (rlw_resolve_config). */
@@ -84,6 +85,8 @@ extern rlw_metrics_t *rlw_the_metrics;
 /* Events (mod_rlw_events.c). */
 const char *rlw_event_log_check(apr_pool_t *p, const char *target);
 int rlw_events_open(apr_pool_t *pconf, server_rec *s);
+/* Starts this child's event writer thread (and its exit drain). */
+void rlw_events_child_init(apr_pool_t *pchild, server_rec *s);
 /* Fills observer, store and time when unset, formats and writes ev. */
 void rlw_event_emit(rlw_event_t *ev);
 

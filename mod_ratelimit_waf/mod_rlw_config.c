@@ -43,6 +43,9 @@
 #define RLW_MAX_THRESHOLD ((apr_int64_t)1000000000)
 #define RLW_MIN_TABLE_SIZE 16
 #define RLW_MAX_TABLE_SIZE ((apr_int64_t)50000000)
+#define RLW_DEF_EVENT_QUEUE 256
+#define RLW_MIN_EVENT_QUEUE 16
+#define RLW_MAX_EVENT_QUEUE 65536
 
 /* Offsets into rlw_srv_conf_t, passed through cmd->info so one handler
  * serves every directive of the same type. */
@@ -72,6 +75,7 @@ void *rlw_create_server_config(apr_pool_t *p, server_rec *s)
     c->window_ms = RLW_UNSET;
     c->v6_prefix = RLW_UNSET;
     c->table_size = RLW_UNSET;
+    c->event_queue = RLW_UNSET;
     c->sync_ms = RLW_UNSET;
     c->mc_timeout_ms = RLW_UNSET;
     c->mc_retry_ms = RLW_UNSET;
@@ -115,6 +119,7 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->mc_retry_ms = base->mc_retry_ms;
     c->node_name = base->node_name;
     c->event_log = base->event_log;
+    c->event_queue = base->event_queue;
     return c;
 }
 
@@ -428,6 +433,22 @@ static const char *set_table_size(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+static const char *set_event_queue(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err)
+        return err;
+    if (parse_int(arg, RLW_MIN_EVENT_QUEUE, RLW_MAX_EVENT_QUEUE,
+                  &srv_conf(cmd)->event_queue))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of event "
+                            "lines between %d and %d", cmd->cmd->name, arg,
+                            RLW_MIN_EVENT_QUEUE, RLW_MAX_EVENT_QUEUE);
+    return NULL;
+}
+
 const command_rec rlw_cmds[] = {
     AP_INIT_TAKE1("RateLimitWAF", set_flag, NULL, RSRC_CONF,
                  "On to count ModSecurity attacks and ban clients here"),
@@ -435,6 +456,8 @@ const command_rec rlw_cmds[] = {
                  "On to count, log and report, but never block"),
     AP_INIT_TAKE1("RateLimitWAFEventLog", set_event_log, NULL, RSRC_CONF,
                   "SIEM events: a file, |program or syslog[:facility]"),
+    AP_INIT_TAKE1("RateLimitWAFEventQueue", set_event_queue, NULL, RSRC_CONF,
+                  "event lines each process holds for a slow event log"),
     AP_INIT_TAKE1("RateLimitWAFThreshold", set_threshold, NULL, RSRC_CONF,
                   "attacks in the window that trigger a ban"),
     AP_INIT_TAKE1("RateLimitWAFWindow", set_duration, RLW_FIELD(window_ms),
@@ -524,6 +547,8 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         mc->table_size = RLW_DEF_TABLE_SIZE;
     if (mc->sync_ms == RLW_UNSET)
         mc->sync_ms = RLW_DEF_SYNC_MS;
+    if (mc->event_queue == RLW_UNSET)
+        mc->event_queue = RLW_DEF_EVENT_QUEUE;
     if (!mc->key_prefix)
         mc->key_prefix = RLW_DEF_KEY_PREFIX;
     if (mc->mc_timeout_ms == RLW_UNSET)
@@ -579,6 +604,7 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         c->node_name = mc->node_name;
         c->keys = mc->keys;
         c->event_log = mc->event_log;
+        c->event_queue = mc->event_queue;
 
         if (c->ban_max_ms < c->ban_ms)
             return apr_psprintf(p, "RateLimitWAFBanMax %s is shorter than "

@@ -280,6 +280,7 @@ static void rlw_child_init(apr_pool_t *pchild, server_rec *s)
 
     if (!rlw_the_store)
         return;
+    rlw_events_child_init(pchild, s);
     rv = rlw_the_store->child_init(rlw_the_store, pchild);
     if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,

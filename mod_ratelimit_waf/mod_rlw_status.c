@@ -570,6 +570,9 @@ static const char *const metric_help[RLW_M_COUNT] = {
     "Times an exempt client (RateLimitWAFExempt) crossed the threshold.",
     "Times a client passed 80% of the threshold.",
     "Bans that ended on this node (expired or lifted by hand).",
+    "Event lines dropped: a process's event queue was full (the "
+    "RateLimitWAFEventLog reader is slow or stalled) or still held lines "
+    "when the process exited.",
 };
 
 /* One metric: its HELP and TYPE lines, then its one sample, labelled with
@@ -908,6 +911,7 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
     html_card(r, s->total[RLW_M_NEAR], "near threshold");
     html_card(r, s->total[RLW_M_EXEMPT], "exempt over threshold");
     html_card(r, s->total[RLW_M_DRY_RUN], "dry run, would reject");
+    html_card(r, s->total[RLW_M_EVENTS_DROPPED], "events dropped");
     ap_rputs("</div>", r);
     if (s->started_ms)
         ap_rprintf(r, "<div class=\"sub\" style=\"margin-top:6px\">Totals "

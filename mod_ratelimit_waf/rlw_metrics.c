@@ -70,7 +70,8 @@ const char *rlw_metrics_name(rlw_metric_t k)
 {
     static const char *const names[RLW_M_COUNT] = {
         "attacks", "bans", "rejected", "dry_run_would_reject",
-        "exempt_threshold", "near_threshold", "unbans"};
+        "exempt_threshold", "near_threshold", "unbans",
+        "events_dropped"};
 
     return k >= 0 && k < RLW_M_COUNT ? names[k] : "unknown";
 }

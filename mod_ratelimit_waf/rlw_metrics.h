@@ -22,6 +22,8 @@ typedef enum rlw_metric {
     RLW_M_EXEMPT,        /* exempt clients that crossed the threshold */
     RLW_M_NEAR,          /* clients that passed 80% of the threshold */
     RLW_M_UNBANS,        /* bans ended (expired or manual), this node */
+    RLW_M_EVENTS_DROPPED, /* event lines dropped: a process's queue was
+                           * full (RateLimitWAFEventLog reader too slow) */
     RLW_M_COUNT
 } rlw_metric_t;
 

@@ -61,6 +61,10 @@ my @bad = (
     [RateLimitWAFTableSize      => '15'],
     [RateLimitWAFTableSize      => '0'],
     [RateLimitWAFTableSize      => 'abc'],
+    [RateLimitWAFEventQueue     => '15'],
+    [RateLimitWAFEventQueue     => '65537'],
+    [RateLimitWAFEventQueue     => '-1'],
+    [RateLimitWAFEventQueue     => 'lots'],
 );
 
 # Main-server-only directives with good values, in a virtual host.
@@ -69,6 +73,7 @@ my @main_only = (
     [RateLimitWAFIPv6Prefix => '64'],
     [RateLimitWAFStore      => 'shm'],
     [RateLimitWAFTableSize  => '1000'],
+    [RateLimitWAFEventQueue => '1024'],
 );
 
 # Bad values in a virtual host (per-vhost directives).
@@ -109,6 +114,7 @@ RateLimitWAFAllowBanTime 1m
 RateLimitWAFIPv6Prefix 64
 RateLimitWAFStore shm
 RateLimitWAFTableSize 100000
+RateLimitWAFEventQueue 256
 CONF
         vhosts => <<'CONF');
 <VirtualHost 127.0.0.1:18999>

@@ -264,6 +264,7 @@ check "?prometheus parses strictly, counters and gauges right" $check prom "$out
     "v('ratelimit_waf_tracked_clients') >= 5" \
     "'ratelimit_waf_unbans_total' in m and 'ratelimit_waf_dry_run_would_reject_total' in m" \
     "'ratelimit_waf_near_threshold_total' in m and 'ratelimit_waf_exempt_threshold_total' in m" \
+    "v('ratelimit_waf_events_dropped_total') == 0" \
     "m['ratelimit_waf_active_bans'][0][0]['node'] == '''$node'''"
 check "?prometheus declares counters and gauges" \
     grep -qx '# TYPE ratelimit_waf_attacks_total counter' "$out/metrics.txt"
@@ -407,7 +408,8 @@ check "?json after the admin actions" $check json "$out/status-after.json" \
     "sorted(b['client'] for b in d['bans']) == ['198.51.100.23', '2001:db8:9:9::/64', '203.0.113.77']" \
     "[b['strike'] for b in d['bans'] if b['client'] == '203.0.113.77'] == [2]" \
     "[b['remaining_s'] for b in d['bans'] if b['client'] == '198.51.100.23'][0] in range(880, 901)" \
-    "d['totals']['unbans'] == 2 and d['totals']['bans'] == 6"
+    "d['totals']['unbans'] == 2 and d['totals']['bans'] == 6" \
+    "d['totals']['events_dropped'] == 0"
 
 # Logs and events of the admin actions.
 check "error log: manual unban (RLW00041) names user and client" \

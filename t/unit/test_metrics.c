@@ -332,6 +332,8 @@ START_TEST(names_distinct)
     }
     ck_assert_str_eq(rlw_metrics_name(RLW_M_ATTACKS), "attacks");
     ck_assert_str_eq(rlw_metrics_name(RLW_M_BANS), "bans");
+    ck_assert_str_eq(rlw_metrics_name(RLW_M_EVENTS_DROPPED),
+                     "events_dropped");
     ck_assert_str_eq(rlw_metrics_name(RLW_M_UNBANS), "unbans");
 }
 END_TEST

@@ -23,6 +23,7 @@ static suite_fn *const suites[] = {
     metrics_suite,
     modsec_suite,
     csrf_suite,
+    evqueue_suite,
 };
 
 int main(void)

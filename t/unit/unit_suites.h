@@ -17,5 +17,6 @@ Suite *event_suite(void);
 Suite *metrics_suite(void);
 Suite *modsec_suite(void);
 Suite *csrf_suite(void);
+Suite *evqueue_suite(void);
 
 #endif

@@ -26,7 +26,8 @@ package RLW::Client;
 #   11_vhosts        203.0.113.150-169
 #   20_window (private servers from here on: their own tables)
 #   21_table_full, 22_graceful, 23_config_errors, 24_two_servers,
-#   25_events, 26_dry_run
+#   25_events, 26_dry_run, 27_table_resize
+#   28_event_stall   198.18.0.0/15
 
 use strict;
 use warnings;
