@@ -133,9 +133,10 @@ void rlw_store_shm_note_rules(rlw_store_t *shm, const rlw_addr_t *client,
                               int64_t now, uint32_t *rules);
 
 /* Records a ban decided elsewhere (another node, a journal entry, an
- * operator) in the shm store local: b replaces the client's ban state;
- * a running ban also restarts its count. node (may be NULL) decided it. window_ms is used only to rank
- * entries if one must be evicted. */
+ * operator) in the shm store local: b replaces the client's ban state
+ * unless it is older (rlw_ban_state_newer(): then nothing changes); a
+ * running ban also restarts its count. node (may be NULL) decided it.
+ * window_ms is used only to rank entries if one must be evicted. */
 void rlw_store_shm_learn(rlw_store_t *local, const rlw_addr_t *client,
                          const rlw_ban_state_t *b, const char *node,
                          int64_t window_ms, int64_t now);

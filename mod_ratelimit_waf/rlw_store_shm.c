@@ -29,6 +29,7 @@
 
 #include "rlw_store.h"
 #include "rlw_window.h"
+#include "rlw_mcparse.h"
 #include "rlw_log.h"
 
 #define RLW_SHM_MAGIC 0x524c5753u /* "RLWS" */
@@ -584,8 +585,11 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
 
     lock_slot(st, client, &slot);
     e = do_find(st, slot.set, client);
-    if (!e && b->until_ms <= now) {
-        /* An ended ban of a client we never saw: nothing to remember. */
+    if ((!e && b->until_ms <= now) ||
+        (e && !rlw_ban_state_newer(b, &e->ban))) {
+        /* An ended ban of a client we never saw: nothing to remember. Or
+         * older than what the table holds (a replayed journal entry or
+         * record): never let it replace newer state. */
         unlock_slot(st, &slot, now);
         return;
     }

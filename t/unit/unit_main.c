@@ -22,6 +22,8 @@ static suite_fn *const suites[] = {
     event_suite,
     metrics_suite,
     modsec_suite,
+    mcparse_suite,
+    jpos_suite,
 };
 
 int main(void)

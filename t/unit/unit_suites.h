@@ -16,5 +16,7 @@ Suite *store_shm_suite(void);
 Suite *event_suite(void);
 Suite *metrics_suite(void);
 Suite *modsec_suite(void);
+Suite *mcparse_suite(void);
+Suite *jpos_suite(void);
 
 #endif
