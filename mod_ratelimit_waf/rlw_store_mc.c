@@ -68,6 +68,10 @@
  * which is not written yet (at least; 4 memcached timeouts when longer):
  * an entry still missing after that is skipped (rlw_jpos.h). */
 #define RLW_MC_JOURNAL_WAIT_MS 2000
+/* Largest journal sequence taken for a count: no farm journals 2^63 bans,
+ * and a counter near 2^64 would wrap to 0 at the next increment (memcached
+ * wraps), which nodes would take for a restart. Above it: garbage. */
+#define RLW_MC_JOURNAL_SEQ_MAX ((uint64_t)INT64_MAX)
 /* memcached treats expirations over 30 days as absolute times. */
 #define RLW_MC_TTL_MAX (30 * 24 * 3600)
 /* At most one degradation log line per interval. */
@@ -86,7 +90,10 @@ typedef struct mc_shared {
     uint64_t journal_seen;     /* jpos.seen, for the status page */
     uint64_t ops;              /* memcached round trips made */
     rlw_jpos_t jpos;           /* where sync() reads the journal next */
-    int64_t journal_logged_ms; /* last RLW00117..RLW00120 line */
+    uint64_t journal_taken;    /* highest journal number this node took */
+    int64_t behind_logged_ms;  /* last RLW00119 line */
+    int64_t jump_logged_ms;    /* last RLW00121 line */
+    int64_t skip_logged_ms;    /* last RLW00122 line */
 } mc_shared_t;
 
 /* One journal entry as a sync round read it. */
@@ -107,6 +114,17 @@ typedef struct mc_store {
 } mc_store_t;
 
 #define ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
+
+/* The highest journal number this node knows to be taken: the entries it
+ * read, the numbers it took itself. What a repaired sequence counter is
+ * set to, so that the numbers taken next are ones nobody has used. */
+static uint64_t journal_floor(const mc_shared_t *sh)
+{
+    uint64_t seen = __atomic_load_n(&sh->journal_seen, __ATOMIC_RELAXED);
+    uint64_t taken = __atomic_load_n(&sh->journal_taken, __ATOMIC_RELAXED);
+
+    return seen > taken ? seen : taken;
+}
 
 const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config)
 {
@@ -669,28 +687,33 @@ static memcached_return_t set_journal_seq(const mc_store_t *st,
                                           memcached_st *mc, uint64_t value,
                                           uint64_t cas);
 
-/* After a failed increment of the journal's sequence counter: when it
- * holds garbage (memcached refuses to increment it), replaces it with this
- * node's journal position, so that the numbers taken next are ones no node
- * has read yet. Returns 1 when the counter was garbage and is repaired (or
- * changed meanwhile): worth incrementing again. */
-static int repair_journal_seq(mc_store_t *st, memcached_st *mc)
+/* After an increment of the journal's sequence counter that failed or
+ * took a number no node will read (at or below this node's position
+ * floor, or above RLW_MC_JOURNAL_SEQ_MAX): when the counter holds garbage
+ * (memcached refuses to increment it) or went down, replaces it with
+ * floor, so that the numbers taken next are ones no node has read yet.
+ * Returns 1 when it is worth incrementing again (repaired, or repaired
+ * by someone else meanwhile). */
+static int repair_journal_seq(mc_store_t *st, memcached_st *mc,
+                              uint64_t floor)
 {
-    uint64_t seq, cas, seen;
+    uint64_t seq, cas;
     int garbage;
 
     ATOMIC_ADD(&st->shared->ops, 1);
-    if (read_journal_seq(st, mc, &seq, &cas, &garbage) != MEMCACHED_SUCCESS ||
-        !garbage)
+    if (read_journal_seq(st, mc, &seq, &cas, &garbage) != MEMCACHED_SUCCESS)
         return 0;
-    seen = __atomic_load_n(&st->shared->journal_seen, __ATOMIC_RELAXED);
+    if (!garbage && seq >= floor)
+        return 1;
     ATOMIC_ADD(&st->shared->bad_records, 1);
     ATOMIC_ADD(&st->shared->ops, 1);
-    rlw_log(RLW_LOG_WARN, "RLW00117: memcached journal sequence %sj:seq holds "
-                          "something other than a count; replaced by %llu "
-                          "(this node's journal position)",
-            st->conf.prefix, (unsigned long long)seen);
-    set_journal_seq(st, mc, seen, cas);
+    rlw_log(RLW_LOG_WARN, "RLW00117: memcached journal sequence %sj:seq %s; "
+                          "replaced by %llu (the last number this node knows)",
+            st->conf.prefix,
+            garbage ? "holds something other than a count"
+                    : "went down below this node's journal position",
+            (unsigned long long)floor);
+    set_journal_seq(st, mc, floor, cas);
     return 1;
 }
 
@@ -706,7 +729,7 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     unsigned char rec[RLW_JOURNAL_LEN];
     unsigned char sealed[RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD];
     size_t sl = 0;
-    uint64_t n = 0;
+    uint64_t n = 0, seen;
     memcached_return_t rc;
     int64_t keep = b->until_ms - now;
 
@@ -718,8 +741,14 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     rc = memcached_increment_with_initial_by_key(
         mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
     ATOMIC_ADD(&st->shared->ops, 1);
-    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_TIMEOUT &&
-        repair_journal_seq(st, mc)) {
+    /* A garbage counter refuses the increment; one near 2^64, or one moved
+     * below what this node has read (numbers no node reads again), takes
+     * it. Either way: repaired, then one more try. */
+    seen = journal_floor(st->shared);
+    if (((rc != MEMCACHED_SUCCESS && rc != MEMCACHED_TIMEOUT) ||
+         (rc == MEMCACHED_SUCCESS &&
+          (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen))) &&
+        repair_journal_seq(st, mc, seen)) {
         rc = memcached_increment_with_initial_by_key(
             mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
         ATOMIC_ADD(&st->shared->ops, 1);
@@ -727,6 +756,17 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "journal sequence increment", mc, rc, now);
         return;
+    }
+    if (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen)
+        return; /* not repaired: no entry nodes would read */
+    {
+        uint64_t old = __atomic_load_n(&st->shared->journal_taken,
+                                       __ATOMIC_RELAXED);
+
+        while (old < n && !__atomic_compare_exchange_n(
+                              &st->shared->journal_taken, &old, n, 0,
+                              __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
     }
     kl = journal_key(st, n, key);
     /* An entry must outlive the slowest poll; a ban entry also serves
@@ -750,7 +790,8 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
 
 /* Reads the journal's sequence counter (the last entry numbered) into
  * *seq, and its cas into *cas (may be NULL). *garbage is 1 (and *seq 0)
- * when it holds something other than a count (rlw_parse_counter()).
+ * when it holds something other than a count (rlw_parse_counter()) or a
+ * count above RLW_MC_JOURNAL_SEQ_MAX.
  * Returns MEMCACHED_SUCCESS; MEMCACHED_NOTFOUND when nothing was journaled
  * yet; else the failing call's code, also for a miss that hides an
  * unreachable server (admin_outcome()). */
@@ -781,7 +822,8 @@ static memcached_return_t read_journal_seq(const mc_store_t *st,
             if (cas)
                 *cas = memcached_result_cas(res);
             if (rlw_parse_counter(memcached_result_value(res),
-                                  memcached_result_length(res), seq) != 0) {
+                                  memcached_result_length(res), seq) != 0 ||
+                *seq > RLW_MC_JOURNAL_SEQ_MAX) {
                 *seq = 0;
                 *garbage = 1;
             }
@@ -1124,10 +1166,17 @@ static int journal_behind(mc_store_t *st, uint64_t seq, uint64_t cas,
                                 "%d entries", (unsigned long long)seq,
                 (unsigned long long)pos->seen, RLW_MC_JOURNAL_BACKLOG);
         rlw_jpos_restart(pos, seq, RLW_MC_JOURNAL_BACKLOG, now);
+        /* Numbers this node took before the restart are gone with it. */
+        if (__atomic_load_n(&st->shared->journal_taken, __ATOMIC_RELAXED) >
+            seq)
+            __atomic_store_n(&st->shared->journal_taken, seq,
+                             __ATOMIC_RELAXED);
+        __atomic_store_n(&st->shared->journal_seen, pos->seen,
+                         __ATOMIC_RELAXED);
         return 0;
     }
     ATOMIC_ADD(&st->shared->bad_records, 1);
-    if (rlw_log_due(&st->shared->journal_logged_ms, now,
+    if (rlw_log_due(&st->shared->behind_logged_ms, now,
                     RLW_MC_LOG_INTERVAL_MS))
         rlw_log(RLW_LOG_WARN, "RLW00119: memcached journal sequence went "
                               "down to %llu while entry %llu is still there "
@@ -1135,7 +1184,7 @@ static int journal_behind(mc_store_t *st, uint64_t seq, uint64_t cas,
                               "restart; position kept, sequence raised back "
                               "(logged at most once a minute)",
                 (unsigned long long)seq, (unsigned long long)pos->seen);
-    set_journal_seq(st, st->sync_mc, pos->seen, cas);
+    set_journal_seq(st, st->sync_mc, journal_floor(st->shared), cas);
     return 1;
 }
 
@@ -1203,9 +1252,10 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
         ATOMIC_ADD(&st->shared->bad_records, 1);
         rlw_log(RLW_LOG_WARN, "RLW00118: memcached journal sequence %sj:seq "
                               "holds something other than a count; replaced "
-                              "by %llu (this node's journal position)",
-                st->conf.prefix, (unsigned long long)pos->seen);
-        set_journal_seq(st, st->sync_mc, pos->seen, cas);
+                              "by %llu (the last number this node knows)",
+                st->conf.prefix,
+                (unsigned long long)journal_floor(st->shared));
+        set_journal_seq(st, st->sync_mc, journal_floor(st->shared), cas);
         note_success(st, now);
         return APR_SUCCESS;
     }
@@ -1228,7 +1278,7 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
          * interval than a node reads): the last backlog entries only,
          * never a catch-up of millions of gets. */
         ATOMIC_ADD(&st->shared->bad_records, 1);
-        if (rlw_log_due(&st->shared->journal_logged_ms, now,
+        if (rlw_log_due(&st->shared->jump_logged_ms, now,
                         RLW_MC_LOG_INTERVAL_MS))
             rlw_log(RLW_LOG_WARN, "RLW00121: memcached journal sequence "
                                   "jumped to %llu, %llu entries past the "
@@ -1276,7 +1326,7 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
      * ones are normal when a node looks back (first round, restart, jump),
      * news in a round that reads only what was numbered since the last. */
     if (skipped && how == RLW_JPOS_READ &&
-        rlw_log_due(&st->shared->journal_logged_ms, now,
+        rlw_log_due(&st->shared->skip_logged_ms, now,
                     RLW_MC_LOG_INTERVAL_MS))
         rlw_log(RLW_LOG_NOTICE, "RLW00122: %llu memcached journal entries "
                                 "from %llu never appeared within %ld ms of "
