@@ -19,8 +19,7 @@ void rlw_jpos_restart(rlw_jpos_t *p, uint64_t seq, uint64_t backlog,
 }
 
 rlw_jpos_start_t rlw_jpos_begin(rlw_jpos_t *p, uint64_t seq, uint64_t backlog,
-                                int64_t now, int64_t wait_ms,
-                                uint64_t *jumped)
+                                int64_t now, int64_t wait_ms, uint64_t *jumped)
 {
     if (jumped)
         *jumped = 0;

@@ -21,7 +21,7 @@ typedef struct rlw_jpos {
     uint64_t old_seq;  /* entries <= old_seq were numbered wait_ms ago or
                           more: missing means lost, skip them */
     uint64_t mark_seq; /* the sequence read at mark_ms */
-    int64_t mark_ms;
+    int64_t mark_ms;   /* when mark_seq was read */
     int started;       /* 0 until the first round */
 } rlw_jpos_t;
 
@@ -36,8 +36,7 @@ typedef enum rlw_jpos_start {
 /* Begins a round that read the sequence counter seq at now. *jumped (may
  * be NULL) receives how many entries RLW_JPOS_JUMPED passed over. */
 rlw_jpos_start_t rlw_jpos_begin(rlw_jpos_t *p, uint64_t seq, uint64_t backlog,
-                                int64_t now, int64_t wait_ms,
-                                uint64_t *jumped);
+                                int64_t now, int64_t wait_ms, uint64_t *jumped);
 
 /* The journal restarted at seq (memcached lost it): read its last backlog
  * entries again, as a new node would. */

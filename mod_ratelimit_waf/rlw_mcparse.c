@@ -70,8 +70,8 @@ int rlw_parse_bucket_key(const char *buf, size_t len, uint64_t *out)
         return -1;
     n = digit_run(buf + 1, len - 1);
     /* "c", the digits, ':' and at least one character of pseudonym. */
-    if (1 + n + 2 > len || buf[1 + n] != ':' ||
-        digits(buf + 1, n, &v) != 0 || v > (uint64_t)INT64_MAX)
+    if (1 + n + 2 > len || buf[1 + n] != ':' || digits(buf + 1, n, &v) != 0 ||
+        v > (uint64_t)INT64_MAX)
         return -1;
     *out = v;
     return 0;

@@ -42,18 +42,18 @@ START_TEST(poisoned_sequence_bounded)
     memset(&p, 0, sizeof(p));
     rlw_jpos_begin(&p, 5, BACKLOG, 1000, WAIT, NULL);
     p.seen = 5;
-    ck_assert_int_eq(rlw_jpos_begin(&p, UINT64_MAX - 3, BACKLOG, 1250, WAIT,
-                                    &jumped),
-                     RLW_JPOS_JUMPED);
+    ck_assert_int_eq(
+        rlw_jpos_begin(&p, UINT64_MAX - 3, BACKLOG, 1250, WAIT, &jumped),
+        RLW_JPOS_JUMPED);
     ck_assert_uint_eq(p.seen, UINT64_MAX - 3 - BACKLOG);
     ck_assert_uint_eq(jumped, UINT64_MAX - 3 - BACKLOG - 5);
     /* The entries jumped to never existed: skipped, not waited for. */
     ck_assert_int_eq(rlw_jpos_missing(&p, p.seen + 1), 1);
     ck_assert_int_eq(rlw_jpos_missing(&p, UINT64_MAX - 3), 1);
     /* The next real entry comes right after. */
-    ck_assert_int_eq(rlw_jpos_begin(&p, UINT64_MAX - 2, BACKLOG, 1500, WAIT,
-                                    &jumped),
-                     RLW_JPOS_READ);
+    ck_assert_int_eq(
+        rlw_jpos_begin(&p, UINT64_MAX - 2, BACKLOG, 1500, WAIT, &jumped),
+        RLW_JPOS_READ);
     ck_assert_uint_eq(jumped, 0);
     ck_assert_uint_eq(p.seen, UINT64_MAX - 3);
 }

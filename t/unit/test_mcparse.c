@@ -59,8 +59,8 @@ END_TEST
 static const parse_case_t counter_cases[] = {
     {"0", 0, 0},
     {"1", 0, 1},
-    {"5 ", 0, 5},      /* rewritten in place, shorter */
-    {"6     ", 0, 6},  /* "5 junk" incremented by memcached */
+    {"5 ", 0, 5},                   /* rewritten in place, shorter */
+    {"6     ", 0, 6},               /* "5 junk" incremented by memcached */
     {"0                   ", 0, 0}, /* 2^64 - 1 + 1 */
     {"18446744073709551615", 0, UINT64_MAX}, /* parses; callers cap it */
     {"18446744073709551616", -1, 0},
@@ -115,10 +115,10 @@ static const parse_case_t bucket_cases[] = {
     {"c0:x", 0, 0},
     {"c123:abcDEF-_", 0, 123},
     {"c9223372036854775807:p", 0, INT64_MAX},
-    {"c9223372036854775808:p", -1, 0}, /* > INT64_MAX */
+    {"c9223372036854775808:p", -1, 0},  /* > INT64_MAX */
     {"c99999999999999999999:p", -1, 0}, /* signed int overflow before */
     {"c999999999999999999999999999999:p", -1, 0},
-    {"c12:", -1, 0},                   /* no pseudonym */
+    {"c12:", -1, 0}, /* no pseudonym */
     {"c:p", -1, 0},
     {"c-1:p", -1, 0},
     {"c+1:p", -1, 0},
@@ -203,7 +203,10 @@ typedef struct order_case {
     const char *why;
 } order_case_t;
 
-#define S(a, b) {(a), (b), 0, 0}
+#define S(a, b)                                                                \
+    {                                                                          \
+        (a), (b), 0, 0                                                         \
+    }
 static const order_case_t order_cases[] = {
     {S(1000, 5000), S(0, 0), 1, "anything replaces never banned"},
     {S(0, 0), S(0, 0), 1, "never banned again"},
