@@ -1120,25 +1120,29 @@ static void apply_entry(mc_store_t *st, const rlw_journal_t *j, int64_t now)
                         st->conf.window_ms, now);
 }
 
-/* 1 when journal entry n is there (whatever it holds), 0 when it is not,
- * -1 when memcached does not say. */
-static int journal_entry_exists(mc_store_t *st, uint64_t n)
+/* Journal entries looked at to tell a restarted journal from a lowered
+ * counter: the last ones the node read (one may have been skipped). */
+#define RLW_MC_JOURNAL_EVIDENCE 8
+
+/* 1 when any journal entry from..to (at most RLW_MC_JOURNAL_EVIDENCE) is
+ * there, whatever it holds; 0 when none is; -1 when memcached does not
+ * say. */
+static int journal_entries_exist(mc_store_t *st, uint64_t from, uint64_t to)
 {
-    char key[RLW_MC_KEY_MAX];
-    size_t klen = journal_key(st, n, key);
-    const char *kp[1] = {key};
-    size_t kl[1] = {klen};
+    char keys[RLW_MC_JOURNAL_EVIDENCE][RLW_MC_KEY_MAX];
+    const char *kp[RLW_MC_JOURNAL_EVIDENCE];
+    size_t kl[RLW_MC_JOURNAL_EVIDENCE], n;
     memcached_result_st *res;
     memcached_return_t rc;
     int found = 0;
 
+    n = journal_keys(st, from, to, keys, kp, kl);
     rc = memcached_mget_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP,
-                               strlen(RLW_MC_JOURNAL_GROUP), kp, kl, 1);
+                               strlen(RLW_MC_JOURNAL_GROUP), kp, kl, n);
     if (rc != MEMCACHED_SUCCESS)
         return -1;
     while ((res = memcached_fetch_result(st->sync_mc, NULL, &rc)) != NULL) {
-        found |= memcached_result_key_length(res) == klen &&
-                 !memcmp(memcached_result_key_value(res), key, klen);
+        found = 1;
         memcached_result_free(res);
     }
     return admin_outcome(st->sync_mc, rc) == MEMCACHED_SUCCESS ? found : -1;
@@ -1146,24 +1150,30 @@ static int journal_entry_exists(mc_store_t *st, uint64_t n)
 
 /* The sequence counter is below this node's position. A memcached that
  * lost the journal (restarted, flushed) lost the entries too; a counter
- * that went down while entry seen is still there was evicted or written
- * by someone else. Then the position is kept (nothing is read again) and
- * the counter raised back to it, so that new entries get numbers nodes
- * will read. Returns 0 to read on (a restart), 1 to end the round, -1 on
+ * that went down while the last entries read are still there was evicted
+ * or written by someone else. Then the position is kept (nothing is read
+ * again) and the counter raised back, so that new entries get numbers
+ * nodes will read. Returns 0 to read on (a restart), 1 to end the round, -1 on
  * a memcached failure. */
 static int journal_behind(mc_store_t *st, uint64_t seq, uint64_t cas,
                           int64_t now)
 {
     rlw_jpos_t *pos = &st->shared->jpos;
-    int there = pos->seen ? journal_entry_exists(st, pos->seen) : 0;
+    uint64_t from = pos->seen > RLW_MC_JOURNAL_EVIDENCE
+                        ? pos->seen - RLW_MC_JOURNAL_EVIDENCE + 1
+                        : 1;
+    int there;
 
+    if (from <= seq)
+        from = seq + 1; /* what the counter still covers proves nothing */
+    there = journal_entries_exist(st, from, pos->seen);
     if (there < 0)
         return -1;
     if (!there) {
         rlw_log(RLW_LOG_NOTICE, "RLW00120: memcached journal restarted "
                                 "(sequence %llu, below this node's position "
-                                "%llu, whose entry is gone); reading its last "
-                                "%d entries", (unsigned long long)seq,
+                                "%llu, whose entries are gone); reading its "
+                                "last %d entries", (unsigned long long)seq,
                 (unsigned long long)pos->seen, RLW_MC_JOURNAL_BACKLOG);
         rlw_jpos_restart(pos, seq, RLW_MC_JOURNAL_BACKLOG, now);
         /* Numbers this node took before the restart are gone with it. */
@@ -1179,8 +1189,9 @@ static int journal_behind(mc_store_t *st, uint64_t seq, uint64_t cas,
     if (rlw_log_due(&st->shared->behind_logged_ms, now,
                     RLW_MC_LOG_INTERVAL_MS))
         rlw_log(RLW_LOG_WARN, "RLW00119: memcached journal sequence went "
-                              "down to %llu while entry %llu is still there "
-                              "(evicted or written by someone else): not a "
+                              "down to %llu while entries up to %llu are "
+                              "still there (evicted or written by someone "
+                              "else): not a "
                               "restart; position kept, sequence raised back "
                               "(logged at most once a minute)",
                 (unsigned long long)seq, (unsigned long long)pos->seen);
