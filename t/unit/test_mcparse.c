@@ -7,7 +7,11 @@
 
 #include <check.h>
 
+#include <apr_general.h>
+#include <apr_pools.h>
+
 #include "rlw_mcparse.h"
+#include "rlw_store.h"
 #include "unit_suites.h"
 
 typedef struct parse_case {
@@ -234,6 +238,50 @@ START_TEST(ban_state_order)
 }
 END_TEST
 
+/* The shm table applies the ordering to what it learns (journal entries,
+ * records, other nodes' decisions): a replay changes nothing. */
+START_TEST(learn_keeps_newer)
+{
+    apr_pool_t *pool;
+    rlw_store_t *st = NULL;
+    rlw_addr_t x;
+    rlw_ban_state_t old_ban = {1000000, 1600000, 1, 10};
+    rlw_ban_state_t old_unban = {1000000, 1100000, 1, 10};
+    rlw_ban_state_t new_ban = {1200000, 1800000, 2, 10};
+    rlw_ban_state_t new_unban = {1200000, 1300000, 2, 10};
+    int64_t until = 0;
+
+    ck_assert_int_eq(apr_initialize(), APR_SUCCESS);
+    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
+    ck_assert_ptr_null(rlw_store_shm_create(pool, 64, &st));
+    memset(&x, 0, sizeof(x));
+    ck_assert_int_eq(rlw_addr_parse("198.51.100.91", &x), 0);
+
+    /* A ban, lifted, then a newer ban: the lift of the old one, replayed,
+     * does not end the newer one. */
+    rlw_store_shm_learn(st, &x, &old_ban, "node-a", 60000, 1000100);
+    rlw_store_shm_learn(st, &x, &old_unban, "node-a", 60000, 1100000);
+    ck_assert_int_eq(st->banned(st, &x, 1150000, NULL), 0);
+    rlw_store_shm_learn(st, &x, &new_ban, "node-b", 60000, 1200000);
+    rlw_store_shm_learn(st, &x, &old_unban, "node-a", 60000, 1250000);
+    ck_assert_int_eq(st->banned(st, &x, 1250000, &until), 1);
+    ck_assert_int_eq(until, 1800000);
+    rlw_store_shm_learn(st, &x, &old_ban, "node-a", 60000, 1250000);
+    ck_assert_int_eq(st->banned(st, &x, 1250000, &until), 1);
+    ck_assert_int_eq(until, 1800000);
+
+    /* Its own unban ends it; the ban entry, replayed, does not bring it
+     * back. */
+    rlw_store_shm_learn(st, &x, &new_unban, "node-b", 60000, 1300000);
+    ck_assert_int_eq(st->banned(st, &x, 1300001, NULL), 0);
+    rlw_store_shm_learn(st, &x, &new_ban, "node-b", 60000, 1300002);
+    ck_assert_int_eq(st->banned(st, &x, 1300003, NULL), 0);
+
+    apr_pool_destroy(pool);
+    apr_terminate();
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *mcparse_suite(void)
@@ -250,6 +298,7 @@ Suite *mcparse_suite(void)
     tc = tcase_create("arith");
     tcase_add_test(tc, saturating_add);
     tcase_add_loop_test(tc, ban_state_order, 0, N(order_cases));
+    tcase_add_test(tc, learn_keeps_newer);
     suite_add_tcase(s, tc);
     return s;
 }
