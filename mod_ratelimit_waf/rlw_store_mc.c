@@ -96,10 +96,16 @@ typedef struct mc_shared {
     int64_t skip_logged_ms;    /* last RLW00122 line */
 } mc_shared_t;
 
-/* One journal entry as a sync round read it. */
+/* Longest sealed journal entry. */
+#define RLW_MC_SEALED_ENTRY (RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD)
+
+/* One journal entry as a sync round read it: kept sealed, and opened only
+ * when its turn comes (entries after a missing one are read again next
+ * round, and must not be reported twice). */
 typedef struct sync_slot {
-    int state; /* 0 missing, 1 opened and parsed, -1 bad */
-    rlw_journal_t j;
+    int present;                            /* 0: missing */
+    size_t len;                             /* of val; 0 when too long */
+    unsigned char val[RLW_MC_SEALED_ENTRY]; /* as read */
 } sync_slot_t;
 
 typedef struct mc_store {
@@ -1086,25 +1092,26 @@ static apr_status_t mc_unban(rlw_store_t *base, const rlw_addr_t *client,
     return local;
 }
 
-/* Opens journal entry key/val into slot (state 1), or marks it bad (-1,
- * logged and counted). */
-static void open_entry(mc_store_t *st, const char *key, size_t klen,
-                       const char *val, size_t vlen, sync_slot_t *slot)
+/* Opens journal entry n, read into slot, into *j: 0, or -1 when it fails
+ * to open or parse (logged and counted). */
+static int open_entry(mc_store_t *st, uint64_t n, const sync_slot_t *slot,
+                      rlw_journal_t *j)
 {
     unsigned char plain[RLW_JOURNAL_LEN + 8];
-    size_t pl = 0;
+    char key[RLW_MC_KEY_MAX];
+    size_t klen = journal_key(st, n, key), pl = 0;
 
-    if (rlw_open(&st->keys, key, klen, (const unsigned char *)val, vlen,
-                 plain, sizeof(plain), &pl) != 0 ||
-        rlw_journal_decode(plain, pl, &slot->j) != 0) {
+    if (slot->len == 0 ||
+        rlw_open(&st->keys, key, klen, slot->val, slot->len, plain,
+                 sizeof(plain), &pl) != 0 ||
+        rlw_journal_decode(plain, pl, j) != 0) {
         ATOMIC_ADD(&st->shared->bad_records, 1);
         rlw_log(RLW_LOG_WARN, "RLW00114: journal entry %.*s fails "
                               "authentication or does not parse; ignored",
                 (int)klen, key);
-        slot->state = -1;
-        return;
+        return -1;
     }
-    slot->state = 1;
+    return 0;
 }
 
 /* Applies one journal entry to the local ban cache. The shm store keeps
@@ -1225,9 +1232,15 @@ static memcached_return_t read_entries(mc_store_t *st, uint64_t from,
         /* Results come in any order: place each by its key. */
         if (klen > pl && !memcmp(k, st->conf.prefix, pl) &&
             rlw_parse_journal_key(k + pl, klen - pl, &at) == 0 &&
-            at >= from && at <= to && st->slots[at - from].state == 0)
-            open_entry(st, k, klen, memcached_result_value(res),
-                       memcached_result_length(res), &st->slots[at - from]);
+            at >= from && at <= to && !st->slots[at - from].present) {
+            sync_slot_t *slot = &st->slots[at - from];
+            size_t vl = memcached_result_length(res);
+
+            slot->present = 1;
+            slot->len = vl <= sizeof(slot->val) ? vl : 0;
+            if (slot->len)
+                memcpy(slot->val, memcached_result_value(res), vl);
+        }
         memcached_result_free(res);
     }
     return admin_outcome(st->sync_mc, rc);
@@ -1318,8 +1331,9 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
         }
         for (n = from; n <= to; n++) {
             sync_slot_t *slot = &st->slots[n - from];
+            rlw_journal_t j;
 
-            if (slot->state == 0) {
+            if (!slot->present) {
                 if (!rlw_jpos_missing(pos, n)) {
                     stop = 1; /* numbered lately: read again next round */
                     break;
@@ -1328,8 +1342,8 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
                     first_skipped = n;
                 continue;
             }
-            if (slot->state > 0)
-                apply_entry(st, &slot->j, now);
+            if (open_entry(st, n, slot, &j) == 0)
+                apply_entry(st, &j, now);
             pos->seen = n;
         }
     }

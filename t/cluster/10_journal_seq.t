@@ -145,5 +145,24 @@ ok $proved, 'the late-entry case was played';
         or diag explain [$c->log_lines(qr/RLW001/, $marks)];
 }
 
+# An entry after a missing one is read again while the node waits: it is
+# applied, or reported bad, once.
+{
+    my $n = seq() + 1;
+    my $marks = $c->log_marks;
+    ok $m->set("${P}j:" . ($n + 1), 'garbage, not a sealed entry', 60),
+        'garbage at ' . ($n + 1) . ", nothing at $n";
+    ok $m->set("${P}j:seq", $n + 1, 0), 'sequence moved to ' . ($n + 1);
+    my $bad_re = qr/RLW00114: journal entry \Q${P}j:\E@{[$n + 1]} /;
+    my $t = wait_until(sub { scalar $c->log_lines($bad_re, $marks) >= 2 },
+                       8, 0.1);
+    ok defined $t, "both nodes skip $n after a while, then read "
+        . ($n + 1) . (defined $t ? sprintf(' (%.1f s)', $t) : '');
+    sleep 0.5;
+    my @bad = $c->log_lines($bad_re, $marks);
+    is_deeply [sort map { $_->[0] } @bad], [0, 1],
+        'the garbage after it is reported once per node';
+}
+
 $c->stop;
 done_testing();
