@@ -67,7 +67,7 @@
 /* How long a sync waits for a journal entry whose number was taken but
  * which is not written yet (at least; 4 memcached timeouts when longer):
  * an entry still missing after that is skipped (rlw_jpos.h). */
-#define RLW_MC_JOURNAL_WAIT_MS 2000
+#define RLW_MC_JOURNAL_WAIT_MS 1000
 /* Largest journal sequence taken for a count: no farm journals 2^63 bans,
  * and a counter near 2^64 would wrap to 0 at the next increment (memcached
  * wraps), which nodes would take for a restart. Above it: garbage. */

@@ -117,7 +117,7 @@ for my $try (1 .. 3) {
     attacks($A->port, $h2, $T);
     wait_until(sub { seq() == $n + 1 }, 2, 0.01);
     is seq(), $n + 1, "H1's entry is $n, H2's " . ($n + 1);
-    sleep 0.6;
+    sleep 0.3;
     is clean($B->port, $h1), 200, 'B does not know H1 (entry held back)';
     ok $m->set("${P}j:$n", $held, 120), "H1's entry $n written late";
     my $t = wait_until(sub { clean($B->port, $h1) == 404 }, 5, 0.05);
