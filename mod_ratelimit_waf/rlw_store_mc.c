@@ -693,24 +693,88 @@ static memcached_return_t set_journal_seq(const mc_store_t *st,
                                           memcached_st *mc, uint64_t value,
                                           uint64_t cas);
 
+/* Journal entries looked at to tell a restarted journal from a lowered
+ * counter: the last ones the node read (one may have been skipped). */
+#define RLW_MC_JOURNAL_EVIDENCE 8
+
+/* 1 when any journal entry from..to (at most RLW_MC_JOURNAL_EVIDENCE) is
+ * there, whatever it holds; 0 when none is; -1 when memcached does not
+ * say. */
+static int journal_entries_exist(mc_store_t *st, memcached_st *mc,
+                                 uint64_t from, uint64_t to)
+{
+    char keys[RLW_MC_JOURNAL_EVIDENCE][RLW_MC_KEY_MAX];
+    const char *kp[RLW_MC_JOURNAL_EVIDENCE];
+    size_t kl[RLW_MC_JOURNAL_EVIDENCE], n;
+    memcached_result_st *res;
+    memcached_return_t rc;
+    int found = 0;
+
+    n = journal_keys(st, from, to, keys, kp, kl);
+    rc = memcached_mget_by_key(mc, RLW_MC_JOURNAL_GROUP,
+                               strlen(RLW_MC_JOURNAL_GROUP), kp, kl, n);
+    if (rc != MEMCACHED_SUCCESS)
+        return -1;
+    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+        found = 1;
+        memcached_result_free(res);
+    }
+    return admin_outcome(mc, rc) == MEMCACHED_SUCCESS ? found : -1;
+}
+
+/* Whether the journal restarted below floor: the last entries up to
+ * floor (the ones above seq, which a lowered counter does not cover) are
+ * all gone. 1 restarted, 0 not (lowered), -1 unknown. */
+static int journal_restarted(mc_store_t *st, memcached_st *mc, uint64_t seq,
+                             uint64_t floor)
+{
+    uint64_t from = floor > RLW_MC_JOURNAL_EVIDENCE
+                        ? floor - RLW_MC_JOURNAL_EVIDENCE + 1
+                        : 1;
+    int there;
+
+    if (from <= seq)
+        from = seq + 1;
+    if (from > floor)
+        return 0;
+    there = journal_entries_exist(st, mc, from, floor);
+    return there < 0 ? -1 : !there;
+}
+
+/* What repair_journal_seq() found. */
+typedef enum seq_repair {
+    SEQ_GIVE_UP = 0,  /* memcached does not answer: no entry this time */
+    SEQ_AGAIN,        /* repaired (or meanwhile): increment again */
+    SEQ_RESTARTED     /* the journal restarted: the number taken is good */
+} seq_repair_t;
+
 /* After an increment of the journal's sequence counter that failed or
- * took a number no node will read (at or below this node's position
- * floor, or above RLW_MC_JOURNAL_SEQ_MAX): when the counter holds garbage
- * (memcached refuses to increment it) or went down, replaces it with
- * floor, so that the numbers taken next are ones no node has read yet.
- * Returns 1 when it is worth incrementing again (repaired, or repaired
- * by someone else meanwhile). */
-static int repair_journal_seq(mc_store_t *st, memcached_st *mc,
-                              uint64_t floor)
+ * took a number no node will read (at or below floor, the last number this
+ * node knows, or above RLW_MC_JOURNAL_SEQ_MAX). A journal that restarted
+ * (memcached lost it: the last entries are gone too) simply starts again
+ * at 1: nodes follow it (RLW00120). A counter that holds garbage (memcached
+ * refuses to increment it) or went down while the entries are still there
+ * is set to floor, so that the numbers taken next are ones no node has
+ * read yet. */
+static seq_repair_t repair_journal_seq(mc_store_t *st, memcached_st *mc,
+                                       uint64_t floor)
 {
     uint64_t seq, cas;
-    int garbage;
+    int garbage, restarted;
 
     ATOMIC_ADD(&st->shared->ops, 1);
     if (read_journal_seq(st, mc, &seq, &cas, &garbage) != MEMCACHED_SUCCESS)
-        return 0;
+        return SEQ_GIVE_UP;
     if (!garbage && seq >= floor)
-        return 1;
+        return SEQ_AGAIN;
+    if (!garbage) {
+        ATOMIC_ADD(&st->shared->ops, 1);
+        restarted = journal_restarted(st, mc, seq, floor);
+        if (restarted < 0)
+            return SEQ_GIVE_UP;
+        if (restarted)
+            return SEQ_RESTARTED;
+    }
     ATOMIC_ADD(&st->shared->bad_records, 1);
     ATOMIC_ADD(&st->shared->ops, 1);
     rlw_log(RLW_LOG_WARN, "RLW00117: memcached journal sequence %sj:seq %s; "
@@ -720,7 +784,7 @@ static int repair_journal_seq(mc_store_t *st, memcached_st *mc,
                     : "went down below this node's journal position",
             (unsigned long long)floor);
     set_journal_seq(st, mc, floor, cas);
-    return 1;
+    return SEQ_AGAIN;
 }
 
 static void journal_append(mc_store_t *st, memcached_st *mc,
@@ -751,13 +815,25 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
      * below what this node has read (numbers no node reads again), takes
      * it. Either way: repaired, then one more try. */
     seen = journal_floor(st->shared);
-    if (((rc != MEMCACHED_SUCCESS && rc != MEMCACHED_TIMEOUT) ||
-         (rc == MEMCACHED_SUCCESS &&
-          (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen))) &&
-        repair_journal_seq(st, mc, seen)) {
-        rc = memcached_increment_with_initial_by_key(
-            mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
-        ATOMIC_ADD(&st->shared->ops, 1);
+    if ((rc != MEMCACHED_SUCCESS && rc != MEMCACHED_TIMEOUT) ||
+        (rc == MEMCACHED_SUCCESS &&
+         (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen))) {
+        switch (repair_journal_seq(st, mc, seen)) {
+        case SEQ_AGAIN:
+            rc = memcached_increment_with_initial_by_key(
+                mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
+            ATOMIC_ADD(&st->shared->ops, 1);
+            break;
+        case SEQ_RESTARTED:
+            /* Numbers start again: the old ones are gone with the
+             * journal. */
+            __atomic_store_n(&st->shared->journal_taken, n,
+                             __ATOMIC_RELAXED);
+            seen = 0;
+            break;
+        case SEQ_GIVE_UP:
+            break;
+        }
     }
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "journal sequence increment", mc, rc, now);
@@ -1127,34 +1203,6 @@ static void apply_entry(mc_store_t *st, const rlw_journal_t *j, int64_t now)
                         st->conf.window_ms, now);
 }
 
-/* Journal entries looked at to tell a restarted journal from a lowered
- * counter: the last ones the node read (one may have been skipped). */
-#define RLW_MC_JOURNAL_EVIDENCE 8
-
-/* 1 when any journal entry from..to (at most RLW_MC_JOURNAL_EVIDENCE) is
- * there, whatever it holds; 0 when none is; -1 when memcached does not
- * say. */
-static int journal_entries_exist(mc_store_t *st, uint64_t from, uint64_t to)
-{
-    char keys[RLW_MC_JOURNAL_EVIDENCE][RLW_MC_KEY_MAX];
-    const char *kp[RLW_MC_JOURNAL_EVIDENCE];
-    size_t kl[RLW_MC_JOURNAL_EVIDENCE], n;
-    memcached_result_st *res;
-    memcached_return_t rc;
-    int found = 0;
-
-    n = journal_keys(st, from, to, keys, kp, kl);
-    rc = memcached_mget_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP,
-                               strlen(RLW_MC_JOURNAL_GROUP), kp, kl, n);
-    if (rc != MEMCACHED_SUCCESS)
-        return -1;
-    while ((res = memcached_fetch_result(st->sync_mc, NULL, &rc)) != NULL) {
-        found = 1;
-        memcached_result_free(res);
-    }
-    return admin_outcome(st->sync_mc, rc) == MEMCACHED_SUCCESS ? found : -1;
-}
-
 /* The sequence counter is below this node's position. A memcached that
  * lost the journal (restarted, flushed) lost the entries too; a counter
  * that went down while the last entries read are still there was evicted
@@ -1166,17 +1214,11 @@ static int journal_behind(mc_store_t *st, uint64_t seq, uint64_t cas,
                           int64_t now)
 {
     rlw_jpos_t *pos = &st->shared->jpos;
-    uint64_t from = pos->seen > RLW_MC_JOURNAL_EVIDENCE
-                        ? pos->seen - RLW_MC_JOURNAL_EVIDENCE + 1
-                        : 1;
-    int there;
+    int restarted = journal_restarted(st, st->sync_mc, seq, pos->seen);
 
-    if (from <= seq)
-        from = seq + 1; /* what the counter still covers proves nothing */
-    there = journal_entries_exist(st, from, pos->seen);
-    if (there < 0)
+    if (restarted < 0)
         return -1;
-    if (!there) {
+    if (restarted) {
         rlw_log(RLW_LOG_NOTICE, "RLW00120: memcached journal restarted "
                                 "(sequence %llu, below this node's position "
                                 "%llu, whose entries are gone); reading its "
