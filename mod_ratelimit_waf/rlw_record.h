@@ -9,15 +9,24 @@
  * decodes re-encodes to exactly the same bytes.
  *
  * Ban record (RLW_BAN_RECORD_LEN = 26 bytes):
- *   0  'B'  1  version 1
+ *   0  'B'  1  version 2
  *   2  start_ms (int64)  10 until_ms (int64)
  *   18 strikes (uint32)  22 count (uint32)
  * Journal entry (RLW_JOURNAL_LEN = 111 bytes):
- *   0  'J'  1  version 1   2  action (1 ban, 2 unban)
+ *   0  'J'  1  version 2   2  action (1 ban, 2 unban)
  *   3  client: family, prefix, scope (0 or 1: dry run), 0, bytes[16]
  *   23 start_ms (int64)  31 until_ms (int64)
  *   39 strikes (uint32)  43 count (uint32)
  *   47 node: printable ASCII, NUL-terminated, zero-padded to 64 bytes
+ *
+ * Version 2 (same layout as 1) makes start_ms the ban's epoch: strictly
+ * increasing from one ban of a client to the next across the cluster (a
+ * node deciding a ban over a record starts it after the record's start),
+ * kept by an unban, which only moves until_ms back, never below start_ms.
+ * Nodes order ban states by it (rlw_ban_state_newer(), rlw_mcparse.h), so
+ * a replayed record or entry never replaces a newer state. Version 1
+ * records carry no such promise and are refused: they read as bad records
+ * (docs/cluster.md, "Record format").
  */
 #ifndef RLW_RECORD_H
 #define RLW_RECORD_H
@@ -28,7 +37,7 @@
 #include "rlw_addr.h"
 #include "rlw_decision.h"
 
-#define RLW_RECORD_VERSION 1
+#define RLW_RECORD_VERSION 2
 #define RLW_BAN_RECORD_LEN 26
 #define RLW_JOURNAL_LEN 111
 

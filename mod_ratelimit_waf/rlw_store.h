@@ -156,8 +156,9 @@ void rlw_store_shm_note_rules(rlw_store_t *shm, const rlw_addr_t *client,
                               int64_t now, uint32_t *rules);
 
 /* Records a ban decided elsewhere (another node, a journal entry, an
- * operator) in the shm store local: b replaces the client's ban state;
- * a running ban also restarts its count. node (may be NULL: keep the name
+ * operator) in the shm store local: b replaces the client's ban state
+ * unless it is older (rlw_ban_state_newer(): then nothing changes); a
+ * running ban also restarts its count. node (may be NULL: keep the name
  * the entry has) decided it. window_ms is used only to rank entries if one
  * must make room (see rlw_store_shm_set_policy()); a running ban that
  * finds 8 longer ones in its set is not recorded (stats() untracked). */

@@ -50,6 +50,8 @@
 #include "rlw_window.h"
 #include "rlw_crypto.h"
 #include "rlw_record.h"
+#include "rlw_mcparse.h"
+#include "rlw_jpos.h"
 #include "rlw_log.h"
 
 /* Longest key we build: prefix (<= RLW_MC_PREFIX_MAX) + "c" + index + ":" +
@@ -57,10 +59,19 @@
 #define RLW_MC_KEY_MAX 160
 /* CAS rounds before giving up on a ban record (each loser re-reads). */
 #define RLW_MC_CAS_TRIES 8
-/* Journal entries read per sync at most, and how far back a new node looks
- * on its first sync (to learn bans that are still running). */
+/* Journal entries per multi-get, and how far back a new node looks on its
+ * first sync (to learn bans that are still running); also the most entries
+ * one sync round reads, whatever the sequence counter says. */
 #define RLW_MC_JOURNAL_BATCH 256
 #define RLW_MC_JOURNAL_BACKLOG 4096
+/* How long a sync waits for a journal entry whose number was taken but
+ * which is not written yet (at least; 4 memcached timeouts when longer):
+ * an entry still missing after that is skipped (rlw_jpos.h). */
+#define RLW_MC_JOURNAL_WAIT_MS 1000
+/* Largest journal sequence taken for a count: no farm journals 2^63 bans,
+ * and a counter near 2^64 would wrap to 0 at the next increment (memcached
+ * wraps), which nodes would take for a restart. Above it: garbage. */
+#define RLW_MC_JOURNAL_SEQ_MAX ((uint64_t)INT64_MAX)
 /* memcached treats expirations over 30 days as absolute times. */
 #define RLW_MC_TTL_MAX (30 * 24 * 3600)
 /* At most one degradation log line per interval. */
@@ -76,9 +87,26 @@ typedef struct mc_shared {
     uint64_t fallbacks;        /* attacks counted locally instead */
     uint64_t cas_retries;      /* lost CAS rounds on ban records */
     uint64_t bad_records;      /* records that failed to open or parse */
-    uint64_t journal_seen;     /* last journal entry applied by sync() */
+    uint64_t journal_seen;     /* jpos.seen, for the status page */
     uint64_t ops;              /* memcached round trips made */
+    rlw_jpos_t jpos;           /* where sync() reads the journal next */
+    uint64_t journal_taken;    /* highest journal number this node took */
+    int64_t behind_logged_ms;  /* last RLW00119 line */
+    int64_t jump_logged_ms;    /* last RLW00121 line */
+    int64_t skip_logged_ms;    /* last RLW00122 line */
 } mc_shared_t;
+
+/* Longest sealed journal entry. */
+#define RLW_MC_SEALED_ENTRY (RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD)
+
+/* One journal entry as a sync round read it: kept sealed, and opened only
+ * when its turn comes (entries after a missing one are read again next
+ * round, and must not be reported twice). */
+typedef struct sync_slot {
+    int present;                            /* 0: missing */
+    size_t len;                             /* of val; 0 when too long */
+    unsigned char val[RLW_MC_SEALED_ENTRY]; /* as read */
+} sync_slot_t;
 
 typedef struct mc_store {
     rlw_store_t base;          /* first */
@@ -88,9 +116,21 @@ typedef struct mc_store {
     mc_shared_t *shared;
     memcached_pool_st *pool;   /* this process's connections */
     memcached_st *sync_mc;     /* used by sync() only (one caller) */
+    sync_slot_t *slots;        /* sync()'s batch, RLW_MC_JOURNAL_BATCH */
 } mc_store_t;
 
 #define ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
+
+/* The highest journal number this node knows to be taken: the entries it
+ * read, the numbers it took itself. What a repaired sequence counter is
+ * set to, so that the numbers taken next are ones nobody has used. */
+static uint64_t journal_floor(const mc_shared_t *sh)
+{
+    uint64_t seen = __atomic_load_n(&sh->journal_seen, __ATOMIC_RELAXED);
+    uint64_t taken = __atomic_load_n(&sh->journal_taken, __ATOMIC_RELAXED);
+
+    return seen > taken ? seen : taken;
+}
 
 const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config)
 {
@@ -330,34 +370,24 @@ static int open_ban(const mc_store_t *st, const char *key, size_t klen,
 static int64_t key_bucket(const mc_store_t *st, const char *key, size_t klen)
 {
     size_t pl = strlen(st->conf.prefix);
-    int64_t idx = 0;
-    size_t i;
+    uint64_t idx;
 
-    if (klen < pl + 3 || memcmp(key, st->conf.prefix, pl) || key[pl] != 'c')
+    if (klen <= pl || memcmp(key, st->conf.prefix, pl) ||
+        rlw_parse_bucket_key(key + pl, klen - pl, &idx) != 0)
         return -1;
-    for (i = pl + 1; i < klen && key[i] >= '0' && key[i] <= '9'; i++)
-        idx = idx * 10 + (key[i] - '0');
-    return i < klen && key[i] == ':' ? idx : -1;
+    return (int64_t)idx; /* at most INT64_MAX */
 }
 
-/* Longest text of a counter as read back, NUL included. */
-#define RLW_MC_COUNTER_TEXT 24
-
 /* A bucket counter as read back into *out (left alone on failure): 0, or
- * -1 when v is not a counter's ASCII digits. Anything else was written by
- * someone else: ignored rather than trusted. */
+ * -1 when v is not what memcached writes for a count (rlw_parse_counter())
+ * or more than one client can have done in one bucket (RLW_COUNT_MAX).
+ * Anything else was written by someone else: ignored rather than
+ * trusted. */
 static int parse_counter(const char *v, size_t vl, uint64_t *out)
 {
-    char buf[RLW_MC_COUNTER_TEXT];
-    char *end;
     uint64_t x;
 
-    if (!vl || vl >= sizeof(buf))
-        return -1;
-    memcpy(buf, v, vl);
-    buf[vl] = 0;
-    x = strtoull(buf, &end, 10);
-    if (!(*end == 0 || *end == ' ' || *end == '\r'))
+    if (rlw_parse_counter(v, vl, &x) != 0 || x > RLW_COUNT_MAX)
         return -1;
     *out = x;
     return 0;
@@ -376,7 +406,7 @@ static uint32_t count_since_ban(const uint64_t *vals, int64_t head,
 
     for (i = 0; i < RLW_WINDOW_BUCKETS; i++) {
         if (head - i > from)
-            total += vals[i];
+            total = rlw_sat_add_u64(total, vals[i]);
     }
     return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }
@@ -388,7 +418,10 @@ typedef struct client_read {
     uint64_t cas;          /* the record's, so that a write replaces it */
     rlw_ban_state_t ban;   /* all zero when absent or bad */
     uint64_t vals[RLW_WINDOW_BUCKETS]; /* vals[i]: bucket head - i */
-    uint64_t bad_counters; /* counters that were not ASCII digits */
+    uint64_t bad_counters; /* counters that were not counts */
+    int nbad;              /* of which the first ones, to repair: */
+    int64_t bad_idx[RLW_WINDOW_BUCKETS];   /* their bucket index */
+    uint64_t bad_cas[RLW_WINDOW_BUCKETS];  /* and cas */
 } client_read_t;
 
 /* Sorts the results of the multi-get just sent on mc into r (zeroed by
@@ -415,11 +448,15 @@ static memcached_return_t fetch_client(const mc_store_t *st,
             r->found = 1;
             r->cas = memcached_result_cas(res);
             r->bad_ban = open_ban(st, bkey, bklen, v, vl, &r->ban) != 0;
-        } else if (vl && vl < RLW_MC_COUNTER_TEXT &&
-                   (idx = key_bucket(st, k, klen)) >= 0 && idx <= newest &&
+        } else if ((idx = key_bucket(st, k, klen)) >= 0 && idx <= newest &&
                    head - idx < RLW_WINDOW_BUCKETS) {
-            if (parse_counter(v, vl, &r->vals[head - idx]) != 0)
+            if (parse_counter(v, vl, &r->vals[head - idx]) != 0) {
                 r->bad_counters++;
+                if (r->nbad < RLW_WINDOW_BUCKETS) {
+                    r->bad_idx[r->nbad] = idx;
+                    r->bad_cas[r->nbad++] = memcached_result_cas(res);
+                }
+            }
         }
         memcached_result_free(res);
     }
@@ -454,7 +491,7 @@ static int retry_safe(memcached_return_t rc)
            rc == MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE;
 }
 
-/* 1 when key holds something that is not a counter. */
+/* 1 when key holds something that is not a count (parse_counter()). */
 static int holds_garbage(mc_store_t *st, memcached_st *mc, const char *group,
                          const char *key, size_t klen)
 {
@@ -463,23 +500,21 @@ static int holds_garbage(mc_store_t *st, memcached_st *mc, const char *group,
     size_t vl = 0;
     char *v = memcached_get_by_key(mc, group, strlen(group), key, klen, &vl,
                                    &flags, &rc);
+    uint64_t x;
     int bad = 0;
-    size_t i;
 
     ATOMIC_ADD(&st->shared->ops, 1);
-    if (rc == MEMCACHED_SUCCESS && v) {
-        bad = vl == 0 || vl > 20;
-        for (i = 0; i < vl && !bad; i++)
-            bad = v[i] < '0' || v[i] > '9';
-    }
+    if (rc == MEMCACHED_SUCCESS && v)
+        bad = parse_counter(v, vl, &x) != 0;
     free(v);
     return bad;
 }
 
 /* Adds one to the counter key (created at 1 when missing). Retries what
  * is safe to retry (retry_safe()); a counter holding garbage (written by
- * someone else: memcached refuses to increment it) is reported and
- * replaced by this attack's 1. */
+ * someone else: memcached refuses to increment it) or a count no client
+ * can reach in one bucket (RLW_COUNT_MAX: memcached happily increments
+ * 2^63) is reported and replaced by this attack's 1. */
 static memcached_return_t increment(mc_store_t *st, memcached_st *mc,
                                     const char *pseudo, const char *key,
                                     size_t klen, time_t ttl, uint64_t *value)
@@ -492,12 +527,13 @@ static memcached_return_t increment(mc_store_t *st, memcached_st *mc,
         rc = memcached_increment_with_initial_by_key(mc, pseudo, plen, key,
                                                      klen, 1, 1, ttl, value);
         ATOMIC_ADD(&st->shared->ops, 1);
-        if (rc == MEMCACHED_SUCCESS)
+        if (rc == MEMCACHED_SUCCESS && *value <= RLW_COUNT_MAX)
             return rc;
-        if (retry_safe(rc))
+        if (rc != MEMCACHED_SUCCESS && retry_safe(rc))
             continue;
-        if (rc != MEMCACHED_TIMEOUT &&
-            holds_garbage(st, mc, pseudo, key, klen)) {
+        if (rc == MEMCACHED_SUCCESS ||
+            (rc != MEMCACHED_TIMEOUT &&
+             holds_garbage(st, mc, pseudo, key, klen))) {
             ATOMIC_ADD(&st->shared->bad_records, 1);
             rlw_log(RLW_LOG_WARN, "RLW00115: memcached counter %.*s holds "
                                   "something other than a count; replaced",
@@ -510,6 +546,30 @@ static memcached_return_t increment(mc_store_t *st, memcached_st *mc,
         return rc;
     }
     return rc;
+}
+
+/* Resets the older counters that r found bad to "0", each only if nobody
+ * changed it since it was read (cas), so that garbage is read, counted and
+ * logged once rather than at every attack. */
+static void repair_counters(mc_store_t *st, memcached_st *mc,
+                            const char *pseudo, const client_read_t *r,
+                            time_t ttl)
+{
+    char key[RLW_MC_KEY_MAX];
+    size_t plen = strlen(pseudo), kl;
+    int i;
+
+    for (i = 0; i < r->nbad; i++) {
+        if (!(kl = bucket_key(st, pseudo, r->bad_idx[i], key)))
+            continue;
+        memcached_cas_by_key(mc, pseudo, plen, key, kl, "0", 1, ttl, 0,
+                             r->bad_cas[i]);
+        ATOMIC_ADD(&st->shared->ops, 1);
+    }
+    if (r->nbad)
+        rlw_log(RLW_LOG_WARN, "RLW00116: %d memcached counters of %s hold "
+                              "something other than a count; ignored and "
+                              "reset to 0", r->nbad, pseudo);
 }
 
 /* Counts one attack and reads the client's ban record, in two round trips:
@@ -557,6 +617,9 @@ static memcached_return_t count_attack(mc_store_t *st, memcached_st *mc,
     /* The current bucket is the increment's: older ones only. */
     rc = fetch_client(st, mc, bkey, bklen, head, head - 1, &r);
     note_bad(st, bkey, bklen, &r);
+    if (rc == MEMCACHED_SUCCESS)
+        repair_counters(st, mc, pseudo, &r,
+                        (time_t)ttl_secs(window_ms + width));
     *b = r.ban;
     *cas = r.cas;
     *found = r.found;
@@ -623,6 +686,107 @@ static memcached_return_t write_ban(mc_store_t *st, memcached_st *mc,
 
 /* --- journal ----------------------------------------------------------- */
 
+static memcached_return_t read_journal_seq(const mc_store_t *st,
+                                           memcached_st *mc, uint64_t *seq,
+                                           uint64_t *cas, int *garbage);
+static memcached_return_t set_journal_seq(const mc_store_t *st,
+                                          memcached_st *mc, uint64_t value,
+                                          uint64_t cas);
+
+/* Journal entries looked at to tell a restarted journal from a lowered
+ * counter: the last ones the node read (one may have been skipped). */
+#define RLW_MC_JOURNAL_EVIDENCE 8
+
+/* 1 when any journal entry from..to (at most RLW_MC_JOURNAL_EVIDENCE) is
+ * there, whatever it holds; 0 when none is; -1 when memcached does not
+ * say. */
+static int journal_entries_exist(mc_store_t *st, memcached_st *mc,
+                                 uint64_t from, uint64_t to)
+{
+    char keys[RLW_MC_JOURNAL_EVIDENCE][RLW_MC_KEY_MAX];
+    const char *kp[RLW_MC_JOURNAL_EVIDENCE];
+    size_t kl[RLW_MC_JOURNAL_EVIDENCE], n;
+    memcached_result_st *res;
+    memcached_return_t rc;
+    int found = 0;
+
+    n = journal_keys(st, from, to, keys, kp, kl);
+    rc = memcached_mget_by_key(mc, RLW_MC_JOURNAL_GROUP,
+                               strlen(RLW_MC_JOURNAL_GROUP), kp, kl, n);
+    if (rc != MEMCACHED_SUCCESS)
+        return -1;
+    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+        found = 1;
+        memcached_result_free(res);
+    }
+    return admin_outcome(mc, rc) == MEMCACHED_SUCCESS ? found : -1;
+}
+
+/* Whether the journal restarted below floor: the last entries up to
+ * floor (the ones above seq, which a lowered counter does not cover) are
+ * all gone. 1 restarted, 0 not (lowered), -1 unknown. */
+static int journal_restarted(mc_store_t *st, memcached_st *mc, uint64_t seq,
+                             uint64_t floor)
+{
+    uint64_t from = floor > RLW_MC_JOURNAL_EVIDENCE
+                        ? floor - RLW_MC_JOURNAL_EVIDENCE + 1
+                        : 1;
+    int there;
+
+    if (from <= seq)
+        from = seq + 1;
+    if (from > floor)
+        return 0;
+    there = journal_entries_exist(st, mc, from, floor);
+    return there < 0 ? -1 : !there;
+}
+
+/* What repair_journal_seq() found. */
+typedef enum seq_repair {
+    SEQ_GIVE_UP = 0,  /* memcached does not answer: no entry this time */
+    SEQ_AGAIN,        /* repaired (or meanwhile): increment again */
+    SEQ_RESTARTED     /* the journal restarted: the number taken is good */
+} seq_repair_t;
+
+/* After an increment of the journal's sequence counter that failed or
+ * took a number no node will read (at or below floor, the last number this
+ * node knows, or above RLW_MC_JOURNAL_SEQ_MAX). A journal that restarted
+ * (memcached lost it: the last entries are gone too) simply starts again
+ * at 1: nodes follow it (RLW00120). A counter that holds garbage (memcached
+ * refuses to increment it) or went down while the entries are still there
+ * is set to floor, so that the numbers taken next are ones no node has
+ * read yet. */
+static seq_repair_t repair_journal_seq(mc_store_t *st, memcached_st *mc,
+                                       uint64_t floor)
+{
+    uint64_t seq, cas;
+    int garbage, restarted;
+
+    ATOMIC_ADD(&st->shared->ops, 1);
+    if (read_journal_seq(st, mc, &seq, &cas, &garbage) != MEMCACHED_SUCCESS)
+        return SEQ_GIVE_UP;
+    if (!garbage && seq >= floor)
+        return SEQ_AGAIN;
+    if (!garbage) {
+        ATOMIC_ADD(&st->shared->ops, 1);
+        restarted = journal_restarted(st, mc, seq, floor);
+        if (restarted < 0)
+            return SEQ_GIVE_UP;
+        if (restarted)
+            return SEQ_RESTARTED;
+    }
+    ATOMIC_ADD(&st->shared->bad_records, 1);
+    ATOMIC_ADD(&st->shared->ops, 1);
+    rlw_log(RLW_LOG_WARN, "RLW00117: memcached journal sequence %sj:seq %s; "
+                          "replaced by %llu (the last number this node knows)",
+            st->conf.prefix,
+            garbage ? "holds something other than a count"
+                    : "went down below this node's journal position",
+            (unsigned long long)floor);
+    set_journal_seq(st, mc, floor, cas);
+    return SEQ_AGAIN;
+}
+
 static void journal_append(mc_store_t *st, memcached_st *mc,
                            rlw_journal_action_t action,
                            const rlw_addr_t *client, const rlw_ban_state_t *b,
@@ -635,7 +799,7 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     unsigned char rec[RLW_JOURNAL_LEN];
     unsigned char sealed[RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD];
     size_t sl = 0;
-    uint64_t n = 0;
+    uint64_t n = 0, seen;
     memcached_return_t rc;
     int64_t keep = b->until_ms - now;
 
@@ -647,9 +811,44 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     rc = memcached_increment_with_initial_by_key(
         mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
     ATOMIC_ADD(&st->shared->ops, 1);
+    /* A garbage counter refuses the increment; one near 2^64, or one moved
+     * below what this node has read (numbers no node reads again), takes
+     * it. Either way: repaired, then one more try. */
+    seen = journal_floor(st->shared);
+    if ((rc != MEMCACHED_SUCCESS && rc != MEMCACHED_TIMEOUT) ||
+        (rc == MEMCACHED_SUCCESS &&
+         (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen))) {
+        switch (repair_journal_seq(st, mc, seen)) {
+        case SEQ_AGAIN:
+            rc = memcached_increment_with_initial_by_key(
+                mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
+            ATOMIC_ADD(&st->shared->ops, 1);
+            break;
+        case SEQ_RESTARTED:
+            /* Numbers start again: the old ones are gone with the
+             * journal. */
+            __atomic_store_n(&st->shared->journal_taken, n,
+                             __ATOMIC_RELAXED);
+            seen = 0;
+            break;
+        case SEQ_GIVE_UP:
+            break;
+        }
+    }
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "journal sequence increment", mc, rc, now);
         return;
+    }
+    if (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen)
+        return; /* not repaired: no entry nodes would read */
+    {
+        uint64_t old = __atomic_load_n(&st->shared->journal_taken,
+                                       __ATOMIC_RELAXED);
+
+        while (old < n && !__atomic_compare_exchange_n(
+                              &st->shared->journal_taken, &old, n, 0,
+                              __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
     }
     kl = journal_key(st, n, key);
     /* An entry must outlive the slowest poll; a ban entry also serves
@@ -671,40 +870,67 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
         note_failure(st, "journal write", mc, rc, now);
 }
 
-/* Reads the journal's sequence counter (the last entry written) into
- * *seq. Returns MEMCACHED_SUCCESS; MEMCACHED_NOTFOUND when nothing was
- * journaled yet; else the failing call's code, also for a miss that hides
- * an unreachable server (admin_outcome()). */
+/* Reads the journal's sequence counter (the last entry numbered) into
+ * *seq, and its cas into *cas (may be NULL). *garbage is 1 (and *seq 0)
+ * when it holds something other than a count (rlw_parse_counter()) or a
+ * count above RLW_MC_JOURNAL_SEQ_MAX.
+ * Returns MEMCACHED_SUCCESS; MEMCACHED_NOTFOUND when nothing was journaled
+ * yet; else the failing call's code, also for a miss that hides an
+ * unreachable server (admin_outcome()). */
 static memcached_return_t read_journal_seq(const mc_store_t *st,
-                                           memcached_st *mc, uint64_t *seq)
+                                           memcached_st *mc, uint64_t *seq,
+                                           uint64_t *cas, int *garbage)
 {
     char key[RLW_MC_KEY_MAX];
-    size_t klen = journal_seq_key(st, key), vl;
+    size_t klen = journal_seq_key(st, key);
+    const char *kp[1] = {key};
+    size_t kl[1] = {klen};
+    memcached_result_st *res;
     memcached_return_t rc;
-    uint32_t flags;
-    char *v;
+    int found = 0;
 
     *seq = 0;
-    v = memcached_get_by_key(mc, RLW_MC_JOURNAL_GROUP,
-                             strlen(RLW_MC_JOURNAL_GROUP), key, klen, &vl,
-                             &flags, &rc);
-    if (rc == MEMCACHED_NOTFOUND &&
-        (rc = admin_outcome(mc, rc)) == MEMCACHED_SUCCESS)
-        rc = MEMCACHED_NOTFOUND;
-    if (rc != MEMCACHED_SUCCESS || !v) {
-        free(v);
-        /* An empty value is no sequence number either. */
-        return rc != MEMCACHED_SUCCESS ? rc : MEMCACHED_FAILURE;
+    *garbage = 0;
+    if (cas)
+        *cas = 0;
+    rc = memcached_mget_by_key(mc, RLW_MC_JOURNAL_GROUP,
+                               strlen(RLW_MC_JOURNAL_GROUP), kp, kl, 1);
+    if (rc != MEMCACHED_SUCCESS)
+        return rc;
+    while ((res = memcached_fetch_result(mc, NULL, &rc)) != NULL) {
+        if (memcached_result_key_length(res) == klen &&
+            !memcmp(memcached_result_key_value(res), key, klen)) {
+            found = 1;
+            if (cas)
+                *cas = memcached_result_cas(res);
+            if (rlw_parse_counter(memcached_result_value(res),
+                                  memcached_result_length(res), seq) != 0 ||
+                *seq > RLW_MC_JOURNAL_SEQ_MAX) {
+                *seq = 0;
+                *garbage = 1;
+            }
+        }
+        memcached_result_free(res);
     }
-    if (vl < 24) {
-        char buf[24];
+    if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS)
+        return rc;
+    return found ? MEMCACHED_SUCCESS : MEMCACHED_NOTFOUND;
+}
 
-        memcpy(buf, v, vl);
-        buf[vl] = 0;
-        *seq = strtoull(buf, NULL, 10);
-    }
-    free(v);
-    return MEMCACHED_SUCCESS;
+/* Sets the journal's sequence counter to value, only if it still holds
+ * what was read with cas: a repair never undoes a number another node
+ * took meanwhile. */
+static memcached_return_t set_journal_seq(const mc_store_t *st,
+                                          memcached_st *mc, uint64_t value,
+                                          uint64_t cas)
+{
+    char key[RLW_MC_KEY_MAX], num[RLW_U64_DIGITS + 1];
+    size_t klen = journal_seq_key(st, key);
+    int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
+
+    return memcached_cas_by_key(mc, RLW_MC_JOURNAL_GROUP,
+                                strlen(RLW_MC_JOURNAL_GROUP), key, klen, num,
+                                (size_t)n, 0, 0, cas);
 }
 
 /* --- the store operations ---------------------------------------------- */
@@ -739,6 +965,21 @@ static int64_t record_keep(const rlw_policy_t *p, const rlw_ban_state_t *b,
                                                   : counters;
 
     return (b->until_ms > now ? b->until_ms - now : 0) + after;
+}
+
+/* A ban's start is its epoch (rlw_ban_state_newer()): a ban decided over
+ * the record prev (read under the cas that the write will check) starts
+ * after prev did, even on a node whose clock is behind the one that wrote
+ * prev. Its end stays what this node decided, unless that would make it
+ * end before it starts. */
+static void start_after(rlw_ban_state_t *b, const rlw_ban_state_t *prev)
+{
+    if (prev->start_ms <= 0 || b->start_ms > prev->start_ms ||
+        prev->start_ms == INT64_MAX)
+        return;
+    b->start_ms = prev->start_ms + 1;
+    if (b->until_ms < b->start_ms)
+        b->until_ms = b->start_ms;
 }
 
 static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
@@ -831,7 +1072,13 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
             if (rc != MEMCACHED_SUCCESS)
                 break;
         }
-        out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
+        {
+            rlw_ban_state_t prev = b;
+
+            out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
+            if (out->verdict.kind == RLW_VERDICT_BAN)
+                start_after(&b, &prev);
+        }
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
             rlw_store_shm_learn(st->local, client, &b, "", p->window_ms,
@@ -906,7 +1153,9 @@ static apr_status_t mc_unban(rlw_store_t *base, const rlw_addr_t *client,
         rc = read_ban(st, mc, pseudo, key, klen, &b, &cas, &found);
         if (rc != MEMCACHED_SUCCESS || !found || !rlw_ban_active(&b, now))
             break;
-        b.until_ms = now;
+        /* Same start (the ban lifted), earlier end; never before the start
+         * (a node whose clock is behind the one that banned). */
+        b.until_ms = now > b.start_ms ? now : b.start_ms;
         rc = write_ban(st, mc, pseudo, key, klen, &b, RLW_MC_TTL_MAX * 1000LL,
                        1, cas);
         if (rc == MEMCACHED_SUCCESS) {
@@ -919,83 +1168,240 @@ static apr_status_t mc_unban(rlw_store_t *base, const rlw_addr_t *client,
     return local;
 }
 
-/* Applies one journal entry to the local ban cache. */
-static void apply_entry(mc_store_t *st, const char *key, size_t klen,
-                        const char *val, size_t vlen, int64_t now)
+/* Opens journal entry n, read into slot, into *j: 0, or -1 when it fails
+ * to open or parse (logged and counted). */
+static int open_entry(mc_store_t *st, uint64_t n, const sync_slot_t *slot,
+                      rlw_journal_t *j)
 {
     unsigned char plain[RLW_JOURNAL_LEN + 8];
-    size_t pl = 0;
-    rlw_journal_t j;
-    rlw_ban_state_t b;
+    char key[RLW_MC_KEY_MAX];
+    size_t klen = journal_key(st, n, key), pl = 0;
 
-    if (rlw_open(&st->keys, key, klen, (const unsigned char *)val, vlen,
-                 plain, sizeof(plain), &pl) != 0 ||
-        rlw_journal_decode(plain, pl, &j) != 0) {
+    if (slot->len == 0 ||
+        rlw_open(&st->keys, key, klen, slot->val, slot->len, plain,
+                 sizeof(plain), &pl) != 0 ||
+        rlw_journal_decode(plain, pl, j) != 0) {
         ATOMIC_ADD(&st->shared->bad_records, 1);
         rlw_log(RLW_LOG_WARN, "RLW00114: journal entry %.*s fails "
                               "authentication or does not parse; ignored",
                 (int)klen, key);
-        return;
+        return -1;
     }
-    b = j.ban;
-    if (j.action == RLW_JOURNAL_UNBAN && b.until_ms > now)
-        b.until_ms = now;
-    rlw_store_shm_learn(st->local, &j.client, &b, j.node, st->conf.window_ms,
-                        now);
+    return 0;
+}
+
+/* Applies one journal entry to the local ban cache. The shm store keeps
+ * whichever of its state and the entry's is newer (rlw_ban_state_newer()),
+ * so an entry replayed from the past changes nothing. */
+static void apply_entry(mc_store_t *st, const rlw_journal_t *j, int64_t now)
+{
+    rlw_ban_state_t b = j->ban;
+
+    if (j->action == RLW_JOURNAL_UNBAN && b.until_ms > now)
+        b.until_ms = now > b.start_ms ? now : b.start_ms;
+    rlw_store_shm_learn(st->local, &j->client, &b, j->node,
+                        st->conf.window_ms, now);
+}
+
+/* The sequence counter is below this node's position. A memcached that
+ * lost the journal (restarted, flushed) lost the entries too; a counter
+ * that went down while the last entries read are still there was evicted
+ * or written by someone else. Then the position is kept (nothing is read
+ * again) and the counter raised back, so that new entries get numbers
+ * nodes will read. Returns 0 to read on (a restart), 1 to end the round, -1 on
+ * a memcached failure. */
+static int journal_behind(mc_store_t *st, uint64_t seq, uint64_t cas,
+                          int64_t now)
+{
+    rlw_jpos_t *pos = &st->shared->jpos;
+    int restarted = journal_restarted(st, st->sync_mc, seq, pos->seen);
+
+    if (restarted < 0)
+        return -1;
+    if (restarted) {
+        rlw_log(RLW_LOG_NOTICE, "RLW00120: memcached journal restarted "
+                                "(sequence %llu, below this node's position "
+                                "%llu, whose entries are gone); reading its "
+                                "last %d entries", (unsigned long long)seq,
+                (unsigned long long)pos->seen, RLW_MC_JOURNAL_BACKLOG);
+        rlw_jpos_restart(pos, seq, RLW_MC_JOURNAL_BACKLOG, now);
+        /* Numbers this node took before the restart are gone with it. */
+        if (__atomic_load_n(&st->shared->journal_taken, __ATOMIC_RELAXED) >
+            seq)
+            __atomic_store_n(&st->shared->journal_taken, seq,
+                             __ATOMIC_RELAXED);
+        __atomic_store_n(&st->shared->journal_seen, pos->seen,
+                         __ATOMIC_RELAXED);
+        return 0;
+    }
+    ATOMIC_ADD(&st->shared->bad_records, 1);
+    if (rlw_log_due(&st->shared->behind_logged_ms, now,
+                    RLW_MC_LOG_INTERVAL_MS))
+        rlw_log(RLW_LOG_WARN, "RLW00119: memcached journal sequence went "
+                              "down to %llu while entries up to %llu are "
+                              "still there (evicted or written by someone "
+                              "else): not a "
+                              "restart; position kept, sequence raised back "
+                              "(logged at most once a minute)",
+                (unsigned long long)seq, (unsigned long long)pos->seen);
+    set_journal_seq(st, st->sync_mc, journal_floor(st->shared), cas);
+    return 1;
+}
+
+/* Reads entries seen + 1 .. to (at most RLW_MC_JOURNAL_BATCH) into
+ * st->slots. */
+static memcached_return_t read_entries(mc_store_t *st, uint64_t from,
+                                       uint64_t to)
+{
+    char keys[RLW_MC_JOURNAL_BATCH][RLW_MC_KEY_MAX];
+    const char *kp[RLW_MC_JOURNAL_BATCH];
+    size_t kl[RLW_MC_JOURNAL_BATCH];
+    size_t pl = strlen(st->conf.prefix), n;
+    memcached_result_st *res;
+    memcached_return_t rc;
+
+    n = journal_keys(st, from, to, keys, kp, kl);
+    memset(st->slots, 0, sizeof(*st->slots) * n);
+    rc = memcached_mget_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP,
+                               strlen(RLW_MC_JOURNAL_GROUP), kp, kl, n);
+    if (rc != MEMCACHED_SUCCESS)
+        return rc;
+    while ((res = memcached_fetch_result(st->sync_mc, NULL, &rc))) {
+        const char *k = memcached_result_key_value(res);
+        size_t klen = memcached_result_key_length(res);
+        uint64_t at;
+
+        /* Results come in any order: place each by its key. */
+        if (klen > pl && !memcmp(k, st->conf.prefix, pl) &&
+            rlw_parse_journal_key(k + pl, klen - pl, &at) == 0 &&
+            at >= from && at <= to && !st->slots[at - from].present) {
+            sync_slot_t *slot = &st->slots[at - from];
+            size_t vl = memcached_result_length(res);
+
+            slot->present = 1;
+            slot->len = vl <= sizeof(slot->val) ? vl : 0;
+            if (slot->len)
+                memcpy(slot->val, memcached_result_value(res), vl);
+        }
+        memcached_result_free(res);
+    }
+    return admin_outcome(st->sync_mc, rc);
 }
 
 static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
 {
     mc_store_t *st = (mc_store_t *)base;
-    size_t gl = strlen(RLW_MC_JOURNAL_GROUP);
-    uint64_t seq = 0, seen, to;
+    rlw_jpos_t *pos = &st->shared->jpos;
+    int64_t wait = st->conf.timeout_ms * 4 > RLW_MC_JOURNAL_WAIT_MS
+                       ? st->conf.timeout_ms * 4
+                       : RLW_MC_JOURNAL_WAIT_MS;
+    uint64_t seq = 0, cas = 0, jumped = 0, skipped = 0, first_skipped = 0;
     memcached_return_t rc;
+    rlw_jpos_start_t how;
+    int garbage, stop = 0;
 
     if (!st->sync_mc && !(st->sync_mc = new_connection(st)))
         return APR_ENOMEM;
-    rc = read_journal_seq(st, st->sync_mc, &seq);
+    if (!st->slots &&
+        !(st->slots = calloc(RLW_MC_JOURNAL_BATCH, sizeof(*st->slots))))
+        return APR_ENOMEM;
+    rc = read_journal_seq(st, st->sync_mc, &seq, &cas, &garbage);
     if (rc == MEMCACHED_NOTFOUND)
         return APR_SUCCESS; /* nothing journaled yet */
     if (rc != MEMCACHED_SUCCESS) {
         note_failure(st, "reading the journal", st->sync_mc, rc, now);
         return APR_EGENERAL;
     }
-    seen = __atomic_load_n(&st->shared->journal_seen, __ATOMIC_RELAXED);
-    if (seen == 0 || seq < seen) {
-        /* First sync of this node, or the journal restarted (memcached
-         * lost it): look back far enough to learn the running bans. */
-        seen = seq > RLW_MC_JOURNAL_BACKLOG ? seq - RLW_MC_JOURNAL_BACKLOG : 0;
+    if (garbage) {
+        /* As a garbage counter (RLW00115): replaced, here by this node's
+         * position, so that the next number taken is one nobody read. */
+        ATOMIC_ADD(&st->shared->bad_records, 1);
+        rlw_log(RLW_LOG_WARN, "RLW00118: memcached journal sequence %sj:seq "
+                              "holds something other than a count; replaced "
+                              "by %llu (the last number this node knows)",
+                st->conf.prefix,
+                (unsigned long long)journal_floor(st->shared));
+        set_journal_seq(st, st->sync_mc, journal_floor(st->shared), cas);
+        note_success(st, now);
+        return APR_SUCCESS;
     }
-    while (seen < seq) {
-        char keys[RLW_MC_JOURNAL_BATCH][RLW_MC_KEY_MAX];
-        const char *kp[RLW_MC_JOURNAL_BATCH];
-        size_t kl[RLW_MC_JOURNAL_BATCH];
-        memcached_result_st *res;
-        size_t n;
+    how = rlw_jpos_begin(pos, seq, RLW_MC_JOURNAL_BACKLOG, now, wait,
+                         &jumped);
+    switch (how) {
+    case RLW_JPOS_BEHIND:
+        switch (journal_behind(st, seq, cas, now)) {
+        case -1:
+            note_failure(st, "reading the journal", st->sync_mc,
+                         memcached_last_error(st->sync_mc), now);
+            return APR_EGENERAL;
+        case 1:
+            note_success(st, now);
+            return APR_SUCCESS;
+        }
+        break;
+    case RLW_JPOS_JUMPED:
+        /* A sequence far ahead (a poisoned counter, or more bans in one
+         * interval than a node reads): the last backlog entries only,
+         * never a catch-up of millions of gets. */
+        ATOMIC_ADD(&st->shared->bad_records, 1);
+        if (rlw_log_due(&st->shared->jump_logged_ms, now,
+                        RLW_MC_LOG_INTERVAL_MS))
+            rlw_log(RLW_LOG_WARN, "RLW00121: memcached journal sequence "
+                                  "jumped to %llu, %llu entries past the "
+                                  "last %d; those are skipped (logged at "
+                                  "most once a minute)",
+                    (unsigned long long)seq, (unsigned long long)jumped,
+                    RLW_MC_JOURNAL_BACKLOG);
+        break;
+    default:
+        break;
+    }
+    /* At most RLW_MC_JOURNAL_BACKLOG entries (rlw_jpos_begin()), in
+     * order, up to the first one worth waiting for. */
+    while (!stop && pos->seen < seq) {
+        uint64_t from = pos->seen + 1, to, n;
 
-        to = seq - seen > RLW_MC_JOURNAL_BATCH ? seen + RLW_MC_JOURNAL_BATCH
-                                               : seq;
-        n = journal_keys(st, seen + 1, to, keys, kp, kl);
-        rc = memcached_mget_by_key(st->sync_mc, RLW_MC_JOURNAL_GROUP, gl, kp,
-                                   kl, n);
+        to = seq - pos->seen > RLW_MC_JOURNAL_BATCH
+                 ? pos->seen + RLW_MC_JOURNAL_BATCH
+                 : seq;
+        rc = read_entries(st, from, to);
         if (rc != MEMCACHED_SUCCESS) {
             note_failure(st, "reading journal entries", st->sync_mc, rc, now);
+            __atomic_store_n(&st->shared->journal_seen, pos->seen,
+                             __ATOMIC_RELAXED);
             return APR_EGENERAL;
         }
-        while ((res = memcached_fetch_result(st->sync_mc, NULL, &rc))) {
-            apply_entry(st, memcached_result_key_value(res),
-                        memcached_result_key_length(res),
-                        memcached_result_value(res),
-                        memcached_result_length(res), now);
-            memcached_result_free(res);
+        for (n = from; n <= to; n++) {
+            sync_slot_t *slot = &st->slots[n - from];
+            rlw_journal_t j;
+
+            if (!slot->present) {
+                if (!rlw_jpos_missing(pos, n)) {
+                    stop = 1; /* numbered lately: read again next round */
+                    break;
+                }
+                if (!skipped++)
+                    first_skipped = n;
+                continue;
+            }
+            if (open_entry(st, n, slot, &j) == 0)
+                apply_entry(st, &j, now);
+            pos->seen = n;
         }
-        if ((rc = admin_outcome(st->sync_mc, rc)) != MEMCACHED_SUCCESS) {
-            note_failure(st, "reading journal entries", st->sync_mc, rc, now);
-            return APR_EGENERAL;
-        }
-        seen = to;
     }
-    __atomic_store_n(&st->shared->journal_seen, seq, __ATOMIC_RELAXED);
+    /* Entries expire (at the end of their ban, 60 s at least): missing
+     * ones are normal when a node looks back (first round, restart, jump),
+     * news in a round that reads only what was numbered since the last. */
+    if (skipped && how == RLW_JPOS_READ &&
+        rlw_log_due(&st->shared->skip_logged_ms, now,
+                    RLW_MC_LOG_INTERVAL_MS))
+        rlw_log(RLW_LOG_NOTICE, "RLW00122: %llu memcached journal entries "
+                                "from %llu never appeared within %ld ms of "
+                                "their number being taken; skipped (logged "
+                                "at most once a minute)",
+                (unsigned long long)skipped,
+                (unsigned long long)first_skipped, (long)wait);
+    __atomic_store_n(&st->shared->journal_seen, pos->seen, __ATOMIC_RELAXED);
     note_success(st, now);
     return APR_SUCCESS;
 }
@@ -1049,8 +1455,13 @@ static apr_status_t mc_ban(rlw_store_t *base, const rlw_addr_t *client,
             break;
         /* An operator's ban keeps the strike count: escalation is for what
          * the client did. */
-        b.start_ms = now;
-        b.until_ms = now + ban_ms;
+        {
+            rlw_ban_state_t prev = b;
+
+            b.start_ms = now;
+            b.until_ms = now + ban_ms;
+            start_after(&b, &prev);
+        }
         rc = write_ban(st, mc, pseudo, key, klen, &b,
                        ban_ms + st->conf.window_ms, found, cas);
         if (rc == MEMCACHED_SUCCESS) {
@@ -1275,9 +1686,11 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
     rlw_journal_t *got = NULL;
     unsigned char *ok = NULL;
     uint64_t seq = 0, from, to, i, bad = 0;
+    size_t pfl = strlen(st->conf.prefix);
     memcached_st *mc;
     memcached_return_t rc;
     apr_status_t rv = APR_SUCCESS;
+    int garbage;
 
     *seq_out = 0;
     if (bad_out)
@@ -1286,13 +1699,20 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
         snprintf(err, errlen, "cannot open a memcached connection");
         return APR_EGENERAL;
     }
-    rc = read_journal_seq(st, mc, &seq);
+    rc = read_journal_seq(st, mc, &seq, NULL, &garbage);
     if (rc == MEMCACHED_NOTFOUND) {
         push(st, mc);
         return APR_SUCCESS; /* nothing journaled yet */
     }
     if (rc != MEMCACHED_SUCCESS) {
         admin_error(mc, group, rc, "reading the journal", err, errlen);
+        push(st, mc);
+        return APR_EGENERAL;
+    }
+    if (garbage) {
+        snprintf(err, errlen, "the journal sequence %sj:seq holds something "
+                              "other than a count (the nodes replace it at "
+                              "their next sync)", st->conf.prefix);
         push(st, mc);
         return APR_EGENERAL;
     }
@@ -1329,16 +1749,12 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
             const char *k = memcached_result_key_value(res);
             size_t klen = memcached_result_key_length(res);
             unsigned char plain[RLW_JOURNAL_LEN + 8];
-            size_t pl = 0, slot;
-            char num[24];
+            size_t pl = 0;
             uint64_t at;
 
             /* Which entry is this? Results need not come in order. */
-            slot = strlen(st->conf.prefix) + 2;
-            if (klen > slot && klen - slot < sizeof(num)) {
-                memcpy(num, k + slot, klen - slot);
-                num[klen - slot] = 0;
-                at = strtoull(num, NULL, 10);
+            if (klen > pfl && !memcmp(k, st->conf.prefix, pfl) &&
+                rlw_parse_journal_key(k + pfl, klen - pfl, &at) == 0) {
                 if (at >= from && at <= to &&
                     kl[at - from] == klen &&
                     !memcmp(keys[at - from], k, klen)) {

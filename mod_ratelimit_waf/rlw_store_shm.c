@@ -37,6 +37,7 @@
 
 #include "rlw_store.h"
 #include "rlw_window.h"
+#include "rlw_mcparse.h"
 #include "rlw_log.h"
 
 #define RLW_SHM_MAGIC 0x524c5753u /* "RLWS" */
@@ -1021,6 +1022,7 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
 {
     shm_store_t *st = (shm_store_t *)base;
     rlw_policy_t p = st->rank;
+    rlw_ban_state_t cur;
     uint8_t node_index = 0;
     shm_slot_t slot;
     shm_entry_t *e;
@@ -1031,8 +1033,13 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
         node_index = name_index(st->hdr, node, now);
     lock_slot(st, client, &slot);
     e = do_find(st, slot.set, client);
-    if (!e && b->until_ms <= now) {
-        /* An ended ban of a client we never saw: nothing to remember. */
+    if (e)
+        get_ban(e, &cur);
+    if ((!e && b->until_ms <= now) ||
+        (e && !rlw_ban_state_newer(b, &cur))) {
+        /* An ended ban of a client we never saw: nothing to remember. Or
+         * older than what the table holds (a replayed journal entry or
+         * record): never let it replace newer state. */
         unlock_slot(st, &slot, now);
         return;
     }

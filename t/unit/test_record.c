@@ -17,7 +17,7 @@ static const rlw_ban_state_t kat_ban = {0x0102030405060708LL,
                                         0x1112131415161718LL, 0x21222324u,
                                         0x31323334u};
 static const unsigned char kat_ban_wire[RLW_BAN_RECORD_LEN] = {
-    'B',  1,    0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02,
+    'B',  2,    0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02,
     0x01, 0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,
     0x24, 0x23, 0x22, 0x21, 0x34, 0x33, 0x32, 0x31};
 
@@ -233,7 +233,8 @@ static const wire_bad_t bad_wire[] = {
     {0, 'B', "kind of a ban record"},
     {0, 'j', "kind"},
     {1, 0, "version 0"},
-    {1, 2, "version 2"},
+    {1, 1, "version 1 (no epoch promise, refused)"},
+    {1, 3, "version 3"},
     {2, 0, "action 0"},
     {2, 3, "action 3"},
     {2, 255, "action 255"},

@@ -24,6 +24,8 @@ static suite_fn *const suites[] = {
     modsec_suite,
     csrf_suite,
     evqueue_suite,
+    mcparse_suite,
+    jpos_suite,
 };
 
 int main(void)

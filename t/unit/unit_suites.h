@@ -18,5 +18,7 @@ Suite *metrics_suite(void);
 Suite *modsec_suite(void);
 Suite *csrf_suite(void);
 Suite *evqueue_suite(void);
+Suite *mcparse_suite(void);
+Suite *jpos_suite(void);
 
 #endif
