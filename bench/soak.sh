@@ -177,8 +177,10 @@ cleanup() {
     for p in "${STREAM_PIDS[@]}" $STATUS_PID; do
         kill -TERM "$p" 2>/dev/null
     done
-    # wrk of a stream ends with its run (at most SOAK_SAMPLE_SECS).
-    wait 2>/dev/null
+    # Only the streams: the memcached servers are background jobs too.
+    for p in "${STREAM_PIDS[@]}" $STATUS_PID; do
+        wait "$p" 2>/dev/null
+    done
     stop_httpd
     stop_memcached
     if [ -d "$OUT" ] && [ -d "$DIR" ]; then
@@ -366,6 +368,20 @@ report() {
             if [ "$STORE" = memcached ]; then
                 echo "| memcached RSS (2 servers) | $(val "$(row_at $first_line)" mc_rss_kib) | $(val "$b" mc_rss_kib) | $(val "$e" mc_rss_kib) | |"
             fi
+            echo
+            echo "RSS in KiB at the end of each restart cycle (the last sample before the next restart, and the last one):"
+            echo
+            echo "| cycle | t (s) | parent_rss | parent_anon | children_rss | children_anon | children_shmem |$([ "$STORE" = memcached ] && echo " memcached RSS |")"
+            echo "|---:|---:|---:|---:|---:|---:|---:|$([ "$STORE" = memcached ] && echo "---:|")"
+            awk -F'\t' -v mc="$([ "$STORE" = memcached ] && echo 1)" -v cols="$(for c in t_s parent_rss parent_anon children_rss children_anon children_shmem mc_rss_kib; do printf '%s ' "$(col $c)"; done)" '
+                BEGIN { n = split(cols, c, " ") }
+                NR > 1 { last[$2] = $0; if (!($2 in seen)) { seen[$2] = 1; order[++k] = $2 } }
+                END {
+                    for (i = 1; i <= k; i++) {
+                        split(last[order[i]], f, "\t")
+                        printf "| %d | %s | %s | %s | %s | %s | %s |%s\n", order[i], f[c[1]], f[c[2]], f[c[3]], f[c[4]], f[c[5]], f[c[6]], mc ? " " f[c[7]] " |" : ""
+                    }
+                }' "$OUT/samples.tsv"
             echo
             echo "Children: $(val "$e" children) at the end. Max over all samples: parent_rss $(awk -F'\t' -v c="$(col parent_rss)" 'NR > 1 && $c > m { m = $c } END { print m }' "$OUT/samples.tsv"), children_rss $(awk -F'\t' -v c="$(col children_rss)" 'NR > 1 && $c > m { m = $c } END { print m }' "$OUT/samples.tsv")."
         fi
