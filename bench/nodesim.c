@@ -73,6 +73,7 @@ typedef struct node_out {
     uint64_t attacks, bans, already, below, skipped, log_warn, log_evict;
     uint64_t ops, errors, fallbacks, cas_retries, bad_records;
     uint64_t syncs, sync_us;       /* sync() calls and time spent in them */
+    uint64_t journal_read;         /* journal entries this node's syncs read */
     uint64_t unknown_bans;         /* exact: bans this node did not learn */
     int64_t done_ms;
     int ok;
@@ -366,6 +367,7 @@ static int node_main(int idx)
     char err[256], name[32];
     const char *e;
     int t, nthreads = o.mode == M_PROPAGATE ? 1 : o.threads;
+    uint64_t seen0;
 
     memset(&n, 0, sizeof(n));
     n.idx = idx;
@@ -401,6 +403,8 @@ static int node_main(int idx)
     /* The journal may hold the bans of an earlier run under another
      * prefix only; a first sync positions this node at its end. */
     n.st->sync(n.st, rlw_now_ms());
+    rlw_store_mc_counters(n.st, &ctr);
+    seen0 = ctr.journal_seen;
     if (pthread_create(&sync_tid, NULL, sync_thread, &n))
         die("node %d: no sync thread", idx);
     __atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
@@ -461,6 +465,7 @@ static int node_main(int idx)
     out->fallbacks = ctr.fallbacks;
     out->cas_retries = ctr.cas_retries;
     out->bad_records = ctr.bad_records;
+    out->journal_read = ctr.journal_seen - seen0;
     out->ok = 1;
     rlw_store_mc_close(n.st);
     rlw_keys_wipe(&keys);
@@ -517,6 +522,7 @@ static int report(double wall)
         t.log_evict += x->log_evict;
         t.syncs += x->syncs;
         t.sync_us += x->sync_us;
+        t.journal_read += x->journal_read;
         t.unknown_bans += x->unknown_bans;
     }
     printf("nodes %d x %d threads, %s, %.2f s: %llu attacks (%.0f/s), "
@@ -544,7 +550,8 @@ static int report(double wall)
            "attacks_per_s=%.0f bans=%llu already=%llu below=%llu "
            "skipped=%llu ops=%llu ops_per_attack=%.3f syncs=%llu "
            "sync_us=%.0f errors=%llu fallbacks=%llu cas_retries=%llu "
-           "warn_lines=%llu evict_notices=%llu",
+           "warn_lines=%llu evict_notices=%llu journal_read=%llu "
+           "sync_us_per_entry=%.1f",
            o.mode_name, o.nodes, o.mode == M_PROPAGATE ? 1 : o.threads, wall,
            (unsigned long long)t.attacks, wall > 0 ? t.attacks / wall : 0,
            (unsigned long long)t.bans, (unsigned long long)t.already,
@@ -555,7 +562,9 @@ static int report(double wall)
            t.syncs ? (double)t.sync_us / (double)t.syncs : 0,
            (unsigned long long)t.errors, (unsigned long long)t.fallbacks,
            (unsigned long long)t.cas_retries, (unsigned long long)t.log_warn,
-           (unsigned long long)t.log_evict);
+           (unsigned long long)t.log_evict,
+           (unsigned long long)t.journal_read,
+           t.journal_read ? (double)t.sync_us / (double)t.journal_read : 0);
 
     if (o.mode == M_EXACT) {
         int want1 = 0, got1 = 0, double_bans = 0, missed = 0, false_bans = 0;
