@@ -56,6 +56,10 @@
 #                          of each connection between requests
 #   SOAK_ROOT=/tmp/rlw-soak  ServerRoot (wiped at start)
 #   OUT=bench/results/soak-<UTC time>
+#   SOAK_MODULE=1          0: a control run without this module (ModSecurity
+#                          + CRS alone, no status page, shm store only):
+#                          the same traffic, to tell the module's memory
+#                          from httpd's, ModSecurity's and the allocator's
 #   KEEP=1                 keep SOAK_ROOT afterwards
 # Exit status: 0 when every goal is met, 1 otherwise, 2 on a setup error.
 set -uo pipefail
@@ -70,6 +74,7 @@ PORT=${SOAK_PORT:-9470}
 MC_PORT=${SOAK_MC_PORT:-9472}
 RATES=${SOAK_RATES:-clean:4:20 attack:2:50 spray:2:50 banned:2:10}
 ROOT=${SOAK_ROOT:-/tmp/rlw-soak}
+MODULE=${SOAK_MODULE:-1}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$top/bench/results/soak-$STAMP}
 SO=${RLW_MODULE_SO:-$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so}
@@ -83,6 +88,7 @@ for v in MINUTES RESTART SAMPLE TABLE PORT MC_PORT; do
     [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "$v='${!v}' is not a whole number >= 1"
 done
 [ "$STORE" = shm ] || [ "$STORE" = memcached ] || die "SOAK_STORE='$STORE': shm or memcached"
+[ "$MODULE" = 1 ] || { [ "$MODULE" = 0 ] && [ "$STORE" = shm ]; } || die "SOAK_MODULE='$MODULE': 1, or 0 (with SOAK_STORE=shm)"
 for t in wrk curl openssl perl "$HTTPD" pgrep ss; do
     command -v "$t" >/dev/null || die "$t is missing (make deps)"
 done
@@ -339,7 +345,7 @@ report() {
     end_line=$(awk 'END { print NR }' "$OUT/samples.tsv")
     first_line=2
     {
-        echo "# Soak: $(date -u -d @"$START" '+%Y-%m-%d %H:%M UTC'), $MINUTES min, store $STORE"
+        echo "# Soak: $(date -u -d @"$START" '+%Y-%m-%d %H:%M UTC'), $MINUTES min, $([ "$MODULE" = 1 ] && echo "store $STORE" || echo "CONTROL RUN WITHOUT THE MODULE (ModSecurity + CRS alone)")"
         echo
         echo "Module: $SO_ID. httpd: $("$HTTPD" -v | sed -n 's/^Server version: //p'), event MPM, 2 children x 16 threads."
         echo "Graceful restarts: $RESTARTS (every ${RESTART}s); samples every ${SAMPLE}s: $((end_line - 1))."
@@ -428,6 +434,7 @@ main() {
     SO_ID="$(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')"
     [ -d "$top/.git" ] || [ -f "$top/.git" ] && SO_ID="$SO_ID, tree $(git -C "$top" rev-parse --short HEAD 2>/dev/null)"
     local opts="modsec rlw status"
+    [ "$MODULE" = 0 ] && opts="modsec"
     if [ "$STORE" = memcached ]; then
         export RLW_MC_CONFIG="--SERVER=127.0.0.1:$MC_PORT --SERVER=127.0.0.1:$((MC_PORT + 1)) --DISTRIBUTION=consistent"
         export RLW_MC_SECRET=$ROOT/cluster.secret
@@ -437,7 +444,7 @@ main() {
     fi
     # shellcheck disable=SC2086
     bash "$top/bench/httpd-conf.sh" "$DIR" "$PORT" $((PORT + 1)) $opts >"$CONF" || die "httpd-conf.sh failed"
-    cat >>"$CONF" <<EOF
+    [ "$MODULE" = 1 ] && cat >>"$CONF" <<EOF
 
 # bench/soak.sh: short, escalating bans (attackers go through ban, expiry
 # and the next strike), a small table (the spray keeps evicting), events.
@@ -464,8 +471,10 @@ EOF
         run_stream "$name" "$conns" "$pause" &
         STREAM_PIDS+=($!)
     done
-    poll_status &
-    STATUS_PID=$!
+    if [ "$MODULE" = 1 ]; then
+        poll_status &
+        STATUS_PID=$!
+    fi
     next_restart=$((START + RESTART))
     next_sample=$((START + SAMPLE))
     while :; do
