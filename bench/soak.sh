@@ -349,7 +349,7 @@ report() {
         echo
         echo "Module: $SO_ID. httpd: $("$HTTPD" -v | sed -n 's/^Server version: //p'), event MPM, 2 children x 16 threads."
         echo "Graceful restarts: $RESTARTS (every ${RESTART}s); samples every ${SAMPLE}s: $((end_line - 1))."
-        echo "Traffic (wrk connections:pause ms): $RATES; RateLimitWAFTableSize $TABLE, threshold 5, ban 30s..2m."
+        echo "Traffic (wrk connections:pause ms): $RATES$([ "$MODULE" = 1 ] && echo "; RateLimitWAFTableSize $TABLE, threshold 5, ban 30s..2m")."
         echo "Machine: $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: other work ran alongside)."
         echo
         if [ "$base_line" -lt 2 ] || [ "$base_line" -ge "$end_line" ]; then
@@ -374,6 +374,10 @@ report() {
             if [ "$STORE" = memcached ]; then
                 echo "| memcached RSS (2 servers) | $(val "$(row_at $first_line)" mc_rss_kib) | $(val "$b" mc_rss_kib) | $(val "$e" mc_rss_kib) | |"
             fi
+            echo
+            # What one restart adds: growth over the cycles after the first
+            # restart, per restart.
+            echo "Per restart (from the end of cycle 1 to the end of the run, over $((RESTARTS - 1)) restarts): parent_anon $(awk -v a="$(val "$b" parent_anon)" -v z="$(val "$e" parent_anon)" -v n=$((RESTARTS - 1)) 'BEGIN { printf "%+.0f", (n > 0 ? (z - a) / n : 0) }') KiB, children_anon $(awk -v a="$(val "$b" children_anon)" -v z="$(val "$e" children_anon)" -v n=$((RESTARTS - 1)) 'BEGIN { printf "%+.0f", (n > 0 ? (z - a) / n : 0) }') KiB (compare with a control run, SOAK_MODULE=0: httpd, mod_security2 and the CRS grow by themselves at each restart)."
             echo
             echo "RSS in KiB at the end of each restart cycle (the last sample before the next restart, and the last one):"
             echo
