@@ -36,6 +36,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,6 +658,29 @@ static int report(double wall)
     return bad;
 }
 
+/* A node that exits before the others are done (die(), a crash) would
+ * leave them waiting: stop them all. Returns 1 when one has exited. */
+static int node_gone(const pid_t *pids)
+{
+    int i, status;
+
+    for (i = 0; i < o.nodes; i++)
+        if (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+            fprintf(stderr, "nodesim: node %d exited early\n", i);
+            return 1;
+        }
+    return 0;
+}
+
+static void kill_nodes(const pid_t *pids)
+{
+    int i;
+
+    for (i = 0; i < o.nodes; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGKILL);
+}
+
 static void usage(void)
 {
     fputs("usage: nodesim --config CONFIG --secret FILE [--nodes N] "
@@ -759,6 +783,15 @@ int main(int argc, char **argv)
     if (!rlw_store_printable(o.prefix, RLW_MC_PREFIX_MAX, 0))
         die("--prefix '%s': printable characters without spaces", o.prefix);
 
+    {
+        /* one message for a bad secret, not one per node */
+        rlw_keys_t k;
+        char err[256];
+
+        if (rlw_secret_load(o.secret, &k, err, sizeof(err)))
+            die("%s", err);
+        rlw_keys_wipe(&k);
+    }
     sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED)
@@ -778,14 +811,21 @@ int main(int argc, char **argv)
     /* every node connected and positioned in the journal, then go */
     t0 = rlw_now_ms();
     while (sh->ready < o.nodes) {
-        if (rlw_now_ms() - t0 > 30000)
-            die("nodes not ready after 30 s");
+        if (rlw_now_ms() - t0 > 30000 || node_gone(pids)) {
+            kill_nodes(pids);
+            die("the nodes did not all get ready");
+        }
         sleep_ms(5);
     }
     sh->go_ms = rlw_now_ms();
     __atomic_store_n(&sh->go, 1, __ATOMIC_SEQ_CST);
-    while (sh->attacking_done < o.nodes)
+    while (sh->attacking_done < o.nodes) {
+        if (node_gone(pids)) {
+            kill_nodes(pids);
+            die("a node failed during the run");
+        }
         sleep_ms(2);
+    }
     wall = 0;
     for (i = 0; i < o.nodes; i++)
         if ((double)(sh->node[i].done_ms - sh->go_ms) / 1000.0 > wall)
