@@ -6,7 +6,9 @@
  * child_init()), THREADS attacking threads sharing its connection pool and
  * one sync thread calling sync() every SYNC_MS (with a random phase, as
  * the watchdogs of independent nodes have). Only the public functions of
- * rlw_store.h are used, so the driver follows the store's internals.
+ * rlw_store.h are used, so the driver follows the store's internals. The
+ * nodes share random keys made for the run (no secret file): the store
+ * pseudonymises and seals as it does in httpd.
  *
  * Modes (docs/scale.md shows what they measured):
  *   spray       for SECONDS, every attack from a new client (below the
@@ -26,7 +28,7 @@
  *               its syncs
  * Output: human lines, then one "result ..." line of key=value pairs.
  *
- * Usage: nodesim --config "--SERVER=127.0.0.1:11211 ..." --secret FILE
+ * Usage: nodesim --config "--SERVER=127.0.0.1:11211 ..."
  *                [--nodes N] [--threads N] [--seconds S] [--clients C]
  *                [--threshold T] [--sync-ms I] [--repeats R]
  *                [--prefix P] [--timeout-ms MS] [--table N] MODE
@@ -46,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include <apr_general.h>
 #include <apr_pools.h>
 
@@ -63,7 +67,7 @@ typedef enum { M_SPRAY, M_BOTNET, M_EXACT, M_PROPAGATE } mode_t_;
 
 typedef struct opts {
     mode_t_ mode;
-    const char *mode_name, *config, *secret, *prefix;
+    const char *mode_name, *config, *prefix;
     int nodes, threads, seconds, clients, repeats, table;
     uint32_t threshold;
     int64_t sync_ms, timeout_ms;
@@ -95,6 +99,7 @@ typedef struct shared {
 
 static opts_t o;
 static shared_t *sh;
+static rlw_keys_t sim_keys; /* set before fork */
 
 /* One simulated node's state, in its own process. */
 typedef struct node {
@@ -365,7 +370,7 @@ static int node_main(int idx)
     pthread_t sync_tid, tids[MAX_THREADS];
     worker_t ws[MAX_THREADS];
     node_t n;
-    char err[256], name[32];
+    char name[32];
     const char *e;
     int t, nthreads = o.mode == M_PROPAGATE ? 1 : o.threads;
     uint64_t seen0;
@@ -377,8 +382,7 @@ static int node_main(int idx)
     rlw_log_set(log_line, &n);
     if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
         return 1;
-    if (rlw_secret_load(o.secret, &keys, err, sizeof(err)))
-        die("node %d: %s", idx, err);
+    keys = sim_keys;
     /* the node's table (RateLimitWAFTableSize): ban cache, top rules */
     if ((e = rlw_store_shm_create(pool, (apr_size_t)o.table, &local)))
         die("node %d: shm store: %s", idx, e);
@@ -683,7 +687,7 @@ static void kill_nodes(const pid_t *pids)
 
 static void usage(void)
 {
-    fputs("usage: nodesim --config CONFIG --secret FILE [--nodes N] "
+    fputs("usage: nodesim --config CONFIG [--nodes N] "
           "[--threads N] [--seconds S] [--clients C] [--threshold T] "
           "[--sync-ms I] [--repeats R] [--prefix P] [--timeout-ms MS] "
           "[--table N] "
@@ -735,8 +739,6 @@ int main(int argc, char **argv)
         i++;
         if (!strcmp(a, "--config"))
             o.config = v;
-        else if (!strcmp(a, "--secret"))
-            o.secret = v;
         else if (!strcmp(a, "--prefix"))
             o.prefix = v;
         else if (!strcmp(a, "--nodes"))
@@ -760,7 +762,7 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (!o.mode_name || !o.config || !o.secret)
+    if (!o.mode_name || !o.config)
         usage();
     if (!strcmp(o.mode_name, "spray"))
         o.mode = M_SPRAY;
@@ -783,15 +785,11 @@ int main(int argc, char **argv)
     if (!rlw_store_printable(o.prefix, RLW_MC_PREFIX_MAX, 0))
         die("--prefix '%s': printable characters without spaces", o.prefix);
 
-    {
-        /* one message for a bad secret, not one per node */
-        rlw_keys_t k;
-        char err[256];
-
-        if (rlw_secret_load(o.secret, &k, err, sizeof(err)))
-            die("%s", err);
-        rlw_keys_wipe(&k);
-    }
+    /* The cluster's keys: random for each run (its nodes inherit them),
+     * so no secret file is needed; filled as bytes, whatever the
+     * struct's fields. */
+    if (RAND_bytes((unsigned char *)&sim_keys, (int)sizeof(sim_keys)) != 1)
+        die("no random bytes for the keys");
     sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED)

@@ -6,7 +6,7 @@
 #
 # For each node count in NODES and each mode (nodesim's spray, botnet,
 # exact, propagate), starts MC fresh memcached servers on the loopback
-# (MC_PORT, +1, ...; -m 256, -c 4096, consistent hashing, one secret),
+# (MC_PORT, +1, ...; -m 256, -c 4096, consistent hashing),
 # runs bench/nodesim, then reads the servers' stats: the run's items and
 # bytes (what it left stored: memory per client), the key-level commands
 # (cmd_get counts every key of a multi-get), the busiest server's share
@@ -49,7 +49,6 @@ for i in $(seq 0 $((MC - 1))); do
     ss -ltnH "sport = :$((MC_PORT + i))" | grep -q . && die "port $((MC_PORT + i)) is in use (MC_PORT)"
 done
 mkdir -p "$OUT/raw" || die "cannot create $OUT"
-(umask 077 && openssl rand -base64 48 >"$WORK/secret") || die "cannot write a secret"
 CONFIG=
 for i in $(seq 0 $((MC - 1))); do CONFIG="$CONFIG--SERVER=127.0.0.1:$((MC_PORT + i)) "; done
 CONFIG="$CONFIG--DISTRIBUTION=consistent"
@@ -120,7 +119,7 @@ run() { # run MODE NODES ARGS...
     shift 2
     raw=$OUT/raw/$mode-$n.txt
     start_mc
-    "$SIM" --config "$CONFIG" --secret "$WORK/secret" --nodes "$n" --threads "$THREADS" \
+    "$SIM" --config "$CONFIG" --nodes "$n" --threads "$THREADS" \
         --sync-ms "$SYNC_MS" "$@" "$mode" >"$raw" 2>&1
     echo "exit $?" >>"$raw"
     echo "$(grep '^result ' "$raw" | tail -n 1 | cut -d' ' -f2-) $(mc_summary)" >>"$OUT/results.tsv"
