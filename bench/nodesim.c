@@ -33,7 +33,9 @@
  *                [--threshold T] [--sync-ms I] [--repeats R]
  *                [--prefix P] [--timeout-ms MS] [--table N] MODE
  * --table is each node's RateLimitWAFTableSize (default 100000); a spray
- * that outgrows it logs the table-full notice, counted apart.
+ * that outgrows it logs the table-full notice, counted apart. exact checks
+ * every node's bans --settle-ms after the last attack (default: two sync
+ * periods and 100 ms).
  * bench/scale.sh runs the series of docs/scale.md.
  */
 #include <errno.h>
@@ -71,6 +73,7 @@ typedef struct opts {
     int nodes, threads, seconds, clients, repeats, table;
     uint32_t threshold;
     int64_t sync_ms, timeout_ms;
+    int64_t settle_ms; /* exact: wait before checking (-1: 2 syncs) */
 } opts_t;
 
 /* What a node reports back (shared memory, one slot per node). */
@@ -80,6 +83,7 @@ typedef struct node_out {
     uint64_t syncs, sync_us;       /* sync() calls and time spent in them */
     uint64_t journal_read;         /* journal entries this node's syncs read */
     uint64_t unknown_bans;         /* exact: bans this node did not learn */
+    uint64_t journal_entries;      /* exact, node 0: entries in the journal */
     int64_t done_ms;
     int ok;
 } node_out_t;
@@ -182,6 +186,15 @@ static void log_line(void *baton, rlw_log_level_t level, const char *msg)
     if (__atomic_add_fetch(&sh->node[n->idx].log_warn, 1, __ATOMIC_RELAXED)
         <= 3)
         fprintf(stderr, "nodesim: node %d: %s\n", n->idx, msg);
+}
+
+/* Counts the journal's entries (rlw_store_mc_journal() callback). */
+static int count_entry(void *baton, uint64_t seq, const struct rlw_journal *j)
+{
+    (void)seq;
+    (void)j;
+    ++*(uint64_t *)baton;
+    return 0;
 }
 
 /* --- the sync thread ----------------------------------------------------- */
@@ -443,7 +456,7 @@ static int node_main(int idx)
     if (o.mode == M_EXACT) {
         int c;
 
-        sleep_ms(2 * o.sync_ms + 100);
+        sleep_ms(o.settle_ms >= 0 ? o.settle_ms : 2 * o.sync_ms + 100);
         for (c = 0; c < o.clients; c++) {
             rlw_addr_t addr;
             int64_t until;
@@ -451,9 +464,23 @@ static int node_main(int idx)
             if (!sh->bans[c])
                 continue;
             client_addr((uint32_t)c, &addr);
-            if (!n.st->banned(n.st, &addr, rlw_now_ms(), &until))
-                out->unknown_bans++;
+            if (!n.st->banned(n.st, &addr, rlw_now_ms(), &until) &&
+                ++out->unknown_bans <= 3)
+                fprintf(stderr, "nodesim: node %d: the ban of client %d "
+                        "(10.%d.%d.%d) is not known here\n", idx, c,
+                        (c >> 16) & 255, (c >> 8) & 255, c & 255);
         }
+    }
+    if (o.mode == M_EXACT && idx == 0) {
+        /* every ban should be in the journal: tells a ban never journaled
+         * from an entry a node's sync skipped */
+        uint64_t seq = 0, bad = 0;
+        char err[256];
+
+        if (rlw_store_mc_journal(n.st, 0, count_entry, &out->journal_entries,
+                                 &seq, &bad, err, sizeof(err))
+            != APR_SUCCESS)
+            fprintf(stderr, "nodesim: reading the journal: %s\n", err);
     }
     n.stop_sync = 1;
     pthread_join(sync_tid, NULL);
@@ -529,6 +556,7 @@ static int report(double wall)
         t.sync_us += x->sync_us;
         t.journal_read += x->journal_read;
         t.unknown_bans += x->unknown_bans;
+        t.journal_entries += x->journal_entries;
     }
     printf("nodes %d x %d threads, %s, %.2f s: %llu attacks (%.0f/s), "
            "%llu bans, %llu already banned, %llu below, %llu skipped "
@@ -607,14 +635,16 @@ static int report(double wall)
                "once; %d never, %d more than once; %d of %d clients attacked "
                "T-1 times banned; %d of %d bans of K=T clients at count == T; "
                "K=2T bans at count %u..%u; bans a node did not learn after "
-               "its sync: %llu\n", got1, want1, missed, double_bans,
+               "its sync: %llu; journal entries %llu\n", got1, want1, missed, double_bans,
                false_bans, o.clients / 4 + (o.clients % 4 > 2), at_t, of_t,
                cmin == UINT32_MAX ? 0 : cmin, cmax,
-               (unsigned long long)t.unknown_bans);
+               (unsigned long long)t.unknown_bans,
+               (unsigned long long)t.journal_entries);
         add(" exact_ok=%d exact_missed=%d double_bans=%d false_bans=%d "
-               "count_eq_t=%d/%d unknown_bans=%llu",
+               "count_eq_t=%d/%d unknown_bans=%llu journal_entries=%llu",
                got1 == want1 && !false_bans, missed, double_bans, false_bans,
-               at_t, of_t, (unsigned long long)t.unknown_bans);
+               at_t, of_t, (unsigned long long)t.unknown_bans,
+               (unsigned long long)t.journal_entries);
         if (got1 != want1 || false_bans || at_t != of_t || t.unknown_bans)
             bad = 1;
     }
@@ -690,7 +720,7 @@ static void usage(void)
     fputs("usage: nodesim --config CONFIG [--nodes N] "
           "[--threads N] [--seconds S] [--clients C] [--threshold T] "
           "[--sync-ms I] [--repeats R] [--prefix P] [--timeout-ms MS] "
-          "[--table N] "
+          "[--table N] [--settle-ms MS] "
           "spray|botnet|exact|propagate\n", stderr);
     exit(2);
 }
@@ -725,6 +755,7 @@ int main(int argc, char **argv)
     o.sync_ms = 250;
     o.timeout_ms = 1000;
     o.table = 100000;
+    o.settle_ms = -1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -755,6 +786,8 @@ int main(int argc, char **argv)
             o.sync_ms = num(a, v, 10, 60000);
         else if (!strcmp(a, "--repeats"))
             o.repeats = (int)num(a, v, 1, MAX_REPEATS);
+        else if (!strcmp(a, "--settle-ms"))
+            o.settle_ms = num(a, v, 0, 600000);
         else if (!strcmp(a, "--table"))
             o.table = (int)num(a, v, 16, 50000000);
         else if (!strcmp(a, "--timeout-ms"))
