@@ -1,7 +1,7 @@
 # mod_ratelimit_waf - see README.md. Build rules live in apxs.mk.
 include apxs.mk
 
-.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench clean cli cli-test
+.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test
 
 all: build
 
@@ -82,5 +82,15 @@ demo-stop:
 bench: deps build
 	bash bench/bench.sh
 
+# A long mixed-traffic run with graceful restarts (bench/soak.sh; not in
+# CI): make soak SOAK_MINUTES=30 [SOAK_RESTART_SECS=300 SOAK_STORE=...].
+SOAK_VARS := SOAK_MINUTES SOAK_RESTART_SECS SOAK_SAMPLE_SECS SOAK_STORE \
+             SOAK_TABLE SOAK_PORT SOAK_MC_PORT SOAK_RATES
+soak: build
+	$(foreach v,$(SOAK_VARS),$(if $($(v)),$(v)='$($(v))')) bash bench/soak.sh
+
+# Simulated cluster nodes against memcached, no httpd (docs/scale.md).
+nodesim: $(NODESIM)
+
 clean:
-	rm -rf $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/.libs t/unit/run_unit $(CLI_BIN)
+	rm -rf $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/.libs t/unit/run_unit $(CLI_BIN) $(NODESIM)

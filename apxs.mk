@@ -47,3 +47,10 @@ CLI_SRC := $(wildcard $(SRCDIR)/rlw_cmd_*.c)
 $(CLI_BIN): $(CLI_SRC) $(CORE_SRC) $(wildcard $(SRCDIR)/*.h)
 	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
 	  $(CLI_SRC) $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
+
+# bench/nodesim: N simulated cluster nodes (the core's memcached store, no
+# httpd) for the scale measurements of docs/scale.md; bench/scale.sh.
+NODESIM := bench/nodesim
+$(NODESIM): bench/nodesim.c $(CORE_SRC) $(wildcard $(SRCDIR)/*.h)
+	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
+	  bench/nodesim.c $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
