@@ -1,7 +1,9 @@
 # mod_ratelimit_waf - see README.md. Build rules live in apxs.mk.
 include apxs.mk
+include sanitize.mk
 
-.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench clean cli cli-test
+.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench clean cli cli-test \
+        test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean
 
 all: build
 
@@ -84,3 +86,4 @@ bench: deps build
 
 clean:
 	rm -rf $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/.libs t/unit/run_unit $(CLI_BIN)
+	rm -rf build/asan build/fuzz

@@ -364,6 +364,11 @@ static int ban_times(const rlw_event_t *ev, int64_t *start, int64_t *end)
     } else {
         return 0;
     }
+    /* Times before the epoch are printed as the epoch (put_iso()); reading
+     * them so here too keeps end - start within int64 for any values an
+     * event carries (INT64_MIN - now would overflow). */
+    if (*start < 0)
+        *start = 0;
     if (*end < *start)
         *end = *start;
     return 1;
