@@ -63,7 +63,8 @@ status-test: build
 	bash t/status/test_status.sh
 
 # Every suite (t/run-all.sh): unit, Apache::Test under event and prefork,
-# cluster, status page + Chromium, rlwafctl, nftables bridge.
+# cluster, status page + Chromium, rlwafctl, nftables bridge, the
+# sanitizer run (make test-asan) and each fuzz target for 10 s (fuzz-smoke).
 test: deps
 	$(MAKE) build t/unit/run_unit
 	bash t/run-all.sh
