@@ -1,7 +1,7 @@
 /* fuzz.h - helpers shared by the libFuzzer targets in t/fuzz.
  *
  * Every target is one file t/fuzz/fuzz_<name>.c defining
- * LLVMFuzzerTestOneInput() over the httpd-free core (t/fuzz/README.md).
+ * LLVMFuzzerTestOneInput() over the httpd-free core (docs/testing.md).
  * A target checks the parser's documented promises (round trips, bounds,
  * valid output) and calls FUZZ_CHECK() on each: a broken promise aborts,
  * and libFuzzer saves the input like any other crash.
