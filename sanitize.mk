@@ -47,7 +47,7 @@ $(ASAN_SO): $(CORE_SRC) $(GLUE_SRC) $(ALL_HDR)
 
 asan-build: $(ASAN_UNIT) $(ASAN_CLI) $(ASAN_SO)
 
-# Builds all three, then runs the unit, Apache::Test (one MPM) and cluster
+# Builds all three, then runs the unit, Apache::Test and cluster
 # suites against them; any sanitizer report fails it.
 test-asan: asan-build
 	ASAN_RUNTIME=$(ASAN_RUNTIME) bash t/asan/run.sh

@@ -40,7 +40,7 @@ for s in $suites; do
     status)  run_suite status bash t/status/test_status.sh ;;
     cli)     run_suite cli bash t/cli/test_cli.sh ;;
     bridge)  run_suite bridge bash t/bridge/test_bridge.sh ;;
-    # The unit, Apache::Test (one MPM) and cluster suites again with the
+    # The unit, Apache::Test and cluster suites again with the
     # ASan + UBSan builds (docs/testing.md), and each fuzz target briefly.
     asan)    run_suite asan make -s test-asan ;;
     fuzz)    run_suite fuzz make -s fuzz-smoke ;;

@@ -4,8 +4,8 @@
 # t/run-all.sh). docs/testing.md says what it checks and why.
 #
 # Usage: bash t/asan/run.sh [unit] [itest] [cluster]   (default: all three)
-#   RLW_ASAN_MPMS="event prefork"  MPMs of the Apache::Test run (default
-#                                  event: one MPM keeps CI under its limit)
+#   RLW_ASAN_MPMS="event"          MPMs of the Apache::Test run (default
+#                                  both, event and prefork)
 #   RLW_PORT=8529                  Apache::Test's first port
 #   RLW_ASAN_ITESTS="t/01_x.t ..."  only these Apache::Test files
 #   RLW_ASAN_CLUSTER_TESTS="t/cluster/01_x.t ..."  only these cluster tests
@@ -101,7 +101,7 @@ for s in $suites; do
         ;;
     itest)
         RLW_MODULE_SO="$so" RLW_HTTPD="$logs/httpd" \
-        RLW_MPMS=${RLW_ASAN_MPMS:-event} \
+        RLW_MPMS=${RLW_ASAN_MPMS:-event prefork} \
             bash t/run-apache-tests.sh ${RLW_ASAN_ITESTS:-}
         rc=$?
         ;;
