@@ -10,14 +10,14 @@
 # starts it with the runtime in LD_PRELOAD (ASAN_RUNTIME).
 ASAN_CC      ?= clang
 ASAN_RUNTIME := $(shell $(ASAN_CC) -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
-ASAN_DIR    := build/asan
-ASAN_FLAGS  := -fsanitize=address -fsanitize=undefined \
-               -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-ASAN_CFLAGS := -g -O1 $(ASAN_FLAGS)
-ASAN_SO     := $(ASAN_DIR)/$(SRCDIR)/.libs/mod_ratelimit_waf.so
-ASAN_UNIT   := $(ASAN_DIR)/run_unit
-ASAN_CLI    := $(ASAN_DIR)/rlwafctl
-ALL_HDR     := $(wildcard $(SRCDIR)/*.h)
+ASAN_DIR     := build/asan
+ASAN_FLAGS   := -fsanitize=address -fsanitize=undefined \
+                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_CFLAGS  := -g -O1 $(ASAN_FLAGS)
+ASAN_SO      := $(ASAN_DIR)/$(SRCDIR)/.libs/mod_ratelimit_waf.so
+ASAN_UNIT    := $(ASAN_DIR)/run_unit
+ASAN_CLI     := $(ASAN_DIR)/rlwafctl
+ALL_HDR      := $(wildcard $(SRCDIR)/*.h)
 
 $(ASAN_UNIT): $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(ALL_HDR)
 	@mkdir -p $(ASAN_DIR)
@@ -31,8 +31,8 @@ $(ASAN_CLI): $(CLI_SRC) $(CORE_SRC) $(ALL_HDR)
 	  $(CLI_SRC) $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
 
 # apxs builds in the source directory: build in a copy of it, so the
-# normal module's objects stay as they are. (clang warns about httpd's own
-# APR_OFFSETOF in AP_INIT_* directive tables: that one warning is off.)
+# normal module's objects stay as they are. (clang warns about APR_OFFSETOF,
+# RLW_FIELD in the directive table: that one warning is off.)
 # No sanitizer flag at link time: libtool links with the gcc it was built
 # for, which would add gcc's libasan; the module's __asan_* and __ubsan_*
 # references are left to the runtime preloaded into httpd.
@@ -90,5 +90,6 @@ fuzz: fuzz-build
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
+# (make clean does this too)
 sanitize-clean:
 	rm -rf build/asan build/fuzz
