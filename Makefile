@@ -1,7 +1,9 @@
 # mod_ratelimit_waf - see README.md. Build rules live in apxs.mk.
 include apxs.mk
+include sanitize.mk
 
-.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test
+.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test \
+        test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean
 
 all: build
 
@@ -61,7 +63,8 @@ status-test: build
 	bash t/status/test_status.sh
 
 # Every suite (t/run-all.sh): unit, Apache::Test under event and prefork,
-# cluster, status page + Chromium, rlwafctl, nftables bridge.
+# cluster, status page + Chromium, rlwafctl, nftables bridge, the
+# sanitizer run (make test-asan) and each fuzz target for 10 s (fuzz-smoke).
 test: deps
 	$(MAKE) build t/unit/run_unit
 	bash t/run-all.sh
@@ -94,3 +97,4 @@ nodesim: $(NODESIM)
 
 clean:
 	rm -rf $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/.libs t/unit/run_unit $(CLI_BIN) $(NODESIM)
+	rm -rf build/asan build/fuzz

@@ -7,6 +7,9 @@
 #   RLW_KEEP=1                keep the temporary tree
 #   RLW_NO_MODULE=1           run without the module (checks the ModSecurity
 #                             setup; tests that need the module skip)
+#   RLW_MODULE_SO=...         test another build of the module (make test-asan)
+#   RLW_HTTPD=...             start httpd with this command instead of
+#                             /usr/sbin/apache2 (make test-asan's wrapper)
 #
 # Why the copy: Apache::Test refuses to run as root, and the servers it and
 # the tests start drop to (or run as) "nobody". So the tree the tests need
@@ -19,7 +22,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-so="$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so"
+so=${RLW_MODULE_SO:-$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so}
 mpms=${RLW_MPMS:-event prefork}
 port=${RLW_PORT:-8529}
 moddir=/usr/lib/apache2/modules
@@ -69,6 +72,15 @@ if [ -f "$so" ] && [ -z "${RLW_NO_MODULE:-}" ]; then
     install -m 0644 "$so" "$tmp/src/mod_ratelimit_waf/.libs/"
 fi
 
+# Another httpd command (a wrapper that preloads the sanitizer runtimes)
+# for Apache::Test's server and the tests' private ones alike.
+httpd_opt=()
+httpd_env=()
+if [ -n "${RLW_HTTPD:-}" ]; then
+    httpd_opt=(-httpd "$RLW_HTTPD")
+    httpd_env=(RLW_HTTPD="$RLW_HTTPD")
+fi
+
 run_user=()
 if [ "$(id -u)" = 0 ]; then
     run_user=(runuser -u nobody --)
@@ -114,9 +126,11 @@ EOF
             RLW_MPM="$mpm" \
             RLW_TMPDIR="$w/t/logs/private" \
             RLW_KEEP=1 \
+            "${httpd_env[@]}" \
             APACHE_TEST_STARTUP_TIMEOUT=${APACHE_TEST_STARTUP_TIMEOUT:-30} \
             HOME="$w" \
-            perl t/TEST.PL -apxs "$apxs" -httpd_conf "$w/inherit.conf" \
+            perl t/TEST.PL -apxs "$apxs" "${httpd_opt[@]}" \
+                -httpd_conf "$w/inherit.conf" \
                 -port "$port" -verbose "$@"
     ) 2>&1 | tee "$out" | grep -Ev '^ok [0-9]+|^\[ *(info|debug)\]|^server localhost:'
     # (the console shows failures and their diagnostics; run.out has all)

@@ -8,7 +8,8 @@ PKGS=(apache2 apache2-dev libapache2-mod-security2 modsecurity-crs
       libmemcached-tools libssl-dev wrk apache2-utils nghttp2-client curl
       openssl make gcc chromium
       nftables iproute2 python3
-      valgrind linux-perf)
+      valgrind linux-perf
+      clang libclang-rt-14-dev llvm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -6,6 +6,8 @@
 #   RLW_KEEP=1   keep the temporary tree (ServerRoots, logs) even on success
 #   RLW_MPM=...  the nodes' MPM (default event)
 #   RLW_PROVE_ARGS=-v  more prove options
+#   RLW_MODULE_SO, RLW_HTTPD, RLW_CTL  another build of the module, an
+#                httpd command, another rlwafctl (make test-asan)
 #
 # Each t/cluster/*.t starts what it needs and stops it at the end: its own
 # memcached servers (memcached -u nobody, 127.0.0.1, ports 11700-11799) and
@@ -23,7 +25,7 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
-so="$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so"
+so=${RLW_MODULE_SO:-$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so}
 
 if [ "$(id -u)" != 0 ]; then
     echo "cluster: run as root (memcached -u nobody, httpd workers as nobody)" >&2
@@ -36,7 +38,7 @@ if [ ! -f "$so" ]; then
     echo "cluster: $so is not built (make build)" >&2
     exit 2
 fi
-if [ ! -x "$top/tools/rlwafctl" ]; then
+if [ -z "${RLW_CTL:-}" ] && [ ! -x "$top/tools/rlwafctl" ]; then
     make -C "$top" cli >/dev/null 2>&1 ||
         echo "cluster: tools/rlwafctl is not built; the tests that use it skip" >&2
 fi
@@ -72,7 +74,7 @@ else
     tests=("$top"/t/cluster/*.t)
 fi
 
-RLW_TMPDIR="$tmp" RLW_KEEP=1 \
+RLW_TMPDIR="$tmp" RLW_KEEP=1 RLW_MODULE_SO="$so" \
 RLW_PORTS=18900-18999 RLW_MC_PORTS=11700-11799 \
     prove ${RLW_PROVE_ARGS:-} -I "$top/t/lib" "${tests[@]}"
 status=$?

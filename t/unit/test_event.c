@@ -770,6 +770,23 @@ START_TEST(timestamps_at_the_edges)
     ev.ban_ms = INT64_MAX; /* now + ban_ms overflows: no negative time */
     format_and_parse(&ev);
     ck_assert_str_eq(str("event.end"), str("event.start"));
+
+    /* Found by t/fuzz/fuzz_event.c: a ban starting at INT64_MIN made
+     * end - start overflow (UBSan; a negative duration otherwise). It
+     * reads as a ban from the epoch to its end. */
+    ev = fixture(RLW_EV_UNBAN);
+    fx_ban.start_ms = INT64_MIN;
+    fx_ban.until_ms = 1000;
+    format_and_parse(&ev);
+    ck_assert_str_eq(str("event.start"), "1970-01-01T00:00:00.000Z");
+    ck_assert_str_eq(str("event.end"), "1970-01-01T00:00:01.000Z");
+    ck_assert_str_eq(num("event.duration"), "1000000000");
+    ev = fixture(RLW_EV_BAN);
+    fx_ban.start_ms = INT64_MIN;
+    fx_ban.until_ms = INT64_MIN + 1;
+    format_and_parse(&ev);
+    ck_assert_str_eq(num("event.duration"), "0");
+    ck_assert_str_eq(str("event.end"), "1970-01-01T00:00:00.000Z");
 }
 END_TEST
 

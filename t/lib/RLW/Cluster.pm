@@ -53,7 +53,9 @@ our @NAMES = qw(node-a node-b node-c node-d);
 my $TOP = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
                         . '/../../..');
 
-sub have_ctl { -x "$TOP/tools/rlwafctl" }
+# rlwafctl: RLW_CTL names another build of it (make test-asan's).
+sub ctl_bin { $ENV{RLW_CTL} || "$TOP/tools/rlwafctl" }
+sub have_ctl { -x ctl_bin() }
 
 sub new {
     my ($class, %o) = @_;
@@ -270,7 +272,7 @@ sub mc_stats_sum {
 # value when args include --json.
 sub ctl {
     my ($self, @args) = @_;
-    my $bin = "$TOP/tools/rlwafctl";
+    my $bin = ctl_bin();
     my $err = File::Temp->new;
     my @cmd = ($bin, '--memcached', $self->{config}, '--secret',
                $self->{secret}, '--prefix', $self->{prefix}, '--window',
