@@ -124,8 +124,8 @@ int rlw_csrf_check(const unsigned char key[RLW_CSRF_KEY_LEN], int64_t now_ms,
         make_slot(key, slot > 0 ? slot - 1 : 0, identity, action, prev) != 0)
         return 0;
     /* Both compared every time, each in constant time. */
-    ok = (CRYPTO_memcmp(token, cur, RLW_CSRF_TOKEN_LEN) == 0) |
-         (CRYPTO_memcmp(token, prev, RLW_CSRF_TOKEN_LEN) == 0);
+    ok = (int)(CRYPTO_memcmp(token, cur, RLW_CSRF_TOKEN_LEN) == 0) |
+         (int)(CRYPTO_memcmp(token, prev, RLW_CSRF_TOKEN_LEN) == 0);
     OPENSSL_cleanse(cur, sizeof(cur));
     OPENSSL_cleanse(prev, sizeof(prev));
     return ok;
