@@ -13,7 +13,8 @@ CORE_SRC  := $(SRCDIR)/rlw_duration.c $(SRCDIR)/rlw_addr.c \
              $(SRCDIR)/rlw_modsec.c $(SRCDIR)/rlw_event.c \
              $(SRCDIR)/rlw_csrf.c \
              $(SRCDIR)/rlw_evqueue.c \
-             $(SRCDIR)/rlw_mcparse.c $(SRCDIR)/rlw_jpos.c
+             $(SRCDIR)/rlw_mcparse.c $(SRCDIR)/rlw_jpos.c \
+             $(SRCDIR)/rlw_mcctr.c
 GLUE_SRC  := $(SRCDIR)/mod_ratelimit_waf.c $(SRCDIR)/mod_rlw_config.c \
              $(SRCDIR)/mod_rlw_hooks.c $(SRCDIR)/mod_rlw_events.c \
              $(SRCDIR)/mod_rlw_status.c

@@ -6,12 +6,14 @@
  * - Counting. A client's attacks go to RLW_WINDOW_BUCKETS sub-bucket
  *   counters "<prefix>c<index>:<pseudonym>", all kept on the one server the
  *   pseudonym hashes to (libmemcached *_by_key calls), next to its ban
- *   record. One attack is one atomic increment (binary protocol, created
- *   at 1 when missing) and one multi-get of the older buckets and the ban
- *   record: the count an attack sees includes every increment that
- *   preceded its own, so with T-1 attacks nobody sees T, and the T-th
- *   attack sees at least T. A ban starts a new count: buckets up to the
- *   one holding the ban's start are left out. Round trips per attack: 2.
+ *   record. One attack is one atomic increment (text "incr"; when the
+ *   counter is missing, an "add" of 1, see rlw_mcctr.h) and one multi-get
+ *   of the older buckets and the ban record: the count an attack sees
+ *   includes every increment that preceded its own, so with T-1 attacks
+ *   nobody sees T, and the T-th attack sees at least T. A ban starts a new
+ *   count: buckets up to the one holding the ban's start are left out.
+ *   Round trips per attack: 2, and 3 for the attack that creates a bucket
+ *   (the first of each client in each bucket).
  * - Deciding. Whoever sees count >= threshold runs rlw_decide() on the ban
  *   record it just read ("<prefix>b:<pseudonym>", sealed) and writes it
  *   back with cas (or add when missing). One writer wins; the others
@@ -51,6 +53,7 @@
 #include "rlw_crypto.h"
 #include "rlw_record.h"
 #include "rlw_mcparse.h"
+#include "rlw_mcctr.h"
 #include "rlw_jpos.h"
 #include "rlw_log.h"
 
@@ -167,9 +170,15 @@ static memcached_st *new_connection(mc_store_t *st)
 
     if (!mc)
         return NULL;
-    /* Increment-with-initial and CAS need the binary protocol; every call
-     * must give up quickly: a stuck memcached must never stall a worker. */
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+    /* The text protocol (libmemcached's default), never the binary one:
+     * libmemcached 1.1 turns a binary out-of-memory reply to an increment
+     * into an assertion failure, abort() of the whole httpd child
+     * (rlw_mcctr.h); in text it is an error like any other. CAS works in
+     * text too (gets/cas). Keys are printable without spaces (prefix
+     * checked by rlw_store_printable(), pseudonyms base64url) and far
+     * below 250 bytes (RLW_MC_KEY_MAX). Every call must give up quickly:
+     * a stuck memcached must never stall a worker. */
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, to);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, to);
@@ -479,16 +488,94 @@ static void note_bad(mc_store_t *st, const char *bkey, size_t bklen,
         ATOMIC_ADD(&st->shared->bad_records, r->bad_counters);
 }
 
-/* 1 when a failed call cannot have reached a live server's data, so that
- * making it again cannot count twice: a connection that died (its server
- * was restarted: the first call on the old socket fails) or a counter
- * created by two increments at once (memcached answers NOT_STORED to the
- * second one). A timeout is not retried: the first call may have landed. */
-static int retry_safe(memcached_return_t rc)
+/* What a reply means to a counter update (rlw_mcctr.h). */
+static rlw_ctr_reply_t ctr_reply(memcached_return_t rc)
 {
-    return rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_CONNECTION_FAILURE ||
-           rc == MEMCACHED_WRITE_FAILURE ||
-           rc == MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE;
+    switch (rc) {
+    case MEMCACHED_SUCCESS:
+        return RLW_CTR_OK;
+    case MEMCACHED_NOTFOUND:
+        return RLW_CTR_MISS;
+    case MEMCACHED_NOTSTORED:
+        return RLW_CTR_EXISTS;
+    /* A connection that died (its server was restarted: the first call on
+     * the old socket fails) cannot have reached a live server's data. A
+     * timeout is not retried: the first call may have landed. */
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
+        return RLW_CTR_RETRYABLE;
+    /* The server's trouble, not the value's: "SERVER_ERROR out of memory"
+     * (memcached -M, full) is one of these, a failure of that server like
+     * any other (the store degrades to shared memory). */
+    case MEMCACHED_TIMEOUT:
+    case MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE:
+    case MEMCACHED_MEMORY_ALLOCATION_FAILURE:
+    case MEMCACHED_SERVER_ERROR:
+    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+    case MEMCACHED_SERVER_MARKED_DEAD:
+    case MEMCACHED_NO_SERVERS:
+    case MEMCACHED_ERRNO:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_UNKNOWN_READ_FAILURE:
+    case MEMCACHED_CONNECTION_BIND_FAILURE:
+    case MEMCACHED_HOST_LOOKUP_FAILURE:
+        return RLW_CTR_FAILED;
+    default:
+        return RLW_CTR_REFUSED;
+    }
+}
+
+/* Adds one to the counter key (in group's server), created at 1 with ttl
+ * when missing, in text-protocol calls only (rlw_mcctr.h: never the
+ * binary increment, whose out-of-memory reply aborts the process inside
+ * libmemcached): incr, add of "1" on a miss, incr again when another
+ * writer created it meanwhile. *value receives the new count on success.
+ * *refused is 1 when memcached refused to increment what the key holds
+ * (the caller checks for garbage and repairs it its own way). Returns
+ * MEMCACHED_SUCCESS or the last call's code; at most RLW_CTR_CALLS_MAX
+ * calls, each counted in ops. */
+static memcached_return_t add_one(mc_store_t *st, memcached_st *mc,
+                                  const char *group, const char *key,
+                                  size_t klen, time_t ttl, uint64_t *value,
+                                  int *refused)
+{
+    size_t gl = strlen(group);
+    rlw_ctr_op_t op = RLW_CTR_INCR;
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    int calls = 0;
+
+    *refused = 0;
+    for (;;) {
+        if (op == RLW_CTR_INCR) {
+            rc = memcached_increment_by_key(mc, group, gl, key, klen, 1,
+                                            value);
+        } else {
+            rc = memcached_add_by_key(mc, group, gl, key, klen, "1", 1, ttl,
+                                      0);
+            if (rc == MEMCACHED_SUCCESS)
+                *value = 1;
+        }
+        ATOMIC_ADD(&st->shared->ops, 1);
+        switch (rlw_ctr_next(op, ctr_reply(rc), ++calls)) {
+        case RLW_CTR_DONE:
+            return MEMCACHED_SUCCESS;
+        case RLW_CTR_DO_INCR:
+            op = RLW_CTR_INCR;
+            break;
+        case RLW_CTR_DO_ADD:
+            op = RLW_CTR_ADD;
+            break;
+        case RLW_CTR_CHECK:
+            *refused = 1;
+            return rc;
+        case RLW_CTR_FAIL:
+        default:
+            /* A miss or NOT_STORED left over when the calls ran out is a
+             * failure, not a count. */
+            return rc == MEMCACHED_SUCCESS ? MEMCACHED_FAILURE : rc;
+        }
+    }
 }
 
 /* 1 when key holds something that is not a count (parse_counter()). */
@@ -510,40 +597,31 @@ static int holds_garbage(mc_store_t *st, memcached_st *mc, const char *group,
     return bad;
 }
 
-/* Adds one to the counter key (created at 1 when missing). Retries what
- * is safe to retry (retry_safe()); a counter holding garbage (written by
- * someone else: memcached refuses to increment it) or a count no client
- * can reach in one bucket (RLW_COUNT_MAX: memcached happily increments
- * 2^63) is reported and replaced by this attack's 1. */
+/* Adds one to the bucket counter key (created at 1 when missing,
+ * add_one()). A counter holding garbage (written by someone else:
+ * memcached refuses to increment it) or a count no client can reach in
+ * one bucket (RLW_COUNT_MAX: memcached happily increments 2^63) is
+ * reported and replaced by this attack's 1. */
 static memcached_return_t increment(mc_store_t *st, memcached_st *mc,
                                     const char *pseudo, const char *key,
                                     size_t klen, time_t ttl, uint64_t *value)
 {
-    size_t plen = strlen(pseudo);
-    memcached_return_t rc = MEMCACHED_FAILURE;
-    int tries;
+    int refused = 0;
+    memcached_return_t rc = add_one(st, mc, pseudo, key, klen, ttl, value,
+                                    &refused);
 
-    for (tries = 0; tries < 3; tries++) {
-        rc = memcached_increment_with_initial_by_key(mc, pseudo, plen, key,
-                                                     klen, 1, 1, ttl, value);
-        ATOMIC_ADD(&st->shared->ops, 1);
-        if (rc == MEMCACHED_SUCCESS && *value <= RLW_COUNT_MAX)
-            return rc;
-        if (rc != MEMCACHED_SUCCESS && retry_safe(rc))
-            continue;
-        if (rc == MEMCACHED_SUCCESS ||
-            (rc != MEMCACHED_TIMEOUT &&
-             holds_garbage(st, mc, pseudo, key, klen))) {
-            ATOMIC_ADD(&st->shared->bad_records, 1);
-            rlw_log(RLW_LOG_WARN, "RLW00115: memcached counter %.*s holds "
-                                  "something other than a count; replaced",
-                    (int)klen, key);
-            rc = memcached_set_by_key(mc, pseudo, plen, key, klen, "1", 1,
-                                      ttl, 0);
-            ATOMIC_ADD(&st->shared->ops, 1);
-            *value = 1;
-        }
+    if (rc == MEMCACHED_SUCCESS && *value <= RLW_COUNT_MAX)
         return rc;
+    if (rc == MEMCACHED_SUCCESS ||
+        (refused && holds_garbage(st, mc, pseudo, key, klen))) {
+        ATOMIC_ADD(&st->shared->bad_records, 1);
+        rlw_log(RLW_LOG_WARN, "RLW00115: memcached counter %.*s holds "
+                              "something other than a count; replaced",
+                (int)klen, key);
+        rc = memcached_set_by_key(mc, pseudo, strlen(pseudo), key, klen, "1",
+                                  1, ttl, 0);
+        ATOMIC_ADD(&st->shared->ops, 1);
+        *value = 1;
     }
     return rc;
 }
@@ -795,6 +873,7 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     char seqkey[RLW_MC_KEY_MAX], key[RLW_MC_KEY_MAX];
     size_t gl = strlen(RLW_MC_JOURNAL_GROUP);
     size_t sklen = journal_seq_key(st, seqkey), kl;
+    int refused = 0;
     rlw_journal_t j;
     unsigned char rec[RLW_JOURNAL_LEN];
     unsigned char sealed[RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD];
@@ -808,21 +887,20 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     j.client = *client;
     j.ban = *b;
     apr_cpystrn(j.node, st->conf.node, sizeof(j.node));
-    rc = memcached_increment_with_initial_by_key(
-        mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
-    ATOMIC_ADD(&st->shared->ops, 1);
+    rc = add_one(st, mc, RLW_MC_JOURNAL_GROUP, seqkey, sklen, 0, &n,
+                 &refused);
     /* A garbage counter refuses the increment; one near 2^64, or one moved
      * below what this node has read (numbers no node reads again), takes
-     * it. Either way: repaired, then one more try. */
+     * it. Either way: repaired, then one more try. A server that fails
+     * (timeout, out of memory) is only reported. */
     seen = journal_floor(st->shared);
-    if ((rc != MEMCACHED_SUCCESS && rc != MEMCACHED_TIMEOUT) ||
+    if ((rc != MEMCACHED_SUCCESS && refused) ||
         (rc == MEMCACHED_SUCCESS &&
          (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen))) {
         switch (repair_journal_seq(st, mc, seen)) {
         case SEQ_AGAIN:
-            rc = memcached_increment_with_initial_by_key(
-                mc, RLW_MC_JOURNAL_GROUP, gl, seqkey, sklen, 1, 1, 0, &n);
-            ATOMIC_ADD(&st->shared->ops, 1);
+            rc = add_one(st, mc, RLW_MC_JOURNAL_GROUP, seqkey, sklen, 0,
+                         &n, &refused);
             break;
         case SEQ_RESTARTED:
             /* Numbers start again: the old ones are gone with the

@@ -30,18 +30,16 @@ my ($K, $X, $Y) = prepare($c, where => 'other');
 my $m = $c->mc($K);
 my @filler;
 
-# Known defect: libmemcached 1.1.4 (Debian, assertions on) answers an
-# out-of-memory reply to increment-with-initial with
+# This fault used to kill httpd children: libmemcached 1.1.4 (Debian,
+# assertions on) answers a binary-protocol out-of-memory reply to an
+# increment with
 #   auto.cc:32: auto_response: Assertion `memcached_last_error(...) !=
 #   MEMCACHED_SUCCESS' failed
-# and abort(): every attack whose counter must be created on the full
-# server kills its httpd child (AH00052 exit signal Abort), so nothing is
-# counted, nothing degrades, and the attacker is never banned. Until the
-# module stops relying on that call's error path, the checks of this fault
-# run as TODO tests: they show what fails (prove reports them) without
-# failing the suite, and report "unexpectedly succeeded" once fixed.
-local $RLW::Chaos::TODO = 'libmemcached aborts on an out-of-memory reply '
-    . 'to increment-with-initial (httpd children die, attacks uncounted)';
+# and abort() (AH00052 exit signal Abort): nothing counted, nothing
+# degraded, the attacker never banned. The store now speaks the text
+# protocol only (incr, add of 1 on a miss, rlw_mcctr.h), where the same
+# reply is "SERVER_ERROR out of memory", an ordinary failure of that
+# server: the checks below are real.
 run_fault(c => $c, K => $K, X => $X, Y => $Y, name => 'out of memory',
           # Each attack of X may find its counter of the current bucket
           # (an increment: no new memory) or not (a refused creation): its

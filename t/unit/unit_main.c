@@ -26,6 +26,7 @@ static suite_fn *const suites[] = {
     evqueue_suite,
     mcparse_suite,
     jpos_suite,
+    mcctr_suite,
 };
 
 int main(void)

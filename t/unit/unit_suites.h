@@ -20,5 +20,6 @@ Suite *csrf_suite(void);
 Suite *evqueue_suite(void);
 Suite *mcparse_suite(void);
 Suite *jpos_suite(void);
+Suite *mcctr_suite(void);
 
 #endif
