@@ -1,11 +1,16 @@
 /* rlw_jpos.c - the journal reading position (rlw_jpos.h). */
 #include "rlw_jpos.h"
 
-/* Positions up to seq are all treated as old: what is missing there is not
- * waited for (a new node, a restart, a jump over a poisoned counter). */
-static void all_old(rlw_jpos_t *p, uint64_t seq, int64_t now)
+/* A new position (a new node, a restart, a jump over a poisoned counter):
+ * when the numbers up to seq were taken is unknown, the last ones may be
+ * being written right now. So they count as taken now: a missing one is
+ * waited for wait_ms once, then skipped with all the others up to seq.
+ * Treating them as old at once skipped for good an entry whose writer had
+ * taken its number just before this round read the counter. */
+static void reposition(rlw_jpos_t *p, uint64_t seq, int64_t now)
 {
-    p->old_seq = seq;
+    p->old_seq = p->seen;
+    p->back_seq = seq;
     p->mark_seq = seq;
     p->mark_ms = now;
 }
@@ -15,7 +20,7 @@ void rlw_jpos_restart(rlw_jpos_t *p, uint64_t seq, uint64_t backlog,
 {
     p->seen = seq > backlog ? seq - backlog : 0;
     p->started = 1;
-    all_old(p, seq, now);
+    reposition(p, seq, now);
 }
 
 rlw_jpos_start_t rlw_jpos_begin(rlw_jpos_t *p, uint64_t seq, uint64_t backlog,
@@ -33,7 +38,7 @@ rlw_jpos_start_t rlw_jpos_begin(rlw_jpos_t *p, uint64_t seq, uint64_t backlog,
         if (jumped)
             *jumped = seq - backlog - p->seen;
         p->seen = seq - backlog;
-        all_old(p, seq, now);
+        reposition(p, seq, now);
         return RLW_JPOS_JUMPED;
     }
     /* Every number up to mark_seq was taken by mark_ms: once wait_ms have

@@ -8,8 +8,10 @@
  * writer failed, or someone else moved the counter). A sync round applies
  * the entries in order and stops at the first missing one whose number was
  * taken less than wait_ms ago, to read it next round; older missing ones
- * are skipped. And because the counter is hostile input, a round never
- * reads more than backlog entries, whatever the counter says.
+ * are skipped. A new position (first round, restart, jump) does not know
+ * when its numbers were taken: they count as taken when it was made. And
+ * because the counter is hostile input, a round never reads more than
+ * backlog entries, whatever the counter says.
  */
 #ifndef RLW_JPOS_H
 #define RLW_JPOS_H
@@ -22,6 +24,8 @@ typedef struct rlw_jpos {
                           more: missing means lost, skip them */
     uint64_t mark_seq; /* the sequence read at mark_ms */
     int64_t mark_ms;   /* when mark_seq was read */
+    uint64_t back_seq; /* the sequence when this position was made: entries
+                          <= back_seq may be missing because they expired */
     int started;       /* 0 until the first round */
 } rlw_jpos_t;
 

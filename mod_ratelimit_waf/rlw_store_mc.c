@@ -1458,7 +1458,8 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
                     stop = 1; /* numbered lately: read again next round */
                     break;
                 }
-                if (!skipped++)
+                /* Looking back (a new position): expired, no news. */
+                if (n > pos->back_seq && !skipped++)
                     first_skipped = n;
                 continue;
             }
@@ -1468,8 +1469,9 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
         }
     }
     /* Entries expire (at the end of their ban, 60 s at least): missing
-     * ones are normal when a node looks back (first round, restart, jump),
-     * news in a round that reads only what was numbered since the last. */
+     * ones are normal when a node looks back (first round, restart, jump:
+     * up to back_seq), news in a round that reads only what was numbered
+     * since the last. */
     if (skipped && how == RLW_JPOS_READ &&
         rlw_log_due(&st->shared->skip_logged_ms, now,
                     RLW_MC_LOG_INTERVAL_MS))

@@ -1,8 +1,8 @@
 /* test_jpos.c - the journal reading position: a new node looks back
  * backlog entries, a round never reads more than backlog whatever the
  * sequence says, a missing entry numbered lately is waited for, one
- * numbered long ago is skipped, and a sequence that went down is left to
- * the caller.
+ * numbered long ago is skipped (also at a new position: first round,
+ * jump, restart), and a sequence that went down is left to the caller.
  */
 #include <stdint.h>
 #include <string.h>
@@ -23,7 +23,9 @@ START_TEST(first_round)
     ck_assert_int_eq(rlw_jpos_begin(&p, 10, BACKLOG, 1000, WAIT, NULL),
                      RLW_JPOS_FIRST);
     ck_assert_uint_eq(p.seen, 0);
-    /* Old entries may have expired: not waited for. */
+    /* Old entries may have expired: skipped once WAIT has passed. */
+    ck_assert_int_eq(rlw_jpos_begin(&p, 10, BACKLOG, 1000 + WAIT, WAIT, NULL),
+                     RLW_JPOS_READ);
     ck_assert_int_eq(rlw_jpos_missing(&p, 1), 1);
     ck_assert_uint_eq(p.seen, 1);
 
@@ -47,13 +49,18 @@ START_TEST(poisoned_sequence_bounded)
         RLW_JPOS_JUMPED);
     ck_assert_uint_eq(p.seen, UINT64_MAX - 3 - BACKLOG);
     ck_assert_uint_eq(jumped, UINT64_MAX - 3 - BACKLOG - 5);
-    /* The entries jumped to never existed: skipped, not waited for. */
+    /* The entries jumped to never existed: waited for once (the last
+     * ones might be being written), then skipped. */
+    ck_assert_int_eq(rlw_jpos_missing(&p, p.seen + 1), 0);
+    ck_assert_int_eq(
+        rlw_jpos_begin(&p, UINT64_MAX - 3, BACKLOG, 1250 + WAIT, WAIT, NULL),
+        RLW_JPOS_READ);
     ck_assert_int_eq(rlw_jpos_missing(&p, p.seen + 1), 1);
     ck_assert_int_eq(rlw_jpos_missing(&p, UINT64_MAX - 3), 1);
     /* The next real entry comes right after. */
-    ck_assert_int_eq(
-        rlw_jpos_begin(&p, UINT64_MAX - 2, BACKLOG, 1500, WAIT, &jumped),
-        RLW_JPOS_READ);
+    ck_assert_int_eq(rlw_jpos_begin(&p, UINT64_MAX - 2, BACKLOG, 1500 + WAIT,
+                                    WAIT, &jumped),
+                     RLW_JPOS_READ);
     ck_assert_uint_eq(jumped, 0);
     ck_assert_uint_eq(p.seen, UINT64_MAX - 3);
 }
@@ -120,9 +127,48 @@ START_TEST(sequence_went_down)
     /* A restart (the caller saw entry 100 gone). */
     rlw_jpos_restart(&p, 3, BACKLOG, 1250);
     ck_assert_uint_eq(p.seen, 0);
+    ck_assert_int_eq(rlw_jpos_missing(&p, 1), 0); /* maybe being written */
+    rlw_jpos_begin(&p, 3, BACKLOG, 1250 + WAIT, WAIT, NULL);
     ck_assert_int_eq(rlw_jpos_missing(&p, 1), 1);
     rlw_jpos_restart(&p, 5000, BACKLOG, 1250);
     ck_assert_uint_eq(p.seen, 5000 - BACKLOG);
+}
+END_TEST
+
+/* A node's first round reads the counter at 12 while the writer of 12
+ * has taken its number but not yet written the entry (11 is there): 12
+ * must be read next round, not skipped for good. */
+START_TEST(first_round_waits_for_entry_being_written)
+{
+    rlw_jpos_t p;
+    int64_t t = 1000;
+
+    memset(&p, 0, sizeof(p));
+    ck_assert_int_eq(rlw_jpos_begin(&p, 12, BACKLOG, t, WAIT, NULL),
+                     RLW_JPOS_FIRST);
+    p.seen = 11; /* 1..11 applied */
+    ck_assert_int_eq(rlw_jpos_missing(&p, 12), 0);
+    ck_assert_uint_eq(p.seen, 11);
+    /* Written by the next round. */
+    t += 250;
+    ck_assert_int_eq(rlw_jpos_begin(&p, 12, BACKLOG, t, WAIT, NULL),
+                     RLW_JPOS_READ);
+    ck_assert_uint_eq(p.seen, 11);
+    /* The same after a jump and after a restart. */
+    memset(&p, 0, sizeof(p));
+    rlw_jpos_begin(&p, 5, BACKLOG, t, WAIT, NULL);
+    p.seen = 5;
+    ck_assert_int_eq(rlw_jpos_begin(&p, 5 + BACKLOG + 100, BACKLOG, t + 250,
+                                    WAIT, NULL),
+                     RLW_JPOS_JUMPED);
+    ck_assert_int_eq(rlw_jpos_missing(&p, p.seen + 1), 0);
+    rlw_jpos_restart(&p, 7, BACKLOG, t + 500);
+    ck_assert_int_eq(rlw_jpos_missing(&p, 1), 0);
+    /* Skipped once WAIT has passed since. */
+    rlw_jpos_begin(&p, 7, BACKLOG, t + 500 + WAIT, WAIT, NULL);
+    ck_assert_int_eq(rlw_jpos_missing(&p, 1), 1);
+    ck_assert_int_eq(rlw_jpos_missing(&p, 7), 1);
+    ck_assert_uint_eq(p.seen, 7);
 }
 END_TEST
 
@@ -151,6 +197,7 @@ Suite *jpos_suite(void)
     tcase_add_test(tc, late_entry_waited_for);
     tcase_add_test(tc, lost_entry_skipped_in_time);
     tcase_add_test(tc, sequence_went_down);
+    tcase_add_test(tc, first_round_waits_for_entry_being_written);
     tcase_add_test(tc, clock_back_never_skips_early);
     suite_add_tcase(s, tc);
     return s;
