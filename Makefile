@@ -96,5 +96,6 @@ soak: build
 nodesim: $(NODESIM)
 
 clean:
-	rm -rf $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/.libs t/unit/run_unit $(CLI_BIN) $(NODESIM)
+	rm -rf $(SRCDIR)/*.la $(SRCDIR)/.libs $(SRCDIR)/.build.log
+	find $(SRCDIR) \( -name "*.lo" -o -name "*.slo" -o -name "*.o" -o -name .libs \) -prune -exec rm -rf {} + t/unit/run_unit $(CLI_BIN) $(NODESIM)
 	rm -rf build/asan build/fuzz

@@ -5,19 +5,21 @@
 
 APXS      ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
 SRCDIR    := mod_ratelimit_waf
-CORE_SRC  := $(SRCDIR)/rlw_duration.c $(SRCDIR)/rlw_addr.c \
-             $(SRCDIR)/rlw_window.c $(SRCDIR)/rlw_decision.c \
-             $(SRCDIR)/rlw_log.c $(SRCDIR)/rlw_store_shm.c \
-             $(SRCDIR)/rlw_crypto.c $(SRCDIR)/rlw_record.c \
-             $(SRCDIR)/rlw_store_mc.c $(SRCDIR)/rlw_metrics.c \
-             $(SRCDIR)/rlw_modsec.c $(SRCDIR)/rlw_event.c \
-             $(SRCDIR)/rlw_csrf.c \
-             $(SRCDIR)/rlw_evqueue.c \
-             $(SRCDIR)/rlw_mcparse.c $(SRCDIR)/rlw_jpos.c \
-             $(SRCDIR)/rlw_mcctr.c
-GLUE_SRC  := $(SRCDIR)/mod_ratelimit_waf.c $(SRCDIR)/mod_rlw_config.c \
-             $(SRCDIR)/mod_rlw_hooks.c $(SRCDIR)/mod_rlw_events.c \
-             $(SRCDIR)/mod_rlw_status.c
+# Layers (docs/architecture.md): core/ (httpd-free logic), store/ (counter
+# stores), engine/ (verdict sources), httpd/ (Apache glue), cli/ (rlwafctl).
+LAYERS    := core store engine httpd cli
+INCS      := $(addprefix -I$(SRCDIR)/,$(LAYERS))
+CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
+               rlw_window.c rlw_decision.c rlw_log.c rlw_crypto.c \
+               rlw_record.c rlw_metrics.c rlw_event.c rlw_csrf.c \
+               rlw_evqueue.c) \
+             $(addprefix $(SRCDIR)/store/,rlw_store_shm.c rlw_store_mc.c \
+               rlw_mcparse.c rlw_jpos.c rlw_mcctr.c) \
+             $(addprefix $(SRCDIR)/engine/,rlw_modsec.c)
+GLUE_SRC  := $(addprefix $(SRCDIR)/httpd/,mod_ratelimit_waf.c \
+               mod_rlw_config.c mod_rlw_hooks.c mod_rlw_events.c \
+               mod_rlw_status.c)
+ALL_HDR   := $(wildcard $(addsuffix /*.h,$(addprefix $(SRCDIR)/,$(LAYERS))))
 MODULE_LA := $(SRCDIR)/mod_ratelimit_waf.la
 MODULE_SO := $(SRCDIR)/.libs/mod_ratelimit_waf.so
 WARN      := -Wall -Wextra -Wno-missing-field-initializers
@@ -27,31 +29,31 @@ APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null)
 # libmemcached (cluster store) and libcrypto (pseudonyms, sealed records).
 EXT_LIBS   := -lmemcachedutil -lmemcached -lcrypto -lpthread
 
-$(MODULE_SO): $(CORE_SRC) $(GLUE_SRC) $(wildcard $(SRCDIR)/*.h)
+$(MODULE_SO): $(CORE_SRC) $(GLUE_SRC) $(ALL_HDR)
 	@echo "  APXS  $(MODULE_LA)"
 	@cd $(SRCDIR) && $(APXS) -c -o mod_ratelimit_waf.la \
-	  $(foreach w,$(WARN) -Werror,-Wc,$(w)) \
-	  $(notdir $(CORE_SRC) $(GLUE_SRC)) $(EXT_LIBS) > .build.log 2>&1 \
+	  $(foreach w,$(WARN) -Werror,-Wc,$(w)) $(addprefix -I,$(LAYERS)) \
+	  $(patsubst $(SRCDIR)/%,%,$(CORE_SRC) $(GLUE_SRC)) $(EXT_LIBS) > .build.log 2>&1 \
 	  || { cat .build.log; exit 1; }
 
 # C unit tests of the core (libcheck).
 UNIT_SRC := $(wildcard t/unit/test_*.c)
-t/unit/run_unit: $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(wildcard $(SRCDIR)/*.h)
-	$(CC) -g -O1 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
+t/unit/run_unit: $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(ALL_HDR)
+	$(CC) -g -O1 $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
 	  t/unit/unit_main.c $(UNIT_SRC) $(CORE_SRC) \
 	  $(shell pkg-config --cflags --libs check) $(APR_LIBS) $(EXT_LIBS)
 
 # rlwafctl, the operator's command-line tool: the same core plus
-# $(SRCDIR)/rlw_cmd_*.c, no httpd (docs/rlwafctl.md).
+# $(SRCDIR)/cli/rlw_cmd_*.c, no httpd (docs/rlwafctl.md).
 CLI_BIN := tools/rlwafctl
-CLI_SRC := $(wildcard $(SRCDIR)/rlw_cmd_*.c)
-$(CLI_BIN): $(CLI_SRC) $(CORE_SRC) $(wildcard $(SRCDIR)/*.h)
-	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
+CLI_SRC := $(wildcard $(SRCDIR)/cli/rlw_cmd_*.c)
+$(CLI_BIN): $(CLI_SRC) $(CORE_SRC) $(ALL_HDR)
+	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
 	  $(CLI_SRC) $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
 
 # bench/nodesim: N simulated cluster nodes (the core's memcached store, no
 # httpd) for the scale measurements of docs/scale.md; bench/scale.sh.
 NODESIM := bench/nodesim
-$(NODESIM): bench/nodesim.c $(CORE_SRC) $(wildcard $(SRCDIR)/*.h)
-	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
+$(NODESIM): bench/nodesim.c $(CORE_SRC) $(ALL_HDR)
+	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
 	  bench/nodesim.c $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)

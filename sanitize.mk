@@ -17,17 +17,16 @@ ASAN_CFLAGS  := -g -O1 $(ASAN_FLAGS)
 ASAN_SO      := $(ASAN_DIR)/$(SRCDIR)/.libs/mod_ratelimit_waf.so
 ASAN_UNIT    := $(ASAN_DIR)/run_unit
 ASAN_CLI     := $(ASAN_DIR)/rlwafctl
-ALL_HDR      := $(wildcard $(SRCDIR)/*.h)
 
 $(ASAN_UNIT): $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(ALL_HDR)
 	@mkdir -p $(ASAN_DIR)
-	$(ASAN_CC) $(ASAN_CFLAGS) $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
+	$(ASAN_CC) $(ASAN_CFLAGS) $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
 	  t/unit/unit_main.c $(UNIT_SRC) $(CORE_SRC) \
 	  $(shell pkg-config --cflags --libs check) $(APR_LIBS) $(EXT_LIBS)
 
 $(ASAN_CLI): $(CLI_SRC) $(CORE_SRC) $(ALL_HDR)
 	@mkdir -p $(ASAN_DIR)
-	$(ASAN_CC) $(ASAN_CFLAGS) $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR) -o $@ \
+	$(ASAN_CC) $(ASAN_CFLAGS) $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
 	  $(CLI_SRC) $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
 
 # apxs builds in the source directory: build in a copy of it, so the
@@ -63,7 +62,7 @@ FUZZ_CC      ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
-                $(WARN) -Werror $(APR_CFLAGS) -I$(SRCDIR)
+                $(WARN) -Werror $(APR_CFLAGS) $(INCS)
 FUZZ_OBJ     := $(patsubst $(SRCDIR)/%.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC))
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 

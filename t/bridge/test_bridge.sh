@@ -9,7 +9,7 @@
 #
 # The server namespace runs a web server on port 80, the example ruleset
 # and the bridge; events come from the module's own formatter (mkevent.c,
-# built from mod_ratelimit_waf/rlw_event.c), so the bridge is tested on what
+# built from mod_ratelimit_waf/core/rlw_event.c), so the bridge is tested on what
 # the module writes. The addresses are documentation ranges that exist only
 # inside the namespaces.
 #
