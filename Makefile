@@ -2,7 +2,9 @@
 include apxs.mk
 include sanitize.mk
 
-.PHONY: all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test \
+FORMAT_SRC = $(shell find $(SRCDIR) t bench -name '*.[ch]' -not -path 't/logs/*' -not -path 't/build/*' | sort)
+
+.PHONY: format format-check all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test \
         test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean
 
 all: build
@@ -42,6 +44,14 @@ install: build
 	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/
 	install -m 0644 docs/rlwafctl.8 $(MAN8DIR)/
 
+# The C style is .clang-format's: format rewrites the sources, format-check
+# (part of make test) fails on any file clang-format would change.
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "  FORMAT ok ($(words $(FORMAT_SRC)) files)"
+
 # Installs the Debian packages the build, tests and demo use (idempotent).
 deps:
 	bash tools/install-deps.sh
@@ -66,7 +76,7 @@ status-test: build
 # cluster, status page + Chromium, rlwafctl, nftables bridge, the
 # sanitizer run (make test-asan) and each fuzz target for 10 s (fuzz-smoke).
 test: deps
-	$(MAKE) build t/unit/run_unit
+	$(MAKE) format-check build t/unit/run_unit
 	bash t/run-all.sh
 
 bridge-test:

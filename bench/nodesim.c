@@ -80,10 +80,10 @@ typedef struct opts {
 typedef struct node_out {
     uint64_t attacks, bans, already, below, skipped, log_warn, log_evict;
     uint64_t ops, errors, fallbacks, cas_retries, bad_records;
-    uint64_t syncs, sync_us;       /* sync() calls and time spent in them */
-    uint64_t journal_read;         /* journal entries this node's syncs read */
-    uint64_t unknown_bans;         /* exact: bans this node did not learn */
-    uint64_t journal_entries;      /* exact, node 0: entries in the journal */
+    uint64_t syncs, sync_us;  /* sync() calls and time spent in them */
+    uint64_t journal_read;    /* journal entries this node's syncs read */
+    uint64_t unknown_bans;    /* exact: bans this node did not learn */
+    uint64_t journal_entries; /* exact, node 0: entries in the journal */
     int64_t done_ms;
     int ok;
 } node_out_t;
@@ -96,8 +96,8 @@ typedef struct shared {
     /* exact */
     uint32_t bans[MAX_EXACT], ban_count[MAX_EXACT], already[MAX_EXACT];
     /* propagate */
-    volatile int cur;              /* repeat under way, -1 none */
-    int64_t ban_ms[MAX_REPEATS];   /* when node 0's ban attack returned */
+    volatile int cur;            /* repeat under way, -1 none */
+    int64_t ban_ms[MAX_REPEATS]; /* when node 0's ban attack returned */
     int64_t seen_ms[MAX_REPEATS][MAX_NODES];
 } shared_t;
 
@@ -183,8 +183,8 @@ static void log_line(void *baton, rlw_log_level_t level, const char *msg)
         __atomic_add_fetch(&sh->node[n->idx].log_evict, 1, __ATOMIC_RELAXED);
         return;
     }
-    if (__atomic_add_fetch(&sh->node[n->idx].log_warn, 1, __ATOMIC_RELAXED)
-        <= 3)
+    if (__atomic_add_fetch(&sh->node[n->idx].log_warn, 1, __ATOMIC_RELAXED) <=
+        3)
         fprintf(stderr, "nodesim: node %d: %s\n", n->idx, msg);
 }
 
@@ -203,8 +203,8 @@ static void *sync_thread(void *arg)
 {
     node_t *n = arg;
     node_out_t *out = &sh->node[n->idx];
-    int64_t next = rlw_now_ms() + (int64_t)(next_rand(&n->seed)
-                                            % (uint64_t)o.sync_ms);
+    int64_t next =
+        rlw_now_ms() + (int64_t)(next_rand(&n->seed) % (uint64_t)o.sync_ms);
 
     while (!n->stop_sync) {
         int64_t now = rlw_now_ms(), t0;
@@ -261,9 +261,8 @@ static void *attack_thread(void *arg)
     int64_t end = sh->go_ms + (int64_t)o.seconds * 1000;
     uint32_t k = 0;
     /* spray: a range of 2^18 new clients per thread */
-    uint32_t spray_base = 0x400000u
-                          + (((uint32_t)n->idx * MAX_THREADS
-                              + (uint32_t)w->tid) << 18);
+    uint32_t spray_base =
+        0x400000u + (((uint32_t)n->idx * MAX_THREADS + (uint32_t)w->tid) << 18);
 
     while (rlw_now_ms() < end) {
         rlw_addr_t c;
@@ -276,8 +275,8 @@ static void *attack_thread(void *arg)
             if (o.mode == M_SPRAY)
                 client_addr(spray_base + (k++ & 0x3ffffu), &c);
             else
-                client_addr((uint32_t)(next_rand(&seed)
-                                       % (uint64_t)o.clients), &c);
+                client_addr((uint32_t)(next_rand(&seed) % (uint64_t)o.clients),
+                            &c);
             now = rlw_now_ms();
             if (o.mode == M_BOTNET && n->st->banned(n->st, &c, now, &until)) {
                 w->skipped++;
@@ -303,8 +302,9 @@ static void *exact_thread(void *arg)
 
     for (i = 0; i < kmax; i++) {
         for (c = w->tid; c < o.clients; c += o.threads) {
-            uint32_t k = c % 4 == 2 ? o.threshold - 1
-                         : c % 4 == 3 ? 2 * o.threshold : o.threshold;
+            uint32_t k = c % 4 == 2   ? o.threshold - 1
+                         : c % 4 == 3 ? 2 * o.threshold
+                                      : o.threshold;
             rlw_addr_t addr;
             rlw_attack_t a;
 
@@ -319,8 +319,7 @@ static void *exact_thread(void *arg)
             if (a.verdict.kind == RLW_VERDICT_BAN) {
                 __atomic_add_fetch(&sh->bans[c], 1, __ATOMIC_RELAXED);
                 sh->ban_count[c] = a.count;
-            }
-            else if (a.verdict.kind == RLW_VERDICT_ALREADY_BANNED)
+            } else if (a.verdict.kind == RLW_VERDICT_ALREADY_BANNED)
                 __atomic_add_fetch(&sh->already[c], 1, __ATOMIC_RELAXED);
         }
     }
@@ -390,8 +389,8 @@ static int node_main(int idx)
 
     memset(&n, 0, sizeof(n));
     n.idx = idx;
-    n.seed = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)getpid() << 20)
-             ^ (uint64_t)rlw_now_ms();
+    n.seed = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)getpid() << 20) ^
+             (uint64_t)rlw_now_ms();
     rlw_log_set(log_line, &n);
     if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
         return 1;
@@ -437,12 +436,11 @@ static int node_main(int idx)
     if (o.mode == M_PROPAGATE) {
         if (idx == 0)
             propagate_decider(&n, &ws[0]);
-    }
-    else {
+    } else {
         for (t = 0; t < nthreads; t++)
-            if (pthread_create(&tids[t], NULL, o.mode == M_EXACT
-                                                   ? exact_thread
-                                                   : attack_thread, &ws[t]))
+            if (pthread_create(&tids[t], NULL,
+                               o.mode == M_EXACT ? exact_thread : attack_thread,
+                               &ws[t]))
                 die("node %d: no attack thread", idx);
         for (t = 0; t < nthreads; t++)
             pthread_join(tids[t], NULL);
@@ -466,9 +464,10 @@ static int node_main(int idx)
             client_addr((uint32_t)c, &addr);
             if (!n.st->banned(n.st, &addr, rlw_now_ms(), &until) &&
                 ++out->unknown_bans <= 3)
-                fprintf(stderr, "nodesim: node %d: the ban of client %d "
-                        "(10.%d.%d.%d) is not known here\n", idx, c,
-                        (c >> 16) & 255, (c >> 8) & 255, c & 255);
+                fprintf(stderr,
+                        "nodesim: node %d: the ban of client %d "
+                        "(10.%d.%d.%d) is not known here\n",
+                        idx, c, (c >> 16) & 255, (c >> 8) & 255, c & 255);
         }
     }
     if (o.mode == M_EXACT && idx == 0) {
@@ -478,8 +477,7 @@ static int node_main(int idx)
         char err[256];
 
         if (rlw_store_mc_journal(n.st, 0, count_entry, &out->journal_entries,
-                                 &seq, &bad, err, sizeof(err))
-            != APR_SUCCESS)
+                                 &seq, &bad, err, sizeof(err)) != APR_SUCCESS)
             fprintf(stderr, "nodesim: reading the journal: %s\n", err);
     }
     n.stop_sync = 1;
@@ -504,7 +502,8 @@ static int node_main(int idx)
     return 0;
 }
 
-/* --- the parent ------------------------------------------------------------ */
+/* --- the parent ------------------------------------------------------------
+ */
 
 static int cmp64(const void *a, const void *b)
 {
@@ -560,8 +559,8 @@ static int report(double wall)
     }
     printf("nodes %d x %d threads, %s, %.2f s: %llu attacks (%.0f/s), "
            "%llu bans, %llu already banned, %llu below, %llu skipped "
-           "(banned locally)\n", o.nodes,
-           o.mode == M_PROPAGATE ? 1 : o.threads, o.mode_name, wall,
+           "(banned locally)\n",
+           o.nodes, o.mode == M_PROPAGATE ? 1 : o.threads, o.mode_name, wall,
            (unsigned long long)t.attacks, wall > 0 ? t.attacks / wall : 0,
            (unsigned long long)t.bans, (unsigned long long)t.already,
            (unsigned long long)t.below, (unsigned long long)t.skipped);
@@ -574,30 +573,28 @@ static int report(double wall)
            (unsigned long long)t.syncs,
            t.syncs ? (double)t.sync_us / (double)t.syncs : 0,
            (unsigned long long)t.errors, (unsigned long long)t.fallbacks,
-           (unsigned long long)t.cas_retries,
-           (unsigned long long)t.bad_records,
+           (unsigned long long)t.cas_retries, (unsigned long long)t.bad_records,
            (unsigned long long)t.log_warn, (unsigned long long)t.log_evict);
     if (t.errors || t.fallbacks || t.bad_records || t.log_warn)
         bad = 1;
     add("result mode=%s nodes=%d threads=%d secs=%.2f attacks=%llu "
-           "attacks_per_s=%.0f bans=%llu already=%llu below=%llu "
-           "skipped=%llu ops=%llu ops_per_attack=%.3f syncs=%llu "
-           "sync_us=%.0f errors=%llu fallbacks=%llu cas_retries=%llu "
-           "warn_lines=%llu evict_notices=%llu journal_read=%llu "
-           "sync_us_per_entry=%.1f",
-           o.mode_name, o.nodes, o.mode == M_PROPAGATE ? 1 : o.threads, wall,
-           (unsigned long long)t.attacks, wall > 0 ? t.attacks / wall : 0,
-           (unsigned long long)t.bans, (unsigned long long)t.already,
-           (unsigned long long)t.below, (unsigned long long)t.skipped,
-           (unsigned long long)t.ops,
-           t.attacks ? (double)t.ops / (double)t.attacks : 0,
-           (unsigned long long)t.syncs,
-           t.syncs ? (double)t.sync_us / (double)t.syncs : 0,
-           (unsigned long long)t.errors, (unsigned long long)t.fallbacks,
-           (unsigned long long)t.cas_retries, (unsigned long long)t.log_warn,
-           (unsigned long long)t.log_evict,
-           (unsigned long long)t.journal_read,
-           t.journal_read ? (double)t.sync_us / (double)t.journal_read : 0);
+        "attacks_per_s=%.0f bans=%llu already=%llu below=%llu "
+        "skipped=%llu ops=%llu ops_per_attack=%.3f syncs=%llu "
+        "sync_us=%.0f errors=%llu fallbacks=%llu cas_retries=%llu "
+        "warn_lines=%llu evict_notices=%llu journal_read=%llu "
+        "sync_us_per_entry=%.1f",
+        o.mode_name, o.nodes, o.mode == M_PROPAGATE ? 1 : o.threads, wall,
+        (unsigned long long)t.attacks, wall > 0 ? t.attacks / wall : 0,
+        (unsigned long long)t.bans, (unsigned long long)t.already,
+        (unsigned long long)t.below, (unsigned long long)t.skipped,
+        (unsigned long long)t.ops,
+        t.attacks ? (double)t.ops / (double)t.attacks : 0,
+        (unsigned long long)t.syncs,
+        t.syncs ? (double)t.sync_us / (double)t.syncs : 0,
+        (unsigned long long)t.errors, (unsigned long long)t.fallbacks,
+        (unsigned long long)t.cas_retries, (unsigned long long)t.log_warn,
+        (unsigned long long)t.log_evict, (unsigned long long)t.journal_read,
+        t.journal_read ? (double)t.sync_us / (double)t.journal_read : 0);
 
     if (o.mode == M_EXACT) {
         int want1 = 0, got1 = 0, double_bans = 0, missed = 0, false_bans = 0;
@@ -635,16 +632,17 @@ static int report(double wall)
                "once; %d never, %d more than once; %d of %d clients attacked "
                "T-1 times banned; %d of %d bans of K=T clients at count == T; "
                "K=2T bans at count %u..%u; bans a node did not learn after "
-               "its sync: %llu; journal entries %llu\n", got1, want1, missed, double_bans,
-               false_bans, o.clients / 4 + (o.clients % 4 > 2), at_t, of_t,
+               "its sync: %llu; journal entries %llu\n",
+               got1, want1, missed, double_bans, false_bans,
+               o.clients / 4 + (o.clients % 4 > 2), at_t, of_t,
                cmin == UINT32_MAX ? 0 : cmin, cmax,
                (unsigned long long)t.unknown_bans,
                (unsigned long long)t.journal_entries);
         add(" exact_ok=%d exact_missed=%d double_bans=%d false_bans=%d "
-               "count_eq_t=%d/%d unknown_bans=%llu journal_entries=%llu",
-               got1 == want1 && !false_bans, missed, double_bans, false_bans,
-               at_t, of_t, (unsigned long long)t.unknown_bans,
-               (unsigned long long)t.journal_entries);
+            "count_eq_t=%d/%d unknown_bans=%llu journal_entries=%llu",
+            got1 == want1 && !false_bans, missed, double_bans, false_bans, at_t,
+            of_t, (unsigned long long)t.unknown_bans,
+            (unsigned long long)t.journal_entries);
         if (got1 != want1 || false_bans || at_t != of_t || t.unknown_bans)
             bad = 1;
     }
@@ -673,16 +671,15 @@ static int report(double wall)
                 sum += (double)d[i];
             printf("propagation (sync every %lld ms) over %d node-bans: "
                    "mean %.0f ms, p50 %lld, p95 %lld, max %lld; missing %d\n",
-                   (long long)o.sync_ms, nd, sum / nd,
-                   (long long)d[nd / 2], (long long)d[(nd * 95) / 100],
-                   (long long)d[nd - 1], missing);
+                   (long long)o.sync_ms, nd, sum / nd, (long long)d[nd / 2],
+                   (long long)d[(nd * 95) / 100], (long long)d[nd - 1],
+                   missing);
             add(" sync_ms=%lld prop_n=%d prop_mean_ms=%.0f "
-                   "prop_p50_ms=%lld prop_p95_ms=%lld prop_max_ms=%lld "
-                   "prop_missing=%d", (long long)o.sync_ms, nd, sum / nd,
-                   (long long)d[nd / 2], (long long)d[(nd * 95) / 100],
-                   (long long)d[nd - 1], missing);
-        }
-        else if (o.nodes > 1)
+                "prop_p50_ms=%lld prop_p95_ms=%lld prop_max_ms=%lld "
+                "prop_missing=%d",
+                (long long)o.sync_ms, nd, sum / nd, (long long)d[nd / 2],
+                (long long)d[(nd * 95) / 100], (long long)d[nd - 1], missing);
+        } else if (o.nodes > 1)
             add(" prop_n=0 prop_missing=%d", missing);
         if (missing)
             bad = 1;
@@ -721,7 +718,8 @@ static void usage(void)
           "[--threads N] [--seconds S] [--clients C] [--threshold T] "
           "[--sync-ms I] [--repeats R] [--prefix P] [--timeout-ms MS] "
           "[--table N] [--settle-ms MS] "
-          "spray|botnet|exact|propagate\n", stderr);
+          "spray|botnet|exact|propagate\n",
+          stderr);
     exit(2);
 }
 
@@ -811,8 +809,9 @@ int main(int argc, char **argv)
         die("exact: at most %d clients", MAX_EXACT);
     if (!o.prefix) {
         /* a fresh key space per run: no counts or journal of another */
-        snprintf(prefix, sizeof(prefix), "sim%lld.%d:",
-                 (long long)(rlw_now_ms() % 100000000), (int)getpid());
+        snprintf(prefix, sizeof(prefix),
+                 "sim%lld.%d:", (long long)(rlw_now_ms() % 100000000),
+                 (int)getpid());
         o.prefix = prefix;
     }
     if (!rlw_store_printable(o.prefix, RLW_MC_PREFIX_MAX, 0))

@@ -76,12 +76,12 @@ typedef struct rlw_cmd {
     const char *mc_config;
     const char *secret_file;
     const char *prefix;
-    unsigned v6_prefix;  /* 16..128 */
-    int64_t window_ms;   /* RateLimitWAFWindow (counts, record lifetime) */
-    int64_t timeout_ms;  /* one memcached call */
-    uint64_t backlog;    /* journal entries `list` reads */
-    const char *node;    /* "rlwafctl@<host>", in journal entries */
-    uint32_t threshold;  /* RateLimitWAFThreshold (rlw.threshold in events) */
+    unsigned v6_prefix; /* 16..128 */
+    int64_t window_ms;  /* RateLimitWAFWindow (counts, record lifetime) */
+    int64_t timeout_ms; /* one memcached call */
+    uint64_t backlog;   /* journal entries `list` reads */
+    const char *node;   /* "rlwafctl@<host>", in journal entries */
+    uint32_t threshold; /* RateLimitWAFThreshold (rlw.threshold in events) */
 
     /* The SIEM event of a ban or unban (rlw_cmd_event.c). */
     const char *event_log;  /* target: a file or "syslog[:facility]"; NULL
@@ -94,7 +94,7 @@ typedef struct rlw_cmd {
     int event_facility;     /* syslog facility, or -1 for a file */
 
     rlw_keys_t keys;
-    rlw_store_t *store;  /* the memcached store (child_init done) */
+    rlw_store_t *store; /* the memcached store (child_init done) */
     int store_ready;
 
     /* --json output, pieces joined at the end. */
@@ -126,10 +126,10 @@ int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out);
 const char *rlw_cmd_shown(apr_pool_t *p, const char *s);
 
 /* Output helpers. */
-void rlw_cmd_emit(rlw_cmd_t *c, const char *text);          /* raw JSON */
-void rlw_cmd_emit_str(rlw_cmd_t *c, const char *s);         /* "escaped" */
+void rlw_cmd_emit(rlw_cmd_t *c, const char *text);  /* raw JSON */
+void rlw_cmd_emit_str(rlw_cmd_t *c, const char *s); /* "escaped" */
 void rlw_cmd_emit_key(rlw_cmd_t *c, const char *key, int first);
-void rlw_cmd_flush(rlw_cmd_t *c);                            /* print it */
+void rlw_cmd_flush(rlw_cmd_t *c); /* print it */
 /* "2026-11-29T10:27:39.032Z" into buf (>= 32 bytes); returns buf. */
 char *rlw_cmd_time(int64_t ms, char *buf, size_t len);
 /* "14m59s", "2h", "0s": rounded down to the second (under 1 s: "350ms"). */

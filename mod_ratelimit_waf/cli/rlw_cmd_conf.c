@@ -33,9 +33,9 @@
 typedef struct conf_reader {
     apr_pool_t *p;
     rlw_cmd_conf_t *out;
-    const char *root;          /* ServerRoot, or the -f file's directory */
-    apr_table_t *defines;      /* Define NAME VALUE */
-    int vhost;                 /* inside <VirtualHost> (nesting depth) */
+    const char *root;     /* ServerRoot, or the -f file's directory */
+    apr_table_t *defines; /* Define NAME VALUE */
+    int vhost;            /* inside <VirtualHost> (nesting depth) */
 } conf_reader_t;
 
 static const char *read_file(conf_reader_t *r, const char *path, int depth);
@@ -55,8 +55,8 @@ static char *expand(conf_reader_t *r, const char *line)
     const char *s = line, *open, *close;
 
     while ((open = strstr(s, "${")) && (close = strchr(open + 2, '}'))) {
-        char *name = apr_pstrmemdup(r->p, open + 2, (apr_size_t)(close - open
-                                                                 - 2));
+        char *name =
+            apr_pstrmemdup(r->p, open + 2, (apr_size_t)(close - open - 2));
         const char *val = apr_table_get(r->defines, name);
 
         if (!val)
@@ -64,8 +64,8 @@ static char *expand(conf_reader_t *r, const char *line)
         *(char **)apr_array_push(parts) =
             apr_pstrmemdup(r->p, s, (apr_size_t)(open - s));
         *(const char **)apr_array_push(parts) =
-            val ? val : apr_pstrmemdup(r->p, open, (apr_size_t)(close - open
-                                                                 + 1));
+            val ? val
+                : apr_pstrmemdup(r->p, open, (apr_size_t)(close - open + 1));
         s = close + 1;
     }
     *(const char **)apr_array_push(parts) = s;
@@ -128,9 +128,10 @@ static const char *include(conf_reader_t *r, const char *where,
         globfree(&g);
         if (optional)
             return NULL;
-        return apr_psprintf(r->p, "%s: Include %s matches no file (use "
-                            "IncludeOptional for optional files)", where,
-                            path);
+        return apr_psprintf(r->p,
+                            "%s: Include %s matches no file (use "
+                            "IncludeOptional for optional files)",
+                            where, path);
     }
     if (rc != 0) {
         globfree(&g);
@@ -155,8 +156,8 @@ static const char *include(conf_reader_t *r, const char *where,
 /* The one-value directives picked up, and where they go. */
 static const struct {
     const char *name;
-    size_t offset;  /* of a const char * in rlw_cmd_conf_t */
-    int is_path;    /* resolved against ServerRoot, as httpd does */
+    size_t offset; /* of a const char * in rlw_cmd_conf_t */
+    int is_path;   /* resolved against ServerRoot, as httpd does */
 } one_value[] = {
     {"RateLimitWAFSecretFile", offsetof(rlw_cmd_conf_t, secret_file), 1},
     {"RateLimitWAFKeyPrefix", offsetof(rlw_cmd_conf_t, prefix), 0},
@@ -167,8 +168,8 @@ static const struct {
 };
 
 /* Applies one directive line (words[0] is the name). */
-static const char *directive(conf_reader_t *r, const char *where,
-                             char **w, int n, int depth)
+static const char *directive(conf_reader_t *r, const char *where, char **w,
+                             int n, int depth)
 {
     rlw_cmd_conf_t *o = r->out;
 
@@ -179,21 +180,20 @@ static const char *directive(conf_reader_t *r, const char *where,
         while (len > 1 && root[len - 1] == '/')
             root[--len] = 0;
         r->root = o->server_root = root;
-    }
-    else if (!strcasecmp(w[0], "Define") && n >= 2) {
+    } else if (!strcasecmp(w[0], "Define") && n >= 2) {
         apr_table_set(r->defines, w[1], n >= 3 ? w[2] : "");
-    }
-    else if (!strcasecmp(w[0], "Include") ||
-             !strcasecmp(w[0], "IncludeOptional")) {
+    } else if (!strcasecmp(w[0], "Include") ||
+               !strcasecmp(w[0], "IncludeOptional")) {
         if (n != 2)
             return apr_psprintf(r->p, "%s: %s takes one path", where, w[0]);
         return include(r, where, w[1], !strcasecmp(w[0], "IncludeOptional"),
                        depth);
-    }
-    else if (!strcasecmp(w[0], "RateLimitWAFEventLog")) {
+    } else if (!strcasecmp(w[0], "RateLimitWAFEventLog")) {
         if (n != 2)
-            return apr_psprintf(r->p, "%s: RateLimitWAFEventLog takes "
-                                "exactly one value", where);
+            return apr_psprintf(r->p,
+                                "%s: RateLimitWAFEventLog takes "
+                                "exactly one value",
+                                where);
         /* As the module: syslog and programs as written, a file relative
          * to ServerRoot. */
         if (w[1][0] == '|' || !strcmp(w[1], "syslog") ||
@@ -201,21 +201,20 @@ static const char *directive(conf_reader_t *r, const char *where,
             o->event_log = w[1];
         else
             o->event_log = relative(r, w[1]);
-    }
-    else if (!strcasecmp(w[0], "RateLimitWAFThreshold")) {
+    } else if (!strcasecmp(w[0], "RateLimitWAFThreshold")) {
         /* Virtual hosts may set their own; events name the main one. */
         if (!r->vhost && n == 2)
             o->threshold = w[1];
-    }
-    else if (!strcasecmp(w[0], "RateLimitWAFStore")) {
+    } else if (!strcasecmp(w[0], "RateLimitWAFStore")) {
         if (n < 2 || n > 3)
-            return apr_psprintf(r->p, "%s: RateLimitWAFStore takes a store "
+            return apr_psprintf(r->p,
+                                "%s: RateLimitWAFStore takes a store "
                                 "name and, for memcached, a configuration "
-                                "string", where);
+                                "string",
+                                where);
         o->store = w[1];
         o->mc_config = n == 3 ? w[2] : NULL;
-    }
-    else {
+    } else {
         size_t i;
 
         for (i = 0; i < sizeof(one_value) / sizeof(one_value[0]); i++) {
@@ -243,21 +242,26 @@ static const char *read_file(conf_reader_t *r, const char *path, int depth)
     unsigned lineno = 0;
 
     if (depth > CONF_MAX_DEPTH)
-        return apr_psprintf(r->p, "%s: Include nested more than %d deep "
-                            "(does a file include itself?)", path,
-                            CONF_MAX_DEPTH);
+        return apr_psprintf(r->p,
+                            "%s: Include nested more than %d deep "
+                            "(does a file include itself?)",
+                            path, CONF_MAX_DEPTH);
     if (stat(path, &sb) != 0)
-        return apr_psprintf(r->p, "cannot read configuration file %s: %s",
-                            path, strerror(errno));
+        return apr_psprintf(r->p, "cannot read configuration file %s: %s", path,
+                            strerror(errno));
     if (!S_ISREG(sb.st_mode))
-        return apr_psprintf(r->p, "configuration file %s is not a regular "
-                            "file", path);
+        return apr_psprintf(r->p,
+                            "configuration file %s is not a regular "
+                            "file",
+                            path);
     if (sb.st_size > CONF_MAX_BYTES)
-        return apr_psprintf(r->p, "configuration file %s is larger than "
-                            "%ld bytes", path, CONF_MAX_BYTES);
+        return apr_psprintf(r->p,
+                            "configuration file %s is larger than "
+                            "%ld bytes",
+                            path, CONF_MAX_BYTES);
     if (!(f = fopen(path, "r")))
-        return apr_psprintf(r->p, "cannot read configuration file %s: %s",
-                            path, strerror(errno));
+        return apr_psprintf(r->p, "cannot read configuration file %s: %s", path,
+                            strerror(errno));
     text = apr_palloc(r->p, (apr_size_t)sb.st_size + 1);
     len = fread(text, 1, (size_t)sb.st_size, f);
     if (ferror(f)) {

@@ -47,27 +47,33 @@ int rlw_cmd_event_open(rlw_cmd_t *c)
     if (!t)
         return RLW_CMD_OK;
     if (!*t)
-        return rlw_cmd_fail(c, bad, "%s is empty: give a file or "
-                            "syslog[:facility]", origin(c, t));
+        return rlw_cmd_fail(c, bad,
+                            "%s is empty: give a file or "
+                            "syslog[:facility]",
+                            origin(c, t));
     if (t[0] == '|')
-        return rlw_cmd_fail(c, bad, "%s: rlwafctl does not start programs; "
+        return rlw_cmd_fail(c, bad,
+                            "%s: rlwafctl does not start programs; "
                             "give a file or syslog[:facility]",
                             origin(c, t));
     switch (rlw_event_syslog_target(t, &c->event_facility)) {
     case 1:
         return RLW_CMD_OK;
     case -1:
-        return rlw_cmd_fail(c, bad, "%s: unknown syslog facility (use "
-                            RLW_EVENT_FACILITIES ")", origin(c, t));
+        return rlw_cmd_fail(
+            c, bad,
+            "%s: unknown syslog facility (use " RLW_EVENT_FACILITIES ")",
+            origin(c, t));
     }
     /* Opened before the change, so that a target that cannot be written
      * changes nothing. Created as the module creates it (0640). */
-    c->event_fd = open(t, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-                              O_NOCTTY, 0640);
+    c->event_fd =
+        open(t, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
     if (c->event_fd < 0)
-        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "cannot open the event log "
-                            "(%s): %s; nothing was changed", origin(c, t),
-                            strerror(errno));
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "cannot open the event log "
+                            "(%s): %s; nothing was changed",
+                            origin(c, t), strerror(errno));
     return RLW_CMD_OK;
 }
 
@@ -98,7 +104,8 @@ int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
     int len;
 
     if (c->event_pipe) {
-        fprintf(stderr, "rlwafctl: no event was written for this %s: "
+        fprintf(stderr,
+                "rlwafctl: no event was written for this %s: "
                 "RateLimitWAFEventLog in %s is a program ('%s'), which "
                 "rlwafctl does not start; give --event-log FILE or "
                 "--event-log syslog[:facility] to write one\n",
@@ -127,8 +134,10 @@ int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
     ev.store = "memcached";
     len = rlw_event_format(&ev, line, sizeof(line));
     if (len <= 0) {
-        fprintf(stderr, "rlwafctl: warning: the %s event does not fit in "
-                "one line; not written\n", rlw_event_action(kind));
+        fprintf(stderr,
+                "rlwafctl: warning: the %s event does not fit in "
+                "one line; not written\n",
+                rlw_event_action(kind));
         return 0;
     }
 
@@ -146,9 +155,10 @@ int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
         n = write(c->event_fd, line, (size_t)len);
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)len) {
-        fprintf(stderr, "rlwafctl: warning: the %s is done, but its event "
-                "could not be written to %s: %s\n", rlw_event_action(kind),
-                rlw_cmd_shown(c->pool, c->event_log),
+        fprintf(stderr,
+                "rlwafctl: warning: the %s is done, but its event "
+                "could not be written to %s: %s\n",
+                rlw_event_action(kind), rlw_cmd_shown(c->pool, c->event_log),
                 n < 0 ? strerror(errno) : "short write");
         return 0;
     }

@@ -46,7 +46,8 @@ static const char usage_text[] =
     "  -f, --config FILE    httpd configuration holding RateLimitWAFStore\n"
     "                       memcached (default " DEFAULT_CONF ")\n"
     "  --memcached CONFIG   libmemcached servers, e.g.\n"
-    "                       \"--SERVER=10.0.0.1:11211 --SERVER=10.0.0.2:11211\"\n"
+    "                       \"--SERVER=10.0.0.1:11211 "
+    "--SERVER=10.0.0.2:11211\"\n"
     "  --secret FILE        cluster secret (RateLimitWAFSecretFile)\n"
     "  --prefix PREFIX      key prefix (RateLimitWAFKeyPrefix, default rlw:)\n"
     "  --v6-prefix N        IPv6 grouping, 16..128 (default 64)\n"
@@ -122,9 +123,9 @@ char *rlw_cmd_span(int64_t ms, char *buf, size_t len)
         snprintf(buf, len, "%lldms", (long long)(ms > 0 ? ms : 0));
         return buf;
     }
-#define PART(v, u)                                                            \
-    if ((v) && n < len)                                                       \
-        n += (size_t)snprintf(buf + n, len - n, "%lld" u, (long long)(v))
+#define PART(v, u)                                                             \
+    if ((v) && n < len)                                                        \
+    n += (size_t)snprintf(buf + n, len - n, "%lld" u, (long long)(v))
     PART(d, "d");
     PART(h, "h");
     PART(m, "m");
@@ -195,12 +196,11 @@ static void notice(void *baton, rlw_notice_t what, const char *detail)
 
 /* Reports a bad setting: a usage error when it came from the command line,
  * a configuration error when it came from the file. */
-static int bad(rlw_cmd_t *c, int from_file, const char *what,
-               const char *value, const char *why)
+static int bad(rlw_cmd_t *c, int from_file, const char *what, const char *value,
+               const char *why)
 {
     return rlw_cmd_fail(c, from_file ? RLW_CMD_CONFIG : RLW_CMD_USAGE,
-                        "%s '%s' %s", what, rlw_cmd_shown(c->pool, value),
-                        why);
+                        "%s '%s' %s", what, rlw_cmd_shown(c->pool, value), why);
 }
 
 /* libmemcached's parser messages start with "(0x55d0...) " and end with
@@ -248,12 +248,12 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
                 f.store ? apr_psprintf(c->pool, " (it uses the %s store)",
                                        rlw_cmd_shown(c->pool, f.store))
                         : "");
-    }
-    else if (!o->memcached)
+    } else if (!o->memcached)
         return rlw_cmd_fail(c, RLW_CMD_USAGE,
                             "no store given: use -f HTTPD_CONF, or "
                             "--memcached \"CONFIG\" --secret FILE (%s does "
-                            "not exist)", DEFAULT_CONF);
+                            "not exist)",
+                            DEFAULT_CONF);
 
     c->mc_config = o->memcached ? o->memcached : f.mc_config;
     if (!c->mc_config || !*c->mc_config)
@@ -262,9 +262,9 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
                             "configuration string, e.g. "
                             "\"--SERVER=10.0.0.1:11211\"");
     if ((err = rlw_store_mc_check_config(c->pool, c->mc_config)))
-        return bad(c, !o->memcached, "memcached configuration",
-                   c->mc_config, apr_psprintf(c->pool, "is not valid: %s",
-                                              tidy(c->pool, err)));
+        return bad(
+            c, !o->memcached, "memcached configuration", c->mc_config,
+            apr_psprintf(c->pool, "is not valid: %s", tidy(c->pool, err)));
 
     c->secret_file = o->secret ? o->secret : f.secret_file;
     if (!c->secret_file)
@@ -293,10 +293,10 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
     c->window_ms = DEFAULT_WINDOW_MS;
     if (v) {
         if ((err = rlw_duration_parse(v, &ms)) || ms < 1)
-            return bad(c, !o->window, "window", v,
-                       err ? apr_pstrcat(c->pool, "is not a duration: ", err,
-                                         NULL)
-                           : "is zero");
+            return bad(
+                c, !o->window, "window", v,
+                err ? apr_pstrcat(c->pool, "is not a duration: ", err, NULL)
+                    : "is zero");
         c->window_ms = ms;
     }
 
@@ -304,8 +304,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
      * on its own command line. */
     c->timeout_ms = RLW_CMD_TIMEOUT_MS;
     if (o->timeout) {
-        if ((err = rlw_duration_parse(o->timeout, &ms)) || ms < 1 ||
-            ms > 60000)
+        if ((err = rlw_duration_parse(o->timeout, &ms)) || ms < 1 || ms > 60000)
             return bad(c, 0, "timeout", o->timeout,
                        "is not a duration between 1ms and 60s");
         c->timeout_ms = ms;
@@ -349,13 +348,12 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
     if (f.node && rlw_store_printable(f.node, RLW_STORE_NODE_LEN - 1, 1))
         v = f.node;
     else if (gethostname(host, sizeof(host)) == 0 &&
-             (host[sizeof(host) - 1] = 0,
-              rlw_store_printable(host, 255, 0)))
+             (host[sizeof(host) - 1] = 0, rlw_store_printable(host, 255, 0)))
         v = host;
     else
         v = "unknown";
-    c->node = apr_pstrndup(c->pool, apr_pstrcat(c->pool, "rlwafctl@", v,
-                                                NULL), 63);
+    c->node =
+        apr_pstrndup(c->pool, apr_pstrcat(c->pool, "rlwafctl@", v, NULL), 63);
     return RLW_CMD_OK;
 }
 
@@ -373,8 +371,10 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
     if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, &local)))
-        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "cannot create the local ban "
-                            "cache: %s", err);
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "cannot create the local ban "
+                            "cache: %s",
+                            err);
     memset(&mcc, 0, sizeof(mcc));
     mcc.config = c->mc_config;
     mcc.prefix = c->prefix;
@@ -383,13 +383,14 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     mcc.window_ms = c->window_ms;
     mcc.retry_secs = 1;
     mcc.pool_size = 1;
-    if ((err = rlw_store_mc_create(c->pool, local, &mcc, &c->keys,
-                                   &c->store)))
-        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "memcached configuration "
+    if ((err = rlw_store_mc_create(c->pool, local, &mcc, &c->keys, &c->store)))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "memcached configuration "
                             "'%s' refused: %s",
                             rlw_cmd_shown(c->pool, c->mc_config), err);
     if ((rv = c->store->child_init(c->store, c->pool)) != APR_SUCCESS)
-        return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot set up connections to "
+        return rlw_cmd_fail(c, RLW_CMD_STORE,
+                            "cannot set up connections to "
                             "memcached (%s)",
                             rlw_cmd_shown(c->pool, c->mc_config));
     c->store_ready = 1;
@@ -407,15 +408,18 @@ int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
         return RLW_CMD_OK;
     }
     if (!strchr(text, '/'))
-        return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client address "
-                            "(IPv4 or IPv6)", rlw_cmd_shown(c->pool, text));
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "'%s' is not a client address "
+                            "(IPv4 or IPv6)",
+                            rlw_cmd_shown(c->pool, text));
     /* A grouped IPv6 client as `list` prints it. */
     if ((why = rlw_cidr_parse(text, &host)))
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client: %s",
                             rlw_cmd_shown(c->pool, text), why);
     if ((host.family == RLW_AF_INET && host.prefix != 32) ||
         (host.family == RLW_AF_INET6 && host.prefix != c->v6_prefix))
-        return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client: give an "
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "'%s' is not a client: give an "
                             "address, or an IPv6 network of exactly /%u (the "
                             "IPv6 prefix clients are grouped by)",
                             rlw_cmd_shown(c->pool, text), c->v6_prefix);
@@ -437,8 +441,17 @@ static const struct {
 
 static int run(rlw_cmd_t *c, int argc, char **argv)
 {
-    enum { O_MC = 256, O_SECRET, O_PREFIX, O_V6, O_WINDOW, O_TIMEOUT,
-           O_BACKLOG, O_JSON, O_EVENT_LOG };
+    enum {
+        O_MC = 256,
+        O_SECRET,
+        O_PREFIX,
+        O_V6,
+        O_WINDOW,
+        O_TIMEOUT,
+        O_BACKLOG,
+        O_JSON,
+        O_EVENT_LOG
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'f'},
         {"memcached", required_argument, NULL, O_MC},
@@ -463,28 +476,55 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
      * ("rlwafctl status 192.0.2.1 --json"); "--" ends them. */
     while ((opt = getopt_long(argc, argv, "f:vh", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'f': o.conf = optarg; break;
-        case O_MC: o.memcached = optarg; break;
-        case O_SECRET: o.secret = optarg; break;
-        case O_PREFIX: o.prefix = optarg; break;
-        case O_V6: o.v6 = optarg; break;
-        case O_WINDOW: o.window = optarg; break;
-        case O_TIMEOUT: o.timeout = optarg; break;
-        case O_BACKLOG: o.backlog = optarg; break;
-        case O_EVENT_LOG: o.event_log = optarg; break;
-        case O_JSON: c->json = 1; break;
-        case 'v': c->verbose = 1; break;
-        case 'h': fputs(usage_text, stdout); return RLW_CMD_OK;
+        case 'f':
+            o.conf = optarg;
+            break;
+        case O_MC:
+            o.memcached = optarg;
+            break;
+        case O_SECRET:
+            o.secret = optarg;
+            break;
+        case O_PREFIX:
+            o.prefix = optarg;
+            break;
+        case O_V6:
+            o.v6 = optarg;
+            break;
+        case O_WINDOW:
+            o.window = optarg;
+            break;
+        case O_TIMEOUT:
+            o.timeout = optarg;
+            break;
+        case O_BACKLOG:
+            o.backlog = optarg;
+            break;
+        case O_EVENT_LOG:
+            o.event_log = optarg;
+            break;
+        case O_JSON:
+            c->json = 1;
+            break;
+        case 'v':
+            c->verbose = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return RLW_CMD_OK;
         default:
             if (optopt >= '0' && optopt <= '9')
-                return rlw_cmd_fail(c, RLW_CMD_USAGE, "an argument starts "
+                return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                    "an argument starts "
                                     "with '-%c': durations have no sign",
                                     optopt);
             if (optopt)
-                return rlw_cmd_fail(c, RLW_CMD_USAGE, "option -%c is unknown "
+                return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                    "option -%c is unknown "
                                     "or needs a value (see rlwafctl --help)",
                                     optopt);
-            return rlw_cmd_fail(c, RLW_CMD_USAGE, "option '%s' is unknown or "
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "option '%s' is unknown or "
                                 "needs a value (see rlwafctl --help)",
                                 rlw_cmd_shown(c->pool, argv[optind - 1]));
         }
@@ -502,8 +542,10 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         const char *bad_name = rlw_cmd_shown(c->pool, c->command);
 
         c->command = NULL;
-        return rlw_cmd_fail(c, RLW_CMD_USAGE, "unknown command '%s' (known: "
-                            "status, ban, unban, list)", bad_name);
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "unknown command '%s' (known: "
+                            "status, ban, unban, list)",
+                            bad_name);
     }
     if ((rc = settle(c, &o)) != RLW_CMD_OK)
         return rc;

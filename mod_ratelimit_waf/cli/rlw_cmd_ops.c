@@ -43,9 +43,9 @@ static void describe(const rlw_addr_t *client, const rlw_ban_state_t *b,
 /* "2026-11-29T10:27:39Z": the text outputs show whole seconds. */
 static const char *secs(apr_pool_t *p, const char *iso)
 {
-    return strlen(iso) > 19 ? apr_pstrcat(p, apr_pstrndup(p, iso, 19), "Z",
-                                          NULL)
-                            : iso;
+    return strlen(iso) > 19
+               ? apr_pstrcat(p, apr_pstrndup(p, iso, 19), "Z", NULL)
+               : iso;
 }
 
 static void emit_num(rlw_cmd_t *c, const char *key, int64_t v)
@@ -78,8 +78,9 @@ static int want_args(rlw_cmd_t *c, int argc, int n, const char *synopsis)
         return RLW_CMD_OK;
     return rlw_cmd_fail(c, RLW_CMD_USAGE, "%s takes %s: rlwafctl %s",
                         c->command,
-                        n == 0 ? "no argument" : n == 1 ? "one argument"
-                                                        : "two arguments",
+                        n == 0   ? "no argument"
+                        : n == 1 ? "one argument"
+                                 : "two arguments",
                         synopsis);
 }
 
@@ -92,15 +93,17 @@ static int lookup(rlw_cmd_t *c, const rlw_addr_t *client, int64_t now,
     if (rlw_store_mc_lookup(c->store, client, c->window_ms, now, lk, err,
                             sizeof(err)) == APR_SUCCESS) {
         if (lk->bad_record)
-            fprintf(stderr, "rlwafctl: warning: the ban record of %s does "
+            fprintf(stderr,
+                    "rlwafctl: warning: the ban record of %s does "
                     "not open with this secret (another secret or key "
                     "prefix, or tampering); it reads as no ban\n",
                     rlw_addr_format(client, name, sizeof(name)));
         return RLW_CMD_OK;
     }
-    return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot read the ban record of %s: "
-                        "%s", rlw_addr_format(client, name, sizeof(name)),
-                        err);
+    return rlw_cmd_fail(c, RLW_CMD_STORE,
+                        "cannot read the ban record of %s: "
+                        "%s",
+                        rlw_addr_format(client, name, sizeof(name)), err);
 }
 
 static uint64_t store_errors(rlw_cmd_t *c)
@@ -157,8 +160,7 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
             emit_ban(c, &lk.ban, now, &t);
             emit_num(c, "count", lk.ban.count);
             rlw_cmd_emit(c, "}");
-        }
-        else
+        } else
             rlw_cmd_emit(c, "null");
         rlw_cmd_emit_key(c, "bad_record", 0);
         rlw_cmd_emit(c, lk.bad_record ? "true" : "false");
@@ -169,10 +171,9 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
         printf("banned     yes, %s left\n", t.left);
         printf("since      %s\n", secs(c->pool, t.since));
         printf("until      %s\n", secs(c->pool, t.until));
-    }
-    else if (lk.ban.until_ms)
-        printf("banned     no (last ban %s to %s)\n",
-               secs(c->pool, t.since), secs(c->pool, t.until));
+    } else if (lk.ban.until_ms)
+        printf("banned     no (last ban %s to %s)\n", secs(c->pool, t.since),
+               secs(c->pool, t.until));
     else
         printf("banned     no\n");
     printf("strikes    %u\n", (unsigned)lk.ban.strikes);
@@ -199,11 +200,13 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
         (rc = rlw_cmd_client(c, argv[0], &client)))
         return rc;
     if ((why = rlw_duration_parse(argv[1], &ms)))
-        return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a ban duration: "
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "'%s' is not a ban duration: "
                             "%s (e.g. 90s, 15m, 8h, 1d)",
                             apr_pstrndup(c->pool, argv[1], 40), why);
     if (ms < 1000)
-        return rlw_cmd_fail(c, RLW_CMD_USAGE, "a ban of %s is too short to "
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "a ban of %s is too short to "
                             "reach the nodes (at least 1s)",
                             rlw_duration_format(ms, len, sizeof(len)));
     if ((rc = rlw_cmd_event_open(c)) || (rc = rlw_cmd_open_store(c)))
@@ -227,15 +230,18 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
             /* The record holds the ban (a node learns it from there with
              * the client's next attack): that is a fact to report. */
             rlw_cmd_event_write(c, RLW_EV_BAN, &client, &after.ban, ms, now);
-            return rlw_cmd_fail(c, RLW_CMD_STORE, "%s is banned in memcached "
+            return rlw_cmd_fail(c, RLW_CMD_STORE,
+                                "%s is banned in memcached "
                                 "until %s, but its journal entry could not be "
                                 "written%s: the nodes will not learn of it "
                                 "until the client attacks again; run the ban "
-                                "again", t.client, t.until, core_said(c));
+                                "again",
+                                t.client, t.until, core_said(c));
         }
-        return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot ban %s: memcached did "
-                            "not take the ban record%s", t.client,
-                            core_said(c));
+        return rlw_cmd_fail(c, RLW_CMD_STORE,
+                            "cannot ban %s: memcached did "
+                            "not take the ban record%s",
+                            t.client, core_said(c));
     }
     event = rlw_cmd_event_write(c, RLW_EV_BAN, &client, &b, ms, now);
     rlw_duration_format(ms, len, sizeof(len));
@@ -255,7 +261,8 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
         return RLW_CMD_OK;
     }
     printf("banned %s for %s, until %s%s; every node enforces it after its "
-           "next sync\n", t.client, len, secs(c->pool, t.until),
+           "next sync\n",
+           t.client, len, secs(c->pool, t.until),
            rlw_ban_active(&lk.ban, now) ? " (replacing the running ban)" : "");
     return RLW_CMD_OK;
 }
@@ -286,8 +293,7 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
             rlw_cmd_emit_str(c, t.client);
             rlw_cmd_emit_key(c, "unbanned", 0);
             rlw_cmd_emit(c, "false");
-        }
-        else
+        } else
             printf("%s is not banned; nothing to do\n", t.client);
         return RLW_CMD_NO;
     }
@@ -302,22 +308,23 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
                                 err, sizeof(err)) == APR_SUCCESS &&
             !rlw_ban_active(&after.ban, rlw_now_ms())) {
             if (!c->json)
-                printf("%s is not banned any more; nothing to do\n",
-                       t.client);
+                printf("%s is not banned any more; nothing to do\n", t.client);
             return RLW_CMD_NO;
         }
-        return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot lift the ban of %s: "
-                            "memcached did not take the update%s", t.client,
-                            core_said(c));
+        return rlw_cmd_fail(c, RLW_CMD_STORE,
+                            "cannot lift the ban of %s: "
+                            "memcached did not take the update%s",
+                            t.client, core_said(c));
     }
     /* The ban as it ran (the store ended it now). */
     event = rlw_cmd_event_write(c, RLW_EV_UNBAN, &client, &lk.ban, 0, now);
     if (store_errors(c) != errors)
-        return rlw_cmd_fail(c, RLW_CMD_STORE, "the ban of %s is lifted in "
+        return rlw_cmd_fail(c, RLW_CMD_STORE,
+                            "the ban of %s is lifted in "
                             "memcached, but its journal entry could not be "
                             "written%s: nodes keep enforcing it until %s; "
-                            "run the unban again", t.client, core_said(c),
-                            t.until);
+                            "run the unban again",
+                            t.client, core_said(c), t.until);
     if (c->json) {
         rlw_cmd_emit_key(c, "client", 0);
         rlw_cmd_emit_str(c, t.client);
@@ -334,7 +341,8 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
         return RLW_CMD_OK;
     }
     printf("unbanned %s (%s were left); every node lets it through after its "
-           "next sync\n", t.client, t.left);
+           "next sync\n",
+           t.client, t.left);
     return RLW_CMD_OK;
 }
 
@@ -399,14 +407,18 @@ int rlw_cmd_list(rlw_cmd_t *c, int argc, char **argv)
     memset(&lb, 0, sizeof(lb));
     lb.pool = c->pool;
     lb.latest = apr_hash_make(c->pool);
-    if (rlw_store_mc_journal(c->store, c->backlog, take_entry, &lb, &seq,
-                             &bad, err, sizeof(err)) != APR_SUCCESS)
-        return rlw_cmd_fail(c, RLW_CMD_STORE, "cannot read the ban journal: "
-                            "%s", err);
+    if (rlw_store_mc_journal(c->store, c->backlog, take_entry, &lb, &seq, &bad,
+                             err, sizeof(err)) != APR_SUCCESS)
+        return rlw_cmd_fail(c, RLW_CMD_STORE,
+                            "cannot read the ban journal: "
+                            "%s",
+                            err);
     if (bad)
-        fprintf(stderr, "rlwafctl: warning: %llu journal entries do not open "
+        fprintf(stderr,
+                "rlwafctl: warning: %llu journal entries do not open "
                 "with this secret (another secret or key prefix, or "
-                "tampering); ignored\n", (unsigned long long)bad);
+                "tampering); ignored\n",
+                (unsigned long long)bad);
     now = rlw_now_ms();
     bans = apr_array_make(c->pool, 16, sizeof(listed_t *));
     for (hi = apr_hash_first(c->pool, lb.latest); hi; hi = apr_hash_next(hi)) {
@@ -448,8 +460,7 @@ int rlw_cmd_list(rlw_cmd_t *c, int argc, char **argv)
             rlw_cmd_emit_str(c, node);
             emit_num(c, "seq", (int64_t)e->seq);
             rlw_cmd_emit(c, "}");
-        }
-        else {
+        } else {
             if (!shown)
                 printf("%-24s %-20s %-20s %-10s %-6s %s\n", "CLIENT", "SINCE",
                        "UNTIL", "REMAINING", "STRIKE", "NODE");
@@ -462,8 +473,7 @@ int rlw_cmd_list(rlw_cmd_t *c, int argc, char **argv)
     if (c->json) {
         rlw_cmd_emit(c, "]");
         emit_num(c, "active", shown);
-    }
-    else if (!shown)
+    } else if (!shown)
         printf("no running bans (%llu journal entries read, up to #%llu)\n",
                (unsigned long long)lb.read, (unsigned long long)seq);
     return RLW_CMD_OK;

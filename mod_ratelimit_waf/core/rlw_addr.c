@@ -17,7 +17,7 @@
  * (the same plus "/128"), with room to spare but far below any abuse. */
 #define TEXT_MAX 64
 
-static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0,
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
                                              0, 0, 0, 0, 0xff, 0xff};
 
 /* Copies text into buf (size TEXT_MAX) when it fits; returns its length or
@@ -82,8 +82,7 @@ static void unmap(rlw_addr_t *a)
 }
 
 /* 1 when any bit after the first prefix bits of bytes is set. */
-static int host_bits_set(const uint8_t *bytes, unsigned prefix,
-                         unsigned bits)
+static int host_bits_set(const uint8_t *bytes, unsigned prefix, unsigned bits)
 {
     unsigned i;
 
@@ -100,7 +99,7 @@ static void mask(uint8_t *bytes, unsigned prefix)
     unsigned i;
 
     for (i = prefix; i < 128; i++)
-        bytes[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+        bytes[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 }
 
 int rlw_addr_parse(const char *text, rlw_addr_t *out)

@@ -167,16 +167,15 @@ const char *rlw_secret_load(const char *path, uid_t owner, rlw_keys_t *out,
         goto done;
     }
     if (len > RLW_SECRET_MAX) {
-        res = fail(err, errlen, "secret file %s is longer than %d bytes",
-                   path, RLW_SECRET_MAX);
+        res = fail(err, errlen, "secret file %s is longer than %d bytes", path,
+                   RLW_SECRET_MAX);
         goto done;
     }
 
     if (hmac256(buf, len, label_pseudo, strlen(label_pseudo), out->pseudo) !=
             0 ||
         hmac256(buf, len, label_seal, strlen(label_seal), out->seal) != 0)
-        res = fail(err, errlen, "cannot derive keys from secret file %s",
-                   path);
+        res = fail(err, errlen, "cannot derive keys from secret file %s", path);
 
 done:
     OPENSSL_cleanse(buf, sizeof(buf));
@@ -351,8 +350,8 @@ int rlw_open(const rlw_keys_t *k, const void *aad, size_t aadlen,
             goto done;
         done = n;
     }
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, RLW_SEAL_TAG_LEN,
-                            tag) != 1)
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, RLW_SEAL_TAG_LEN, tag) !=
+        1)
         goto done;
     /* The tag is checked here; until it passes, pt holds unauthenticated
      * bytes that must not reach the caller. */

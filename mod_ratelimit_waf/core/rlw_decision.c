@@ -13,8 +13,7 @@ int rlw_ban_active(const rlw_ban_state_t *b, int64_t now_ms)
     return b->until_ms != 0 && now_ms < b->until_ms;
 }
 
-int64_t rlw_ban_length(const rlw_policy_t *p, rlw_class_t cls,
-                       uint32_t strike)
+int64_t rlw_ban_length(const rlw_policy_t *p, rlw_class_t cls, uint32_t strike)
 {
     int64_t len;
     int64_t cap = p->ban_max_ms;
@@ -43,8 +42,8 @@ static int64_t sat_end(int64_t now_ms, int64_t len)
 }
 
 /* Starts a ban of len at now_ms and reports it as strike. */
-static rlw_verdict_t start_ban(rlw_ban_state_t *b, int64_t now_ms,
-                               int64_t len, uint32_t count, uint32_t strike)
+static rlw_verdict_t start_ban(rlw_ban_state_t *b, int64_t now_ms, int64_t len,
+                               uint32_t count, uint32_t strike)
 {
     rlw_verdict_t v = {RLW_VERDICT_BAN, len, strike};
 

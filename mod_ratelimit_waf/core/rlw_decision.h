@@ -12,8 +12,8 @@
 /* How the client's address is treated, from the Exempt / Allow lists. */
 typedef enum rlw_class {
     RLW_CLASS_NORMAL = 0,
-    RLW_CLASS_ALLOW,  /* shared proxy: short ban, never escalates */
-    RLW_CLASS_EXEMPT  /* never banned; crossing the threshold is reported */
+    RLW_CLASS_ALLOW, /* shared proxy: short ban, never escalates */
+    RLW_CLASS_EXEMPT /* never banned; crossing the threshold is reported */
 } rlw_class_t;
 
 typedef struct rlw_policy {
@@ -54,8 +54,7 @@ int rlw_ban_active(const rlw_ban_state_t *b, int64_t now_ms);
  * each earlier strike, capped at ban_max_ms; allow_ban_ms for ALLOW; 0 for
  * EXEMPT. Strike 0 reads as 1. Never overflows for any strike, and never
  * returns less than 1 ms for NORMAL or ALLOW (the cap wins over ban_ms). */
-int64_t rlw_ban_length(const rlw_policy_t *p, rlw_class_t cls,
-                       uint32_t strike);
+int64_t rlw_ban_length(const rlw_policy_t *p, rlw_class_t cls, uint32_t strike);
 
 /* Decides after one attack was counted: prev_count is the window count
  * before it, count after it. On RLW_VERDICT_BAN, b is updated (start,

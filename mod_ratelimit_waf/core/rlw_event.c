@@ -374,8 +374,7 @@ static int ban_times(const rlw_event_t *ev, int64_t *start, int64_t *end)
     return 1;
 }
 
-static void put_message(writer_t *o, const rlw_event_t *ev,
-                        const char *client)
+static void put_message(writer_t *o, const rlw_event_t *ev, const char *client)
 {
     char msg[MESSAGE_MAX], len_txt[32], win_txt[32];
     const char *store = ev->store != NULL ? ev->store : "";
@@ -410,14 +409,14 @@ static void put_message(writer_t *o, const rlw_event_t *ev,
         snprintf(msg, sizeof(msg),
                  "Exempt client %s reached the threshold (%lu of %lu "
                  "attacks in %s), not banned",
-                 client, (unsigned long)ev->count,
-                 (unsigned long)ev->threshold, win_txt);
+                 client, (unsigned long)ev->count, (unsigned long)ev->threshold,
+                 win_txt);
         break;
     case RLW_EV_NEAR_THRESHOLD:
         snprintf(msg, sizeof(msg),
                  "Client %s is near the threshold (%lu of %lu attacks in %s)",
-                 client, (unsigned long)ev->count,
-                 (unsigned long)ev->threshold, win_txt);
+                 client, (unsigned long)ev->count, (unsigned long)ev->threshold,
+                 win_txt);
         break;
     case RLW_EV_STORE_DEGRADED:
         snprintf(msg, sizeof(msg), "Store %.32s degraded", store);
@@ -478,8 +477,7 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
         puts_(&o, ",\"end\":");
         put_iso(&o, end);
         putf(&o, ",\"duration\":%lld",
-             (long long)(ms > INT64_MAX / 1000000 ? INT64_MAX
-                                                  : ms * 1000000));
+             (long long)(ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000));
     }
     puts_(&o, "}");
 
@@ -579,12 +577,18 @@ int rlw_event_syslog_target(const char *target, int *facility)
     static const struct {
         const char *name;
         int value;
-    } facilities[] = {{"user", LOG_USER},     {"daemon", LOG_DAEMON},
-                      {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV},
-                      {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-                      {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-                      {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-                      {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+    } facilities[] = {{"user", LOG_USER},
+                      {"daemon", LOG_DAEMON},
+                      {"auth", LOG_AUTH},
+                      {"authpriv", LOG_AUTHPRIV},
+                      {"local0", LOG_LOCAL0},
+                      {"local1", LOG_LOCAL1},
+                      {"local2", LOG_LOCAL2},
+                      {"local3", LOG_LOCAL3},
+                      {"local4", LOG_LOCAL4},
+                      {"local5", LOG_LOCAL5},
+                      {"local6", LOG_LOCAL6},
+                      {"local7", LOG_LOCAL7},
                       {NULL, 0}};
     int i;
 

@@ -86,18 +86,18 @@ typedef struct rlw_event {
     int64_t window_ms;        /* window length */
     const rlw_ban_state_t *ban; /* ban/unban: start, until, strikes; NULL
                                  * for the others */
-    int64_t ban_ms;           /* length of this ban (used when ban is NULL) */
-    const char *ban_class;    /* "normal" | "allow", or NULL */
-    const char *reason;       /* unban: "expired" | "manual"; store: error
-                               * text; NULL for none */
-    const char *user;         /* who banned/unbanned by hand (user.name) */
-    const uint32_t *rule_ids; /* top CRS rule ids from that client, most
-                               * frequent first; NULL when nrules is 0 */
+    int64_t ban_ms;             /* length of this ban (used when ban is NULL) */
+    const char *ban_class;      /* "normal" | "allow", or NULL */
+    const char *reason;         /* unban: "expired" | "manual"; store: error
+                                 * text; NULL for none */
+    const char *user;           /* who banned/unbanned by hand (user.name) */
+    const uint32_t *rule_ids;   /* top CRS rule ids from that client, most
+                                 * frequent first; NULL when nrules is 0 */
     int nrules;
-    const char *store;        /* "shm" | "memcached", or NULL */
-    int dry_run;              /* 1 with RateLimitWAFDryRun: nothing blocked */
-    const char *uri;          /* optional: the triggering request (hostile) */
-    const char *user_agent;   /* optional (hostile) */
+    const char *store;      /* "shm" | "memcached", or NULL */
+    int dry_run;            /* 1 with RateLimitWAFDryRun: nothing blocked */
+    const char *uri;        /* optional: the triggering request (hostile) */
+    const char *user_agent; /* optional (hostile) */
 } rlw_event_t;
 
 /* Writes ev as one JSON line, "\n" and a NUL included, into buf. Returns

@@ -36,8 +36,8 @@ int rlw_evq_push(rlw_evq_t *q, const char *line, size_t len)
     unsigned char hdr[RLW_EVQ_RECORD_OVERHEAD];
     size_t need = len + RLW_EVQ_RECORD_OVERHEAD;
 
-    if (!q->buf || !len || len > RLW_EVQ_LINE_MAX ||
-        q->lines >= q->max_lines || need > q->cap - q->used) {
+    if (!q->buf || !len || len > RLW_EVQ_LINE_MAX || q->lines >= q->max_lines ||
+        need > q->cap - q->used) {
         q->dropped++;
         return -1;
     }
@@ -77,8 +77,7 @@ uint32_t rlw_evq_lines(const rlw_evq_t *q)
     return q->lines;
 }
 
-uint64_t rlw_evq_drop_report(rlw_evq_t *q, int64_t now_ms,
-                             int64_t interval_ms)
+uint64_t rlw_evq_drop_report(rlw_evq_t *q, int64_t now_ms, int64_t interval_ms)
 {
     uint64_t n = q->dropped - q->reported;
 

@@ -33,16 +33,16 @@
 #define RLW_EVQ_RECORD_OVERHEAD 2
 
 typedef struct rlw_evq {
-    char *buf;            /* the ring; NULL: every push is dropped */
-    size_t cap;           /* bytes of buf */
-    size_t head;          /* offset of the oldest record */
-    size_t used;          /* bytes held, record lengths included */
-    uint32_t lines;       /* lines held */
-    uint32_t max_lines;   /* lines it may hold */
-    uint64_t pushed;      /* lines queued since init */
-    uint64_t dropped;     /* lines refused since init */
-    uint64_t reported;    /* dropped at the last due report */
-    int64_t reported_ms;  /* time of the last due report; 0: none yet */
+    char *buf;           /* the ring; NULL: every push is dropped */
+    size_t cap;          /* bytes of buf */
+    size_t head;         /* offset of the oldest record */
+    size_t used;         /* bytes held, record lengths included */
+    uint32_t lines;      /* lines held */
+    uint32_t max_lines;  /* lines it may hold */
+    uint64_t pushed;     /* lines queued since init */
+    uint64_t dropped;    /* lines refused since init */
+    uint64_t reported;   /* dropped at the last due report */
+    int64_t reported_ms; /* time of the last due report; 0: none yet */
 } rlw_evq_t;
 
 /* Prepares q over the cap bytes at buf, for at most max_lines lines. A
@@ -68,8 +68,7 @@ uint32_t rlw_evq_lines(const rlw_evq_t *q);
  * interval_ms old (the first is due at once). Returns the number of lines
  * dropped since the last due report and makes this one the last, or 0 when
  * none is due. */
-uint64_t rlw_evq_drop_report(rlw_evq_t *q, int64_t now_ms,
-                             int64_t interval_ms);
+uint64_t rlw_evq_drop_report(rlw_evq_t *q, int64_t now_ms, int64_t interval_ms);
 
 /* Lines dropped and not reported yet (for a last word at exit); makes them
  * reported. */

@@ -40,8 +40,7 @@ typedef enum rlw_notice {
     RLW_NOTICE_STORE_RECOVERED
 } rlw_notice_t;
 
-typedef void rlw_notice_cb(void *baton, rlw_notice_t what,
-                           const char *detail);
+typedef void rlw_notice_cb(void *baton, rlw_notice_t what, const char *detail);
 
 /* Installs cb (NULL: notices are dropped). Call once at start-up. */
 void rlw_notice_set(rlw_notice_cb *cb, void *baton);

@@ -48,8 +48,8 @@ uint64_t rlw_metrics_total(const rlw_metrics_t *m, rlw_metric_t k)
     return __atomic_load_n(&m->total[k], __ATOMIC_RELAXED);
 }
 
-void rlw_metrics_series(const rlw_metrics_t *m, rlw_metric_t k,
-                        int64_t now_ms, uint32_t out[RLW_METRICS_MINUTES])
+void rlw_metrics_series(const rlw_metrics_t *m, rlw_metric_t k, int64_t now_ms,
+                        uint32_t out[RLW_METRICS_MINUTES])
 {
     int64_t now_min = now_ms / MINUTE_MS;
 
@@ -69,9 +69,10 @@ void rlw_metrics_series(const rlw_metrics_t *m, rlw_metric_t k,
 const char *rlw_metrics_name(rlw_metric_t k)
 {
     static const char *const names[RLW_M_COUNT] = {
-        "attacks", "bans", "rejected", "dry_run_would_reject",
-        "exempt_threshold", "near_threshold", "unbans",
-        "events_dropped"};
+        "attacks",          "bans",
+        "rejected",         "dry_run_would_reject",
+        "exempt_threshold", "near_threshold",
+        "unbans",           "events_dropped"};
 
     return k >= 0 && k < RLW_M_COUNT ? names[k] : "unknown";
 }

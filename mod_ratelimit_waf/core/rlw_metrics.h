@@ -15,26 +15,26 @@
 #define RLW_METRICS_MINUTES 60
 
 typedef enum rlw_metric {
-    RLW_M_ATTACKS = 0,   /* attacks counted (score >= AttackScore) */
-    RLW_M_BANS,          /* bans this node decided */
-    RLW_M_REJECTED,      /* requests answered with the ban status */
-    RLW_M_DRY_RUN,       /* requests a dry run would have rejected */
-    RLW_M_EXEMPT,        /* exempt clients that crossed the threshold */
-    RLW_M_NEAR,          /* clients that passed 80% of the threshold */
-    RLW_M_UNBANS,        /* bans ended (expired or manual), this node */
+    RLW_M_ATTACKS = 0,    /* attacks counted (score >= AttackScore) */
+    RLW_M_BANS,           /* bans this node decided */
+    RLW_M_REJECTED,       /* requests answered with the ban status */
+    RLW_M_DRY_RUN,        /* requests a dry run would have rejected */
+    RLW_M_EXEMPT,         /* exempt clients that crossed the threshold */
+    RLW_M_NEAR,           /* clients that passed 80% of the threshold */
+    RLW_M_UNBANS,         /* bans ended (expired or manual), this node */
     RLW_M_EVENTS_DROPPED, /* event lines dropped: a process's queue was
                            * full (RateLimitWAFEventLog reader too slow) */
     RLW_M_COUNT
 } rlw_metric_t;
 
 typedef struct rlw_metrics_slot {
-    int64_t minute;                      /* minute since the epoch */
+    int64_t minute; /* minute since the epoch */
     uint32_t n[RLW_M_COUNT];
 } rlw_metrics_slot_t;
 
 typedef struct rlw_metrics {
-    uint64_t total[RLW_M_COUNT];         /* since the table was created */
-    int64_t started_ms;                  /* creation time */
+    uint64_t total[RLW_M_COUNT]; /* since the table was created */
+    int64_t started_ms;          /* creation time */
     rlw_metrics_slot_t slot[RLW_METRICS_MINUTES]; /* minute % 60 */
 } rlw_metrics_t;
 
@@ -50,8 +50,8 @@ uint64_t rlw_metrics_total(const rlw_metrics_t *m, rlw_metric_t k);
 
 /* Metric k for each of the last RLW_METRICS_MINUTES minutes, oldest first
  * (out[59] is the current minute); minutes without data are 0. */
-void rlw_metrics_series(const rlw_metrics_t *m, rlw_metric_t k,
-                        int64_t now_ms, uint32_t out[RLW_METRICS_MINUTES]);
+void rlw_metrics_series(const rlw_metrics_t *m, rlw_metric_t k, int64_t now_ms,
+                        uint32_t out[RLW_METRICS_MINUTES]);
 
 /* Prometheus-style name of metric k ("attacks", "bans", ...). */
 const char *rlw_metrics_name(rlw_metric_t k);

@@ -25,8 +25,8 @@
  * leaves the window, so saturation can only ban early, never hide an
  * attacker. */
 typedef struct rlw_window {
-    uint16_t head[3];  /* absolute index (time / width) of the newest bucket
-                        * + 1, 48 bits, low word first; 0 = empty */
+    uint16_t head[3]; /* absolute index (time / width) of the newest bucket
+                       * + 1, 48 bits, low word first; 0 = empty */
     uint16_t counts[RLW_WINDOW_BUCKETS]; /* ring: index % RLW_WINDOW_BUCKETS */
 } rlw_window_t;
 

@@ -19,10 +19,9 @@ static void register_hooks(apr_pool_t *p)
 
 AP_DECLARE_MODULE(ratelimit_waf) = {
     STANDARD20_MODULE_STUFF,
-    rlw_create_dir_config,    /* per-directory: RateLimitWAFAdmin only */
+    rlw_create_dir_config, /* per-directory: RateLimitWAFAdmin only */
     rlw_merge_dir_config,
     rlw_create_server_config,
     rlw_merge_server_config,
     rlw_cmds,
-    register_hooks
-};
+    register_hooks};

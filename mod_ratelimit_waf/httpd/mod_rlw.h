@@ -29,35 +29,35 @@ typedef enum rlw_ban_action {
  * virtual host inherits what it does not set (see rlw_merge_server_config);
  * rlw_resolve_config() then fills in the defaults. Durations in ms. */
 typedef struct rlw_srv_conf {
-    int enabled;                /* RateLimitWAF On|Off */
-    apr_int64_t threshold;      /* RateLimitWAFThreshold */
-    apr_int64_t ban_ms;         /* RateLimitWAFBanTime */
-    apr_int64_t ban_max_ms;     /* RateLimitWAFBanMax */
-    apr_int64_t allow_ban_ms;   /* RateLimitWAFAllowBanTime */
-    apr_int64_t strike_decay_ms;/* RateLimitWAFStrikeDecay */
-    int ban_status;             /* RateLimitWAFBanStatus */
-    int ban_action;             /* RateLimitWAFBanAction (rlw_ban_action_t) */
-    const char *score_var;      /* RateLimitWAFScoreVar */
-    int attack_score;           /* RateLimitWAFAttackScore */
-    apr_array_header_t *exempt; /* RateLimitWAFExempt, of rlw_addr_t */
-    apr_array_header_t *allow;  /* RateLimitWAFAllow, of rlw_addr_t */
-    int dry_run;                /* RateLimitWAFDryRun: count, never block */
+    int enabled;                 /* RateLimitWAF On|Off */
+    apr_int64_t threshold;       /* RateLimitWAFThreshold */
+    apr_int64_t ban_ms;          /* RateLimitWAFBanTime */
+    apr_int64_t ban_max_ms;      /* RateLimitWAFBanMax */
+    apr_int64_t allow_ban_ms;    /* RateLimitWAFAllowBanTime */
+    apr_int64_t strike_decay_ms; /* RateLimitWAFStrikeDecay */
+    int ban_status;              /* RateLimitWAFBanStatus */
+    int ban_action;              /* RateLimitWAFBanAction (rlw_ban_action_t) */
+    const char *score_var;       /* RateLimitWAFScoreVar */
+    int attack_score;            /* RateLimitWAFAttackScore */
+    apr_array_header_t *exempt;  /* RateLimitWAFExempt, of rlw_addr_t */
+    apr_array_header_t *allow;   /* RateLimitWAFAllow, of rlw_addr_t */
+    int dry_run;                 /* RateLimitWAFDryRun: count, never block */
 
     /* Main server only (one table for the whole server). */
-    apr_int64_t window_ms;      /* RateLimitWAFWindow */
-    int v6_prefix;              /* RateLimitWAFIPv6Prefix */
-    const char *store_name;     /* RateLimitWAFStore: "shm", "memcached" */
-    const char *mc_config;      /* RateLimitWAFStore memcached "CONFIG" */
-    apr_int64_t table_size;     /* RateLimitWAFTableSize */
-    const char *secret_file;    /* RateLimitWAFSecretFile */
-    apr_int64_t sync_ms;        /* RateLimitWAFSyncInterval */
-    const char *key_prefix;     /* RateLimitWAFKeyPrefix */
-    apr_int64_t mc_timeout_ms;  /* RateLimitWAFMemcachedTimeout */
-    apr_int64_t mc_retry_ms;    /* RateLimitWAFMemcachedRetry */
-    const char *node_name;      /* RateLimitWAFNodeName */
-    const char *event_log;      /* RateLimitWAFEventLog target */
-    apr_int64_t event_queue;    /* RateLimitWAFEventQueue, lines/process */
-    rlw_keys_t *keys;           /* derived from secret_file (check_config) */
+    apr_int64_t window_ms;     /* RateLimitWAFWindow */
+    int v6_prefix;             /* RateLimitWAFIPv6Prefix */
+    const char *store_name;    /* RateLimitWAFStore: "shm", "memcached" */
+    const char *mc_config;     /* RateLimitWAFStore memcached "CONFIG" */
+    apr_int64_t table_size;    /* RateLimitWAFTableSize */
+    const char *secret_file;   /* RateLimitWAFSecretFile */
+    apr_int64_t sync_ms;       /* RateLimitWAFSyncInterval */
+    const char *key_prefix;    /* RateLimitWAFKeyPrefix */
+    apr_int64_t mc_timeout_ms; /* RateLimitWAFMemcachedTimeout */
+    apr_int64_t mc_retry_ms;   /* RateLimitWAFMemcachedRetry */
+    const char *node_name;     /* RateLimitWAFNodeName */
+    const char *event_log;     /* RateLimitWAFEventLog target */
+    apr_int64_t event_queue;   /* RateLimitWAFEventQueue, lines/process */
+    rlw_keys_t *keys;          /* derived from secret_file (check_config) */
 
     /* Resolved after merging (rlw_resolve_config). */
     rlw_policy_t policy;
@@ -65,11 +65,11 @@ typedef struct rlw_srv_conf {
 
 /* State of one request, in r->request_config. */
 typedef struct rlw_req {
-    rlw_addr_t host;    /* r->useragent_ip, parsed */
-    rlw_addr_t client;  /* counted identity (IPv6 grouped) */
-    int have_client;    /* host and client are set */
-    int banned;         /* answered by this module: never counted */
-    int nrules;         /* ModSecurity rule ids this request matched */
+    rlw_addr_t host;   /* r->useragent_ip, parsed */
+    rlw_addr_t client; /* counted identity (IPv6 grouped) */
+    int have_client;   /* host and client are set */
+    int banned;        /* answered by this module: never counted */
+    int nrules;        /* ModSecurity rule ids this request matched */
     uint32_t rules[RLW_EVENT_RULES_MAX * 2];
 } rlw_req_t;
 

@@ -149,8 +149,7 @@ static const char *set_dry_run(cmd_parms *cmd, void *dummy, const char *arg)
     return rlw_parse_on_off(cmd, arg, &srv_conf(cmd)->dry_run);
 }
 
-static const char *set_event_log(cmd_parms *cmd, void *dummy,
-                                 const char *arg)
+static const char *set_event_log(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -160,8 +159,9 @@ static const char *set_event_log(cmd_parms *cmd, void *dummy,
     if (!*arg || (err = rlw_event_log_check(cmd->pool, arg)))
         return apr_psprintf(cmd->pool, "%s: bad target '%s': %s",
                             cmd->cmd->name, arg,
-                            err ? err : "empty (use a file, |program or "
-                                        "syslog[:facility])");
+                            err ? err
+                                : "empty (use a file, |program or "
+                                  "syslog[:facility])");
     srv_conf(cmd)->event_log = arg;
     return NULL;
 }
@@ -187,7 +187,8 @@ static const char *set_threshold(cmd_parms *cmd, void *dummy, const char *arg)
 {
     (void)dummy;
     if (parse_int(arg, 1, RLW_MAX_THRESHOLD, &srv_conf(cmd)->threshold))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a whole number of "
                             "attacks between 1 and %" APR_INT64_T_FMT,
                             cmd->cmd->name, arg, RLW_MAX_THRESHOLD);
     return NULL;
@@ -213,7 +214,8 @@ static const char *set_duration(cmd_parms *cmd, void *dummy, const char *arg)
     if (!why && ms <= 0)
         why = "must be longer than zero";
     if (why)
-        return apr_psprintf(cmd->pool, "%s: bad duration '%s': %s (use e.g. "
+        return apr_psprintf(cmd->pool,
+                            "%s: bad duration '%s': %s (use e.g. "
                             "90, 90s, 500ms, 15m, 8h, 1d)",
                             cmd->cmd->name, arg, why);
     *field = ms;
@@ -230,9 +232,11 @@ static const char *set_ban_status(cmd_parms *cmd, void *dummy, const char *arg)
         (v != HTTP_INTERNAL_SERVER_ERROR &&
          ap_get_status_line((int)v) ==
              ap_get_status_line(HTTP_INTERNAL_SERVER_ERROR)))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an HTTP error status "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an HTTP error status "
                             "httpd knows between 400 and 599 (e.g. 403, 404, "
-                            "410, 429, 503)", cmd->cmd->name, arg);
+                            "410, 429, 503)",
+                            cmd->cmd->name, arg);
     srv_conf(cmd)->ban_status = (int)v;
     return NULL;
 }
@@ -264,9 +268,11 @@ static const char *set_score_var(cmd_parms *cmd, void *dummy, const char *arg)
             break;
     }
     if (!*arg || *p || p - arg > 128)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an environment "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an environment "
                             "variable name (letters, digits and _, at most "
-                            "128)", cmd->cmd->name, arg);
+                            "128)",
+                            cmd->cmd->name, arg);
     srv_conf(cmd)->score_var = arg;
     return NULL;
 }
@@ -278,8 +284,10 @@ static const char *set_attack_score(cmd_parms *cmd, void *dummy,
 
     (void)dummy;
     if (parse_int(arg, 1, 1000000, &v))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole anomaly score "
-                            "between 1 and 1000000", cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a whole anomaly score "
+                            "between 1 and 1000000",
+                            cmd->cmd->name, arg);
     srv_conf(cmd)->attack_score = (int)v;
     return NULL;
 }
@@ -299,7 +307,8 @@ static const char *add_network(cmd_parms *cmd, void *dummy, const char *arg)
     memset(&net, 0, sizeof(net));
     why = rlw_cidr_parse(arg, &net);
     if (why)
-        return apr_psprintf(cmd->pool, "%s: bad network '%s': %s (use e.g. "
+        return apr_psprintf(cmd->pool,
+                            "%s: bad network '%s': %s (use e.g. "
                             "192.0.2.0/24, 2001:db8::/32 or one address)",
                             cmd->cmd->name, arg, why);
     if (!*list)
@@ -317,8 +326,10 @@ static const char *set_v6_prefix(cmd_parms *cmd, void *dummy, const char *arg)
     if (err)
         return err;
     if (parse_int(arg, 16, 128, &v))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a prefix length "
-                            "between 16 and 128", cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a prefix length "
+                            "between 16 and 128",
+                            cmd->cmd->name, arg);
     srv_conf(cmd)->v6_prefix = (int)v;
     return NULL;
 }
@@ -344,29 +355,35 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *name,
             break;
     }
     if (!rlw_store_names[i].name)
-        return apr_psprintf(cmd->pool, "%s: unknown store '%s' (known: shm, "
-                            "memcached \"CONFIG\")", cmd->cmd->name, name);
+        return apr_psprintf(cmd->pool,
+                            "%s: unknown store '%s' (known: shm, "
+                            "memcached \"CONFIG\")",
+                            cmd->cmd->name, name);
     if (rlw_store_names[i].takes_config && !config)
-        return apr_psprintf(cmd->pool, "%s %s needs a libmemcached "
+        return apr_psprintf(cmd->pool,
+                            "%s %s needs a libmemcached "
                             "configuration string, e.g. \"--SERVER=10.0.0.1"
                             ":11211 --SERVER=10.0.0.2:11211\"",
                             cmd->cmd->name, name);
     if (!rlw_store_names[i].takes_config && config)
-        return apr_psprintf(cmd->pool, "%s %s takes no configuration string "
-                            "(got '%s')", cmd->cmd->name, name, config);
+        return apr_psprintf(cmd->pool,
+                            "%s %s takes no configuration string "
+                            "(got '%s')",
+                            cmd->cmd->name, name, config);
     if (config) {
         const char *why = rlw_store_mc_check_config(cmd->pool, config);
         if (why)
-            return apr_psprintf(cmd->pool, "%s %s: bad configuration '%s': "
-                                "%s", cmd->cmd->name, name, config, why);
+            return apr_psprintf(cmd->pool,
+                                "%s %s: bad configuration '%s': "
+                                "%s",
+                                cmd->cmd->name, name, config, why);
     }
     c->store_name = name;
     c->mc_config = config;
     return NULL;
 }
 
-static const char *set_secret_file(cmd_parms *cmd, void *dummy,
-                                   const char *arg)
+static const char *set_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -384,8 +401,7 @@ static const char *set_secret_file(cmd_parms *cmd, void *dummy,
 
 /* A memcached key prefix: printable, no space or control character (the
  * text protocol would split on them), short enough for 250-byte keys. */
-static const char *set_key_prefix(cmd_parms *cmd, void *dummy,
-                                  const char *arg)
+static const char *set_key_prefix(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -393,15 +409,15 @@ static const char *set_key_prefix(cmd_parms *cmd, void *dummy,
     if (err)
         return err;
     if (!rlw_store_printable(arg, RLW_MC_PREFIX_MAX, 0))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a key prefix (1 to "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a key prefix (1 to "
                             "%d printable characters, no spaces)",
                             cmd->cmd->name, arg, RLW_MC_PREFIX_MAX);
     srv_conf(cmd)->key_prefix = arg;
     return NULL;
 }
 
-static const char *set_node_name(cmd_parms *cmd, void *dummy,
-                                 const char *arg)
+static const char *set_node_name(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -410,9 +426,10 @@ static const char *set_node_name(cmd_parms *cmd, void *dummy,
         return err;
     /* It travels in journal entries: at most RLW_STORE_NODE_LEN - 1. */
     if (!rlw_store_printable(arg, RLW_STORE_NODE_LEN - 1, 1))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a node name (1 to %d "
-                            "printable characters)", cmd->cmd->name, arg,
-                            RLW_STORE_NODE_LEN - 1);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a node name (1 to %d "
+                            "printable characters)",
+                            cmd->cmd->name, arg, RLW_STORE_NODE_LEN - 1);
     srv_conf(cmd)->node_name = arg;
     return NULL;
 }
@@ -426,15 +443,15 @@ static const char *set_table_size(cmd_parms *cmd, void *dummy, const char *arg)
         return err;
     if (parse_int(arg, RLW_MIN_TABLE_SIZE, RLW_MAX_TABLE_SIZE,
                   &srv_conf(cmd)->table_size))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of clients "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a number of clients "
                             "between %d and %" APR_INT64_T_FMT,
                             cmd->cmd->name, arg, RLW_MIN_TABLE_SIZE,
                             RLW_MAX_TABLE_SIZE);
     return NULL;
 }
 
-static const char *set_event_queue(cmd_parms *cmd, void *dummy,
-                                   const char *arg)
+static const char *set_event_queue(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -443,17 +460,19 @@ static const char *set_event_queue(cmd_parms *cmd, void *dummy,
         return err;
     if (parse_int(arg, RLW_MIN_EVENT_QUEUE, RLW_MAX_EVENT_QUEUE,
                   &srv_conf(cmd)->event_queue))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of event "
-                            "lines between %d and %d", cmd->cmd->name, arg,
-                            RLW_MIN_EVENT_QUEUE, RLW_MAX_EVENT_QUEUE);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a number of event "
+                            "lines between %d and %d",
+                            cmd->cmd->name, arg, RLW_MIN_EVENT_QUEUE,
+                            RLW_MAX_EVENT_QUEUE);
     return NULL;
 }
 
 const command_rec rlw_cmds[] = {
     AP_INIT_TAKE1("RateLimitWAF", set_flag, NULL, RSRC_CONF,
-                 "On to count ModSecurity attacks and ban clients here"),
+                  "On to count ModSecurity attacks and ban clients here"),
     AP_INIT_TAKE1("RateLimitWAFDryRun", set_dry_run, NULL, RSRC_CONF,
-                 "On to count, log and report, but never block"),
+                  "On to count, log and report, but never block"),
     AP_INIT_TAKE1("RateLimitWAFEventLog", set_event_log, NULL, RSRC_CONF,
                   "SIEM events: a file, |program or syslog[:facility]"),
     AP_INIT_TAKE1("RateLimitWAFEventQueue", set_event_queue, NULL, RSRC_CONF,
@@ -478,8 +497,8 @@ const command_rec rlw_cmds[] = {
                   "respond (keep the connection) or close"),
     AP_INIT_TAKE1("RateLimitWAFScoreVar", set_score_var, NULL, RSRC_CONF,
                   "environment variable holding the inbound anomaly score"),
-    AP_INIT_TAKE1("RateLimitWAFAttackScore", set_attack_score, NULL,
-                  RSRC_CONF, "minimum anomaly score that counts as an attack"),
+    AP_INIT_TAKE1("RateLimitWAFAttackScore", set_attack_score, NULL, RSRC_CONF,
+                  "minimum anomaly score that counts as an attack"),
     AP_INIT_ITERATE("RateLimitWAFExempt", add_network, RLW_FIELD(exempt),
                     RSRC_CONF, "networks never banned"),
     AP_INIT_ITERATE("RateLimitWAFAllow", add_network, RLW_FIELD(allow),
@@ -491,9 +510,8 @@ const command_rec rlw_cmds[] = {
                    "only)"),
     AP_INIT_TAKE1("RateLimitWAFSecretFile", set_secret_file, NULL, RSRC_CONF,
                   "file holding the cluster secret (memcached store)"),
-    AP_INIT_TAKE1("RateLimitWAFSyncInterval", set_duration,
-                  RLW_FIELD(sync_ms), RSRC_CONF,
-                  "how often a node learns the cluster's bans"),
+    AP_INIT_TAKE1("RateLimitWAFSyncInterval", set_duration, RLW_FIELD(sync_ms),
+                  RSRC_CONF, "how often a node learns the cluster's bans"),
     AP_INIT_TAKE1("RateLimitWAFKeyPrefix", set_key_prefix, NULL, RSRC_CONF,
                   "prefix of every memcached key"),
     AP_INIT_TAKE1("RateLimitWAFMemcachedTimeout", set_duration,
@@ -507,14 +525,14 @@ const command_rec rlw_cmds[] = {
     AP_INIT_TAKE1("RateLimitWAFTableSize", set_table_size, NULL, RSRC_CONF,
                   "clients tracked in shared memory (main server only)"),
     AP_INIT_TAKE1("RateLimitWAFAdmin", rlw_set_admin, NULL,
-                 ACCESS_CONF | RSRC_CONF,
-                 "On to allow ban/unban by POST to ratelimit-waf-status here"),
+                  ACCESS_CONF | RSRC_CONF,
+                  "On to allow ban/unban by POST to ratelimit-waf-status here"),
     {NULL}};
 
-#define DEFAULT(f, v) \
-    do { \
-        if (c->f == RLW_UNSET) \
-            c->f = (v); \
+#define DEFAULT(f, v)                                                          \
+    do {                                                                       \
+        if (c->f == RLW_UNSET)                                                 \
+            c->f = (v);                                                        \
     } while (0)
 
 static apr_status_t wipe_keys(void *k)
@@ -532,8 +550,8 @@ static uid_t secret_owner(void)
 
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
 {
-    rlw_srv_conf_t *mc = ap_get_module_config(main_server->module_config,
-                                              &ratelimit_waf_module);
+    rlw_srv_conf_t *mc =
+        ap_get_module_config(main_server->module_config, &ratelimit_waf_module);
     server_rec *s;
     char a[32], b[32];
 
@@ -577,8 +595,8 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
     }
 
     for (s = main_server; s; s = s->next) {
-        rlw_srv_conf_t *c = ap_get_module_config(s->module_config,
-                                                 &ratelimit_waf_module);
+        rlw_srv_conf_t *c =
+            ap_get_module_config(s->module_config, &ratelimit_waf_module);
         DEFAULT(enabled, 0);
         DEFAULT(threshold, RLW_DEF_THRESHOLD);
         DEFAULT(ban_ms, RLW_DEF_BAN_MS);
@@ -607,12 +625,14 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         c->event_queue = mc->event_queue;
 
         if (c->ban_max_ms < c->ban_ms)
-            return apr_psprintf(p, "RateLimitWAFBanMax %s is shorter than "
-                                "RateLimitWAFBanTime %s (server %s:%u)",
-                                rlw_duration_format(c->ban_max_ms, a, sizeof(a)),
-                                rlw_duration_format(c->ban_ms, b, sizeof(b)),
-                                s->server_hostname ? s->server_hostname : "?",
-                                (unsigned)s->port);
+            return apr_psprintf(
+                p,
+                "RateLimitWAFBanMax %s is shorter than "
+                "RateLimitWAFBanTime %s (server %s:%u)",
+                rlw_duration_format(c->ban_max_ms, a, sizeof(a)),
+                rlw_duration_format(c->ban_ms, b, sizeof(b)),
+                s->server_hostname ? s->server_hostname : "?",
+                (unsigned)s->port);
         c->policy.threshold = (uint32_t)c->threshold;
         c->policy.window_ms = c->window_ms;
         c->policy.ban_ms = c->ban_ms;

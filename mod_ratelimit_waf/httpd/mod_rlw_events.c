@@ -52,11 +52,11 @@ _Static_assert(RLW_EVENT_LINE_MAX <= RLW_EVQ_LINE_MAX,
 typedef enum { SINK_NONE = 0, SINK_FILE, SINK_PIPE, SINK_SYSLOG } sink_t;
 
 static sink_t sink = SINK_NONE;
-static int sink_fd = -1;          /* file or pipe: written by the writer */
-static server_rec *sink_server;   /* for error reports */
-static const char *sink_store;    /* store name in events */
-static const char *sink_node;     /* observer.hostname */
-static uint32_t queue_lines;      /* RateLimitWAFEventQueue */
+static int sink_fd = -1;        /* file or pipe: written by the writer */
+static server_rec *sink_server; /* for error reports */
+static const char *sink_store;  /* store name in events */
+static const char *sink_node;   /* observer.hostname */
+static uint32_t queue_lines;    /* RateLimitWAFEventQueue */
 
 /* This process's queue and its writer. A process without a writer (the
  * parent, or a child whose writer could not start) keeps the empty queue
@@ -64,18 +64,18 @@ static uint32_t queue_lines;      /* RateLimitWAFEventQueue */
  * written from a request thread. */
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t wake;  /* to the writer: a line came, or stop */
-    pthread_cond_t done;  /* from the writer: it returned (monotonic clock;
-                           * initialised with the writer) */
-    rlw_evq_t q;          /* under lock */
-    int stop;             /* under lock: the process exits */
-    int finished;         /* under lock: the writer returned */
-    int64_t deadline_ms;  /* under lock: when stopping, give up (monotonic) */
-    void *buf;            /* q's ring */
+    pthread_cond_t wake; /* to the writer: a line came, or stop */
+    pthread_cond_t done; /* from the writer: it returned (monotonic clock;
+                          * initialised with the writer) */
+    rlw_evq_t q;         /* under lock */
+    int stop;            /* under lock: the process exits */
+    int finished;        /* under lock: the writer returned */
+    int64_t deadline_ms; /* under lock: when stopping, give up (monotonic) */
+    void *buf;           /* q's ring */
     pthread_t thread;
 } w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
-static int64_t write_warned_ms;   /* rlw_log_due() of RLW00033 */
+static int64_t write_warned_ms; /* rlw_log_due() of RLW00033 */
 
 /* Monotonic ms: drop warnings and the drain bound ignore clock steps. */
 static int64_t mono_ms(void)
@@ -91,15 +91,15 @@ const char *rlw_event_log_check(apr_pool_t *p, const char *target)
     int fac;
 
     if (rlw_event_syslog_target(target, &fac) < 0)
-        return apr_psprintf(p, "unknown syslog facility '%s' (use "
-                               RLW_EVENT_FACILITIES ")", target + 7);
+        return apr_psprintf(
+            p, "unknown syslog facility '%s' (use " RLW_EVENT_FACILITIES ")",
+            target + 7);
     if (target[0] == '|' && !target[1])
         return "a piped event log needs a program after '|'";
     return NULL;
 }
 
-static void notice_to_event(void *baton, rlw_notice_t what,
-                            const char *detail)
+static void notice_to_event(void *baton, rlw_notice_t what, const char *detail)
 {
     rlw_event_t ev;
 
@@ -113,8 +113,8 @@ static void notice_to_event(void *baton, rlw_notice_t what,
 
 int rlw_events_open(apr_pool_t *pconf, server_rec *s)
 {
-    rlw_srv_conf_t *mc = ap_get_module_config(s->module_config,
-                                              &ratelimit_waf_module);
+    rlw_srv_conf_t *mc =
+        ap_get_module_config(s->module_config, &ratelimit_waf_module);
     const char *t = mc->event_log;
     apr_file_t *f = NULL;
     apr_os_file_t fd;
@@ -144,23 +144,21 @@ int rlw_events_open(apr_pool_t *pconf, server_rec *s)
         if (!pl) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                          "RLW00030: RateLimitWAFEventLog: cannot start "
-                         "'%s'", t + 1);
+                         "'%s'",
+                         t + 1);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         f = ap_piped_log_write_fd(pl);
         sink = SINK_PIPE;
-    }
-    else {
+    } else {
         rv = apr_file_open(&f, ap_server_root_relative(pconf, t),
                            APR_FOPEN_WRITE | APR_FOPEN_APPEND |
                                APR_FOPEN_CREATE | APR_FOPEN_LARGEFILE,
-                           APR_FPROT_UREAD | APR_FPROT_UWRITE |
-                               APR_FPROT_GREAD,
+                           APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD,
                            pconf);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         "RLW00031: RateLimitWAFEventLog: cannot open '%s'",
-                         t);
+                         "RLW00031: RateLimitWAFEventLog: cannot open '%s'", t);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         sink = SINK_FILE;
@@ -265,8 +263,7 @@ static apr_status_t events_child_exit(void *data)
                      "the last warning, %lu still queued and not written "
                      "after %d ms (the event log's reader is slow or "
                      "stalled)",
-                     (unsigned long)unreported, (unsigned long)left,
-                     DRAIN_MS);
+                     (unsigned long)unreported, (unsigned long)left, DRAIN_MS);
     return APR_SUCCESS;
 }
 

@@ -115,16 +115,16 @@ static apr_status_t sync_task(int state, void *data, apr_pool_t *pool)
     now = rlw_now_ms();
     if (rlw_the_store->sync)
         rlw_the_store->sync(rlw_the_store, now);
-    rlw_the_store->expired(rlw_the_store, now, main_window_ms,
-                           report_expiry, NULL);
+    rlw_the_store->expired(rlw_the_store, now, main_window_ms, report_expiry,
+                           NULL);
     return APR_SUCCESS;
 }
 
 static int start_sync_task(apr_pool_t *pconf, server_rec *s,
                            const rlw_srv_conf_t *mc)
 {
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * register_cb;
     ap_watchdog_t *wd;
     apr_interval_time_t every;
     apr_status_t rv;
@@ -219,8 +219,8 @@ static const char *create_metrics(server_rec *s)
 
     apr_pool_userdata_get((void **)&shm, ukey, pool);
     if (!shm) {
-        if (apr_shm_create(&shm, sizeof(rlw_metrics_t), NULL, pool)
-            != APR_SUCCESS)
+        if (apr_shm_create(&shm, sizeof(rlw_metrics_t), NULL, pool) !=
+            APR_SUCCESS)
             return "cannot create shared memory for metrics";
         rlw_metrics_init(apr_shm_baseaddr_get(shm), rlw_now_ms());
         apr_pool_userdata_set(shm, ukey, apr_pool_cleanup_null, pool);
@@ -267,9 +267,9 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         rlw_the_store->stats(rlw_the_store, &st);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "RLW00003: store %s ready for %lu clients (%lu held), "
-                     "window %" APR_INT64_T_FMT " ms", rlw_the_store->name,
-                     (unsigned long)st.capacity, (unsigned long)st.tracked,
-                     mc->window_ms);
+                     "window %" APR_INT64_T_FMT " ms",
+                     rlw_the_store->name, (unsigned long)st.capacity,
+                     (unsigned long)st.tracked, mc->window_ms);
     }
     return OK;
 }
@@ -291,8 +291,8 @@ static void rlw_child_init(apr_pool_t *pchild, server_rec *s)
 
 static rlw_req_t *req_state(request_rec *r, int create)
 {
-    rlw_req_t *rq = ap_get_module_config(r->request_config,
-                                         &ratelimit_waf_module);
+    rlw_req_t *rq =
+        ap_get_module_config(r->request_config, &ratelimit_waf_module);
 
     if (!rq && create) {
         rq = apr_pcalloc(r->pool, sizeof(*rq));
@@ -305,8 +305,7 @@ static rlw_req_t *req_state(request_rec *r, int create)
  * dry run counts and bans the client under its dry-run scope: its
  * decisions are reported, and never enforced by the hosts that are not in
  * dry run, which look the client up under the enforcing scope. */
-static int parse_client(request_rec *r, const rlw_srv_conf_t *c,
-                        rlw_req_t *rq)
+static int parse_client(request_rec *r, const rlw_srv_conf_t *c, rlw_req_t *rq)
 {
     apr_sockaddr_t *sa = r->useragent_addr;
 
@@ -319,8 +318,8 @@ static int parse_client(request_rec *r, const rlw_srv_conf_t *c,
         goto parsed;
 #if APR_HAVE_IPV6
     if (sa && sa->family == APR_INET6 &&
-        rlw_addr_from_bytes(RLW_AF_INET6, &sa->sa.sin6.sin6_addr,
-                            &rq->host) == 0)
+        rlw_addr_from_bytes(RLW_AF_INET6, &sa->sa.sin6.sin6_addr, &rq->host) ==
+            0)
         goto parsed;
 #endif
     if (!r->useragent_ip || rlw_addr_parse(r->useragent_ip, &rq->host) != 0) {
@@ -419,7 +418,8 @@ static long find_score(request_rec *r, const char *var)
         if (*end || n < 0) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "RLW00006: %s='%.32s' is not an anomaly score; "
-                          "request not counted", var, v);
+                          "request not counted",
+                          var, v);
             continue;
         }
         if (n > best)
@@ -471,7 +471,8 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
         fmt_time(a->ban.until_ms, until, sizeof(until));
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00010: ban client=%s count=%u window=%s ban=%s "
-                      "strike=%u until=%s class=%s%s", who, a->count, win,
+                      "strike=%u until=%s class=%s%s",
+                      who, a->count, win,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
                       a->verdict.strike, until, ev.ban_class,
                       c->dry_run ? " dry_run=1" : "");
@@ -485,8 +486,8 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     case RLW_VERDICT_EXEMPT_CROSSED:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00011: exempt client=%s crossed threshold count=%u "
-                      "window=%s (not banned: RateLimitWAFExempt)", who,
-                      a->count, win);
+                      "window=%s (not banned: RateLimitWAFExempt)",
+                      who, a->count, win);
         ev.kind = RLW_EV_EXEMPT_THRESHOLD;
         rlw_event_emit(&ev);
         rlw_metrics_add(rlw_the_metrics, RLW_M_EXEMPT, now, 1);
@@ -501,7 +502,8 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
         near > 0 && near < c->policy.threshold && a->count == near) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00013: near threshold client=%s count=%u of %u "
-                      "window=%s", who, a->count, c->policy.threshold, win);
+                      "window=%s",
+                      who, a->count, c->policy.threshold, win);
         ev.kind = RLW_EV_NEAR_THRESHOLD;
         rlw_event_emit(&ev);
         rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);
@@ -554,8 +556,7 @@ static void rlw_error_log(const ap_errorlog_info *info, const char *errstr)
     request_rec *r = (request_rec *)info->r;
     rlw_req_t *rq;
 
-    if (!r || modsec_index < 0 || info->module_index != modsec_index ||
-        !errstr)
+    if (!r || modsec_index < 0 || info->module_index != modsec_index || !errstr)
         return;
     while (r->prev)
         r = r->prev;
@@ -585,8 +586,7 @@ void rlw_register_hooks(apr_pool_t *p)
     ap_hook_child_init(rlw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(rlw_post_read_request, before_read, after_read,
                               APR_HOOK_REALLY_FIRST);
-    ap_hook_quick_handler(rlw_quick_handler, NULL, NULL,
-                          APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(rlw_quick_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(rlw_log_transaction, before_log, NULL,
                             APR_HOOK_MIDDLE);
     ap_hook_error_log(rlw_error_log, NULL, NULL, APR_HOOK_MIDDLE);

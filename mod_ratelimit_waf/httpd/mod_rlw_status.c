@@ -50,9 +50,9 @@ APLOG_USE_MODULE(ratelimit_waf);
 /* Threat levels, from the busiest minute of the last
  * RLW_THREAT_MINUTES (attacks counted per minute) and the running bans. */
 #define RLW_THREAT_MINUTES 5
-#define RLW_THREAT_ELEVATED_APM 10  /* attacks per minute: elevated */
-#define RLW_THREAT_ATTACK_APM 100   /* attacks per minute: under attack */
-#define RLW_THREAT_ATTACK_BANS 10   /* running bans: under attack */
+#define RLW_THREAT_ELEVATED_APM 10 /* attacks per minute: elevated */
+#define RLW_THREAT_ATTACK_APM 100  /* attacks per minute: under attack */
+#define RLW_THREAT_ATTACK_BANS 10  /* running bans: under attack */
 
 typedef enum { THREAT_CALM = 0, THREAT_ELEVATED, THREAT_ATTACK } threat_t;
 
@@ -79,14 +79,14 @@ typedef struct snapshot {
     rlw_client_info_t top[RLW_STATUS_TOP]; /* highest counts, descending */
     int ntop;
     rlw_store_stats_t stats;
-    int is_mc;                  /* store is memcached: mcc is filled */
+    int is_mc; /* store is memcached: mcc is filled */
     rlw_store_mc_counters_t mcc;
     apr_array_header_t *servers; /* const char *, from the mc config */
     uint64_t total[RLW_M_COUNT];
     uint32_t attacks[RLW_METRICS_MINUTES];
     uint32_t rejected[RLW_METRICS_MINUTES];
     int64_t started_ms;
-    uint32_t peak_apm;          /* busiest minute of the last few */
+    uint32_t peak_apm; /* busiest minute of the last few */
     threat_t threat;
 } snapshot_t;
 
@@ -146,8 +146,8 @@ static const char *form_token(request_rec *r, const char *action)
 {
     char *t = apr_palloc(r->pool, RLW_CSRF_TOKEN_LEN + 1);
 
-    if (!csrf_key || rlw_csrf_make(csrf_key, rlw_now_ms(), admin_identity(r),
-                                   action, t))
+    if (!csrf_key ||
+        rlw_csrf_make(csrf_key, rlw_now_ms(), admin_identity(r), action, t))
         return "";
     return t;
 }
@@ -285,8 +285,7 @@ static const char *arg_value(apr_pool_t *p, const request_rec *r,
     if (!v)
         return NULL;
     end = strchr(++v, '&'); /* past the '=' */
-    return end ? apr_pstrndup(p, v, (apr_size_t)(end - v))
-               : apr_pstrdup(p, v);
+    return end ? apr_pstrndup(p, v, (apr_size_t)(end - v)) : apr_pstrdup(p, v);
 }
 
 /* ---- the snapshot ------------------------------------------------------ */
@@ -320,8 +319,7 @@ static int collect(void *baton, const rlw_client_info_t *info)
         return 0;
     /* Keep the RLW_STATUS_TOP highest counts, sorted descending (equal
      * counts by address, so the order does not depend on the table's). */
-    if (s->ntop == RLW_STATUS_TOP &&
-        !ranks_before(info, &s->top[s->ntop - 1]))
+    if (s->ntop == RLW_STATUS_TOP && !ranks_before(info, &s->top[s->ntop - 1]))
         return 0;
     i = s->ntop < RLW_STATUS_TOP ? s->ntop++ : s->ntop - 1;
     while (i > 0 && ranks_before(info, &s->top[i - 1])) {
@@ -387,10 +385,10 @@ static void take_snapshot(request_rec *r, snapshot_t *s, int want_bans)
     if (rlw_the_store) {
         vb.snap = s;
         vb.want_bans = want_bans;
-        rlw_the_store->visit(rlw_the_store, s->now, s->conf->window_ms,
-                             collect, &vb);
-        qsort(s->bans->elts, (size_t)s->bans->nelts,
-              sizeof(rlw_client_info_t), newest_first);
+        rlw_the_store->visit(rlw_the_store, s->now, s->conf->window_ms, collect,
+                             &vb);
+        qsort(s->bans->elts, (size_t)s->bans->nelts, sizeof(rlw_client_info_t),
+              newest_first);
         rlw_the_store->stats(rlw_the_store, &s->stats);
         if (!strcmp(rlw_the_store->name, "memcached")) {
             s->is_mc = 1;
@@ -400,14 +398,13 @@ static void take_snapshot(request_rec *r, snapshot_t *s, int want_bans)
     if (rlw_the_metrics) {
         for (k = 0; k < RLW_M_COUNT; k++)
             s->total[k] = rlw_metrics_total(rlw_the_metrics, k);
-        rlw_metrics_series(rlw_the_metrics, RLW_M_ATTACKS, s->now,
-                           s->attacks);
+        rlw_metrics_series(rlw_the_metrics, RLW_M_ATTACKS, s->now, s->attacks);
         rlw_metrics_series(rlw_the_metrics, RLW_M_REJECTED, s->now,
                            s->rejected);
         s->started_ms = rlw_the_metrics->started_ms;
     }
-    for (i = RLW_METRICS_MINUTES - RLW_THREAT_MINUTES;
-         i < RLW_METRICS_MINUTES; i++) {
+    for (i = RLW_METRICS_MINUTES - RLW_THREAT_MINUTES; i < RLW_METRICS_MINUTES;
+         i++) {
         if (s->attacks[i] > s->peak_apm)
             s->peak_apm = s->attacks[i];
     }
@@ -440,14 +437,15 @@ static void json_client(request_rec *r, const snapshot_t *s,
     if (c->client.scope == RLW_SCOPE_DRY_RUN)
         ap_rputs("\"dry_run\":true,", r);
     if (as_ban)
-        ap_rprintf(r, "\"since\":\"%s\",\"until\":\"%s\",\"since_ms\":%"
-                   APR_INT64_T_FMT ",\"until_ms\":%" APR_INT64_T_FMT ","
-                   "\"remaining_s\":%" APR_INT64_T_FMT ",\"strike\":%u,"
-                   "\"ban_count\":%u,\"node\":\"%s\",",
-                   iso(p, c->ban.start_ms), iso(p, c->ban.until_ms),
-                   c->ban.start_ms, c->ban.until_ms,
-                   (c->ban.until_ms - s->now + 999) / 1000, c->ban.strikes,
-                   c->ban.count, json_text(p, c->node));
+        ap_rprintf(
+            r,
+            "\"since\":\"%s\",\"until\":\"%s\",\"since_ms\":%" APR_INT64_T_FMT
+            ",\"until_ms\":%" APR_INT64_T_FMT ","
+            "\"remaining_s\":%" APR_INT64_T_FMT ",\"strike\":%u,"
+            "\"ban_count\":%u,\"node\":\"%s\",",
+            iso(p, c->ban.start_ms), iso(p, c->ban.until_ms), c->ban.start_ms,
+            c->ban.until_ms, (c->ban.until_ms - s->now + 999) / 1000,
+            c->ban.strikes, c->ban.count, json_text(p, c->node));
     else
         ap_rprintf(r, "\"banned\":%s,\"last\":\"%s\",",
                    rlw_ban_active(&c->ban, s->now) ? "true" : "false",
@@ -462,8 +460,7 @@ static void json_client(request_rec *r, const snapshot_t *s,
     ap_rputs("]}", r);
 }
 
-static void json_series(request_rec *r, const char *name,
-                        const uint32_t *v)
+static void json_series(request_rec *r, const char *name, const uint32_t *v)
 {
     int i;
 
@@ -480,7 +477,8 @@ static void render_json(request_rec *r, const snapshot_t *s, int admin)
     int i;
 
     ap_set_content_type(r, "application/json");
-    ap_rprintf(r, "{\"module\":\"mod_ratelimit_waf\",\"enabled\":%s,"
+    ap_rprintf(r,
+               "{\"module\":\"mod_ratelimit_waf\",\"enabled\":%s,"
                "\"node\":\"%s\",\"now\":\"%s\",\"now_ms\":%" APR_INT64_T_FMT
                ",\"admin\":%s,",
                s->enabled ? "true" : "false", json_text(p, node_of(s)),
@@ -490,14 +488,16 @@ static void render_json(request_rec *r, const snapshot_t *s, int admin)
     if (admin)
         ap_rprintf(r, "\"tokens\":{\"ban\":\"%s\",\"unban\":\"%s\"},",
                    form_token(r, "ban"), form_token(r, "unban"));
-    ap_rprintf(r, "\"threat\":{\"level\":\"%s\",\"peak_attacks_per_minute\":"
+    ap_rprintf(r,
+               "\"threat\":{\"level\":\"%s\",\"peak_attacks_per_minute\":"
                "%u,\"minutes\":%d,\"active_bans\":%" APR_UINT64_T_FMT "},",
-               threat_names[s->threat].word, s->peak_apm,
-               RLW_THREAT_MINUTES, s->nbans);
-    ap_rprintf(r, "\"policy\":{\"enabled\":%s,\"dry_run\":%s,\"threshold\":%"
-               APR_INT64_T_FMT ",\"window_s\":%" APR_INT64_T_FMT
-               ",\"ban_s\":%" APR_INT64_T_FMT ",\"ban_max_s\":%"
-               APR_INT64_T_FMT ",\"attack_score\":%d},",
+               threat_names[s->threat].word, s->peak_apm, RLW_THREAT_MINUTES,
+               s->nbans);
+    ap_rprintf(r,
+               "\"policy\":{\"enabled\":%s,\"dry_run\":%s,\"threshold\":"
+               "%" APR_INT64_T_FMT ",\"window_s\":%" APR_INT64_T_FMT
+               ",\"ban_s\":%" APR_INT64_T_FMT ",\"ban_max_s\":%" APR_INT64_T_FMT
+               ",\"attack_score\":%d},",
                c->enabled > 0 ? "true" : "false",
                c->dry_run > 0 ? "true" : "false", c->threshold,
                c->window_ms / 1000, c->ban_ms / 1000, c->ban_max_ms / 1000,
@@ -509,35 +509,41 @@ static void render_json(request_rec *r, const snapshot_t *s, int admin)
     ap_rprintf(r, "},\"since\":\"%s\",",
                s->started_ms ? iso(p, s->started_ms) : "");
 
-    ap_rprintf(r, "\"store\":{\"name\":\"%s\",\"tracked\":%" APR_UINT64_T_FMT
-               ",\"capacity\":%" APR_UINT64_T_FMT ",\"evictions\":%"
-               APR_UINT64_T_FMT ",\"evicted_bans\":%" APR_UINT64_T_FMT
+    ap_rprintf(r,
+               "\"store\":{\"name\":\"%s\",\"tracked\":%" APR_UINT64_T_FMT
+               ",\"capacity\":%" APR_UINT64_T_FMT
+               ",\"evictions\":%" APR_UINT64_T_FMT
+               ",\"evicted_bans\":%" APR_UINT64_T_FMT
                ",\"untracked\":%" APR_UINT64_T_FMT,
                json_text(p, rlw_the_store ? rlw_the_store->name : "none"),
                s->stats.tracked, s->stats.capacity, s->stats.evictions,
                s->stats.evicted_bans, s->stats.untracked);
     if (s->is_mc) {
-        ap_rprintf(r, ",\"memcached\":{\"degraded\":%s,\"degraded_since\":"
-                   "\"%s\",\"errors\":%" APR_UINT64_T_FMT ",\"fallbacks\":%"
-                   APR_UINT64_T_FMT ",\"cas_retries\":%" APR_UINT64_T_FMT
-                   ",\"bad_records\":%" APR_UINT64_T_FMT ",\"journal_seen\":%"
-                   APR_UINT64_T_FMT ",\"ops\":%" APR_UINT64_T_FMT
-                   ",\"servers\":[",
+        ap_rprintf(r,
+                   ",\"memcached\":{\"degraded\":%s,\"degraded_since\":"
+                   "\"%s\",\"errors\":%" APR_UINT64_T_FMT
+                   ",\"fallbacks\":%" APR_UINT64_T_FMT
+                   ",\"cas_retries\":%" APR_UINT64_T_FMT
+                   ",\"bad_records\":%" APR_UINT64_T_FMT
+                   ",\"journal_seen\":%" APR_UINT64_T_FMT
+                   ",\"ops\":%" APR_UINT64_T_FMT ",\"servers\":[",
                    s->mcc.degraded_since_ms ? "true" : "false",
-                   s->mcc.degraded_since_ms
-                       ? iso(p, s->mcc.degraded_since_ms) : "",
+                   s->mcc.degraded_since_ms ? iso(p, s->mcc.degraded_since_ms)
+                                            : "",
                    s->mcc.errors, s->mcc.fallbacks, s->mcc.cas_retries,
                    s->mcc.bad_records, s->mcc.journal_seen, s->mcc.ops);
         for (i = 0; i < s->servers->nelts; i++)
-            ap_rprintf(r, "%s\"%s\"", i ? "," : "",
-                       json_text(p, APR_ARRAY_IDX(s->servers, i,
-                                                  const char *)));
+            ap_rprintf(
+                r, "%s\"%s\"", i ? "," : "",
+                json_text(p, APR_ARRAY_IDX(s->servers, i, const char *)));
         ap_rputs("]}", r);
     }
     ap_rputs("},", r);
 
-    ap_rprintf(r, "\"active_bans\":%" APR_UINT64_T_FMT ",\"bans_listed\":%d,"
-               "\"bans\":[", s->nbans, s->bans->nelts);
+    ap_rprintf(r,
+               "\"active_bans\":%" APR_UINT64_T_FMT ",\"bans_listed\":%d,"
+               "\"bans\":[",
+               s->nbans, s->bans->nelts);
     for (i = 0; i < s->bans->nelts; i++) {
         if (i)
             ap_rputs(",", r);
@@ -578,24 +584,22 @@ static const char *const metric_help[RLW_M_COUNT] = {
 /* One metric: its HELP and TYPE lines, then its one sample, labelled with
  * the node, and with the store when store is not NULL. */
 static void prom_metric(request_rec *r, const char *name, const char *type,
-                        const char *help, const char *node,
-                        const char *store, apr_uint64_t v)
+                        const char *help, const char *node, const char *store,
+                        apr_uint64_t v)
 {
     ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
     if (store)
-        ap_rprintf(r, "%s{node=\"%s\",store=\"%s\"} %" APR_UINT64_T_FMT
-                   "\n", name, node, store, v);
+        ap_rprintf(r, "%s{node=\"%s\",store=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                   name, node, store, v);
     else
-        ap_rprintf(r, "%s{node=\"%s\"} %" APR_UINT64_T_FMT "\n", name, node,
-                   v);
+        ap_rprintf(r, "%s{node=\"%s\"} %" APR_UINT64_T_FMT "\n", name, node, v);
 }
 
 static void render_prometheus(request_rec *r, const snapshot_t *s)
 {
     const char *node = prom_label(r->pool, node_of(s));
-    const char *store = prom_label(r->pool,
-                                   rlw_the_store ? rlw_the_store->name
-                                                 : "none");
+    const char *store =
+        prom_label(r->pool, rlw_the_store ? rlw_the_store->name : "none");
     char name[96];
     int k;
 
@@ -611,14 +615,15 @@ static void render_prometheus(request_rec *r, const snapshot_t *s)
                 "Failed store calls (memcached; always 0 for shm).", node,
                 store, s->is_mc ? s->mcc.errors : 0);
     prom_metric(r, "ratelimit_waf_store_evictions_total", "counter",
-                "Clients evicted from the full shm table to make room.",
-                node, NULL, s->stats.evictions);
+                "Clients evicted from the full shm table to make room.", node,
+                NULL, s->stats.evictions);
     prom_metric(r, "ratelimit_waf_store_evicted_bans_total", "counter",
                 "Running bans among the evicted clients.", node, NULL,
                 s->stats.evicted_bans);
     prom_metric(r, "ratelimit_waf_store_untracked_total", "counter",
                 "Clients not tracked: their part of the full shm table "
-                "held running bans only.", node, NULL, s->stats.untracked);
+                "held running bans only.",
+                node, NULL, s->stats.untracked);
     if (s->is_mc) {
         static const struct {
             const char *name, *help;
@@ -639,12 +644,12 @@ static void render_prometheus(request_rec *r, const snapshot_t *s)
         size_t i;
 
         for (i = 0; i < sizeof(mcm) / sizeof(mcm[0]); i++)
-            prom_metric(r, mcm[i].name, "counter", mcm[i].help, node, NULL,
-                        *(const uint64_t *)((const char *)&s->mcc +
-                                            mcm[i].off));
+            prom_metric(
+                r, mcm[i].name, "counter", mcm[i].help, node, NULL,
+                *(const uint64_t *)((const char *)&s->mcc + mcm[i].off));
         prom_metric(r, "ratelimit_waf_store_journal_position", "gauge",
-                    "Last cluster journal entry this node applied.", node,
-                    NULL, s->mcc.journal_seen);
+                    "Last cluster journal entry this node applied.", node, NULL,
+                    s->mcc.journal_seen);
     }
     /* The gauges below are never negative: printed as unsigned. */
     prom_metric(r, "ratelimit_waf_enabled", "gauge",
@@ -661,8 +666,8 @@ static void render_prometheus(request_rec *r, const snapshot_t *s)
                 s->stats.capacity);
     prom_metric(r, "ratelimit_waf_store_degraded", "gauge",
                 "1 while the store fails and counting falls back to the "
-                "node.", node, store,
-                s->is_mc && s->mcc.degraded_since_ms ? 1 : 0);
+                "node.",
+                node, store, s->is_mc && s->mcc.degraded_since_ms ? 1 : 0);
     prom_metric(r, "ratelimit_waf_threat_level", "gauge",
                 "0 calm, 1 elevated, 2 under attack (see docs/status.md).",
                 node, NULL, (apr_uint64_t)s->threat);
@@ -770,35 +775,41 @@ static void render_chart(request_rec *r, const snapshot_t *s)
     }
     step = nice_step(max);
     ymax = (double)(step * RLW_CHART_TICKS);
-    ap_rprintf(r, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
+    ap_rprintf(r,
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
                "%.0f %.0f\" width=\"100%%\" role=\"img\" aria-label=\"Attacks "
                "and rejected requests per minute over the last hour\" "
                "font-family=\"DejaVu Sans,Arial,sans-serif\" font-size=\"12\">"
                "<title>Attacks and rejected requests per minute, last hour"
-               "</title>", W, H);
+               "</title>",
+               W, H);
     /* Horizontal grid and y labels. */
     for (t = 0; t <= RLW_CHART_TICKS; t++) {
         double y = T + ph - ph * t / RLW_CHART_TICKS;
-        ap_rprintf(r, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+        ap_rprintf(r,
+                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                    "stroke=\"%s\" stroke-width=\"1\"/>"
                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
                    "fill=\"#57606a\">%" APR_UINT64_T_FMT "</text>",
                    L, y, W - R, y, t ? "#eaeef2" : "#8c959f", L - 8, y + 4,
                    step * (uint64_t)t);
     }
-    ap_rprintf(r, "<text x=\"14\" y=\"%.1f\" fill=\"#57606a\" "
+    ap_rprintf(r,
+               "<text x=\"14\" y=\"%.1f\" fill=\"#57606a\" "
                "transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">"
-               "per minute</text>", T + ph / 2, T + ph / 2);
+               "per minute</text>",
+               T + ph / 2, T + ph / 2);
     /* Vertical ticks every 15 minutes, labelled in minutes ago. */
     for (t = 60; t >= 0; t -= 15) {
         int idx = RLW_METRICS_MINUTES - 1 - (t < 60 ? t : 59);
         double x = L + sw * idx + sw / 2;
-        ap_rprintf(r, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+        ap_rprintf(r,
+                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                    "stroke=\"#8c959f\"/><text x=\"%.1f\" y=\"%.1f\" "
                    "text-anchor=\"middle\" fill=\"#57606a\">%s</text>",
                    x, T + ph, x, T + ph + 5, x, T + ph + 19,
-                   t == 0 ? "now" : apr_psprintf(r->pool, "-%dm",
-                                                 t < 60 ? t : 59));
+                   t == 0 ? "now"
+                          : apr_psprintf(r->pool, "-%dm", t < 60 ? t : 59));
     }
     /* Attacks: one bar per minute, with a tooltip. */
     for (i = 0; i < RLW_METRICS_MINUTES; i++) {
@@ -806,28 +817,31 @@ static void render_chart(request_rec *r, const snapshot_t *s)
         apr_time_exp_t tm;
 
         apr_time_exp_gmt(&tm, (apr_time_t)(first_min + i) * 60 * 1000000);
-        ap_rprintf(r, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+        ap_rprintf(r,
+                   "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                    "height=\"%.1f\" fill=\"#fb8f44\"><title>%02d:%02d UTC: %u "
                    "attacks, %u rejected</title></rect>",
-                   L + sw * i + sw * 0.15, T + ph - h, sw * 0.7, h,
-                   tm.tm_hour, tm.tm_min, s->attacks[i], s->rejected[i]);
+                   L + sw * i + sw * 0.15, T + ph - h, sw * 0.7, h, tm.tm_hour,
+                   tm.tm_min, s->attacks[i], s->rejected[i]);
     }
     /* Rejected: a line through the minutes' centres. */
     ap_rputs("<polyline fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\" "
-             "stroke-linejoin=\"round\" points=\"", r);
+             "stroke-linejoin=\"round\" points=\"",
+             r);
     for (i = 0; i < RLW_METRICS_MINUTES; i++)
         ap_rprintf(r, "%s%.1f,%.1f", i ? " " : "", L + sw * i + sw / 2,
                    T + ph - ph * s->rejected[i] / ymax);
     ap_rputs("\"/>", r);
     /* Legend. */
-    ap_rprintf(r, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
+    ap_rprintf(r,
+               "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
                "fill=\"#fb8f44\"/><text x=\"%.1f\" y=\"%.1f\" "
                "fill=\"#24292f\">attacks</text>"
                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                "stroke=\"#0969da\" stroke-width=\"2\"/><text x=\"%.1f\" "
                "y=\"%.1f\" fill=\"#24292f\">rejected (banned clients)</text>",
-               L, H - 13, L + 17, H - 3, L + 90, H - 7, L + 110, H - 7,
-               L + 116, H - 3);
+               L, H - 13, L + 17, H - 3, L + 90, H - 7, L + 110, H - 7, L + 116,
+               H - 3);
     ap_rputs("</svg>", r);
 }
 
@@ -852,8 +866,10 @@ static void html_rules(request_rec *r, const rlw_client_info_t *c)
 
 static void html_card(request_rec *r, uint64_t n, const char *label)
 {
-    ap_rprintf(r, "<div class=\"card\"><div class=\"n\">%" APR_UINT64_T_FMT
-               "</div><div class=\"l\">%s</div></div>", n, label);
+    ap_rprintf(r,
+               "<div class=\"card\"><div class=\"n\">%" APR_UINT64_T_FMT
+               "</div><div class=\"l\">%s</div></div>",
+               n, label);
 }
 
 static void html_kv(request_rec *r, const char *k, const char *v)
@@ -877,12 +893,15 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
     int i;
 
     ap_set_content_type(r, "text/html; charset=utf-8");
-    ap_rprintf(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+    ap_rprintf(r,
+               "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
                "charset=\"utf-8\"><meta name=\"viewport\" content=\"width="
                "device-width,initial-scale=1\"><meta name=\"robots\" content="
                "\"noindex\"><title>mod_ratelimit_waf - %s</title><style>%s"
-               "</style></head><body><main>", node, page_css);
-    ap_rprintf(r, "<header><h1>mod_ratelimit_waf on %s</h1><div class=\"sub\">"
+               "</style></head><body><main>",
+               node, page_css);
+    ap_rprintf(r,
+               "<header><h1>mod_ratelimit_waf on %s</h1><div class=\"sub\">"
                "%s UTC<a href=\"%s?json\">JSON</a><a href=\"%s?prometheus\">"
                "Prometheus</a></div></header>",
                node, human_time(p, s->now), self, self);
@@ -891,9 +910,11 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
                    !strcmp(done, "ban") ? "Ban" : "Unban");
     if (!s->enabled)
         ap_rputs("<div class=\"note\">The module is not enabled: no server "
-                 "has <span class=\"mono\">RateLimitWAF On</span>.</div>", r);
+                 "has <span class=\"mono\">RateLimitWAF On</span>.</div>",
+                 r);
 
-    ap_rprintf(r, "<section class=\"threat %s\"><div class=\"level\">%s</div>"
+    ap_rprintf(r,
+               "<section class=\"threat %s\"><div class=\"level\">%s</div>"
                "<div class=\"why\">%u attacks in the busiest of the last %d "
                "minutes &middot; %" APR_UINT64_T_FMT " active ban%s%s</div>"
                "</section>",
@@ -914,18 +935,22 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
     html_card(r, s->total[RLW_M_EVENTS_DROPPED], "events dropped");
     ap_rputs("</div>", r);
     if (s->started_ms)
-        ap_rprintf(r, "<div class=\"sub\" style=\"margin-top:6px\">Totals "
+        ap_rprintf(r,
+                   "<div class=\"sub\" style=\"margin-top:6px\">Totals "
                    "since %s UTC (%s ago).</div>",
                    human_time(p, s->started_ms),
                    human_span(p, s->now - s->started_ms));
 
     ap_rputs("<h2>Attacks and rejected requests per minute <small>last hour"
-             "</small></h2><div class=\"panel\">", r);
+             "</small></h2><div class=\"panel\">",
+             r);
     render_chart(r, s);
     ap_rputs("</div>", r);
 
-    ap_rprintf(r, "<h2>Active bans <small>%" APR_UINT64_T_FMT "%s</small>"
-               "</h2>", s->nbans,
+    ap_rprintf(r,
+               "<h2>Active bans <small>%" APR_UINT64_T_FMT "%s</small>"
+               "</h2>",
+               s->nbans,
                (uint64_t)s->bans->nelts < s->nbans
                    ? apr_psprintf(p, ", newest %d shown", s->bans->nelts)
                    : "");
@@ -935,48 +960,50 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
         ap_rputs("<table><tr><th>Client</th><th>Since</th><th>Until</th>"
                  "<th class=\"n\">Remaining</th><th class=\"n\">Strike</th>"
                  "<th class=\"n\">Attacks</th><th>Decided by</th>"
-                 "<th>Top rules</th></tr>", r);
+                 "<th>Top rules</th></tr>",
+                 r);
         for (i = 0; i < s->bans->nelts; i++) {
             const rlw_client_info_t *b =
                 &APR_ARRAY_IDX(s->bans, i, rlw_client_info_t);
             /* Strike 0: a manual ban, or a shared proxy's
              * (RateLimitWAFAllow), which never escalates. */
-            ap_rprintf(r, "<tr><td class=\"mono\">%s</td><td class=\"t\">%s"
-                       "</td><td class=\"t\">%s</td><td class=\"n\">%s</td>"
-                       "<td class=\"n\">%s</td><td class=\"n\">%u</td>"
-                       "<td class=\"t\">%s</td><td>",
-                       client_cell(p, &b->client),
-                       human_time(p, b->ban.start_ms),
-                       human_time(p, b->ban.until_ms),
-                       human_span(p, b->ban.until_ms - s->now),
-                       b->ban.strikes ? apr_psprintf(p, "%u", b->ban.strikes)
-                                      : "-",
-                       b->ban.count, b->node[0] ? html(p, b->node) : "-");
+            ap_rprintf(
+                r,
+                "<tr><td class=\"mono\">%s</td><td class=\"t\">%s"
+                "</td><td class=\"t\">%s</td><td class=\"n\">%s</td>"
+                "<td class=\"n\">%s</td><td class=\"n\">%u</td>"
+                "<td class=\"t\">%s</td><td>",
+                client_cell(p, &b->client), human_time(p, b->ban.start_ms),
+                human_time(p, b->ban.until_ms),
+                human_span(p, b->ban.until_ms - s->now),
+                b->ban.strikes ? apr_psprintf(p, "%u", b->ban.strikes) : "-",
+                b->ban.count, b->node[0] ? html(p, b->node) : "-");
             html_rules(r, b);
             ap_rputs("</td></tr>", r);
         }
         ap_rputs("</table>", r);
     }
 
-    ap_rprintf(r, "<h2>Top offenders <small>most attacks in the %s window, "
+    ap_rprintf(r,
+               "<h2>Top offenders <small>most attacks in the %s window, "
                "threshold %" APR_INT64_T_FMT "</small></h2>",
-               rlw_duration_format(c->window_ms, d1, sizeof(d1)),
-               c->threshold);
+               rlw_duration_format(c->window_ms, d1, sizeof(d1)), c->threshold);
     if (!s->ntop) {
         ap_rputs("<div class=\"empty\">No attacks in the window.</div>", r);
     } else {
         ap_rputs("<table><tr><th>Client</th><th class=\"n\">Attacks</th>"
                  "<th class=\"n\">Of threshold</th><th>Last attack</th>"
-                 "<th>State</th><th>Top rules</th></tr>", r);
+                 "<th>State</th><th>Top rules</th></tr>",
+                 r);
         for (i = 0; i < s->ntop; i++) {
             const rlw_client_info_t *o = &s->top[i];
-            ap_rprintf(r, "<tr><td class=\"mono\">%s</td><td class=\"n\">%u"
+            ap_rprintf(r,
+                       "<tr><td class=\"mono\">%s</td><td class=\"n\">%u"
                        "</td><td class=\"n\">%.0f%%</td><td class=\"t\">%s"
                        "</td><td>%s"
                        "</td><td>",
                        client_cell(p, &o->client), o->count,
-                       c->threshold > 0 ? 100.0 * o->count / c->threshold
-                                        : 0.0,
+                       c->threshold > 0 ? 100.0 * o->count / c->threshold : 0.0,
                        o->last_ms ? human_time(p, o->last_ms) : "-",
                        rlw_ban_active(&o->ban, s->now)
                            ? "<span class=\"tag ban\">banned</span>"
@@ -988,36 +1015,39 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
     }
 
     ap_rputs("<div class=\"grid2\"><div><h2>Store</h2><table>", r);
-    html_kv(r, "Store", rlw_the_store ? html(p, rlw_the_store->name)
-                                      : "none");
+    html_kv(r, "Store", rlw_the_store ? html(p, rlw_the_store->name) : "none");
     html_kv(r, "Clients tracked",
-            apr_psprintf(p, "%" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
-                         " (%.1f%%)", s->stats.tracked, s->stats.capacity,
-                         s->stats.capacity ? 100.0 * (double)s->stats.tracked
-                                                 / (double)s->stats.capacity
-                                           : 0.0));
+            apr_psprintf(
+                p, "%" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT " (%.1f%%)",
+                s->stats.tracked, s->stats.capacity,
+                s->stats.capacity ? 100.0 * (double)s->stats.tracked /
+                                        (double)s->stats.capacity
+                                  : 0.0));
     html_kv(r, "Evictions",
-            apr_psprintf(p, "%" APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT
-                         " running bans)", s->stats.evictions,
-                         s->stats.evicted_bans));
+            apr_psprintf(
+                p, "%" APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT " running bans)",
+                s->stats.evictions, s->stats.evicted_bans));
     html_kv(r, "Not tracked",
-            apr_psprintf(p, "%" APR_UINT64_T_FMT " (table part full of "
-                         "running bans)", s->stats.untracked));
+            apr_psprintf(p,
+                         "%" APR_UINT64_T_FMT " (table part full of "
+                         "running bans)",
+                         s->stats.untracked));
     if (s->is_mc) {
-        html_kv(r, "Health",
-                s->mcc.degraded_since_ms
-                    ? apr_psprintf(p, "<span class=\"bad\">degraded since %s "
-                                   "UTC (%s)</span>",
-                                   human_time(p, s->mcc.degraded_since_ms),
-                                   human_span(p, s->now -
-                                                 s->mcc.degraded_since_ms))
-                    : "<span class=\"ok\">answering</span>");
+        html_kv(
+            r, "Health",
+            s->mcc.degraded_since_ms
+                ? apr_psprintf(p,
+                               "<span class=\"bad\">degraded since %s "
+                               "UTC (%s)</span>",
+                               human_time(p, s->mcc.degraded_since_ms),
+                               human_span(p, s->now - s->mcc.degraded_since_ms))
+                : "<span class=\"ok\">answering</span>");
         for (i = 0; i < s->servers->nelts; i++)
-            html_kv(r, i ? "" : "Servers",
-                    apr_pstrcat(p, "<span class=\"mono\">",
-                                html(p, APR_ARRAY_IDX(s->servers, i,
-                                                      const char *)),
-                                "</span>", NULL));
+            html_kv(
+                r, i ? "" : "Servers",
+                apr_pstrcat(p, "<span class=\"mono\">",
+                            html(p, APR_ARRAY_IDX(s->servers, i, const char *)),
+                            "</span>", NULL));
         html_kv_num(r, "Errors", s->mcc.errors);
         html_kv_num(r, "Fallbacks to shm", s->mcc.fallbacks);
         html_kv_num(r, "CAS retries", s->mcc.cas_retries);
@@ -1028,50 +1058,57 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
         html_kv(r, "Health", "<span class=\"ok\">local shared memory</span>");
     }
     ap_rputs("</table></div><div><h2>Policy <small>this virtual host"
-             "</small></h2><table>", r);
+             "</small></h2><table>",
+             r);
     html_kv(r, "RateLimitWAF", c->enabled > 0 ? "On" : "Off");
-    html_kv(r, "Threshold", apr_psprintf(p, "%" APR_INT64_T_FMT " attacks in "
-                                         "%s", c->threshold,
-                                         rlw_duration_format(c->window_ms, d1,
-                                                             sizeof(d1))));
-    html_kv(r, "Ban", apr_psprintf(p, "%s, doubling up to %s",
-                                   rlw_duration_format(c->ban_ms, d2,
-                                                       sizeof(d2)),
-                                   rlw_duration_format(c->ban_max_ms, d3,
-                                                       sizeof(d3))));
+    html_kv(r, "Threshold",
+            apr_psprintf(p,
+                         "%" APR_INT64_T_FMT " attacks in "
+                         "%s",
+                         c->threshold,
+                         rlw_duration_format(c->window_ms, d1, sizeof(d1))));
+    html_kv(r, "Ban",
+            apr_psprintf(p, "%s, doubling up to %s",
+                         rlw_duration_format(c->ban_ms, d2, sizeof(d2)),
+                         rlw_duration_format(c->ban_max_ms, d3, sizeof(d3))));
     html_kv(r, "Banned clients get",
             apr_psprintf(p, "%d%s", c->ban_status,
                          c->ban_action == RLW_ACTION_CLOSE
-                             ? ", connection closed" : ""));
-    html_kv(r, "Attack score", apr_psprintf(p, "%s &ge; %d",
-                                            html(p, c->score_var),
-                                            c->attack_score));
+                             ? ", connection closed"
+                             : ""));
+    html_kv(
+        r, "Attack score",
+        apr_psprintf(p, "%s &ge; %d", html(p, c->score_var), c->attack_score));
     html_kv(r, "Dry run", c->dry_run > 0 ? "On: nothing is blocked" : "Off");
     ap_rputs("</table></div></div>", r);
 
     if (admin) {
-        ap_rprintf(r, "<h2>Admin <small>RateLimitWAFAdmin On</small></h2>"
-                   "<div class=\"panel\"><form method=\"post\" action=\"%s\">"
-                   "<input type=\"hidden\" name=\"action\" value=\"ban\">"
-                   "<input type=\"hidden\" name=\"token\" value=\"%s\">"
-                   "<label>Client <input name=\"client\" required size=\"30\" "
-                   "placeholder=\"192.0.2.1 or 2001:db8::1\"></label>"
-                   "<label>for <input name=\"duration\" size=\"6\" value=\"%s\" "
-                   "placeholder=\"15m\"></label>"
-                   "<button class=\"danger\" type=\"submit\">Ban</button>"
-                   "</form><form method=\"post\" action=\"%s\">"
-                   "<input type=\"hidden\" name=\"action\" value=\"unban\">"
-                   "<input type=\"hidden\" name=\"token\" value=\"%s\">"
-                   "<label>Client <input name=\"client\" required size=\"30\" "
-                   "placeholder=\"192.0.2.1 or 2001:db8:1:2::/64\"></label>"
-                   "<button type=\"submit\">Unban</button></form></div>",
-                   self, form_token(r, "ban"),
-                   rlw_duration_format(c->ban_ms, d1, sizeof(d1)), self,
-                   form_token(r, "unban"));
+        ap_rprintf(
+            r,
+            "<h2>Admin <small>RateLimitWAFAdmin On</small></h2>"
+            "<div class=\"panel\"><form method=\"post\" action=\"%s\">"
+            "<input type=\"hidden\" name=\"action\" value=\"ban\">"
+            "<input type=\"hidden\" name=\"token\" value=\"%s\">"
+            "<label>Client <input name=\"client\" required size=\"30\" "
+            "placeholder=\"192.0.2.1 or 2001:db8::1\"></label>"
+            "<label>for <input name=\"duration\" size=\"6\" value=\"%s\" "
+            "placeholder=\"15m\"></label>"
+            "<button class=\"danger\" type=\"submit\">Ban</button>"
+            "</form><form method=\"post\" action=\"%s\">"
+            "<input type=\"hidden\" name=\"action\" value=\"unban\">"
+            "<input type=\"hidden\" name=\"token\" value=\"%s\">"
+            "<label>Client <input name=\"client\" required size=\"30\" "
+            "placeholder=\"192.0.2.1 or 2001:db8:1:2::/64\"></label>"
+            "<button type=\"submit\">Unban</button></form></div>",
+            self, form_token(r, "ban"),
+            rlw_duration_format(c->ban_ms, d1, sizeof(d1)), self,
+            form_token(r, "unban"));
     }
-    ap_rprintf(r, "<footer>mod_ratelimit_waf status &middot; node %s &middot; "
+    ap_rprintf(r,
+               "<footer>mod_ratelimit_waf status &middot; node %s &middot; "
                "counts are this node's; bans include those learnt from the "
-               "cluster.</footer></main></body></html>\n", node);
+               "cluster.</footer></main></body></html>\n",
+               node);
 }
 
 /* ---- admin: POST ban / unban ------------------------------------------- */
@@ -1085,8 +1122,7 @@ static int answer(request_rec *r, int json, int status, const char *msg)
         ap_set_content_type(r, "application/json");
         ap_rprintf(r, "{\"ok\":%s,\"%s\":\"%s\"}\n",
                    status < 300 ? "true" : "false",
-                   status < 300 ? "message" : "error",
-                   json_text(r->pool, msg));
+                   status < 300 ? "message" : "error", json_text(r->pool, msg));
     } else {
         ap_set_content_type(r, "text/plain; charset=utf-8");
         ap_rprintf(r, "%s\n", msg);
@@ -1132,9 +1168,8 @@ static int is_server_name(const server_rec *srv, const char *host)
         if (!strcasecmp(APR_ARRAY_IDX(srv->names, i, const char *), host))
             return 1;
     for (i = 0; srv->wild_names && i < srv->wild_names->nelts; i++)
-        if (!ap_strcasecmp_match(host,
-                                 APR_ARRAY_IDX(srv->wild_names, i,
-                                               const char *)))
+        if (!ap_strcasecmp_match(
+                host, APR_ARRAY_IDX(srv->wild_names, i, const char *)))
             return 1;
     return 0;
 }
@@ -1182,14 +1217,17 @@ static const char *parse_admin_client(apr_pool_t *p, const char *text,
         memset(&net, 0, sizeof(net));
         if (rlw_cidr_parse(text, &net) ||
             net.prefix != (net.family == RLW_AF_INET6 ? v6_prefix : 32))
-            return apr_psprintf(p, "client '%s' is neither an address nor "
-                                "a client network (/%d for IPv6)", text,
-                                v6_prefix);
+            return apr_psprintf(p,
+                                "client '%s' is neither an address nor "
+                                "a client network (/%d for IPv6)",
+                                text, v6_prefix);
         text = apr_pstrndup(p, text, (apr_size_t)(slash - text));
     }
     if (rlw_addr_parse(text, &host))
-        return apr_psprintf(p, "client '%s' is not an IPv4 or IPv6 "
-                            "address", text);
+        return apr_psprintf(p,
+                            "client '%s' is not an IPv4 or IPv6 "
+                            "address",
+                            text);
     rlw_addr_client(&host, (unsigned)v6_prefix, client);
     return NULL;
 }
@@ -1254,8 +1292,8 @@ static int handle_admin(request_rec *r, int admin, int json)
     /* Only a page of this server, given to this operator within the last
      * hour or two, holds the token: a form another site makes a browser
      * post does not. */
-    if (!csrf_key || !rlw_csrf_check(csrf_key, rlw_now_ms(),
-                                     admin_identity(r), action, token)) {
+    if (!csrf_key || !rlw_csrf_check(csrf_key, rlw_now_ms(), admin_identity(r),
+                                     action, token)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00045: status admin request refused (%s form "
                       "token for action=%s) user=%s",
@@ -1296,24 +1334,26 @@ static int handle_admin(request_rec *r, int admin, int json)
                 why = "must be longer than zero and at most 366d";
             if (why)
                 return answer(r, json, HTTP_BAD_REQUEST,
-                              apr_psprintf(r->pool, "Bad request: duration "
+                              apr_psprintf(r->pool,
+                                           "Bad request: duration "
                                            "'%s': %s (use e.g. 90s, 15m, 8h, "
-                                           "1d).", dur_text, why));
+                                           "1d).",
+                                           dur_text, why));
         }
         memset(&b, 0, sizeof(b));
         rv = rlw_the_store->ban(rlw_the_store, &client, ms, now, &b);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                           "RLW00044: store %s could not ban client=%s "
-                          "(manual, user=%s)", rlw_the_store->name, who,
-                          user);
+                          "(manual, user=%s)",
+                          rlw_the_store->name, who, user);
             return answer(r, json, HTTP_INTERNAL_SERVER_ERROR,
                           "The store could not record the ban.");
         }
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00040: manual ban client=%s ban=%s until=%s "
-                      "user=%s", who,
-                      rlw_duration_format(ms, len_txt, sizeof(len_txt)),
+                      "user=%s",
+                      who, rlw_duration_format(ms, len_txt, sizeof(len_txt)),
                       iso(r->pool, b.until_ms), user);
         ev.kind = RLW_EV_BAN;
         ev.ban = &b;
@@ -1324,7 +1364,8 @@ static int handle_admin(request_rec *r, int admin, int json)
             rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
         if (json) {
             ap_set_content_type(r, "application/json");
-            ap_rprintf(r, "{\"ok\":true,\"action\":\"ban\",\"client\":\"%s\","
+            ap_rprintf(r,
+                       "{\"ok\":true,\"action\":\"ban\",\"client\":\"%s\","
                        "\"until\":\"%s\",\"until_ms\":%" APR_INT64_T_FMT "}\n",
                        who, iso(r->pool, b.until_ms), b.until_ms);
             return OK;
@@ -1341,10 +1382,11 @@ static int handle_admin(request_rec *r, int admin, int json)
         if (rlw_the_store->unban(rlw_the_store, &client, now) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "RLW00042: manual unban of client=%s, which is not "
-                          "banned (user=%s)", who, user);
-            return answer(r, json, HTTP_NOT_FOUND,
-                          apr_psprintf(r->pool, "Client %s is not banned.",
-                                       who));
+                          "banned (user=%s)",
+                          who, user);
+            return answer(
+                r, json, HTTP_NOT_FOUND,
+                apr_psprintf(r->pool, "Client %s is not banned.", who));
         }
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00041: manual unban client=%s user=%s", who, user);
@@ -1356,8 +1398,10 @@ static int handle_admin(request_rec *r, int admin, int json)
             rlw_metrics_add(rlw_the_metrics, RLW_M_UNBANS, now, 1);
         if (json) {
             ap_set_content_type(r, "application/json");
-            ap_rprintf(r, "{\"ok\":true,\"action\":\"unban\",\"client\":"
-                       "\"%s\"}\n", who);
+            ap_rprintf(r,
+                       "{\"ok\":true,\"action\":\"unban\",\"client\":"
+                       "\"%s\"}\n",
+                       who);
             return OK;
         }
     }
@@ -1415,7 +1459,8 @@ static int rlw_status_hook(request_rec *r, int flags)
         return OK;
     take_snapshot(r, &s, 0);
     if (flags & AP_STATUS_SHORT) {
-        ap_rprintf(r, "RateLimitWAFThreat: %s\n"
+        ap_rprintf(r,
+                   "RateLimitWAFThreat: %s\n"
                    "RateLimitWAFActiveBans: %" APR_UINT64_T_FMT "\n"
                    "RateLimitWAFTrackedClients: %" APR_UINT64_T_FMT "\n"
                    "RateLimitWAFTableCapacity: %" APR_UINT64_T_FMT "\n"
@@ -1445,7 +1490,8 @@ static int rlw_status_hook(request_rec *r, int flags)
         }
         return OK;
     }
-    ap_rprintf(r, "<hr /><h2>mod_ratelimit_waf</h2>\n<dl>"
+    ap_rprintf(r,
+               "<hr /><h2>mod_ratelimit_waf</h2>\n<dl>"
                "<dt>Threat: <b>%s</b> (%u attacks in the busiest of the last "
                "%d minutes)</dt>"
                "<dt>Active bans: %" APR_UINT64_T_FMT "</dt>"

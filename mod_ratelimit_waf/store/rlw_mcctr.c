@@ -2,8 +2,7 @@
  * which call comes next (rlw_mcctr.h). */
 #include "rlw_mcctr.h"
 
-rlw_ctr_next_t rlw_ctr_next(rlw_ctr_op_t op, rlw_ctr_reply_t reply,
-                            int calls)
+rlw_ctr_next_t rlw_ctr_next(rlw_ctr_op_t op, rlw_ctr_reply_t reply, int calls)
 {
     rlw_ctr_next_t next;
 

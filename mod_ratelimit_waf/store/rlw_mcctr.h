@@ -30,34 +30,33 @@ typedef enum rlw_ctr_op {
 
 /* What memcached (through libmemcached) answered, in the store's terms. */
 typedef enum rlw_ctr_reply {
-    RLW_CTR_OK = 0,     /* done: incr's new value, or the add stored */
-    RLW_CTR_MISS,       /* NOT_FOUND: no such counter (incr) */
-    RLW_CTR_EXISTS,     /* NOT_STORED: it exists already (add) */
-    RLW_CTR_RETRYABLE,  /* the connection died before the call reached the
-                           data (its server restarted): making it again
-                           cannot count twice */
-    RLW_CTR_FAILED,     /* the server's trouble, not the value's: timeout
-                           (the call may have landed), out of memory,
-                           server error, server marked dead */
-    RLW_CTR_REFUSED     /* anything else, e.g. CLIENT_ERROR: memcached
-                           refuses to increment what the key holds
-                           (not a number) */
+    RLW_CTR_OK = 0,    /* done: incr's new value, or the add stored */
+    RLW_CTR_MISS,      /* NOT_FOUND: no such counter (incr) */
+    RLW_CTR_EXISTS,    /* NOT_STORED: it exists already (add) */
+    RLW_CTR_RETRYABLE, /* the connection died before the call reached the
+                          data (its server restarted): making it again
+                          cannot count twice */
+    RLW_CTR_FAILED,    /* the server's trouble, not the value's: timeout
+                          (the call may have landed), out of memory,
+                          server error, server marked dead */
+    RLW_CTR_REFUSED    /* anything else, e.g. CLIENT_ERROR: memcached
+                          refuses to increment what the key holds
+                          (not a number) */
 } rlw_ctr_reply_t;
 
 /* What to do next. */
 typedef enum rlw_ctr_next {
-    RLW_CTR_DONE = 0,   /* the counter was added to: stop */
-    RLW_CTR_DO_INCR,    /* make an incr */
-    RLW_CTR_DO_ADD,     /* make an add of the initial value */
-    RLW_CTR_CHECK,      /* stop: the key may hold garbage; the caller
-                           checks it and repairs it its own way */
-    RLW_CTR_FAIL        /* stop: a failure of that server */
+    RLW_CTR_DONE = 0, /* the counter was added to: stop */
+    RLW_CTR_DO_INCR,  /* make an incr */
+    RLW_CTR_DO_ADD,   /* make an add of the initial value */
+    RLW_CTR_CHECK,    /* stop: the key may hold garbage; the caller
+                         checks it and repairs it its own way */
+    RLW_CTR_FAIL      /* stop: a failure of that server */
 } rlw_ctr_next_t;
 
 /* The step after call op (the calls-th of this update, counting from 1)
  * got reply. Never anything but DONE, CHECK or FAIL once calls reaches
  * RLW_CTR_CALLS_MAX. */
-rlw_ctr_next_t rlw_ctr_next(rlw_ctr_op_t op, rlw_ctr_reply_t reply,
-                            int calls);
+rlw_ctr_next_t rlw_ctr_next(rlw_ctr_op_t op, rlw_ctr_reply_t reply, int calls);
 
 #endif

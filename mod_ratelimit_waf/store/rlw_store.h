@@ -40,11 +40,11 @@ typedef struct rlw_hit {
 /* What a store knows of one client (status pages, CLI, events). */
 typedef struct rlw_client_info {
     rlw_addr_t client;
-    uint32_t count;                   /* attacks in the window now */
-    rlw_ban_state_t ban;              /* running or last ban */
-    int64_t last_ms;                  /* last attack or ban */
-    char node[RLW_STORE_NODE_LEN];    /* node that decided the ban, or "" */
-    uint32_t rules[RLW_TOP_RULES];    /* most frequent rule ids, 0 = none */
+    uint32_t count;                /* attacks in the window now */
+    rlw_ban_state_t ban;           /* running or last ban */
+    int64_t last_ms;               /* last attack or ban */
+    char node[RLW_STORE_NODE_LEN]; /* node that decided the ban, or "" */
+    uint32_t rules[RLW_TOP_RULES]; /* most frequent rule ids, 0 = none */
     uint32_t rule_hits[RLW_TOP_RULES];
 } rlw_client_info_t;
 
@@ -55,23 +55,23 @@ typedef int rlw_visit_fn(void *baton, const rlw_client_info_t *info);
 
 /* What attack() reports. */
 typedef struct rlw_attack {
-    rlw_verdict_t verdict;   /* what happened because of this attack */
-    uint32_t count;          /* attacks in the window after this one (the
-                              * count that triggered the ban on a ban) */
-    rlw_ban_state_t ban;     /* the client's ban state after the attack */
-    int evicted;             /* 1 when making room evicted another client */
+    rlw_verdict_t verdict; /* what happened because of this attack */
+    uint32_t count;        /* attacks in the window after this one (the
+                            * count that triggered the ban on a ban) */
+    rlw_ban_state_t ban;   /* the client's ban state after the attack */
+    int evicted;           /* 1 when making room evicted another client */
     uint32_t rules[RLW_TOP_RULES]; /* the client's most frequent rule ids,
                                     * most frequent first, 0 = none */
 } rlw_attack_t;
 
 /* Counters a store keeps for status pages and logs (monotonic). */
 typedef struct rlw_store_stats {
-    uint64_t tracked;        /* clients currently held */
-    uint64_t capacity;       /* clients that fit */
-    uint64_t evictions;      /* clients evicted to make room */
-    uint64_t evicted_bans;   /* of which were running bans */
-    uint64_t untracked;      /* newcomers not tracked: every entry they
-                              * could take held a running ban */
+    uint64_t tracked;      /* clients currently held */
+    uint64_t capacity;     /* clients that fit */
+    uint64_t evictions;    /* clients evicted to make room */
+    uint64_t evicted_bans; /* of which were running bans */
+    uint64_t untracked;    /* newcomers not tracked: every entry they
+                            * could take held a running ban */
 } rlw_store_stats_t;
 
 struct rlw_store {
@@ -168,13 +168,13 @@ void rlw_store_shm_learn(rlw_store_t *local, const rlw_addr_t *client,
 
 /* Settings of the memcached store (RateLimitWAF* directives). */
 typedef struct rlw_store_mc_conf {
-    const char *config;   /* libmemcached configuration string */
-    const char *prefix;   /* key prefix, so farms can share a pool */
-    const char *node;     /* this node's name in journal entries */
-    int64_t timeout_ms;   /* connect and I/O timeout per call */
-    int64_t window_ms;    /* RateLimitWAFWindow (ranks local evictions) */
-    int retry_secs;       /* a failed server is skipped this long */
-    int pool_size;        /* connections per process (its threads) */
+    const char *config; /* libmemcached configuration string */
+    const char *prefix; /* key prefix, so farms can share a pool */
+    const char *node;   /* this node's name in journal entries */
+    int64_t timeout_ms; /* connect and I/O timeout per call */
+    int64_t window_ms;  /* RateLimitWAFWindow (ranks local evictions) */
+    int retry_secs;     /* a failed server is skipped this long */
+    int pool_size;      /* connections per process (its threads) */
 } rlw_store_mc_conf_t;
 
 /* Health counters of the memcached store, shared by a node's processes. */
@@ -202,8 +202,7 @@ const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config);
  * Returns NULL or an error string. */
 const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
                                 const rlw_store_mc_conf_t *conf,
-                                const struct rlw_keys *keys,
-                                rlw_store_t **out);
+                                const struct rlw_keys *keys, rlw_store_t **out);
 
 void rlw_store_mc_counters(rlw_store_t *st, rlw_store_mc_counters_t *out);
 

@@ -85,18 +85,18 @@
 typedef struct mc_shared {
     int64_t degraded_since_ms; /* 0 while the pool answers */
     int64_t degraded_logged_ms;
-    int64_t last_failure_ms;   /* latest failed call */
-    uint64_t errors;           /* failed memcached calls */
-    uint64_t fallbacks;        /* attacks counted locally instead */
-    uint64_t cas_retries;      /* lost CAS rounds on ban records */
-    uint64_t bad_records;      /* records that failed to open or parse */
-    uint64_t journal_seen;     /* jpos.seen, for the status page */
-    uint64_t ops;              /* memcached round trips made */
-    rlw_jpos_t jpos;           /* where sync() reads the journal next */
-    uint64_t journal_taken;    /* highest journal number this node took */
-    int64_t behind_logged_ms;  /* last RLW00119 line */
-    int64_t jump_logged_ms;    /* last RLW00121 line */
-    int64_t skip_logged_ms;    /* last RLW00122 line */
+    int64_t last_failure_ms;  /* latest failed call */
+    uint64_t errors;          /* failed memcached calls */
+    uint64_t fallbacks;       /* attacks counted locally instead */
+    uint64_t cas_retries;     /* lost CAS rounds on ban records */
+    uint64_t bad_records;     /* records that failed to open or parse */
+    uint64_t journal_seen;    /* jpos.seen, for the status page */
+    uint64_t ops;             /* memcached round trips made */
+    rlw_jpos_t jpos;          /* where sync() reads the journal next */
+    uint64_t journal_taken;   /* highest journal number this node took */
+    int64_t behind_logged_ms; /* last RLW00119 line */
+    int64_t jump_logged_ms;   /* last RLW00121 line */
+    int64_t skip_logged_ms;   /* last RLW00122 line */
 } mc_shared_t;
 
 /* Longest sealed journal entry. */
@@ -112,14 +112,14 @@ typedef struct sync_slot {
 } sync_slot_t;
 
 typedef struct mc_store {
-    rlw_store_t base;          /* first */
-    rlw_store_t *local;        /* ban cache and fallback counter */
+    rlw_store_t base;   /* first */
+    rlw_store_t *local; /* ban cache and fallback counter */
     rlw_store_mc_conf_t conf;
     rlw_keys_t keys;
     mc_shared_t *shared;
-    memcached_pool_st *pool;   /* this process's connections */
-    memcached_st *sync_mc;     /* used by sync() only (one caller) */
-    sync_slot_t *slots;        /* sync()'s batch, RLW_MC_JOURNAL_BATCH */
+    memcached_pool_st *pool; /* this process's connections */
+    memcached_st *sync_mc;   /* used by sync() only (one caller) */
+    sync_slot_t *slots;      /* sync()'s batch, RLW_MC_JOURNAL_BATCH */
 } mc_store_t;
 
 #define ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
@@ -196,9 +196,8 @@ static memcached_st *new_connection(mc_store_t *st)
 
 /* --- degradation bookkeeping ------------------------------------------- */
 
-static void note_failure(mc_store_t *st, const char *what,
-                         memcached_st *mc, memcached_return_t rc,
-                         int64_t now)
+static void note_failure(mc_store_t *st, const char *what, memcached_st *mc,
+                         memcached_return_t rc, int64_t now)
 {
     mc_shared_t *sh = st->shared;
     int64_t zero = 0;
@@ -237,9 +236,9 @@ static void note_success(mc_store_t *st, int64_t now)
     if (since &&
         now - __atomic_load_n(&sh->last_failure_ms, __ATOMIC_RELAXED) < quiet)
         return;
-    if (since && __atomic_compare_exchange_n(&sh->degraded_since_ms, &since,
-                                             0, 0, __ATOMIC_RELAXED,
-                                             __ATOMIC_RELAXED)) {
+    if (since &&
+        __atomic_compare_exchange_n(&sh->degraded_since_ms, &since, 0, 0,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
         char detail[64];
 
         /* A new episode logs again (episodes are at least a retry period
@@ -277,8 +276,7 @@ static void push(mc_store_t *st, memcached_st *mc)
  * (e.g. no route to host) as MEMCACHED_NOTFOUND, and only its last error
  * (reset by each call) tells the truth. An operator must never read "not
  * banned" from an unreachable server. */
-static memcached_return_t admin_outcome(memcached_st *mc,
-                                        memcached_return_t rc)
+static memcached_return_t admin_outcome(memcached_st *mc, memcached_return_t rc)
 {
     memcached_return_t last;
 
@@ -311,9 +309,9 @@ static size_t ban_key(const mc_store_t *st, const char *pseudo, char *out)
 /* The keys of the client's buckets head - first, head - first - 1, ...
  * back to the oldest of the window (never below index 0); returns how
  * many. */
-static int bucket_keys(const mc_store_t *st, const char *pseudo,
-                       int64_t head, int first, char (*keys)[RLW_MC_KEY_MAX],
-                       const char **kp, size_t *kl)
+static int bucket_keys(const mc_store_t *st, const char *pseudo, int64_t head,
+                       int first, char (*keys)[RLW_MC_KEY_MAX], const char **kp,
+                       size_t *kl)
 {
     int i, n = 0;
 
@@ -366,8 +364,8 @@ static int open_ban(const mc_store_t *st, const char *key, size_t klen,
     unsigned char plain[RLW_BAN_RECORD_LEN + 8];
     size_t pl = 0;
 
-    if (rlw_open(&st->keys, key, klen, (const unsigned char *)val, vlen,
-                 plain, sizeof(plain), &pl) == 0 &&
+    if (rlw_open(&st->keys, key, klen, (const unsigned char *)val, vlen, plain,
+                 sizeof(plain), &pl) == 0 &&
         rlw_ban_record_decode(plain, pl, b) == 0)
         return 0;
     memset(b, 0, sizeof(*b));
@@ -422,15 +420,15 @@ static uint32_t count_since_ban(const uint64_t *vals, int64_t head,
 
 /* What a multi-get of a client's ban record and bucket counters found. */
 typedef struct client_read {
-    int found;             /* the ban record exists */
-    int bad_ban;           /* ... but fails to open or parse */
-    uint64_t cas;          /* the record's, so that a write replaces it */
-    rlw_ban_state_t ban;   /* all zero when absent or bad */
+    int found;           /* the ban record exists */
+    int bad_ban;         /* ... but fails to open or parse */
+    uint64_t cas;        /* the record's, so that a write replaces it */
+    rlw_ban_state_t ban; /* all zero when absent or bad */
     uint64_t vals[RLW_WINDOW_BUCKETS]; /* vals[i]: bucket head - i */
-    uint64_t bad_counters; /* counters that were not counts */
-    int nbad;              /* of which the first ones, to repair: */
-    int64_t bad_idx[RLW_WINDOW_BUCKETS];   /* their bucket index */
-    uint64_t bad_cas[RLW_WINDOW_BUCKETS];  /* and cas */
+    uint64_t bad_counters;             /* counters that were not counts */
+    int nbad;                          /* of which the first ones, to repair: */
+    int64_t bad_idx[RLW_WINDOW_BUCKETS];  /* their bucket index */
+    uint64_t bad_cas[RLW_WINDOW_BUCKETS]; /* and cas */
 } client_read_t;
 
 /* Sorts the results of the multi-get just sent on mc into r (zeroed by
@@ -438,10 +436,10 @@ typedef struct client_read {
  * (<= head; -1 for none) and older. Silent: what a bad record means is
  * the caller's to say (note_bad()). Returns MEMCACHED_SUCCESS or the
  * fetch's real error (admin_outcome()). */
-static memcached_return_t fetch_client(const mc_store_t *st,
-                                       memcached_st *mc, const char *bkey,
-                                       size_t bklen, int64_t head,
-                                       int64_t newest, client_read_t *r)
+static memcached_return_t fetch_client(const mc_store_t *st, memcached_st *mc,
+                                       const char *bkey, size_t bklen,
+                                       int64_t head, int64_t newest,
+                                       client_read_t *r)
 {
     memcached_return_t rc = MEMCACHED_SUCCESS;
     memcached_result_st *res;
@@ -480,9 +478,11 @@ static void note_bad(mc_store_t *st, const char *bkey, size_t bklen,
 {
     if (r->bad_ban) {
         ATOMIC_ADD(&st->shared->bad_records, 1);
-        rlw_log(RLW_LOG_WARN, "RLW00112: memcached ban record %.*s fails "
-                              "authentication or does not parse; ignored "
-                              "and overwritten", (int)bklen, bkey);
+        rlw_log(RLW_LOG_WARN,
+                "RLW00112: memcached ban record %.*s fails "
+                "authentication or does not parse; ignored "
+                "and overwritten",
+                (int)bklen, bkey);
     }
     if (r->bad_counters)
         ATOMIC_ADD(&st->shared->bad_records, r->bad_counters);
@@ -548,11 +548,9 @@ static memcached_return_t add_one(mc_store_t *st, memcached_st *mc,
     *refused = 0;
     for (;;) {
         if (op == RLW_CTR_INCR) {
-            rc = memcached_increment_by_key(mc, group, gl, key, klen, 1,
-                                            value);
+            rc = memcached_increment_by_key(mc, group, gl, key, klen, 1, value);
         } else {
-            rc = memcached_add_by_key(mc, group, gl, key, klen, "1", 1, ttl,
-                                      0);
+            rc = memcached_add_by_key(mc, group, gl, key, klen, "1", 1, ttl, 0);
             if (rc == MEMCACHED_SUCCESS)
                 *value = 1;
         }
@@ -607,19 +605,20 @@ static memcached_return_t increment(mc_store_t *st, memcached_st *mc,
                                     size_t klen, time_t ttl, uint64_t *value)
 {
     int refused = 0;
-    memcached_return_t rc = add_one(st, mc, pseudo, key, klen, ttl, value,
-                                    &refused);
+    memcached_return_t rc =
+        add_one(st, mc, pseudo, key, klen, ttl, value, &refused);
 
     if (rc == MEMCACHED_SUCCESS && *value <= RLW_COUNT_MAX)
         return rc;
     if (rc == MEMCACHED_SUCCESS ||
         (refused && holds_garbage(st, mc, pseudo, key, klen))) {
         ATOMIC_ADD(&st->shared->bad_records, 1);
-        rlw_log(RLW_LOG_WARN, "RLW00115: memcached counter %.*s holds "
-                              "something other than a count; replaced",
+        rlw_log(RLW_LOG_WARN,
+                "RLW00115: memcached counter %.*s holds "
+                "something other than a count; replaced",
                 (int)klen, key);
-        rc = memcached_set_by_key(mc, pseudo, strlen(pseudo), key, klen, "1",
-                                  1, ttl, 0);
+        rc = memcached_set_by_key(mc, pseudo, strlen(pseudo), key, klen, "1", 1,
+                                  ttl, 0);
         ATOMIC_ADD(&st->shared->ops, 1);
         *value = 1;
     }
@@ -645,9 +644,11 @@ static void repair_counters(mc_store_t *st, memcached_st *mc,
         ATOMIC_ADD(&st->shared->ops, 1);
     }
     if (r->nbad)
-        rlw_log(RLW_LOG_WARN, "RLW00116: %d memcached counters of %s hold "
-                              "something other than a count; ignored and "
-                              "reset to 0", r->nbad, pseudo);
+        rlw_log(RLW_LOG_WARN,
+                "RLW00116: %d memcached counters of %s hold "
+                "something other than a count; ignored and "
+                "reset to 0",
+                r->nbad, pseudo);
 }
 
 /* Counts one attack and reads the client's ban record, in two round trips:
@@ -749,8 +750,8 @@ static memcached_return_t write_ban(mc_store_t *st, memcached_st *mc,
     memcached_return_t rc;
 
     if (rlw_ban_record_encode(b, rec) != 0 ||
-        rlw_seal(&st->keys, key, klen, rec, sizeof(rec), sealed,
-                 sizeof(sealed), &sl) != 0)
+        rlw_seal(&st->keys, key, klen, rec, sizeof(rec), sealed, sizeof(sealed),
+                 &sl) != 0)
         return MEMCACHED_FAILURE;
     if (found)
         rc = memcached_cas_by_key(mc, pseudo, strlen(pseudo), key, klen,
@@ -821,9 +822,9 @@ static int journal_restarted(mc_store_t *st, memcached_st *mc, uint64_t seq,
 
 /* What repair_journal_seq() found. */
 typedef enum seq_repair {
-    SEQ_GIVE_UP = 0,  /* memcached does not answer: no entry this time */
-    SEQ_AGAIN,        /* repaired (or meanwhile): increment again */
-    SEQ_RESTARTED     /* the journal restarted: the number taken is good */
+    SEQ_GIVE_UP = 0, /* memcached does not answer: no entry this time */
+    SEQ_AGAIN,       /* repaired (or meanwhile): increment again */
+    SEQ_RESTARTED    /* the journal restarted: the number taken is good */
 } seq_repair_t;
 
 /* After an increment of the journal's sequence counter that failed or
@@ -855,8 +856,9 @@ static seq_repair_t repair_journal_seq(mc_store_t *st, memcached_st *mc,
     }
     ATOMIC_ADD(&st->shared->bad_records, 1);
     ATOMIC_ADD(&st->shared->ops, 1);
-    rlw_log(RLW_LOG_WARN, "RLW00117: memcached journal sequence %sj:seq %s; "
-                          "replaced by %llu (the last number this node knows)",
+    rlw_log(RLW_LOG_WARN,
+            "RLW00117: memcached journal sequence %sj:seq %s; "
+            "replaced by %llu (the last number this node knows)",
             st->conf.prefix,
             garbage ? "holds something other than a count"
                     : "went down below this node's journal position",
@@ -887,8 +889,7 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     j.client = *client;
     j.ban = *b;
     apr_cpystrn(j.node, st->conf.node, sizeof(j.node));
-    rc = add_one(st, mc, RLW_MC_JOURNAL_GROUP, seqkey, sklen, 0, &n,
-                 &refused);
+    rc = add_one(st, mc, RLW_MC_JOURNAL_GROUP, seqkey, sklen, 0, &n, &refused);
     /* A garbage counter refuses the increment; one near 2^64, or one moved
      * below what this node has read (numbers no node reads again), takes
      * it. Either way: repaired, then one more try. A server that fails
@@ -899,14 +900,13 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
          (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen))) {
         switch (repair_journal_seq(st, mc, seen)) {
         case SEQ_AGAIN:
-            rc = add_one(st, mc, RLW_MC_JOURNAL_GROUP, seqkey, sklen, 0,
-                         &n, &refused);
+            rc = add_one(st, mc, RLW_MC_JOURNAL_GROUP, seqkey, sklen, 0, &n,
+                         &refused);
             break;
         case SEQ_RESTARTED:
             /* Numbers start again: the old ones are gone with the
              * journal. */
-            __atomic_store_n(&st->shared->journal_taken, n,
-                             __ATOMIC_RELAXED);
+            __atomic_store_n(&st->shared->journal_taken, n, __ATOMIC_RELAXED);
             seen = 0;
             break;
         case SEQ_GIVE_UP:
@@ -920,8 +920,8 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     if (n > RLW_MC_JOURNAL_SEQ_MAX || n <= seen)
         return; /* not repaired: no entry nodes would read */
     {
-        uint64_t old = __atomic_load_n(&st->shared->journal_taken,
-                                       __ATOMIC_RELAXED);
+        uint64_t old =
+            __atomic_load_n(&st->shared->journal_taken, __ATOMIC_RELAXED);
 
         while (old < n && !__atomic_compare_exchange_n(
                               &st->shared->journal_taken, &old, n, 0,
@@ -934,15 +934,15 @@ static void journal_append(mc_store_t *st, memcached_st *mc,
     if (keep < 60 * 1000)
         keep = 60 * 1000;
     if (rlw_journal_encode(&j, rec) != 0 ||
-        rlw_seal(&st->keys, key, kl, rec, sizeof(rec), sealed,
-                 sizeof(sealed), &sl) != 0) {
+        rlw_seal(&st->keys, key, kl, rec, sizeof(rec), sealed, sizeof(sealed),
+                 &sl) != 0) {
         rlw_log(RLW_LOG_ERR, "RLW00113: cannot encode journal entry %llu",
                 (unsigned long long)n);
         return;
     }
     rc = memcached_set_by_key(mc, RLW_MC_JOURNAL_GROUP, gl, key, kl,
-                              (const char *)sealed, sl,
-                              (time_t)ttl_secs(keep), 0);
+                              (const char *)sealed, sl, (time_t)ttl_secs(keep),
+                              0);
     ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS)
         note_failure(st, "journal write", mc, rc, now);
@@ -1013,8 +1013,8 @@ static memcached_return_t set_journal_seq(const mc_store_t *st,
 
 /* --- the store operations ---------------------------------------------- */
 
-static int mc_banned(rlw_store_t *base, const rlw_addr_t *client,
-                     int64_t now, int64_t *until)
+static int mc_banned(rlw_store_t *base, const rlw_addr_t *client, int64_t now,
+                     int64_t *until)
 {
     mc_store_t *st = (mc_store_t *)base;
 
@@ -1039,8 +1039,8 @@ static int64_t record_keep(const rlw_policy_t *p, const rlw_ban_state_t *b,
                            int64_t now)
 {
     int64_t counters = p->window_ms + rlw_window_width(p->window_ms);
-    int64_t after = p->strike_decay_ms > counters ? p->strike_decay_ms
-                                                  : counters;
+    int64_t after =
+        p->strike_decay_ms > counters ? p->strike_decay_ms : counters;
 
     return (b->until_ms > now ? b->until_ms - now : 0) + after;
 }
@@ -1159,14 +1159,13 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         }
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
-            rlw_store_shm_learn(st->local, client, &b, "", p->window_ms,
-                                now);
+            rlw_store_shm_learn(st->local, client, &b, "", p->window_ms, now);
             break;
         }
         if (out->verdict.kind != RLW_VERDICT_BAN)
             break;
-        rc = write_ban(st, mc, pseudo, key, klen, &b,
-                       record_keep(p, &b, now), found, cas);
+        rc = write_ban(st, mc, pseudo, key, klen, &b, record_keep(p, &b, now),
+                       found, cas);
         if (rc == MEMCACHED_SUCCESS) {
             rlw_store_shm_learn(st->local, client, &b, st->conf.node,
                                 p->window_ms, now);
@@ -1260,8 +1259,9 @@ static int open_entry(mc_store_t *st, uint64_t n, const sync_slot_t *slot,
                  sizeof(plain), &pl) != 0 ||
         rlw_journal_decode(plain, pl, j) != 0) {
         ATOMIC_ADD(&st->shared->bad_records, 1);
-        rlw_log(RLW_LOG_WARN, "RLW00114: journal entry %.*s fails "
-                              "authentication or does not parse; ignored",
+        rlw_log(RLW_LOG_WARN,
+                "RLW00114: journal entry %.*s fails "
+                "authentication or does not parse; ignored",
                 (int)klen, key);
         return -1;
     }
@@ -1277,8 +1277,8 @@ static void apply_entry(mc_store_t *st, const rlw_journal_t *j, int64_t now)
 
     if (j->action == RLW_JOURNAL_UNBAN && b.until_ms > now)
         b.until_ms = now > b.start_ms ? now : b.start_ms;
-    rlw_store_shm_learn(st->local, &j->client, &b, j->node,
-                        st->conf.window_ms, now);
+    rlw_store_shm_learn(st->local, &j->client, &b, j->node, st->conf.window_ms,
+                        now);
 }
 
 /* The sequence counter is below this node's position. A memcached that
@@ -1297,30 +1297,30 @@ static int journal_behind(mc_store_t *st, uint64_t seq, uint64_t cas,
     if (restarted < 0)
         return -1;
     if (restarted) {
-        rlw_log(RLW_LOG_NOTICE, "RLW00120: memcached journal restarted "
-                                "(sequence %llu, below this node's position "
-                                "%llu, whose entries are gone); reading its "
-                                "last %d entries", (unsigned long long)seq,
-                (unsigned long long)pos->seen, RLW_MC_JOURNAL_BACKLOG);
+        rlw_log(RLW_LOG_NOTICE,
+                "RLW00120: memcached journal restarted "
+                "(sequence %llu, below this node's position "
+                "%llu, whose entries are gone); reading its "
+                "last %d entries",
+                (unsigned long long)seq, (unsigned long long)pos->seen,
+                RLW_MC_JOURNAL_BACKLOG);
         rlw_jpos_restart(pos, seq, RLW_MC_JOURNAL_BACKLOG, now);
         /* Numbers this node took before the restart are gone with it. */
-        if (__atomic_load_n(&st->shared->journal_taken, __ATOMIC_RELAXED) >
-            seq)
-            __atomic_store_n(&st->shared->journal_taken, seq,
-                             __ATOMIC_RELAXED);
+        if (__atomic_load_n(&st->shared->journal_taken, __ATOMIC_RELAXED) > seq)
+            __atomic_store_n(&st->shared->journal_taken, seq, __ATOMIC_RELAXED);
         __atomic_store_n(&st->shared->journal_seen, pos->seen,
                          __ATOMIC_RELAXED);
         return 0;
     }
     ATOMIC_ADD(&st->shared->bad_records, 1);
-    if (rlw_log_due(&st->shared->behind_logged_ms, now,
-                    RLW_MC_LOG_INTERVAL_MS))
-        rlw_log(RLW_LOG_WARN, "RLW00119: memcached journal sequence went "
-                              "down to %llu while entries up to %llu are "
-                              "still there (evicted or written by someone "
-                              "else): not a "
-                              "restart; position kept, sequence raised back "
-                              "(logged at most once a minute)",
+    if (rlw_log_due(&st->shared->behind_logged_ms, now, RLW_MC_LOG_INTERVAL_MS))
+        rlw_log(RLW_LOG_WARN,
+                "RLW00119: memcached journal sequence went "
+                "down to %llu while entries up to %llu are "
+                "still there (evicted or written by someone "
+                "else): not a "
+                "restart; position kept, sequence raised back "
+                "(logged at most once a minute)",
                 (unsigned long long)seq, (unsigned long long)pos->seen);
     set_journal_seq(st, st->sync_mc, journal_floor(st->shared), cas);
     return 1;
@@ -1351,8 +1351,8 @@ static memcached_return_t read_entries(mc_store_t *st, uint64_t from,
 
         /* Results come in any order: place each by its key. */
         if (klen > pl && !memcmp(k, st->conf.prefix, pl) &&
-            rlw_parse_journal_key(k + pl, klen - pl, &at) == 0 &&
-            at >= from && at <= to && !st->slots[at - from].present) {
+            rlw_parse_journal_key(k + pl, klen - pl, &at) == 0 && at >= from &&
+            at <= to && !st->slots[at - from].present) {
             sync_slot_t *slot = &st->slots[at - from];
             size_t vl = memcached_result_length(res);
 
@@ -1394,17 +1394,16 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
         /* As a garbage counter (RLW00115): replaced, here by this node's
          * position, so that the next number taken is one nobody read. */
         ATOMIC_ADD(&st->shared->bad_records, 1);
-        rlw_log(RLW_LOG_WARN, "RLW00118: memcached journal sequence %sj:seq "
-                              "holds something other than a count; replaced "
-                              "by %llu (the last number this node knows)",
-                st->conf.prefix,
-                (unsigned long long)journal_floor(st->shared));
+        rlw_log(RLW_LOG_WARN,
+                "RLW00118: memcached journal sequence %sj:seq "
+                "holds something other than a count; replaced "
+                "by %llu (the last number this node knows)",
+                st->conf.prefix, (unsigned long long)journal_floor(st->shared));
         set_journal_seq(st, st->sync_mc, journal_floor(st->shared), cas);
         note_success(st, now);
         return APR_SUCCESS;
     }
-    how = rlw_jpos_begin(pos, seq, RLW_MC_JOURNAL_BACKLOG, now, wait,
-                         &jumped);
+    how = rlw_jpos_begin(pos, seq, RLW_MC_JOURNAL_BACKLOG, now, wait, &jumped);
     switch (how) {
     case RLW_JPOS_BEHIND:
         switch (journal_behind(st, seq, cas, now)) {
@@ -1424,10 +1423,11 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
         ATOMIC_ADD(&st->shared->bad_records, 1);
         if (rlw_log_due(&st->shared->jump_logged_ms, now,
                         RLW_MC_LOG_INTERVAL_MS))
-            rlw_log(RLW_LOG_WARN, "RLW00121: memcached journal sequence "
-                                  "jumped to %llu, %llu entries past the "
-                                  "last %d; those are skipped (logged at "
-                                  "most once a minute)",
+            rlw_log(RLW_LOG_WARN,
+                    "RLW00121: memcached journal sequence "
+                    "jumped to %llu, %llu entries past the "
+                    "last %d; those are skipped (logged at "
+                    "most once a minute)",
                     (unsigned long long)seq, (unsigned long long)jumped,
                     RLW_MC_JOURNAL_BACKLOG);
         break;
@@ -1473,14 +1473,14 @@ static apr_status_t mc_sync(rlw_store_t *base, int64_t now)
      * up to back_seq), news in a round that reads only what was numbered
      * since the last. */
     if (skipped && how == RLW_JPOS_READ &&
-        rlw_log_due(&st->shared->skip_logged_ms, now,
-                    RLW_MC_LOG_INTERVAL_MS))
-        rlw_log(RLW_LOG_NOTICE, "RLW00122: %llu memcached journal entries "
-                                "from %llu never appeared within %ld ms of "
-                                "their number being taken; skipped (logged "
-                                "at most once a minute)",
-                (unsigned long long)skipped,
-                (unsigned long long)first_skipped, (long)wait);
+        rlw_log_due(&st->shared->skip_logged_ms, now, RLW_MC_LOG_INTERVAL_MS))
+        rlw_log(RLW_LOG_NOTICE,
+                "RLW00122: %llu memcached journal entries "
+                "from %llu never appeared within %ld ms of "
+                "their number being taken; skipped (logged "
+                "at most once a minute)",
+                (unsigned long long)skipped, (unsigned long long)first_skipped,
+                (long)wait);
     __atomic_store_n(&st->shared->journal_seen, pos->seen, __ATOMIC_RELAXED);
     note_success(st, now);
     return APR_SUCCESS;
@@ -1497,10 +1497,8 @@ static apr_status_t mc_child_init(rlw_store_t *base, apr_pool_t *pchild)
         return APR_ENOMEM;
     /* One pool per child, as many connections as it has threads: a worker
      * never waits for another one's connection. */
-    st->pool = memcached_pool_create(master, 1,
-                                     (uint32_t)(st->conf.pool_size > 0
-                                                    ? st->conf.pool_size
-                                                    : 1));
+    st->pool = memcached_pool_create(
+        master, 1, (uint32_t)(st->conf.pool_size > 0 ? st->conf.pool_size : 1));
     if (!st->pool) {
         memcached_free(master);
         return APR_ENOMEM;
@@ -1592,8 +1590,8 @@ void rlw_store_mc_counters(rlw_store_t *base, rlw_store_mc_counters_t *out)
     mc_store_t *st = (mc_store_t *)base;
     mc_shared_t *sh = st->shared;
 
-    out->degraded_since_ms = __atomic_load_n(&sh->degraded_since_ms,
-                                             __ATOMIC_RELAXED);
+    out->degraded_since_ms =
+        __atomic_load_n(&sh->degraded_since_ms, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&sh->errors, __ATOMIC_RELAXED);
     out->fallbacks = __atomic_load_n(&sh->fallbacks, __ATOMIC_RELAXED);
     out->cas_retries = __atomic_load_n(&sh->cas_retries, __ATOMIC_RELAXED);
@@ -1670,8 +1668,7 @@ static void admin_error(memcached_st *mc, const char *group,
 {
     memcached_return_t ignored;
     const memcached_instance_st *srv =
-        mc ? memcached_server_by_key(mc, group, strlen(group), &ignored)
-           : NULL;
+        mc ? memcached_server_by_key(mc, group, strlen(group), &ignored) : NULL;
     int sys = mc ? memcached_last_error_errno(mc) : 0;
     char why[160];
 
@@ -1685,8 +1682,7 @@ static void admin_error(memcached_st *mc, const char *group,
                  memcached_strerror(mc, rc));
     else
         snprintf(why, sizeof(why), "%s%s%s%s", memcached_strerror(mc, rc),
-                 sys ? " (" : "", sys ? strerror(sys) : "",
-                 sys ? ")" : "");
+                 sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "");
     if (srv)
         snprintf(err, errlen, "%s failed at memcached %s:%u: %s", what,
                  memcached_server_name(srv),
@@ -1728,8 +1724,7 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
     kl[0] = ban_key(st, pseudo, keys[0]);
     kp[0] = keys[0];
     n = 1 + bucket_keys(st, pseudo, head, 0, keys + 1, kp + 1, kl + 1);
-    rc = memcached_mget_by_key(mc, pseudo, strlen(pseudo), kp, kl,
-                               (size_t)n);
+    rc = memcached_mget_by_key(mc, pseudo, strlen(pseudo), kp, kl, (size_t)n);
     if (rc != MEMCACHED_SUCCESS) {
         admin_error(mc, pseudo, rc, "reading the client's records", err,
                     errlen);
@@ -1790,9 +1785,11 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
         return APR_EGENERAL;
     }
     if (garbage) {
-        snprintf(err, errlen, "the journal sequence %sj:seq holds something "
-                              "other than a count (the nodes replace it at "
-                              "their next sync)", st->conf.prefix);
+        snprintf(err, errlen,
+                 "the journal sequence %sj:seq holds something "
+                 "other than a count (the nodes replace it at "
+                 "their next sync)",
+                 st->conf.prefix);
         push(st, mc);
         return APR_EGENERAL;
     }
@@ -1813,15 +1810,14 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
         memcached_result_st *res;
         size_t n;
 
-        to = seq - from >= RLW_MC_JOURNAL_BATCH ? from + RLW_MC_JOURNAL_BATCH
-                                                      - 1
-                                                : seq;
+        to = seq - from >= RLW_MC_JOURNAL_BATCH
+                 ? from + RLW_MC_JOURNAL_BATCH - 1
+                 : seq;
         n = journal_keys(st, from, to, keys, kp, kl);
         memset(ok, 0, n);
         rc = memcached_mget_by_key(mc, group, gl, kp, kl, n);
         if (rc != MEMCACHED_SUCCESS) {
-            admin_error(mc, group, rc, "reading journal entries", err,
-                        errlen);
+            admin_error(mc, group, rc, "reading journal entries", err, errlen);
             rv = APR_EGENERAL;
             goto done;
         }
@@ -1835,14 +1831,13 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
             /* Which entry is this? Results need not come in order. */
             if (klen > pfl && !memcmp(k, st->conf.prefix, pfl) &&
                 rlw_parse_journal_key(k + pfl, klen - pfl, &at) == 0) {
-                if (at >= from && at <= to &&
-                    kl[at - from] == klen &&
+                if (at >= from && at <= to && kl[at - from] == klen &&
                     !memcmp(keys[at - from], k, klen)) {
-                    if (rlw_open(&st->keys, k, klen,
-                                 (const unsigned char *)
-                                     memcached_result_value(res),
-                                 memcached_result_length(res), plain,
-                                 sizeof(plain), &pl) == 0 &&
+                    if (rlw_open(
+                            &st->keys, k, klen,
+                            (const unsigned char *)memcached_result_value(res),
+                            memcached_result_length(res), plain, sizeof(plain),
+                            &pl) == 0 &&
                         rlw_journal_decode(plain, pl, &got[at - from]) == 0)
                         ok[at - from] = 1;
                     else
@@ -1852,8 +1847,7 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *base, uint64_t backlog,
             memcached_result_free(res);
         }
         if ((rc = admin_outcome(mc, rc)) != MEMCACHED_SUCCESS) {
-            admin_error(mc, group, rc, "reading journal entries", err,
-                        errlen);
+            admin_error(mc, group, rc, "reading journal entries", err, errlen);
             rv = APR_EGENERAL;
             goto done;
         }

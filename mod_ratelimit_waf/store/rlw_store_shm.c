@@ -74,20 +74,21 @@ typedef struct t48 {
 #define T48_MAX ((INT64_C(1) << 47) - 1)
 #define T48_MIN (-(INT64_C(1) << 47))
 
-#define SHM_END_REPORTED 0x01 /* the end of this ban was reported (or needs
-                               * no report) */
+#define SHM_END_REPORTED                                                       \
+    0x01 /* the end of this ban was reported (or needs                         \
+          * no report) */
 
 typedef struct shm_entry {
-    rlw_addr_t key;             /* key.family == 0: free slot */
-    uint8_t node;               /* who decided the ban: index of a name */
-    uint8_t flags;              /* SHM_END_REPORTED */
-    rlw_window_t win;           /* attacks in the sliding window */
-    t48_t ban_start, ban_until; /* rlw_ban_state_t start_ms, until_ms */
-    uint16_t strikes;           /* rlw_ban_state_t strikes, saturated */
-    uint16_t ban_count;         /* rlw_ban_state_t count, saturated */
-    uint32_t last_s;            /* last attack or ban start, in seconds */
-    uint16_t rules[RLW_TOP_RULES];     /* space-saving top rules: rule
-                                        * table slot + 1, 0 = none */
+    rlw_addr_t key;                /* key.family == 0: free slot */
+    uint8_t node;                  /* who decided the ban: index of a name */
+    uint8_t flags;                 /* SHM_END_REPORTED */
+    rlw_window_t win;              /* attacks in the sliding window */
+    t48_t ban_start, ban_until;    /* rlw_ban_state_t start_ms, until_ms */
+    uint16_t strikes;              /* rlw_ban_state_t strikes, saturated */
+    uint16_t ban_count;            /* rlw_ban_state_t count, saturated */
+    uint32_t last_s;               /* last attack or ban start, in seconds */
+    uint16_t rules[RLW_TOP_RULES]; /* space-saving top rules: rule
+                                    * table slot + 1, 0 = none */
     uint16_t rule_hits[RLW_TOP_RULES]; /* saturated */
 } shm_entry_t;
 
@@ -99,22 +100,22 @@ typedef struct shm_header {
     uint32_t magic;
     uint32_t version;
     uint64_t nsets;
-    uint64_t seed[2];        /* hash key, random per table */
-    uint64_t horizon;        /* (ms << 16) | version (atomic): no ban runs
-                              * at or after ms, so clean traffic skips the
-                              * lookup; raised when a ban starts, lowered
-                              * by sweeps (see publish_horizon()) */
-    int64_t full_logged_ms;  /* last "table full" log line (atomic) */
+    uint64_t seed[2];            /* hash key, random per table */
+    uint64_t horizon;            /* (ms << 16) | version (atomic): no ban runs
+                                  * at or after ms, so clean traffic skips the
+                                  * lookup; raised when a ban starts, lowered
+                                  * by sweeps (see publish_horizon()) */
+    int64_t full_logged_ms;      /* last "table full" log line (atomic) */
     int64_t untracked_logged_ms; /* last "not tracked" log line (atomic) */
-    int64_t names_logged_ms; /* last "name table full" log line (atomic) */
-    int64_t next_end_ms;     /* no unreported ban ends before this (atomic,
-                              * INT64_MAX: none), so sweeps are free until
-                              * a ban actually ends */
-    uint64_t tracked;        /* entries in use (atomic) */
-    uint64_t evictions;      /* (atomic) */
-    uint64_t evicted_bans;   /* (atomic) */
-    uint64_t untracked;      /* newcomers not tracked (atomic) */
-    uint32_t nnames;         /* names[0 .. nnames-1] are set (atomic) */
+    int64_t names_logged_ms;     /* last "name table full" log line (atomic) */
+    int64_t next_end_ms;         /* no unreported ban ends before this (atomic,
+                                  * INT64_MAX: none), so sweeps are free until
+                                  * a ban actually ends */
+    uint64_t tracked;            /* entries in use (atomic) */
+    uint64_t evictions;          /* (atomic) */
+    uint64_t evicted_bans;       /* (atomic) */
+    uint64_t untracked;          /* newcomers not tracked (atomic) */
+    uint32_t nnames;             /* names[0 .. nnames-1] are set (atomic) */
     uint32_t rule_ids[RLW_SHM_RULE_SLOTS]; /* 0 = free (atomic) */
     char names[RLW_SHM_NAMES][RLW_STORE_NODE_LEN];
     pthread_mutex_t names_lock; /* adding a name */
@@ -193,8 +194,8 @@ static void t48_put(t48_t *t, int64_t v)
 
 static int64_t t48_get(const t48_t *t)
 {
-    uint64_t u = (uint64_t)t->w[0] | (uint64_t)t->w[1] << 16 |
-                 (uint64_t)t->w[2] << 32;
+    uint64_t u =
+        (uint64_t)t->w[0] | (uint64_t)t->w[1] << 16 | (uint64_t)t->w[2] << 32;
     int64_t v = (int64_t)(u << 16) >> 16; /* sign-extend 48 bits */
 
     if (v == T48_MAX)
@@ -297,10 +298,12 @@ static uint8_t name_index(shm_header_t *h, const char *node, int64_t now)
     if (i >= 0)
         return (uint8_t)i;
     if (rlw_log_due(&h->names_logged_ms, now, RLW_SHM_FULL_LOG_MS))
-        rlw_log(RLW_LOG_WARN, "RLW00140: shm store: the table of node names "
-                              "is full (%d names); bans decided by \"%.63s\" "
-                              "are kept without its name, logged at most "
-                              "once a minute", RLW_SHM_NAMES - 1, node);
+        rlw_log(RLW_LOG_WARN,
+                "RLW00140: shm store: the table of node names "
+                "is full (%d names); bans decided by \"%.63s\" "
+                "are kept without its name, logged at most "
+                "once a minute",
+                RLW_SHM_NAMES - 1, node);
     return RLW_SHM_NAME_LOST;
 }
 
@@ -321,9 +324,8 @@ static uint16_t rule_index(shm_header_t *h, uint32_t id)
         if (v == 0) {
             uint32_t expected = 0;
 
-            if (__atomic_compare_exchange_n(&h->rule_ids[i], &expected, id,
-                                            0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE))
+            if (__atomic_compare_exchange_n(&h->rule_ids[i], &expected, id, 0,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
                 return (uint16_t)(i + 1);
             v = expected;
         }
@@ -381,9 +383,8 @@ static void publish_horizon(shm_header_t *h, uint64_t seen, int64_t latest)
 {
     if (latest >= horizon_ms(seen))
         return;
-    __atomic_compare_exchange_n(&h->horizon, &seen,
-                                horizon_word(latest, seen), 0,
-                                __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n(&h->horizon, &seen, horizon_word(latest, seen),
+                                0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
 static void lower_next_end(shm_header_t *h, int64_t until)
@@ -569,16 +570,17 @@ static void log_full_once(shm_store_t *st, const shm_entry_t *victim,
 
     if (!rlw_log_due(&st->hdr->full_logged_ms, now, RLW_SHM_FULL_LOG_MS))
         return;
-    rlw_log(RLW_LOG_WARN,
-            "RLW00020: shm store full (%lu clients, RateLimitWAFTableSize): "
-            "evicting %s%s; %lu evictions so far (%lu running bans), logged "
-            "at most once a minute",
-            (unsigned long)st->capacity,
-            rlw_addr_format(&victim->key, buf, sizeof(buf)),
-            was_ban ? " (a running ban)" : "",
-            (unsigned long)__atomic_load_n(&st->hdr->evictions, __ATOMIC_RELAXED),
-            (unsigned long)__atomic_load_n(&st->hdr->evicted_bans,
-                                           __ATOMIC_RELAXED));
+    rlw_log(
+        RLW_LOG_WARN,
+        "RLW00020: shm store full (%lu clients, RateLimitWAFTableSize): "
+        "evicting %s%s; %lu evictions so far (%lu running bans), logged "
+        "at most once a minute",
+        (unsigned long)st->capacity,
+        rlw_addr_format(&victim->key, buf, sizeof(buf)),
+        was_ban ? " (a running ban)" : "",
+        (unsigned long)__atomic_load_n(&st->hdr->evictions, __ATOMIC_RELAXED),
+        (unsigned long)__atomic_load_n(&st->hdr->evicted_bans,
+                                       __ATOMIC_RELAXED));
 }
 
 static void log_untracked_once(shm_store_t *st, const rlw_addr_t *client,
@@ -588,14 +590,13 @@ static void log_untracked_once(shm_store_t *st, const rlw_addr_t *client,
 
     if (!rlw_log_due(&st->hdr->untracked_logged_ms, now, RLW_SHM_FULL_LOG_MS))
         return;
-    rlw_log(RLW_LOG_WARN,
-            "RLW00141: shm store: %s not tracked, its part of the table is "
-            "full of running bans (%lu clients, RateLimitWAFTableSize); %lu "
-            "clients not tracked so far, logged at most once a minute",
-            rlw_addr_format(client, buf, sizeof(buf)),
-            (unsigned long)st->capacity,
-            (unsigned long)__atomic_load_n(&st->hdr->untracked,
-                                           __ATOMIC_RELAXED));
+    rlw_log(
+        RLW_LOG_WARN,
+        "RLW00141: shm store: %s not tracked, its part of the table is "
+        "full of running bans (%lu clients, RateLimitWAFTableSize); %lu "
+        "clients not tracked so far, logged at most once a minute",
+        rlw_addr_format(client, buf, sizeof(buf)), (unsigned long)st->capacity,
+        (unsigned long)__atomic_load_n(&st->hdr->untracked, __ATOMIC_RELAXED));
 }
 
 static void lock_slot(shm_store_t *st, const rlw_addr_t *client,
@@ -653,8 +654,8 @@ static void do_note_rules(shm_store_t *st, shm_entry_t *e, const rlw_hit_t *hit)
 }
 
 /* The entry's rule ids, most hit first, into rules[RLW_TOP_RULES]. */
-static void do_top_rules(shm_store_t *st, const shm_entry_t *e,
-                         uint32_t *rules, uint32_t *hits)
+static void do_top_rules(shm_store_t *st, const shm_entry_t *e, uint32_t *rules,
+                         uint32_t *hits)
 {
     uint32_t r[RLW_TOP_RULES], h[RLW_TOP_RULES];
     int i, j;
@@ -720,8 +721,8 @@ static void do_start_ban(shm_store_t *st, shm_entry_t *e, uint8_t node)
 
 /* ---- the operations ------------------------------------------------------ */
 
-static int shm_banned(rlw_store_t *base, const rlw_addr_t *client,
-                      int64_t now, int64_t *until)
+static int shm_banned(rlw_store_t *base, const rlw_addr_t *client, int64_t now,
+                      int64_t *until)
 {
     shm_store_t *st = (shm_store_t *)base;
     shm_slot_t slot;
@@ -729,8 +730,7 @@ static int shm_banned(rlw_store_t *base, const rlw_addr_t *client,
     int banned = 0;
 
     /* The fast path for clean traffic: one atomic load, no lock. */
-    if (now >= horizon_ms(__atomic_load_n(&st->hdr->horizon,
-                                          __ATOMIC_ACQUIRE)))
+    if (now >= horizon_ms(__atomic_load_n(&st->hdr->horizon, __ATOMIC_ACQUIRE)))
         return 0;
     lock_slot(st, client, &slot);
     e = do_find(st, slot.set, client);
@@ -906,8 +906,8 @@ static int do_pick_all(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
 static void shm_visit(rlw_store_t *base, int64_t now, int64_t window_ms,
                       rlw_visit_fn *fn, void *baton)
 {
-    shm_walk_t w = {.now = now, .window_ms = window_ms, .fn = fn,
-                    .baton = baton};
+    shm_walk_t w = {
+        .now = now, .window_ms = window_ms, .fn = fn, .baton = baton};
 
     walk((shm_store_t *)base, do_pick_all, NULL, &w);
 }
@@ -945,8 +945,12 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
                         rlw_visit_fn *fn, void *baton)
 {
     shm_store_t *st = (shm_store_t *)base;
-    shm_walk_t w = {.now = now, .window_ms = window_ms, .fn = fn,
-                    .baton = baton, .next = INT64_MAX, .latest = 0};
+    shm_walk_t w = {.now = now,
+                    .window_ms = window_ms,
+                    .fn = fn,
+                    .baton = baton,
+                    .next = INT64_MAX,
+                    .latest = 0};
     uint64_t seen;
 
     /* Free until the earliest unreported end: the background task calls
@@ -1035,8 +1039,7 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
     e = do_find(st, slot.set, client);
     if (e)
         get_ban(e, &cur);
-    if ((!e && b->until_ms <= now) ||
-        (e && !rlw_ban_state_newer(b, &cur))) {
+    if ((!e && b->until_ms <= now) || (e && !rlw_ban_state_newer(b, &cur))) {
         /* An ended ban of a client we never saw: nothing to remember. Or
          * older than what the table holds (a replayed journal entry or
          * record): never let it replace newer state. */
@@ -1071,8 +1074,8 @@ static void shm_stats(rlw_store_t *base, rlw_store_stats_t *out)
     out->capacity = st->capacity;
     out->tracked = __atomic_load_n(&st->hdr->tracked, __ATOMIC_RELAXED);
     out->evictions = __atomic_load_n(&st->hdr->evictions, __ATOMIC_RELAXED);
-    out->evicted_bans = __atomic_load_n(&st->hdr->evicted_bans,
-                                        __ATOMIC_RELAXED);
+    out->evicted_bans =
+        __atomic_load_n(&st->hdr->evicted_bans, __ATOMIC_RELAXED);
     out->untracked = __atomic_load_n(&st->hdr->untracked, __ATOMIC_RELAXED);
 }
 
@@ -1096,8 +1099,8 @@ static const char *init_header(apr_pool_t *pool, shm_header_t *h,
     h->version = RLW_SHM_VERSION;
     h->nsets = nsets;
     h->nnames = 1; /* index 0: no name */
-    if (apr_generate_random_bytes((unsigned char *)h->seed, sizeof(h->seed))
-        != APR_SUCCESS)
+    if (apr_generate_random_bytes((unsigned char *)h->seed, sizeof(h->seed)) !=
+        APR_SUCCESS)
         return "cannot read random bytes for the table key";
     if (pthread_mutexattr_init(&attr) ||
         pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) ||
@@ -1135,16 +1138,17 @@ static void set_ops(shm_store_t *st)
 static const char *new_table(apr_pool_t *pool, apr_size_t capacity,
                              apr_shm_t **shm)
 {
-    apr_size_t size = sizeof(shm_header_t) +
-                      (apr_size_t)capacity * sizeof(shm_entry_t);
+    apr_size_t size =
+        sizeof(shm_header_t) + (apr_size_t)capacity * sizeof(shm_entry_t);
     apr_status_t rv;
     char errbuf[128];
     shm_header_t *h;
 
     rv = apr_shm_create(shm, size, NULL, pool);
     if (rv != APR_SUCCESS)
-        return apr_psprintf(pool, "cannot create %lu bytes of anonymous "
-                                  "shared memory: %s",
+        return apr_psprintf(pool,
+                            "cannot create %lu bytes of anonymous "
+                            "shared memory: %s",
                             (unsigned long)size,
                             apr_strerror(rv, errbuf, sizeof(errbuf)));
     h = apr_shm_baseaddr_get(*shm);

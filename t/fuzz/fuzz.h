@@ -16,13 +16,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: broken promise: %s\n", __FILE__,       \
-                    __LINE__, #cond);                                      \
-            abort();                                                       \
-        }                                                                  \
+#define FUZZ_CHECK(cond)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: broken promise: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                    \
+            abort();                                                           \
+        }                                                                      \
     } while (0)
 
 /* A reader over the fuzzer's bytes: fixed-size numbers first, then

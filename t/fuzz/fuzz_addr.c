@@ -1,8 +1,8 @@
 /* fuzz_addr.c - addresses and networks (rlw_addr.c): X-Forwarded-For
  * values through mod_remoteip, CIDR lists in directives, the admin form's
  * client field. Promises: parse(format(x)) == x for every parsed host and
- * network, no bit beyond the prefix, scope and pad zero, a network contains its own
- * address, a client identity is stable under grouping. */
+ * network, no bit beyond the prefix, scope and pad zero, a network contains its
+ * own address, a client identity is stable under grouping. */
 #include "fuzz.h"
 #include "rlw_addr.h"
 

@@ -10,7 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const unsigned char key[RLW_CSRF_KEY_LEN] = "fuzz key, never a real one....";
+    static const unsigned char key[RLW_CSRF_KEY_LEN] =
+        "fuzz key, never a real one....";
     fuzz_in_t in = {data, size};
     int64_t now = (int64_t)fuzz_u64(&in, 8);
     char *token = fuzz_str(&in), *identity = fuzz_str(&in);
@@ -27,18 +28,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(rlw_csrf_check(key, now + RLW_CSRF_SLOT_MS, identity,
                                       action, made) == 1);
         if (now >= 0 && now <= INT64_MAX - 2 * (int64_t)RLW_CSRF_SLOT_MS)
-            FUZZ_CHECK(rlw_csrf_check(key, now + 2 * RLW_CSRF_SLOT_MS,
-                                      identity, action, made) == 0);
+            FUZZ_CHECK(rlw_csrf_check(key, now + 2 * RLW_CSRF_SLOT_MS, identity,
+                                      action, made) == 0);
         /* Another action's form never takes it. */
-        FUZZ_CHECK(rlw_csrf_check(key, now, identity,
-                                  action && !strcmp(action, "ban") ? "unban"
-                                                                   : "ban",
-                                  made) == 0);
+        FUZZ_CHECK(
+            rlw_csrf_check(key, now, identity,
+                           action && !strcmp(action, "ban") ? "unban" : "ban",
+                           made) == 0);
         /* What was accepted is this slot's token or the previous one's. */
         if (ok) {
             char prev[RLW_CSRF_TOKEN_LEN + 1];
-            int64_t before = now >= RLW_CSRF_SLOT_MS ? now - RLW_CSRF_SLOT_MS
-                                                     : 0;
+            int64_t before =
+                now >= RLW_CSRF_SLOT_MS ? now - RLW_CSRF_SLOT_MS : 0;
 
             FUZZ_CHECK(rlw_csrf_make(key, before, identity, action, prev) == 0);
             FUZZ_CHECK(strcmp(token, made) == 0 || strcmp(token, prev) == 0);

@@ -80,8 +80,8 @@ static int j_utf8(json_t *j)
             return -1;
         cp = cp << 6 | (s[i] & 0x3f);
     }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
         return -1;
     j->p += n;
     return 0;
@@ -112,8 +112,7 @@ static int j_string_body(json_t *j)
                 if (u >= 0xdc00 && u <= 0xdfff)
                     return -1; /* a low surrogate alone */
                 if (u >= 0xd800 && u <= 0xdbff) {
-                    if (j->end - j->p < 2 || j->p[0] != '\\' ||
-                        j->p[1] != 'u')
+                    if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
                         return -1;
                     j->p += 2;
                     if (j_hex4(j, &lo) || lo < 0xdc00 || lo > 0xdfff)
@@ -280,8 +279,7 @@ static int j_value(json_t *j, int depth)
 /* 1 when line[0..n) is exactly one JSON object and a "\n". */
 static int valid_line(const char *line, size_t n)
 {
-    json_t j = {(const unsigned char *)line,
-                (const unsigned char *)line + n};
+    json_t j = {(const unsigned char *)line, (const unsigned char *)line + n};
 
     if (n < 3 || line[n - 1] != '\n' || line[0] != '{')
         return 0;
@@ -331,8 +329,8 @@ static void fuzz_escape(const uint8_t *data, size_t size)
     j.end = j.p + full + 2;
     FUZZ_CHECK(j_string(&j, NULL, NULL) == 0 && j.p == j.end);
     /* A short buffer holds a prefix made of whole escapes, NUL-ended. */
-    got = rlw_json_escape((const char *)data, size, outlen ? out : NULL,
-                          outlen);
+    got =
+        rlw_json_escape((const char *)data, size, outlen ? out : NULL, outlen);
     FUZZ_CHECK(got == full);
     if (outlen) {
         size_t k = strlen(out);

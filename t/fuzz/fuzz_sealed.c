@@ -133,8 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             size, &pl) == 0);
         FUZZ_CHECK(pl == size && (size == 0 || !memcmp(plain, in, size)));
         /* Under another key name it does not open. */
-        FUZZ_CHECK(rlw_open(&keys, journal_key, strlen(journal_key), sealed,
-                            n, plain, size, &pl) != 0);
+        FUZZ_CHECK(rlw_open(&keys, journal_key, strlen(journal_key), sealed, n,
+                            plain, size, &pl) != 0);
         FUZZ_CHECK(pl == 0);
         /* One byte altered anywhere (picked by the input) breaks it. */
         sealed[(size ? in[0] * 131u + size : 0) % n] ^= 0x01;

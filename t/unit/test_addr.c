@@ -38,8 +38,7 @@ START_TEST(parse_good_host)
     char buf[RLW_ADDR_STRLEN];
 
     memset(&a, 0xaa, sizeof(a)); /* parse must zero every byte it skips */
-    ck_assert_msg(rlw_addr_parse(c->text, &a) == 0, "\"%s\" refused",
-                  c->text);
+    ck_assert_msg(rlw_addr_parse(c->text, &a) == 0, "\"%s\" refused", c->text);
     ck_assert_int_eq(a.family, c->family);
     ck_assert_int_eq(a.prefix, c->family == RLW_AF_INET ? 32 : 128);
     ck_assert_int_eq(a.scope | a.pad, 0); /* enforcing scope */
@@ -93,8 +92,8 @@ START_TEST(parse_bad_host)
     rlw_addr_t a;
 
     memset(&a, 0xaa, sizeof(a));
-    ck_assert_msg(rlw_addr_parse(bad_hosts[_i], &a) == -1,
-                  "\"%s\" accepted", bad_hosts[_i]);
+    ck_assert_msg(rlw_addr_parse(bad_hosts[_i], &a) == -1, "\"%s\" accepted",
+                  bad_hosts[_i]);
     ck_assert_int_eq(a.family, 0); /* never a half-filled address */
 }
 END_TEST
@@ -118,9 +117,8 @@ START_TEST(hostile_long_strings)
         const char *prefix;
         char fill;
     } shapes[] = {
-        {"", '1'},        {"1.2.3.4", ' '}, {"1.2.3.4", '0'},
-        {"::", '1'},      {"[", ':'},       {"10.0.0.0/", '8'},
-        {"2001:db8::", ':'},
+        {"", '1'},  {"1.2.3.4", ' '},   {"1.2.3.4", '0'},    {"::", '1'},
+        {"[", ':'}, {"10.0.0.0/", '8'}, {"2001:db8::", ':'},
     };
     rlw_addr_t a;
     size_t i;
@@ -172,8 +170,8 @@ START_TEST(equal_values_memcmp_equal)
 END_TEST
 
 /* Client identity of text grouped at v6_prefix, formatted. */
-static const char *client_text(const char *text, unsigned v6_prefix,
-                               char *buf, rlw_addr_t *client)
+static const char *client_text(const char *text, unsigned v6_prefix, char *buf,
+                               rlw_addr_t *client)
 {
     rlw_addr_t host;
 
@@ -201,13 +199,11 @@ START_TEST(client_grouping)
     ck_assert_str_eq(client_text("2001:db8:1:ffff::1", 61, buf, &c1),
                      "2001:db8:1:fff8::/61");
     ck_assert_str_eq(client_text("ffff::1", 1, buf, &c1), "8000::/1");
-    ck_assert_str_eq(client_text("2001:db8::1", 128, buf, &c1),
-                     "2001:db8::1");
+    ck_assert_str_eq(client_text("2001:db8::1", 128, buf, &c1), "2001:db8::1");
     ck_assert_int_eq(c1.prefix, 128);
     /* 0 (unset) and out-of-range values count each address alone. */
     ck_assert_str_eq(client_text("2001:db8::1", 0, buf, &c1), "2001:db8::1");
-    ck_assert_str_eq(client_text("2001:db8::1", 200, buf, &c1),
-                     "2001:db8::1");
+    ck_assert_str_eq(client_text("2001:db8::1", 200, buf, &c1), "2001:db8::1");
     /* IPv4 is never grouped. */
     ck_assert_str_eq(client_text("192.0.2.77", 64, buf, &c1), "192.0.2.77");
     ck_assert_int_eq(c1.prefix, 32);
@@ -232,8 +228,7 @@ START_TEST(format_edges)
 
         ck_assert_int_eq(rlw_addr_parse("2001:db8::1", &a), 0);
         a.scope = RLW_SCOPE_DRY_RUN;
-        ck_assert_str_eq(rlw_addr_format(&a, buf, sizeof(buf)),
-                         "2001:db8::1");
+        ck_assert_str_eq(rlw_addr_format(&a, buf, sizeof(buf)), "2001:db8::1");
     }
 }
 END_TEST
@@ -315,7 +310,7 @@ END_TEST
 START_TEST(cidr_host_bits)
 {
     static const char *const cases[] = {
-        "10.0.0.1/8", "192.168.1.128/24", "2001:db8::1/64",
+        "10.0.0.1/8",         "192.168.1.128/24",  "2001:db8::1/64",
         "2001:db8:8000::/32", "::ffff:0.0.0.0/80", "::ffff:10.0.0.1/104",
     };
     rlw_addr_t net;
@@ -431,8 +426,8 @@ START_TEST(from_bytes_matches_parse)
 {
     static const uint8_t v4[4] = {192, 0, 2, 7};
     static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-                                   0, 0, 0, 0, 0, 0, 0, 1};
-    static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                   0,    0,    0,    0,    0, 0, 0, 1};
+    static const uint8_t mapped[16] = {0, 0, 0,    0,    0,   0,  0,   0,
                                        0, 0, 0xff, 0xff, 198, 51, 100, 9};
     rlw_addr_t a, b;
 

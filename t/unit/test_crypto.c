@@ -123,8 +123,7 @@ START_TEST(secret_modes)
     memset(&k, 0x5a, sizeof(k));
     e = rlw_secret_load(path, OWNER, &k, err, sizeof(err));
     if (c->why == NULL) {
-        ck_assert_msg(e == NULL, "mode %04o refused: %s", (unsigned)c->mode,
-                      e);
+        ck_assert_msg(e == NULL, "mode %04o refused: %s", (unsigned)c->mode, e);
         ck_assert_int_eq(memcmp(k.pseudo, kat_pseudo, RLW_KEY_LEN), 0);
         ck_assert_int_eq(memcmp(k.seal, kat_seal, RLW_KEY_LEN), 0);
     } else {
@@ -155,8 +154,7 @@ START_TEST(secret_owner)
     }
     ck_assert_ptr_null(rlw_secret_load(path, uid, &k, err, sizeof(err)));
     ck_assert_int_eq(memcmp(k.seal, kat_seal, RLW_KEY_LEN), 0);
-    ck_assert_ptr_nonnull(rlw_secret_load(path, uid + 1, &k, err,
-                                          sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(path, uid + 1, &k, err, sizeof(err)));
     snprintf(want, sizeof(want), "uid %lu", (unsigned long)uid);
     ck_assert_msg(strstr(err, want) != NULL, "no owner in: %s", err);
     ck_assert_msg(strstr(err, "root") != NULL, "no rule in: %s", err);
@@ -164,8 +162,7 @@ START_TEST(secret_owner)
     ck_assert_int_eq(k.seal[0] | k.pseudo[0], 0); /* wiped */
     if (geteuid() == 0) { /* root's file is fine whoever the user is */
         ck_assert_int_eq(chown(path, 0, 0), 0);
-        ck_assert_ptr_null(rlw_secret_load(path, 12345, &k, err,
-                                           sizeof(err)));
+        ck_assert_ptr_null(rlw_secret_load(path, 12345, &k, err, sizeof(err)));
         ck_assert_ptr_null(rlw_secret_load(path, 0, &k, err, sizeof(err)));
     }
 }
@@ -207,10 +204,10 @@ START_TEST(secret_lengths_and_newline)
         put_file("secret", SECRET32, 31, 0600), OWNER, &k, err, sizeof(err)));
     ck_assert_msg(strstr(err, "31 bytes") != NULL, "%s", err);
     ck_assert_ptr_nonnull(rlw_secret_load(
-        put_file("secret", "0123456789abcdef0123456789abcde\n", 32, 0600), OWNER,
-        &k, err, sizeof(err)));
-    ck_assert_ptr_nonnull(rlw_secret_load(put_file("secret", "", 0, 0600), OWNER,
-                                          &k, err, sizeof(err)));
+        put_file("secret", "0123456789abcdef0123456789abcde\n", 32, 0600),
+        OWNER, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(rlw_secret_load(put_file("secret", "", 0, 0600),
+                                          OWNER, &k, err, sizeof(err)));
 
     /* The maximum, with and without a newline; one more byte is refused. */
     memset(big, 'x', sizeof(big));
@@ -223,12 +220,13 @@ START_TEST(secret_lengths_and_newline)
     load_ok(put_file("secret", big, RLW_SECRET_MAX + 2, 0600), &k2);
     ck_assert_int_eq(memcmp(&k, &k2, sizeof(k)), 0);
     memset(big, 'x', sizeof(big));
-    ck_assert_ptr_nonnull(rlw_secret_load(
-        put_file("secret", big, RLW_SECRET_MAX + 1, 0600), OWNER, &k, err,
-        sizeof(err)));
+    ck_assert_ptr_nonnull(
+        rlw_secret_load(put_file("secret", big, RLW_SECRET_MAX + 1, 0600),
+                        OWNER, &k, err, sizeof(err)));
     ck_assert_msg(strstr(err, "longer") != NULL, "%s", err);
-    ck_assert_ptr_nonnull(rlw_secret_load(
-        put_file("secret", big, sizeof(big), 0600), OWNER, &k, err, sizeof(err)));
+    ck_assert_ptr_nonnull(
+        rlw_secret_load(put_file("secret", big, sizeof(big), 0600), OWNER, &k,
+                        err, sizeof(err)));
 }
 END_TEST
 
@@ -276,7 +274,8 @@ START_TEST(secret_not_a_file)
     ck_assert_msg(strstr(err, "missing") != NULL, "%s", err);
     ck_assert_ptr_nonnull(rlw_secret_load("", OWNER, &k, err, sizeof(err)));
     ck_assert_ptr_nonnull(rlw_secret_load(NULL, OWNER, &k, err, sizeof(err)));
-    ck_assert_ptr_nonnull(rlw_secret_load(target, OWNER, NULL, err, sizeof(err)));
+    ck_assert_ptr_nonnull(
+        rlw_secret_load(target, OWNER, NULL, err, sizeof(err)));
     ck_assert_ptr_nonnull(rlw_secret_load(p, OWNER, &k, NULL, 0));
 }
 END_TEST
@@ -301,8 +300,8 @@ static int b64url_char(char c)
 
 START_TEST(pseudonym_kat_and_shape)
 {
-    static const char *const hosts[] = {"192.0.2.1", "2001:db8:0:1::7", "::",
-                                        "255.255.255.255"};
+    static const char *const hosts[] = {"192.0.2.1", "2001:db8:0:1::7",
+                                        "::", "255.255.255.255"};
     char p[RLW_PSEUDO_LEN + 1];
     size_t i, j;
 
@@ -447,8 +446,8 @@ END_TEST
 
 START_TEST(seal_round_trip)
 {
-    static const size_t lens[] = {0, 1, 15, 16, 17, 26, 111, 1000,
-                                  RLW_SEAL_MAX_PLAIN};
+    static const size_t lens[] = {
+        0, 1, 15, 16, 17, 26, 111, 1000, RLW_SEAL_MAX_PLAIN};
     static unsigned char plain[RLW_SEAL_MAX_PLAIN], back[RLW_SEAL_MAX_PLAIN];
     static unsigned char out[RLW_SEAL_MAX_PLAIN + RLW_SEAL_OVERHEAD];
     size_t i, j, outlen, n;
@@ -468,9 +467,8 @@ START_TEST(seal_round_trip)
                              0);
         memset(back, 0, len);
         n = 12345;
-        ck_assert_int_eq(rlw_open(kat_keys(), AAD, AADLEN, out, outlen, back,
-                                  len, &n),
-                         0);
+        ck_assert_int_eq(
+            rlw_open(kat_keys(), AAD, AADLEN, out, outlen, back, len, &n), 0);
         ck_assert_uint_eq(n, len);
         for (j = 0; j < len; j++)
             if (back[j] != plain[j])
@@ -479,8 +477,7 @@ START_TEST(seal_round_trip)
     }
     /* No aad at all is allowed, and then required. */
     ck_assert_int_eq(
-        rlw_seal(kat_keys(), NULL, 0, plain, 10, out, sizeof(out), &outlen),
-        0);
+        rlw_seal(kat_keys(), NULL, 0, plain, 10, out, sizeof(out), &outlen), 0);
     ck_assert_int_eq(
         rlw_open(kat_keys(), NULL, 0, out, outlen, back, sizeof(back), &n), 0);
     ck_assert_int_eq(
@@ -493,12 +490,12 @@ START_TEST(seal_fresh_nonce)
     unsigned char a[64], b[64];
     size_t alen, blen;
 
-    ck_assert_int_eq(rlw_seal(kat_keys(), AAD, AADLEN, KAT_PLAIN, 14, a,
-                              sizeof(a), &alen),
-                     0);
-    ck_assert_int_eq(rlw_seal(kat_keys(), AAD, AADLEN, KAT_PLAIN, 14, b,
-                              sizeof(b), &blen),
-                     0);
+    ck_assert_int_eq(
+        rlw_seal(kat_keys(), AAD, AADLEN, KAT_PLAIN, 14, a, sizeof(a), &alen),
+        0);
+    ck_assert_int_eq(
+        rlw_seal(kat_keys(), AAD, AADLEN, KAT_PLAIN, 14, b, sizeof(b), &blen),
+        0);
     ck_assert_uint_eq(alen, blen);
     ck_assert_int_ne(memcmp(a + 1, b + 1, RLW_SEAL_NONCE_LEN), 0);
     ck_assert_int_ne(memcmp(a, b, alen), 0);
@@ -519,12 +516,12 @@ START_TEST(seal_bad_arguments)
     ck_assert_int_eq(rlw_seal(kat_keys(), AAD, AADLEN, big, sizeof(big), out,
                               sizeof(out), &outlen),
                      -1);
-    ck_assert_int_eq(rlw_seal(NULL, AAD, AADLEN, KAT_PLAIN, 14, out,
-                              sizeof(out), &outlen),
-                     -1);
-    ck_assert_int_eq(rlw_seal(kat_keys(), NULL, 3, KAT_PLAIN, 14, out,
-                              sizeof(out), &outlen),
-                     -1);
+    ck_assert_int_eq(
+        rlw_seal(NULL, AAD, AADLEN, KAT_PLAIN, 14, out, sizeof(out), &outlen),
+        -1);
+    ck_assert_int_eq(
+        rlw_seal(kat_keys(), NULL, 3, KAT_PLAIN, 14, out, sizeof(out), &outlen),
+        -1);
     ck_assert_int_eq(
         rlw_seal(kat_keys(), AAD, AADLEN, NULL, 14, out, sizeof(out), &outlen),
         -1);
@@ -553,8 +550,8 @@ START_TEST(open_rejects_tampering)
             sealed[i] ^= masks[m];
             memset(plain, 0xee, sizeof(plain));
             n = 99;
-            ck_assert_msg(rlw_open(kat_keys(), AAD, AADLEN, sealed, len,
-                                   plain, sizeof(plain), &n) == -1,
+            ck_assert_msg(rlw_open(kat_keys(), AAD, AADLEN, sealed, len, plain,
+                                   sizeof(plain), &n) == -1,
                           "byte %lu ^ 0x%02x accepted", (unsigned long)i,
                           masks[m]);
             ck_assert_uint_eq(n, 0);
@@ -589,26 +586,26 @@ START_TEST(open_rejects_wrong_aad_and_key)
         ck_assert_msg(rlw_open(kat_keys(), aads[i], strlen(aads[i]), sealed,
                                len, plain, sizeof(plain), &n) == -1,
                       "aad \"%s\" accepted", aads[i]);
-    ck_assert_int_eq(rlw_open(kat_keys(), NULL, 0, sealed, len, plain,
-                              sizeof(plain), &n),
-                     -1);
+    ck_assert_int_eq(
+        rlw_open(kat_keys(), NULL, 0, sealed, len, plain, sizeof(plain), &n),
+        -1);
 
     keys_from("another secret of at least 32 bytes", &other);
-    ck_assert_int_eq(rlw_open(&other, AAD, AADLEN, sealed, len, plain,
-                              sizeof(plain), &n),
-                     -1);
+    ck_assert_int_eq(
+        rlw_open(&other, AAD, AADLEN, sealed, len, plain, sizeof(plain), &n),
+        -1);
     /* The pseudonym key is not the seal key. */
     memcpy(swapped.seal, kat_pseudo, RLW_KEY_LEN);
     memcpy(swapped.pseudo, kat_seal, RLW_KEY_LEN);
-    ck_assert_int_eq(rlw_open(&swapped, AAD, AADLEN, sealed, len, plain,
-                              sizeof(plain), &n),
-                     -1);
+    ck_assert_int_eq(
+        rlw_open(&swapped, AAD, AADLEN, sealed, len, plain, sizeof(plain), &n),
+        -1);
     /* One bit of key. */
     swapped = *kat_keys();
     swapped.seal[31] ^= 1;
-    ck_assert_int_eq(rlw_open(&swapped, AAD, AADLEN, sealed, len, plain,
-                              sizeof(plain), &n),
-                     -1);
+    ck_assert_int_eq(
+        rlw_open(&swapped, AAD, AADLEN, sealed, len, plain, sizeof(plain), &n),
+        -1);
 }
 END_TEST
 
@@ -629,8 +626,8 @@ START_TEST(open_rejects_lengths)
     }
     /* Every tail cut off (same length checks, data shifted). */
     for (i = 1; i < len; i++)
-        ck_assert_int_eq(rlw_open(kat_keys(), AAD, AADLEN, sealed + i,
-                                  len - i, plain, sizeof(plain), &n),
+        ck_assert_int_eq(rlw_open(kat_keys(), AAD, AADLEN, sealed + i, len - i,
+                                  plain, sizeof(plain), &n),
                          -1);
     memcpy(longer, sealed, len);
     longer[len] = 0;
@@ -642,9 +639,9 @@ START_TEST(open_rejects_lengths)
         rlw_open(kat_keys(), AAD, AADLEN, sealed, len, plain, 13, &n), -1);
     ck_assert_int_eq(
         rlw_open(kat_keys(), AAD, AADLEN, sealed, len, plain, 14, &n), 0);
-    ck_assert_int_eq(rlw_open(kat_keys(), AAD, AADLEN, NULL, len, plain,
-                              sizeof(plain), &n),
-                     -1);
+    ck_assert_int_eq(
+        rlw_open(kat_keys(), AAD, AADLEN, NULL, len, plain, sizeof(plain), &n),
+        -1);
     ck_assert_int_eq(rlw_open(kat_keys(), AAD, AADLEN, sealed, len, plain,
                               sizeof(plain), NULL),
                      -1);
@@ -655,9 +652,8 @@ START_TEST(open_rejects_lengths)
 
         ck_assert_ptr_nonnull(in);
         in[0] = RLW_SEAL_VERSION;
-        ck_assert_int_eq(rlw_open(kat_keys(), AAD, AADLEN, in, huge, in, huge,
-                                  &n),
-                         -1);
+        ck_assert_int_eq(
+            rlw_open(kat_keys(), AAD, AADLEN, in, huge, in, huge, &n), -1);
         free(in);
     }
 }

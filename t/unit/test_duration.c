@@ -35,12 +35,29 @@ START_TEST(parse_good)
 END_TEST
 
 static const char *const bad[] = {
-    "",        "s",          "ms",        "-5",       "+5",
-    " 5",      "5 ",         "5 s",       "1.5h",     "1,5h",
-    "5x",      "5S",         "5sec",      "5mss",     "5hm",
-    "0x10",    "5\n",        "367d",      "31622400001ms",
-    "8785h",   "99999999999999999999999999",
-    "9223372036854775807ms", "1e3",
+    "",
+    "s",
+    "ms",
+    "-5",
+    "+5",
+    " 5",
+    "5 ",
+    "5 s",
+    "1.5h",
+    "1,5h",
+    "5x",
+    "5S",
+    "5sec",
+    "5mss",
+    "5hm",
+    "0x10",
+    "5\n",
+    "367d",
+    "31622400001ms",
+    "8785h",
+    "99999999999999999999999999",
+    "9223372036854775807ms",
+    "1e3",
 };
 
 START_TEST(parse_bad)
@@ -72,12 +89,11 @@ START_TEST(format_units)
     ck_assert_str_eq(rlw_duration_format(900000, buf, sizeof(buf)), "15m");
     ck_assert_str_eq(rlw_duration_format(8 * 3600000LL, buf, sizeof(buf)),
                      "8h");
-    ck_assert_str_eq(rlw_duration_format(86400000LL, buf, sizeof(buf)),
-                     "1d");
+    ck_assert_str_eq(rlw_duration_format(86400000LL, buf, sizeof(buf)), "1d");
     ck_assert_str_eq(rlw_duration_format(25 * 3600000LL, buf, sizeof(buf)),
                      "25h");
-    ck_assert_str_eq(
-        rlw_duration_format(RLW_DURATION_MAX_MS, buf, sizeof(buf)), "366d");
+    ck_assert_str_eq(rlw_duration_format(RLW_DURATION_MAX_MS, buf, sizeof(buf)),
+                     "366d");
 }
 END_TEST
 
@@ -92,8 +108,8 @@ END_TEST
 
 START_TEST(format_parse_roundtrip)
 {
-    static const int64_t values[] = {1, 999, 1000, 61000, 3600000,
-                                     90061001, RLW_DURATION_MAX_MS};
+    static const int64_t values[] = {
+        1, 999, 1000, 61000, 3600000, 90061001, RLW_DURATION_MAX_MS};
     char buf[32];
     int64_t back;
     size_t i;

@@ -137,14 +137,30 @@ static int parse_string(doc_t *d, char *out, size_t cap, size_t *outlen)
             if (d->p >= d->end)
                 return jfail(d, "unterminated escape");
             switch (*d->p++) {
-            case '"': cp = '"'; break;
-            case '\\': cp = '\\'; break;
-            case '/': cp = '/'; break;
-            case 'b': cp = '\b'; break;
-            case 'f': cp = '\f'; break;
-            case 'n': cp = '\n'; break;
-            case 'r': cp = '\r'; break;
-            case 't': cp = '\t'; break;
+            case '"':
+                cp = '"';
+                break;
+            case '\\':
+                cp = '\\';
+                break;
+            case '/':
+                cp = '/';
+                break;
+            case 'b':
+                cp = '\b';
+                break;
+            case 'f':
+                cp = '\f';
+                break;
+            case 'n':
+                cp = '\n';
+                break;
+            case 'r':
+                cp = '\r';
+                break;
+            case 't':
+                cp = '\t';
+                break;
             case 'u':
                 if (hex4(d, &cp) != 0)
                     return -1;
@@ -153,8 +169,7 @@ static int parse_string(doc_t *d, char *out, size_t cap, size_t *outlen)
                 if (cp >= 0xd800 && cp <= 0xdbff) {
                     unsigned long lo;
 
-                    if (d->end - d->p < 2 || d->p[0] != '\\' ||
-                        d->p[1] != 'u')
+                    if (d->end - d->p < 2 || d->p[0] != '\\' || d->p[1] != 'u')
                         return jfail(d, "lone high surrogate");
                     d->p += 2;
                     if (hex4(d, &lo) != 0)
@@ -572,38 +587,42 @@ typedef struct kind_case {
     const char *action, *ekind, *keys;
 } kind_case_t;
 
-#define COMMON_EVENT                                                        \
-    "@timestamp event.kind event.category[] event.type[] event.action "     \
+#define COMMON_EVENT                                                           \
+    "@timestamp event.kind event.category[] event.type[] event.action "        \
     "event.module event.dataset"
 
 static const kind_case_t kinds[] = {
     {RLW_EV_BAN, "ban", "alert",
-     COMMON_EVENT " event.start event.end event.duration source.ip "
+     COMMON_EVENT
+     " event.start event.end event.duration source.ip "
      "source.address observer.hostname observer.vendor observer.type "
      "rule.id[] rule.category[] url.original user_agent.original message "
      "rlw.client rlw.count rlw.threshold rlw.window_s rlw.strike rlw.class "
      "rlw.node rlw.store rlw.dry_run"},
     {RLW_EV_UNBAN, "unban", "event",
-     COMMON_EVENT " event.reason event.start event.end event.duration "
+     COMMON_EVENT
+     " event.reason event.start event.end event.duration "
      "source.ip source.address observer.hostname observer.vendor "
      "observer.type message rlw.client rlw.strike rlw.class rlw.node "
      "rlw.store rlw.dry_run"},
     {RLW_EV_EXEMPT_THRESHOLD, "exempt_threshold", "alert",
-     COMMON_EVENT " source.ip source.address observer.hostname "
+     COMMON_EVENT
+     " source.ip source.address observer.hostname "
      "observer.vendor observer.type rule.id[] rule.category[] url.original "
      "user_agent.original message rlw.client rlw.count rlw.threshold "
      "rlw.window_s rlw.class rlw.store rlw.dry_run"},
     {RLW_EV_NEAR_THRESHOLD, "near_threshold", "alert",
-     COMMON_EVENT " source.ip source.address observer.hostname "
+     COMMON_EVENT
+     " source.ip source.address observer.hostname "
      "observer.vendor observer.type rule.id[] rule.category[] url.original "
      "user_agent.original message rlw.client rlw.count rlw.threshold "
      "rlw.window_s rlw.class rlw.store rlw.dry_run"},
     {RLW_EV_STORE_DEGRADED, "store_degraded", "event",
      COMMON_EVENT " event.reason observer.hostname observer.vendor "
-     "observer.type message rlw.store rlw.dry_run"},
+                  "observer.type message rlw.store rlw.dry_run"},
     {RLW_EV_STORE_RECOVERED, "store_recovered", "event",
      COMMON_EVENT " observer.hostname observer.vendor observer.type message "
-     "rlw.store rlw.dry_run"},
+                  "rlw.store rlw.dry_run"},
 };
 
 START_TEST(every_kind_is_valid_json)
@@ -900,10 +919,13 @@ START_TEST(hostile_round_trip)
         ck_assert_ptr_null(strstr(line, "\xe2\x80\xa9"));
         ck_assert_ptr_null(strchr(line, 0x7f));
     }
-    ev.user_agent = "a\xff" "b\xc0\xaf" "c";
+    ev.user_agent = "a\xff"
+                    "b\xc0\xaf"
+                    "c";
     format_and_parse(&ev);
-    ck_assert_str_eq(str("user_agent.original"),
-                     "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c");
+    ck_assert_str_eq(str("user_agent.original"), "a\xef\xbf\xbd"
+                                                 "b\xef\xbf\xbd\xef\xbf\xbd"
+                                                 "c");
 }
 END_TEST
 
@@ -944,9 +966,9 @@ END_TEST
 START_TEST(worst_case_fits_line_max)
 {
     static char bad[10 * 1024 + 1];
-    static const uint32_t many[] = {
-        4294967295u, 911000, 913000, 920000, 921000, 922000, 930000, 931000,
-        932000, 933000};
+    static const uint32_t many[] = {4294967295u, 911000, 913000, 920000,
+                                    921000,      922000, 930000, 931000,
+                                    932000,      933000};
     static char buf[RLW_EVENT_LINE_MAX];
     rlw_event_t ev;
     rlw_addr_t g;
@@ -956,7 +978,9 @@ START_TEST(worst_case_fits_line_max)
     memset(bad, 0xff, sizeof(bad) - 1);
     memset(&g, 0, sizeof(g));
     ck_assert_int_eq(rlw_addr_parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff"
-                                    "f", &g), 0);
+                                    "f",
+                                    &g),
+                     0);
     g.prefix = 127;
     g.bytes[15] = 0xfe;
     for (kind = RLW_EV_BAN; kind <= RLW_EV_STORE_RECOVERED; kind++) {
@@ -1045,7 +1069,10 @@ typedef struct esc_case {
     const char *out;
 } esc_case_t;
 
-#define E(s, o) {s, sizeof(s) - 1, o}
+#define E(s, o)                                                                \
+    {                                                                          \
+        s, sizeof(s) - 1, o                                                    \
+    }
 
 static const esc_case_t esc_cases[] = {
     E("", ""),
@@ -1057,13 +1084,13 @@ static const esc_case_t esc_cases[] = {
     E("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
     E("\xe2\x80\xa8|\xe2\x80\xa9|\xe2\x80\xaa", "\\u2028|\\u2029|\xe2\x80\xaa"),
-    E("\xc0\xaf", "\\ufffd\\ufffd"),                    /* overlong '/' */
-    E("\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"),         /* overlong */
-    E("\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"),         /* surrogate */
+    E("\xc0\xaf", "\\ufffd\\ufffd"),                       /* overlong '/' */
+    E("\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"),            /* overlong */
+    E("\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"),            /* surrogate */
     E("\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"), /* > U+10FFFF */
     E("\xf0\x80\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"), /* overlong */
-    E("\xe2\x82", "\\ufffd\\ufffd"),                    /* truncated */
-    E("\x80x", "\\ufffdx"),                             /* lone continuation */
+    E("\xe2\x82", "\\ufffd\\ufffd"),                       /* truncated */
+    E("\x80x", "\\ufffdx"), /* lone continuation */
     E("\xf8\x88\x80\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"),
     E("\xff\xfe", "\\ufffd\\ufffd"),
     E("\xef\xbf\xbf\xf4\x8f\xbf\xbf", "\xef\xbf\xbf\xf4\x8f\xbf\xbf"),
@@ -1089,11 +1116,22 @@ START_TEST(escape_cuts_whole_pieces)
 {
     static const char in[] = "ab\"\xe2\x82\xac\x01z";
     static const char full[] = "ab\\\"\xe2\x82\xac\\u0001z";
-    static const char *const expect[] = {
-        "", "", "a", "ab", "ab", "ab\\\"", "ab\\\"", "ab\\\"",
-        "ab\\\"\xe2\x82\xac", "ab\\\"\xe2\x82\xac", "ab\\\"\xe2\x82\xac",
-        "ab\\\"\xe2\x82\xac", "ab\\\"\xe2\x82\xac", "ab\\\"\xe2\x82\xac",
-        "ab\\\"\xe2\x82\xac\\u0001", full};
+    static const char *const expect[] = {"",
+                                         "",
+                                         "a",
+                                         "ab",
+                                         "ab",
+                                         "ab\\\"",
+                                         "ab\\\"",
+                                         "ab\\\"",
+                                         "ab\\\"\xe2\x82\xac",
+                                         "ab\\\"\xe2\x82\xac",
+                                         "ab\\\"\xe2\x82\xac",
+                                         "ab\\\"\xe2\x82\xac",
+                                         "ab\\\"\xe2\x82\xac",
+                                         "ab\\\"\xe2\x82\xac",
+                                         "ab\\\"\xe2\x82\xac\\u0001",
+                                         full};
     char out[32];
     size_t outlen;
 
@@ -1105,8 +1143,8 @@ START_TEST(escape_cuts_whole_pieces)
             ck_assert_int_eq(out[0], 'X'); /* nothing written */
             continue;
         }
-        ck_assert_msg(strcmp(out, expect[outlen]) == 0,
-                      "outlen %lu: \"%s\"", (unsigned long)outlen, out);
+        ck_assert_msg(strcmp(out, expect[outlen]) == 0, "outlen %lu: \"%s\"",
+                      (unsigned long)outlen, out);
         ck_assert_int_eq(out[outlen], 'X');
     }
     ck_assert_uint_eq(rlw_json_escape(NULL, 5, out, sizeof(out)), 0);
@@ -1120,16 +1158,26 @@ typedef struct cat_case {
 } cat_case_t;
 
 static const cat_case_t cats[] = {
-    {913100, "scanner-detection"}, {920350, "protocol-enforcement"},
-    {921110, "protocol-attack"},   {930100, "lfi"},
-    {931100, "rfi"},               {932100, "rce"},
-    {933100, "php"},               {934100, "nodejs"},
-    {941100, "xss"},               {942100, "sqli"},
-    {943100, "session-fixation"},  {944100, "java"},
-    {911100, "method-enforcement"}, {922110, "multipart-attack"},
-    {949110, "other"},             {980130, "other"},
-    {0, "other"},                  {942, "other"},
-    {4294967295u, "other"},        {9420000, "other"},
+    {913100, "scanner-detection"},
+    {920350, "protocol-enforcement"},
+    {921110, "protocol-attack"},
+    {930100, "lfi"},
+    {931100, "rfi"},
+    {932100, "rce"},
+    {933100, "php"},
+    {934100, "nodejs"},
+    {941100, "xss"},
+    {942100, "sqli"},
+    {943100, "session-fixation"},
+    {944100, "java"},
+    {911100, "method-enforcement"},
+    {922110, "multipart-attack"},
+    {949110, "other"},
+    {980130, "other"},
+    {0, "other"},
+    {942, "other"},
+    {4294967295u, "other"},
+    {9420000, "other"},
 };
 
 START_TEST(rule_categories)

@@ -169,8 +169,7 @@ START_TEST(lengths_refused)
     {
         static char out[RLW_EVQ_LINE_MAX];
 
-        ck_assert_uint_eq(rlw_evq_pop(&q, out, sizeof(out)),
-                          RLW_EVQ_LINE_MAX);
+        ck_assert_uint_eq(rlw_evq_pop(&q, out, sizeof(out)), RLW_EVQ_LINE_MAX);
         ck_assert(memcmp(out, big, RLW_EVQ_LINE_MAX) == 0);
     }
     guards_intact(8192);

@@ -58,9 +58,9 @@ START_TEST(poisoned_sequence_bounded)
     ck_assert_int_eq(rlw_jpos_missing(&p, p.seen + 1), 1);
     ck_assert_int_eq(rlw_jpos_missing(&p, UINT64_MAX - 3), 1);
     /* The next real entry comes right after. */
-    ck_assert_int_eq(rlw_jpos_begin(&p, UINT64_MAX - 2, BACKLOG, 1500 + WAIT,
-                                    WAIT, &jumped),
-                     RLW_JPOS_READ);
+    ck_assert_int_eq(
+        rlw_jpos_begin(&p, UINT64_MAX - 2, BACKLOG, 1500 + WAIT, WAIT, &jumped),
+        RLW_JPOS_READ);
     ck_assert_uint_eq(jumped, 0);
     ck_assert_uint_eq(p.seen, UINT64_MAX - 3);
 }
@@ -158,9 +158,9 @@ START_TEST(first_round_waits_for_entry_being_written)
     memset(&p, 0, sizeof(p));
     rlw_jpos_begin(&p, 5, BACKLOG, t, WAIT, NULL);
     p.seen = 5;
-    ck_assert_int_eq(rlw_jpos_begin(&p, 5 + BACKLOG + 100, BACKLOG, t + 250,
-                                    WAIT, NULL),
-                     RLW_JPOS_JUMPED);
+    ck_assert_int_eq(
+        rlw_jpos_begin(&p, 5 + BACKLOG + 100, BACKLOG, t + 250, WAIT, NULL),
+        RLW_JPOS_JUMPED);
     ck_assert_int_eq(rlw_jpos_missing(&p, p.seen + 1), 0);
     rlw_jpos_restart(&p, 7, BACKLOG, t + 500);
     ck_assert_int_eq(rlw_jpos_missing(&p, 1), 0);

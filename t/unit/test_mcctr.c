@@ -63,16 +63,15 @@ START_TEST(dead_connection_retried_once)
                      RLW_CTR_DO_INCR);
     ck_assert_int_eq(rlw_ctr_next(RLW_CTR_ADD, RLW_CTR_RETRYABLE, 2),
                      RLW_CTR_DO_ADD);
-    ck_assert_int_eq(rlw_ctr_next(RLW_CTR_INCR, RLW_CTR_RETRYABLE,
-                                  RLW_CTR_CALLS_MAX),
-                     RLW_CTR_FAIL);
+    ck_assert_int_eq(
+        rlw_ctr_next(RLW_CTR_INCR, RLW_CTR_RETRYABLE, RLW_CTR_CALLS_MAX),
+        RLW_CTR_FAIL);
 }
 END_TEST
 
 START_TEST(nonsense_replies_fail)
 {
-    ck_assert_int_eq(rlw_ctr_next(RLW_CTR_ADD, RLW_CTR_MISS, 2),
-                     RLW_CTR_FAIL);
+    ck_assert_int_eq(rlw_ctr_next(RLW_CTR_ADD, RLW_CTR_MISS, 2), RLW_CTR_FAIL);
     ck_assert_int_eq(rlw_ctr_next(RLW_CTR_INCR, RLW_CTR_EXISTS, 1),
                      RLW_CTR_FAIL);
 }

@@ -16,7 +16,7 @@
 #include "unit_suites.h"
 
 #define MIN_MS 60000LL
-#define M0 28333346LL             /* 2023-11-14 22:26 UTC */
+#define M0 28333346LL /* 2023-11-14 22:26 UTC */
 #define T0 (M0 * MIN_MS)
 #define AT(min, ms) (((M0) + (min)) * MIN_MS + (ms))
 #define LAST (RLW_METRICS_MINUTES - 1)
@@ -25,7 +25,7 @@ static rlw_metrics_t m;
 
 static void metrics_setup(void)
 {
-    memset(&m, 0x5a, sizeof(m));  /* init must not rely on a zeroed struct */
+    memset(&m, 0x5a, sizeof(m)); /* init must not rely on a zeroed struct */
     rlw_metrics_init(&m, T0);
 }
 
@@ -74,9 +74,9 @@ START_TEST(totals_add_up)
     rlw_metrics_add(&m, RLW_M_ATTACKS, AT(0, 0), 1);
     rlw_metrics_add(&m, RLW_M_ATTACKS, AT(0, 59999), 2);
     rlw_metrics_add(&m, RLW_M_ATTACKS, AT(7, 10), 3);
-    rlw_metrics_add(&m, RLW_M_ATTACKS, AT(500, 10), 4);  /* hours later */
+    rlw_metrics_add(&m, RLW_M_ATTACKS, AT(500, 10), 4); /* hours later */
     rlw_metrics_add(&m, RLW_M_BANS, AT(1, 0), 10);
-    rlw_metrics_add(&m, RLW_M_UNBANS, AT(2, 0), 0);      /* n = 0 */
+    rlw_metrics_add(&m, RLW_M_UNBANS, AT(2, 0), 0); /* n = 0 */
     rlw_metrics_add(&m, RLW_M_NEAR, AT(2, 0), 5);
     rlw_metrics_add(&m, RLW_M_NEAR, AT(2, 1), 6);
 
@@ -106,8 +106,8 @@ START_TEST(series_current_minute_last)
 {
     uint32_t out[RLW_METRICS_MINUTES];
 
-    rlw_metrics_add(&m, RLW_M_ATTACKS, AT(0, 0), 1);       /* first ms */
-    rlw_metrics_add(&m, RLW_M_ATTACKS, AT(0, 59999), 4);   /* last ms */
+    rlw_metrics_add(&m, RLW_M_ATTACKS, AT(0, 0), 1);     /* first ms */
+    rlw_metrics_add(&m, RLW_M_ATTACKS, AT(0, 59999), 4); /* last ms */
     series(RLW_M_ATTACKS, AT(0, 0), out);
     ck_assert_uint_eq(out[LAST], 5);
     for (int i = 0; i < LAST; i++)
@@ -145,13 +145,26 @@ START_TEST(series_order_and_gaps)
         uint32_t want;
 
         switch (i - LAST) {
-        case -59: want = 7; break;
-        case -40: want = 3; break;
-        case -27: want = 11; break;
-        case -26: want = 13; break;
-        case -1: want = 3; break;
-        case 0: want = 1; break;
-        default: want = 0;
+        case -59:
+            want = 7;
+            break;
+        case -40:
+            want = 3;
+            break;
+        case -27:
+            want = 11;
+            break;
+        case -26:
+            want = 13;
+            break;
+        case -1:
+            want = 3;
+            break;
+        case 0:
+            want = 1;
+            break;
+        default:
+            want = 0;
         }
         ck_assert_msg(out[i] == want, "out[%d] = %u, want %u", i,
                       (unsigned)out[i], (unsigned)want);
@@ -304,7 +317,7 @@ START_TEST(unknown_kinds_ignored)
         rlw_metric_t k = (rlw_metric_t)bad[j];
 
         rlw_metrics_add(&m, k, AT(0, 0), 5);
-        rlw_metrics_add(&m, k, AT(60, 0), 5);  /* would reuse a slot */
+        rlw_metrics_add(&m, k, AT(60, 0), 5); /* would reuse a slot */
         ck_assert_uint_eq(rlw_metrics_total(&m, k), 0);
         series(k, AT(0, 0), out);
         for (int i = 0; i < RLW_METRICS_MINUTES; i++)
@@ -324,16 +337,14 @@ START_TEST(names_distinct)
         ck_assert_ptr_nonnull(a);
         ck_assert_int_gt(strlen(a), 0);
         /* Prometheus metric name characters, and not the fallback. */
-        ck_assert_uint_eq(strspn(a, "abcdefghijklmnopqrstuvwxyz_"),
-                          strlen(a));
+        ck_assert_uint_eq(strspn(a, "abcdefghijklmnopqrstuvwxyz_"), strlen(a));
         ck_assert_str_ne(a, "unknown");
         for (int j = 0; j < k; j++)
             ck_assert_str_ne(a, rlw_metrics_name((rlw_metric_t)j));
     }
     ck_assert_str_eq(rlw_metrics_name(RLW_M_ATTACKS), "attacks");
     ck_assert_str_eq(rlw_metrics_name(RLW_M_BANS), "bans");
-    ck_assert_str_eq(rlw_metrics_name(RLW_M_EVENTS_DROPPED),
-                     "events_dropped");
+    ck_assert_str_eq(rlw_metrics_name(RLW_M_EVENTS_DROPPED), "events_dropped");
     ck_assert_str_eq(rlw_metrics_name(RLW_M_UNBANS), "unbans");
 }
 END_TEST
@@ -344,7 +355,7 @@ END_TEST
 typedef struct worker {
     int id;
     int64_t base_ms;
-    int64_t step_ms;  /* 0: every add in one minute */
+    int64_t step_ms; /* 0: every add in one minute */
 } worker_t;
 
 static void *add_worker(void *arg)
@@ -370,8 +381,7 @@ static void run_workers(int64_t step_ms)
         w[i].id = i;
         w[i].base_ms = T0;
         w[i].step_ms = step_ms;
-        ck_assert_int_eq(pthread_create(&tid[i], NULL, add_worker, &w[i]),
-                         0);
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, add_worker, &w[i]), 0);
     }
     for (int i = 0; i < THREADS; i++)
         ck_assert_int_eq(pthread_join(tid[i], NULL), 0);

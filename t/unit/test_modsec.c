@@ -18,8 +18,8 @@
 #include "unit_suites.h"
 
 #define CRS "/usr/share/modsecurity-crs/rules/"
-#define TAIL                                                             \
-    " [hostname \"www.example.com\"] [uri \"/search\"]"                  \
+#define TAIL                                                                   \
+    " [hostname \"www.example.com\"] [uri \"/search\"]"                        \
     " [unique_id \"ZVN2Yn8AAQEAAB3nLbUAAAAB\"]"
 
 /* mod_security2 2.9.7 + CRS 3.3.4, as the error_log hook sees them (the
@@ -111,10 +111,10 @@ static const char v3_style[] =
     "[tag \"attack-xss\"]" TAIL;
 
 /* The real metadata of xss_script_tag, for messages built around it. */
-#define META_941110                                                      \
-    " [file \"" CRS "REQUEST-941-APPLICATION-ATTACK-XSS.conf\"]"         \
-    " [line \"82\"] [id \"941110\"]"                                     \
-    " [msg \"XSS Filter - Category 1: Script Tag Vector\"]"              \
+#define META_941110                                                            \
+    " [file \"" CRS "REQUEST-941-APPLICATION-ATTACK-XSS.conf\"]"               \
+    " [line \"82\"] [id \"941110\"]"                                           \
+    " [msg \"XSS Filter - Category 1: Script Tag Vector\"]"                    \
     " [severity \"CRITICAL\"]" TAIL
 
 /* A copy of s in a block of exactly strlen(s) + 1 bytes. */
@@ -159,8 +159,8 @@ static uint32_t id_of(const char *msg)
     int n = 0, added;
 
     added = parse(msg, ids, &n, 2);
-    ck_assert_msg(added == n && (added == 0 || added == 1), "%d %d: %s",
-                  added, n, msg);
+    ck_assert_msg(added == n && (added == 0 || added == 1), "%d %d: %s", added,
+                  n, msg);
     ck_assert_uint_eq(ids[1], 0xdeadbeef);
     ck_assert_uint_eq(ids[2], 0xdeadbeef);
     return added ? ids[0] : 0;
@@ -326,9 +326,9 @@ START_TEST(summary_ranges)
 {
     static const uint32_t yes[] = {949000, 949110, 949999, 959000, 959100,
                                    959999, 980000, 980130, 980999};
-    static const uint32_t no[] = {0,       949,     948999,  950000,
-                                  958999,  960000,  979999,  981000,
-                                  941100,  9491100, 94911,   999999999};
+    static const uint32_t no[] = {0,      949,     948999, 950000,
+                                  958999, 960000,  979999, 981000,
+                                  941100, 9491100, 94911,  999999999};
 
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
         ck_assert_msg(rlw_crs_is_summary(yes[i]), "%u", (unsigned)yes[i]);
@@ -344,11 +344,11 @@ START_TEST(malformed_skipped)
         "[id \"12a\"]",
         "[id \"0\"]",
         "[id \"0000000000\"]",
-        "[id \"12345678901\"]",           /* 11 digits */
+        "[id \"12345678901\"]",             /* 11 digits */
         "[id \"99999999999999999999999\"]", /* would overflow 64 bits */
-        "[id \"1000000000\"]",            /* 10 digits, over 999999999 */
-        "[id \"4294967297\"]",            /* 2^32 + 1: no wrap to 1 */
-        "[id \"941100",                   /* unterminated */
+        "[id \"1000000000\"]",              /* 10 digits, over 999999999 */
+        "[id \"4294967297\"]",              /* 2^32 + 1: no wrap to 1 */
+        "[id \"941100",                     /* unterminated */
         "[id \"941100 ",
         "[id \"941100]",
         "[id \"941100\\\"]",
@@ -372,8 +372,8 @@ START_TEST(malformed_skipped)
      * the rest of the metadata (which holds no [id]). */
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_msg(id_in_meta(bad[i], "") == 0, "end: %s", bad[i]);
-        ck_assert_msg(id_in_meta(bad[i], " [msg \"m\"]" TAIL) == 0,
-                      "mid: %s", bad[i]);
+        ck_assert_msg(id_in_meta(bad[i], " [msg \"m\"]" TAIL) == 0, "mid: %s",
+                      bad[i]);
     }
     /* Bounds that are accepted. */
     ck_assert_uint_eq(id_in_meta("[id \"1\"]", ""), 1);
@@ -586,8 +586,8 @@ END_TEST
 static char *flood(const char *form, size_t *len)
 {
     enum { FIELDS = 20000 };
-    static const char *const junk[] = {"[id \"", "[id \"9a", "[i",
-                                       " [file", "[id \"\"]"};
+    static const char *const junk[] = {"[id \"", "[id \"9a", "[i", " [file",
+                                       "[id \"\"]"};
     size_t cap = (size_t)FIELDS * 64 + 64, off = 0;
     char *msg = malloc(cap);
 
@@ -620,8 +620,8 @@ START_TEST(hostile_flood_bounded)
     ck_assert_int_eq(n, 0);
     /* Floods are longer than mod_security2 ever logs (it cuts at 1024
      * bytes): not read at all, whatever follows. */
-    msg = heap_cat("ModSecurity: Warning. x at ARGS:", ids_only,
-                   "." META_941110);
+    msg =
+        heap_cat("ModSecurity: Warning. x at ARGS:", ids_only, "." META_941110);
     ck_assert_int_eq(rlw_modsec_rule_ids(msg, ids, &n, MAX), 0);
     free(msg);
     ck_assert_int_eq(n, 0);

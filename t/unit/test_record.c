@@ -13,9 +13,8 @@
 
 /* ---- ban record ---- */
 
-static const rlw_ban_state_t kat_ban = {0x0102030405060708LL,
-                                        0x1112131415161718LL, 0x21222324u,
-                                        0x31323334u};
+static const rlw_ban_state_t kat_ban = {
+    0x0102030405060708LL, 0x1112131415161718LL, 0x21222324u, 0x31323334u};
 static const unsigned char kat_ban_wire[RLW_BAN_RECORD_LEN] = {
     'B',  2,    0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02,
     0x01, 0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,
@@ -35,9 +34,9 @@ START_TEST(ban_layout)
 END_TEST
 
 static const rlw_ban_state_t good_bans[] = {
-    {0, 0, 0, 0},                       /* never banned */
+    {0, 0, 0, 0}, /* never banned */
     {1700000000000LL, 1700000600000LL, 1, 5},
-    {5, 5, 0, 0},                       /* zero-length */
+    {5, 5, 0, 0}, /* zero-length */
     {0, INT64_MAX, UINT32_MAX, UINT32_MAX},
     {INT64_MAX, INT64_MAX, 7, 0},
     {0x7f00000000000000LL, 0x7fffffffffffff00LL, 0x80000000u, 0xffu},
@@ -116,9 +115,8 @@ START_TEST(ban_bad_lengths_and_header)
                          v == RLW_RECORD_VERSION ? 0 : -1);
     }
     ck_assert_int_eq(rlw_ban_record_decode(NULL, RLW_BAN_RECORD_LEN, &b), -1);
-    ck_assert_int_eq(rlw_ban_record_decode(kat_ban_wire, RLW_BAN_RECORD_LEN,
-                                           NULL),
-                     -1);
+    ck_assert_int_eq(
+        rlw_ban_record_decode(kat_ban_wire, RLW_BAN_RECORD_LEN, NULL), -1);
     ck_assert_int_eq(rlw_ban_record_encode(NULL, buf), -1);
 }
 END_TEST
@@ -171,8 +169,8 @@ END_TEST
 
 START_TEST(journal_round_trip)
 {
-    static const char *const addrs[] = {"192.0.2.1", "2001:db8::1", "::",
-                                        "0.0.0.0", "255.255.255.255"};
+    static const char *const addrs[] = {"192.0.2.1", "2001:db8::1",
+                                        "::", "0.0.0.0", "255.255.255.255"};
     static const unsigned groups[] = {64, 128, 1, 48};
     unsigned char out[RLW_JOURNAL_LEN], again[RLW_JOURNAL_LEN];
     rlw_journal_t j, back;
@@ -186,8 +184,7 @@ START_TEST(journal_round_trip)
             memset(&back, 0xaa, sizeof(back));
             ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), 0);
             ck_assert_int_eq(back.action, j.action);
-            ck_assert_int_eq(memcmp(&back.client, &j.client,
-                                    sizeof(j.client)),
+            ck_assert_int_eq(memcmp(&back.client, &j.client, sizeof(j.client)),
                              0);
             ck_assert_int_eq(memcmp(&back.ban, &j.ban, sizeof(j.ban)), 0);
             ck_assert_int_eq(memcmp(back.node, j.node, sizeof(j.node)), 0);
@@ -354,20 +351,48 @@ START_TEST(journal_encode_refuses)
     for (step = 0;; step++) {
         make_journal(&j, "192.0.2.1", 64);
         switch (step) {
-        case 0: j.action = 0; break;
-        case 1: j.action = 3; break;
-        case 2: j.client.family = 0; break;
-        case 3: j.client.family = 2; break;
-        case 4: j.client.prefix = 33; break;
-        case 5: j.client.pad = 1; break;
-        case 6: j.client.bytes[4] = 1; break;
-        case 7: j.client.bytes[15] = 1; break;
-        case 8: j.ban.start_ms = -1; break;
-        case 9: j.ban.until_ms = j.ban.start_ms - 1; break;
-        case 10: j.node[0] = '\0'; break;
-        case 11: j.node[3] = '\t'; break;
-        case 12: j.node[3] = (char)0xc3; break;
-        case 13: memset(j.node, 'n', sizeof(j.node)); break;
+        case 0:
+            j.action = 0;
+            break;
+        case 1:
+            j.action = 3;
+            break;
+        case 2:
+            j.client.family = 0;
+            break;
+        case 3:
+            j.client.family = 2;
+            break;
+        case 4:
+            j.client.prefix = 33;
+            break;
+        case 5:
+            j.client.pad = 1;
+            break;
+        case 6:
+            j.client.bytes[4] = 1;
+            break;
+        case 7:
+            j.client.bytes[15] = 1;
+            break;
+        case 8:
+            j.ban.start_ms = -1;
+            break;
+        case 9:
+            j.ban.until_ms = j.ban.start_ms - 1;
+            break;
+        case 10:
+            j.node[0] = '\0';
+            break;
+        case 11:
+            j.node[3] = '\t';
+            break;
+        case 12:
+            j.node[3] = (char)0xc3;
+            break;
+        case 13:
+            memset(j.node, 'n', sizeof(j.node));
+            break;
         case 14:
             make_journal(&j, "2001:db8::1", 128);
             j.client.prefix = 129;
@@ -376,8 +401,11 @@ START_TEST(journal_encode_refuses)
             make_journal(&j, "2001:db8::1", 128);
             j.client.prefix = 64; /* ::1 is past /64 */
             break;
-        case 16: j.client.scope = RLW_SCOPE_DRY_RUN + 1; break;
-        default: goto done;
+        case 16:
+            j.client.scope = RLW_SCOPE_DRY_RUN + 1;
+            break;
+        default:
+            goto done;
         }
         memset(out, 0x5a, sizeof(out));
         ck_assert_msg(rlw_journal_encode(&j, out) == -1, "step %d accepted",
@@ -418,8 +446,7 @@ START_TEST(journal_mutations_canonical)
                           (unsigned long)off, v);
             ck_assert_int_eq(rlw_journal_encode(&back, again), 0);
             ck_assert_msg(memcmp(buf, again, sizeof(buf)) == 0,
-                          "byte %lu = %d not canonical", (unsigned long)off,
-                          v);
+                          "byte %lu = %d not canonical", (unsigned long)off, v);
         }
     }
     ck_assert_uint_gt(accepted, 1000);

@@ -86,16 +86,15 @@ static rlw_addr_t client(unsigned i)
     char text[32];
     rlw_addr_t a;
 
-    snprintf(text, sizeof(text), "10.%u.%u.%u", (i >> 16) & 255,
-             (i >> 8) & 255, i & 255);
+    snprintf(text, sizeof(text), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255,
+             i & 255);
     memset(&a, 0, sizeof(a));
     ck_assert_int_eq(rlw_addr_parse(text, &a), 0);
     return a;
 }
 
 static rlw_attack_t attack(rlw_store_t *st, const rlw_addr_t *c,
-                           rlw_class_t cls, const rlw_policy_t *p,
-                           int64_t now)
+                           rlw_class_t cls, const rlw_policy_t *p, int64_t now)
 {
     rlw_attack_t a;
 
@@ -216,8 +215,7 @@ START_TEST(clients_count_separately)
     for (i = 1; i < THRESH; i++) {
         ck_assert_uint_eq(attack(st, &a, RLW_CLASS_NORMAL, &pol, T0).count, i);
         ck_assert_uint_eq(attack(st, &b, RLW_CLASS_NORMAL, &pol, T0).count, i);
-        ck_assert_uint_eq(attack(st, &v6, RLW_CLASS_NORMAL, &pol, T0).count,
-                          i);
+        ck_assert_uint_eq(attack(st, &v6, RLW_CLASS_NORMAL, &pol, T0).count, i);
     }
     r = attack(st, &a, RLW_CLASS_NORMAL, &pol, T0);
     ck_assert_int_eq(r.verdict.kind, RLW_VERDICT_BAN);
@@ -246,8 +244,7 @@ START_TEST(scopes_apart)
     ck_assert_int_eq(st->banned(st, &c, T0, NULL), 0);
     /* The enforcing count starts at one, and bans on its own threshold. */
     for (i = 1; i < THRESH; i++)
-        ck_assert_uint_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol, T0).count,
-                          i);
+        ck_assert_uint_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol, T0).count, i);
     ck_assert_int_eq(st->banned(st, &c, T0, NULL), 0);
     r = attack(st, &c, RLW_CLASS_NORMAL, &pol, T0);
     ck_assert_int_eq(r.verdict.kind, RLW_VERDICT_BAN);
@@ -353,9 +350,9 @@ START_TEST(attacks_during_ban_do_not_carry_over)
     ck_assert_int_eq(attack_to_threshold(st, &c, 0, T0).verdict.kind,
                      RLW_VERDICT_BAN);
     for (i = 0; i < THRESH - 1; i++)
-        ck_assert_int_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol,
-                                T0 + 50 * SEC).verdict.kind,
-                         RLW_VERDICT_ALREADY_BANNED);
+        ck_assert_int_eq(
+            attack(st, &c, RLW_CLASS_NORMAL, &pol, T0 + 50 * SEC).verdict.kind,
+            RLW_VERDICT_ALREADY_BANNED);
     a = attack(st, &c, RLW_CLASS_NORMAL, &pol, t);
     ck_assert_msg(a.verdict.kind == RLW_VERDICT_NONE,
                   "first attack after the ban: verdict %d, count %u (attacks "
@@ -470,8 +467,9 @@ START_TEST(allow_short_ban_no_escalation)
 
     for (round = 0; round < 3; round++) {
         for (i = 1; i < THRESH; i++)
-            ck_assert_int_eq(attack(st, &c, RLW_CLASS_ALLOW, &pol, t)
-                                 .verdict.kind, RLW_VERDICT_NONE);
+            ck_assert_int_eq(
+                attack(st, &c, RLW_CLASS_ALLOW, &pol, t).verdict.kind,
+                RLW_VERDICT_NONE);
         a = attack(st, &c, RLW_CLASS_ALLOW, &pol, t);
         ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
         ck_assert_int_eq(a.verdict.ban_ms, 30 * SEC);
@@ -511,7 +509,7 @@ START_TEST(full_table_bounded)
             ck_assert_int_eq(a.evicted, 0);
     }
     stats(st, &s);
-    ck_assert_uint_eq(s.tracked, 16);      /* both sets end up full */
+    ck_assert_uint_eq(s.tracked, 16); /* both sets end up full */
     ck_assert_uint_eq(s.evictions, 500 - 16);
     /* The "table full" warning is rate-limited: all of this happened within
      * a second, so exactly one line. */
@@ -548,8 +546,9 @@ START_TEST(full_table_keeps_bans)
 
     for (i = 0; i < 7; i++) {
         banned[i] = client(i + 1);
-        ck_assert_int_eq(attack_to_threshold(st, &banned[i], 0, T0)
-                             .verdict.kind, RLW_VERDICT_BAN);
+        ck_assert_int_eq(
+            attack_to_threshold(st, &banned[i], 0, T0).verdict.kind,
+            RLW_VERDICT_BAN);
     }
     for (i = 0; i < 1000; i++) {
         rlw_addr_t c = client(100000 + i);
@@ -637,8 +636,9 @@ START_TEST(full_table_of_bans)
 
         for (j = 0; j < NB; j++)
             ck_assert_int_eq(st->banned(st, &c[j], later, NULL), 0);
-        ck_assert_int_eq(attack(st, &n, RLW_CLASS_NORMAL, &pol1, later)
-                             .verdict.kind, RLW_VERDICT_BAN);
+        ck_assert_int_eq(
+            attack(st, &n, RLW_CLASS_NORMAL, &pol1, later).verdict.kind,
+            RLW_VERDICT_BAN);
     }
 }
 END_TEST
@@ -670,12 +670,12 @@ START_TEST(full_table_mixed)
     for (i = 0; i < 1000; i++) {
         rlw_addr_t n = client(500000 + i);
 
-        ck_assert_int_eq(attack(st, &n, RLW_CLASS_NORMAL, &pol, T0 + NB + i)
-                             .verdict.kind, RLW_VERDICT_NONE);
+        ck_assert_int_eq(
+            attack(st, &n, RLW_CLASS_NORMAL, &pol, T0 + NB + i).verdict.kind,
+            RLW_VERDICT_NONE);
     }
     for (j = 0; j < NB; j++)
-        ck_assert_int_eq(st->banned(st, &c[j], T0 + NB + 1000, NULL),
-                         made[j]);
+        ck_assert_int_eq(st->banned(st, &c[j], T0 + NB + 1000, NULL), made[j]);
     stats(st, &s);
     ck_assert_uint_eq(s.tracked, 16);
     ck_assert_uint_eq(s.evicted_bans, 0);
@@ -774,11 +774,15 @@ START_TEST(spray_keeps_ban_strikes_and_near_counts)
     ck_assert_int_eq(st->banned(st, &ban, t, NULL), 1);
     a = attack_to_threshold(st, &offender, 0, t);
     ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
-    ck_assert_msg(a.verdict.strike == 2, "the offender's next ban is strike "
-                  "%u: its strikes were evicted", (unsigned)a.verdict.strike);
+    ck_assert_msg(a.verdict.strike == 2,
+                  "the offender's next ban is strike "
+                  "%u: its strikes were evicted",
+                  (unsigned)a.verdict.strike);
     a = attack(st, &near, RLW_CLASS_NORMAL, &pol, t);
-    ck_assert_msg(a.verdict.kind == RLW_VERDICT_BAN, "the attacker at "
-                  "threshold - 1 lost its count (now %u)", (unsigned)a.count);
+    ck_assert_msg(a.verdict.kind == RLW_VERDICT_BAN,
+                  "the attacker at "
+                  "threshold - 1 lost its count (now %u)",
+                  (unsigned)a.count);
 }
 END_TEST
 
@@ -797,8 +801,9 @@ START_TEST(full_of_bans_learn_and_ban)
     for (i = 0; i < 8; i++) {
         rlw_addr_t c = client(300 + (i ? 10 + i : 0));
 
-        ck_assert_int_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0 + i)
-                             .verdict.kind, RLW_VERDICT_BAN);
+        ck_assert_int_eq(
+            attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0 + i).verdict.kind,
+            RLW_VERDICT_BAN);
     }
     memset(&b, 0, sizeof(b));
     b.start_ms = T0 + 10;
@@ -935,8 +940,9 @@ START_TEST(shrink_keeps_bans)
     }
     for (i = 0; i < 3; i++) {
         b[i] = client(80000 + i);
-        ck_assert_int_eq(attack(st, &b[i], RLW_CLASS_NORMAL, &pol1, t + 50)
-                             .verdict.kind, RLW_VERDICT_BAN);
+        ck_assert_int_eq(
+            attack(st, &b[i], RLW_CLASS_NORMAL, &pol1, t + 50).verdict.kind,
+            RLW_VERDICT_BAN);
     }
     stats(st, &s);
     ck_assert_uint_eq(s.tracked + s.evictions, 43);
@@ -973,8 +979,8 @@ static void *probe_main(void *arg)
     probe_t *pr = arg;
     rlw_attack_t a;
 
-    pr->st->attack(pr->st, &pr->client, RLW_CLASS_NORMAL, &pol, NULL,
-                   pr->now, &a);
+    pr->st->attack(pr->st, &pr->client, RLW_CLASS_NORMAL, &pol, NULL, pr->now,
+                   &a);
     pthread_mutex_lock(&pr->mu);
     pr->done = 1;
     pthread_cond_signal(&pr->cv);
@@ -1035,7 +1041,7 @@ START_TEST(expired_callback_runs_unlocked)
     st->expired(st, T0 + MIN, MIN, check_unlocked, &lc);
     ck_assert_int_eq(lc.calls, 1);
     ck_assert_msg(lc.blocked == 0, "expired() called back with the client's "
-                  "stripe lock held");
+                                   "stripe lock held");
     /* The attack made from the callback was counted, after the walk. */
     ck_assert_uint_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol, T0 + MIN).count,
                       2);
@@ -1052,7 +1058,7 @@ START_TEST(visit_callback_runs_unlocked)
     st->visit(st, T0, MIN, check_unlocked, &lc);
     ck_assert_int_eq(lc.calls, 1);
     ck_assert_msg(lc.blocked == 0, "visit() called back with the client's "
-                  "stripe lock held");
+                                   "stripe lock held");
 }
 END_TEST
 
@@ -1080,8 +1086,9 @@ START_TEST(expired_stopped_early_reports_later)
     for (i = 0; i < 3; i++) {
         rlw_addr_t c = client(50 + i);
 
-        ck_assert_int_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0)
-                             .verdict.kind, RLW_VERDICT_BAN);
+        ck_assert_int_eq(
+            attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0).verdict.kind,
+            RLW_VERDICT_BAN);
     }
     st->expired(st, T0 + MIN, MIN, stop_first, &first);
     ck_assert_int_eq(first, 1);
@@ -1119,8 +1126,7 @@ START_TEST(horizon_follows_running_bans)
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(rlw_store_shm_horizon(st), 0);
     /* A new ban raises it again. */
-    ck_assert_int_eq(st->ban(st, &longb, MIN, T0 + 2 * MIN, NULL),
-                     APR_SUCCESS);
+    ck_assert_int_eq(st->ban(st, &longb, MIN, T0 + 2 * MIN, NULL), APR_SUCCESS);
     ck_assert_int_eq(rlw_store_shm_horizon(st), T0 + 3 * MIN);
     ck_assert_int_eq(st->banned(st, &longb, T0 + 2 * MIN, NULL), 1);
 }
@@ -1137,8 +1143,8 @@ static int ban_in_callback(void *baton, const rlw_client_info_t *info)
     ban_during_t *bd = baton;
 
     (void)info;
-    ck_assert_int_eq(bd->st->ban(bd->st, &bd->client, 10 * MIN, bd->now,
-                                 NULL), APR_SUCCESS);
+    ck_assert_int_eq(bd->st->ban(bd->st, &bd->client, 10 * MIN, bd->now, NULL),
+                     APR_SUCCESS);
     return 0;
 }
 
@@ -1150,18 +1156,17 @@ START_TEST(horizon_keeps_ban_set_during_sweep)
     rlw_addr_t ended = client(1), lifted = client(3);
     ban_during_t bd = {st, client(2), T0 + MIN};
 
-
     /* A long ban, lifted: the sweep would bring the horizon down. */
     ck_assert_int_eq(st->ban(st, &lifted, DAY, T0, NULL), APR_SUCCESS);
     ck_assert_int_eq(st->unban(st, &lifted, T0 + 1), APR_SUCCESS);
-    ck_assert_int_eq(attack(st, &ended, RLW_CLASS_NORMAL, &pol1, T0)
-                         .verdict.kind, RLW_VERDICT_BAN);
+    ck_assert_int_eq(
+        attack(st, &ended, RLW_CLASS_NORMAL, &pol1, T0).verdict.kind,
+        RLW_VERDICT_BAN);
     st->expired(st, T0 + MIN, MIN, ban_in_callback, &bd);
     ck_assert_int_ge(rlw_store_shm_horizon(st), T0 + 11 * MIN);
     ck_assert_int_eq(st->banned(st, &bd.client, T0 + MIN + 1, NULL), 1);
     /* The next sweep (when that ban ends) sees it. */
-    st->expired(st, T0 + 11 * MIN + 2 * SEC, MIN, count_calls,
-                &(int){0});
+    st->expired(st, T0 + 11 * MIN + 2 * SEC, MIN, count_calls, &(int){0});
     ck_assert_int_eq(rlw_store_shm_horizon(st), 0);
 }
 END_TEST
@@ -1188,8 +1193,8 @@ START_TEST(node_names_and_rules)
     unsigned i;
 
     rlw_store_shm_set_node(st, "web-1");
-    ck_assert_int_eq(st->attack(st, &c, RLW_CLASS_NORMAL, &pol1, &hit, T0,
-                                &a), APR_SUCCESS);
+    ck_assert_int_eq(st->attack(st, &c, RLW_CLASS_NORMAL, &pol1, &hit, T0, &a),
+                     APR_SUCCESS);
     ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
     /* Space-saving over 4 slots: 913100 took the place of a rule hit once
      * and inherited its hit (4 + 1), 942100 is exact (3). */
@@ -1255,7 +1260,8 @@ static int hammer(rlw_store_t *st, const rlw_addr_t *c, const rlw_policy_t *p,
     for (i = 0; i < n; i++) {
         rlw_attack_t a;
 
-        if (st->attack(st, c, RLW_CLASS_NORMAL, p, NULL, T0 + 1, &a) != APR_SUCCESS)
+        if (st->attack(st, c, RLW_CLASS_NORMAL, p, NULL, T0 + 1, &a) !=
+            APR_SUCCESS)
             return 1;
         if (a.verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
             if (a.ban.until_ms != T0 + 1 + p->ban_ms)
@@ -1375,8 +1381,7 @@ static int thread_workers(rlw_store_t *st, const rlw_addr_t *c,
         w[i].pol = p;
         w[i].rv = -1;
         w[i].bans = 0;
-        ck_assert_int_eq(pthread_create(&tid[i], NULL, thread_main, &w[i]),
-                         0);
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, thread_main, &w[i]), 0);
     }
     for (i = 0; i < WORKERS; i++) {
         ck_assert_int_eq(pthread_join(tid[i], NULL), 0);

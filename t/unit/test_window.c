@@ -19,7 +19,7 @@ START_TEST(width_rounds_up)
     ck_assert_int_eq(rlw_window_width(32), 2);
     ck_assert_int_eq(rlw_window_width(33), 3);
     ck_assert_int_eq(rlw_window_width(1), 1);
-    ck_assert_int_eq(rlw_window_width(0), 1);  /* never a zero divisor */
+    ck_assert_int_eq(rlw_window_width(0), 1); /* never a zero divisor */
     ck_assert_int_eq(rlw_window_width(-5), 1);
 }
 END_TEST
@@ -42,8 +42,8 @@ START_TEST(bucket_edges)
 
     rlw_window_reset(&w);
     ck_assert_uint_eq(rlw_window_add(&w, 0, WIN, 1), 1);
-    ck_assert_uint_eq(rlw_window_add(&w, 999, WIN, 1), 2);   /* bucket 0 */
-    ck_assert_uint_eq(rlw_window_add(&w, 1000, WIN, 1), 3);  /* bucket 1 */
+    ck_assert_uint_eq(rlw_window_add(&w, 999, WIN, 1), 2);  /* bucket 0 */
+    ck_assert_uint_eq(rlw_window_add(&w, 1000, WIN, 1), 3); /* bucket 1 */
     ck_assert_uint_eq(rlw_window_total(&w, 15999, WIN), 3);
     /* Bucket 0 leaves the window as a whole when bucket 16 begins. */
     ck_assert_uint_eq(rlw_window_total(&w, 16000, WIN), 1);
