@@ -55,11 +55,10 @@ typedef int rlw_visit_fn(void *baton, const rlw_client_info_t *info);
 
 /* What attack() reports. */
 typedef struct rlw_attack {
-    rlw_verdict_t verdict; /* what happened because of this attack */
-    uint32_t count;        /* attacks in the window after this one (the
-                            * count that triggered the ban on a ban) */
-    rlw_ban_state_t ban;   /* the client's ban state after the attack */
-    int evicted;           /* 1 when making room evicted another client */
+    rlw_verdict_t verdict;         /* what happened because of this attack */
+    uint32_t count;                /* attacks in the window after this one (the
+                                    * count that triggered the ban on a ban) */
+    rlw_ban_state_t ban;           /* the client's ban state after the attack */
     uint32_t rules[RLW_TOP_RULES]; /* the client's most frequent rule ids,
                                     * most frequent first, 0 = none */
 } rlw_attack_t;
@@ -73,6 +72,21 @@ typedef struct rlw_store_stats {
     uint64_t untracked;    /* newcomers not tracked: every entry they
                             * could take held a running ban */
 } rlw_store_stats_t;
+
+/* What a backend's health() reports beyond stats(): the state of what it
+ * depends on (a cluster store's servers). Strings are allocated from the
+ * pool given to health(); NULL when not known. */
+typedef struct rlw_store_health {
+    int shared;                /* 1: counts are shared with other nodes */
+    int64_t degraded_since_ms; /* 0 while the backend answers */
+    const char *servers;       /* "host:port, ..." or NULL */
+    uint64_t errors;           /* failed calls */
+    uint64_t fallbacks;        /* attacks counted locally instead */
+    uint64_t cas_retries;      /* compare-and-swap rounds lost */
+    uint64_t bad_records;      /* values that failed to open or parse */
+    uint64_t journal_seen;     /* entries learnt from other nodes */
+    uint64_t ops;              /* calls made */
+} rlw_store_health_t;
 
 struct rlw_store {
     const char *name; /* "shm", ... */
@@ -94,14 +108,22 @@ struct rlw_store {
                            const rlw_hit_t *hit, int64_t now_ms,
                            rlw_attack_t *out);
 
-    /* Ends client's ban now (strikes kept). APR_NOTFOUND if not banned. */
+    /* Fills *out with what this node knows of client (count in the
+     * store's window at now_ms). APR_NOTFOUND when it holds nothing. Never
+     * network I/O. */
+    apr_status_t (*get)(rlw_store_t *st, const rlw_addr_t *client,
+                        int64_t now_ms, rlw_client_info_t *out);
+
+    /* Ends client's ban now (strikes kept). APR_NOTFOUND if not banned;
+     * APR_INCOMPLETE when it ended here but other nodes could not be told
+     * (a cluster store's journal append failed). */
     apr_status_t (*unban)(rlw_store_t *st, const rlw_addr_t *client,
                           int64_t now_ms);
 
     /* Bans client for ban_ms from now (an operator's decision: strikes are
      * not raised). *out receives the ban. shm: takes a place in a full
      * table whatever it holds (APR_ENOSPC only when 8 bans that never end
-     * fill the client's set). */
+     * fill the client's set). APR_INCOMPLETE as for unban(). */
     apr_status_t (*ban)(rlw_store_t *st, const rlw_addr_t *client,
                         int64_t ban_ms, int64_t now_ms, rlw_ban_state_t *out);
 
@@ -117,10 +139,52 @@ struct rlw_store {
     /* Fills stats. */
     void (*stats)(rlw_store_t *st, rlw_store_stats_t *out);
 
+    /* Optional (NULL: nothing beyond stats()): fills out, strings from p. */
+    void (*health)(rlw_store_t *st, apr_pool_t *p, rlw_store_health_t *out);
+
     /* Learns what other nodes decided (cluster stores; NULL for shm). Runs
      * in one background task per node, every RateLimitWAFSyncInterval. */
     apr_status_t (*sync)(rlw_store_t *st, int64_t now_ms);
 };
+
+struct rlw_keys;
+
+/* What every backend's create() and check() get: the main server's
+ * settings. A backend uses what it needs and ignores the rest. */
+typedef struct rlw_store_params {
+    const char *config;          /* RateLimitWAFStore NAME "CONFIG", or NULL */
+    apr_size_t capacity;         /* RateLimitWAFTableSize: clients held here */
+    rlw_policy_t policy;         /* the store's own policy: the lowest
+                                  * threshold and the longest times of every
+                                  * server (windows, ban times, how long a ban
+                                  * record is kept, eviction ranking) */
+    const char *node;            /* RateLimitWAFNodeName ("" for none) */
+    const char *prefix;          /* RateLimitWAFKeyPrefix */
+    const struct rlw_keys *keys; /* from RateLimitWAFSecretFile, or NULL */
+    int64_t timeout_ms;          /* RateLimitWAFMemcachedTimeout */
+    int64_t retry_ms;            /* RateLimitWAFMemcachedRetry */
+    int pool_size;               /* connections per process (its threads) */
+} rlw_store_params_t;
+
+/* One entry of the backend registry (rlw_store_registry.c): adding a
+ * backend is its file plus one entry there. */
+typedef struct rlw_store_backend {
+    const char *name; /* RateLimitWAFStore NAME */
+    int needs_config; /* 1: NAME "CONFIG" required; 0: refused */
+    /* Checks params->config at configuration time (NULL: nothing to
+     * check). Returns NULL or an error sentence from p. */
+    const char *(*check)(apr_pool_t *p, const char *config);
+    /* Creates the store in pool (which outlives every child: bans survive a
+     * graceful restart). Returns NULL or an error sentence from pool. */
+    const char *(*create)(apr_pool_t *pool, const rlw_store_params_t *params,
+                          rlw_store_t **out);
+} rlw_store_backend_t;
+
+/* The backend named name, or NULL. */
+const rlw_store_backend_t *rlw_store_backend_find(const char *name);
+
+/* The registered backends, NULL-terminated (for messages and docs). */
+extern const rlw_store_backend_t *const rlw_store_backends[];
 
 /* Creates the shared-memory store for capacity clients in pool (which must
  * outlive every child: the module passes the process pool so that bans
@@ -182,8 +246,6 @@ typedef struct rlw_store_mc_counters {
     int64_t degraded_since_ms; /* 0 while memcached answers */
     uint64_t errors, fallbacks, cas_retries, bad_records, journal_seen, ops;
 } rlw_store_mc_counters_t;
-
-struct rlw_keys;
 
 /* Longest key prefix (RateLimitWAFKeyPrefix, rlwafctl --prefix). */
 #define RLW_MC_PREFIX_MAX 64

@@ -762,7 +762,6 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
         unlock_slot(st, &slot, now);
         return APR_SUCCESS;
     }
-    out->evicted = slot.evicted;
     get_ban(e, &b);
     if (rlw_ban_active(&b, now)) {
         /* A request already in flight when the ban began: the ban is not
