@@ -334,44 +334,39 @@ static const char *set_v6_prefix(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-/* The stores this build knows; RateLimitWAFStore resolves names here. */
-static const struct {
-    const char *name;
-    int takes_config; /* 1 when the store needs a configuration string */
-} rlw_store_names[] = {{"shm", 0}, {"memcached", 1}, {NULL, 0}};
-
+/* RateLimitWAFStore NAME ["CONFIG"]: NAME from the store registry
+ * (rlw_store_registry.c), CONFIG checked by the backend. */
 static const char *set_store(cmd_parms *cmd, void *dummy, const char *name,
                              const char *config)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const rlw_store_backend_t *be = rlw_store_backend_find(name);
     rlw_srv_conf_t *c = srv_conf(cmd);
-    int i;
 
     (void)dummy;
     if (err)
         return err;
-    for (i = 0; rlw_store_names[i].name; i++) {
-        if (!strcmp(name, rlw_store_names[i].name))
-            break;
+    if (!be) {
+        const char *known = "";
+        int i;
+
+        for (i = 0; rlw_store_backends[i]; i++)
+            known = apr_pstrcat(
+                cmd->pool, known, i ? ", " : "", rlw_store_backends[i]->name,
+                rlw_store_backends[i]->needs_config ? " \"CONFIG\"" : "", NULL);
+        return apr_psprintf(cmd->pool, "%s: unknown store '%s' (known: %s)",
+                            cmd->cmd->name, name, known);
     }
-    if (!rlw_store_names[i].name)
-        return apr_psprintf(cmd->pool,
-                            "%s: unknown store '%s' (known: shm, "
-                            "memcached \"CONFIG\")",
-                            cmd->cmd->name, name);
-    if (rlw_store_names[i].takes_config && !config)
-        return apr_psprintf(cmd->pool,
-                            "%s %s needs a libmemcached "
-                            "configuration string, e.g. \"--SERVER=10.0.0.1"
-                            ":11211 --SERVER=10.0.0.2:11211\"",
-                            cmd->cmd->name, name);
-    if (!rlw_store_names[i].takes_config && config)
+    if (be->needs_config && !config)
+        return apr_psprintf(cmd->pool, "%s %s needs %s", cmd->cmd->name, name,
+                            be->config_help);
+    if (!be->needs_config && config)
         return apr_psprintf(cmd->pool,
                             "%s %s takes no configuration string "
                             "(got '%s')",
                             cmd->cmd->name, name, config);
-    if (config) {
-        const char *why = rlw_store_mc_check_config(cmd->pool, config);
+    if (config && be->check) {
+        const char *why = be->check(cmd->pool, config);
         if (why)
             return apr_psprintf(cmd->pool,
                                 "%s %s: bad configuration '%s': "

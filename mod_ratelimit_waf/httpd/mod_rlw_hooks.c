@@ -156,10 +156,11 @@ static int start_sync_task(apr_pool_t *pconf, server_rec *s,
     return OK;
 }
 
-/* The policy a full table ranks entries by when the call brings none
- * (rlw_store_shm_set_policy()): the lowest threshold and the longest
- * strike decay of any server, so that no server's near-threshold counts or
- * live strikes are ranked below what they are worth. */
+/* The store's own policy, for what it decides with no server at hand (how
+ * a full table ranks entries, how long a ban record is kept): the lowest
+ * threshold and the longest times of any server, so that no server's
+ * near-threshold counts, live strikes or bans are worth less than they are.
+ * The window is the main server's (RateLimitWAFWindow is server-wide). */
 static void rank_policy(server_rec *s, rlw_policy_t *p)
 {
     *p = conf_of(s)->policy;
@@ -172,42 +173,38 @@ static void rank_policy(server_rec *s, rlw_policy_t *p)
             p->threshold = q->threshold;
         if (q->strike_decay_ms > p->strike_decay_ms)
             p->strike_decay_ms = q->strike_decay_ms;
+        if (q->ban_ms > p->ban_ms)
+            p->ban_ms = q->ban_ms;
+        if (q->ban_max_ms > p->ban_max_ms)
+            p->ban_max_ms = q->ban_max_ms;
+        if (q->allow_ban_ms > p->allow_ban_ms)
+            p->allow_ban_ms = q->allow_ban_ms;
     }
 }
 
 static const char *create_store(server_rec *s, const rlw_srv_conf_t *mc)
 {
-    rlw_store_t *local = NULL;
-    rlw_store_mc_conf_t mcc;
-    rlw_policy_t rank;
-    const char *err;
+    const rlw_store_backend_t *be = rlw_store_backend_find(mc->store_name);
+    rlw_store_params_t params;
     int threads = 1;
 
-    /* The process pool outlives restarts: the table and its bans carry
-     * over a graceful restart (rlw_store_shm_create reuses it, or moves
-     * them into a table of the new RateLimitWAFTableSize). */
-    rank_policy(s, &rank);
-    err = rlw_store_shm_create(s->process->pool, (apr_size_t)mc->table_size,
-                               &local);
-    if (!err) {
-        rlw_store_shm_set_policy(local, &rank);
-        rlw_store_shm_set_node(local, mc->node_name);
-    }
-    if (err || strcmp(mc->store_name, "memcached")) {
-        rlw_the_store = local;
-        return err;
-    }
-    memset(&mcc, 0, sizeof(mcc));
+    if (!be)
+        return "unknown store"; /* set_store() refuses it first */
+    memset(&params, 0, sizeof(params));
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    mcc.config = mc->mc_config;
-    mcc.prefix = mc->key_prefix;
-    mcc.node = mc->node_name;
-    mcc.timeout_ms = mc->mc_timeout_ms;
-    mcc.window_ms = mc->window_ms;
-    mcc.retry_secs = (int)((mc->mc_retry_ms + 999) / 1000);
-    mcc.pool_size = threads > 0 ? threads : 1;
-    return rlw_store_mc_create(s->process->pool, local, &mcc, mc->keys,
-                               &rlw_the_store);
+    params.config = mc->mc_config;
+    params.capacity = (apr_size_t)mc->table_size;
+    rank_policy(s, &params.policy);
+    params.node = mc->node_name;
+    params.prefix = mc->key_prefix;
+    params.keys = mc->keys;
+    params.timeout_ms = mc->mc_timeout_ms;
+    params.retry_ms = mc->mc_retry_ms;
+    params.pool_size = threads > 0 ? threads : 1;
+    /* The process pool outlives restarts: the table and its bans carry
+     * over a graceful restart (the shm store reuses it, or moves them into
+     * a table of the new RateLimitWAFTableSize). */
+    return be->create(s->process->pool, &params, &rlw_the_store);
 }
 
 /* The node's counters live, like the table, in the process pool. */

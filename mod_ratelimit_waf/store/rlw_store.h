@@ -171,6 +171,9 @@ typedef struct rlw_store_params {
 typedef struct rlw_store_backend {
     const char *name; /* RateLimitWAFStore NAME */
     int needs_config; /* 1: NAME "CONFIG" required; 0: refused */
+    /* What CONFIG is, for the error when it is missing ("a libmemcached
+     * configuration string, e.g. ..."). */
+    const char *config_help;
     /* Checks params->config at configuration time (NULL: nothing to
      * check). Returns NULL or an error sentence from p. */
     const char *(*check)(apr_pool_t *p, const char *config);

@@ -1884,3 +1884,33 @@ void rlw_store_mc_close(rlw_store_t *base)
         st->sync_mc = NULL;
     }
 }
+
+/* The registry's entry (rlw_store_registry.c): the node's shm table first
+ * (its ban cache and fallback counter), then the store on top of it. */
+static const char *mc_backend_create(apr_pool_t *pool,
+                                     const rlw_store_params_t *params,
+                                     rlw_store_t **out)
+{
+    const rlw_store_backend_t *shm = rlw_store_backend_find("shm");
+    rlw_store_t *local = NULL;
+    rlw_store_mc_conf_t conf;
+    const char *err;
+
+    if ((err = shm->create(pool, params, &local)))
+        return err;
+    memset(&conf, 0, sizeof(conf));
+    conf.config = params->config;
+    conf.prefix = params->prefix;
+    conf.node = params->node;
+    conf.timeout_ms = params->timeout_ms;
+    conf.window_ms = params->policy.window_ms;
+    conf.retry_secs = (int)((params->retry_ms + 999) / 1000);
+    conf.pool_size = params->pool_size > 0 ? params->pool_size : 1;
+    return rlw_store_mc_create(pool, local, &conf, params->keys, out);
+}
+
+const rlw_store_backend_t rlw_store_backend_memcached = {
+    "memcached", 1,
+    "a libmemcached configuration string, e.g. "
+    "\"--SERVER=10.0.0.1:11211 --SERVER=10.0.0.2:11211\"",
+    rlw_store_mc_check_config, mc_backend_create};

@@ -1280,3 +1280,20 @@ const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
     *out = &st->base;
     return NULL;
 }
+
+/* The registry's entry (rlw_store_registry.c). */
+static const char *shm_backend_create(apr_pool_t *pool,
+                                      const rlw_store_params_t *params,
+                                      rlw_store_t **out)
+{
+    const char *err = rlw_store_shm_create(pool, params->capacity, out);
+
+    if (!err) {
+        rlw_store_shm_set_policy(*out, &params->policy);
+        rlw_store_shm_set_node(*out, params->node);
+    }
+    return err;
+}
+
+const rlw_store_backend_t rlw_store_backend_shm = {"shm", 0, NULL, NULL,
+                                                   shm_backend_create};
