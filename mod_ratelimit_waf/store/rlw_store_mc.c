@@ -1023,6 +1023,17 @@ static int mc_banned(rlw_store_t *base, const rlw_addr_t *client, int64_t now,
     return st->local->banned(st->local, client, now, until);
 }
 
+/* What this node's table holds (its ban cache, the count it falls back
+ * to); the count the cluster shares is rlw_store_mc_lookup()'s, which
+ * goes to the network. */
+static apr_status_t mc_get(rlw_store_t *base, const rlw_addr_t *client,
+                           int64_t now, rlw_client_info_t *out)
+{
+    mc_store_t *st = (mc_store_t *)base;
+
+    return st->local->get(st->local, client, now, out);
+}
+
 static apr_status_t fallback(mc_store_t *st, const rlw_addr_t *client,
                              rlw_class_t cls, const rlw_policy_t *p,
                              const rlw_hit_t *hit, int64_t now,
@@ -1605,6 +1616,7 @@ static void set_ops(mc_store_t *st)
     st->base.name = "memcached";
     st->base.child_init = mc_child_init;
     st->base.banned = mc_banned;
+    st->base.get = mc_get;
     st->base.attack = mc_attack;
     st->base.unban = mc_unban;
     st->base.stats = mc_stats;

@@ -743,6 +743,22 @@ static int shm_banned(rlw_store_t *base, const rlw_addr_t *client, int64_t now,
     return banned;
 }
 
+/* One client's entry, found in its set (no walk of the table). */
+static apr_status_t shm_get(rlw_store_t *base, const rlw_addr_t *client,
+                            int64_t now, rlw_client_info_t *out)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    shm_slot_t slot;
+    shm_entry_t *e;
+
+    lock_slot(st, client, &slot);
+    e = do_find(st, slot.set, client);
+    if (e)
+        do_fill_info(st, e, now, st->rank.window_ms, out);
+    unlock_slot(st, &slot, now);
+    return e ? APR_SUCCESS : APR_NOTFOUND;
+}
+
 static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
                                rlw_class_t cls, const rlw_policy_t *p,
                                const rlw_hit_t *hit, int64_t now,
@@ -1124,6 +1140,7 @@ static void set_ops(shm_store_t *st)
     st->base.name = "shm";
     st->base.child_init = shm_child_init;
     st->base.banned = shm_banned;
+    st->base.get = shm_get;
     st->base.attack = shm_attack;
     st->base.unban = shm_unban;
     st->base.stats = shm_stats;

@@ -438,6 +438,39 @@ START_TEST(unban_ends_ban)
 }
 END_TEST
 
+/* get() finds one client in its set: its count in the store's window, its
+ * ban; a client the table does not hold is APR_NOTFOUND. */
+START_TEST(get_one_client)
+{
+    rlw_store_t *st = make_store(64);
+    rlw_addr_t c = client(11), other = client(12), never = client(13);
+    rlw_client_info_t info;
+    rlw_policy_t rank = pol;
+    rlw_attack_t a;
+
+    rlw_store_shm_set_policy(st, &rank);
+    ck_assert_int_eq(st->get(st, &never, T0, &info), APR_NOTFOUND);
+    attack(st, &other, RLW_CLASS_NORMAL, &pol, T0);
+    attack(st, &c, RLW_CLASS_NORMAL, &pol, T0);
+    attack(st, &c, RLW_CLASS_NORMAL, &pol, T0 + SEC);
+    ck_assert_int_eq(st->get(st, &c, T0 + SEC, &info), APR_SUCCESS);
+    ck_assert_mem_eq(&info.client, &c, sizeof(c));
+    ck_assert_uint_eq(info.count, 2);
+    ck_assert_int_eq(info.ban.until_ms, 0);
+    /* Out of the window: held, counting nothing. */
+    ck_assert_int_eq(st->get(st, &c, T0 + SEC + pol.window_ms + SEC, &info),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(info.count, 0);
+
+    a = attack_to_threshold(st, &c, 2, T0 + 2 * SEC);
+    ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
+    ck_assert_int_eq(st->get(st, &c, T0 + 3 * SEC, &info), APR_SUCCESS);
+    ck_assert_int_eq(info.ban.until_ms, a.ban.until_ms);
+    ck_assert_uint_eq(info.ban.strikes, 1);
+    ck_assert_int_eq(st->get(st, &never, T0 + 3 * SEC, &info), APR_NOTFOUND);
+}
+END_TEST
+
 START_TEST(exempt_never_bans)
 {
     rlw_store_t *st = make_store(16);
@@ -1445,6 +1478,7 @@ Suite *store_shm_suite(void)
     tcase_add_test(tc, attacks_during_ban_do_not_carry_over);
     tcase_add_test(tc, escalation_doubles);
     tcase_add_test(tc, unban_ends_ban);
+    tcase_add_test(tc, get_one_client);
     tcase_add_test(tc, exempt_never_bans);
     tcase_add_test(tc, allow_short_ban_no_escalation);
     suite_add_tcase(s, tc);
