@@ -12,14 +12,14 @@ INCS      := $(addprefix -I$(SRCDIR)/,$(LAYERS))
 CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
                rlw_window.c rlw_decision.c rlw_log.c rlw_crypto.c \
                rlw_record.c rlw_metrics.c rlw_event.c rlw_csrf.c \
-               rlw_evqueue.c) \
+               rlw_evqueue.c rlw_status.c) \
              $(addprefix $(SRCDIR)/store/,rlw_store_registry.c \
                rlw_store_shm.c rlw_store_mc.c \
                rlw_mcparse.c rlw_jpos.c rlw_mcctr.c) \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c)
 GLUE_SRC  := $(addprefix $(SRCDIR)/httpd/,mod_ratelimit_waf.c \
                mod_rlw_config.c mod_rlw_hooks.c mod_rlw_events.c \
-               mod_rlw_status.c)
+               mod_rlw_status.c mod_rlw_admin.c)
 ALL_HDR   := $(wildcard $(addsuffix /*.h,$(addprefix $(SRCDIR)/,$(LAYERS))))
 MODULE_LA := $(SRCDIR)/mod_ratelimit_waf.la
 MODULE_SO := $(SRCDIR)/.libs/mod_ratelimit_waf.so

@@ -3,8 +3,8 @@
  * mod_ratelimit_waf turns ModSecurity's per-request anomaly verdicts into
  * temporary, escalating bans of attacking clients, answered before
  * mod_security2 spends CPU on them. Directives: mod_rlw_config.c; request
- * hooks: mod_rlw_hooks.c; status page: mod_rlw_status.c; the httpd-free
- * core: rlw_*.c.
+ * hooks: mod_rlw_hooks.c; status page: mod_rlw_status.c (its admin API:
+ * mod_rlw_admin.c); the httpd-free core: rlw_*.c.
  */
 #include <httpd.h>
 #include <http_config.h>

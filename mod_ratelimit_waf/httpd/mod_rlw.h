@@ -102,7 +102,8 @@ rlw_class_t rlw_classify(const rlw_srv_conf_t *conf, const rlw_addr_t *host);
 
 void rlw_register_hooks(apr_pool_t *p);
 
-/* Status page, RateLimitWAFAdmin and server-status (mod_rlw_status.c). */
+/* RateLimitWAFAdmin (mod_rlw_admin.c); status page and server-status
+ * (mod_rlw_status.c). */
 void *rlw_create_dir_config(apr_pool_t *p, char *dir);
 void *rlw_merge_dir_config(apr_pool_t *p, void *base, void *add);
 const char *rlw_set_admin(cmd_parms *cmd, void *dconf, const char *arg);
