@@ -434,40 +434,73 @@ static void prom_metric(out_t *o, const char *name, const char *type,
         putf(o, "%s{node=\"%s\"} %" APR_UINT64_T_FMT "\n", name, node, v);
 }
 
-/* The counters of a store's health() beyond errors and degraded. */
-static void prom_health(out_t *o, const rlw_store_health_t *h, const char *node)
-{
-    static const struct {
-        const char *name, *help;
-        size_t off;
-    } hm[] = {{"ratelimit_waf_store_fallbacks_total",
-               "Attacks counted in the local shm table while memcached failed.",
-               APR_OFFSETOF(rlw_store_health_t, fallbacks)},
-              {"ratelimit_waf_store_cas_retries_total",
-               "Ban record writes retried after a concurrent update.",
-               APR_OFFSETOF(rlw_store_health_t, cas_retries)},
-              {"ratelimit_waf_store_bad_records_total",
-               "Ban records or journal entries that failed authentication.",
-               APR_OFFSETOF(rlw_store_health_t, bad_records)},
-              {"ratelimit_waf_store_ops_total",
-               "memcached calls made by this node.",
-               APR_OFFSETOF(rlw_store_health_t, ops)}};
-    size_t i;
-
-    for (i = 0; i < sizeof(hm) / sizeof(hm[0]); i++)
-        prom_metric(o, hm[i].name, "counter", hm[i].help, node, NULL,
-                    *(const uint64_t *)((const char *)h + hm[i].off));
-    prom_metric(o, "ratelimit_waf_store_journal_position", "gauge",
-                "Last cluster journal entry this node applied.", node, NULL,
-                h->journal_seen);
-}
+/* The metrics beyond the totals, in the order they are written. */
+typedef enum prom_label_set {
+    LABEL_NODE = 0,  /* {node="..."} */
+    LABEL_STORE = 1, /* {node="...",store="..."} */
+    HEALTH_ONLY = 2  /* {node="..."}, only for a store with health() */
+} prom_label_set_t;
 
 const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s)
 {
+    const rlw_store_health_t *h = &s->health;
     const char *node = prom_label(p, s->node);
     const char *store = prom_label(p, s->store_name);
+    /* The gauges are never negative: printed as unsigned. */
+    const struct {
+        const char *name, *type, *help;
+        prom_label_set_t labels;
+        uint64_t v;
+    } more[] = {
+        {"ratelimit_waf_store_errors_total", "counter",
+         "Failed store calls (memcached; always 0 for shm).", LABEL_STORE,
+         s->has_health ? h->errors : 0},
+        {"ratelimit_waf_store_evictions_total", "counter",
+         "Clients evicted from the full shm table to make room.", LABEL_NODE,
+         s->stats.evictions},
+        {"ratelimit_waf_store_evicted_bans_total", "counter",
+         "Running bans among the evicted clients.", LABEL_NODE,
+         s->stats.evicted_bans},
+        {"ratelimit_waf_store_untracked_total", "counter",
+         "Clients not tracked: their part of the full shm table "
+         "held running bans only.",
+         LABEL_NODE, s->stats.untracked},
+        {"ratelimit_waf_store_fallbacks_total", "counter",
+         "Attacks counted in the local shm table while memcached failed.",
+         HEALTH_ONLY, h->fallbacks},
+        {"ratelimit_waf_store_cas_retries_total", "counter",
+         "Ban record writes retried after a concurrent update.", HEALTH_ONLY,
+         h->cas_retries},
+        {"ratelimit_waf_store_bad_records_total", "counter",
+         "Ban records or journal entries that failed authentication.",
+         HEALTH_ONLY, h->bad_records},
+        {"ratelimit_waf_store_ops_total", "counter",
+         "memcached calls made by this node.", HEALTH_ONLY, h->ops},
+        {"ratelimit_waf_store_journal_position", "gauge",
+         "Last cluster journal entry this node applied.", HEALTH_ONLY,
+         h->journal_seen},
+        {"ratelimit_waf_enabled", "gauge",
+         "1 when the module runs (RateLimitWAF On in some server).", LABEL_NODE,
+         (uint64_t)s->enabled},
+        {"ratelimit_waf_active_bans", "gauge",
+         "Bans running now, as this node knows them.", LABEL_NODE, s->nbans},
+        {"ratelimit_waf_tracked_clients", "gauge",
+         "Clients held in the node's table.", LABEL_NODE, s->stats.tracked},
+        {"ratelimit_waf_table_capacity", "gauge",
+         "Clients the node's table can hold.", LABEL_NODE, s->stats.capacity},
+        {"ratelimit_waf_store_degraded", "gauge",
+         "1 while the store fails and counting falls back to the node.",
+         LABEL_STORE, s->has_health && h->degraded_since_ms ? 1 : 0},
+        {"ratelimit_waf_threat_level", "gauge",
+         "0 calm, 1 elevated, 2 under attack (see docs/status.md).", LABEL_NODE,
+         (uint64_t)s->threat},
+        {"ratelimit_waf_start_time_seconds", "gauge",
+         "When the counters started (Unix time).", LABEL_NODE,
+         (uint64_t)(s->started_ms / 1000)},
+    };
     char name[96];
     out_t o;
+    size_t i;
     int k;
 
     out_init(&o, p);
@@ -478,44 +511,11 @@ const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s)
                     metric_help[k] ? metric_help[k] : "See rlw_metrics.h.",
                     node, NULL, s->total[k]);
     }
-    prom_metric(&o, "ratelimit_waf_store_errors_total", "counter",
-                "Failed store calls (memcached; always 0 for shm).", node,
-                store, s->has_health ? s->health.errors : 0);
-    prom_metric(&o, "ratelimit_waf_store_evictions_total", "counter",
-                "Clients evicted from the full shm table to make room.", node,
-                NULL, s->stats.evictions);
-    prom_metric(&o, "ratelimit_waf_store_evicted_bans_total", "counter",
-                "Running bans among the evicted clients.", node, NULL,
-                s->stats.evicted_bans);
-    prom_metric(&o, "ratelimit_waf_store_untracked_total", "counter",
-                "Clients not tracked: their part of the full shm table "
-                "held running bans only.",
-                node, NULL, s->stats.untracked);
-    if (s->has_health)
-        prom_health(&o, &s->health, node);
-    /* The gauges below are never negative: printed as unsigned. */
-    prom_metric(&o, "ratelimit_waf_enabled", "gauge",
-                "1 when the module runs (RateLimitWAF On in some server).",
-                node, NULL, (uint64_t)s->enabled);
-    prom_metric(&o, "ratelimit_waf_active_bans", "gauge",
-                "Bans running now, as this node knows them.", node, NULL,
-                s->nbans);
-    prom_metric(&o, "ratelimit_waf_tracked_clients", "gauge",
-                "Clients held in the node's table.", node, NULL,
-                s->stats.tracked);
-    prom_metric(&o, "ratelimit_waf_table_capacity", "gauge",
-                "Clients the node's table can hold.", node, NULL,
-                s->stats.capacity);
-    prom_metric(&o, "ratelimit_waf_store_degraded", "gauge",
-                "1 while the store fails and counting falls back to the "
-                "node.",
-                node, store,
-                s->has_health && s->health.degraded_since_ms ? 1 : 0);
-    prom_metric(&o, "ratelimit_waf_threat_level", "gauge",
-                "0 calm, 1 elevated, 2 under attack (see docs/status.md).",
-                node, NULL, (uint64_t)s->threat);
-    prom_metric(&o, "ratelimit_waf_start_time_seconds", "gauge",
-                "When the counters started (Unix time).", node, NULL,
-                (uint64_t)(s->started_ms / 1000));
+    for (i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+        if (more[i].labels == HEALTH_ONLY && !s->has_health)
+            continue;
+        prom_metric(&o, more[i].name, more[i].type, more[i].help, node,
+                    more[i].labels == LABEL_STORE ? store : NULL, more[i].v);
+    }
     return out_text(&o);
 }

@@ -274,6 +274,19 @@ static int answer_done(const admin_req_t *a, const char *action,
     return HTTP_SEE_OTHER;
 }
 
+/* The store refused action ("ban", "unban") with rv: nothing changed. */
+static int store_failed(const admin_req_t *a, const char *action,
+                        apr_status_t rv)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, a->r,
+                  "RLW00044: store %s could not %s client=%s (manual, "
+                  "user=%s)",
+                  rlw_the_store->name, action, a->who, a->user);
+    return answer(
+        a->r, a->json, HTTP_INTERNAL_SERVER_ERROR,
+        apr_psprintf(a->r->pool, "The store could not record the %s.", action));
+}
+
 static int admin_ban(admin_req_t *a, const char *dur_text)
 {
     request_rec *r = a->r;
@@ -300,14 +313,8 @@ static int admin_ban(admin_req_t *a, const char *dur_text)
     }
     memset(&b, 0, sizeof(b));
     rv = rlw_the_store->ban(rlw_the_store, &a->client, ms, a->now, &b);
-    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "RLW00044: store %s could not ban client=%s "
-                      "(manual, user=%s)",
-                      rlw_the_store->name, a->who, a->user);
-        return answer(r, a->json, HTTP_INTERNAL_SERVER_ERROR,
-                      "The store could not record the ban.");
-    }
+    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
+        return store_failed(a, "ban", rv);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "RLW00040: manual ban client=%s ban=%s until=%s "
                   "user=%s",
@@ -351,14 +358,8 @@ static int admin_unban(admin_req_t *a)
             r, a->json, HTTP_NOT_FOUND,
             apr_psprintf(r->pool, "Client %s is not banned.", a->who));
     }
-    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "RLW00048: store %s could not unban client=%s "
-                      "(manual, user=%s)",
-                      rlw_the_store->name, a->who, a->user);
-        return answer(r, a->json, HTTP_INTERNAL_SERVER_ERROR,
-                      "The store could not record the unban.");
-    }
+    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
+        return store_failed(a, "unban", rv);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "RLW00041: manual unban client=%s user=%s", a->who, a->user);
     if (rv == APR_INCOMPLETE)
