@@ -56,6 +56,7 @@
 #include <apr_pools.h>
 
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "rlw_crypto.h"
 #include "rlw_log.h"
 

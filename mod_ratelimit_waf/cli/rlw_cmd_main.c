@@ -20,6 +20,7 @@
 #include "rlw_duration.h"
 #include "rlw_event.h"
 #include "rlw_log.h"
+#include "rlw_store_shm.h"
 
 #define DEFAULT_CONF "/etc/apache2/apache2.conf"
 /* Module defaults (mod_rlw_config.c, docs/directives.md). */

@@ -49,6 +49,7 @@
 #include <libmemcachedutil-1.0/pool.h>
 
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "rlw_window.h"
 #include "rlw_crypto.h"
 #include "rlw_record.h"

@@ -12,6 +12,7 @@
 
 #include "rlw_mcparse.h"
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "unit_suites.h"
 
 typedef struct parse_case {

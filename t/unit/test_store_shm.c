@@ -22,6 +22,7 @@
 #include "rlw_decision.h"
 #include "rlw_log.h"
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "unit_suites.h"
 
 #define SEC 1000LL
