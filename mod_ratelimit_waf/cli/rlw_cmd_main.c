@@ -371,7 +371,8 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     /* Root's file, or the invoking user's own. */
     if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
-    if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, &local)))
+    /* The default policy ranks this cache: a few calls never fill it. */
+    if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, NULL, &local)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG,
                             "cannot create the local ban "
                             "cache: %s",

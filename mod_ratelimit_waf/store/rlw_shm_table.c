@@ -199,13 +199,6 @@ void rlw_store_shm_set_node(rlw_store_t *base, const char *node)
     st->node_index = rlw_shm_name_index(st->hdr, st->node, rlw_now_ms());
 }
 
-void rlw_store_shm_set_policy(rlw_store_t *base, const rlw_policy_t *p)
-{
-    shm_store_t *st = (shm_store_t *)base;
-
-    st->rank = *p;
-}
-
 /* ---- creation ------------------------------------------------------------ */
 
 static const char *init_header(apr_pool_t *pool, shm_header_t *h,
@@ -302,7 +295,8 @@ static void move_entry(shm_store_t *st, const shm_entry_t *e, int64_t now)
  * capacity clients, then frees the old table (in this process: children
  * of an earlier generation keep their own mapping until they exit) and
  * makes st use the new one. Running bans, strikes and counts carry over,
- * the most valuable first when the new table is smaller; names, rule ids,
+ * the most valuable first when the new table is smaller (ranked by st's
+ * policy, the new configuration's); names, rule ids,
  * counters and the ban horizon as they are. */
 static void migrate(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity,
                     int64_t now)
@@ -342,8 +336,18 @@ static void migrate(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity,
     apr_shm_destroy(old.shm);
 }
 
+/* The policy of a store created without one: threshold 0 (any count of 2
+ * or more is "near"), window 10 minutes, decay 1 day. */
+static void default_policy(rlw_policy_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->threshold = 0;
+    p->window_ms = RLW_SHM_DEF_WINDOW_MS;
+    p->strike_decay_ms = RLW_SHM_DEF_DECAY_MS;
+}
+
 const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
-                                 rlw_store_t **out)
+                                 const rlw_policy_t *policy, rlw_store_t **out)
 {
     const char *ukey;
     shm_store_t *st = NULL;
@@ -368,19 +372,26 @@ const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
         /* httpd unloads and reloads the module on every restart, so the
          * function pointers of the earlier cycle may point nowhere now. */
         rlw_shm_set_ops(st);
+        if (policy)
+            st->rank = *policy;
         *out = &st->base;
         return NULL;
     }
     if ((err = new_table(pool, capacity, &shm)) != NULL)
         return err;
     if (st) {
+        /* The move ranks entries by this configuration's policy: what a
+         * count or a strike is worth from now on. */
+        if (policy)
+            st->rank = *policy;
         migrate(st, shm, capacity, rlw_now_ms());
     } else {
         st = apr_pcalloc(pool, sizeof(*st));
         attach(st, shm, capacity);
-        st->rank.threshold = 0;
-        st->rank.window_ms = RLW_SHM_DEF_WINDOW_MS;
-        st->rank.strike_decay_ms = RLW_SHM_DEF_DECAY_MS;
+        if (policy)
+            st->rank = *policy;
+        else
+            default_policy(&st->rank);
         apr_pool_userdata_set(st, ukey, apr_pool_cleanup_null, pool);
     }
     rlw_shm_set_ops(st);

@@ -291,18 +291,16 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
 }
 
 void rlw_store_shm_note_rules(rlw_store_t *base, const rlw_addr_t *client,
-                              const rlw_hit_t *hit, int64_t window_ms,
-                              int64_t now, uint32_t *rules)
+                              const rlw_hit_t *hit, int64_t now,
+                              uint32_t *rules)
 {
     shm_store_t *st = (shm_store_t *)base;
-    rlw_policy_t p = st->rank;
     shm_slot_t slot;
     shm_entry_t *e;
 
-    p.window_ms = window_ms;
     memset(rules, 0, sizeof(uint32_t) * RLW_TOP_RULES);
     rlw_shm_lock_slot(st, client, &slot);
-    e = rlw_shm_do_find_or_make(st, &slot, client, &p, 0, now);
+    e = rlw_shm_do_find_or_make(st, &slot, client, &st->rank, 0, now);
     if (e) {
         rlw_shm_set_last(e, now);
         rlw_shm_do_note_rules(st, e, hit);
@@ -313,16 +311,14 @@ void rlw_store_shm_note_rules(rlw_store_t *base, const rlw_addr_t *client,
 
 void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
                          const rlw_ban_state_t *b, const char *node,
-                         int64_t window_ms, int64_t now)
+                         int64_t now)
 {
     shm_store_t *st = (shm_store_t *)base;
-    rlw_policy_t p = st->rank;
     rlw_ban_state_t cur;
     uint8_t node_index = 0;
     shm_slot_t slot;
     shm_entry_t *e;
 
-    p.window_ms = window_ms;
     /* Before the stripe lock: adding a name may take the names lock. */
     if (node)
         node_index = rlw_shm_name_index(st->hdr, node, now);
@@ -338,7 +334,8 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
         return;
     }
     if (!e)
-        e = rlw_shm_do_find_or_make(st, &slot, client, &p, b->until_ms, now);
+        e = rlw_shm_do_find_or_make(st, &slot, client, &st->rank, b->until_ms,
+                                    now);
     if (!e) {
         /* Its set holds 8 bans that all end later. */
         rlw_shm_unlock_slot(st, &slot, now);
@@ -399,12 +396,11 @@ static const char *shm_backend_create(apr_pool_t *pool,
                                       const rlw_store_params_t *params,
                                       rlw_store_t **out)
 {
-    const char *err = rlw_store_shm_create(pool, params->capacity, out);
+    const char *err =
+        rlw_store_shm_create(pool, params->capacity, &params->policy, out);
 
-    if (!err) {
-        rlw_store_shm_set_policy(*out, &params->policy);
+    if (!err)
         rlw_store_shm_set_node(*out, params->node);
-    }
     return err;
 }
 

@@ -73,7 +73,7 @@ static void teardown(void)
 static rlw_store_t *make_store(apr_size_t capacity)
 {
     rlw_store_t *st = NULL;
-    const char *err = rlw_store_shm_create(pool, capacity, &st);
+    const char *err = rlw_store_shm_create(pool, capacity, NULL, &st);
 
     ck_assert_msg(err == NULL, "create: %s", err ? err : "");
     ck_assert_ptr_nonnull(st);
@@ -443,13 +443,12 @@ END_TEST
  * ban; a client the table does not hold is APR_NOTFOUND. */
 START_TEST(get_one_client)
 {
-    rlw_store_t *st = make_store(64);
+    rlw_store_t *st = NULL;
     rlw_addr_t c = client(11), other = client(12), never = client(13);
     rlw_client_info_t info;
-    rlw_policy_t rank = pol;
     rlw_attack_t a;
 
-    rlw_store_shm_set_policy(st, &rank);
+    ck_assert_ptr_null(rlw_store_shm_create(pool, 64, &pol, &st));
     ck_assert_int_eq(st->get(st, &never, T0, &info), APR_NOTFOUND);
     attack(st, &other, RLW_CLASS_NORMAL, &pol, T0);
     attack(st, &c, RLW_CLASS_NORMAL, &pol, T0);
@@ -851,12 +850,12 @@ START_TEST(full_of_bans_learn_and_ban)
     b.until_ms = T0 + 10; /* ends before all 8 */
     b.strikes = 1;
     b.until_ms = T0 + 5;
-    rlw_store_shm_learn(st, &early, &b, "other", MIN, T0 + 4);
+    rlw_store_shm_learn(st, &early, &b, "other", T0 + 4);
     ck_assert_int_eq(st->banned(st, &early, T0 + 4, NULL), 0);
     stats(st, &s);
     ck_assert_uint_eq(s.untracked, 1);
     b.until_ms = T0 + 2 * MIN;
-    rlw_store_shm_learn(st, &late, &b, "other", MIN, T0 + 10);
+    rlw_store_shm_learn(st, &late, &b, "other", T0 + 10);
     ck_assert_int_eq(st->banned(st, &late, T0 + 10, NULL), 1);
     ck_assert_int_eq(st->banned(st, &first, T0 + 10, NULL), 0);
     stats(st, &s);
@@ -908,7 +907,7 @@ START_TEST(create_twice_reuses_table)
         rlw_store_t *so = NULL;
 
         ck_assert_int_eq(apr_pool_create(&other, NULL), APR_SUCCESS);
-        ck_assert_ptr_null(rlw_store_shm_create(other, 16, &so));
+        ck_assert_ptr_null(rlw_store_shm_create(other, 16, NULL, &so));
         ck_assert_ptr_ne(so, st1);
         ck_assert_int_eq(so->banned(so, &c, T0 + 1, NULL), 0);
         apr_pool_destroy(other);
@@ -994,6 +993,59 @@ START_TEST(shrink_keeps_bans)
     ck_assert_uint_eq(s.evicted_bans, 0);
     for (i = 0; i < 3; i++)
         ck_assert_int_eq(st->banned(st, &b[i], t + 51, NULL), 1);
+}
+END_TEST
+
+/* A restart that changes the table size and the policy ranks what moves by
+ * the new policy, the one the store is created with: what a count is worth
+ * from now on. Eight clients whose strikes still escalate and one with 3
+ * attacks in the window move into one set of 8. Under the old threshold of
+ * 100 the count of 3 is worth less than the strikes; under the new one of
+ * 4 it is near the threshold (3 * 2 >= 4) and stays, a striker goes. */
+START_TEST(resize_ranks_by_new_policy)
+{
+    const rlw_store_backend_t *be = rlw_store_backend_find("shm");
+    rlw_policy_t before = pol, after = pol;
+    rlw_store_params_t params;
+    rlw_client_info_t info;
+    rlw_addr_t near = client(90000);
+    rlw_store_stats_t s;
+    rlw_store_t *st = NULL;
+    /* The move ranks entries at the time of the restart: the clock. */
+    int64_t t = rlw_now_ms();
+    unsigned i;
+
+    before.threshold = 100;
+    after.threshold = 4;
+    memset(&params, 0, sizeof(params));
+    params.node = "";
+    params.capacity = 64; /* 8 sets: no eviction while filling */
+    params.policy = before;
+    ck_assert_ptr_nonnull(be);
+    ck_assert_ptr_null(be->create(pool, &params, &st));
+    for (i = 0; i < 8; i++) {
+        rlw_addr_t c = client(91000 + i);
+
+        /* Banned for a minute 3 minutes ago: ended, strikes live a day. */
+        ck_assert_int_eq(
+            attack(st, &c, RLW_CLASS_NORMAL, &pol1, t - 3 * MIN).verdict.kind,
+            RLW_VERDICT_BAN);
+    }
+    for (i = 0; i < 3; i++)
+        attack(st, &near, RLW_CLASS_NORMAL, &before, t - 10 * SEC);
+    stats(st, &s);
+    ck_assert_uint_eq(s.tracked, 9);
+    ck_assert_uint_eq(s.evictions, 0);
+
+    params.capacity = 8;
+    params.policy = after;
+    ck_assert_ptr_null(be->create(pool, &params, &st));
+    stats(st, &s);
+    ck_assert_uint_eq(s.capacity, 8);
+    ck_assert_uint_eq(s.evictions, 1);
+    ck_assert_msg(st->get(st, &near, t, &info) == APR_SUCCESS,
+                  "the count near the new threshold was dropped in the move");
+    ck_assert_uint_eq(info.count, 3);
 }
 END_TEST
 
@@ -1260,7 +1312,7 @@ START_TEST(node_names_and_rules)
         rlw_addr_t o = client(1000 + i);
 
         snprintf(name, sizeof(name), "node-%u", i);
-        rlw_store_shm_learn(st, &o, &b, name, MIN, T0 + 1);
+        rlw_store_shm_learn(st, &o, &b, name, T0 + 1);
     }
     ck_assert_int_eq(names_lines, 1); /* once a minute */
     /* Its own bans still report their end (its name came first), the
@@ -1269,7 +1321,7 @@ START_TEST(node_names_and_rules)
         rlw_addr_t d = client(5000);
         int n = 0;
 
-        rlw_store_shm_learn(st, &d, &b, "web-1", MIN, T0 + 1);
+        rlw_store_shm_learn(st, &d, &b, "web-1", T0 + 1);
         st->expired(st, T0 + MIN, MIN, count_calls, &n);
         ck_assert_int_eq(n, 1);
         /* A name that found the table full reads as none. */
@@ -1501,6 +1553,7 @@ Suite *store_shm_suite(void)
     tcase_add_test(tc, create_twice_reuses_table);
     tcase_add_test(tc, resize_migrates_never_revives);
     tcase_add_test(tc, shrink_keeps_bans);
+    tcase_add_test(tc, resize_ranks_by_new_policy);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("unlocked callbacks");
