@@ -868,6 +868,35 @@ START_TEST(full_of_bans_learn_and_ban)
 }
 END_TEST
 
+/* An operator's ban that must make room ranks the set in the store's own
+ * window, never in the ban's length (whose buckets would read every count
+ * as 0, so that the oldest entry goes): a client at 4 of 5 attacks stays,
+ * though it attacked first; a client with one attack goes. */
+START_TEST(ban_ranks_in_store_window)
+{
+    rlw_store_t *st = NULL;
+    rlw_addr_t near = client(400), op = client(401);
+    rlw_client_info_t info;
+    rlw_store_stats_t s;
+    unsigned i;
+
+    ck_assert_ptr_null(rlw_store_shm_create(pool, 8, &pol, &st));
+    for (i = 0; i < THRESH - 1; i++)
+        attack(st, &near, RLW_CLASS_NORMAL, &pol, T0 + 10 * SEC);
+    for (i = 0; i < 7; i++) {
+        rlw_addr_t c = client(410 + i);
+
+        attack(st, &c, RLW_CLASS_NORMAL, &pol, T0 + 20 * SEC);
+    }
+    ck_assert_int_eq(st->ban(st, &op, 60 * MIN, T0 + 30 * SEC, NULL),
+                     APR_SUCCESS);
+    stats(st, &s);
+    ck_assert_uint_eq(s.evictions, 1);
+    ck_assert_int_eq(st->get(st, &near, T0 + 30 * SEC, &info), APR_SUCCESS);
+    ck_assert_uint_eq(info.count, THRESH - 1);
+}
+END_TEST
+
 /* ---- the table outlives a configuration cycle ------------------------- */
 
 START_TEST(create_twice_reuses_table)
@@ -1546,6 +1575,7 @@ Suite *store_shm_suite(void)
     tcase_add_test(tc, full_table_idle_go_first);
     tcase_add_test(tc, spray_keeps_ban_strikes_and_near_counts);
     tcase_add_test(tc, full_of_bans_learn_and_ban);
+    tcase_add_test(tc, ban_ranks_in_store_window);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("restart");
