@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <apr_general.h>
@@ -97,42 +96,6 @@ void rlw_cmd_flush(rlw_cmd_t *c)
     fputc('\n', stdout);
     fflush(stdout);
     apr_array_clear(c->out);
-}
-
-char *rlw_cmd_time(int64_t ms, char *buf, size_t len)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    char base[32];
-
-    if (ms < 0 || !gmtime_r(&secs, &tm) ||
-        !strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm)) {
-        snprintf(buf, len, "?");
-        return buf;
-    }
-    snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
-    return buf;
-}
-
-char *rlw_cmd_span(int64_t ms, char *buf, size_t len)
-{
-    int64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
-    size_t n = 0;
-
-    buf[0] = 0;
-    if (ms < 1000) {
-        snprintf(buf, len, "%lldms", (long long)(ms > 0 ? ms : 0));
-        return buf;
-    }
-#define PART(v, u)                                                             \
-    if ((v) && n < len)                                                        \
-    n += (size_t)snprintf(buf + n, len - n, "%lld" u, (long long)(v))
-    PART(d, "d");
-    PART(h, "h");
-    PART(m, "m");
-    PART(s % 60, "s");
-#undef PART
-    return buf;
 }
 
 const char *rlw_cmd_shown(apr_pool_t *p, const char *s)

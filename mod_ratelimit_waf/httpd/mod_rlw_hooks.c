@@ -31,6 +31,7 @@
 #include "rlw_duration.h"
 #include "rlw_log.h"
 #include "rlw_modsec.h"
+#include "rlw_time.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
@@ -425,20 +426,11 @@ static long find_score(request_rec *r, const char *var)
     return best;
 }
 
-static void fmt_time(int64_t ms, char *buf, apr_size_t len)
-{
-    apr_time_exp_t t;
-    apr_size_t n;
-
-    apr_time_exp_gmt(&t, (apr_time_t)ms * 1000);
-    apr_strftime(buf, &n, len, "%Y-%m-%dT%H:%M:%SZ", &t);
-}
-
 /* Logs and reports what one counted attack led to. */
 static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                           rlw_class_t cls, const rlw_attack_t *a)
 {
-    char who[RLW_ADDR_STRLEN], win[32], len[32], until[40];
+    char who[RLW_ADDR_STRLEN], win[32], len[32], until[RLW_TIME_ISO_LEN];
     rlw_req_t *rq = req_state(r, 0);
     uint32_t near = c->policy.threshold - c->policy.threshold / 5;
     rlw_event_t ev;
@@ -465,7 +457,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
 
     switch (a->verdict.kind) {
     case RLW_VERDICT_BAN:
-        fmt_time(a->ban.until_ms, until, sizeof(until));
+        rlw_time_iso8601(a->ban.until_ms, 0, until, sizeof(until));
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00010: ban client=%s count=%u window=%s ban=%s "
                       "strike=%u until=%s class=%s%s",

@@ -17,6 +17,7 @@
 #include "rlw_shm_internal.h"
 #include "rlw_store_shm.h"
 #include "rlw_log.h"
+#include "rlw_time.h"
 
 void rlw_shm_lock_stripe(shm_header_t *h, uint64_t set)
 {

@@ -23,6 +23,7 @@
 
 #include "rlw_addr.h"
 #include "rlw_decision.h"
+#include "rlw_time.h" /* rlw_now_ms(), the now_ms callers pass */
 
 typedef struct rlw_store rlw_store_t;
 
@@ -266,8 +267,5 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *st, uint64_t backlog,
 /* Closes this process's memcached connections (child_init opens them
  * again). For a process that is about to exit cleanly, e.g. rlwafctl. */
 void rlw_store_mc_close(rlw_store_t *st);
-
-/* Current wall-clock time in milliseconds since the epoch. */
-int64_t rlw_now_ms(void);
 
 #endif

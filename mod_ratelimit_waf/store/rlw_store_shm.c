@@ -7,16 +7,9 @@
  *
  * Functions named *do_* assume the stripe lock is held.
  */
-#include <apr_time.h>
-
 #include "rlw_shm_internal.h"
 #include "rlw_store_shm.h"
 #include "rlw_mcparse.h" /* rlw_ban_state_newer() */
-
-int64_t rlw_now_ms(void)
-{
-    return (int64_t)(apr_time_now() / 1000);
-}
 
 /* ---- the operations ------------------------------------------------------ */
 

@@ -21,5 +21,6 @@ Suite *evqueue_suite(void);
 Suite *mcparse_suite(void);
 Suite *jpos_suite(void);
 Suite *mcctr_suite(void);
+Suite *time_suite(void);
 
 #endif
