@@ -172,10 +172,12 @@ static int64_t mono_us(void)
 }
 
 /* Core log lines: counted; the first few printed. */
-static void log_line(void *baton, rlw_log_level_t level, const char *msg)
+static void log_line(void *baton, rlw_log_level_t level,
+                     const rlw_log_src_t *src, const char *msg)
 {
     node_t *n = baton;
 
+    (void)src;
     if (level > RLW_LOG_WARN)
         return;
     /* the node's own table full: the shm store's eviction notice, counted

@@ -135,10 +135,12 @@ int rlw_cmd_fail(rlw_cmd_t *c, int code, const char *fmt, ...)
 
 /* --- core log lines ---------------------------------------------------- */
 
-static void log_line(void *baton, rlw_log_level_t level, const char *msg)
+static void log_line(void *baton, rlw_log_level_t level,
+                     const rlw_log_src_t *src, const char *msg)
 {
     rlw_cmd_t *c = baton;
 
+    (void)src;
     if (level <= RLW_LOG_WARN)
         apr_cpystrn(c->core_error, msg, sizeof(c->core_error));
     if (c->verbose)

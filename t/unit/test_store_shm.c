@@ -41,10 +41,12 @@ static int log_lines;
 static int full_lines;
 static int names_lines;
 
-static void capture_log(void *baton, rlw_log_level_t level, const char *msg)
+static void capture_log(void *baton, rlw_log_level_t level,
+                        const rlw_log_src_t *src, const char *msg)
 {
     (void)baton;
     (void)level;
+    (void)src;
     log_lines++;
     if (strncmp(msg, "RLW00020:", 9) == 0)
         full_lines++;

@@ -22,5 +22,6 @@ Suite *mcparse_suite(void);
 Suite *jpos_suite(void);
 Suite *mcctr_suite(void);
 Suite *time_suite(void);
+Suite *log_suite(void);
 
 #endif
