@@ -13,6 +13,7 @@ Suite *decision_suite(void);
 Suite *crypto_suite(void);
 Suite *record_suite(void);
 Suite *store_shm_suite(void);
+Suite *shm_table_suite(void);
 Suite *event_suite(void);
 Suite *metrics_suite(void);
 Suite *modsec_suite(void);
