@@ -12,9 +12,9 @@ INCS      := $(addprefix -I$(SRCDIR)/,$(LAYERS))
 CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
                rlw_window.c rlw_decision.c rlw_log.c rlw_crypto.c \
                rlw_record.c rlw_metrics.c rlw_event.c rlw_csrf.c \
-               rlw_evqueue.c rlw_status.c) \
+               rlw_evqueue.c rlw_status.c rlw_time.c) \
              $(addprefix $(SRCDIR)/store/,rlw_store_registry.c \
-               rlw_store_shm.c rlw_store_mc.c \
+               rlw_shm_table.c rlw_shm_entry.c rlw_store_shm.c rlw_store_mc.c \
                rlw_mcparse.c rlw_jpos.c rlw_mcctr.c) \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c)
 GLUE_SRC  := $(addprefix $(SRCDIR)/httpd/,mod_ratelimit_waf.c \

@@ -56,6 +56,7 @@
 #include <apr_pools.h>
 
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "rlw_crypto.h"
 #include "rlw_log.h"
 
@@ -171,10 +172,12 @@ static int64_t mono_us(void)
 }
 
 /* Core log lines: counted; the first few printed. */
-static void log_line(void *baton, rlw_log_level_t level, const char *msg)
+static void log_line(void *baton, rlw_log_level_t level,
+                     const rlw_log_src_t *src, const char *msg)
 {
     node_t *n = baton;
 
+    (void)src;
     if (level > RLW_LOG_WARN)
         return;
     /* the node's own table full: the shm store's eviction notice, counted
@@ -395,8 +398,14 @@ static int node_main(int idx)
     if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
         return 1;
     keys = sim_keys;
+    n.pol.threshold = o.threshold;
+    n.pol.window_ms = 60 * 1000;
+    n.pol.ban_ms = 3600 * 1000;
+    n.pol.ban_max_ms = 24 * 3600 * 1000LL;
+    n.pol.allow_ban_ms = 60 * 1000;
+    n.pol.strike_decay_ms = 24 * 3600 * 1000LL;
     /* the node's table (RateLimitWAFTableSize): ban cache, top rules */
-    if ((e = rlw_store_shm_create(pool, (apr_size_t)o.table, &local)))
+    if ((e = rlw_store_shm_create(pool, (apr_size_t)o.table, &n.pol, &local)))
         die("node %d: shm store: %s", idx, e);
     snprintf(name, sizeof(name), "sim-%02d", idx);
     memset(&mcc, 0, sizeof(mcc));
@@ -404,18 +413,13 @@ static int node_main(int idx)
     mcc.prefix = o.prefix;
     mcc.node = name;
     mcc.timeout_ms = o.timeout_ms;
-    mcc.window_ms = n.pol.window_ms = 60 * 1000;
+    mcc.window_ms = n.pol.window_ms;
     mcc.retry_secs = 5;
     mcc.pool_size = nthreads;
     if ((e = rlw_store_mc_create(pool, local, &mcc, &keys, &n.st)))
         die("node %d: memcached store: %s", idx, e);
     if (n.st->child_init(n.st, pool) != APR_SUCCESS)
         die("node %d: child_init failed", idx);
-    n.pol.threshold = o.threshold;
-    n.pol.ban_ms = 3600 * 1000;
-    n.pol.ban_max_ms = 24 * 3600 * 1000LL;
-    n.pol.allow_ban_ms = 60 * 1000;
-    n.pol.strike_decay_ms = 24 * 3600 * 1000LL;
 
     /* The journal may hold the bans of an earlier run under another
      * prefix only; a first sync positions this node at its end. */

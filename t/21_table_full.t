@@ -1,6 +1,6 @@
 # A full table (private server: RateLimitWAFTableSize 16) evicts idle
-# clients, keeps running bans, logs RLW00020 once per interval, and still
-# tracks new clients.
+# clients, keeps running bans, logs RLW00020 once per interval against the
+# request being served, and still tracks new clients.
 use strict;
 use warnings;
 
@@ -13,7 +13,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 8;
+plan tests => 9;
 
 my $h = RLW::Httpd->new(name => 'tablefull', directives => <<'CONF');
 RateLimitWAF On
@@ -41,6 +41,11 @@ ok @full >= 1, 'RLW00020 logged when the table is full'
     or diag $h->error_log_tail;
 ok @full <= 2, 'RLW00020 logged once per interval, not per eviction'
     or diag scalar(@full) . " lines";
+# The store logged it while counting an attack: against that request (its
+# virtual host's error log), which names the client.
+like $full[0] // '', qr/\[client 192\.0\.2\.1[0-5]\d[\]:]/,
+    'RLW00020 logged against the request being served'
+    or diag $full[0];
 
 my $new = '192.0.2.200';
 attacks($port, $new, 3);

@@ -130,10 +130,6 @@ void rlw_cmd_emit(rlw_cmd_t *c, const char *text);  /* raw JSON */
 void rlw_cmd_emit_str(rlw_cmd_t *c, const char *s); /* "escaped" */
 void rlw_cmd_emit_key(rlw_cmd_t *c, const char *key, int first);
 void rlw_cmd_flush(rlw_cmd_t *c); /* print it */
-/* "2026-11-29T10:27:39.032Z" into buf (>= 32 bytes); returns buf. */
-char *rlw_cmd_time(int64_t ms, char *buf, size_t len);
-/* "14m59s", "2h", "0s": rounded down to the second (under 1 s: "350ms"). */
-char *rlw_cmd_span(int64_t ms, char *buf, size_t len);
 
 /* The event log (rlw_cmd_event.c). Checks the target and opens a file
  * target before a change is made, so that a bad target changes nothing.

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <apr_general.h>
@@ -20,6 +19,7 @@
 #include "rlw_duration.h"
 #include "rlw_event.h"
 #include "rlw_log.h"
+#include "rlw_store_shm.h"
 
 #define DEFAULT_CONF "/etc/apache2/apache2.conf"
 /* Module defaults (mod_rlw_config.c, docs/directives.md). */
@@ -98,42 +98,6 @@ void rlw_cmd_flush(rlw_cmd_t *c)
     apr_array_clear(c->out);
 }
 
-char *rlw_cmd_time(int64_t ms, char *buf, size_t len)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    char base[32];
-
-    if (ms < 0 || !gmtime_r(&secs, &tm) ||
-        !strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm)) {
-        snprintf(buf, len, "?");
-        return buf;
-    }
-    snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
-    return buf;
-}
-
-char *rlw_cmd_span(int64_t ms, char *buf, size_t len)
-{
-    int64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
-    size_t n = 0;
-
-    buf[0] = 0;
-    if (ms < 1000) {
-        snprintf(buf, len, "%lldms", (long long)(ms > 0 ? ms : 0));
-        return buf;
-    }
-#define PART(v, u)                                                             \
-    if ((v) && n < len)                                                        \
-    n += (size_t)snprintf(buf + n, len - n, "%lld" u, (long long)(v))
-    PART(d, "d");
-    PART(h, "h");
-    PART(m, "m");
-    PART(s % 60, "s");
-#undef PART
-    return buf;
-}
-
 const char *rlw_cmd_shown(apr_pool_t *p, const char *s)
 {
     size_t i, n = strlen(s);
@@ -171,10 +135,12 @@ int rlw_cmd_fail(rlw_cmd_t *c, int code, const char *fmt, ...)
 
 /* --- core log lines ---------------------------------------------------- */
 
-static void log_line(void *baton, rlw_log_level_t level, const char *msg)
+static void log_line(void *baton, rlw_log_level_t level,
+                     const rlw_log_src_t *src, const char *msg)
 {
     rlw_cmd_t *c = baton;
 
+    (void)src;
     if (level <= RLW_LOG_WARN)
         apr_cpystrn(c->core_error, msg, sizeof(c->core_error));
     if (c->verbose)
@@ -370,7 +336,8 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     /* Root's file, or the invoking user's own. */
     if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
-    if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, &local)))
+    /* The default policy ranks this cache: a few calls never fill it. */
+    if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, NULL, &local)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG,
                             "cannot create the local ban "
                             "cache: %s",

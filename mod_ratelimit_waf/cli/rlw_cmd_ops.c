@@ -23,29 +23,38 @@
 #include "rlw_cmd.h"
 #include "rlw_duration.h"
 #include "rlw_record.h"
+#include "rlw_time.h"
 
 /* Printable forms of one ban, for both outputs. */
 typedef struct ban_text {
     char client[RLW_ADDR_STRLEN];
-    char since[40], until[40], left[40];
+    char since[RLW_TIME_ISO_LEN], until[RLW_TIME_ISO_LEN];     /* with ms */
+    char since_s[RLW_TIME_ISO_LEN], until_s[RLW_TIME_ISO_LEN]; /* seconds */
+    char left[40];
 } ban_text_t;
+
+/* A ban record's time as rlwafctl shows it: "?" before the epoch (a record
+ * may say anything). */
+static void show_time(int64_t ms, unsigned flags, char *buf, size_t len)
+{
+    if (ms < 0)
+        snprintf(buf, len, "?");
+    else
+        rlw_time_iso8601(ms, flags, buf, len);
+}
 
 static void describe(const rlw_addr_t *client, const rlw_ban_state_t *b,
                      int64_t now, ban_text_t *t)
 {
     rlw_addr_format(client, t->client, sizeof(t->client));
-    rlw_cmd_time(b->start_ms, t->since, sizeof(t->since));
-    rlw_cmd_time(b->until_ms, t->until, sizeof(t->until));
-    rlw_cmd_span(b->until_ms > now ? b->until_ms - now : 0, t->left,
-                 sizeof(t->left));
-}
-
-/* "2026-11-29T10:27:39Z": the text outputs show whole seconds. */
-static const char *secs(apr_pool_t *p, const char *iso)
-{
-    return strlen(iso) > 19
-               ? apr_pstrcat(p, apr_pstrndup(p, iso, 19), "Z", NULL)
-               : iso;
+    /* "2026-11-29T10:27:39.032Z" for JSON, whole seconds for text. */
+    show_time(b->start_ms, RLW_TIME_MS, t->since, sizeof(t->since));
+    show_time(b->until_ms, RLW_TIME_MS, t->until, sizeof(t->until));
+    show_time(b->start_ms, 0, t->since_s, sizeof(t->since_s));
+    show_time(b->until_ms, 0, t->until_s, sizeof(t->until_s));
+    /* "14m59s", "2h": rounded down to the second (under 1 s: "350ms"). */
+    rlw_time_span(b->until_ms > now ? b->until_ms - now : 0, t->left,
+                  sizeof(t->left));
 }
 
 static void emit_num(rlw_cmd_t *c, const char *key, int64_t v)
@@ -169,11 +178,10 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
     printf("client     %s\n", t.client);
     if (banned) {
         printf("banned     yes, %s left\n", t.left);
-        printf("since      %s\n", secs(c->pool, t.since));
-        printf("until      %s\n", secs(c->pool, t.until));
+        printf("since      %s\n", t.since_s);
+        printf("until      %s\n", t.until_s);
     } else if (lk.ban.until_ms)
-        printf("banned     no (last ban %s to %s)\n", secs(c->pool, t.since),
-               secs(c->pool, t.until));
+        printf("banned     no (last ban %s to %s)\n", t.since_s, t.until_s);
     else
         printf("banned     no\n");
     printf("strikes    %u\n", (unsigned)lk.ban.strikes);
@@ -262,7 +270,7 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
     }
     printf("banned %s for %s, until %s%s; every node enforces it after its "
            "next sync\n",
-           t.client, len, secs(c->pool, t.until),
+           t.client, len, t.until_s,
            rlw_ban_active(&lk.ban, now) ? " (replacing the running ban)" : "");
     return RLW_CMD_OK;
 }
@@ -464,9 +472,8 @@ int rlw_cmd_list(rlw_cmd_t *c, int argc, char **argv)
             if (!shown)
                 printf("%-24s %-20s %-20s %-10s %-6s %s\n", "CLIENT", "SINCE",
                        "UNTIL", "REMAINING", "STRIKE", "NODE");
-            printf("%-24s %-20s %-20s %-10s %-6u %s\n", t.client,
-                   secs(c->pool, t.since), secs(c->pool, t.until), t.left,
-                   (unsigned)lk.ban.strikes, node);
+            printf("%-24s %-20s %-20s %-10s %-6u %s\n", t.client, t.since_s,
+                   t.until_s, t.left, (unsigned)lk.ban.strikes, node);
         }
         shown++;
     }

@@ -7,17 +7,14 @@
  * can close a string early or add a key.
  */
 #include "rlw_event.h"
+#include "rlw_duration.h"
+#include "rlw_time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-#include <time.h>
-
-/* Latest instant @timestamp can show, 9999-12-31T23:59:59.999Z: ISO8601
- * has four-digit years. Earlier than the epoch shows as the epoch. */
-#define ISO_MAX_MS 253402300799999LL
 
 /* Cap of the escaped message; it holds an address and numbers only. */
 #define MESSAGE_MAX 384
@@ -188,23 +185,13 @@ static void key_str(writer_t *o, int *first, const char *name, const char *s,
     put_str(o, s, cap);
 }
 
+/* @timestamp: ISO-8601 with four-digit years, so times after 9999 show as
+ * its end, and earlier than the epoch as the epoch (rlw_time_iso8601()). */
 static void put_iso(writer_t *o, int64_t ms)
 {
-    struct tm tm;
-    time_t secs;
+    char buf[RLW_TIME_ISO_LEN];
 
-    if (ms < 0)
-        ms = 0;
-    if (ms > ISO_MAX_MS)
-        ms = ISO_MAX_MS;
-    secs = (time_t)(ms / 1000);
-    if (gmtime_r(&secs, &tm) == NULL) {
-        o->full = 1;
-        return;
-    }
-    putf(o, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-         (int)(ms % 1000));
+    putf(o, "\"%s\"", rlw_time_iso8601(ms, RLW_TIME_MS, buf, sizeof(buf)));
 }
 
 /* Writes ms as seconds, a JSON number: "60", "1.5", "0.001". */
@@ -325,23 +312,6 @@ static void put_ecs_kind(writer_t *o, const rlw_event_t *ev)
     puts_(o, type);
 }
 
-/* "10m", "1h", "90s", "250ms": a ban or window length for the message. */
-static void human_ms(int64_t ms, char *buf, size_t len)
-{
-    if (ms <= 0)
-        snprintf(buf, len, "0s");
-    else if (ms % 86400000 == 0)
-        snprintf(buf, len, "%lldd", (long long)(ms / 86400000));
-    else if (ms % 3600000 == 0)
-        snprintf(buf, len, "%lldh", (long long)(ms / 3600000));
-    else if (ms % 60000 == 0)
-        snprintf(buf, len, "%lldm", (long long)(ms / 60000));
-    else if (ms % 1000 == 0)
-        snprintf(buf, len, "%llds", (long long)(ms / 1000));
-    else
-        snprintf(buf, len, "%lldms", (long long)ms);
-}
-
 /* The ban as it ran: [*start, *end]. For an unban lifted before its planned
  * end, the end is now. Returns 0 when ev carries no ban times.
  * Times before the epoch (a record read from memcached may say anything)
@@ -380,11 +350,13 @@ static void put_message(writer_t *o, const rlw_event_t *ev, const char *client)
     const char *store = ev->store != NULL ? ev->store : "";
     int64_t start, end;
 
-    human_ms(ev->window_ms, win_txt, sizeof(win_txt));
+    /* "10m", "1h", "90s", "250ms": ban and window lengths. */
+    rlw_duration_format(ev->window_ms > 0 ? ev->window_ms : 0, win_txt,
+                        sizeof(win_txt));
     switch (ev->kind) {
     case RLW_EV_BAN:
         ban_times(ev, &start, &end);
-        human_ms(end - start, len_txt, sizeof(len_txt));
+        rlw_duration_format(end - start, len_txt, sizeof(len_txt));
         if (ev->user != NULL ||
             (ev->reason != NULL && strcmp(ev->reason, "manual") == 0))
             snprintf(msg, sizeof(msg), "%s %s for %s (manual)",

@@ -29,14 +29,18 @@ static const char *level_name(rlw_log_level_t level)
     return "log";
 }
 
-static void log_stderr(void *baton, rlw_log_level_t level, const char *msg)
+static void log_stderr(void *baton, rlw_log_level_t level,
+                       const rlw_log_src_t *src, const char *msg)
 {
     (void)baton;
+    (void)src;
     fprintf(stderr, "[%s] %s\n", level_name(level), msg);
 }
 
 static rlw_log_cb *log_cb = log_stderr;
 static void *log_baton;
+/* Per thread: a request is served by one thread at a time. */
+static __thread const void *log_ctx;
 
 void rlw_log_set(rlw_log_cb *cb, void *baton)
 {
@@ -44,8 +48,18 @@ void rlw_log_set(rlw_log_cb *cb, void *baton)
     log_baton = cb ? baton : NULL;
 }
 
-void rlw_log(rlw_log_level_t level, const char *fmt, ...)
+const void *rlw_log_ctx_set(const void *ctx)
 {
+    const void *prev = log_ctx;
+
+    log_ctx = ctx;
+    return prev;
+}
+
+void rlw_log_at(const char *file, int line, rlw_log_level_t level,
+                const char *fmt, ...)
+{
+    rlw_log_src_t src = {file, line, log_ctx};
     char buf[RLW_LOG_MAX];
     va_list ap;
 
@@ -53,7 +67,7 @@ void rlw_log(rlw_log_level_t level, const char *fmt, ...)
     if (vsnprintf(buf, sizeof(buf), fmt, ap) < 0)
         snprintf(buf, sizeof(buf), "(unformattable message: %s)", fmt);
     va_end(ap);
-    log_cb(log_baton, level, buf);
+    log_cb(log_baton, level, &src, buf);
 }
 
 int rlw_log_due(int64_t *last_ms, int64_t now_ms, int64_t interval_ms)

@@ -37,6 +37,7 @@
 #include "rlw_event.h"
 #include "rlw_evqueue.h"
 #include "rlw_log.h"
+#include "rlw_time.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
@@ -75,16 +76,9 @@ static struct {
     pthread_t thread;
 } w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
+/* Drop warnings and the drain bound read rlw_mono_ms(): they ignore clock
+ * steps. */
 static int64_t write_warned_ms; /* rlw_log_due() of RLW00033 */
-
-/* Monotonic ms: drop warnings and the drain bound ignore clock steps. */
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *rlw_event_log_check(apr_pool_t *p, const char *target)
 {
@@ -187,7 +181,7 @@ static void deliver(const char *line, size_t n)
         if (k <= 0) {
             int err = k < 0 ? errno : EIO;
 
-            if (rlw_log_due(&write_warned_ms, mono_ms(), WARN_INTERVAL_MS))
+            if (rlw_log_due(&write_warned_ms, rlw_mono_ms(), WARN_INTERVAL_MS))
                 ap_log_error(APLOG_MARK, APLOG_WARNING, err, sink_server,
                              "RLW00033: cannot write to the event log; "
                              "events are lost until it works again "
@@ -210,7 +204,7 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!rlw_evq_lines(&w.q) && !w.stop)
             pthread_cond_wait(&w.wake, &w.lock);
-        if (!rlw_evq_lines(&w.q) || (w.stop && mono_ms() >= w.deadline_ms))
+        if (!rlw_evq_lines(&w.q) || (w.stop && rlw_mono_ms() >= w.deadline_ms))
             break;
         n = rlw_evq_pop(&w.q, line, sizeof(line));
         pthread_mutex_unlock(&w.lock);
@@ -236,7 +230,7 @@ static apr_status_t events_child_exit(void *data)
     (void)data;
     pthread_mutex_lock(&w.lock);
     w.stop = 1;
-    w.deadline_ms = mono_ms() + DRAIN_MS;
+    w.deadline_ms = rlw_mono_ms() + DRAIN_MS;
     until.tv_sec = (time_t)(w.deadline_ms / 1000);
     until.tv_nsec = (long)(w.deadline_ms % 1000) * 1000000;
     pthread_cond_signal(&w.wake);
@@ -340,7 +334,7 @@ void rlw_event_emit(rlw_event_t *ev)
     pthread_mutex_lock(&w.lock);
     queued = rlw_evq_push(&w.q, line, (size_t)len) == 0;
     if (!queued)
-        report = rlw_evq_drop_report(&w.q, mono_ms(), WARN_INTERVAL_MS);
+        report = rlw_evq_drop_report(&w.q, rlw_mono_ms(), WARN_INTERVAL_MS);
     pthread_mutex_unlock(&w.lock);
     if (queued) {
         pthread_cond_signal(&w.wake);

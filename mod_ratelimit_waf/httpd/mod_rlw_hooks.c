@@ -31,6 +31,7 @@
 #include "rlw_duration.h"
 #include "rlw_log.h"
 #include "rlw_modsec.h"
+#include "rlw_time.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
@@ -44,10 +45,22 @@ static int modsec_index = -1;
 /* The window of the main server (one table for all), for sweeps. */
 static int64_t main_window_ms;
 
-/* Routes core log lines to the main server's error log. */
-static void log_to_httpd(void *baton, rlw_log_level_t level, const char *msg)
+/* Routes core log lines to httpd's error log, with the core's file and
+ * line: against the request being served when the thread has one (set
+ * around the store calls of the request hooks: [client ...], its virtual
+ * host's error log), else against the main server (baton: the background
+ * task, start-up). */
+static void log_to_httpd(void *baton, rlw_log_level_t level,
+                         const rlw_log_src_t *src, const char *msg)
 {
-    ap_log_error(APLOG_MARK, (int)level, 0, (server_rec *)baton, "%s", msg);
+    const request_rec *r = src->ctx;
+
+    if (r)
+        ap_log_rerror_(src->file, src->line, APLOG_MODULE_INDEX, (int)level, 0,
+                       r, "%s", msg);
+    else
+        ap_log_error_(src->file, src->line, APLOG_MODULE_INDEX, (int)level, 0,
+                      (server_rec *)baton, "%s", msg);
 }
 
 static rlw_srv_conf_t *conf_of(server_rec *s)
@@ -338,6 +351,8 @@ static int rlw_post_read_request(request_rec *r)
     rlw_srv_conf_t *c = conf_of(r->server);
     rlw_req_t *rq;
     int64_t until = 0, now;
+    const void *prev;
+    int banned;
 
     if (c->enabled <= 0 || !rlw_the_store || r->prev || r->main)
         return DECLINED;
@@ -345,7 +360,10 @@ static int rlw_post_read_request(request_rec *r)
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
     now = rlw_now_ms();
-    if (!rlw_the_store->banned(rlw_the_store, &rq->client, now, &until))
+    prev = rlw_log_ctx_set(r);
+    banned = rlw_the_store->banned(rlw_the_store, &rq->client, now, &until);
+    rlw_log_ctx_set(prev);
+    if (!banned)
         return DECLINED;
     /* Exempt networks are never banned, even if another virtual host with
      * a different list banned the same client. */
@@ -425,20 +443,11 @@ static long find_score(request_rec *r, const char *var)
     return best;
 }
 
-static void fmt_time(int64_t ms, char *buf, apr_size_t len)
-{
-    apr_time_exp_t t;
-    apr_size_t n;
-
-    apr_time_exp_gmt(&t, (apr_time_t)ms * 1000);
-    apr_strftime(buf, &n, len, "%Y-%m-%dT%H:%M:%SZ", &t);
-}
-
 /* Logs and reports what one counted attack led to. */
 static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                           rlw_class_t cls, const rlw_attack_t *a)
 {
-    char who[RLW_ADDR_STRLEN], win[32], len[32], until[40];
+    char who[RLW_ADDR_STRLEN], win[32], len[32], until[RLW_TIME_ISO_LEN];
     rlw_req_t *rq = req_state(r, 0);
     uint32_t near = c->policy.threshold - c->policy.threshold / 5;
     rlw_event_t ev;
@@ -465,7 +474,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
 
     switch (a->verdict.kind) {
     case RLW_VERDICT_BAN:
-        fmt_time(a->ban.until_ms, until, sizeof(until));
+        rlw_time_iso8601(a->ban.until_ms, 0, until, sizeof(until));
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00010: ban client=%s count=%u window=%s ban=%s "
                       "strike=%u until=%s class=%s%s",
@@ -517,6 +526,7 @@ static int rlw_log_transaction(request_rec *r)
     long score;
     apr_status_t rv;
     int64_t now;
+    const void *prev;
 
     if (c->enabled <= 0 || !rlw_the_store)
         return DECLINED;
@@ -532,8 +542,10 @@ static int rlw_log_transaction(request_rec *r)
     hit.rules = rq->rules;
     hit.nrules = rq->nrules;
     now = rlw_now_ms();
+    prev = rlw_log_ctx_set(r);
     rv = rlw_the_store->attack(rlw_the_store, &rq->client, cls, &c->policy,
                                &hit, now, &a);
+    rlw_log_ctx_set(prev);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "RLW00007: store %s could not count an attack",

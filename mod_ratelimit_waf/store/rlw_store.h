@@ -23,6 +23,7 @@
 
 #include "rlw_addr.h"
 #include "rlw_decision.h"
+#include "rlw_time.h" /* rlw_now_ms(), the now_ms callers pass */
 
 typedef struct rlw_store rlw_store_t;
 
@@ -189,50 +190,6 @@ const rlw_store_backend_t *rlw_store_backend_find(const char *name);
 /* The registered backends, NULL-terminated (for messages and docs). */
 extern const rlw_store_backend_t *const rlw_store_backends[];
 
-/* Creates the shared-memory store for capacity clients in pool (which must
- * outlive every child: the module passes the process pool so that bans
- * survive a graceful restart). Returns NULL on success, or an error string
- * allocated from pool. */
-const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
-                                 rlw_store_t **out);
-
-/* Names this node in the bans it decides (default ""). Copied. Call it in
- * the parent, before the children fork. */
-void rlw_store_shm_set_node(rlw_store_t *shm, const char *node);
-
-/* The policy the shm store ranks entries by when a full table must make
- * room, for the calls that bring none: learn(), note_rules() (with their
- * own window_ms) and ban(); attack() ranks with its own p. Ranking (lowest
- * goes first): a free entry; an idle one; a small count; a ban that ended
- * less than p->strike_decay_ms ago (its strikes still escalate); a count of
- * at least half p->threshold; a running ban, which only an operator's ban
- * or a learnt one that ends later replaces. Copied. Default: threshold 0
- * (any count of 2 or more is "near"), window 10 minutes, decay 1 day. */
-void rlw_store_shm_set_policy(rlw_store_t *shm, const rlw_policy_t *p);
-
-/* The shm store's ban horizon: no ban runs at or after it (ms), so
- * banned() answers 0 without a lock from then on. Raised when a ban
- * starts, lowered by expired() sweeps to the bans still running. */
-int64_t rlw_store_shm_horizon(rlw_store_t *shm);
-
-/* Notes the rules hit by an attack counted elsewhere (the cluster store
- * keeps top rules in the node's own table) and copies the client's top
- * rules to rules[RLW_TOP_RULES]. */
-void rlw_store_shm_note_rules(rlw_store_t *shm, const rlw_addr_t *client,
-                              const rlw_hit_t *hit, int64_t window_ms,
-                              int64_t now, uint32_t *rules);
-
-/* Records a ban decided elsewhere (another node, a journal entry, an
- * operator) in the shm store local: b replaces the client's ban state
- * unless it is older (rlw_ban_state_newer(): then nothing changes); a
- * running ban also restarts its count. node (may be NULL: keep the name
- * the entry has) decided it. window_ms is used only to rank entries if one
- * must make room (see rlw_store_shm_set_policy()); a running ban that
- * finds 8 longer ones in its set is not recorded (stats() untracked). */
-void rlw_store_shm_learn(rlw_store_t *local, const rlw_addr_t *client,
-                         const rlw_ban_state_t *b, const char *node,
-                         int64_t window_ms, int64_t now);
-
 /* Settings of the memcached store (RateLimitWAF* directives). */
 typedef struct rlw_store_mc_conf {
     const char *config; /* libmemcached configuration string */
@@ -310,8 +267,5 @@ apr_status_t rlw_store_mc_journal(rlw_store_t *st, uint64_t backlog,
 /* Closes this process's memcached connections (child_init opens them
  * again). For a process that is about to exit cleanly, e.g. rlwafctl. */
 void rlw_store_mc_close(rlw_store_t *st);
-
-/* Current wall-clock time in milliseconds since the epoch. */
-int64_t rlw_now_ms(void);
 
 #endif

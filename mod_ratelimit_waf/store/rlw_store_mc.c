@@ -49,6 +49,7 @@
 #include <libmemcachedutil-1.0/pool.h>
 
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "rlw_window.h"
 #include "rlw_crypto.h"
 #include "rlw_record.h"
@@ -1133,7 +1134,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     if (rlw_ban_active(&rec, now)) {
         /* Banned elsewhere and not yet learned through the journal: learn
          * it now (the deciding node's name comes with the journal). */
-        rlw_store_shm_learn(st->local, client, &rec, "", p->window_ms, now);
+        rlw_store_shm_learn(st->local, client, &rec, "", now);
         out->verdict.kind = RLW_VERDICT_ALREADY_BANNED;
         out->verdict.strike = rec.strikes;
         out->ban = rec;
@@ -1143,8 +1144,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     }
     out->count = count;
     /* Top rules stay per node: only the winner's view reaches the event. */
-    rlw_store_shm_note_rules(st->local, client, hit, p->window_ms, now,
-                             out->rules);
+    rlw_store_shm_note_rules(st->local, client, hit, now, out->rules);
     if (count < p->threshold) {
         note_success(st, now);
         push(st, mc);
@@ -1170,7 +1170,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         }
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
-            rlw_store_shm_learn(st->local, client, &b, "", p->window_ms, now);
+            rlw_store_shm_learn(st->local, client, &b, "", now);
             break;
         }
         if (out->verdict.kind != RLW_VERDICT_BAN)
@@ -1178,8 +1178,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         rc = write_ban(st, mc, pseudo, key, klen, &b, record_keep(p, &b, now),
                        found, cas);
         if (rc == MEMCACHED_SUCCESS) {
-            rlw_store_shm_learn(st->local, client, &b, st->conf.node,
-                                p->window_ms, now);
+            rlw_store_shm_learn(st->local, client, &b, st->conf.node, now);
             journal_append(st, mc, RLW_JOURNAL_BAN, client, &b, now);
             break;
         }
@@ -1209,8 +1208,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_BAN)
-            rlw_store_shm_learn(st->local, client, &b, st->conf.node,
-                                p->window_ms, now);
+            rlw_store_shm_learn(st->local, client, &b, st->conf.node, now);
         return APR_SUCCESS;
     }
     note_success(st, now);
@@ -1288,8 +1286,7 @@ static void apply_entry(mc_store_t *st, const rlw_journal_t *j, int64_t now)
 
     if (j->action == RLW_JOURNAL_UNBAN && b.until_ms > now)
         b.until_ms = now > b.start_ms ? now : b.start_ms;
-    rlw_store_shm_learn(st->local, &j->client, &b, j->node, st->conf.window_ms,
-                        now);
+    rlw_store_shm_learn(st->local, &j->client, &b, j->node, now);
 }
 
 /* The sequence counter is below this node's position. A memcached that
@@ -1565,8 +1562,7 @@ static apr_status_t mc_ban(rlw_store_t *base, const rlw_addr_t *client,
         note_failure(st, "manual ban", mc, rc, now);
         return st->local->ban(st->local, client, ban_ms, now, out);
     }
-    rlw_store_shm_learn(st->local, client, &b, st->conf.node,
-                        st->conf.window_ms, now);
+    rlw_store_shm_learn(st->local, client, &b, st->conf.node, now);
     if (out)
         *out = b;
     return APR_SUCCESS;

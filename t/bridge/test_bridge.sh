@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BRIDGE=$ROOT/tools/rlw-nft-bridge
 RULESET=$ROOT/tools/nftables-ratelimit-waf.nft
-SRC=$ROOT/mod_ratelimit_waf
+SRC=$ROOT/mod_ratelimit_waf/core
 SRV=rlwtest-srv
 CLI=rlwtest-cli
 TMP=
@@ -146,7 +146,8 @@ no_nft_error() { ! grep -q "nft failed\|internal error" "$TMP/bridge.err"; }
 # ---- set-up ----
 
 if ! cc -O1 -Wall -Wextra -Werror -I"$SRC" -o "$TMP/mkevent" "$HERE/mkevent.c" \
-        "$SRC/rlw_event.c" "$SRC/rlw_addr.c" 2>"$TMP/cc.err"; then
+        "$SRC/rlw_event.c" "$SRC/rlw_addr.c" "$SRC/rlw_duration.c" \
+        "$SRC/rlw_time.c" 2>"$TMP/cc.err"; then
     echo "Bail out! cannot build mkevent: $(head -3 "$TMP/cc.err")"
     exit 1
 fi

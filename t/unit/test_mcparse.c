@@ -12,6 +12,7 @@
 
 #include "rlw_mcparse.h"
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "unit_suites.h"
 
 typedef struct parse_case {
@@ -253,28 +254,28 @@ START_TEST(learn_keeps_newer)
 
     ck_assert_int_eq(apr_initialize(), APR_SUCCESS);
     ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-    ck_assert_ptr_null(rlw_store_shm_create(pool, 64, &st));
+    ck_assert_ptr_null(rlw_store_shm_create(pool, 64, NULL, &st));
     memset(&x, 0, sizeof(x));
     ck_assert_int_eq(rlw_addr_parse("198.51.100.91", &x), 0);
 
     /* A ban, lifted, then a newer ban: the lift of the old one, replayed,
      * does not end the newer one. */
-    rlw_store_shm_learn(st, &x, &old_ban, "node-a", 60000, 1000100);
-    rlw_store_shm_learn(st, &x, &old_unban, "node-a", 60000, 1100000);
+    rlw_store_shm_learn(st, &x, &old_ban, "node-a", 1000100);
+    rlw_store_shm_learn(st, &x, &old_unban, "node-a", 1100000);
     ck_assert_int_eq(st->banned(st, &x, 1150000, NULL), 0);
-    rlw_store_shm_learn(st, &x, &new_ban, "node-b", 60000, 1200000);
-    rlw_store_shm_learn(st, &x, &old_unban, "node-a", 60000, 1250000);
+    rlw_store_shm_learn(st, &x, &new_ban, "node-b", 1200000);
+    rlw_store_shm_learn(st, &x, &old_unban, "node-a", 1250000);
     ck_assert_int_eq(st->banned(st, &x, 1250000, &until), 1);
     ck_assert_int_eq(until, 1800000);
-    rlw_store_shm_learn(st, &x, &old_ban, "node-a", 60000, 1250000);
+    rlw_store_shm_learn(st, &x, &old_ban, "node-a", 1250000);
     ck_assert_int_eq(st->banned(st, &x, 1250000, &until), 1);
     ck_assert_int_eq(until, 1800000);
 
     /* Its own unban ends it; the ban entry, replayed, does not bring it
      * back. */
-    rlw_store_shm_learn(st, &x, &new_unban, "node-b", 60000, 1300000);
+    rlw_store_shm_learn(st, &x, &new_unban, "node-b", 1300000);
     ck_assert_int_eq(st->banned(st, &x, 1300001, NULL), 0);
-    rlw_store_shm_learn(st, &x, &new_ban, "node-b", 60000, 1300002);
+    rlw_store_shm_learn(st, &x, &new_ban, "node-b", 1300002);
     ck_assert_int_eq(st->banned(st, &x, 1300003, NULL), 0);
 
     apr_pool_destroy(pool);

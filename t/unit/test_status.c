@@ -18,6 +18,7 @@
 #include "rlw_metrics.h"
 #include "rlw_status.h"
 #include "rlw_store.h"
+#include "rlw_store_shm.h"
 #include "unit_suites.h"
 
 #define SEC 1000LL
@@ -37,7 +38,7 @@ static void setup(void)
 {
     ck_assert_int_eq(apr_initialize(), APR_SUCCESS);
     ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-    ck_assert_ptr_null(rlw_store_shm_create(pool, 64, &st));
+    ck_assert_ptr_null(rlw_store_shm_create(pool, 64, NULL, &st));
     rlw_metrics_init(&metrics, T0);
 }
 
@@ -457,9 +458,8 @@ START_TEST(json_is_valid_and_escaped)
     b.strikes = 2;
     b.count = 5;
     /* A ban learnt from another node, whose name is hostile. */
-    rlw_store_shm_learn(st, &a, &b, "evil\"},\"x\":\"\n<script>", MIN, T0);
-    rlw_store_shm_note_rules(st, &a, &hit, MIN, T0,
-                             (uint32_t[RLW_TOP_RULES]){0});
+    rlw_store_shm_learn(st, &a, &b, "evil\"},\"x\":\"\n<script>", T0);
+    rlw_store_shm_note_rules(st, &a, &hit, T0, (uint32_t[RLW_TOP_RULES]){0});
     attacks("198.51.100.7", 3, T0);
     take(&s, st, 1, T0);
     j = rlw_status_json(pool, &s, 1, "tok\"en", "t2");

@@ -13,6 +13,7 @@ Suite *decision_suite(void);
 Suite *crypto_suite(void);
 Suite *record_suite(void);
 Suite *store_shm_suite(void);
+Suite *shm_table_suite(void);
 Suite *event_suite(void);
 Suite *metrics_suite(void);
 Suite *modsec_suite(void);
@@ -22,5 +23,7 @@ Suite *mcparse_suite(void);
 Suite *jpos_suite(void);
 Suite *mcctr_suite(void);
 Suite *status_suite(void);
+Suite *time_suite(void);
+Suite *log_suite(void);
 
 #endif
