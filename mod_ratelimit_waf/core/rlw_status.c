@@ -10,6 +10,7 @@
 
 #include "rlw_event.h"
 #include "rlw_status.h"
+#include "rlw_time.h"
 
 /* ---- text building ------------------------------------------------------ */
 
@@ -49,25 +50,19 @@ static const char *out_text(out_t *o)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static const char *utc_time(apr_pool_t *p, int64_t ms, const char *fmt)
-{
-    apr_time_exp_t t;
-    apr_size_t n;
-    char buf[32];
-
-    apr_time_exp_gmt(&t, (apr_time_t)ms * 1000);
-    apr_strftime(buf, &n, sizeof(buf), fmt, &t);
-    return apr_pstrdup(p, buf);
-}
-
 const char *rlw_status_iso(apr_pool_t *p, int64_t ms)
 {
-    return utc_time(p, ms, "%Y-%m-%dT%H:%M:%SZ");
+    char buf[RLW_TIME_ISO_LEN];
+
+    return apr_pstrdup(p, rlw_time_iso8601(ms, 0, buf, sizeof(buf)));
 }
 
 const char *rlw_status_human_time(apr_pool_t *p, int64_t ms)
 {
-    return utc_time(p, ms, "%Y-%m-%d %H:%M:%S");
+    char buf[RLW_TIME_ISO_LEN];
+
+    return apr_pstrdup(p,
+                       rlw_time_iso8601(ms, RLW_TIME_HUMAN, buf, sizeof(buf)));
 }
 
 const char *rlw_status_json_text(apr_pool_t *p, const char *s)

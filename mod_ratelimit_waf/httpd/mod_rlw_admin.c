@@ -22,6 +22,7 @@
 #include <util_script.h>
 
 #include "mod_rlw.h"
+#include "rlw_log.h"
 #include "mod_rlw_admin.h"
 #include "rlw_csrf.h"
 #include "rlw_duration.h"
@@ -295,6 +296,7 @@ static int admin_ban(admin_req_t *a, const char *dur_text)
     rlw_ban_state_t b;
     apr_status_t rv;
     const char *why;
+    const void *prev;
     int64_t ms;
 
     if (!dur_text || !*dur_text) {
@@ -312,7 +314,9 @@ static int admin_ban(admin_req_t *a, const char *dur_text)
                                        dur_text, why));
     }
     memset(&b, 0, sizeof(b));
+    prev = rlw_log_ctx_set(r); /* the store's lines name this request */
     rv = rlw_the_store->ban(rlw_the_store, &a->client, ms, a->now, &b);
+    rlw_log_ctx_set(prev);
     if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
         return store_failed(a, "ban", rv);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -342,13 +346,16 @@ static int admin_unban(admin_req_t *a)
     request_rec *r = a->r;
     rlw_client_info_t info;
     apr_status_t rv;
+    const void *prev;
     int known;
 
     /* The ban as it ran, for the event (the store keeps it after the
      * unban, but ended). */
+    prev = rlw_log_ctx_set(r);
     known = rlw_the_store->get(rlw_the_store, &a->client, a->now, &info) ==
             APR_SUCCESS;
     rv = rlw_the_store->unban(rlw_the_store, &a->client, a->now);
+    rlw_log_ctx_set(prev);
     if (rv == APR_NOTFOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "RLW00042: manual unban of client=%s, which is not "

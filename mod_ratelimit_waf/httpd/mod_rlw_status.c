@@ -30,6 +30,7 @@
 #include <mod_status.h>
 
 #include "mod_rlw.h"
+#include "rlw_time.h"
 #include "mod_rlw_admin.h"
 #include "rlw_duration.h"
 #include "rlw_status.h"
@@ -55,17 +56,9 @@ static const rlw_srv_conf_t *srv_conf_of(server_rec *s)
 
 static const char *human_span(apr_pool_t *p, int64_t ms)
 {
-    int64_t s = ms > 0 ? (ms + 999) / 1000 : 0;
+    char buf[32];
 
-    if (s >= 86400)
-        return apr_psprintf(p, "%dd %02dh", (int)(s / 86400),
-                            (int)(s % 86400 / 3600));
-    if (s >= 3600)
-        return apr_psprintf(p, "%dh %02dm", (int)(s / 3600),
-                            (int)(s % 3600 / 60));
-    if (s >= 60)
-        return apr_psprintf(p, "%dm %02ds", (int)(s / 60), (int)(s % 60));
-    return apr_psprintf(p, "%ds", (int)s);
+    return apr_pstrdup(p, rlw_time_span2(ms, buf, sizeof(buf)));
 }
 
 /* s as the inside of a JSON string (no quotes), any bytes safe. */
@@ -344,15 +337,15 @@ static void render_chart(request_rec *r, const rlw_status_t *s)
     /* Attacks: one bar per minute, with a tooltip. */
     for (i = 0; i < RLW_METRICS_MINUTES; i++) {
         double h = ph * s->attacks[i] / ymax;
-        apr_time_exp_t tm;
+        int64_t minute = first_min + i; /* since the epoch, UTC */
 
-        apr_time_exp_gmt(&tm, (apr_time_t)(first_min + i) * 60 * 1000000);
         ap_rprintf(r,
                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                    "height=\"%.1f\" fill=\"#fb8f44\"><title>%02d:%02d UTC: %u "
                    "attacks, %u rejected</title></rect>",
-                   L + sw * i + sw * 0.15, T + ph - h, sw * 0.7, h, tm.tm_hour,
-                   tm.tm_min, s->attacks[i], s->rejected[i]);
+                   L + sw * i + sw * 0.15, T + ph - h, sw * 0.7, h,
+                   (int)(minute / 60 % 24), (int)(minute % 60), s->attacks[i],
+                   s->rejected[i]);
     }
     /* Rejected: a line through the minutes' centres. */
     ap_rputs("<polyline fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\" "
