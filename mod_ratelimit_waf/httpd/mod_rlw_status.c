@@ -64,11 +64,6 @@ static const struct {
                     {"elevated", "Elevated", "elevated"},
                     {"under_attack", "Under attack", "attack"}};
 
-/* Per-directory configuration: RateLimitWAFAdmin. */
-typedef struct rlw_dir_conf {
-    int admin; /* 1 lets POST ban/unban here; RLW_UNSET inherits, then 0 */
-} rlw_dir_conf_t;
-
 /* What one status request shows, copied out of the store. */
 typedef struct snapshot {
     int64_t now;
@@ -96,31 +91,6 @@ typedef struct snapshot {
  * a new one, and the pages served before it must be reloaded. */
 static const unsigned char *csrf_key;
 #define CSRF_KEY_NAME "ratelimit_waf csrf key"
-
-/* ---- RateLimitWAFAdmin ------------------------------------------------ */
-
-void *rlw_create_dir_config(apr_pool_t *p, char *dir)
-{
-    rlw_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
-
-    (void)dir;
-    d->admin = RLW_UNSET;
-    return d;
-}
-
-void *rlw_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
-{
-    rlw_dir_conf_t *base = basev, *add = addv;
-    rlw_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
-
-    d->admin = add->admin != RLW_UNSET ? add->admin : base->admin;
-    return d;
-}
-
-const char *rlw_set_admin(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    return rlw_parse_on_off(cmd, arg, &((rlw_dir_conf_t *)dconf)->admin);
-}
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -380,13 +350,13 @@ static void take_snapshot(request_rec *r, snapshot_t *s, int want_bans)
     s->now = rlw_now_ms();
     s->conf = srv_conf_of(r->server);
     s->bans = apr_array_make(r->pool, 16, sizeof(rlw_client_info_t));
-    s->servers = mc_servers(r->pool, s->conf->mc_config);
+    s->servers = mc_servers(r->pool, s->conf->mod->store_config);
     s->enabled = rlw_the_store != NULL;
     if (rlw_the_store) {
         vb.snap = s;
         vb.want_bans = want_bans;
-        rlw_the_store->visit(rlw_the_store, s->now, s->conf->window_ms, collect,
-                             &vb);
+        rlw_the_store->visit(rlw_the_store, s->now, s->conf->mod->window_ms,
+                             collect, &vb);
         qsort(s->bans->elts, (size_t)s->bans->nelts, sizeof(rlw_client_info_t),
               newest_first);
         rlw_the_store->stats(rlw_the_store, &s->stats);
@@ -419,7 +389,7 @@ static void take_snapshot(request_rec *r, snapshot_t *s, int want_bans)
 
 static const char *node_of(const snapshot_t *s)
 {
-    return s->conf->node_name ? s->conf->node_name : "";
+    return s->conf->mod->node_name ? s->conf->mod->node_name : "";
 }
 
 /* ---- JSON -------------------------------------------------------------- */
@@ -500,7 +470,7 @@ static void render_json(request_rec *r, const snapshot_t *s, int admin)
                ",\"attack_score\":%d},",
                c->enabled > 0 ? "true" : "false",
                c->dry_run > 0 ? "true" : "false", c->threshold,
-               c->window_ms / 1000, c->ban_ms / 1000, c->ban_max_ms / 1000,
+               c->mod->window_ms / 1000, c->ban_ms / 1000, c->ban_max_ms / 1000,
                c->attack_score);
     ap_rputs("\"totals\":{", r);
     for (i = 0; i < RLW_M_COUNT; i++)
@@ -987,7 +957,8 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
     ap_rprintf(r,
                "<h2>Top offenders <small>most attacks in the %s window, "
                "threshold %" APR_INT64_T_FMT "</small></h2>",
-               rlw_duration_format(c->window_ms, d1, sizeof(d1)), c->threshold);
+               rlw_duration_format(c->mod->window_ms, d1, sizeof(d1)),
+               c->threshold);
     if (!s->ntop) {
         ap_rputs("<div class=\"empty\">No attacks in the window.</div>", r);
     } else {
@@ -1061,12 +1032,13 @@ static void render_html(request_rec *r, const snapshot_t *s, int admin)
              "</small></h2><table>",
              r);
     html_kv(r, "RateLimitWAF", c->enabled > 0 ? "On" : "Off");
-    html_kv(r, "Threshold",
-            apr_psprintf(p,
-                         "%" APR_INT64_T_FMT " attacks in "
-                         "%s",
-                         c->threshold,
-                         rlw_duration_format(c->window_ms, d1, sizeof(d1))));
+    html_kv(
+        r, "Threshold",
+        apr_psprintf(p,
+                     "%" APR_INT64_T_FMT " attacks in "
+                     "%s",
+                     c->threshold,
+                     rlw_duration_format(c->mod->window_ms, d1, sizeof(d1))));
     html_kv(r, "Ban",
             apr_psprintf(p, "%s, doubling up to %s",
                          rlw_duration_format(c->ban_ms, d2, sizeof(d2)),
@@ -1308,7 +1280,7 @@ static int handle_admin(request_rec *r, int admin, int json)
         return answer(r, json, HTTP_BAD_REQUEST,
                       "Bad request: client is missing (an IPv4 or IPv6 "
                       "address).");
-    why = parse_admin_client(r->pool, client_text, c->v6_prefix, &client);
+    why = parse_admin_client(r->pool, client_text, c->mod->v6_prefix, &client);
     if (why)
         return answer(r, json, HTTP_BAD_REQUEST,
                       apr_pstrcat(r->pool, "Bad request: ", why, ".", NULL));
@@ -1319,8 +1291,8 @@ static int handle_admin(request_rec *r, int admin, int json)
     ev.user = r->user;
     ev.reason = "manual";
     ev.threshold = (uint32_t)c->threshold;
-    ev.window_ms = c->window_ms;
-    ev.decided_by = c->node_name;
+    ev.window_ms = c->mod->window_ms;
+    ev.decided_by = c->mod->node_name;
 
     if (!strcmp(action, "ban")) {
         rlw_ban_state_t b;
@@ -1377,7 +1349,7 @@ static int handle_admin(request_rec *r, int admin, int json)
          * unban, but ended). */
         memset(&fb, 0, sizeof(fb));
         fb.client = &client;
-        rlw_the_store->visit(rlw_the_store, now, c->window_ms, find_client,
+        rlw_the_store->visit(rlw_the_store, now, c->mod->window_ms, find_client,
                              &fb);
         if (rlw_the_store->unban(rlw_the_store, &client, now) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
