@@ -213,7 +213,7 @@ my $vhost = sub {
     open my $fh, '<', $doc_file or die "$doc_file: $!\n";
     my $doc = do { local $/; <$fh> };
     close $fh;
-    my %words = ('server config' => 'main',
+    my %words = ('server config (main server only)' => 'main',
                  'server config, virtual host' => 'server',
                  'server config, virtual host, directory' => 'directory');
     my (%summary, %section);
