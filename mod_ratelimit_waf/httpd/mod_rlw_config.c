@@ -234,7 +234,9 @@ static int parse_int(const char *arg, apr_int64_t min, apr_int64_t max,
     return 0;
 }
 
-/* A whole number in the entry's [min, max], into an int or apr_int64_t. */
+/* A whole number in the entry's [min, max], into an int or apr_int64_t
+ * field (told apart by the entry's size). */
+_Static_assert(sizeof(int) != sizeof(apr_int64_t), "count fields by size");
 static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const rlw_directive_t *d = cmd->info;
