@@ -15,10 +15,94 @@ use RLW::Httpd;
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
 
-# [directive, bad value] in the main server
+# Every directive and where it may appear: "main" = main server only
+# (refused inside <VirtualHost>), "server" = main server and <VirtualHost>,
+# "directory" = also <Directory>/<Location>. Checked against the module's
+# own table (httpd -L) and docs/directives.md, so a directive added without
+# a line here, without docs, or with another context, fails this test.
+my @directives = (
+    [RateLimitWAF                 => 'server'],
+    [RateLimitWAFDryRun           => 'server'],
+    [RateLimitWAFEventLog         => 'main'],
+    [RateLimitWAFEventQueue       => 'main'],
+    [RateLimitWAFThreshold        => 'server'],
+    [RateLimitWAFWindow           => 'main'],
+    [RateLimitWAFBanTime          => 'server'],
+    [RateLimitWAFBanMax           => 'server'],
+    [RateLimitWAFStrikeDecay      => 'server'],
+    [RateLimitWAFBanStatus        => 'server'],
+    [RateLimitWAFBanAction        => 'server'],
+    [RateLimitWAFScoreVar         => 'server'],
+    [RateLimitWAFAttackScore      => 'server'],
+    [RateLimitWAFExempt           => 'server'],
+    [RateLimitWAFAllow            => 'server'],
+    [RateLimitWAFAllowBanTime     => 'server'],
+    [RateLimitWAFIPv6Prefix       => 'main'],
+    [RateLimitWAFStore            => 'main'],
+    [RateLimitWAFTableSize        => 'main'],
+    [RateLimitWAFSecretFile       => 'main'],
+    [RateLimitWAFSyncInterval     => 'main'],
+    [RateLimitWAFKeyPrefix        => 'main'],
+    [RateLimitWAFMemcachedTimeout => 'main'],
+    [RateLimitWAFMemcachedRetry   => 'main'],
+    [RateLimitWAFNodeName         => 'main'],
+    [RateLimitWAFAdmin            => 'directory'],
+);
+my %context = map { @$_ } @directives;
+
+# The secret file of the good configuration and of the mode checks below.
+my $dir = File::Temp::tempdir('rlw-secret-XXXXXX', TMPDIR => 1,
+                              CLEANUP => 1);
+chmod 0755, $dir;
+my $secret = "$dir/cluster.secret";
+{
+    open my $fh, '>', $secret or die "$secret: $!\n";
+    print {$fh} 'x' x 48, "\n";
+    close $fh;
+    chmod 0600, $secret or die "chmod $secret: $!\n";
+}
+
+# A good value of every directive (as written in httpd.conf).
+my %good = (
+    RateLimitWAF                 => 'On',
+    RateLimitWAFDryRun           => 'Off',
+    RateLimitWAFEventLog         => "$dir/events.log",
+    RateLimitWAFEventQueue       => '256',
+    RateLimitWAFThreshold        => '5000',
+    RateLimitWAFWindow           => '10m',
+    RateLimitWAFBanTime          => '15m',
+    RateLimitWAFBanMax           => '24h',
+    RateLimitWAFStrikeDecay      => '1d',
+    RateLimitWAFBanStatus        => '404',
+    RateLimitWAFBanAction        => 'respond',
+    RateLimitWAFScoreVar         => 'MODSEC_ANOMALY_SCORE',
+    RateLimitWAFAttackScore      => '5',
+    RateLimitWAFExempt           => '192.0.2.0/24 2001:db8::/32 ::ffff:198.51.100.0/120',
+    RateLimitWAFAllow            => '203.0.113.0/24 198.51.100.7',
+    RateLimitWAFAllowBanTime     => '1m',
+    RateLimitWAFIPv6Prefix       => '64',
+    RateLimitWAFStore            => 'shm',
+    RateLimitWAFTableSize        => '100000',
+    RateLimitWAFSecretFile       => $secret,
+    RateLimitWAFSyncInterval     => '250ms',
+    RateLimitWAFKeyPrefix        => 'rlw:',
+    RateLimitWAFMemcachedTimeout => '50ms',
+    RateLimitWAFMemcachedRetry   => '2s',
+    RateLimitWAFNodeName         => 'waf-03',
+    RateLimitWAFAdmin            => 'Off',
+);
+
+# [directive, bad value as written, the value the message must name (when
+# not the same), directives written before it] in the main server.
+my $memcached = qq{RateLimitWAFStore memcached "--SERVER=127.0.0.1:1"\n};
 my @bad = (
     [RateLimitWAF               => 'maybe'],
     [RateLimitWAF               => 'yes'],
+    [RateLimitWAFDryRun         => 'maybe'],
+    [RateLimitWAFDryRun         => '1'],
+    [RateLimitWAFEventLog       => 'syslog:nosuch'],
+    [RateLimitWAFEventLog       => 'syslog:'],
+    [RateLimitWAFEventLog       => '|'],
     [RateLimitWAFThreshold      => '0'],
     [RateLimitWAFThreshold      => '-1'],
     [RateLimitWAFThreshold      => 'abc'],
@@ -29,13 +113,14 @@ my @bad = (
     [RateLimitWAFWindow         => '1.5s'],
     [RateLimitWAFWindow         => '367d'],
     [RateLimitWAFWindow         => 's'],
+    [RateLimitWAFWindow         => '0'],
     [RateLimitWAFBanTime        => 'abc'],
     [RateLimitWAFBanTime        => '-1'],
     [RateLimitWAFBanTime        => '1w'],
     [RateLimitWAFBanMax         => 'forever'],
     [RateLimitWAFBanMax         => '99999999999999999999d'],
     [RateLimitWAFStrikeDecay    => 'xyz'],
-    [RateLimitWAFStrikeDecay    => '5 m'],
+    [RateLimitWAFStrikeDecay    => '"5 m"', '5 m'],
     [RateLimitWAFBanStatus      => '200'],
     [RateLimitWAFBanStatus      => '399'],
     [RateLimitWAFBanStatus      => '600'],
@@ -44,8 +129,10 @@ my @bad = (
     [RateLimitWAFBanAction      => 'Respondx'],
     [RateLimitWAFScoreVar       => 'BAD-NAME'],
     [RateLimitWAFScoreVar       => 'a.b'],
+    [RateLimitWAFScoreVar       => 'V' x 129],
     [RateLimitWAFAttackScore    => 'abc'],
     [RateLimitWAFAttackScore    => '-1'],
+    [RateLimitWAFAttackScore    => '1000001'],
     [RateLimitWAFExempt         => '10.0.0.1/8'],
     [RateLimitWAFExempt         => '300.1.1.1'],
     [RateLimitWAFExempt         => '2001:db8::/129'],
@@ -58,22 +145,28 @@ my @bad = (
     [RateLimitWAFIPv6Prefix     => '129'],
     [RateLimitWAFIPv6Prefix     => 'abc'],
     [RateLimitWAFStore          => 'redis'],
+    [RateLimitWAFStore          => 'shm "x"', 'x'],
+    [RateLimitWAFStore          => 'memcached', 'memcached'],
+    [RateLimitWAFStore          => 'memcached "--BOGUS"', '--BOGUS'],
     [RateLimitWAFTableSize      => '15'],
     [RateLimitWAFTableSize      => '0'],
     [RateLimitWAFTableSize      => 'abc'],
+    [RateLimitWAFSecretFile     => "$dir/missing.secret", undef, $memcached],
+    [RateLimitWAFSyncInterval   => '0'],
+    [RateLimitWAFSyncInterval   => 'fast'],
+    [RateLimitWAFKeyPrefix      => '"a b"', 'a b'],
+    [RateLimitWAFKeyPrefix      => 'k' x 65],
+    [RateLimitWAFMemcachedTimeout => '0ms'],
+    [RateLimitWAFMemcachedTimeout => 'abc'],
+    [RateLimitWAFMemcachedRetry => '-1'],
+    [RateLimitWAFMemcachedRetry => '2x'],
+    [RateLimitWAFNodeName       => 'n' x 64],
     [RateLimitWAFEventQueue     => '15'],
     [RateLimitWAFEventQueue     => '65537'],
     [RateLimitWAFEventQueue     => '-1'],
     [RateLimitWAFEventQueue     => 'lots'],
-);
-
-# Main-server-only directives with good values, in a virtual host.
-my @main_only = (
-    [RateLimitWAFWindow     => '10m'],
-    [RateLimitWAFIPv6Prefix => '64'],
-    [RateLimitWAFStore      => 'shm'],
-    [RateLimitWAFTableSize  => '1000'],
-    [RateLimitWAFEventQueue => '1024'],
+    [RateLimitWAFAdmin          => 'maybe'],
+    [RateLimitWAFAdmin          => 'true'],
 );
 
 # Bad values in a virtual host (per-vhost directives).
@@ -92,79 +185,118 @@ my @secret_modes = (
     [0660, 0, 'is writable by its group'],
 );
 
-plan tests => 2 + 2 * @bad + 2 * @main_only + 2 * @bad_vhost + 2
-    + 2 * @secret_modes;
+my $vhost = sub {
+    "<VirtualHost 127.0.0.1:18999>\n    ServerName vhost.example\n"
+        . join('', map { "    $_\n" } @_) . "</VirtualHost>\n";
+};
 
-# Good: every directive with a valid value, in the main server and a vhost.
+# The list above, the module's table and the documentation agree.
 {
-    my ($rc, $out) = RLW::Httpd->configtest(modsec => 0, directives => <<'CONF',
-RateLimitWAF On
-RateLimitWAFThreshold 5000
-RateLimitWAFWindow 10m
-RateLimitWAFBanTime 15m
-RateLimitWAFBanMax 24h
-RateLimitWAFStrikeDecay 1d
-RateLimitWAFBanStatus 404
-RateLimitWAFBanAction respond
-RateLimitWAFScoreVar MODSEC_ANOMALY_SCORE
-RateLimitWAFAttackScore 5
-RateLimitWAFExempt 192.0.2.0/24 2001:db8::/32 ::ffff:198.51.100.0/120
-RateLimitWAFAllow 203.0.113.0/24 198.51.100.7
-RateLimitWAFAllowBanTime 1m
-RateLimitWAFIPv6Prefix 64
-RateLimitWAFStore shm
-RateLimitWAFTableSize 100000
-RateLimitWAFEventQueue 256
-CONF
-        vhosts => <<'CONF');
-<VirtualHost 127.0.0.1:18999>
-    ServerName vhost.example
-    RateLimitWAF On
-    RateLimitWAFThreshold 10
-    RateLimitWAFBanTime 90
-    RateLimitWAFBanMax 8h
-    RateLimitWAFStrikeDecay 500ms
-    RateLimitWAFBanStatus 429
-    RateLimitWAFBanAction close
-    RateLimitWAFScoreVar MY_SCORE_2
-    RateLimitWAFAttackScore 10
-    RateLimitWAFExempt 10.0.0.0/8
-    RateLimitWAFAllow 172.16.0.0/12
-    RateLimitWAFAllowBanTime 30s
-</VirtualHost>
-CONF
+    my $h = RLW::Httpd->new(name => 'directives', modsec => 0,
+                            directives => "RateLimitWAF On\n");
+    my $out = `${\ RLW::Httpd::httpd_bin()} -L -f ${\ $h->conf_file} 2>&1`;
+    my (@module, %where);
+    while ($out =~ /^(RateLimitWAF\w*) \(mod_ratelimit_waf\.c\)\n(?:\t.*\n)*?\tAllowed in \*\.conf (.*)$/mg) {
+        push @module, $1;
+        $where{$1} = $2 eq 'anywhere' ? 'directory' : 'server or main';
+    }
+    is_deeply [sort @module], [sort keys %context],
+        'httpd -L lists exactly the directives this test knows'
+        or diag $out;
+    is_deeply \%where,
+        { map { $_ => $context{$_} eq 'directory' ? 'directory'
+                                                  : 'server or main' }
+          keys %context },
+        'httpd -L: only the directory directives are allowed in <Location>';
+
+    my $doc_file = "$FindBin::Bin/../docs/directives.md";
+    open my $fh, '<', $doc_file or die "$doc_file: $!\n";
+    my $doc = do { local $/; <$fh> };
+    close $fh;
+    my %words = ('server config (main server only)' => 'main',
+                 'server config, virtual host' => 'server',
+                 'server config, virtual host, directory' => 'directory');
+    my (%summary, %section);
+    $summary{$1} = $words{$2} // $2
+        while $doc =~ /^\| \[(RateLimitWAF\w*)\]\(#\w+\) \| [^|]+ \| ([^|]+?) \|$/mg;
+    $section{$1} = $words{$2} // $2
+        while $doc =~ /^## (RateLimitWAF\w*)\n(?:(?!## ).*\n)*?\| Context: \| ([^|]+?) \|$/mg;
+    is_deeply \%summary, \%context,
+        'docs/directives.md summary: every directive, with its context';
+    is_deeply \%section, \%context,
+        'docs/directives.md sections: every directive, with its context';
+
+    my %has_bad = map { $_->[0] => 1 } @bad;
+    ok $has_bad{$_}, "$_ has a bad value below" for map { $_->[0] } @directives;
+    ok exists $good{$_}, "$_ has a good value below" for map { $_->[0] } @directives;
+}
+
+# Good: every directive with a valid value, in the main server and a vhost
+# (and RateLimitWAFAdmin in a <Location>).
+{
+    my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
+        directives => join('', map { "$_->[0] $good{$_->[0]}\n" }
+                               grep { $_->[1] ne 'directory' } @directives),
+        vhosts => $vhost->(
+            'RateLimitWAF On',
+            'RateLimitWAFDryRun On',
+            'RateLimitWAFThreshold 10',
+            'RateLimitWAFBanTime 90',
+            'RateLimitWAFBanMax 8h',
+            'RateLimitWAFStrikeDecay 500ms',
+            'RateLimitWAFBanStatus 429',
+            'RateLimitWAFBanAction close',
+            'RateLimitWAFScoreVar MY_SCORE_2',
+            'RateLimitWAFAttackScore 10',
+            'RateLimitWAFExempt 10.0.0.0/8',
+            'RateLimitWAFAllow 172.16.0.0/12',
+            'RateLimitWAFAllowBanTime 30s',
+            'RateLimitWAFAdmin On',
+            '<Location "/ratelimit-waf-admin">',
+            '    SetHandler ratelimit-waf-status',
+            '    RateLimitWAFAdmin On',
+            '</Location>'));
     is $rc, 0, 'good configuration: httpd -t passes' or diag $out;
     like $out, qr/Syntax OK/, 'good configuration: Syntax OK';
 }
 
 for my $c (@bad) {
-    my ($d, $v) = @$c;
-    my $arg = $v =~ /\s/ ? qq{"$v"} : $v;
+    my ($d, $arg, $v, $before) = @$c;
+    $v //= $arg;
     my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
-        directives => "RateLimitWAF On\n$d $arg\n");
+        directives => "RateLimitWAF On\n" . ($before // '') . "$d $arg\n");
     isnt $rc, 0, "$d $arg: httpd -t fails";
     like $out, qr/\Q$d\E\b.*\Q$v\E|\Q$v\E.*\Q$d\E\b/s,
         "$d $arg: message names the directive and the value"
         or diag $out;
 }
 
-for my $c (@main_only) {
-    my ($d, $v) = @$c;
+# Every main-server-only directive, with a good value, in a virtual host.
+for my $d (grep { $context{$_} eq 'main' } map { $_->[0] } @directives) {
+    my $v = $good{$d};
     my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
-        directives => "RateLimitWAF On\n",
-        vhosts => "<VirtualHost 127.0.0.1:18999>\n    ServerName vhost.example\n"
-            . "    $d $v\n</VirtualHost>\n");
+        directives => "RateLimitWAF On\n", vhosts => $vhost->("$d $v"));
     isnt $rc, 0, "$d in a virtual host: httpd -t fails";
-    like $out, qr/\Q$d\E/, "$d in a virtual host: message names it"
+    like $out,
+        qr/\Q$d\E cannot occur within <VirtualHost> section.*'\Q$v\E'/s,
+        "$d in a virtual host: message names it, the value and why"
         or diag $out;
+}
+
+# Every directive but the directory ones, in a <Location>.
+for my $d (grep { $context{$_} ne 'directory' } map { $_->[0] } @directives) {
+    my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
+        directives => "RateLimitWAF On\n<Location /x>\n    $d $good{$d}\n"
+            . "</Location>\n");
+    isnt $rc, 0, "$d in a <Location>: httpd -t fails";
+    like $out, qr/\Q$d\E not allowed in <Location> context/,
+        "$d in a <Location>: message names it" or diag $out;
 }
 
 for my $c (@bad_vhost) {
     my ($d, $v) = @$c;
     my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
-        directives => "RateLimitWAF On\n",
-        vhosts => "<VirtualHost 127.0.0.1:18999>\n    ServerName vhost.example\n"
-            . "    $d $v\n</VirtualHost>\n");
+        directives => "RateLimitWAF On\n", vhosts => $vhost->("$d $v"));
     isnt $rc, 0, "vhost: $d $v: httpd -t fails";
     like $out, qr/\Q$d\E\b.*\Q$v\E|\Q$v\E.*\Q$d\E\b/s,
         "vhost: $d $v: message names the directive and the value"
@@ -184,19 +316,13 @@ for my $c (@bad_vhost) {
 # is this test's (root's, or nobody's under make itest): its owner is
 # accepted either way (root, or the user httpd runs as); the mode decides.
 {
-    my $dir = File::Temp::tempdir('rlw-secret-XXXXXX', TMPDIR => 1,
-                                  CLEANUP => 1);
-    my $path = "$dir/cluster.secret";
-    open my $fh, '>', $path or die "$path: $!\n";
-    print {$fh} 'x' x 48, "\n";
-    close $fh;
+    my $path = $secret;
     for my $c (@secret_modes) {
         my ($mode, $ok, $why) = @$c;
         my $m = sprintf '%04o', $mode;
         chmod $mode, $path or die "chmod $path: $!\n";
         my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
-            directives => "RateLimitWAF On\n"
-                . "RateLimitWAFStore memcached \"--SERVER=127.0.0.1:1\"\n"
+            directives => "RateLimitWAF On\n" . $memcached
                 . "RateLimitWAFSecretFile \"$path\"\n");
         if ($ok) {
             is $rc, 0, "secret file $m: httpd -t passes" or diag $out;
@@ -210,3 +336,5 @@ for my $c (@bad_vhost) {
         }
     }
 }
+
+done_testing();

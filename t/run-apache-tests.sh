@@ -61,13 +61,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The source tree, without what earlier runs generated.
+# The source tree, without what earlier runs generated (and the directive
+# reference, which t/23_config_errors.t checks against the module).
 mkdir -p "$tmp/src/mod_ratelimit_waf/.libs"
 tar -C "$top" -cf - \
     --exclude='t/logs' --exclude='t/TEST' --exclude='t/unit' \
     --exclude='t/conf/apache_test_config.pm' --exclude='t/conf/*.conf' \
     --exclude='t/htdocs/index.html' \
-    t conf | tar -C "$tmp/src" -xf -
+    t conf docs/directives.md | tar -C "$tmp/src" -xf -
 if [ -f "$so" ] && [ -z "${RLW_NO_MODULE:-}" ]; then
     install -m 0644 "$so" "$tmp/src/mod_ratelimit_waf/.libs/"
 fi

@@ -16,18 +16,13 @@
 #include <apr_strings.h>
 
 #include "rlw_cmd.h"
+#include "rlw_defaults.h"
 #include "rlw_duration.h"
 #include "rlw_event.h"
 #include "rlw_log.h"
 #include "rlw_store_shm.h"
 
 #define DEFAULT_CONF "/etc/apache2/apache2.conf"
-/* Module defaults (mod_rlw_config.c, docs/directives.md). */
-#define DEFAULT_PREFIX "rlw:"
-#define DEFAULT_V6_PREFIX 64
-#define DEFAULT_WINDOW_MS (10LL * 60 * 1000)
-#define DEFAULT_THRESHOLD 5000
-#define MAX_THRESHOLD 1000000000UL
 /* The local shm table the memcached store needs; the tool only ever holds
  * the client it works on. */
 #define LOCAL_CAPACITY 64
@@ -240,23 +235,24 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
                             conf ? conf : "the httpd configuration");
 
     v = o->prefix ? o->prefix : f.prefix;
-    c->prefix = v ? v : DEFAULT_PREFIX;
+    c->prefix = v ? v : RLW_DEF_KEY_PREFIX;
     if (!rlw_store_printable(c->prefix, RLW_MC_PREFIX_MAX, 0))
         return bad(c, !o->prefix, "key prefix", c->prefix,
                    "is not 1 to 64 printable characters without spaces");
 
     v = o->v6 ? o->v6 : f.v6_prefix;
-    c->v6_prefix = DEFAULT_V6_PREFIX;
+    c->v6_prefix = RLW_DEF_V6_PREFIX;
     if (v) {
         n = strtoul(v, &end, 10);
-        if (*v < '0' || *v > '9' || *end || n < 16 || n > 128)
+        if (*v < '0' || *v > '9' || *end || n < RLW_MIN_V6_PREFIX ||
+            n > RLW_MAX_V6_PREFIX)
             return bad(c, !o->v6, "IPv6 prefix", v,
                        "is not a prefix length between 16 and 128");
         c->v6_prefix = (unsigned)n;
     }
 
     v = o->window ? o->window : f.window;
-    c->window_ms = DEFAULT_WINDOW_MS;
+    c->window_ms = RLW_DEF_WINDOW_MS;
     if (v) {
         if ((err = rlw_duration_parse(v, &ms)) || ms < 1)
             return bad(
@@ -287,10 +283,11 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
     }
 
     v = f.threshold;
-    c->threshold = DEFAULT_THRESHOLD;
+    c->threshold = RLW_DEF_THRESHOLD;
     if (v) {
         n = strtoul(v, &end, 10);
-        if (*v < '0' || *v > '9' || *end || n < 1 || n > MAX_THRESHOLD)
+        if (*v < '0' || *v > '9' || *end || n < 1 ||
+            n > (unsigned long)RLW_MAX_THRESHOLD)
             return bad(c, 1, "threshold", v,
                        "is not a number between 1 and 1000000000");
         c->threshold = (uint32_t)n;
@@ -318,8 +315,8 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
         v = host;
     else
         v = "unknown";
-    c->node =
-        apr_pstrndup(c->pool, apr_pstrcat(c->pool, "rlwafctl@", v, NULL), 63);
+    c->node = apr_pstrndup(c->pool, apr_pstrcat(c->pool, "rlwafctl@", v, NULL),
+                           RLW_NODE_NAME_MAX);
     return RLW_CMD_OK;
 }
 

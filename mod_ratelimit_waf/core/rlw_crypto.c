@@ -6,6 +6,7 @@
  * which is thread-safe and reseeds after fork() in OpenSSL 3.
  */
 #include "rlw_crypto.h"
+#include "rlw_defaults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,9 +30,6 @@ static const char label_seal[] = "rlw seal v1";
 /* Bytes of the HMAC kept for a pseudonym: 128 bits, no collision in any
  * realistic client population, and 22 characters of memcached key. */
 #define PSEUDO_BYTES 16
-
-/* Serialised rlw_addr_t hashed by rlw_pseudonym(). */
-#define ADDR_WIRE_LEN 20
 
 static const char *fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -226,7 +224,7 @@ static void b64url(const unsigned char *in, size_t n, char *out)
 int rlw_pseudonym(const rlw_keys_t *k, const rlw_addr_t *client,
                   char out[RLW_PSEUDO_LEN + 1])
 {
-    unsigned char wire[ADDR_WIRE_LEN];
+    unsigned char wire[RLW_ADDR_WIRE_LEN];
     unsigned char mac[RLW_KEY_LEN];
     int rc = -1;
 

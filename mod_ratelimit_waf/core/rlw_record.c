@@ -5,6 +5,7 @@
  * what the encoder could not have written.
  */
 #include "rlw_record.h"
+#include "rlw_defaults.h"
 
 #include <string.h>
 
@@ -17,14 +18,13 @@
 #define J_OFF_CLIENT 3
 #define J_OFF_STATE 23
 #define J_OFF_NODE 47
-#define ADDR_WIRE_LEN 20
 #define STATE_WIRE_LEN 24
 
 /* Tie the macros to the layout: a field added without updating them does
  * not compile. */
 _Static_assert(BAN_OFF_STATE + STATE_WIRE_LEN == RLW_BAN_RECORD_LEN,
                "ban record layout");
-_Static_assert(J_OFF_CLIENT + ADDR_WIRE_LEN == J_OFF_STATE &&
+_Static_assert(J_OFF_CLIENT + RLW_ADDR_WIRE_LEN == J_OFF_STATE &&
                    J_OFF_STATE + STATE_WIRE_LEN == J_OFF_NODE &&
                    J_OFF_NODE + RLW_NODE_LEN == RLW_JOURNAL_LEN,
                "journal layout");

@@ -36,13 +36,14 @@
 
 #include "rlw_addr.h"
 #include "rlw_decision.h"
+#include "rlw_defaults.h"
 
 #define RLW_RECORD_VERSION 2
 #define RLW_BAN_RECORD_LEN 26
 #define RLW_JOURNAL_LEN 111
 
-/* Size of a journal node name, NUL included (so at most 63 characters). */
-#define RLW_NODE_LEN 64
+/* Size of a journal node name, NUL included (rlw_defaults.h). */
+#define RLW_NODE_LEN RLW_NODE_NAME_LEN
 
 typedef enum rlw_journal_action {
     RLW_JOURNAL_BAN = 1,

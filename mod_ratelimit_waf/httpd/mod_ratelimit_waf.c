@@ -2,9 +2,11 @@
  *
  * mod_ratelimit_waf turns ModSecurity's per-request anomaly verdicts into
  * temporary, escalating bans of attacking clients, answered before
- * mod_security2 spends CPU on them. Directives: mod_rlw_config.c; request
- * hooks: mod_rlw_hooks.c; status page: mod_rlw_status.c (its admin API:
- * mod_rlw_admin.c); the httpd-free core: rlw_*.c.
+ * mod_security2 spends CPU on them. Directives and the configuration
+ * records: mod_rlw_config.c (defaults: core/rlw_defaults.h); request hooks:
+ * mod_rlw_hooks.c; status page: mod_rlw_status.c (its admin API:
+ * mod_rlw_admin.c); the httpd-free layers: core/, store/ and engine/
+ * (docs/architecture.md).
  */
 #include <httpd.h>
 #include <http_config.h>

@@ -16,6 +16,7 @@
 #include "rlw_crypto.h"
 #include "rlw_event.h"
 #include "rlw_metrics.h"
+#include "rlw_defaults.h"
 
 #define RLW_UNSET (-1)
 
@@ -25,9 +26,33 @@ typedef enum rlw_ban_action {
     RLW_ACTION_CLOSE        /* answer BanStatus and close the connection */
 } rlw_ban_action_t;
 
-/* Per-server configuration. Fields start RLW_UNSET (or NULL) so that a
- * virtual host inherits what it does not set (see rlw_merge_server_config);
- * rlw_resolve_config() then fills in the defaults. Durations in ms. */
+/* Module-wide settings: what only the main server may set, because every
+ * virtual host shares one table, one store and one event log. There is one
+ * per configuration (rlw_module_conf()), shared by every server's
+ * rlw_srv_conf_t; its directives are refused inside <VirtualHost>. Fields
+ * start RLW_UNSET (or NULL); rlw_resolve_config() fills in the defaults of
+ * rlw_defaults.h. Durations in ms. */
+typedef struct rlw_module_conf {
+    apr_int64_t window_ms;     /* RateLimitWAFWindow */
+    int v6_prefix;             /* RateLimitWAFIPv6Prefix */
+    const char *store_name;    /* RateLimitWAFStore NAME (the registry's) */
+    const char *store_config;  /* RateLimitWAFStore NAME "CONFIG", or NULL */
+    apr_int64_t table_size;    /* RateLimitWAFTableSize */
+    const char *secret_file;   /* RateLimitWAFSecretFile */
+    rlw_keys_t *keys;          /* read from secret_file (check_config) */
+    apr_int64_t sync_ms;       /* RateLimitWAFSyncInterval */
+    const char *key_prefix;    /* RateLimitWAFKeyPrefix */
+    apr_int64_t mc_timeout_ms; /* RateLimitWAFMemcachedTimeout */
+    apr_int64_t mc_retry_ms;   /* RateLimitWAFMemcachedRetry */
+    const char *node_name;     /* RateLimitWAFNodeName, else the host name */
+    const char *event_log;     /* RateLimitWAFEventLog target, or NULL */
+    apr_int64_t event_queue;   /* RateLimitWAFEventQueue, lines/process */
+} rlw_module_conf_t;
+
+/* Per-server configuration: what a virtual host may set. Fields start
+ * RLW_UNSET (or NULL) so that a virtual host inherits what it does not set
+ * (see rlw_merge_server_config); rlw_resolve_config() then fills in the
+ * defaults. Durations in ms. */
 typedef struct rlw_srv_conf {
     int enabled;                 /* RateLimitWAF On|Off */
     apr_int64_t threshold;       /* RateLimitWAFThreshold */
@@ -43,25 +68,16 @@ typedef struct rlw_srv_conf {
     apr_array_header_t *allow;   /* RateLimitWAFAllow, of rlw_addr_t */
     int dry_run;                 /* RateLimitWAFDryRun: count, never block */
 
-    /* Main server only (one table for the whole server). */
-    apr_int64_t window_ms;     /* RateLimitWAFWindow */
-    int v6_prefix;             /* RateLimitWAFIPv6Prefix */
-    const char *store_name;    /* RateLimitWAFStore: "shm", "memcached" */
-    const char *mc_config;     /* RateLimitWAFStore memcached "CONFIG" */
-    apr_int64_t table_size;    /* RateLimitWAFTableSize */
-    const char *secret_file;   /* RateLimitWAFSecretFile */
-    apr_int64_t sync_ms;       /* RateLimitWAFSyncInterval */
-    const char *key_prefix;    /* RateLimitWAFKeyPrefix */
-    apr_int64_t mc_timeout_ms; /* RateLimitWAFMemcachedTimeout */
-    apr_int64_t mc_retry_ms;   /* RateLimitWAFMemcachedRetry */
-    const char *node_name;     /* RateLimitWAFNodeName */
-    const char *event_log;     /* RateLimitWAFEventLog target */
-    apr_int64_t event_queue;   /* RateLimitWAFEventQueue, lines/process */
-    rlw_keys_t *keys;          /* derived from secret_file (check_config) */
+    rlw_module_conf_t *mod; /* the module-wide settings, the same for all */
 
     /* Resolved after merging (rlw_resolve_config). */
     rlw_policy_t policy;
 } rlw_srv_conf_t;
+
+/* Per-directory configuration: RateLimitWAFAdmin (the status page's). */
+typedef struct rlw_dir_conf {
+    int admin; /* 1 lets POST ban/unban here; RLW_UNSET inherits, then 0 */
+} rlw_dir_conf_t;
 
 /* State of one request, in r->request_config. */
 typedef struct rlw_req {
@@ -90,11 +106,19 @@ void rlw_events_child_init(apr_pool_t *pchild, server_rec *s);
 /* Fills observer, store and time when unset, formats and writes ev. */
 void rlw_event_emit(rlw_event_t *ev);
 
+/* Configuration (mod_rlw_config.c). */
 void *rlw_create_server_config(apr_pool_t *p, server_rec *s);
 void *rlw_merge_server_config(apr_pool_t *p, void *base, void *add);
+void *rlw_create_dir_config(apr_pool_t *p, char *dir);
+void *rlw_merge_dir_config(apr_pool_t *p, void *base, void *add);
 
-/* Applies defaults and main-server-only values to every server's config,
- * and checks what spans several directives. Returns NULL or an error. */
+/* s's settings, and the module-wide ones (the same for every server). */
+rlw_srv_conf_t *rlw_server_conf(server_rec *s);
+rlw_module_conf_t *rlw_module_conf(server_rec *s);
+
+/* Applies defaults to the module-wide settings and to every server's,
+ * reads the secret file and checks what spans several directives. Returns
+ * NULL or an error. */
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server);
 
 /* The class of host under conf's Exempt / Allow lists. */
@@ -102,14 +126,7 @@ rlw_class_t rlw_classify(const rlw_srv_conf_t *conf, const rlw_addr_t *host);
 
 void rlw_register_hooks(apr_pool_t *p);
 
-/* RateLimitWAFAdmin (mod_rlw_admin.c); status page and server-status
- * (mod_rlw_status.c). */
-void *rlw_create_dir_config(apr_pool_t *p, char *dir);
-void *rlw_merge_dir_config(apr_pool_t *p, void *base, void *add);
-const char *rlw_set_admin(cmd_parms *cmd, void *dconf, const char *arg);
-
-/* Parses On/Off into *out; an error naming the directive and value. */
-const char *rlw_parse_on_off(cmd_parms *cmd, const char *arg, int *out);
+/* Status page and server-status (mod_rlw_status.c). */
 void rlw_status_register_hooks(apr_pool_t *p);
 
 #endif

@@ -33,11 +33,6 @@ APLOG_USE_MODULE(ratelimit_waf);
 /* Largest admin form accepted, in bytes. */
 #define RLW_ADMIN_FORM_MAX 4096
 
-/* Per-directory configuration: RateLimitWAFAdmin. */
-typedef struct rlw_dir_conf {
-    int admin; /* 1 lets POST ban/unban here; RLW_UNSET inherits, then 0 */
-} rlw_dir_conf_t;
-
 /* Key of the admin forms' tokens (rlw_csrf.h): random, made once per
  * httpd start in the process pool, so every child (forked after) and every
  * generation after a graceful restart agrees; a full stop and start makes
@@ -45,30 +40,7 @@ typedef struct rlw_dir_conf {
 static const unsigned char *csrf_key;
 #define CSRF_KEY_NAME "ratelimit_waf csrf key"
 
-/* ---- RateLimitWAFAdmin ------------------------------------------------ */
-
-void *rlw_create_dir_config(apr_pool_t *p, char *dir)
-{
-    rlw_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
-
-    (void)dir;
-    d->admin = RLW_UNSET;
-    return d;
-}
-
-void *rlw_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
-{
-    rlw_dir_conf_t *base = basev, *add = addv;
-    rlw_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
-
-    d->admin = add->admin != RLW_UNSET ? add->admin : base->admin;
-    return d;
-}
-
-const char *rlw_set_admin(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    return rlw_parse_on_off(cmd, arg, &((rlw_dir_conf_t *)dconf)->admin);
-}
+/* ---- RateLimitWAFAdmin (the directive: mod_rlw_config.c) ------------- */
 
 int rlw_admin_allowed(request_rec *r)
 {
@@ -441,7 +413,8 @@ int rlw_admin_post(request_rec *r, int admin, int json)
         return answer(r, json, HTTP_BAD_REQUEST,
                       "Bad request: client is missing (an IPv4 or IPv6 "
                       "address).");
-    why = parse_admin_client(r->pool, client_text, c->v6_prefix, &a.client);
+    why =
+        parse_admin_client(r->pool, client_text, c->mod->v6_prefix, &a.client);
     if (why)
         return answer(r, json, HTTP_BAD_REQUEST,
                       apr_pstrcat(r->pool, "Bad request: ", why, ".", NULL));
@@ -451,8 +424,8 @@ int rlw_admin_post(request_rec *r, int admin, int json)
     a.ev.user = r->user;
     a.ev.reason = "manual";
     a.ev.threshold = (uint32_t)c->threshold;
-    a.ev.window_ms = c->window_ms;
-    a.ev.decided_by = c->node_name;
+    a.ev.window_ms = c->mod->window_ms;
+    a.ev.decided_by = c->mod->node_name;
     return !strcmp(action, "ban") ? admin_ban(&a, dur_text) : admin_unban(&a);
 }
 

@@ -1,9 +1,13 @@
-/* mod_rlw_config.c - the RateLimitWAF* directives.
+/* mod_rlw_config.c - the RateLimitWAF* directives and their records.
  *
- * Every handler validates its value at parse time and returns a sentence
+ * Every directive is one entry of rlw_cmds[] that names the field it sets,
+ * the kind of value (one setter per kind) and where it is allowed: main
+ * server only (rlw_module_conf_t: the one table, store and event log that
+ * every virtual host shares; refused inside <VirtualHost>), any server
+ * (rlw_srv_conf_t, merged per virtual host) or directory (rlw_dir_conf_t).
+ * Every setter validates its value at parse time and returns a sentence
  * naming the directive and the bad value, so `httpd -t` points at the
- * mistake. Settings merge per virtual host; the table-wide ones (window,
- * IPv6 prefix, store, table size) are refused inside <VirtualHost>.
+ * mistake. Defaults and limits: rlw_defaults.h.
  */
 #include <string.h>
 #include <stdlib.h>
@@ -24,37 +28,72 @@
 #include "rlw_crypto.h"
 #include "rlw_store.h"
 
-/* Defaults (docs/directives.md). */
-#define RLW_DEF_THRESHOLD 5000
-#define RLW_DEF_WINDOW_MS (10LL * 60 * 1000)
-#define RLW_DEF_BAN_MS (15LL * 60 * 1000)
-#define RLW_DEF_BAN_MAX_MS (24LL * 3600 * 1000)
-#define RLW_DEF_ALLOW_BAN_MS (60LL * 1000)
-#define RLW_DEF_STRIKE_DECAY_MS (24LL * 3600 * 1000)
-#define RLW_DEF_BAN_STATUS HTTP_NOT_FOUND
-#define RLW_DEF_SCORE_VAR "MODSEC_ANOMALY_SCORE"
-#define RLW_DEF_ATTACK_SCORE 5
-#define RLW_DEF_V6_PREFIX 64
-#define RLW_DEF_TABLE_SIZE 100000
-#define RLW_DEF_SYNC_MS 250
-#define RLW_DEF_KEY_PREFIX "rlw:"
-#define RLW_DEF_MC_TIMEOUT_MS 50
-#define RLW_DEF_MC_RETRY_MS 2000
-#define RLW_MAX_THRESHOLD ((apr_int64_t)1000000000)
-#define RLW_MIN_TABLE_SIZE 16
-#define RLW_MAX_TABLE_SIZE ((apr_int64_t)50000000)
-#define RLW_DEF_EVENT_QUEUE 256
-#define RLW_MIN_EVENT_QUEUE 16
-#define RLW_MAX_EVENT_QUEUE 65536
+/* ---- where a directive may appear, and what it sets -------------------- */
 
-/* Offsets into rlw_srv_conf_t, passed through cmd->info so one handler
- * serves every directive of the same type. */
-#define RLW_FIELD(f) ((void *)APR_OFFSETOF(rlw_srv_conf_t, f))
+typedef enum rlw_where {
+    RLW_MAIN_ONLY,  /* main server only: a field of rlw_module_conf_t */
+    RLW_ANY_SERVER, /* main server and <VirtualHost>: rlw_srv_conf_t */
+    RLW_DIRECTORY   /* also <Directory>, <Location>: rlw_dir_conf_t */
+} rlw_where_t;
 
-static rlw_srv_conf_t *srv_conf(cmd_parms *cmd)
+/* Checks a string directive's value: NULL, or the error after "Directive: "
+ * (which names the value). May give the value to keep in *value. */
+typedef const char *rlw_check_fn(apr_pool_t *p, const char *arg,
+                                 const char **value);
+
+/* One directive, in cmd->info: one setter per kind of value (on/off,
+ * duration, count, checked string, ...) reads here what to set and where
+ * the directive is allowed, so no setter knows a directive by name. */
+typedef struct rlw_directive {
+    rlw_where_t where;
+    apr_size_t offset;    /* of the field set, in where's struct */
+    apr_size_t size;      /* of that field: counts are int or apr_int64_t */
+    apr_int64_t min, max; /* counts: the accepted range */
+    const char *what;     /* counts: what the number is, for the error */
+    rlw_check_fn *check;  /* strings: NULL, or why a value is refused */
+} rlw_directive_t;
+
+#define FIELD(type, f) APR_OFFSETOF(type, f), sizeof(((type *)0)->f)
+#define IN_MAIN(f) RLW_MAIN_ONLY, FIELD(rlw_module_conf_t, f)
+#define IN_SERVER(f) RLW_ANY_SERVER, FIELD(rlw_srv_conf_t, f)
+#define IN_DIR(f) RLW_DIRECTORY, FIELD(rlw_dir_conf_t, f)
+#define WHERE_(where, ...) where
+#define WHERE(...) WHERE_(__VA_ARGS__)
+
+/* An entry of rlw_cmds: FIELD is IN_MAIN(f), IN_SERVER(f) or IN_DIR(f),
+ * the rest designated rlw_directive_t members. httpd's context bits follow
+ * from where: RSRC_CONF lets httpd itself refuse <Directory> and
+ * .htaccess; "main server only" is refused in <VirtualHost> by field_of(). */
+#define RLW_CMD(how, name, setter, help, field, ...)                           \
+    AP_INIT_##how(                                                             \
+        name, setter, ((void *)&(rlw_directive_t){field, __VA_ARGS__}),        \
+        WHERE(field) == RLW_DIRECTORY ? ACCESS_CONF | RSRC_CONF : RSRC_CONF,   \
+        help)
+
+/* ---- the configuration records ------------------------------------------ */
+
+rlw_srv_conf_t *rlw_server_conf(server_rec *s)
 {
-    return ap_get_module_config(cmd->server->module_config,
-                                &ratelimit_waf_module);
+    return ap_get_module_config(s->module_config, &ratelimit_waf_module);
+}
+
+rlw_module_conf_t *rlw_module_conf(server_rec *s)
+{
+    return rlw_server_conf(s)->mod;
+}
+
+static rlw_module_conf_t *create_module_conf(apr_pool_t *p)
+{
+    rlw_module_conf_t *m = apr_pcalloc(p, sizeof(*m));
+
+    m->window_ms = RLW_UNSET;
+    m->v6_prefix = RLW_UNSET;
+    m->table_size = RLW_UNSET;
+    m->sync_ms = RLW_UNSET;
+    m->mc_timeout_ms = RLW_UNSET;
+    m->mc_retry_ms = RLW_UNSET;
+    m->event_queue = RLW_UNSET;
+    return m;
 }
 
 void *rlw_create_server_config(apr_pool_t *p, server_rec *s)
@@ -72,13 +111,9 @@ void *rlw_create_server_config(apr_pool_t *p, server_rec *s)
     c->ban_action = RLW_UNSET;
     c->attack_score = RLW_UNSET;
     c->dry_run = RLW_UNSET;
-    c->window_ms = RLW_UNSET;
-    c->v6_prefix = RLW_UNSET;
-    c->table_size = RLW_UNSET;
-    c->event_queue = RLW_UNSET;
-    c->sync_ms = RLW_UNSET;
-    c->mc_timeout_ms = RLW_UNSET;
-    c->mc_retry_ms = RLW_UNSET;
+    /* A virtual host's own is never written (its directives are refused
+     * there) and is replaced by the main server's when merging. */
+    c->mod = create_module_conf(p);
     return c;
 }
 
@@ -106,63 +141,79 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
      * applies. */
     c->exempt = MERGE_PTR(exempt);
     c->allow = MERGE_PTR(allow);
-    /* Table-wide settings only exist in the main server. */
-    c->window_ms = base->window_ms;
-    c->v6_prefix = base->v6_prefix;
-    c->store_name = base->store_name;
-    c->mc_config = base->mc_config;
-    c->table_size = base->table_size;
-    c->secret_file = base->secret_file;
-    c->sync_ms = base->sync_ms;
-    c->key_prefix = base->key_prefix;
-    c->mc_timeout_ms = base->mc_timeout_ms;
-    c->mc_retry_ms = base->mc_retry_ms;
-    c->node_name = base->node_name;
-    c->event_log = base->event_log;
-    c->event_queue = base->event_queue;
+    /* One table for the whole server: every server shares the main's. */
+    c->mod = base->mod;
     return c;
+}
+
+void *rlw_create_dir_config(apr_pool_t *p, char *dir)
+{
+    rlw_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    (void)dir;
+    d->admin = RLW_UNSET;
+    return d;
+}
+
+void *rlw_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
+{
+    rlw_dir_conf_t *base = basev, *add = addv;
+    rlw_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->admin = MERGE(admin);
+    return d;
+}
+
+/* ---- the setters, one per kind of value --------------------------------- */
+
+/* The field cmd's directive sets, once it is known to be allowed where it
+ * appears; else NULL and *err, naming the directive and the value. */
+static void *field_of(cmd_parms *cmd, void *dconf, const char *arg,
+                      const char **err)
+{
+    const rlw_directive_t *d = cmd->info;
+    char *base;
+
+    *err = NULL;
+    switch (d->where) {
+    case RLW_MAIN_ONLY:
+        if (ap_check_cmd_context(cmd, NOT_IN_VIRTUALHOST)) {
+            *err = apr_psprintf(cmd->pool,
+                                "%s cannot occur within <VirtualHost> "
+                                "section (main server only: set '%s' once, "
+                                "outside every <VirtualHost>)",
+                                cmd->cmd->name, arg);
+            return NULL;
+        }
+        if ((*err = ap_check_cmd_context(cmd, GLOBAL_ONLY)))
+            return NULL;
+        base = (char *)rlw_module_conf(cmd->server);
+        break;
+    case RLW_ANY_SERVER:
+        base = (char *)rlw_server_conf(cmd->server);
+        break;
+    default:
+        base = dconf;
+    }
+    return base + d->offset;
 }
 
 /* On/Off directives take their argument as text (not AP_INIT_FLAG), so
  * that a mistake is reported with the value that was written. */
-const char *rlw_parse_on_off(cmd_parms *cmd, const char *arg, int *out)
+static const char *set_on_off(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    const char *err;
+    int *field = field_of(cmd, dconf, arg, &err);
+
+    if (!field)
+        return err;
     if (!strcasecmp(arg, "on"))
-        *out = 1;
+        *field = 1;
     else if (!strcasecmp(arg, "off"))
-        *out = 0;
+        *field = 0;
     else
         return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off",
                             cmd->cmd->name, arg);
-    return NULL;
-}
-
-static const char *set_flag(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    (void)dummy;
-    return rlw_parse_on_off(cmd, arg, &srv_conf(cmd)->enabled);
-}
-
-static const char *set_dry_run(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    (void)dummy;
-    return rlw_parse_on_off(cmd, arg, &srv_conf(cmd)->dry_run);
-}
-
-static const char *set_event_log(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)dummy;
-    if (err)
-        return err;
-    if (!*arg || (err = rlw_event_log_check(cmd->pool, arg)))
-        return apr_psprintf(cmd->pool, "%s: bad target '%s': %s",
-                            cmd->cmd->name, arg,
-                            err ? err
-                                : "empty (use a file, |program or "
-                                  "syslog[:facility])");
-    srv_conf(cmd)->event_log = arg;
     return NULL;
 }
 
@@ -183,33 +234,41 @@ static int parse_int(const char *arg, apr_int64_t min, apr_int64_t max,
     return 0;
 }
 
-static const char *set_threshold(cmd_parms *cmd, void *dummy, const char *arg)
+/* A whole number in the entry's [min, max], into an int or apr_int64_t
+ * field (told apart by the entry's size). */
+_Static_assert(sizeof(int) != sizeof(apr_int64_t), "count fields by size");
+static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    (void)dummy;
-    if (parse_int(arg, 1, RLW_MAX_THRESHOLD, &srv_conf(cmd)->threshold))
+    const rlw_directive_t *d = cmd->info;
+    const char *err;
+    void *field = field_of(cmd, dconf, arg, &err);
+    apr_int64_t v;
+
+    if (!field)
+        return err;
+    if (parse_int(arg, d->min, d->max, &v))
         return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a whole number of "
-                            "attacks between 1 and %" APR_INT64_T_FMT,
-                            cmd->cmd->name, arg, RLW_MAX_THRESHOLD);
+                            "%s: '%s' is not %s between %" APR_INT64_T_FMT
+                            " and %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, d->what, d->min, d->max);
+    if (d->size == sizeof(int))
+        *(int *)field = (int)v;
+    else
+        *(apr_int64_t *)field = v;
     return NULL;
 }
 
-/* Every duration directive; cmd->info is the field's offset. Durations must
- * be positive: a zero window or ban would silently disable the module. */
-static const char *set_duration(cmd_parms *cmd, void *dummy, const char *arg)
+/* Durations must be positive: a zero window or ban would silently disable
+ * the module. */
+static const char *set_duration(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    rlw_srv_conf_t *c = srv_conf(cmd);
-    apr_int64_t *field = (apr_int64_t *)((char *)c + (apr_size_t)cmd->info);
+    const char *err;
+    apr_int64_t *field = field_of(cmd, dconf, arg, &err);
     int64_t ms;
     const char *why;
 
-    (void)dummy;
-    if (field != &c->ban_ms && field != &c->ban_max_ms &&
-        field != &c->allow_ban_ms && field != &c->strike_decay_ms) {
-        const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-        if (err)
-            return err;
-    }
+    if (!field)
+        return err;
     why = rlw_duration_parse(arg, &ms);
     if (!why && ms <= 0)
         why = "must be longer than zero";
@@ -222,88 +281,75 @@ static const char *set_duration(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_ban_status(cmd_parms *cmd, void *dummy, const char *arg)
+/* A string the entry's check accepts (it may rewrite it, e.g. a path). */
+static const char *set_string(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    const rlw_directive_t *d = cmd->info;
+    const char *err, *value = arg;
+    const char **field = field_of(cmd, dconf, arg, &err);
+
+    if (!field)
+        return err;
+    if (d->check && (err = d->check(cmd->pool, arg, &value)))
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    *field = value;
+    return NULL;
+}
+
+static const char *set_ban_status(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    int *field = field_of(cmd, dconf, arg, &err);
     apr_int64_t v;
 
-    (void)dummy;
+    if (!field)
+        return err;
     /* httpd sends a status it has no reason phrase for as a 500. */
-    if (parse_int(arg, 400, 599, &v) ||
+    if (parse_int(arg, RLW_MIN_BAN_STATUS, RLW_MAX_BAN_STATUS, &v) ||
         (v != HTTP_INTERNAL_SERVER_ERROR &&
          ap_get_status_line((int)v) ==
              ap_get_status_line(HTTP_INTERNAL_SERVER_ERROR)))
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not an HTTP error status "
-                            "httpd knows between 400 and 599 (e.g. 403, 404, "
+                            "httpd knows between %d and %d (e.g. 403, 404, "
                             "410, 429, 503)",
-                            cmd->cmd->name, arg);
-    srv_conf(cmd)->ban_status = (int)v;
+                            cmd->cmd->name, arg, RLW_MIN_BAN_STATUS,
+                            RLW_MAX_BAN_STATUS);
+    *field = (int)v;
     return NULL;
 }
 
-static const char *set_ban_action(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_ban_action(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    rlw_srv_conf_t *c = srv_conf(cmd);
+    const char *err;
+    int *field = field_of(cmd, dconf, arg, &err);
 
-    (void)dummy;
+    if (!field)
+        return err;
     /* "404" is accepted as another name for respond: the status itself is
      * RateLimitWAFBanStatus. */
     if (!strcasecmp(arg, "respond") || !strcmp(arg, "404"))
-        c->ban_action = RLW_ACTION_RESPOND;
+        *field = RLW_ACTION_RESPOND;
     else if (!strcasecmp(arg, "close"))
-        c->ban_action = RLW_ACTION_CLOSE;
+        *field = RLW_ACTION_CLOSE;
     else
         return apr_psprintf(cmd->pool, "%s: '%s' is not one of respond, close",
                             cmd->cmd->name, arg);
     return NULL;
 }
 
-static const char *set_score_var(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *p;
-
-    (void)dummy;
-    for (p = arg; *p; p++) {
-        if (!apr_isalnum(*p) && *p != '_')
-            break;
-    }
-    if (!*arg || *p || p - arg > 128)
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not an environment "
-                            "variable name (letters, digits and _, at most "
-                            "128)",
-                            cmd->cmd->name, arg);
-    srv_conf(cmd)->score_var = arg;
-    return NULL;
-}
-
-static const char *set_attack_score(cmd_parms *cmd, void *dummy,
-                                    const char *arg)
-{
-    apr_int64_t v;
-
-    (void)dummy;
-    if (parse_int(arg, 1, 1000000, &v))
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a whole anomaly score "
-                            "between 1 and 1000000",
-                            cmd->cmd->name, arg);
-    srv_conf(cmd)->attack_score = (int)v;
-    return NULL;
-}
-
 /* RateLimitWAFExempt / RateLimitWAFAllow: one network per call (ITERATE).
  * The first occurrence in a server starts a new list, so a vhost's list
  * replaces the main server's instead of appending to it. */
-static const char *add_network(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *add_network(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    rlw_srv_conf_t *c = srv_conf(cmd);
-    apr_array_header_t **list =
-        (apr_array_header_t **)((char *)c + (apr_size_t)cmd->info);
+    const char *err;
+    apr_array_header_t **list = field_of(cmd, dconf, arg, &err);
     rlw_addr_t net;
     const char *why;
 
-    (void)dummy;
+    if (!list)
+        return err;
     memset(&net, 0, sizeof(net));
     why = rlw_cidr_parse(arg, &net);
     if (why)
@@ -317,34 +363,17 @@ static const char *add_network(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_v6_prefix(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_int64_t v;
-
-    (void)dummy;
-    if (err)
-        return err;
-    if (parse_int(arg, 16, 128, &v))
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a prefix length "
-                            "between 16 and 128",
-                            cmd->cmd->name, arg);
-    srv_conf(cmd)->v6_prefix = (int)v;
-    return NULL;
-}
-
 /* RateLimitWAFStore NAME ["CONFIG"]: NAME from the store registry
- * (rlw_store_registry.c), CONFIG checked by the backend. */
-static const char *set_store(cmd_parms *cmd, void *dummy, const char *name,
+ * (rlw_store_registry.c), CONFIG checked by the backend. The entry's field
+ * is store_name; store_config goes with it. */
+static const char *set_store(cmd_parms *cmd, void *dconf, const char *name,
                              const char *config)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     const rlw_store_backend_t *be = rlw_store_backend_find(name);
-    rlw_srv_conf_t *c = srv_conf(cmd);
+    const char *err;
+    const char **field = field_of(cmd, dconf, name, &err);
 
-    (void)dummy;
-    if (err)
+    if (!field)
         return err;
     if (!be) {
         const char *known = "";
@@ -373,161 +402,164 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *name,
                                 "%s",
                                 cmd->cmd->name, name, config, why);
     }
-    c->store_name = name;
-    c->mc_config = config;
+    *field = name;
+    rlw_module_conf(cmd->server)->store_config = config;
     return NULL;
 }
 
-static const char *set_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+/* ---- the string checks --------------------------------------------------- */
 
-    (void)dummy;
-    if (err)
-        return err;
-    /* Read in check_config, once the whole configuration is known, so that
-     * `httpd -t` also reports a missing or world-readable file. */
-    srv_conf(cmd)->secret_file = ap_server_root_relative(cmd->pool, arg);
-    if (!srv_conf(cmd)->secret_file)
-        return apr_psprintf(cmd->pool, "%s: bad path '%s'", cmd->cmd->name,
-                            arg);
+static const char *check_event_log(apr_pool_t *p, const char *arg,
+                                   const char **value)
+{
+    const char *why = *arg
+                          ? rlw_event_log_check(p, arg)
+                          : "empty (use a file, |program or syslog[:facility])";
+
+    (void)value;
+    return why ? apr_psprintf(p, "bad target '%s': %s", arg, why) : NULL;
+}
+
+static const char *check_score_var(apr_pool_t *p, const char *arg,
+                                   const char **value)
+{
+    const char *c;
+
+    (void)value;
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '_')
+            break;
+    }
+    if (!*arg || *c || c - arg > RLW_MAX_SCORE_VAR_LEN)
+        return apr_psprintf(p,
+                            "'%s' is not an environment variable name "
+                            "(letters, digits and _, at most %d)",
+                            arg, RLW_MAX_SCORE_VAR_LEN);
     return NULL;
+}
+
+/* Read in check_config, once the whole configuration is known, so that
+ * `httpd -t` also reports a missing or world-readable file. */
+static const char *check_secret_file(apr_pool_t *p, const char *arg,
+                                     const char **value)
+{
+    *value = ap_server_root_relative(p, arg);
+    return *value ? NULL : apr_psprintf(p, "bad path '%s'", arg);
 }
 
 /* A memcached key prefix: printable, no space or control character (the
  * text protocol would split on them), short enough for 250-byte keys. */
-static const char *set_key_prefix(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *check_key_prefix(apr_pool_t *p, const char *arg,
+                                    const char **value)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)dummy;
-    if (err)
-        return err;
-    if (!rlw_store_printable(arg, RLW_MC_PREFIX_MAX, 0))
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a key prefix (1 to "
-                            "%d printable characters, no spaces)",
-                            cmd->cmd->name, arg, RLW_MC_PREFIX_MAX);
-    srv_conf(cmd)->key_prefix = arg;
+    (void)value;
+    if (!rlw_store_printable(arg, RLW_MAX_KEY_PREFIX_LEN, 0))
+        return apr_psprintf(p,
+                            "'%s' is not a key prefix (1 to %d printable "
+                            "characters, no spaces)",
+                            arg, RLW_MAX_KEY_PREFIX_LEN);
     return NULL;
 }
 
-static const char *set_node_name(cmd_parms *cmd, void *dummy, const char *arg)
+/* A node name travels in journal entries: at most RLW_NODE_NAME_MAX. */
+static const char *check_node_name(apr_pool_t *p, const char *arg,
+                                   const char **value)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)dummy;
-    if (err)
-        return err;
-    /* It travels in journal entries: at most RLW_STORE_NODE_LEN - 1. */
-    if (!rlw_store_printable(arg, RLW_STORE_NODE_LEN - 1, 1))
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a node name (1 to %d "
-                            "printable characters)",
-                            cmd->cmd->name, arg, RLW_STORE_NODE_LEN - 1);
-    srv_conf(cmd)->node_name = arg;
+    (void)value;
+    if (!rlw_store_printable(arg, RLW_NODE_NAME_MAX, 1))
+        return apr_psprintf(p,
+                            "'%s' is not a node name (1 to %d printable "
+                            "characters)",
+                            arg, RLW_NODE_NAME_MAX);
     return NULL;
 }
 
-static const char *set_table_size(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)dummy;
-    if (err)
-        return err;
-    if (parse_int(arg, RLW_MIN_TABLE_SIZE, RLW_MAX_TABLE_SIZE,
-                  &srv_conf(cmd)->table_size))
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a number of clients "
-                            "between %d and %" APR_INT64_T_FMT,
-                            cmd->cmd->name, arg, RLW_MIN_TABLE_SIZE,
-                            RLW_MAX_TABLE_SIZE);
-    return NULL;
-}
-
-static const char *set_event_queue(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)dummy;
-    if (err)
-        return err;
-    if (parse_int(arg, RLW_MIN_EVENT_QUEUE, RLW_MAX_EVENT_QUEUE,
-                  &srv_conf(cmd)->event_queue))
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a number of event "
-                            "lines between %d and %d",
-                            cmd->cmd->name, arg, RLW_MIN_EVENT_QUEUE,
-                            RLW_MAX_EVENT_QUEUE);
-    return NULL;
-}
+/* ---- the directive table (docs/directives.md, in the same order) --------- */
 
 const command_rec rlw_cmds[] = {
-    AP_INIT_TAKE1("RateLimitWAF", set_flag, NULL, RSRC_CONF,
-                  "On to count ModSecurity attacks and ban clients here"),
-    AP_INIT_TAKE1("RateLimitWAFDryRun", set_dry_run, NULL, RSRC_CONF,
-                  "On to count, log and report, but never block"),
-    AP_INIT_TAKE1("RateLimitWAFEventLog", set_event_log, NULL, RSRC_CONF,
-                  "SIEM events: a file, |program or syslog[:facility]"),
-    AP_INIT_TAKE1("RateLimitWAFEventQueue", set_event_queue, NULL, RSRC_CONF,
-                  "event lines each process holds for a slow event log"),
-    AP_INIT_TAKE1("RateLimitWAFThreshold", set_threshold, NULL, RSRC_CONF,
-                  "attacks in the window that trigger a ban"),
-    AP_INIT_TAKE1("RateLimitWAFWindow", set_duration, RLW_FIELD(window_ms),
-                  RSRC_CONF, "sliding window length (main server only)"),
-    AP_INIT_TAKE1("RateLimitWAFBanTime", set_duration, RLW_FIELD(ban_ms),
-                  RSRC_CONF, "length of a first ban"),
-    AP_INIT_TAKE1("RateLimitWAFBanMax", set_duration, RLW_FIELD(ban_max_ms),
-                  RSRC_CONF, "cap on escalating bans"),
-    AP_INIT_TAKE1("RateLimitWAFAllowBanTime", set_duration,
-                  RLW_FIELD(allow_ban_ms), RSRC_CONF,
-                  "ban length for RateLimitWAFAllow networks"),
-    AP_INIT_TAKE1("RateLimitWAFStrikeDecay", set_duration,
-                  RLW_FIELD(strike_decay_ms), RSRC_CONF,
-                  "quiet time after a ban that forgets earlier strikes"),
-    AP_INIT_TAKE1("RateLimitWAFBanStatus", set_ban_status, NULL, RSRC_CONF,
-                  "HTTP status answered to a banned client"),
-    AP_INIT_TAKE1("RateLimitWAFBanAction", set_ban_action, NULL, RSRC_CONF,
-                  "respond (keep the connection) or close"),
-    AP_INIT_TAKE1("RateLimitWAFScoreVar", set_score_var, NULL, RSRC_CONF,
-                  "environment variable holding the inbound anomaly score"),
-    AP_INIT_TAKE1("RateLimitWAFAttackScore", set_attack_score, NULL, RSRC_CONF,
-                  "minimum anomaly score that counts as an attack"),
-    AP_INIT_ITERATE("RateLimitWAFExempt", add_network, RLW_FIELD(exempt),
-                    RSRC_CONF, "networks never banned"),
-    AP_INIT_ITERATE("RateLimitWAFAllow", add_network, RLW_FIELD(allow),
-                    RSRC_CONF, "shared proxies: short bans, no escalation"),
-    AP_INIT_TAKE1("RateLimitWAFIPv6Prefix", set_v6_prefix, NULL, RSRC_CONF,
-                  "IPv6 clients are grouped by this prefix (main server only)"),
-    AP_INIT_TAKE12("RateLimitWAFStore", set_store, NULL, RSRC_CONF,
-                   "counter store: shm, or memcached \"CONFIG\" (main server "
-                   "only)"),
-    AP_INIT_TAKE1("RateLimitWAFSecretFile", set_secret_file, NULL, RSRC_CONF,
-                  "file holding the cluster secret (memcached store)"),
-    AP_INIT_TAKE1("RateLimitWAFSyncInterval", set_duration, RLW_FIELD(sync_ms),
-                  RSRC_CONF, "how often a node learns the cluster's bans"),
-    AP_INIT_TAKE1("RateLimitWAFKeyPrefix", set_key_prefix, NULL, RSRC_CONF,
-                  "prefix of every memcached key"),
-    AP_INIT_TAKE1("RateLimitWAFMemcachedTimeout", set_duration,
-                  RLW_FIELD(mc_timeout_ms), RSRC_CONF,
-                  "connect and I/O timeout of one memcached call"),
-    AP_INIT_TAKE1("RateLimitWAFMemcachedRetry", set_duration,
-                  RLW_FIELD(mc_retry_ms), RSRC_CONF,
-                  "how long a failed memcached server is skipped"),
-    AP_INIT_TAKE1("RateLimitWAFNodeName", set_node_name, NULL, RSRC_CONF,
-                  "this node's name in cluster journal entries"),
-    AP_INIT_TAKE1("RateLimitWAFTableSize", set_table_size, NULL, RSRC_CONF,
-                  "clients tracked in shared memory (main server only)"),
-    AP_INIT_TAKE1("RateLimitWAFAdmin", rlw_set_admin, NULL,
-                  ACCESS_CONF | RSRC_CONF,
-                  "On to allow ban/unban by POST to ratelimit-waf-status here"),
+    RLW_CMD(TAKE1, "RateLimitWAF", set_on_off,
+            "On to count ModSecurity attacks and ban clients here",
+            IN_SERVER(enabled)),
+    RLW_CMD(TAKE1, "RateLimitWAFDryRun", set_on_off,
+            "On to count, log and report, but never block", IN_SERVER(dry_run)),
+    RLW_CMD(TAKE1, "RateLimitWAFEventLog", set_string,
+            "SIEM events: a file, |program or syslog[:facility]",
+            IN_MAIN(event_log), .check = check_event_log),
+    RLW_CMD(TAKE1, "RateLimitWAFEventQueue", set_count,
+            "event lines each process holds for a slow event log",
+            IN_MAIN(event_queue), .min = RLW_MIN_EVENT_QUEUE,
+            .max = RLW_MAX_EVENT_QUEUE, .what = "a number of event lines"),
+    RLW_CMD(TAKE1, "RateLimitWAFThreshold", set_count,
+            "attacks in the window that trigger a ban", IN_SERVER(threshold),
+            .min = 1, .max = RLW_MAX_THRESHOLD,
+            .what = "a whole number of attacks"),
+    RLW_CMD(TAKE1, "RateLimitWAFWindow", set_duration,
+            "sliding window length (main server only)", IN_MAIN(window_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFBanTime", set_duration, "length of a first ban",
+            IN_SERVER(ban_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFBanMax", set_duration, "cap on escalating bans",
+            IN_SERVER(ban_max_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFStrikeDecay", set_duration,
+            "quiet time after a ban that forgets earlier strikes",
+            IN_SERVER(strike_decay_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFBanStatus", set_ban_status,
+            "HTTP status answered to a banned client", IN_SERVER(ban_status)),
+    RLW_CMD(TAKE1, "RateLimitWAFBanAction", set_ban_action,
+            "respond (keep the connection) or close", IN_SERVER(ban_action)),
+    RLW_CMD(TAKE1, "RateLimitWAFScoreVar", set_string,
+            "environment variable holding the inbound anomaly score",
+            IN_SERVER(score_var), .check = check_score_var),
+    RLW_CMD(TAKE1, "RateLimitWAFAttackScore", set_count,
+            "minimum anomaly score that counts as an attack",
+            IN_SERVER(attack_score), .min = 1, .max = RLW_MAX_ATTACK_SCORE,
+            .what = "a whole anomaly score"),
+    RLW_CMD(ITERATE, "RateLimitWAFExempt", add_network, "networks never banned",
+            IN_SERVER(exempt)),
+    RLW_CMD(ITERATE, "RateLimitWAFAllow", add_network,
+            "shared proxies: short bans, no escalation", IN_SERVER(allow)),
+    RLW_CMD(TAKE1, "RateLimitWAFAllowBanTime", set_duration,
+            "ban length for RateLimitWAFAllow networks",
+            IN_SERVER(allow_ban_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFIPv6Prefix", set_count,
+            "IPv6 clients are grouped by this prefix (main server only)",
+            IN_MAIN(v6_prefix), .min = RLW_MIN_V6_PREFIX,
+            .max = RLW_MAX_V6_PREFIX, .what = "a prefix length"),
+    RLW_CMD(TAKE12, "RateLimitWAFStore", set_store,
+            "counter store: shm, or memcached \"CONFIG\" (main server only)",
+            IN_MAIN(store_name)),
+    RLW_CMD(TAKE1, "RateLimitWAFTableSize", set_count,
+            "clients tracked in shared memory (main server only)",
+            IN_MAIN(table_size), .min = RLW_MIN_TABLE_SIZE,
+            .max = RLW_MAX_TABLE_SIZE, .what = "a number of clients"),
+    RLW_CMD(TAKE1, "RateLimitWAFSecretFile", set_string,
+            "file holding the cluster secret (memcached store)",
+            IN_MAIN(secret_file), .check = check_secret_file),
+    RLW_CMD(TAKE1, "RateLimitWAFSyncInterval", set_duration,
+            "how often a node learns the cluster's bans", IN_MAIN(sync_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFKeyPrefix", set_string,
+            "prefix of every memcached key", IN_MAIN(key_prefix),
+            .check = check_key_prefix),
+    RLW_CMD(TAKE1, "RateLimitWAFMemcachedTimeout", set_duration,
+            "connect and I/O timeout of one memcached call",
+            IN_MAIN(mc_timeout_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFMemcachedRetry", set_duration,
+            "how long a failed memcached server is skipped",
+            IN_MAIN(mc_retry_ms)),
+    RLW_CMD(TAKE1, "RateLimitWAFNodeName", set_string,
+            "this node's name in cluster journal entries", IN_MAIN(node_name),
+            .check = check_node_name),
+    RLW_CMD(TAKE1, "RateLimitWAFAdmin", set_on_off,
+            "On to allow ban/unban by POST to ratelimit-waf-status here",
+            IN_DIR(admin)),
     {NULL}};
 
-#define DEFAULT(f, v)                                                          \
+/* ---- after the configuration is read ------------------------------------- */
+
+/* Sets what is still RLW_UNSET in conf to its default. */
+#define DEFAULT(conf, f, v)                                                    \
     do {                                                                       \
-        if (c->f == RLW_UNSET)                                                 \
-            c->f = (v);                                                        \
+        if ((conf)->f == RLW_UNSET)                                            \
+            (conf)->f = (v);                                                   \
     } while (0)
 
 static apr_status_t wipe_keys(void *k)
@@ -543,81 +575,65 @@ static uid_t secret_owner(void)
     return geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
 }
 
+/* The module-wide settings' defaults, and the keys of the secret file. */
+static const char *resolve_module_conf(apr_pool_t *p, rlw_module_conf_t *mod)
+{
+    char err[512];
+
+    DEFAULT(mod, window_ms, RLW_DEF_WINDOW_MS);
+    DEFAULT(mod, v6_prefix, RLW_DEF_V6_PREFIX);
+    DEFAULT(mod, table_size, RLW_DEF_TABLE_SIZE);
+    DEFAULT(mod, sync_ms, RLW_DEF_SYNC_MS);
+    DEFAULT(mod, event_queue, RLW_DEF_EVENT_QUEUE);
+    DEFAULT(mod, mc_timeout_ms, RLW_DEF_MC_TIMEOUT_MS);
+    DEFAULT(mod, mc_retry_ms, RLW_DEF_MC_RETRY_MS);
+    if (!mod->store_name)
+        mod->store_name = RLW_DEF_STORE;
+    if (!mod->key_prefix)
+        mod->key_prefix = RLW_DEF_KEY_PREFIX;
+    if (!mod->node_name) {
+        char host[APRMAXHOSTLEN + 1];
+        mod->node_name = apr_gethostname(host, sizeof(host), p) == APR_SUCCESS
+                             ? apr_pstrndup(p, host, RLW_NODE_NAME_MAX)
+                             : "unknown";
+    }
+    if (!mod->store_config)
+        return NULL;
+    if (!mod->secret_file)
+        return "RateLimitWAFStore memcached needs RateLimitWAFSecretFile "
+               "(memcached never sees a client address in clear)";
+    mod->keys = apr_pcalloc(p, sizeof(*mod->keys));
+    if (rlw_secret_load(mod->secret_file, secret_owner(), mod->keys, err,
+                        sizeof(err)))
+        return apr_psprintf(p, "RateLimitWAFSecretFile: %s", err);
+    /* Wipe the keys with the configuration they belong to. */
+    apr_pool_cleanup_register(p, mod->keys, wipe_keys, apr_pool_cleanup_null);
+    return NULL;
+}
+
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
 {
-    rlw_srv_conf_t *mc =
-        ap_get_module_config(main_server->module_config, &ratelimit_waf_module);
+    rlw_module_conf_t *mod = rlw_module_conf(main_server);
+    const char *err = resolve_module_conf(p, mod);
     server_rec *s;
     char a[32], b[32];
 
-    if (mc->window_ms == RLW_UNSET)
-        mc->window_ms = RLW_DEF_WINDOW_MS;
-    if (mc->v6_prefix == RLW_UNSET)
-        mc->v6_prefix = RLW_DEF_V6_PREFIX;
-    if (!mc->store_name)
-        mc->store_name = "shm";
-    if (mc->table_size == RLW_UNSET)
-        mc->table_size = RLW_DEF_TABLE_SIZE;
-    if (mc->sync_ms == RLW_UNSET)
-        mc->sync_ms = RLW_DEF_SYNC_MS;
-    if (mc->event_queue == RLW_UNSET)
-        mc->event_queue = RLW_DEF_EVENT_QUEUE;
-    if (!mc->key_prefix)
-        mc->key_prefix = RLW_DEF_KEY_PREFIX;
-    if (mc->mc_timeout_ms == RLW_UNSET)
-        mc->mc_timeout_ms = RLW_DEF_MC_TIMEOUT_MS;
-    if (mc->mc_retry_ms == RLW_UNSET)
-        mc->mc_retry_ms = RLW_DEF_MC_RETRY_MS;
-    if (!mc->node_name) {
-        char host[APRMAXHOSTLEN + 1];
-        mc->node_name = apr_gethostname(host, sizeof(host), p) == APR_SUCCESS
-                            ? apr_pstrndup(p, host, 63)
-                            : "unknown";
-    }
-    if (mc->mc_config) {
-        char err[512];
-
-        if (!mc->secret_file)
-            return "RateLimitWAFStore memcached needs RateLimitWAFSecretFile "
-                   "(memcached never sees a client address in clear)";
-        mc->keys = apr_pcalloc(p, sizeof(*mc->keys));
-        if (rlw_secret_load(mc->secret_file, secret_owner(), mc->keys, err,
-                            sizeof(err)))
-            return apr_psprintf(p, "RateLimitWAFSecretFile: %s", err);
-        /* Wipe the keys with the configuration they belong to. */
-        apr_pool_cleanup_register(p, mc->keys, wipe_keys,
-                                  apr_pool_cleanup_null);
-    }
-
+    if (err)
+        return err;
     for (s = main_server; s; s = s->next) {
-        rlw_srv_conf_t *c =
-            ap_get_module_config(s->module_config, &ratelimit_waf_module);
-        DEFAULT(enabled, 0);
-        DEFAULT(threshold, RLW_DEF_THRESHOLD);
-        DEFAULT(ban_ms, RLW_DEF_BAN_MS);
-        DEFAULT(ban_max_ms, RLW_DEF_BAN_MAX_MS);
-        DEFAULT(allow_ban_ms, RLW_DEF_ALLOW_BAN_MS);
-        DEFAULT(strike_decay_ms, RLW_DEF_STRIKE_DECAY_MS);
-        DEFAULT(ban_status, RLW_DEF_BAN_STATUS);
-        DEFAULT(ban_action, RLW_ACTION_RESPOND);
-        DEFAULT(attack_score, RLW_DEF_ATTACK_SCORE);
-        DEFAULT(dry_run, 0);
+        rlw_srv_conf_t *c = rlw_server_conf(s);
+        DEFAULT(c, enabled, 0);
+        DEFAULT(c, threshold, RLW_DEF_THRESHOLD);
+        DEFAULT(c, ban_ms, RLW_DEF_BAN_MS);
+        DEFAULT(c, ban_max_ms, RLW_DEF_BAN_MAX_MS);
+        DEFAULT(c, allow_ban_ms, RLW_DEF_ALLOW_BAN_MS);
+        DEFAULT(c, strike_decay_ms, RLW_DEF_STRIKE_DECAY_MS);
+        DEFAULT(c, ban_status, RLW_DEF_BAN_STATUS);
+        DEFAULT(c, ban_action, RLW_ACTION_RESPOND);
+        DEFAULT(c, attack_score, RLW_DEF_ATTACK_SCORE);
+        DEFAULT(c, dry_run, 0);
         if (!c->score_var)
             c->score_var = RLW_DEF_SCORE_VAR;
-        c->window_ms = mc->window_ms;
-        c->v6_prefix = mc->v6_prefix;
-        c->store_name = mc->store_name;
-        c->mc_config = mc->mc_config;
-        c->table_size = mc->table_size;
-        c->secret_file = mc->secret_file;
-        c->sync_ms = mc->sync_ms;
-        c->key_prefix = mc->key_prefix;
-        c->mc_timeout_ms = mc->mc_timeout_ms;
-        c->mc_retry_ms = mc->mc_retry_ms;
-        c->node_name = mc->node_name;
-        c->keys = mc->keys;
-        c->event_log = mc->event_log;
-        c->event_queue = mc->event_queue;
 
         if (c->ban_max_ms < c->ban_ms)
             return apr_psprintf(
@@ -629,7 +645,7 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
                 s->server_hostname ? s->server_hostname : "?",
                 (unsigned)s->port);
         c->policy.threshold = (uint32_t)c->threshold;
-        c->policy.window_ms = c->window_ms;
+        c->policy.window_ms = mod->window_ms;
         c->policy.ban_ms = c->ban_ms;
         c->policy.ban_max_ms = c->ban_max_ms;
         c->policy.allow_ban_ms = c->allow_ban_ms;

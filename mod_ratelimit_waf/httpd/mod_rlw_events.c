@@ -107,9 +107,8 @@ static void notice_to_event(void *baton, rlw_notice_t what, const char *detail)
 
 int rlw_events_open(apr_pool_t *pconf, server_rec *s)
 {
-    rlw_srv_conf_t *mc =
-        ap_get_module_config(s->module_config, &ratelimit_waf_module);
-    const char *t = mc->event_log;
+    const rlw_module_conf_t *mod = rlw_module_conf(s);
+    const char *t = mod->event_log;
     apr_file_t *f = NULL;
     apr_os_file_t fd;
     int fac = LOG_DAEMON;
@@ -118,9 +117,9 @@ int rlw_events_open(apr_pool_t *pconf, server_rec *s)
     sink = SINK_NONE;
     sink_fd = -1;
     sink_server = s;
-    sink_store = mc->store_name;
-    sink_node = mc->node_name;
-    queue_lines = (uint32_t)mc->event_queue;
+    sink_store = mod->store_name;
+    sink_node = mod->node_name;
+    queue_lines = (uint32_t)mod->event_queue;
     rlw_notice_set(notice_to_event, NULL);
     if (!t)
         return OK;

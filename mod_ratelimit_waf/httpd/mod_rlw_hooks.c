@@ -63,15 +63,10 @@ static void log_to_httpd(void *baton, rlw_log_level_t level,
                       (server_rec *)baton, "%s", msg);
 }
 
-static rlw_srv_conf_t *conf_of(server_rec *s)
-{
-    return ap_get_module_config(s->module_config, &ratelimit_waf_module);
-}
-
 static int any_enabled(server_rec *s)
 {
     for (; s; s = s->next) {
-        if (conf_of(s)->enabled > 0)
+        if (rlw_server_conf(s)->enabled > 0)
             return 1;
     }
     return 0;
@@ -134,7 +129,7 @@ static apr_status_t sync_task(int state, void *data, apr_pool_t *pool)
 }
 
 static int start_sync_task(apr_pool_t *pconf, server_rec *s,
-                           const rlw_srv_conf_t *mc)
+                           const rlw_module_conf_t *mod)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * get_instance;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * register_cb;
@@ -155,7 +150,7 @@ static int start_sync_task(apr_pool_t *pconf, server_rec *s,
         /* mod_watchdog wakes up every AP_WD_TM_SLICE (100 ms): round the
          * interval down to it so that a poll is never later than
          * RateLimitWAFSyncInterval. */
-        every = (apr_interval_time_t)mc->sync_ms * 1000;
+        every = (apr_interval_time_t)mod->sync_ms * 1000;
         every -= every % AP_WD_TM_SLICE;
         if (every < AP_WD_TM_SLICE)
             every = AP_WD_TM_SLICE;
@@ -176,11 +171,11 @@ static int start_sync_task(apr_pool_t *pconf, server_rec *s,
  * The window is the main server's (RateLimitWAFWindow is server-wide). */
 static void rank_policy(server_rec *s, rlw_policy_t *p)
 {
-    *p = conf_of(s)->policy;
+    *p = rlw_server_conf(s)->policy;
     for (s = s->next; s; s = s->next) {
-        const rlw_policy_t *q = &conf_of(s)->policy;
+        const rlw_policy_t *q = &rlw_server_conf(s)->policy;
 
-        if (conf_of(s)->enabled <= 0)
+        if (rlw_server_conf(s)->enabled <= 0)
             continue;
         if (q->threshold < p->threshold)
             p->threshold = q->threshold;
@@ -195,9 +190,9 @@ static void rank_policy(server_rec *s, rlw_policy_t *p)
     }
 }
 
-static const char *create_store(server_rec *s, const rlw_srv_conf_t *mc)
+static const char *create_store(server_rec *s, const rlw_module_conf_t *mod)
 {
-    const rlw_store_backend_t *be = rlw_store_backend_find(mc->store_name);
+    const rlw_store_backend_t *be = rlw_store_backend_find(mod->store_name);
     rlw_store_params_t params;
     int threads = 1;
 
@@ -205,14 +200,14 @@ static const char *create_store(server_rec *s, const rlw_srv_conf_t *mc)
         return "unknown store"; /* set_store() refuses it first */
     memset(&params, 0, sizeof(params));
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    params.config = mc->mc_config;
-    params.capacity = (apr_size_t)mc->table_size;
+    params.config = mod->store_config;
+    params.capacity = (apr_size_t)mod->table_size;
     rank_policy(s, &params.policy);
-    params.node = mc->node_name;
-    params.prefix = mc->key_prefix;
-    params.keys = mc->keys;
-    params.timeout_ms = mc->mc_timeout_ms;
-    params.retry_ms = mc->mc_retry_ms;
+    params.node = mod->node_name;
+    params.prefix = mod->key_prefix;
+    params.keys = mod->keys;
+    params.timeout_ms = mod->mc_timeout_ms;
+    params.retry_ms = mod->mc_retry_ms;
     params.pool_size = threads > 0 ? threads : 1;
     /* The process pool outlives restarts: the table and its bans carry
      * over a graceful restart (the shm store reuses it, or moves them into
@@ -242,7 +237,7 @@ static const char *create_metrics(server_rec *s)
 static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
-    rlw_srv_conf_t *mc = conf_of(s);
+    rlw_module_conf_t *mod = rlw_module_conf(s);
     const char *err;
     module *modsec;
 
@@ -253,7 +248,7 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rlw_the_metrics = NULL;
     modsec = ap_find_linked_module("mod_security2.c");
     modsec_index = modsec ? modsec->module_index : -1;
-    main_window_ms = mc->window_ms;
+    main_window_ms = mod->window_ms;
     if (!any_enabled(s))
         return OK;
     if ((err = create_metrics(s)) != NULL) {
@@ -262,14 +257,15 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (rlw_events_open(pconf, s) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
-    err = create_store(s, mc);
+    err = create_store(s, mod);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "RLW00002: RateLimitWAFStore %s: %s", mc->store_name, err);
+                     "RLW00002: RateLimitWAFStore %s: %s", mod->store_name,
+                     err);
         rlw_the_store = NULL;
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (start_sync_task(pconf, s, mc) != OK)
+    if (start_sync_task(pconf, s, mod) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
     {
         rlw_store_stats_t st;
@@ -279,7 +275,7 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "RLW00003: store %s ready for %lu clients (%lu held), "
                      "window %" APR_INT64_T_FMT " ms",
                      rlw_the_store->name, (unsigned long)st.capacity,
-                     (unsigned long)st.tracked, mc->window_ms);
+                     (unsigned long)st.tracked, mod->window_ms);
     }
     return OK;
 }
@@ -340,7 +336,7 @@ static int parse_client(request_rec *r, const rlw_srv_conf_t *c, rlw_req_t *rq)
         return -1;
     }
 parsed:
-    rlw_addr_client(&rq->host, (unsigned)c->v6_prefix, &rq->client);
+    rlw_addr_client(&rq->host, (unsigned)c->mod->v6_prefix, &rq->client);
     rq->client.scope = c->dry_run > 0 ? RLW_SCOPE_DRY_RUN : RLW_SCOPE_ENFORCE;
     rq->have_client = 1;
     return 0;
@@ -348,7 +344,7 @@ parsed:
 
 static int rlw_post_read_request(request_rec *r)
 {
-    rlw_srv_conf_t *c = conf_of(r->server);
+    rlw_srv_conf_t *c = rlw_server_conf(r->server);
     rlw_req_t *rq;
     int64_t until = 0, now;
     const void *prev;
@@ -400,7 +396,7 @@ static int rlw_quick_handler(request_rec *r, int lookup_uri)
     rq = req_state(r, 0);
     if (!rq || !rq->banned)
         return DECLINED;
-    c = conf_of(r->server);
+    c = rlw_server_conf(r->server);
     /* Answer here rather than through ap_die(): no ErrorDocument lookup,
      * no per-directory walk, and the connection stays open. */
     r->status = c->ban_status;
@@ -460,7 +456,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     ev.client = &rq->client;
     ev.count = a->count;
     ev.threshold = c->policy.threshold;
-    ev.window_ms = c->window_ms;
+    ev.window_ms = c->mod->window_ms;
     ev.rule_ids = nrules ? a->rules : NULL;
     ev.nrules = nrules;
     ev.dry_run = c->dry_run;
@@ -470,7 +466,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                    : cls == RLW_CLASS_EXEMPT ? "exempt"
                                              : "normal";
     rlw_addr_format(&rq->client, who, sizeof(who));
-    rlw_duration_format(c->window_ms, win, sizeof(win));
+    rlw_duration_format(c->mod->window_ms, win, sizeof(win));
 
     switch (a->verdict.kind) {
     case RLW_VERDICT_BAN:
@@ -485,7 +481,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
         ev.kind = RLW_EV_BAN;
         ev.ban = &a->ban;
         ev.ban_ms = a->verdict.ban_ms;
-        ev.decided_by = c->node_name;
+        ev.decided_by = c->mod->node_name;
         rlw_event_emit(&ev);
         rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
         return;
@@ -518,7 +514,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
 
 static int rlw_log_transaction(request_rec *r)
 {
-    rlw_srv_conf_t *c = conf_of(r->server);
+    rlw_srv_conf_t *c = rlw_server_conf(r->server);
     rlw_req_t *rq;
     rlw_attack_t a;
     rlw_class_t cls;

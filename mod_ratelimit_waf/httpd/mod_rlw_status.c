@@ -154,7 +154,8 @@ static void health_bridge(apr_pool_t *p, const rlw_srv_conf_t *conf,
     s->health.journal_seen = mcc.journal_seen;
     s->health.ops = mcc.ops;
     /* "--SERVER=h:p" and "--SOCKET=path" options, as written there. */
-    copy = apr_pstrdup(p, conf->mc_config ? conf->mc_config : "");
+    copy =
+        apr_pstrdup(p, conf->mod->store_config ? conf->mod->store_config : "");
     for (tok = apr_strtok(copy, " \t", &last); tok;
          tok = apr_strtok(NULL, " \t", &last)) {
         char *q;
@@ -185,11 +186,11 @@ static void take_snapshot(request_rec *r, rlw_status_t *s, int want_clients)
     memset(&src, 0, sizeof(src));
     src.store = rlw_the_store;
     src.metrics = rlw_the_metrics;
-    src.node = c->node_name;
+    src.node = c->mod->node_name;
     src.policy.enabled = c->enabled > 0;
     src.policy.dry_run = c->dry_run > 0;
     src.policy.threshold = c->threshold;
-    src.policy.window_ms = c->window_ms;
+    src.policy.window_ms = c->mod->window_ms;
     src.policy.ban_ms = c->ban_ms;
     src.policy.ban_max_ms = c->ban_max_ms;
     src.policy.attack_score = c->attack_score;
@@ -520,7 +521,8 @@ static void render_html(request_rec *r, const rlw_status_t *s, int admin)
     ap_rprintf(r,
                "<h2>Top offenders <small>most attacks in the %s window, "
                "threshold %" APR_INT64_T_FMT "</small></h2>",
-               rlw_duration_format(c->window_ms, d1, sizeof(d1)), c->threshold);
+               rlw_duration_format(c->mod->window_ms, d1, sizeof(d1)),
+               c->threshold);
     if (!s->ntop) {
         ap_rputs("<div class=\"empty\">No attacks in the window.</div>", r);
     } else {
@@ -597,12 +599,13 @@ static void render_html(request_rec *r, const rlw_status_t *s, int admin)
              "</small></h2><table>",
              r);
     html_kv(r, "RateLimitWAF", c->enabled > 0 ? "On" : "Off");
-    html_kv(r, "Threshold",
-            apr_psprintf(p,
-                         "%" APR_INT64_T_FMT " attacks in "
-                         "%s",
-                         c->threshold,
-                         rlw_duration_format(c->window_ms, d1, sizeof(d1))));
+    html_kv(
+        r, "Threshold",
+        apr_psprintf(p,
+                     "%" APR_INT64_T_FMT " attacks in "
+                     "%s",
+                     c->threshold,
+                     rlw_duration_format(c->mod->window_ms, d1, sizeof(d1))));
     html_kv(r, "Ban",
             apr_psprintf(p, "%s, doubling up to %s",
                          rlw_duration_format(c->ban_ms, d2, sizeof(d2)),

@@ -24,13 +24,14 @@
 #include "rlw_addr.h"
 #include "rlw_decision.h"
 #include "rlw_time.h" /* rlw_now_ms(), the now_ms callers pass */
+#include "rlw_defaults.h"
 
 typedef struct rlw_store rlw_store_t;
 
 /* Rule ids remembered per client (most frequent, for SIEM events). */
 #define RLW_TOP_RULES 4
 /* Node names kept with a ban (truncated), NUL included. */
-#define RLW_STORE_NODE_LEN 64
+#define RLW_STORE_NODE_LEN RLW_NODE_NAME_LEN
 
 /* What one attack request matched (CRS rule ids), optional. */
 typedef struct rlw_hit {
@@ -208,7 +209,7 @@ typedef struct rlw_store_mc_counters {
 } rlw_store_mc_counters_t;
 
 /* Longest key prefix (RateLimitWAFKeyPrefix, rlwafctl --prefix). */
-#define RLW_MC_PREFIX_MAX 64
+#define RLW_MC_PREFIX_MAX RLW_MAX_KEY_PREFIX_LEN
 
 /* 1 when s is 1 to max characters of printable ASCII, 0x21 to 0x7e (and
  * the space, 0x20, when space_ok), else 0. A key prefix must be (without
