@@ -99,3 +99,18 @@ rlw_verdict_t rlw_decide(const rlw_policy_t *p, rlw_class_t cls,
                          strikes);
     }
 }
+
+uint32_t rlw_near_threshold(const rlw_policy_t *p)
+{
+    /* Below 5, threshold / 5 is 0 and the mark would be the threshold. */
+    return p->threshold >= 5 ? p->threshold - p->threshold / 5 : 0;
+}
+
+int rlw_near_reached(const rlw_policy_t *p, rlw_class_t cls,
+                     const rlw_verdict_t *v, uint32_t count)
+{
+    uint32_t near = rlw_near_threshold(p);
+
+    return v->kind == RLW_VERDICT_NONE && cls != RLW_CLASS_EXEMPT && near > 0 &&
+           count == near;
+}

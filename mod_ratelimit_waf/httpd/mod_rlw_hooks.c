@@ -440,7 +440,6 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
 {
     char who[RLW_ADDR_STRLEN], win[32], len[32], until[40];
     rlw_req_t *rq = req_state(r, 0);
-    uint32_t near = c->policy.threshold - c->policy.threshold / 5;
     rlw_event_t ev;
     int64_t now = rlw_now_ms();
     int nrules = 0;
@@ -492,11 +491,9 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     default:
         break;
     }
-    /* The first time in a window that a client passes 80% of the
-     * threshold: counts are exact and each attack adds one, so exactly one
-     * request sees the count equal to it. */
-    if (a->verdict.kind == RLW_VERDICT_NONE && cls != RLW_CLASS_EXEMPT &&
-        near > 0 && near < c->policy.threshold && a->count == near) {
+    /* Once per window and client, at 80% of the threshold (the rule is
+     * rlw_near_reached()'s). */
+    if (rlw_near_reached(&c->policy, cls, &a->verdict, a->count)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00013: near threshold client=%s count=%u of %u "
                       "window=%s",
