@@ -19,7 +19,9 @@ CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c)
 GLUE_SRC  := $(addprefix $(SRCDIR)/httpd/,mod_ratelimit_waf.c \
                mod_rlw_config.c mod_rlw_hooks.c mod_rlw_events.c \
-               mod_rlw_status.c)
+               mod_rlw_status.c) \
+             $(addprefix $(SRCDIR)/engine/,mod_rlw_verdict.c \
+               mod_rlw_modsec2.c)
 ALL_HDR   := $(wildcard $(addsuffix /*.h,$(addprefix $(SRCDIR)/,$(LAYERS))))
 MODULE_LA := $(SRCDIR)/mod_ratelimit_waf.la
 MODULE_SO := $(SRCDIR)/.libs/mod_ratelimit_waf.so

@@ -1,9 +1,10 @@
 /* rlw_modsec.h - reading ModSecurity's error-log messages.
  *
  * httpd-free and pure. mod_security2 logs each matched rule as one error
- * log message carrying [id "941100"] ...; the module watches its own
- * requests' messages (error_log hook) to know which rules a client hits,
- * for the SIEM ban event. Messages are attacker-influenced text (an
+ * log message carrying [id "941100"] ...; its verdict source
+ * (mod_rlw_modsec2.c) watches the messages about the module's own requests
+ * (error_log hook) to know which rules a client hits, for the SIEM ban
+ * event. Messages are attacker-influenced text (an
  * argument name is logged with its quotes unescaped): the parser reads
  * only the metadata ModSecurity escapes, and never more than it is
  * given.
