@@ -1,4 +1,5 @@
-/* rlw_decision.c - thresholds, escalation and strike decay (rlw_decision.h).
+/* rlw_decision.c - thresholds, escalation, strike decay and the
+ * near-threshold mark (rlw_decision.h).
  *
  * Pure arithmetic on values the stores pass in: no clock, no I/O, so the
  * shm and cluster backends cannot drift apart and every rule is unit-tested

@@ -1,4 +1,5 @@
-/* rlw_decision.h - when an attack count becomes a ban, and for how long.
+/* rlw_decision.h - when an attack count becomes a ban, and for how long;
+ * when it is reported as near the threshold.
  *
  * httpd-free and pure: every store (shared memory, memcached) feeds the same
  * counts and ban state through rlw_decide(), so escalation behaves the same
