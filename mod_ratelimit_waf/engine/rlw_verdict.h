@@ -23,8 +23,9 @@ typedef struct rlw_waf_verdict {
     int is_attack; /* count this request (score >= RateLimitWAFAttackScore) */
     long score;    /* anomaly score, -1 when the source gave none */
     int nrules;    /* entries of rules in use */
-    uint32_t rules[RLW_WAF_RULES_MAX]; /* matched rule ids, no repeats,
-                                        * CRS summary rules left out */
+    /* Ids of the rules the request matched, first matched first; without
+     * the CRS rules that match every attack (rlw_crs_is_summary()). */
+    uint32_t rules[RLW_WAF_RULES_MAX];
 } rlw_waf_verdict_t;
 
 #endif
