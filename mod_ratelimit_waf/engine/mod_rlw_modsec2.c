@@ -13,8 +13,6 @@
  * RLW_BANNED=1, which turns mod_security2's rule engine off for it
  * (conf/modsecurity-ratelimit-waf-before.conf).
  */
-#include <stdlib.h>
-
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
@@ -73,21 +71,22 @@ static long find_score(request_rec *r, const char *var)
 
     for (; r; r = r->next) {
         const char *v = apr_table_get(r->subprocess_env, var);
-        char *end;
         long n;
 
-        if (!v || !*v)
-            continue;
-        n = strtol(v, &end, 10);
-        if (*end || n < 0) {
+        switch (rlw_modsec_score(v, &n)) {
+        case 1:
+            if (n > best)
+                best = n;
+            break;
+        case -1:
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "RLW00006: %s='%.32s' is not an anomaly score; "
                           "request not counted",
                           var, v);
-            continue;
+            break;
+        default:
+            break; /* not exported on this request of the chain */
         }
-        if (n > best)
-            best = n;
     }
     return best;
 }

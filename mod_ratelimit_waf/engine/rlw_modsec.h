@@ -25,6 +25,13 @@
  * summary rule. Returns the number added (0 or 1). */
 int rlw_modsec_rule_ids(const char *msg, uint32_t *ids, int *n, int max);
 
+/* Reads the anomaly score a phase-5 rule exported as text (setenv:
+ * VAR=%{tx.anomaly_score}) into *score. Returns 1 for a score, 0 when text
+ * is NULL or empty (no score exported: not an error), -1 when it is not a
+ * whole number of zero or more. Read as strtol() reads base 10: leading
+ * blanks and a '+' pass, a value past LONG_MAX reads as LONG_MAX. */
+int rlw_modsec_score(const char *text, long *score);
+
 /* 1 for the CRS rules that only sum or correlate scores (949xxx, 959xxx,
  * 980xxx): they match every attack, so they are not collected. */
 int rlw_crs_is_summary(uint32_t id);
