@@ -9,9 +9,10 @@
  *                      mod_security2's; an error_log hook collects the ids
  *                      of the messages about requests this module follows
  *                      (parsed by rlw_modsec.c, attacker text and all).
- * A banned client's request never gets this far: the ban check marks it
+ * A banned client's request leaves nothing to read: the ban check marks it
  * RLW_BANNED=1, which turns mod_security2's rule engine off for it
- * (conf/modsecurity-ratelimit-waf-before.conf).
+ * (conf/modsecurity-ratelimit-waf-before.conf), and the glue never asks
+ * for its verdict.
  */
 #include <httpd.h>
 #include <http_config.h>
