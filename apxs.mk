@@ -7,6 +7,8 @@ APXS      ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
 SRCDIR    := mod_ratelimit_waf
 # Layers (docs/architecture.md): core/ (httpd-free logic), store/ (counter
 # stores), engine/ (verdict sources), httpd/ (Apache glue), cli/ (rlwafctl).
+# The verdict sources that need httpd (engine/mod_rlw_*.c) are glue, picked
+# up by name: a new source is its file and its rlw_verdict_sources[] entry.
 LAYERS    := core store engine httpd cli
 INCS      := $(addprefix -I$(SRCDIR)/,$(LAYERS))
 CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
@@ -19,7 +21,8 @@ CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c)
 GLUE_SRC  := $(addprefix $(SRCDIR)/httpd/,mod_ratelimit_waf.c \
                mod_rlw_config.c mod_rlw_hooks.c mod_rlw_events.c \
-               mod_rlw_status.c mod_rlw_admin.c)
+               mod_rlw_status.c mod_rlw_admin.c) \
+             $(sort $(wildcard $(SRCDIR)/engine/mod_rlw_*.c))
 ALL_HDR   := $(wildcard $(addsuffix /*.h,$(addprefix $(SRCDIR)/,$(LAYERS))))
 MODULE_LA := $(SRCDIR)/mod_ratelimit_waf.la
 MODULE_SO := $(SRCDIR)/.libs/mod_ratelimit_waf.so

@@ -1,4 +1,5 @@
-/* rlw_decision.c - thresholds, escalation and strike decay (rlw_decision.h).
+/* rlw_decision.c - thresholds, escalation, strike decay and the
+ * near-threshold mark (rlw_decision.h).
  *
  * Pure arithmetic on values the stores pass in: no clock, no I/O, so the
  * shm and cluster backends cannot drift apart and every rule is unit-tested
@@ -98,4 +99,19 @@ rlw_verdict_t rlw_decide(const rlw_policy_t *p, rlw_class_t cls,
         return start_ban(b, now_ms, rlw_ban_length(p, cls, strikes), count,
                          strikes);
     }
+}
+
+uint32_t rlw_near_threshold(const rlw_policy_t *p)
+{
+    /* Below 5, threshold / 5 is 0 and the mark would be the threshold. */
+    return p->threshold >= 5 ? p->threshold - p->threshold / 5 : 0;
+}
+
+int rlw_near_reached(const rlw_policy_t *p, rlw_class_t cls,
+                     const rlw_verdict_t *v, uint32_t count)
+{
+    uint32_t near = rlw_near_threshold(p);
+
+    return v->kind == RLW_VERDICT_NONE && cls != RLW_CLASS_EXEMPT && near > 0 &&
+           count == near;
 }

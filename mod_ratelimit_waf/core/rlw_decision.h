@@ -1,4 +1,5 @@
-/* rlw_decision.h - when an attack count becomes a ban, and for how long.
+/* rlw_decision.h - when an attack count becomes a ban, and for how long;
+ * when it is reported as near the threshold.
  *
  * httpd-free and pure: every store (shared memory, memcached) feeds the same
  * counts and ban state through rlw_decide(), so escalation behaves the same
@@ -41,6 +42,8 @@ typedef enum rlw_verdict_kind {
     RLW_VERDICT_ALREADY_BANNED  /* counted while a ban runs: no extension */
 } rlw_verdict_kind_t;
 
+/* The module's decision on one counted attack (the WAF's own verdict on a
+ * request, score and rule ids, is rlw_waf_verdict_t in engine/). */
 typedef struct rlw_verdict {
     rlw_verdict_kind_t kind;
     int64_t ban_ms;  /* length of the new ban (RLW_VERDICT_BAN) */
@@ -70,5 +73,19 @@ int64_t rlw_ban_length(const rlw_policy_t *p, rlw_class_t cls, uint32_t strike);
 rlw_verdict_t rlw_decide(const rlw_policy_t *p, rlw_class_t cls,
                          rlw_ban_state_t *b, uint32_t prev_count,
                          uint32_t count, int64_t now_ms);
+
+/* The count at which a client is reported near the threshold: the first
+ * count at or past 80% of it, threshold - threshold / 5. 0 (no mark) for
+ * thresholds under 5, where that count is the threshold itself: such a
+ * client goes from counting straight to banned. */
+uint32_t rlw_near_threshold(const rlw_policy_t *p);
+
+/* 1 when the attack that brought the window count to count, decided as v
+ * for a client of class cls, is the one to report near the threshold: no
+ * ban, crossing or running ban came of it, the client is not exempt, and
+ * count is exactly the near mark. Counts are exact and each attack adds
+ * one, so one attack per window and client reaches it. */
+int rlw_near_reached(const rlw_policy_t *p, rlw_class_t cls,
+                     const rlw_verdict_t *v, uint32_t count);
 
 #endif

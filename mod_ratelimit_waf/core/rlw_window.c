@@ -1,9 +1,9 @@
 /* rlw_window.c - the sliding-window counter of rlw_window.h.
  *
  * Index encoding: w->head stores (absolute bucket index + 1) in 48 bits.
- * The header reserves head == 0 for "empty", yet the bucket index now /
- * width is 0 during the first width ms after the epoch (and always in tests
- * that start their clock at 0), so the +1 keeps that bucket usable.
+ * head == 0 means "empty", yet the bucket index now / width is 0 during the
+ * first width ms after the epoch (and always in tests that start their
+ * clock at 0), so the +1 keeps that bucket usable.
  * Negative times are treated as 0: they only come from a broken clock and
  * must not index the ring with a negative remainder. 48 bits hold any
  * index up to the year 10000 even with 1 ms buckets (later times clamp);

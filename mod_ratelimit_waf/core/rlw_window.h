@@ -25,8 +25,11 @@
  * leaves the window, so saturation can only ban early, never hide an
  * attacker. */
 typedef struct rlw_window {
-    uint16_t head[3]; /* absolute index (time / width) of the newest bucket
-                       * + 1, 48 bits, low word first; 0 = empty */
+    /* The newest bucket's absolute index plus one, in 48 bits, low word
+     * first; 0 = empty. A bucket's index is time / width (negative times
+     * read as 0); the + 1 keeps bucket 0, the first width ms after the
+     * epoch, apart from "empty" (rlw_window.c). */
+    uint16_t head[3];
     uint16_t counts[RLW_WINDOW_BUCKETS]; /* ring: index % RLW_WINDOW_BUCKETS */
 } rlw_window_t;
 
@@ -38,8 +41,7 @@ int64_t rlw_window_width(int64_t window_ms);
  * bucket reused); a jump forward past the window empties it. A clock that
  * went back a whole window or more restarts the window at now_ms (so that
  * a large step, or a changed window length, cannot pin events into one
- * bucket until the clock catches up). Saturates: see rlw_window_t.
- * Internally head holds the bucket index + 1 (see rlw_window.c). */
+ * bucket until the clock catches up). Saturates: see rlw_window_t. */
 uint32_t rlw_window_add(rlw_window_t *w, int64_t now_ms, int64_t window_ms,
                         uint32_t n);
 
@@ -51,7 +53,8 @@ uint32_t rlw_window_total(const rlw_window_t *w, int64_t now_ms,
 /* Forgets every event. */
 void rlw_window_reset(rlw_window_t *w);
 
-/* The stored head (newest bucket index + 1, 0 = empty), for tests. */
+/* The stored head (see rlw_window_t: newest bucket index + 1, 0 = empty),
+ * for tests. */
 int64_t rlw_window_head(const rlw_window_t *w);
 
 #endif

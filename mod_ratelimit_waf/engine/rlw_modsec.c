@@ -1,4 +1,5 @@
 /* rlw_modsec.c - see rlw_modsec.h. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "rlw_modsec.h"
@@ -10,6 +11,20 @@ int rlw_crs_is_summary(uint32_t id)
     /* 949 and 959 add the scores up, 980 correlates: every attack
      * matches them, so they say nothing about what the client tried. */
     return file == 949 || file == 959 || file == 980;
+}
+
+int rlw_modsec_score(const char *text, long *score)
+{
+    char *end;
+    long n;
+
+    if (!text || !*text)
+        return 0;
+    n = strtol(text, &end, 10);
+    if (*end || n < 0)
+        return -1;
+    *score = n;
+    return 1;
 }
 
 /* The start of the rule metadata in msg: just after the last ' [file "'.

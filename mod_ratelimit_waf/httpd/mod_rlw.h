@@ -17,6 +17,7 @@
 #include "rlw_event.h"
 #include "rlw_metrics.h"
 #include "rlw_defaults.h"
+#include "rlw_verdict.h"
 
 #define RLW_UNSET (-1)
 
@@ -81,12 +82,11 @@ typedef struct rlw_dir_conf {
 
 /* State of one request, in r->request_config. */
 typedef struct rlw_req {
-    rlw_addr_t host;   /* r->useragent_ip, parsed */
-    rlw_addr_t client; /* counted identity (IPv6 grouped) */
-    int have_client;   /* host and client are set */
-    int banned;        /* answered by this module: never counted */
-    int nrules;        /* ModSecurity rule ids this request matched */
-    uint32_t rules[RLW_EVENT_RULES_MAX * 2];
+    rlw_addr_t host;       /* r->useragent_ip, parsed */
+    rlw_addr_t client;     /* counted identity (IPv6 grouped) */
+    int have_client;       /* host and client are set */
+    int banned;            /* answered by this module: never counted */
+    rlw_waf_verdict_t waf; /* the verdict source's (mod_rlw_verdict.h) */
 } rlw_req_t;
 
 extern module AP_MODULE_DECLARE_DATA ratelimit_waf_module;

@@ -1,5 +1,7 @@
 /* mod_rlw_hooks.c - where requests meet the core: ban check, ban answer,
- * attack counting, and the start-up hooks that create the store.
+ * attack counting, and the start-up hooks that create the store. Where a
+ * request's verdict comes from is the verdict source's business
+ * (engine/mod_rlw_verdict.h).
  *
  * Request flow (see docs/architecture.md):
  *   post_read_request  after mod_remoteip, before mod_security2: is the
@@ -10,7 +12,8 @@
  *                      kept-alive connection, before any per-directory
  *                      processing, so mod_security2's phase 2 never runs.
  *   log_transaction    after mod_security2's phase 5 exported the anomaly
- *                      score: count an attack, maybe start a ban.
+ *                      score: ask the server's verdict source whether the
+ *                      request was an attack; count it, maybe start a ban.
  * Clean requests cost one address parse and one atomic load while no ban
  * runs on the node, plus one uncontended stripe lock while one does.
  */
@@ -30,17 +33,13 @@
 #include "mod_rlw.h"
 #include "rlw_duration.h"
 #include "rlw_log.h"
-#include "rlw_modsec.h"
 #include "rlw_time.h"
+#include "mod_rlw_verdict.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
 rlw_store_t *rlw_the_store = NULL;
 rlw_metrics_t *rlw_the_metrics = NULL;
-
-/* mod_security2's module index, to pick its messages in the error_log
- * hook (-1 when it is not loaded). */
-static int modsec_index = -1;
 
 /* The window of the main server (one table for all), for sweeps. */
 static int64_t main_window_ms;
@@ -87,11 +86,6 @@ static int rlw_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* The cluster's bans reach this node, and ended bans are reported, through
- * one background task per node:
- * a singleton child watchdog (mod_watchdog runs it in one child at a time,
- * whatever the number of children; parent watchdogs are not available
- * under forking MPMs). What it learns goes to the node's shared memory. */
 /* Reports one ban that ended by itself (called by the store's sweep). */
 static int report_expiry(void *baton, const rlw_client_info_t *info)
 {
@@ -112,6 +106,11 @@ static int report_expiry(void *baton, const rlw_client_info_t *info)
     return 0;
 }
 
+/* The cluster's bans reach this node, and ended bans are reported, through
+ * one background task per node: a singleton child watchdog (mod_watchdog
+ * runs it in one child at a time, whatever the number of children; parent
+ * watchdogs are not available under forking MPMs). What it learns goes to
+ * the node's shared memory. */
 static apr_status_t sync_task(int state, void *data, apr_pool_t *pool)
 {
     int64_t now;
@@ -239,15 +238,12 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     rlw_module_conf_t *mod = rlw_module_conf(s);
     const char *err;
-    module *modsec;
 
     (void)plog;
     (void)ptemp;
     rlw_log_set(log_to_httpd, s);
     rlw_the_store = NULL;
     rlw_the_metrics = NULL;
-    modsec = ap_find_linked_module("mod_security2.c");
-    modsec_index = modsec ? modsec->module_index : -1;
     main_window_ms = mod->window_ms;
     if (!any_enabled(s))
         return OK;
@@ -411,41 +407,12 @@ static int rlw_quick_handler(request_rec *r, int lookup_uri)
     return OK;
 }
 
-/* The highest anomaly score exported on any request of the chain (an
- * internal redirect moves ModSecurity's variables to r->next). Returns -1
- * when none is set. */
-static long find_score(request_rec *r, const char *var)
-{
-    long best = -1;
-
-    for (; r; r = r->next) {
-        const char *v = apr_table_get(r->subprocess_env, var);
-        char *end;
-        long n;
-
-        if (!v || !*v)
-            continue;
-        n = strtol(v, &end, 10);
-        if (*end || n < 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "RLW00006: %s='%.32s' is not an anomaly score; "
-                          "request not counted",
-                          var, v);
-            continue;
-        }
-        if (n > best)
-            best = n;
-    }
-    return best;
-}
-
 /* Logs and reports what one counted attack led to. */
 static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                           rlw_class_t cls, const rlw_attack_t *a)
 {
     char who[RLW_ADDR_STRLEN], win[32], len[32], until[RLW_TIME_ISO_LEN];
     rlw_req_t *rq = req_state(r, 0);
-    uint32_t near = c->policy.threshold - c->policy.threshold / 5;
     rlw_event_t ev;
     int64_t now = rlw_now_ms();
     int nrules = 0;
@@ -497,11 +464,9 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     default:
         break;
     }
-    /* The first time in a window that a client passes 80% of the
-     * threshold: counts are exact and each attack adds one, so exactly one
-     * request sees the count equal to it. */
-    if (a->verdict.kind == RLW_VERDICT_NONE && cls != RLW_CLASS_EXEMPT &&
-        near > 0 && near < c->policy.threshold && a->count == near) {
+    /* Once per window and client, at 80% of the threshold (the rule is
+     * rlw_near_reached()'s). */
+    if (rlw_near_reached(&c->policy, cls, &a->verdict, a->count)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00013: near threshold client=%s count=%u of %u "
                       "window=%s",
@@ -519,7 +484,6 @@ static int rlw_log_transaction(request_rec *r)
     rlw_attack_t a;
     rlw_class_t cls;
     rlw_hit_t hit;
-    long score;
     apr_status_t rv;
     int64_t now;
     const void *prev;
@@ -529,14 +493,14 @@ static int rlw_log_transaction(request_rec *r)
     rq = req_state(r, 1);
     if (rq->banned)
         return DECLINED; /* our own answer is never an attack */
-    score = find_score(r, c->score_var);
-    if (score < c->attack_score)
+    rlw_verdict_read(r, c, &rq->waf);
+    if (!rq->waf.is_attack)
         return DECLINED;
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
     cls = rlw_classify(c, &rq->host);
-    hit.rules = rq->rules;
-    hit.nrules = rq->nrules;
+    hit.rules = rq->waf.rules;
+    hit.nrules = rq->waf.nrules;
     now = rlw_now_ms();
     prev = rlw_log_ctx_set(r);
     rv = rlw_the_store->attack(rlw_the_store, &rq->client, cls, &c->policy,
@@ -554,26 +518,6 @@ static int rlw_log_transaction(request_rec *r)
     return DECLINED;
 }
 
-/* Collects the rule ids of mod_security2's messages about our requests, for
- * the ban event's rule.id. Cheap for every other log line: two compares. */
-static void rlw_error_log(const ap_errorlog_info *info, const char *errstr)
-{
-    request_rec *r = (request_rec *)info->r;
-    rlw_req_t *rq;
-
-    if (!r || modsec_index < 0 || info->module_index != modsec_index || !errstr)
-        return;
-    while (r->prev)
-        r = r->prev;
-    while (r->main)
-        r = r->main;
-    rq = ap_get_module_config(r->request_config, &ratelimit_waf_module);
-    if (!rq)
-        return;
-    rlw_modsec_rule_ids(errstr, rq->rules, &rq->nrules,
-                        (int)(sizeof(rq->rules) / sizeof(rq->rules[0])));
-}
-
 void rlw_register_hooks(apr_pool_t *p)
 {
     /* Identity first (mod_remoteip rewrites useragent_ip in its own
@@ -582,17 +526,16 @@ void rlw_register_hooks(apr_pool_t *p)
      * registers there too, so the order is stated explicitly. */
     static const char *const before_read[] = {"mod_remoteip.c", NULL};
     static const char *const after_read[] = {"mod_security2.c", NULL};
-    /* mod_security2 exports the score in its phase 5, in log_transaction. */
-    static const char *const before_log[] = {"mod_security2.c", NULL};
 
-    (void)p;
     ap_hook_check_config(rlw_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(rlw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(rlw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(rlw_post_read_request, before_read, after_read,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_quick_handler(rlw_quick_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_log_transaction(rlw_log_transaction, before_log, NULL,
+    /* The verdict is read after the log_transaction of whatever modules
+     * the sources name (mod_security2 exports its score there). */
+    ap_hook_log_transaction(rlw_log_transaction, rlw_verdict_log_after(p), NULL,
                             APR_HOOK_MIDDLE);
-    ap_hook_error_log(rlw_error_log, NULL, NULL, APR_HOOK_MIDDLE);
+    rlw_verdict_register_hooks(p);
 }

@@ -269,6 +269,81 @@ START_TEST(until_saturates)
 }
 END_TEST
 
+/* The near mark is 80% of the threshold, rounded up; none below 5. */
+START_TEST(near_mark_by_threshold)
+{
+    static const struct {
+        uint32_t threshold, near;
+    } cases[] = {
+        {0, 0},  {1, 0},   {2, 0},    {4, 0},
+        {5, 4},  {6, 5},   {9, 8},    {10, 8},
+        {11, 9}, {20, 16}, {100, 80}, {UINT32_MAX, UINT32_MAX - UINT32_MAX / 5},
+    };
+    rlw_policy_t p = pol;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        p.threshold = cases[i].threshold;
+        ck_assert_msg(rlw_near_threshold(&p) == cases[i].near,
+                      "threshold %u: near %u, expected %u", cases[i].threshold,
+                      rlw_near_threshold(&p), cases[i].near);
+        /* The mark is always below the threshold: the ban comes after. */
+        ck_assert(rlw_near_threshold(&p) < p.threshold ||
+                  rlw_near_threshold(&p) == 0);
+    }
+}
+END_TEST
+
+/* Counting attacks one by one through rlw_decide(), exactly one of them
+ * (the 4th of a threshold of 5) is reported near the threshold. */
+START_TEST(near_reached_once_per_window)
+{
+    rlw_ban_state_t b = fresh();
+    rlw_verdict_t v;
+    uint32_t count, reports = 0, at = 0;
+
+    for (count = 1; count <= 5; count++) {
+        v = rlw_decide(&pol, RLW_CLASS_NORMAL, &b, count - 1, count,
+                       1000 * count);
+        if (rlw_near_reached(&pol, RLW_CLASS_NORMAL, &v, count)) {
+            reports++;
+            at = count;
+        }
+    }
+    ck_assert_uint_eq(reports, 1);
+    ck_assert_uint_eq(at, 4);
+    ck_assert_int_eq(v.kind, RLW_VERDICT_BAN); /* the 5th banned */
+}
+END_TEST
+
+START_TEST(near_reached_only_without_decision)
+{
+    rlw_verdict_t none = {RLW_VERDICT_NONE, 0, 0};
+    rlw_verdict_t ban = {RLW_VERDICT_BAN, MIN, 1};
+    rlw_verdict_t banned = {RLW_VERDICT_ALREADY_BANNED, 0, 1};
+    rlw_verdict_t crossed = {RLW_VERDICT_EXEMPT_CROSSED, 0, 0};
+    rlw_policy_t p = pol;
+
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &none, 4), 1);
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_ALLOW, &none, 4), 1);
+    /* Exempt clients report the crossing instead. */
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_EXEMPT, &none, 4), 0);
+    /* Counted while banned, or banning: no near report. */
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &banned, 4), 0);
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &ban, 4), 0);
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &crossed, 4), 0);
+    /* Only the count equal to the mark, not those around it. */
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &none, 3), 0);
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &none, 5), 0);
+    /* No mark under a threshold of 5, not even at count 0. */
+    p.threshold = 4;
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &none, 4), 0);
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &none, 3), 0);
+    p.threshold = 0;
+    ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &none, 0), 0);
+}
+END_TEST
+
 Suite *decision_suite(void)
 {
     Suite *s = suite_create("decision");
@@ -291,6 +366,12 @@ Suite *decision_suite(void)
     tcase_add_test(tc, exempt_reported_once_per_crossing);
     tcase_add_test(tc, threshold_edges);
     tcase_add_test(tc, until_saturates);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("near");
+    tcase_add_test(tc, near_mark_by_threshold);
+    tcase_add_test(tc, near_reached_once_per_window);
+    tcase_add_test(tc, near_reached_only_without_decision);
     suite_add_tcase(s, tc);
     return s;
 }

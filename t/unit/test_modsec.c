@@ -2,11 +2,12 @@
  * CRS 3.3 message text (one message, one id: the first [id "..."] after
  * the last ' [file "'), no metadata, duplicates, CRS summary rules,
  * malformed fields, the max, hostile text and reads bounded by the
- * string.
+ * string; and the exported anomaly score.
  *
  * Every message is handed to the parser in a heap block of exactly its
  * length + 1 (heap_copy()), so valgrind sees any read past the terminator.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -672,6 +673,46 @@ START_TEST(hostile_cut_message_ignored)
 }
 END_TEST
 
+/* The exported anomaly score: numbers count, nothing is not an error,
+ * anything else is refused (RLW00006 in the glue). */
+START_TEST(score_text)
+{
+    static const struct {
+        const char *text;
+        int rc;
+        long score;
+    } cases[] = {
+        {"0", 1, 0},
+        {"5", 1, 5},
+        {"1000", 1, 1000},
+        {"-0", 1, 0},
+        {" 7", 1, 7},
+        {"+3", 1, 3},
+        {"99999999999999999999999", 1, LONG_MAX},
+        {"", 0, -1},
+        {NULL, 0, -1},
+        {"-1", -1, -1},
+        {"5x", -1, -1},
+        {"5 ", -1, -1},
+        {" ", -1, -1},
+        {"abc", -1, -1},
+        {"0x10", -1, -1},
+        {"%{tx.anomaly_score}", -1, -1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long score = -1;
+        int rc = rlw_modsec_score(cases[i].text, &score);
+
+        ck_assert_msg(rc == cases[i].rc && score == cases[i].score,
+                      "'%s': rc %d score %ld, expected %d %ld",
+                      cases[i].text ? cases[i].text : "(null)", rc, score,
+                      cases[i].rc, cases[i].score);
+    }
+}
+END_TEST
+
 Suite *modsec_suite(void)
 {
     Suite *s = suite_create("modsec");
@@ -696,6 +737,10 @@ Suite *modsec_suite(void)
     tcase_add_test(tc, hostile_data_escaped_by_modsecurity);
     tcase_add_test(tc, hostile_flood_bounded);
     tcase_add_test(tc, hostile_cut_message_ignored);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("score");
+    tcase_add_test(tc, score_text);
     suite_add_tcase(s, tc);
     return s;
 }
