@@ -6,9 +6,9 @@
  * child_init()), THREADS attacking threads sharing its connection pool and
  * one sync thread calling sync() every SYNC_MS (with a random phase, as
  * the watchdogs of independent nodes have). Only the public functions of
- * rlw_store.h are used, so the driver follows the store's internals. The
- * nodes share random keys made for the run (no secret file): the store
- * pseudonymises and seals as it does in httpd.
+ * rlw_store.h and rlw_store_mc.h are used, so the driver follows the
+ * store's internals. The nodes share random keys made for the run (no
+ * secret file): the store pseudonymises and seals as it does in httpd.
  *
  * Modes (docs/scale.md shows what they measured):
  *   spray       for SECONDS, every attack from a new client (below the
@@ -55,7 +55,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 
-#include "rlw_store.h"
+#include "rlw_store_mc.h"
 #include "rlw_crypto.h"
 #include "rlw_log.h"
 
@@ -404,18 +404,19 @@ static int node_main(int idx)
     mcc.prefix = o.prefix;
     mcc.node = name;
     mcc.timeout_ms = o.timeout_ms;
-    mcc.window_ms = n.pol.window_ms = 60 * 1000;
     mcc.retry_secs = 5;
     mcc.pool_size = nthreads;
-    if ((e = rlw_store_mc_create(pool, local, &mcc, &keys, &n.st)))
-        die("node %d: memcached store: %s", idx, e);
-    if (n.st->child_init(n.st, pool) != APR_SUCCESS)
-        die("node %d: child_init failed", idx);
+    n.pol.window_ms = 60 * 1000;
     n.pol.threshold = o.threshold;
     n.pol.ban_ms = 3600 * 1000;
     n.pol.ban_max_ms = 24 * 3600 * 1000LL;
     n.pol.allow_ban_ms = 60 * 1000;
     n.pol.strike_decay_ms = 24 * 3600 * 1000LL;
+    mcc.policy = n.pol;
+    if ((e = rlw_store_mc_create(pool, local, &mcc, &keys, &n.st)))
+        die("node %d: memcached store: %s", idx, e);
+    if (n.st->child_init(n.st, pool) != APR_SUCCESS)
+        die("node %d: child_init failed", idx);
 
     /* The journal may hold the bans of an earlier run under another
      * prefix only; a first sync positions this node at its end. */

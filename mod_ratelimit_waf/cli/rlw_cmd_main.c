@@ -28,9 +28,9 @@
 #define DEFAULT_WINDOW_MS (10LL * 60 * 1000)
 #define DEFAULT_THRESHOLD 5000
 #define MAX_THRESHOLD 1000000000UL
-/* The local shm table the memcached store needs; the tool only ever holds
- * the client it works on. */
-#define LOCAL_CAPACITY 64
+/* RateLimitWAFStrikeDecay's default: how long after its end the record of
+ * a ban made here is kept (its strikes with it), as a node keeps it. */
+#define DEFAULT_STRIKE_DECAY_MS (24LL * 3600 * 1000)
 
 static const char usage_text[] =
     "usage: rlwafctl [options] status CLIENT\n"
@@ -361,7 +361,6 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
 
 int rlw_cmd_open_store(rlw_cmd_t *c)
 {
-    rlw_store_t *local = NULL;
     rlw_store_mc_conf_t mcc;
     const char *err;
     char why[512];
@@ -370,20 +369,18 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     /* Root's file, or the invoking user's own. */
     if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
-    if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, &local)))
-        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
-                            "cannot create the local ban "
-                            "cache: %s",
-                            err);
     memset(&mcc, 0, sizeof(mcc));
     mcc.config = c->mc_config;
     mcc.prefix = c->prefix;
     mcc.node = c->node;
     mcc.timeout_ms = c->timeout_ms;
-    mcc.window_ms = c->window_ms;
+    mcc.policy.window_ms = c->window_ms;
+    mcc.policy.strike_decay_ms = DEFAULT_STRIKE_DECAY_MS;
     mcc.retry_secs = 1;
     mcc.pool_size = 1;
-    if ((err = rlw_store_mc_create(c->pool, local, &mcc, &c->keys, &c->store)))
+    /* An operator's store: no local table (nothing to fall back to, so a
+     * failure of memcached is reported, never hidden). */
+    if ((err = rlw_store_mc_create(c->pool, NULL, &mcc, &c->keys, &c->store)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG,
                             "memcached configuration "
                             "'%s' refused: %s",

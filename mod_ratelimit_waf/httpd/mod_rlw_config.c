@@ -23,6 +23,7 @@
 #include "rlw_duration.h"
 #include "rlw_crypto.h"
 #include "rlw_store.h"
+#include "rlw_store_mc.h"
 
 /* Defaults (docs/directives.md). */
 #define RLW_DEF_THRESHOLD 5000

@@ -35,6 +35,7 @@
 #include "mod_rlw.h"
 #include "rlw_csrf.h"
 #include "rlw_duration.h"
+#include "rlw_store_mc.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
