@@ -15,7 +15,8 @@ static suite_fn *const suites[] = {
     duration_suite, addr_suite,   window_suite,    decision_suite,
     crypto_suite,   record_suite, store_shm_suite, event_suite,
     metrics_suite,  modsec_suite, csrf_suite,      evqueue_suite,
-    mcparse_suite,  jpos_suite,   mcctr_suite,
+    mcparse_suite,  jpos_suite,   mcctr_suite,     mcrules_suite,
+    store_mc_suite,
 };
 
 int main(void)

@@ -21,5 +21,7 @@ Suite *evqueue_suite(void);
 Suite *mcparse_suite(void);
 Suite *jpos_suite(void);
 Suite *mcctr_suite(void);
+Suite *mcrules_suite(void);
+Suite *store_mc_suite(void);
 
 #endif
