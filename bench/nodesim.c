@@ -376,7 +376,7 @@ static int node_main(int idx)
     apr_pool_t *pool;
     rlw_keys_t keys;
     rlw_store_t *local;
-    rlw_store_mc_conf_t mcc;
+    rlw_store_mc_conf_t store_conf;
     rlw_store_mc_counters_t ctr;
     node_out_t *out = &sh->node[idx];
     pthread_t sync_tid, tids[MAX_THREADS];
@@ -399,21 +399,21 @@ static int node_main(int idx)
     if ((e = rlw_store_shm_create(pool, (apr_size_t)o.table, &local)))
         die("node %d: shm store: %s", idx, e);
     snprintf(name, sizeof(name), "sim-%02d", idx);
-    memset(&mcc, 0, sizeof(mcc));
-    mcc.config = o.config;
-    mcc.prefix = o.prefix;
-    mcc.node = name;
-    mcc.timeout_ms = o.timeout_ms;
-    mcc.retry_secs = 5;
-    mcc.pool_size = nthreads;
+    memset(&store_conf, 0, sizeof(store_conf));
+    store_conf.config = o.config;
+    store_conf.prefix = o.prefix;
+    store_conf.node = name;
+    store_conf.timeout_ms = o.timeout_ms;
+    store_conf.retry_secs = 5;
+    store_conf.pool_size = nthreads;
     n.pol.window_ms = 60 * 1000;
     n.pol.threshold = o.threshold;
     n.pol.ban_ms = 3600 * 1000;
     n.pol.ban_max_ms = 24 * 3600 * 1000LL;
     n.pol.allow_ban_ms = 60 * 1000;
     n.pol.strike_decay_ms = 24 * 3600 * 1000LL;
-    mcc.policy = n.pol;
-    if ((e = rlw_store_mc_create(pool, local, &mcc, &keys, &n.st)))
+    store_conf.policy = n.pol;
+    if ((e = rlw_store_mc_create(pool, local, &store_conf, &keys, &n.st)))
         die("node %d: memcached store: %s", idx, e);
     if (n.st->child_init(n.st, pool) != APR_SUCCESS)
         die("node %d: child_init failed", idx);

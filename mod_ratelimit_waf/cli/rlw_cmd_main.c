@@ -361,7 +361,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
 
 int rlw_cmd_open_store(rlw_cmd_t *c)
 {
-    rlw_store_mc_conf_t mcc;
+    rlw_store_mc_conf_t conf;
     const char *err;
     char why[512];
     apr_status_t rv;
@@ -369,18 +369,18 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     /* Root's file, or the invoking user's own. */
     if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
-    memset(&mcc, 0, sizeof(mcc));
-    mcc.config = c->mc_config;
-    mcc.prefix = c->prefix;
-    mcc.node = c->node;
-    mcc.timeout_ms = c->timeout_ms;
-    mcc.policy.window_ms = c->window_ms;
-    mcc.policy.strike_decay_ms = DEFAULT_STRIKE_DECAY_MS;
-    mcc.retry_secs = 1;
-    mcc.pool_size = 1;
+    memset(&conf, 0, sizeof(conf));
+    conf.config = c->mc_config;
+    conf.prefix = c->prefix;
+    conf.node = c->node;
+    conf.timeout_ms = c->timeout_ms;
+    conf.policy.window_ms = c->window_ms;
+    conf.policy.strike_decay_ms = DEFAULT_STRIKE_DECAY_MS;
+    conf.retry_secs = 1;
+    conf.pool_size = 1;
     /* An operator's store: no local table (nothing to fall back to, so a
      * failure of memcached is reported, never hidden). */
-    if ((err = rlw_store_mc_create(c->pool, NULL, &mcc, &c->keys, &c->store)))
+    if ((err = rlw_store_mc_create(c->pool, NULL, &conf, &c->keys, &c->store)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG,
                             "memcached configuration "
                             "'%s' refused: %s",

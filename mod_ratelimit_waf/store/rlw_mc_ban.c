@@ -142,10 +142,17 @@ memcached_return_t rlw_mc_decide(rlw_mc_store_t *st, memcached_st *conn,
     return rc;
 }
 
-rlw_mc_change_t rlw_mc_ban_record(rlw_mc_store_t *st, memcached_st *conn,
-                                  const rlw_addr_t *client, const char *pseudo,
-                                  int64_t ban_ms, int64_t now,
-                                  rlw_ban_state_t *b)
+/* An operator's ban keeps the strike count (escalation is for what the
+ * client did); an unban keeps the start (the ban lifted) and ends it now,
+ * never before its start (a node whose clock is behind the one that
+ * banned). Either record is kept like that of any ban, its strikes
+ * outliving it, under the store's own policy. */
+rlw_mc_change_t rlw_mc_change_record(rlw_mc_store_t *st, memcached_st *conn,
+                                     const rlw_addr_t *client,
+                                     const char *pseudo,
+                                     rlw_journal_action_t action,
+                                     int64_t ban_ms, int64_t now,
+                                     rlw_ban_state_t *b)
 {
     char key[RLW_MC_KEY_MAX];
     size_t klen = rlw_mc_ban_key(st->conf.prefix, pseudo, key);
@@ -160,63 +167,29 @@ rlw_mc_change_t rlw_mc_ban_record(rlw_mc_store_t *st, memcached_st *conn,
         rc = rlw_mc_read_ban(st, conn, pseudo, key, klen, b, &cas, &found);
         if (rc != MEMCACHED_SUCCESS)
             break;
-        /* An operator's ban keeps the strike count: escalation is for what
-         * the client did. */
-        prev = *b;
-        b->start_ms = now;
-        b->until_ms = now + ban_ms;
-        rlw_mc_start_after(b, &prev);
-        /* Kept like the record of any ban (its strikes outlive it), under
-         * the store's own policy. */
+        if (action == RLW_JOURNAL_UNBAN) {
+            if (!found || !rlw_ban_active(b, now))
+                return RLW_MC_UNCHANGED;
+            b->until_ms = now > b->start_ms ? now : b->start_ms;
+        } else {
+            prev = *b;
+            b->start_ms = now;
+            b->until_ms = now + ban_ms;
+            rlw_mc_start_after(b, &prev);
+        }
         rc = rlw_mc_write_ban(st, conn, pseudo, key, klen, b,
                               rlw_mc_record_keep(&st->conf.policy, b, now),
                               found, cas);
         if (rc == MEMCACHED_SUCCESS)
-            return rlw_mc_journal_append(st, conn, RLW_JOURNAL_BAN, client, b,
-                                         now) == 0
-                       ? RLW_MC_CHANGED
-                       : RLW_MC_UNJOURNALED;
-        if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTSTORED)
-            break;
-    }
-    rlw_mc_note_failure(st, "manual ban", conn, rc, now);
-    return RLW_MC_FAILED;
-}
-
-rlw_mc_change_t rlw_mc_unban_record(rlw_mc_store_t *st, memcached_st *conn,
-                                    const rlw_addr_t *client,
-                                    const char *pseudo, int64_t now)
-{
-    char key[RLW_MC_KEY_MAX];
-    size_t klen = rlw_mc_ban_key(st->conf.prefix, pseudo, key);
-    memcached_return_t rc = MEMCACHED_FAILURE;
-    int tries;
-
-    for (tries = 0; tries < RLW_MC_CAS_TRIES; tries++) {
-        rlw_ban_state_t b;
-        uint64_t cas;
-        int found;
-
-        rc = rlw_mc_read_ban(st, conn, pseudo, key, klen, &b, &cas, &found);
-        if (rc != MEMCACHED_SUCCESS)
-            break;
-        if (!found || !rlw_ban_active(&b, now))
-            return RLW_MC_UNCHANGED;
-        /* Same start (the ban lifted), earlier end; never before the start
-         * (a node whose clock is behind the one that banned). */
-        b.until_ms = now > b.start_ms ? now : b.start_ms;
-        rc = rlw_mc_write_ban(st, conn, pseudo, key, klen, &b,
-                              rlw_mc_record_keep(&st->conf.policy, &b, now), 1,
-                              cas);
-        if (rc == MEMCACHED_SUCCESS)
-            return rlw_mc_journal_append(st, conn, RLW_JOURNAL_UNBAN, client,
-                                         &b, now) == 0
+            return rlw_mc_journal_append(st, conn, action, client, b, now) == 0
                        ? RLW_MC_CHANGED
                        : RLW_MC_UNJOURNALED;
         if (!lost_race(rc))
             break;
     }
     if (!lost_race(rc))
-        rlw_mc_note_failure(st, "manual unban", conn, rc, now);
+        rlw_mc_note_failure(
+            st, action == RLW_JOURNAL_UNBAN ? "manual unban" : "manual ban",
+            conn, rc, now);
     return RLW_MC_FAILED;
 }

@@ -184,17 +184,17 @@ typedef enum rlw_mc_change {
     RLW_MC_FAILED       /* memcached failed (noted); nothing written */
 } rlw_mc_change_t;
 
-/* An operator's ban of client for ban_ms from now, written over whatever
- * the record holds (strikes kept) and journaled. *b receives the ban. */
-rlw_mc_change_t rlw_mc_ban_record(rlw_mc_store_t *st, memcached_st *conn,
-                                  const rlw_addr_t *client, const char *pseudo,
-                                  int64_t ban_ms, int64_t now,
-                                  rlw_ban_state_t *b);
-
-/* Ends the client's running ban in its record now, and journals it. */
-rlw_mc_change_t rlw_mc_unban_record(rlw_mc_store_t *st, memcached_st *conn,
-                                    const rlw_addr_t *client,
-                                    const char *pseudo, int64_t now);
+/* An operator's change of the client's record, read and written with CAS
+ * (re-read after a lost round) and journaled: RLW_JOURNAL_BAN bans for
+ * ban_ms from now over whatever the record holds (strikes kept);
+ * RLW_JOURNAL_UNBAN ends its running ban now (RLW_MC_UNCHANGED when none
+ * runs). *b receives the record as written (or as read). */
+rlw_mc_change_t rlw_mc_change_record(rlw_mc_store_t *st, memcached_st *conn,
+                                     const rlw_addr_t *client,
+                                     const char *pseudo,
+                                     rlw_journal_action_t action,
+                                     int64_t ban_ms, int64_t now,
+                                     rlw_ban_state_t *b);
 
 /* After a count at or above the threshold: decides on the record r (read
  * with the count) and writes a ban with CAS, re-reading after a lost

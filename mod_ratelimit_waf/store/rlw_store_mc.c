@@ -211,7 +211,8 @@ static apr_status_t mc_ban(rlw_store_t *base, const rlw_addr_t *client,
         !(conn = rlw_mc_pop(st)))
         rlw_mc_note_failure(st, "manual ban", NULL, MEMCACHED_FAILURE, now);
     else
-        done = rlw_mc_ban_record(st, conn, client, pseudo, ban_ms, now, &b);
+        done = rlw_mc_change_record(st, conn, client, pseudo, RLW_JOURNAL_BAN,
+                                    ban_ms, now, &b);
     /* Every failure is noted (rlw_mc_ban_record()) while the connection is
      * still held: once given back it may be another thread's. */
     rlw_mc_push(st, &conn);
@@ -238,12 +239,14 @@ static apr_status_t mc_unban(rlw_store_t *base, const rlw_addr_t *client,
     char pseudo[RLW_PSEUDO_LEN + 1];
     memcached_st *conn = NULL;
     rlw_mc_change_t done = RLW_MC_FAILED;
+    rlw_ban_state_t b;
     apr_status_t local =
         st->local ? st->local->unban(st->local, client, now) : APR_NOTFOUND;
 
     if (rlw_pseudonym(&st->keys, client, pseudo) == 0 &&
         (conn = rlw_mc_pop(st)))
-        done = rlw_mc_unban_record(st, conn, client, pseudo, now);
+        done = rlw_mc_change_record(st, conn, client, pseudo, RLW_JOURNAL_UNBAN,
+                                    0, now, &b);
     rlw_mc_push(st, &conn);
     switch (done) {
     case RLW_MC_CHANGED:
