@@ -86,8 +86,13 @@ memcached_st *rlw_mc_connect(rlw_mc_store_t *st);
 memcached_st *rlw_mc_pop(rlw_mc_store_t *st);
 
 /* Returns *conn to the pool and sets *conn to NULL: a connection given back
- * may be in another thread's hands at once, so nothing may use it after
- * (not even to describe a failure: note it before). */
+ * may be in another thread's hands at once (memcached_pool_release() wakes
+ * a worker waiting in memcached_pool_fetch()), so nothing may use it after,
+ * not even to describe a failure: note it before. (An operator's ban once
+ * noted its failure on the connection it had just given back; harmless
+ * only because libmemcached 1.1's memcached_strerror() does not read the
+ * connection, while its last error, errno or server, which a failure note
+ * could well name, are rewritten by the next thread's call.) */
 void rlw_mc_push(rlw_mc_store_t *st, memcached_st **conn);
 
 /* A failed call (what, on conn, with rc): counted, the degradation flagged
