@@ -56,6 +56,7 @@ $(CLI_BIN): $(CLI_SRC) $(CORE_SRC) $(ALL_HDR)
 # bench/nodesim: N simulated cluster nodes (the core's memcached store, no
 # httpd) for the scale measurements of docs/scale.md; bench/scale.sh.
 NODESIM := bench/nodesim
-$(NODESIM): bench/nodesim.c $(CORE_SRC) $(ALL_HDR)
+$(NODESIM): bench/nodesim.c bench/nodesim_report.c bench/nodesim.h \
+	    $(CORE_SRC) $(ALL_HDR)
 	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
-	  bench/nodesim.c $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
+	  bench/nodesim.c bench/nodesim_report.c $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
