@@ -17,7 +17,8 @@ CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
                rlw_evqueue.c rlw_status.c rlw_time.c) \
              $(addprefix $(SRCDIR)/store/,rlw_store_registry.c \
                rlw_shm_table.c rlw_shm_entry.c rlw_store_shm.c rlw_store_mc.c \
-               rlw_mcparse.c rlw_jpos.c rlw_mcctr.c) \
+               rlw_mc_conn.c rlw_mc_count.c rlw_mc_ban.c rlw_mc_journal.c \
+               rlw_mcrules.c rlw_mcparse.c rlw_jpos.c rlw_mcctr.c) \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c)
 GLUE_SRC  := $(addprefix $(SRCDIR)/httpd/,mod_ratelimit_waf.c \
                mod_rlw_config.c mod_rlw_hooks.c mod_rlw_events.c \
@@ -58,6 +59,7 @@ $(CLI_BIN): $(CLI_SRC) $(CORE_SRC) $(ALL_HDR)
 # bench/nodesim: N simulated cluster nodes (the core's memcached store, no
 # httpd) for the scale measurements of docs/scale.md; bench/scale.sh.
 NODESIM := bench/nodesim
-$(NODESIM): bench/nodesim.c $(CORE_SRC) $(ALL_HDR)
+$(NODESIM): bench/nodesim.c bench/nodesim_report.c bench/nodesim.h \
+	    $(CORE_SRC) $(ALL_HDR)
 	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
-	  bench/nodesim.c $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
+	  bench/nodesim.c bench/nodesim_report.c $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)

@@ -22,7 +22,7 @@
 #include "rlw_crypto.h"
 #include "rlw_decision.h"
 #include "rlw_event.h"
-#include "rlw_store.h"
+#include "rlw_store_mc.h"
 
 /* Exit codes (documented in docs/rlwafctl.md). */
 #define RLW_CMD_OK 0     /* done; status: the client is banned */
@@ -110,8 +110,9 @@ typedef struct rlw_cmd {
 int rlw_cmd_fail(rlw_cmd_t *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Opens the store: loads the secret, creates the local shm cache and the
- * memcached store, runs child_init. Returns RLW_CMD_OK or an exit code
+/* Opens the store: loads the secret, creates the memcached store (an
+ * operator's, with no local table: rlw_store_mc_create()), runs
+ * child_init. Returns RLW_CMD_OK or an exit code
  * (already reported). */
 int rlw_cmd_open_store(rlw_cmd_t *c);
 

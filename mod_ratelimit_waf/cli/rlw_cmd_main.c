@@ -20,12 +20,9 @@
 #include "rlw_duration.h"
 #include "rlw_event.h"
 #include "rlw_log.h"
-#include "rlw_store_shm.h"
+#include "rlw_store_mc.h"
 
 #define DEFAULT_CONF "/etc/apache2/apache2.conf"
-/* The local shm table the memcached store needs; the tool only ever holds
- * the client it works on. */
-#define LOCAL_CAPACITY 64
 
 static const char usage_text[] =
     "usage: rlwafctl [options] status CLIENT\n"
@@ -324,8 +321,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
 
 int rlw_cmd_open_store(rlw_cmd_t *c)
 {
-    rlw_store_t *local = NULL;
-    rlw_store_mc_conf_t mcc;
+    rlw_store_mc_conf_t conf;
     const char *err;
     char why[512];
     apr_status_t rv;
@@ -333,21 +329,18 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     /* Root's file, or the invoking user's own. */
     if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
-    /* The default policy ranks this cache: a few calls never fill it. */
-    if ((err = rlw_store_shm_create(c->pool, LOCAL_CAPACITY, NULL, &local)))
-        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
-                            "cannot create the local ban "
-                            "cache: %s",
-                            err);
-    memset(&mcc, 0, sizeof(mcc));
-    mcc.config = c->mc_config;
-    mcc.prefix = c->prefix;
-    mcc.node = c->node;
-    mcc.timeout_ms = c->timeout_ms;
-    mcc.window_ms = c->window_ms;
-    mcc.retry_secs = 1;
-    mcc.pool_size = 1;
-    if ((err = rlw_store_mc_create(c->pool, local, &mcc, &c->keys, &c->store)))
+    memset(&conf, 0, sizeof(conf));
+    conf.config = c->mc_config;
+    conf.prefix = c->prefix;
+    conf.node = c->node;
+    conf.timeout_ms = c->timeout_ms;
+    conf.policy.window_ms = c->window_ms;
+    conf.policy.strike_decay_ms = RLW_DEF_STRIKE_DECAY_MS;
+    conf.retry_secs = 1;
+    conf.pool_size = 1;
+    /* An operator's store: no local table (nothing to fall back to, so a
+     * failure of memcached is reported, never hidden). */
+    if ((err = rlw_store_mc_create(c->pool, NULL, &conf, &c->keys, &c->store)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG,
                             "memcached configuration "
                             "'%s' refused: %s",

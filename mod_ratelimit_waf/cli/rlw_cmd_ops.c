@@ -5,10 +5,11 @@
  * and journaled exactly like a ban decided by a node, and every node
  * enforces it after its next sync (RateLimitWAFSyncInterval).
  *
- * The store's write paths fall back to the local shm table when memcached
- * fails, which for this short-lived process would mean "done nowhere": so
- * every change is preceded by a read (which reports failures), and the
- * store's error counter is compared around the change.
+ * The tool's store is an operator's (rlw_store_mc.h): it holds no local
+ * table, so nothing falls back. ban() and unban() answer what reached the
+ * cluster: done and journaled, APR_INCOMPLETE (the record is changed but
+ * no journal entry tells the nodes), or not done. Every change is preceded
+ * by a read, which names a failing server.
  *
  * A ban or unban that changed the client's record also writes its SIEM
  * event (rlw_cmd_event.c): no node reports it, they only learn it.
@@ -115,14 +116,6 @@ static int lookup(rlw_cmd_t *c, const rlw_addr_t *client, int64_t now,
                         rlw_addr_format(client, name, sizeof(name)), err);
 }
 
-static uint64_t store_errors(rlw_cmd_t *c)
-{
-    rlw_store_mc_counters_t n;
-
-    rlw_store_mc_counters(c->store, &n);
-    return n.errors;
-}
-
 /* What the core said last, for a store error sentence. */
 static const char *core_said(rlw_cmd_t *c)
 {
@@ -200,7 +193,6 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
     const char *why;
     char len[32];
     int64_t ms, now;
-    uint64_t errors;
     apr_status_t rv;
     int rc, event;
 
@@ -219,33 +211,26 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
                             rlw_duration_format(ms, len, sizeof(len)));
     if ((rc = rlw_cmd_event_open(c)) || (rc = rlw_cmd_open_store(c)))
         return rc;
-    /* Read first: the write path would fall back to this process's memory
-     * if memcached failed, and say nothing. */
+    /* Read first: whether a ban runs, and a failing server named. */
     now = rlw_now_ms();
     if ((rc = lookup(c, &client, now, &lk)))
         return rc;
-    errors = store_errors(c);
     memset(&b, 0, sizeof(b));
     rv = c->store->ban(c->store, &client, ms, now, &b);
     describe(&client, &b, now, &t);
-    if (rv != APR_SUCCESS || store_errors(c) != errors) {
-        rlw_store_mc_lookup_t after;
-        char err[512];
-
-        if (rlw_store_mc_lookup(c->store, &client, c->window_ms, now, &after,
-                                err, sizeof(err)) == APR_SUCCESS &&
-            after.ban.start_ms == now && rlw_ban_active(&after.ban, now)) {
-            /* The record holds the ban (a node learns it from there with
-             * the client's next attack): that is a fact to report. */
-            rlw_cmd_event_write(c, RLW_EV_BAN, &client, &after.ban, ms, now);
-            return rlw_cmd_fail(c, RLW_CMD_STORE,
-                                "%s is banned in memcached "
-                                "until %s, but its journal entry could not be "
-                                "written%s: the nodes will not learn of it "
-                                "until the client attacks again; run the ban "
-                                "again",
-                                t.client, t.until, core_said(c));
-        }
+    if (rv == APR_INCOMPLETE) {
+        /* The record holds the ban (a node learns it from there with the
+         * client's next attack): that is a fact to report. */
+        rlw_cmd_event_write(c, RLW_EV_BAN, &client, &b, ms, now);
+        return rlw_cmd_fail(c, RLW_CMD_STORE,
+                            "%s is banned in memcached "
+                            "until %s, but its journal entry could not be "
+                            "written%s: the nodes will not learn of it "
+                            "until the client attacks again; run the ban "
+                            "again",
+                            t.client, t.until, core_said(c));
+    }
+    if (rv != APR_SUCCESS) {
         return rlw_cmd_fail(c, RLW_CMD_STORE,
                             "cannot ban %s: memcached did "
                             "not take the ban record%s",
@@ -283,7 +268,6 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
     rlw_addr_t client;
     ban_text_t t;
     int64_t now;
-    uint64_t errors;
     apr_status_t rv;
     int rc, event;
 
@@ -305,28 +289,21 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
             printf("%s is not banned; nothing to do\n", t.client);
         return RLW_CMD_NO;
     }
-    errors = store_errors(c);
     rv = c->store->unban(c->store, &client, now);
-    if (rv != APR_SUCCESS) {
-        rlw_store_mc_lookup_t after;
-        char err[512];
-
-        /* Lost to another unban, or to the ban's own end? */
-        if (rlw_store_mc_lookup(c->store, &client, c->window_ms, now, &after,
-                                err, sizeof(err)) == APR_SUCCESS &&
-            !rlw_ban_active(&after.ban, rlw_now_ms())) {
-            if (!c->json)
-                printf("%s is not banned any more; nothing to do\n", t.client);
-            return RLW_CMD_NO;
-        }
+    if (rv == APR_NOTFOUND) {
+        /* Lost to another unban, or to the ban's own end. */
+        if (!c->json)
+            printf("%s is not banned any more; nothing to do\n", t.client);
+        return RLW_CMD_NO;
+    }
+    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
         return rlw_cmd_fail(c, RLW_CMD_STORE,
                             "cannot lift the ban of %s: "
                             "memcached did not take the update%s",
                             t.client, core_said(c));
-    }
     /* The ban as it ran (the store ended it now). */
     event = rlw_cmd_event_write(c, RLW_EV_UNBAN, &client, &lk.ban, 0, now);
-    if (store_errors(c) != errors)
+    if (rv == APR_INCOMPLETE)
         return rlw_cmd_fail(c, RLW_CMD_STORE,
                             "the ban of %s is lifted in "
                             "memcached, but its journal entry could not be "

@@ -27,6 +27,7 @@
 #include "rlw_duration.h"
 #include "rlw_crypto.h"
 #include "rlw_store.h"
+#include "rlw_store_mc.h"
 
 /* ---- where a directive may appear, and what it sets -------------------- */
 

@@ -129,53 +129,6 @@ static const char *arg_value(apr_pool_t *p, const request_rec *r,
 
 /* ---- the snapshot ------------------------------------------------------ */
 
-/* TEMPORARY BRIDGE, to go once the memcached store implements health():
- * until then the page reads that store's counters and its servers (from
- * the libmemcached configuration string) as it did before health()
- * existed. Every other caller reads s->health only. */
-static void health_bridge(apr_pool_t *p, const rlw_srv_conf_t *conf,
-                          rlw_status_t *s)
-{
-    rlw_store_mc_counters_t mcc;
-    char *copy, *tok, *last;
-    const char *servers = NULL;
-
-    if (s->has_health || !rlw_the_store ||
-        strcmp(rlw_the_store->name, "memcached"))
-        return;
-    rlw_store_mc_counters(rlw_the_store, &mcc);
-    s->has_health = 1;
-    s->health.shared = 1;
-    s->health.degraded_since_ms = mcc.degraded_since_ms;
-    s->health.errors = mcc.errors;
-    s->health.fallbacks = mcc.fallbacks;
-    s->health.cas_retries = mcc.cas_retries;
-    s->health.bad_records = mcc.bad_records;
-    s->health.journal_seen = mcc.journal_seen;
-    s->health.ops = mcc.ops;
-    /* "--SERVER=h:p" and "--SOCKET=path" options, as written there. */
-    copy =
-        apr_pstrdup(p, conf->mod->store_config ? conf->mod->store_config : "");
-    for (tok = apr_strtok(copy, " \t", &last); tok;
-         tok = apr_strtok(NULL, " \t", &last)) {
-        char *q;
-        apr_size_t n;
-
-        if (strncasecmp(tok, "--SERVER=", 9) &&
-            strncasecmp(tok, "--SOCKET=", 9))
-            continue;
-        q = tok + 9;
-        n = strlen(q);
-        if (n >= 2 && q[0] == '"' && q[n - 1] == '"') {
-            q[n - 1] = 0;
-            q++;
-        }
-        if (*q)
-            servers = servers ? apr_pstrcat(p, servers, ", ", q, NULL) : q;
-    }
-    s->health.servers = servers;
-}
-
 /* The snapshot of this node for r; want_clients: 0 counts the running
  * bans only (server-status). */
 static void take_snapshot(request_rec *r, rlw_status_t *s, int want_clients)
@@ -197,7 +150,6 @@ static void take_snapshot(request_rec *r, rlw_status_t *s, int want_clients)
     src.now_ms = rlw_now_ms();
     src.want_clients = want_clients;
     rlw_status_take(r->pool, &src, s);
-    health_bridge(r->pool, c, s);
 }
 
 /* ---- HTML -------------------------------------------------------------- */

@@ -191,82 +191,10 @@ const rlw_store_backend_t *rlw_store_backend_find(const char *name);
 /* The registered backends, NULL-terminated (for messages and docs). */
 extern const rlw_store_backend_t *const rlw_store_backends[];
 
-/* Settings of the memcached store (RateLimitWAF* directives). */
-typedef struct rlw_store_mc_conf {
-    const char *config; /* libmemcached configuration string */
-    const char *prefix; /* key prefix, so farms can share a pool */
-    const char *node;   /* this node's name in journal entries */
-    int64_t timeout_ms; /* connect and I/O timeout per call */
-    int64_t window_ms;  /* RateLimitWAFWindow (ranks local evictions) */
-    int retry_secs;     /* a failed server is skipped this long */
-    int pool_size;      /* connections per process (its threads) */
-} rlw_store_mc_conf_t;
-
-/* Health counters of the memcached store, shared by a node's processes. */
-typedef struct rlw_store_mc_counters {
-    int64_t degraded_since_ms; /* 0 while memcached answers */
-    uint64_t errors, fallbacks, cas_retries, bad_records, journal_seen, ops;
-} rlw_store_mc_counters_t;
-
-/* Longest key prefix (RateLimitWAFKeyPrefix, rlwafctl --prefix). */
-#define RLW_MC_PREFIX_MAX RLW_MAX_KEY_PREFIX_LEN
-
 /* 1 when s is 1 to max characters of printable ASCII, 0x21 to 0x7e (and
  * the space, 0x20, when space_ok), else 0. A key prefix must be (without
  * spaces: the memcached text protocol splits on them), and so must a node
  * name (spaces allowed, at most RLW_STORE_NODE_LEN - 1). */
 int rlw_store_printable(const char *s, size_t max, int space_ok);
-
-/* Checks a libmemcached configuration string. NULL or an error string. */
-const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config);
-
-/* Creates the memcached store on top of local (a shm store, which becomes
- * this node's ban cache and the fallback counter). pool as for shm.
- * Returns NULL or an error string. */
-const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
-                                const rlw_store_mc_conf_t *conf,
-                                const struct rlw_keys *keys, rlw_store_t **out);
-
-void rlw_store_mc_counters(rlw_store_t *st, rlw_store_mc_counters_t *out);
-
-/* Operator access (rlwafctl): read-only, straight from memcached, never
- * falling back to shm. Both need child_init() to have run, return
- * APR_SUCCESS, or another status with err (errlen > 0 bytes) set to a
- * sentence naming the failing server, and never log. */
-
-/* What rlw_store_mc_lookup() found for one client. */
-typedef struct rlw_store_mc_lookup {
-    int found;           /* 1 when a ban record exists */
-    int bad_record;      /* 1 when it exists but fails to open or parse */
-    rlw_ban_state_t ban; /* the record (all zero when absent or bad) */
-    uint32_t count;      /* attacks in the window of window_ms at now */
-} rlw_store_mc_lookup_t;
-
-/* Reads client's sealed ban record and its bucket counters (one multi-get,
- * the keys attack() uses). */
-apr_status_t rlw_store_mc_lookup(rlw_store_t *st, const rlw_addr_t *client,
-                                 int64_t window_ms, int64_t now,
-                                 rlw_store_mc_lookup_t *out, char *err,
-                                 size_t errlen);
-
-struct rlw_journal;
-
-/* Called in sequence order for each journal entry that opens and parses;
- * return non-zero to stop. */
-typedef int rlw_store_mc_journal_fn(void *baton, uint64_t seq,
-                                    const struct rlw_journal *j);
-
-/* Reads the last backlog journal entries (0: all up to the sequence
- * number; expired ones are simply missing). *seq_out receives the newest
- * sequence number (0: empty journal), *bad_out (may be NULL) the entries
- * that failed to open or parse (another secret, tampering). */
-apr_status_t rlw_store_mc_journal(rlw_store_t *st, uint64_t backlog,
-                                  rlw_store_mc_journal_fn *fn, void *baton,
-                                  uint64_t *seq_out, uint64_t *bad_out,
-                                  char *err, size_t errlen);
-
-/* Closes this process's memcached connections (child_init opens them
- * again). For a process that is about to exit cleanly, e.g. rlwafctl. */
-void rlw_store_mc_close(rlw_store_t *st);
 
 #endif

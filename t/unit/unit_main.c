@@ -16,7 +16,8 @@ static suite_fn *const suites[] = {
     crypto_suite,   record_suite, store_shm_suite, event_suite,
     metrics_suite,  modsec_suite, csrf_suite,      evqueue_suite,
     mcparse_suite,  jpos_suite,   mcctr_suite,     status_suite,
-    time_suite,     log_suite,    shm_table_suite,
+    time_suite,     log_suite,    shm_table_suite, mcrules_suite,
+    store_mc_suite,
 };
 
 int main(void)

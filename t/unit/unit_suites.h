@@ -25,5 +25,7 @@ Suite *mcctr_suite(void);
 Suite *status_suite(void);
 Suite *time_suite(void);
 Suite *log_suite(void);
+Suite *mcrules_suite(void);
+Suite *store_mc_suite(void);
 
 #endif
