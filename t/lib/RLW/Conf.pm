@@ -84,8 +84,18 @@ sub _load_line {
     return "LoadModule $name \"$file\"\n";
 }
 
+# The threaded MPMs (event, worker) get the same limits.
+my $THREADED = <<'EOF';
+    StartServers 2
+    ServerLimit 4
+    ThreadsPerChild 8
+    MinSpareThreads 8
+    MaxSpareThreads 24
+    MaxRequestWorkers 32
+EOF
+
 my %TUNING = (
-    small => <<'EOF',
+    small => <<"EOF",
 <IfModule mpm_prefork_module>
     StartServers 2
     MinSpareServers 2
@@ -93,21 +103,9 @@ my %TUNING = (
     MaxRequestWorkers 16
 </IfModule>
 <IfModule mpm_event_module>
-    StartServers 2
-    ServerLimit 4
-    ThreadsPerChild 8
-    MinSpareThreads 8
-    MaxSpareThreads 24
-    MaxRequestWorkers 32
-</IfModule>
+$THREADED</IfModule>
 <IfModule mpm_worker_module>
-    StartServers 2
-    ServerLimit 4
-    ThreadsPerChild 8
-    MinSpareThreads 8
-    MaxSpareThreads 24
-    MaxRequestWorkers 32
-</IfModule>
+$THREADED</IfModule>
 KeepAlive On
 EOF
     bench => <<'EOF',
