@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tools/lib/rlw-sh.sh - private memcached and httpd servers for the shell
 # suites, the benchmarks and the demo (sourced, bash only).
 #
@@ -45,10 +46,10 @@ rlw_mc_stats() {
 # until it answers "stats". Returns 1, with a message on stderr, when it
 # exits or does not answer.
 rlw_mc_start() {
-    local dir=$1 port=$2 pid
+    local dir=$1 port=$2 pid user=()
     shift 2
-    "${RLW_MC_PREFIX[@]}" memcached -l 127.0.0.1 -p "$port" -U 0 "$@" \
-        $([ "$(id -u)" = 0 ] && echo "-u nobody") \
+    [ "$(id -u)" = 0 ] && user=(-u nobody)
+    "${RLW_MC_PREFIX[@]}" memcached -l 127.0.0.1 -p "$port" -U 0 "$@" "${user[@]}" \
         </dev/null >"$dir/memcached-$port.log" 2>&1 &
     pid=$!
     echo "$pid" >"$dir/memcached-$port.pid"
@@ -88,12 +89,12 @@ rlw_mc_stop() {
 # its children get SIGKILL. Returns 0 when nothing runs any more, 1 when
 # it had to kill.
 rlw_httpd_stop() {
-    local pid kids i
+    local pid kids
     pid=$(cat "$1" 2>/dev/null) || return 0
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
     kids=$(pgrep -P "$pid" | tr '\n' ' ')
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq $((${2:-10} * 10))); do
+    for _ in $(seq $((${2:-10} * 10))); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
