@@ -8,7 +8,9 @@ package RLW::Httpd;
 # independent servers as a test needs: each has its own ServerRoot under a
 # temporary directory, its own free loopback port, its own logs, the chosen
 # MPM, ModSecurity with the CRS and our two snippets, mod_ratelimit_waf, and
-# the directives the test passes. The cluster tests start several at once.
+# the directives the test passes; the httpd.conf text comes from RLW::Conf,
+# the generator the shell suites, bench/ and the demo use too. The cluster
+# tests start several at once.
 #
 #   my $h = RLW::Httpd->new(directives => "RateLimitWAFWindow 2s\n...");
 #   $h->start;                          # dies with the error_log on failure
