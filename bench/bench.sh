@@ -84,6 +84,8 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tools/lib/rlw-sh.sh
+. "$top/tools/lib/rlw-sh.sh"
 DURATION=${DURATION:-3}
 CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
@@ -263,19 +265,8 @@ pt_url() { echo "$(pt "$1" 3)://localhost:$(srv_port "$(pt "$1" 2)" "$(pt "$1" 3
 
 # --- start, stop --------------------------------------------------------------
 stop_server() { # by the pid in its pid file; its children go with it
-    local dir=$1 pid kids i
-    pid=$(cat "$dir/run/httpd.pid" 2>/dev/null) || return 0
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kids=$(pgrep -P "$pid" | tr '\n' ' ')
-    kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "httpd $pid ($dir) ignored SIGTERM: SIGKILL"
-        kill -KILL "$pid" $kids 2>/dev/null
-    fi
+    rlw_httpd_stop "$1/run/httpd.pid" \
+        || say "httpd ($1) ignored SIGTERM for 10 s: SIGKILL"
 }
 
 cleanup() {
@@ -307,54 +298,16 @@ cleanup() {
 # Their pids are kept in ROOT/memcached-PORT.pid, also for a later run to
 # stop what a killed one left behind.
 start_memcached() {
-    local i port pid
+    local i
+    RLW_MC_PREFIX=("${ON_SERVER_CPU[@]}") # on the server CPU, like httpd
     for i in 0 1; do
-        port=$((MC_PORT_BASE + i))
-        "${ON_SERVER_CPU[@]}" memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -c 1024 \
-            $([ "$(id -u)" = 0 ] && echo "-u nobody") </dev/null >"$ROOT/memcached-$port.log" 2>&1 &
-        pid=$!
-        echo "$pid" >"$ROOT/memcached-$port.pid"
-        for _ in $(seq 100); do
-            mc_stats "$port" >/dev/null 2>&1 && break
-            kill -0 "$pid" 2>/dev/null || die "memcached on port $port exited: $(cat "$ROOT/memcached-$port.log")"
-            sleep 0.05
-        done
-        mc_stats "$port" >/dev/null 2>&1 || die "memcached on port $port does not answer"
+        rlw_mc_start "$ROOT" $((MC_PORT_BASE + i)) -m 64 -c 1024 || die "memcached failed"
     done
     say "memcached on 127.0.0.1:$MC_PORT_BASE and :$((MC_PORT_BASE + 1)) ($(mc_stats "$MC_PORT_BASE" | awk '$1 == "version" { print $2 }'))"
 }
 
-stop_memcached() { # by the pids in the pid files
-    local f pid
-    for f in "$ROOT"/memcached-*.pid; do
-        [ -f "$f" ] || continue
-        pid=$(cat "$f")
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null
-            for _ in $(seq 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-        fi
-        rm -f "$f"
-    done
-}
-
-# "name value" lines of memcached's "stats" on PORT (bash's /dev/tcp: no
-# client program needed).
-mc_stats() { # mc_stats PORT
-    local fd line
-    exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'stats\r\n' >&"$fd"
-    while IFS= read -r -t 2 line <&"$fd"; do
-        line=${line%$'\r'}
-        [ "$line" = END ] && break
-        echo "${line#STAT }"
-    done
-    exec {fd}>&-
-    [ "$line" = END ]
-}
+stop_memcached() { rlw_mc_stop "$ROOT"; }
+mc_stats() { rlw_mc_stats "$@"; } # mc_stats PORT: "name value" lines
 
 # The commands of both servers so far: "get set touch incr decr delete cas"
 # (decr = decr_hits + decr_misses and so on; cas = cas_hits + cas_misses +

@@ -34,6 +34,8 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tools/lib/rlw-sh.sh
+. "$top/tools/lib/rlw-sh.sh"
 N=${N:-2000}
 N_MODSEC=${N_MODSEC:-300}
 ROOT=${CG_ROOT:-/tmp/rlw-callgrind}
@@ -77,13 +79,9 @@ want=" ${*:-E1 E2 E2b E2m E3 E3s E4 E4b A B C D} "
 f() { echo "$1" | cut -d'|' -f"$2"; }
 
 PID=
-MC_PIDS=()
 cleanup() {
-    local p
     [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null && kill -TERM "$PID"
-    for p in "${MC_PIDS[@]}"; do
-        kill -0 "$p" 2>/dev/null && kill -TERM "$p" && wait "$p"
-    done
+    rlw_mc_stop "$ROOT"
     [ -z "${KEEP:-}" ] && rm -rf "$ROOT"
 }
 trap cleanup EXIT
@@ -105,13 +103,7 @@ if [[ $want == *" E2m"* ]]; then
         && die "port $MC_PORT or $((MC_PORT + 1)) is in use"
     (umask 077 && openssl rand -base64 48 >"$RLW_MC_SECRET") || die "cannot write $RLW_MC_SECRET"
     for mp in "$MC_PORT" "$((MC_PORT + 1))"; do
-        memcached -l 127.0.0.1 -p "$mp" -U 0 -m 64 -c 1024 \
-            $([ "$(id -u)" = 0 ] && echo "-u nobody") </dev/null >"$ROOT/memcached-$mp.log" 2>&1 &
-        MC_PIDS+=($!)
-    done
-    for _ in $(seq 100); do
-        ss -Hltn "sport = :$((MC_PORT + 1))" | grep -q . && ss -Hltn "sport = :$MC_PORT" | grep -q . && break
-        sleep 0.05
+        rlw_mc_start "$ROOT" "$mp" -m 64 -c 1024 || die "memcached failed"
     done
 fi
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); mod_ratelimit_waf.so sha256" \

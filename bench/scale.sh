@@ -28,6 +28,8 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tools/lib/rlw-sh.sh
+. "$top/tools/lib/rlw-sh.sh"
 NODES=${NODES:-1 2 5 10 20}
 MC=${MC:-3}
 MC_PORT=${MC_PORT:-9480}
@@ -53,42 +55,16 @@ CONFIG=
 for i in $(seq 0 $((MC - 1))); do CONFIG="$CONFIG--SERVER=127.0.0.1:$((MC_PORT + i)) "; done
 CONFIG="$CONFIG--DISTRIBUTION=consistent"
 
-mc_stats() { # "name value" lines of memcached's stats on PORT
-    local fd line
-    exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'stats\r\n' >&"$fd"
-    while IFS= read -r -t 2 line <&"$fd"; do
-        line=${line%$'\r'}
-        [ "$line" = END ] && break
-        echo "${line#STAT }"
-    done
-    exec {fd}>&-
-    [ "$line" = END ]
-}
+mc_stats() { rlw_mc_stats "$@"; } # mc_stats PORT: "name value" lines
 
-MC_PIDS=()
+# Fresh servers for each run (their pid files in WORK).
 start_mc() {
-    local i port
-    MC_PIDS=()
+    local i
     for i in $(seq 0 $((MC - 1))); do
-        port=$((MC_PORT + i))
-        memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 -c 4096 -t 2 \
-            $([ "$(id -u)" = 0 ] && echo "-u nobody") </dev/null >"$WORK/mc-$port.log" 2>&1 &
-        MC_PIDS+=($!)
-    done
-    for i in $(seq 0 $((MC - 1))); do
-        for _ in $(seq 100); do
-            mc_stats $((MC_PORT + i)) >/dev/null 2>&1 && break
-            sleep 0.05
-        done
+        rlw_mc_start "$WORK" $((MC_PORT + i)) -m 256 -c 4096 -t 2 || die "memcached failed"
     done
 }
-stop_mc() {
-    local p
-    for p in "${MC_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${MC_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    MC_PIDS=()
-}
+stop_mc() { rlw_mc_stop "$WORK"; }
 trap 'stop_mc; rm -rf "$WORK"' EXIT
 
 # Key-level commands, items, bytes over all servers, and the busiest

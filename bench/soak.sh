@@ -65,6 +65,8 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tools/lib/rlw-sh.sh
+. "$top/tools/lib/rlw-sh.sh"
 MINUTES=${SOAK_MINUTES:-30}
 RESTART=${SOAK_RESTART_SECS:-300}
 SAMPLE=${SOAK_SAMPLE_SECS:-10}
@@ -124,55 +126,19 @@ stream_clients() {
 httpd_pid() { cat "$DIR/run/httpd.pid" 2>/dev/null; }
 
 stop_httpd() {
-    local pid
-    pid=$(httpd_pid) || return 0
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid"
-    for _ in $(seq 150); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    say "httpd $pid ignored SIGTERM: SIGKILL"
-    kill -KILL "$pid" $(pgrep -P "$pid") 2>/dev/null
+    rlw_httpd_stop "$DIR/run/httpd.pid" 15 || say "httpd ignored SIGTERM: SIGKILL"
 }
 
-mc_stats() { # "name value" lines of memcached's stats on PORT
-    local fd line
-    exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'stats\r\n' >&"$fd"
-    while IFS= read -r -t 2 line <&"$fd"; do
-        line=${line%$'\r'}
-        [ "$line" = END ] && break
-        echo "${line#STAT }"
-    done
-    exec {fd}>&-
-    [ "$line" = END ]
-}
+mc_stats() { rlw_mc_stats "$@"; } # mc_stats PORT: "name value" lines
 
 start_memcached() {
-    local port pid
+    local port
     for port in "$MC_PORT" $((MC_PORT + 1)); do
-        memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -c 1024 -u nobody \
-            </dev/null >"$ROOT/memcached-$port.log" 2>&1 &
-        pid=$!
-        echo "$pid" >"$ROOT/memcached-$port.pid"
-        for _ in $(seq 100); do
-            mc_stats "$port" >/dev/null 2>&1 && break
-            kill -0 "$pid" 2>/dev/null || die "memcached on $port exited: $(cat "$ROOT/memcached-$port.log")"
-            sleep 0.05
-        done
+        rlw_mc_start "$ROOT" "$port" -m 64 -c 1024 || die "memcached failed"
     done
 }
 
-stop_memcached() {
-    local f pid
-    for f in "$ROOT"/memcached-*.pid; do
-        [ -f "$f" ] || continue
-        pid=$(cat "$f")
-        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
-        rm -f "$f"
-    done
-}
+stop_memcached() { rlw_mc_stop "$ROOT"; }
 
 STREAM_PIDS=()
 STATUS_PID=

@@ -14,6 +14,8 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../../tools/lib/rlw-sh.sh
+. "$top/tools/lib/rlw-sh.sh"
 ctl="$top/tools/rlwafctl"
 so="$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so"
 moddir=/usr/lib/apache2/modules
@@ -42,38 +44,21 @@ W=$(mktemp -d /tmp/rlw-cli.XXXXXX)
 chmod 755 "$W"
 httpd_conf=
 cleanup() {
-    local f pid
-    if [ -n "$httpd_conf" ] && [ -f "$W/httpd/run/httpd.pid" ]; then
-        pid=$(cat "$W/httpd/run/httpd.pid")
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    for f in "$W"/mc/*.pid; do
-        [ -f "$f" ] || continue
-        pid=$(cat "$f")
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    done
+    [ -n "$httpd_conf" ] && rlw_httpd_stop "$W/httpd/run/httpd.pid" 5
+    rlw_mc_stop "$W/mc"
     if [ -z "${RLW_KEEP:-}" ]; then rm -rf "$W"; else echo "test_cli: kept $W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the cluster store ---------------------------------------------------
-# memcached writes its pid file after dropping to nobody.
-mkdir "$W/mc" && chown nobody "$W/mc"
+mkdir "$W/mc"
 for p in "${mc_ports[@]}"; do
     if port_busy "$p"; then
         echo "test_cli: port $p is already in use (a memcached left over?); stop it first" >&2
         exit 2
     fi
-    memcached -u nobody -l 127.0.0.1 -p "$p" -d -P "$W/mc/$p.pid" || { echo "test_cli: memcached on $p did not start" >&2; exit 2; }
-done
-for _ in $(seq 50); do
-    [ -s "$W/mc/11611.pid" ] && [ -s "$W/mc/11612.pid" ] && port_busy 11611 && port_busy 11612 && break
-    sleep 0.1
-done
-for p in "${mc_ports[@]}"; do
-    [ -s "$W/mc/$p.pid" ] || { echo "test_cli: memcached on $p did not start (no $W/mc/$p.pid)" >&2; exit 2; }
+    rlw_mc_start "$W/mc" "$p" || { echo "test_cli: memcached on $p did not start" >&2; exit 2; }
 done
 
 head -c 48 /dev/urandom | base64 -w0 > "$W/secret"
@@ -358,34 +343,13 @@ else
     cp "$W/secret" "$H/cluster.key"
     chmod -R a+rX "$H"; chmod 600 "$H/cluster.key"
     httpd_conf="$H/httpd.conf"
-    cat > "$httpd_conf" <<CONF
-ServerRoot "$H"
-ServerName localhost
-Listen 127.0.0.1:$port
-PidFile "$H/run/httpd.pid"
-DefaultRuntimeDir "$H/run"
-ErrorLog "$H/logs/error_log"
-LogLevel warn ratelimit_waf:info
-LoadModule mpm_event_module "$moddir/mod_mpm_event.so"
-LoadModule authz_core_module "$moddir/mod_authz_core.so"
-LoadModule mime_module "$moddir/mod_mime.so"
-LoadModule dir_module "$moddir/mod_dir.so"
-LoadModule setenvif_module "$moddir/mod_setenvif.so"
-LoadModule remoteip_module "$moddir/mod_remoteip.so"
-LoadModule ratelimit_waf_module "$so"
-User www-data
-Group www-data
-TypesConfig /etc/mime.types
-DocumentRoot "$H/htdocs"
-DirectoryIndex index.html
-<Directory "$H/htdocs">
-    Require all granted
-</Directory>
-RemoteIPHeader X-Forwarded-For
-RemoteIPInternalProxy 127.0.0.1
-SetEnvIf Request_URI "^/attack" MODSEC_ANOMALY_SCORE=10
-IncludeOptional conf.d/*.conf
-CONF
+    # The generator every private server shares; rlwafctl -f reads this file too.
+    rlw_conf --generated-by t/cli/test_cli.sh \
+        --root "$H" --listen "$port" --user www-data --group www-data \
+        --mpm-tuning none --loglevel 'warn ratelimit_waf:info' \
+        --module-dir "$moddir" --load setenvif --module-so "$so" \
+        --directive 'SetEnvIf Request_URI "^/attack" MODSEC_ANOMALY_SCORE=10' \
+        --directive 'IncludeOptional conf.d/*.conf' > "$httpd_conf" || exit 2
     cat > "$H/conf.d/ratelimit_waf.conf" <<CONF
 RateLimitWAF On
 RateLimitWAFThreshold 5

@@ -1,0 +1,227 @@
+package RLW::Conf;
+
+# RLW::Conf - the one httpd.conf generator for every private httpd the tests,
+# the benchmarks and the demo start.
+#
+# Every such server has the same skeleton: its own ServerRoot, loopback
+# listeners, pid file and logs, a few modules from the Debian module
+# directory, ModSecurity with the OWASP CRS between this module's two
+# snippets, and mod_ratelimit_waf. Only the options below differ, so a
+# change to the skeleton (a new module, another CRS path) is made once.
+#
+#   use RLW::Conf;
+#   print RLW::Conf::httpd_conf(root => $dir, listen => [18001],
+#                               modsec => 1, directive => ['RateLimitWAF On']);
+#
+# From the shell (bench/, t/status, t/cli, tools/demo.sh): tools/rlw-httpd-conf
+# takes the same options as --long-options and prints the same text.
+#
+# Options (keys; "list" ones take an array reference):
+#   root            ServerRoot (required); logs/, run/, htdocs/, data/, tmp/
+#                   below it are the defaults of the paths below
+#   listen          list of [ADDR:]PORT (required; ADDR defaults to 127.0.0.1)
+#   server_name     ServerName (localhost)
+#   generated_by    who asked, for the first comment line
+#   mpm             event | prefork | worker (event)
+#   mpm_tuning      small: 2 children, at most 16 (prefork) or 32 (threaded)
+#                   workers, one <IfModule> block per MPM (default);
+#                   bench: exactly two event children of 16 threads, no
+#                   process churn, keep-alive never closed on a count;
+#                   none: httpd's defaults
+#   user, group     User / Group lines (none: whoever starts httpd; root
+#                   callers pass them, httpd ignores them otherwise)
+#   loglevel        LogLevel (warn)
+#   error_log       ErrorLog (ROOT/logs/error_log)
+#   access_log      CustomLog path; with log_format (a LogFormat string,
+#                   quotes unescaped); none by default
+#   module_dir      where mod_*.so live (/usr/lib/apache2/modules)
+#   load            list of more modules: "x" (x_module, mod_x.so) or
+#                   "x_module=FILE" (FILE relative to module_dir or absolute)
+#   module_so       path of mod_ratelimit_waf.so; empty: not loaded
+#   remoteip_proxy  RemoteIPInternalProxy list (127.0.0.1): X-Forwarded-For
+#                   from there names the client
+#   modsec          1: mod_security2 (SecRuleEngine On) with the CRS
+#   snippets        with modsec: 1 (default) wraps the CRS in this module's
+#                   two snippets of conf_dir; 0 is stock ModSecurity + CRS
+#   conf_dir        where the snippets are (conf/ of this tree)
+#   sec_data_dir, sec_tmp_dir   SecDataDir, SecTmpDir (ROOT/data, ROOT/tmp)
+#   audit           1: ModSecurity audit log ROOT/logs/modsec_audit.log of
+#                   the relevant (non-404 4xx, 5xx) transactions
+#   tls_listen      [ADDR:]PORT of an HTTPS virtual host (mod_ssl), with
+#   tls_dir         its cert.pem and key.pem
+#   tls_directive   list of lines inside that virtual host
+#   directive       list of text blocks appended verbatim, in order (the
+#                   module's directives, <Location>s, virtual hosts, ...)
+
+use strict;
+use warnings;
+
+use Cwd ();
+use File::Basename ();
+
+my $TOP = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
+                        . '/../../..');
+
+our $MODULE_DIR = '/usr/lib/apache2/modules';
+our $CRS_SETUP  = '/etc/modsecurity/crs/crs-setup.conf';
+our $CRS_RULES  = '/usr/share/modsecurity-crs/rules';
+
+# The built module of this tree.
+sub default_module_so { "$TOP/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so" }
+
+# This tree's conf/ (the two ModSecurity snippets).
+sub default_conf_dir { "$TOP/conf" }
+
+sub _addr { $_[0] =~ /:/ ? $_[0] : "127.0.0.1:$_[0]" }
+
+# The LoadModule line of "x", "x_module=FILE" or [x_module, FILE].
+sub _load_line {
+    my ($m, $dir) = @_;
+    my ($name, $file) = ref $m ? @$m
+        : $m =~ /^(\w+)=(.+)$/ ? ($1, $2)
+        : ("${m}_module", "mod_$m.so");
+    $file = "$dir/$file" unless $file =~ m{^/};
+    return "LoadModule $name \"$file\"\n";
+}
+
+# The threaded MPMs (event, worker) get the same limits.
+my $THREADED = <<'EOF';
+    StartServers 2
+    ServerLimit 4
+    ThreadsPerChild 8
+    MinSpareThreads 8
+    MaxSpareThreads 24
+    MaxRequestWorkers 32
+EOF
+
+my %TUNING = (
+    small => <<"EOF",
+<IfModule mpm_prefork_module>
+    StartServers 2
+    MinSpareServers 2
+    MaxSpareServers 6
+    MaxRequestWorkers 16
+</IfModule>
+<IfModule mpm_event_module>
+$THREADED</IfModule>
+<IfModule mpm_worker_module>
+$THREADED</IfModule>
+KeepAlive On
+EOF
+    bench => <<'EOF',
+# Two children of 16 threads from the start, never more, never fewer.
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 16
+MaxRequestWorkers 32
+MinSpareThreads 16
+MaxSpareThreads 32
+MaxConnectionsPerChild 0
+# A benchmark of keep-alive connections: never close them on a count.
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 5
+EOF
+    none => '',
+);
+
+# The whole httpd.conf text for options %o (see the head of this file).
+sub httpd_conf {
+    my (%o) = @_;
+    my $d = $o{root} or die "RLW::Conf: no root\n";
+    my @listen = @{ $o{listen} || [] } or die "RLW::Conf: no listen\n";
+    my $mpm    = $o{mpm} || 'event';
+    my $tuning = $TUNING{ $o{mpm_tuning} || 'small' };
+    die "RLW::Conf: mpm_tuning '$o{mpm_tuning}': small, bench or none\n"
+        unless defined $tuning;
+    my $mdir = $o{module_dir} || $MODULE_DIR;
+    my $conf = $o{conf_dir}   || default_conf_dir();
+    my $so   = $o{module_so};
+    my $snip = $o{modsec} && ($o{snippets} // 1);
+    my $tls  = $o{tls_listen};
+    my $elog = $o{error_log} || "$d/logs/error_log";
+    my $level = $o{loglevel} || 'warn';
+
+    my @load = ("mpm_$mpm", qw(authz_core mime dir remoteip),
+                @{ $o{load} || [] });
+    push @load, qw(socache_shmcb ssl) if $tls;
+    push @load, 'unique_id' if $o{modsec};
+    # Debian's a2enmod order: ratelimit_waf.load sorts before security2.load.
+    push @load, [ratelimit_waf_module => $so] if $so;
+    push @load, 'security2' if $o{modsec};
+
+    my $t = '# Generated by t/lib/RLW/Conf.pm'
+        . ($o{generated_by} ? " for $o{generated_by}" : '') . ".\n";
+    $t .= <<"EOF";
+ServerRoot "$d"
+ServerName ${\ ($o{server_name} || 'localhost')}
+EOF
+    $t .= 'Listen ' . _addr($_) . "\n" for @listen, ($tls ? $tls : ());
+    $t .= <<"EOF";
+PidFile "$d/run/httpd.pid"
+DefaultRuntimeDir "$d/run"
+ErrorLog "$elog"
+LogLevel $level
+EOF
+    $t .= _load_line($_, $mdir) for @load;
+    $t .= "User $o{user}\n"   if $o{user};
+    $t .= "Group $o{group}\n" if $o{group};
+    $t .= $tuning;
+    $t .= <<"EOF";
+TypesConfig /etc/mime.types
+DocumentRoot "$d/htdocs"
+DirectoryIndex index.html
+<Directory "$d/htdocs">
+    Require all granted
+</Directory>
+EOF
+    if ($o{access_log}) {
+        (my $f = $o{log_format} || '%h %l %u %t "%r" %>s %b')
+            =~ s/(["\\])/\\$1/g;
+        $t .= "LogFormat \"$f\" rlw\nCustomLog \"$o{access_log}\" rlw\n";
+    }
+    $t .= "# Clients are played through X-Forwarded-For from these proxies.\n"
+        . "RemoteIPHeader X-Forwarded-For\n"
+        . 'RemoteIPInternalProxy ' . ($o{remoteip_proxy} || '127.0.0.1')
+        . "\n";
+    if ($tls) {
+        my $td = $o{tls_dir} or die "RLW::Conf: tls_listen without tls_dir\n";
+        $t .= "SSLSessionCache \"shmcb:$d/run/ssl_scache(512000)\"\n"
+            . '<VirtualHost ' . _addr($tls) . ">\n"
+            . "    SSLEngine on\n"
+            . "    SSLCertificateFile \"$td/cert.pem\"\n"
+            . "    SSLCertificateKeyFile \"$td/key.pem\"\n";
+        $t .= join '', map { s/^/    /mgr . "\n" }
+                           @{ $o{tls_directive} || [] };
+        $t .= "</VirtualHost>\n";
+    }
+    if ($o{modsec}) {
+        my $data = $o{sec_data_dir} || "$d/data";
+        my $tmp  = $o{sec_tmp_dir}  || "$d/tmp";
+        $t .= <<"EOF";
+# ModSecurity 2 with the OWASP CRS at its Debian defaults (paranoia level 1,
+# anomaly scoring, inbound threshold 5).
+SecRuleEngine On
+SecRequestBodyAccess On
+SecDataDir "$data"
+SecTmpDir "$tmp"
+EOF
+        $t .= $o{audit} ? <<"EOF" : "SecAuditEngine Off\n";
+SecAuditEngine RelevantOnly
+SecAuditLogRelevantStatus "^(?:5|4(?!04))"
+SecAuditLogParts ABHZ
+SecAuditLogType Serial
+SecAuditLog "$d/logs/modsec_audit.log"
+EOF
+        # The "before" snippet must come before the CRS, the other after it
+        # (docs/architecture.md).
+        $t .= "Include \"$conf/modsecurity-ratelimit-waf-before.conf\"\n"
+            if $snip;
+        $t .= "Include $CRS_SETUP\nInclude $CRS_RULES/*.conf\n";
+        $t .= "Include \"$conf/modsecurity-ratelimit-waf.conf\"\n" if $snip;
+    }
+    $t .= "$_\n" for @{ $o{directive} || [] };
+    return $t;
+}
+
+1;
