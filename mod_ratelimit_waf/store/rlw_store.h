@@ -2,11 +2,11 @@
  *
  * httpd-free (APR only). A store keeps, per client, the attack count in the
  * sliding window and the ban state, and answers "is this client banned?".
- * Backends: "shm" (rlw_store_shm.c, one server, the default) and, through
- * the same table, any cluster backend added later. To add a backend, write
- * its constructor, add its name to rlw_store_names[] (mod_rlw_config.c,
- * which validates RateLimitWAFStore) and its construction to create_store()
- * (mod_rlw_hooks.c).
+ * Backends: "shm" (rlw_store_shm.c, one server, the default) and
+ * "memcached" (rlw_store_mc.c, a cluster of nodes). Adding one is its own
+ * file, which defines an rlw_store_backend_t, plus one entry in
+ * rlw_store_backends[] (rlw_store_registry.c): RateLimitWAFStore, httpd -t
+ * and post_config find it there (docs/architecture.md).
  *
  * Contract shared by all backends:
  * - banned() never does network I/O and never blocks for long: it runs on
