@@ -42,7 +42,8 @@ $(MODULE_SO): $(CORE_SRC) $(GLUE_SRC) $(ALL_HDR)
 	  || { cat .build.log; exit 1; }
 
 # C unit tests of the core (libcheck).
-UNIT_SRC := $(wildcard t/unit/test_*.c)
+# The suites, and what they share (json_leaves.c: a strict JSON parser).
+UNIT_SRC := $(wildcard t/unit/test_*.c) t/unit/json_leaves.c
 t/unit/run_unit: $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(ALL_HDR)
 	$(CC) -g -O1 $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
 	  t/unit/unit_main.c $(UNIT_SRC) $(CORE_SRC) \

@@ -4,11 +4,8 @@
  * break the line, add a key or change event.action; a short buffer gives
  * -1 and an empty string; the escaper on its own.
  *
- * The lines are checked by a small strict JSON parser below (RFC 8259: no
- * raw control bytes or invalid UTF-8 in strings, paired surrogates, strict
- * numbers, no duplicate keys, nothing after the value). It flattens the
- * document into leaves "event.action" = "ban", array elements as
- * "rule.id[]", with strings decoded back to UTF-8.
+ * The lines are checked by a small strict JSON parser (json_leaves.c) that
+ * flattens each line into leaves, "event.action" = "ban", "rule.id[]"...
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,478 +17,7 @@
 #include "rlw_event.h"
 #include "unit_suites.h"
 
-/* ---- a strict JSON parser that flattens to leaves ---- */
-
-#define MAX_LEAVES 96
-#define MAX_PATH 96
-#define MAX_VALUE 4096
-#define MAX_KEYS_PER_OBJECT 32
-
-typedef struct leaf {
-    char path[MAX_PATH];
-    char type; /* 's' string, 'n' number, 't' true, 'f' false, 'z' null */
-    char value[MAX_VALUE]; /* decoded string, or the number's text */
-    size_t vlen;
-} leaf_t;
-
-typedef struct doc {
-    leaf_t leaves[MAX_LEAVES];
-    int n;
-    const char *p, *end;
-    const char *err;
-} doc_t;
-
-static doc_t doc; /* large: static, and tests run one at a time */
-
-static int parse_value(doc_t *d, const char *path, int depth);
-
-static void ws(doc_t *d)
-{
-    while (d->p < d->end &&
-           (*d->p == ' ' || *d->p == '\t' || *d->p == '\n' || *d->p == '\r'))
-        d->p++;
-}
-
-static int jfail(doc_t *d, const char *why)
-{
-    if (d->err == NULL)
-        d->err = why;
-    return -1;
-}
-
-static void put_utf8(char *out, size_t *n, size_t cap, unsigned long cp)
-{
-    unsigned char b[4];
-    size_t k, len;
-
-    if (cp < 0x80) {
-        b[0] = (unsigned char)cp;
-        len = 1;
-    } else if (cp < 0x800) {
-        b[0] = (unsigned char)(0xc0 | (cp >> 6));
-        b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-        len = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (unsigned char)(0xe0 | (cp >> 12));
-        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-        len = 3;
-    } else {
-        b[0] = (unsigned char)(0xf0 | (cp >> 18));
-        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-        len = 4;
-    }
-    for (k = 0; k < len && *n < cap; k++)
-        out[(*n)++] = (char)b[k];
-}
-
-static int hex4(doc_t *d, unsigned long *cp)
-{
-    int i;
-
-    *cp = 0;
-    if (d->end - d->p < 4)
-        return jfail(d, "short \\u escape");
-    for (i = 0; i < 4; i++) {
-        char c = *d->p++;
-
-        *cp <<= 4;
-        if (c >= '0' && c <= '9')
-            *cp |= (unsigned long)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            *cp |= (unsigned long)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            *cp |= (unsigned long)(c - 'A' + 10);
-        else
-            return jfail(d, "bad hex digit");
-    }
-    return 0;
-}
-
-/* Parses a string at d->p (on the quote), decoded into out (cap bytes). */
-static int parse_string(doc_t *d, char *out, size_t cap, size_t *outlen)
-{
-    size_t n = 0;
-
-    if (d->p >= d->end || *d->p != '"')
-        return jfail(d, "string expected");
-    d->p++;
-    for (;;) {
-        unsigned char c;
-
-        if (d->p >= d->end)
-            return jfail(d, "unterminated string");
-        c = (unsigned char)*d->p;
-        if (c == '"') {
-            d->p++;
-            break;
-        }
-        if (c < 0x20)
-            return jfail(d, "raw control byte in string");
-        if (c == '\\') {
-            unsigned long cp;
-
-            d->p++;
-            if (d->p >= d->end)
-                return jfail(d, "unterminated escape");
-            switch (*d->p++) {
-            case '"':
-                cp = '"';
-                break;
-            case '\\':
-                cp = '\\';
-                break;
-            case '/':
-                cp = '/';
-                break;
-            case 'b':
-                cp = '\b';
-                break;
-            case 'f':
-                cp = '\f';
-                break;
-            case 'n':
-                cp = '\n';
-                break;
-            case 'r':
-                cp = '\r';
-                break;
-            case 't':
-                cp = '\t';
-                break;
-            case 'u':
-                if (hex4(d, &cp) != 0)
-                    return -1;
-                if (cp >= 0xdc00 && cp <= 0xdfff)
-                    return jfail(d, "lone low surrogate");
-                if (cp >= 0xd800 && cp <= 0xdbff) {
-                    unsigned long lo;
-
-                    if (d->end - d->p < 2 || d->p[0] != '\\' || d->p[1] != 'u')
-                        return jfail(d, "lone high surrogate");
-                    d->p += 2;
-                    if (hex4(d, &lo) != 0)
-                        return -1;
-                    if (lo < 0xdc00 || lo > 0xdfff)
-                        return jfail(d, "bad surrogate pair");
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                }
-                break;
-            default:
-                return jfail(d, "bad escape");
-            }
-            put_utf8(out, &n, cap, cp);
-        } else if (c < 0x80) {
-            if (n < cap)
-                out[n++] = (char)c;
-            d->p++;
-        } else {
-            /* Raw UTF-8: strictly valid, as RFC 8259 requires. */
-            const unsigned char *s = (const unsigned char *)d->p;
-            size_t len, i, left = (size_t)(d->end - d->p);
-            unsigned char lo = 0x80, hi = 0xbf;
-
-            if (c >= 0xc2 && c <= 0xdf)
-                len = 2;
-            else if (c >= 0xe0 && c <= 0xef)
-                len = 3;
-            else if (c >= 0xf0 && c <= 0xf4)
-                len = 4;
-            else
-                return jfail(d, "invalid UTF-8 lead byte");
-            if (c == 0xe0)
-                lo = 0xa0;
-            if (c == 0xed)
-                hi = 0x9f;
-            if (c == 0xf0)
-                lo = 0x90;
-            if (c == 0xf4)
-                hi = 0x8f;
-            if (left < len || s[1] < lo || s[1] > hi)
-                return jfail(d, "invalid UTF-8");
-            for (i = 2; i < len; i++)
-                if (s[i] < 0x80 || s[i] > 0xbf)
-                    return jfail(d, "invalid UTF-8 continuation");
-            for (i = 0; i < len; i++)
-                if (n < cap)
-                    out[n++] = (char)s[i];
-            d->p += len;
-        }
-    }
-    if (n < cap)
-        out[n] = '\0';
-    else
-        out[cap - 1] = '\0';
-    *outlen = n;
-    return 0;
-}
-
-static leaf_t *new_leaf(doc_t *d, const char *path, char type)
-{
-    leaf_t *l;
-
-    if (d->n >= MAX_LEAVES) {
-        jfail(d, "too many leaves");
-        return NULL;
-    }
-    l = &d->leaves[d->n++];
-    snprintf(l->path, sizeof(l->path), "%s", path);
-    l->type = type;
-    l->value[0] = '\0';
-    l->vlen = 0;
-    return l;
-}
-
-static int parse_number(doc_t *d, const char *path)
-{
-    const char *s = d->p;
-    leaf_t *l;
-
-    if (d->p < d->end && *d->p == '-')
-        d->p++;
-    if (d->p < d->end && *d->p == '0')
-        d->p++;
-    else if (d->p < d->end && *d->p >= '1' && *d->p <= '9')
-        while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
-            d->p++;
-    else
-        return jfail(d, "bad number");
-    if (d->p < d->end && *d->p == '.') {
-        d->p++;
-        if (d->p >= d->end || *d->p < '0' || *d->p > '9')
-            return jfail(d, "bad fraction");
-        while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
-            d->p++;
-    }
-    if (d->p < d->end && (*d->p == 'e' || *d->p == 'E')) {
-        d->p++;
-        if (d->p < d->end && (*d->p == '+' || *d->p == '-'))
-            d->p++;
-        if (d->p >= d->end || *d->p < '0' || *d->p > '9')
-            return jfail(d, "bad exponent");
-        while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
-            d->p++;
-    }
-    if ((l = new_leaf(d, path, 'n')) == NULL)
-        return -1;
-    l->vlen = (size_t)(d->p - s);
-    if (l->vlen >= sizeof(l->value))
-        return jfail(d, "number too long");
-    memcpy(l->value, s, l->vlen);
-    l->value[l->vlen] = '\0';
-    return 0;
-}
-
-static int parse_word(doc_t *d, const char *path, const char *word, char t)
-{
-    size_t n = strlen(word);
-
-    if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
-        return jfail(d, "unexpected character");
-    d->p += n;
-    return new_leaf(d, path, t) == NULL ? -1 : 0;
-}
-
-static int parse_object(doc_t *d, const char *path, int depth)
-{
-    char keys[MAX_KEYS_PER_OBJECT][MAX_PATH];
-    int nkeys = 0, i;
-
-    d->p++; /* '{' */
-    ws(d);
-    if (d->p < d->end && *d->p == '}') {
-        d->p++;
-        return 0;
-    }
-    for (;;) {
-        char key[MAX_PATH], sub[2 * MAX_PATH + 2];
-        size_t klen;
-
-        ws(d);
-        if (parse_string(d, key, sizeof(key), &klen) != 0)
-            return -1;
-        if (klen == 0 || klen >= sizeof(key) || memchr(key, '\0', klen))
-            return jfail(d, "empty, long or odd key");
-        for (i = 0; i < nkeys; i++)
-            if (strcmp(keys[i], key) == 0)
-                return jfail(d, "duplicate key");
-        if (nkeys == MAX_KEYS_PER_OBJECT)
-            return jfail(d, "too many keys");
-        snprintf(keys[nkeys++], MAX_PATH, "%s", key);
-        ws(d);
-        if (d->p >= d->end || *d->p != ':')
-            return jfail(d, "':' expected");
-        d->p++;
-        snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
-        if (parse_value(d, sub, depth + 1) != 0)
-            return -1;
-        ws(d);
-        if (d->p < d->end && *d->p == ',') {
-            d->p++;
-            continue;
-        }
-        if (d->p < d->end && *d->p == '}') {
-            d->p++;
-            return 0;
-        }
-        return jfail(d, "',' or '}' expected");
-    }
-}
-
-static int parse_array(doc_t *d, const char *path, int depth)
-{
-    char sub[MAX_PATH + 3];
-
-    snprintf(sub, sizeof(sub), "%s[]", path);
-    d->p++; /* '[' */
-    ws(d);
-    if (d->p < d->end && *d->p == ']') {
-        d->p++;
-        return 0;
-    }
-    for (;;) {
-        if (parse_value(d, sub, depth + 1) != 0)
-            return -1;
-        ws(d);
-        if (d->p < d->end && *d->p == ',') {
-            d->p++;
-            continue;
-        }
-        if (d->p < d->end && *d->p == ']') {
-            d->p++;
-            return 0;
-        }
-        return jfail(d, "',' or ']' expected");
-    }
-}
-
-static int parse_value(doc_t *d, const char *path, int depth)
-{
-    leaf_t *l;
-
-    if (depth > 16)
-        return jfail(d, "too deep");
-    ws(d);
-    if (d->p >= d->end)
-        return jfail(d, "value expected");
-    switch (*d->p) {
-    case '{':
-        return parse_object(d, path, depth);
-    case '[':
-        return parse_array(d, path, depth);
-    case '"':
-        if ((l = new_leaf(d, path, 's')) == NULL)
-            return -1;
-        return parse_string(d, l->value, sizeof(l->value), &l->vlen);
-    case 't':
-        return parse_word(d, path, "true", 't');
-    case 'f':
-        return parse_word(d, path, "false", 'f');
-    case 'n':
-        return parse_word(d, path, "null", 'z');
-    default:
-        return parse_number(d, path);
-    }
-}
-
-/* Parses one event line of n bytes: a single object, one "\n" at the end,
- * no other line break. Returns 0 or -1 with doc.err set. */
-static int parse_line(const char *line, size_t n)
-{
-    memset(&doc, 0, sizeof(doc));
-    if (n == 0 || line[n - 1] != '\n')
-        return jfail(&doc, "no newline at the end");
-    if (memchr(line, '\n', n - 1) != NULL || memchr(line, '\r', n) != NULL)
-        return jfail(&doc, "line break inside the line");
-    if (memchr(line, '\0', n) != NULL)
-        return jfail(&doc, "NUL inside the line");
-    doc.p = line;
-    doc.end = line + n - 1;
-    ws(&doc);
-    if (doc.p >= doc.end || *doc.p != '{')
-        return jfail(&doc, "not an object");
-    if (parse_value(&doc, "", 0) != 0)
-        return -1;
-    ws(&doc);
-    if (doc.p != doc.end)
-        return jfail(&doc, "text after the object");
-    return 0;
-}
-
-static const leaf_t *get(const char *path)
-{
-    int i;
-
-    for (i = 0; i < doc.n; i++)
-        if (strcmp(doc.leaves[i].path, path) == 0)
-            return &doc.leaves[i];
-    return NULL;
-}
-
-/* Value of the string leaf at path, or "<missing>". */
-static const char *str(const char *path)
-{
-    const leaf_t *l = get(path);
-
-    return l != NULL && l->type == 's' ? l->value : "<missing>";
-}
-
-/* Type of the leaf at path ('s', 'n', 't', 'f', 'z'), or '?' if absent. */
-static int kind_of(const char *path)
-{
-    const leaf_t *l = get(path);
-
-    return l != NULL ? l->type : '?';
-}
-
-static const char *num(const char *path)
-{
-    const leaf_t *l = get(path);
-
-    return l != NULL && l->type == 'n' ? l->value : "<missing>";
-}
-
-/* The n-th element (0-based) of the string array at path ("rule.id[]"). */
-static const char *elem(const char *path, int n)
-{
-    int i;
-
-    for (i = 0; i < doc.n; i++)
-        if (strcmp(doc.leaves[i].path, path) == 0 && n-- == 0)
-            return doc.leaves[i].value;
-    return "<missing>";
-}
-
-static int count(const char *path)
-{
-    int i, c = 0;
-
-    for (i = 0; i < doc.n; i++)
-        c += strcmp(doc.leaves[i].path, path) == 0;
-    return c;
-}
-
-/* The distinct leaf paths, in order, space-separated. */
-static void keyset(char *out, size_t len)
-{
-    size_t pos = 0;
-    int i, j;
-
-    out[0] = '\0';
-    for (i = 0; i < doc.n; i++) {
-        for (j = 0; j < i; j++)
-            if (strcmp(doc.leaves[j].path, doc.leaves[i].path) == 0)
-                break;
-        if (j < i)
-            continue;
-        pos += (size_t)snprintf(out + pos, len - pos, "%s%s", pos ? " " : "",
-                                doc.leaves[i].path);
-        if (pos >= len)
-            break;
-    }
-}
+#include "json_leaves.h"
 
 /* ---- fixtures ---- */
 
@@ -575,8 +101,8 @@ static int format_and_parse(const rlw_event_t *ev)
 
     ck_assert_msg(n > 0, "format failed");
     ck_assert_uint_eq((size_t)n, strlen(line));
-    ck_assert_msg(parse_line(line, (size_t)n) == 0, "invalid JSON (%s): %s",
-                  doc.err, line);
+    ck_assert_msg(jl_parse_line(line, (size_t)n) == 0, "invalid JSON (%s): %s",
+                  jl_doc.err, line);
     return n;
 }
 
@@ -632,19 +158,19 @@ START_TEST(every_kind_is_valid_json)
     char keys[2048];
 
     format_and_parse(&ev);
-    keyset(keys, sizeof(keys));
+    jl_keyset(keys, sizeof(keys));
     ck_assert_str_eq(keys, c->keys);
-    ck_assert_str_eq(str("event.action"), c->action);
-    ck_assert_str_eq(str("event.kind"), c->ekind);
-    ck_assert_str_eq(str("event.module"), "ratelimit_waf");
-    ck_assert_str_eq(str("event.dataset"), "ratelimit_waf.events");
-    ck_assert_str_eq(str("observer.vendor"), "mod_ratelimit_waf");
-    ck_assert_str_eq(str("observer.type"), "waf");
-    ck_assert_str_eq(str("observer.hostname"), "web1.example.net");
-    ck_assert_int_eq(kind_of("rlw.dry_run"), 'f');
+    ck_assert_str_eq(jl_str("event.action"), c->action);
+    ck_assert_str_eq(jl_str("event.kind"), c->ekind);
+    ck_assert_str_eq(jl_str("event.module"), "ratelimit_waf");
+    ck_assert_str_eq(jl_str("event.dataset"), "ratelimit_waf.events");
+    ck_assert_str_eq(jl_str("observer.vendor"), "mod_ratelimit_waf");
+    ck_assert_str_eq(jl_str("observer.type"), "waf");
+    ck_assert_str_eq(jl_str("observer.hostname"), "web1.example.net");
+    ck_assert_int_eq(jl_kind_of("rlw.dry_run"), 'f');
     ck_assert_str_eq(rlw_event_action(c->kind), c->action);
-    ck_assert_int_eq(kind_of("message"), 's');
-    ck_assert_uint_gt(strlen(str("message")), 10);
+    ck_assert_int_eq(jl_kind_of("message"), 's');
+    ck_assert_uint_gt(strlen(jl_str("message")), 10);
 }
 END_TEST
 
@@ -653,34 +179,34 @@ START_TEST(ban_values)
     rlw_event_t ev = fixture(RLW_EV_BAN);
 
     format_and_parse(&ev);
-    ck_assert_str_eq(str("@timestamp"), "2026-11-29T10:30:09.032Z");
-    ck_assert_str_eq(elem("event.category[]", 0), "intrusion_detection");
-    ck_assert_str_eq(elem("event.category[]", 1), "network");
-    ck_assert_str_eq(elem("event.type[]", 0), "denied");
-    ck_assert_str_eq(str("event.start"), "2026-11-29T10:30:09.032Z");
-    ck_assert_str_eq(str("event.end"), "2026-11-29T10:40:09.032Z");
-    ck_assert_str_eq(num("event.duration"), "600000000000");
-    ck_assert_str_eq(str("source.ip"), "192.0.2.7");
-    ck_assert_str_eq(str("source.address"), "192.0.2.7");
-    ck_assert_str_eq(str("rlw.client"), "192.0.2.7");
-    ck_assert_int_eq(count("rule.id[]"), 5);
-    ck_assert_str_eq(elem("rule.id[]", 0), "942100");
-    ck_assert_str_eq(elem("rule.id[]", 4), "949110");
-    ck_assert_int_eq(count("rule.category[]"), 4); /* sqli once */
-    ck_assert_str_eq(elem("rule.category[]", 0), "sqli");
-    ck_assert_str_eq(elem("rule.category[]", 1), "xss");
-    ck_assert_str_eq(elem("rule.category[]", 2), "protocol-enforcement");
-    ck_assert_str_eq(elem("rule.category[]", 3), "other");
-    ck_assert_str_eq(str("url.original"), "/index.php?id=1%27%20OR%201=1");
-    ck_assert_str_eq(str("user_agent.original"), "sqlmap/1.7");
-    ck_assert_str_eq(num("rlw.count"), "20");
-    ck_assert_str_eq(num("rlw.threshold"), "20");
-    ck_assert_str_eq(num("rlw.window_s"), "60");
-    ck_assert_str_eq(num("rlw.strike"), "2");
-    ck_assert_str_eq(str("rlw.class"), "normal");
-    ck_assert_str_eq(str("rlw.node"), "web2.example.net");
-    ck_assert_str_eq(str("rlw.store"), "shm");
-    ck_assert_str_eq(str("message"),
+    ck_assert_str_eq(jl_str("@timestamp"), "2026-11-29T10:30:09.032Z");
+    ck_assert_str_eq(jl_elem("event.category[]", 0), "intrusion_detection");
+    ck_assert_str_eq(jl_elem("event.category[]", 1), "network");
+    ck_assert_str_eq(jl_elem("event.type[]", 0), "denied");
+    ck_assert_str_eq(jl_str("event.start"), "2026-11-29T10:30:09.032Z");
+    ck_assert_str_eq(jl_str("event.end"), "2026-11-29T10:40:09.032Z");
+    ck_assert_str_eq(jl_num("event.duration"), "600000000000");
+    ck_assert_str_eq(jl_str("source.ip"), "192.0.2.7");
+    ck_assert_str_eq(jl_str("source.address"), "192.0.2.7");
+    ck_assert_str_eq(jl_str("rlw.client"), "192.0.2.7");
+    ck_assert_int_eq(jl_count("rule.id[]"), 5);
+    ck_assert_str_eq(jl_elem("rule.id[]", 0), "942100");
+    ck_assert_str_eq(jl_elem("rule.id[]", 4), "949110");
+    ck_assert_int_eq(jl_count("rule.category[]"), 4); /* sqli once */
+    ck_assert_str_eq(jl_elem("rule.category[]", 0), "sqli");
+    ck_assert_str_eq(jl_elem("rule.category[]", 1), "xss");
+    ck_assert_str_eq(jl_elem("rule.category[]", 2), "protocol-enforcement");
+    ck_assert_str_eq(jl_elem("rule.category[]", 3), "other");
+    ck_assert_str_eq(jl_str("url.original"), "/index.php?id=1%27%20OR%201=1");
+    ck_assert_str_eq(jl_str("user_agent.original"), "sqlmap/1.7");
+    ck_assert_str_eq(jl_num("rlw.count"), "20");
+    ck_assert_str_eq(jl_num("rlw.threshold"), "20");
+    ck_assert_str_eq(jl_num("rlw.window_s"), "60");
+    ck_assert_str_eq(jl_num("rlw.strike"), "2");
+    ck_assert_str_eq(jl_str("rlw.class"), "normal");
+    ck_assert_str_eq(jl_str("rlw.node"), "web2.example.net");
+    ck_assert_str_eq(jl_str("rlw.store"), "shm");
+    ck_assert_str_eq(jl_str("message"),
                      "Banned 192.0.2.7 for 10m after 20 attacks in 1m "
                      "(strike 2)");
 }
@@ -698,25 +224,25 @@ START_TEST(ban_ipv6_group_dry_run_manual)
     ev.window_ms = 2500;
     ev.user = "alice";
     format_and_parse(&ev);
-    ck_assert_str_eq(str("source.ip"), "2001:db8:1:2::");
-    ck_assert_str_eq(str("source.address"), "2001:db8:1:2::/64");
-    ck_assert_str_eq(str("rlw.client"), "2001:db8:1:2::/64");
-    ck_assert_str_eq(elem("event.type[]", 0), "allowed");
-    ck_assert_int_eq(kind_of("rlw.dry_run"), 't');
-    ck_assert_str_eq(str("event.end"), "2026-11-29T10:30:10.532Z");
-    ck_assert_str_eq(num("event.duration"), "1500000000");
-    ck_assert_str_eq(num("rlw.window_s"), "2.5");
-    ck_assert_str_eq(str("user.name"), "alice");
-    ck_assert_ptr_null(get("rlw.strike"));
-    ck_assert_str_eq(str("message"), "Would ban (dry run) 2001:db8:1:2::/64 "
-                                     "for 1500ms (manual)");
+    ck_assert_str_eq(jl_str("source.ip"), "2001:db8:1:2::");
+    ck_assert_str_eq(jl_str("source.address"), "2001:db8:1:2::/64");
+    ck_assert_str_eq(jl_str("rlw.client"), "2001:db8:1:2::/64");
+    ck_assert_str_eq(jl_elem("event.type[]", 0), "allowed");
+    ck_assert_int_eq(jl_kind_of("rlw.dry_run"), 't');
+    ck_assert_str_eq(jl_str("event.end"), "2026-11-29T10:30:10.532Z");
+    ck_assert_str_eq(jl_num("event.duration"), "1500000000");
+    ck_assert_str_eq(jl_num("rlw.window_s"), "2.5");
+    ck_assert_str_eq(jl_str("user.name"), "alice");
+    ck_assert_ptr_null(jl_get("rlw.strike"));
+    ck_assert_str_eq(jl_str("message"), "Would ban (dry run) 2001:db8:1:2::/64 "
+                                        "for 1500ms (manual)");
     ev.user = NULL; /* a manual ban without an authenticated user */
     ev.reason = "manual";
     ev.dry_run = 0;
     format_and_parse(&ev);
-    ck_assert_str_eq(str("event.reason"), "manual");
-    ck_assert_str_eq(str("message"), "Banned 2001:db8:1:2::/64 for 1500ms "
-                                     "(manual)");
+    ck_assert_str_eq(jl_str("event.reason"), "manual");
+    ck_assert_str_eq(jl_str("message"), "Banned 2001:db8:1:2::/64 for 1500ms "
+                                        "(manual)");
 }
 END_TEST
 
@@ -725,20 +251,20 @@ START_TEST(unban_values)
     rlw_event_t ev = fixture(RLW_EV_UNBAN);
 
     format_and_parse(&ev); /* expired: ends at until, 1 s before now */
-    ck_assert_str_eq(str("event.reason"), "expired");
-    ck_assert_str_eq(str("event.end"), "2026-11-29T10:40:09.032Z");
-    ck_assert_str_eq(num("event.duration"), "600000000000");
-    ck_assert_str_eq(elem("event.type[]", 0), "end");
-    ck_assert_str_eq(str("message"), "Ban of 192.0.2.7 expired");
+    ck_assert_str_eq(jl_str("event.reason"), "expired");
+    ck_assert_str_eq(jl_str("event.end"), "2026-11-29T10:40:09.032Z");
+    ck_assert_str_eq(jl_num("event.duration"), "600000000000");
+    ck_assert_str_eq(jl_elem("event.type[]", 0), "end");
+    ck_assert_str_eq(jl_str("message"), "Ban of 192.0.2.7 expired");
 
     ev.reason = "manual"; /* lifted 100 s in: ends now */
     ev.user = "bob";
     ev.now_ms = NOW + 100000;
     format_and_parse(&ev);
-    ck_assert_str_eq(str("event.end"), "2026-11-29T10:31:49.032Z");
-    ck_assert_str_eq(num("event.duration"), "100000000000");
-    ck_assert_str_eq(str("user.name"), "bob");
-    ck_assert_str_eq(str("message"), "Ban of 192.0.2.7 lifted by hand");
+    ck_assert_str_eq(jl_str("event.end"), "2026-11-29T10:31:49.032Z");
+    ck_assert_str_eq(jl_num("event.duration"), "100000000000");
+    ck_assert_str_eq(jl_str("user.name"), "bob");
+    ck_assert_str_eq(jl_str("message"), "Ban of 192.0.2.7 lifted by hand");
 }
 END_TEST
 
@@ -747,18 +273,18 @@ START_TEST(store_values)
     rlw_event_t ev = fixture(RLW_EV_STORE_DEGRADED);
 
     format_and_parse(&ev);
-    ck_assert_str_eq(str("event.reason"), "SERVER HAS FAILED");
-    ck_assert_str_eq(elem("event.category[]", 0), "database");
-    ck_assert_str_eq(elem("event.type[]", 0), "error");
-    ck_assert_str_eq(str("message"), "Store memcached degraded");
-    ck_assert_ptr_null(get("source.ip"));
+    ck_assert_str_eq(jl_str("event.reason"), "SERVER HAS FAILED");
+    ck_assert_str_eq(jl_elem("event.category[]", 0), "database");
+    ck_assert_str_eq(jl_elem("event.type[]", 0), "error");
+    ck_assert_str_eq(jl_str("message"), "Store memcached degraded");
+    ck_assert_ptr_null(jl_get("source.ip"));
     ev.kind = RLW_EV_STORE_RECOVERED;
     ev.reason = NULL;
     ev.observer = NULL;
     format_and_parse(&ev);
-    ck_assert_str_eq(str("message"), "Store memcached recovered");
-    ck_assert_ptr_null(get("observer.hostname"));
-    ck_assert_str_eq(str("observer.vendor"), "mod_ratelimit_waf");
+    ck_assert_str_eq(jl_str("message"), "Store memcached recovered");
+    ck_assert_ptr_null(jl_get("observer.hostname"));
+    ck_assert_str_eq(jl_str("observer.vendor"), "mod_ratelimit_waf");
 }
 END_TEST
 
@@ -768,27 +294,27 @@ START_TEST(timestamps_at_the_edges)
 
     ev.now_ms = 0;
     format_and_parse(&ev);
-    ck_assert_str_eq(str("@timestamp"), "1970-01-01T00:00:00.000Z");
+    ck_assert_str_eq(jl_str("@timestamp"), "1970-01-01T00:00:00.000Z");
     ev.now_ms = -1;
     format_and_parse(&ev);
-    ck_assert_str_eq(str("@timestamp"), "1970-01-01T00:00:00.000Z");
+    ck_assert_str_eq(jl_str("@timestamp"), "1970-01-01T00:00:00.000Z");
     ev.now_ms = 951782400999LL; /* leap day */
     format_and_parse(&ev);
-    ck_assert_str_eq(str("@timestamp"), "2000-02-29T00:00:00.999Z");
+    ck_assert_str_eq(jl_str("@timestamp"), "2000-02-29T00:00:00.999Z");
     ev.now_ms = INT64_MAX;
     format_and_parse(&ev);
-    ck_assert_str_eq(str("@timestamp"), "9999-12-31T23:59:59.999Z");
+    ck_assert_str_eq(jl_str("@timestamp"), "9999-12-31T23:59:59.999Z");
 
     ev = fixture(RLW_EV_BAN);
     fx_ban.start_ms = 0;
     fx_ban.until_ms = INT64_MAX;
     format_and_parse(&ev);
-    ck_assert_str_eq(num("event.duration"), "9223372036854775807");
-    ck_assert_str_eq(str("event.end"), "9999-12-31T23:59:59.999Z");
+    ck_assert_str_eq(jl_num("event.duration"), "9223372036854775807");
+    ck_assert_str_eq(jl_str("event.end"), "9999-12-31T23:59:59.999Z");
     ev.ban = NULL;
     ev.ban_ms = INT64_MAX; /* now + ban_ms overflows: no negative time */
     format_and_parse(&ev);
-    ck_assert_str_eq(str("event.end"), str("event.start"));
+    ck_assert_str_eq(jl_str("event.end"), jl_str("event.start"));
 
     /* Found by t/fuzz/fuzz_event.c: a ban starting at INT64_MIN made
      * end - start overflow (UBSan; a negative duration otherwise). It
@@ -797,15 +323,15 @@ START_TEST(timestamps_at_the_edges)
     fx_ban.start_ms = INT64_MIN;
     fx_ban.until_ms = 1000;
     format_and_parse(&ev);
-    ck_assert_str_eq(str("event.start"), "1970-01-01T00:00:00.000Z");
-    ck_assert_str_eq(str("event.end"), "1970-01-01T00:00:01.000Z");
-    ck_assert_str_eq(num("event.duration"), "1000000000");
+    ck_assert_str_eq(jl_str("event.start"), "1970-01-01T00:00:00.000Z");
+    ck_assert_str_eq(jl_str("event.end"), "1970-01-01T00:00:01.000Z");
+    ck_assert_str_eq(jl_num("event.duration"), "1000000000");
     ev = fixture(RLW_EV_BAN);
     fx_ban.start_ms = INT64_MIN;
     fx_ban.until_ms = INT64_MIN + 1;
     format_and_parse(&ev);
-    ck_assert_str_eq(num("event.duration"), "0");
-    ck_assert_str_eq(str("event.end"), "1970-01-01T00:00:00.000Z");
+    ck_assert_str_eq(jl_num("event.duration"), "0");
+    ck_assert_str_eq(jl_str("event.end"), "1970-01-01T00:00:00.000Z");
 }
 END_TEST
 
@@ -833,16 +359,16 @@ START_TEST(ban_times_at_the_extremes)
         fx_ban.start_ms = cases[i].start;
         fx_ban.until_ms = cases[i].end;
         format_and_parse(&ev);
-        ck_assert_str_eq(num("event.duration"), cases[i].duration);
-        ck_assert_int_eq(kind_of("message"), 's');
+        ck_assert_str_eq(jl_num("event.duration"), cases[i].duration);
+        ck_assert_int_eq(jl_kind_of("message"), 's');
         /* An unban lifted now (NOW) of a ban that "started" at INT64_MIN. */
         ev = fixture(RLW_EV_UNBAN);
         fx_ban.start_ms = cases[i].start;
         fx_ban.until_ms = cases[i].end;
         ev.reason = "manual";
         format_and_parse(&ev);
-        ck_assert_str_ne(num("event.duration"), "");
-        ck_assert_int_ne(num("event.duration")[0], '-');
+        ck_assert_str_ne(jl_num("event.duration"), "");
+        ck_assert_int_ne(jl_num("event.duration")[0], '-');
     }
 }
 END_TEST
@@ -881,19 +407,19 @@ START_TEST(hostile_strings_stay_inside)
     ev.user = "alice";
     ev.reason = "threshold";
     format_and_parse(&ev);
-    keyset(good_keys, sizeof(good_keys));
-    good_leaves = doc.n;
+    jl_keyset(good_keys, sizeof(good_keys));
+    good_leaves = jl_doc.n;
 
     ev.uri = ev.user_agent = ev.user = ev.reason = h;
     ev.observer = ev.decided_by = ev.store = ev.ban_class = h;
     n = format_and_parse(&ev);
     ck_assert_int_le(n, RLW_EVENT_LINE_MAX - 1);
-    keyset(keys, sizeof(keys));
+    jl_keyset(keys, sizeof(keys));
     ck_assert_str_eq(keys, good_keys); /* no key more, none less */
-    ck_assert_int_eq(doc.n, good_leaves);
-    ck_assert_str_eq(str("event.action"), "ban");
-    ck_assert_int_eq(kind_of("rlw.dry_run"), 'f');
-    ck_assert_int_eq(count("event.action"), 1);
+    ck_assert_int_eq(jl_doc.n, good_leaves);
+    ck_assert_str_eq(jl_str("event.action"), "ban");
+    ck_assert_int_eq(jl_kind_of("rlw.dry_run"), 'f');
+    ck_assert_int_eq(jl_count("event.action"), 1);
 }
 END_TEST
 
@@ -913,7 +439,7 @@ START_TEST(hostile_round_trip)
     for (i = 0; i < N(valid); i++) {
         ev.uri = valid[i];
         format_and_parse(&ev);
-        ck_assert_str_eq(str("url.original"), valid[i]);
+        ck_assert_str_eq(jl_str("url.original"), valid[i]);
         /* U+2028/2029 and DEL never appear raw in the line. */
         ck_assert_ptr_null(strstr(line, "\xe2\x80\xa8"));
         ck_assert_ptr_null(strstr(line, "\xe2\x80\xa9"));
@@ -923,9 +449,9 @@ START_TEST(hostile_round_trip)
                     "b\xc0\xaf"
                     "c";
     format_and_parse(&ev);
-    ck_assert_str_eq(str("user_agent.original"), "a\xef\xbf\xbd"
-                                                 "b\xef\xbf\xbd\xef\xbf\xbd"
-                                                 "c");
+    ck_assert_str_eq(jl_str("user_agent.original"), "a\xef\xbf\xbd"
+                                                    "b\xef\xbf\xbd\xef\xbf\xbd"
+                                                    "c");
 }
 END_TEST
 
@@ -948,13 +474,13 @@ START_TEST(long_strings_are_capped)
     ev.observer = ev.decided_by = ev.store = ev.ban_class = big;
     n = format_and_parse(&ev);
     ck_assert_int_le(n, RLW_EVENT_LINE_MAX - 1);
-    ck_assert_str_eq(str("event.action"), "ban");
-    ck_assert_int_eq(kind_of("url.original"), 's');
-    ck_assert_uint_gt(strlen(str("url.original")), 0);
+    ck_assert_str_eq(jl_str("event.action"), "ban");
+    ck_assert_int_eq(jl_kind_of("url.original"), 's');
+    ck_assert_uint_gt(strlen(jl_str("url.original")), 0);
     /* Decoded, the cut text is a prefix of the input made of whole
      * characters (or whole U+FFFD for the invalid fill). */
     if (f[0] != '\xff') {
-        const leaf_t *u = get("url.original");
+        const leaf_t *u = jl_get("url.original");
 
         ck_assert_uint_eq(u->vlen % flen, 0);
         ck_assert_int_eq(memcmp(u->value, big, u->vlen), 0);
@@ -999,8 +525,8 @@ START_TEST(worst_case_fits_line_max)
         ev.dry_run = 1;
         n = rlw_event_format(&ev, buf, sizeof(buf));
         ck_assert_msg(n > 0, "kind %d does not fit", kind);
-        ck_assert_int_eq(parse_line(buf, (size_t)n), 0);
-        ck_assert_int_eq(count("rule.id[]"), RLW_EVENT_RULES_MAX);
+        ck_assert_int_eq(jl_parse_line(buf, (size_t)n), 0);
+        ck_assert_int_eq(jl_count("rule.id[]"), RLW_EVENT_RULES_MAX);
     }
 }
 END_TEST
@@ -1053,11 +579,11 @@ START_TEST(bad_arguments)
     ev = fixture(RLW_EV_BAN);
     ev.nrules = -3;
     format_and_parse(&ev);
-    ck_assert_ptr_null(get("rule.id[]"));
+    ck_assert_ptr_null(jl_get("rule.id[]"));
     ev.nrules = 3;
     ev.rule_ids = NULL;
     format_and_parse(&ev);
-    ck_assert_ptr_null(get("rule.id[]"));
+    ck_assert_ptr_null(jl_get("rule.id[]"));
 }
 END_TEST
 
