@@ -20,7 +20,7 @@ log regexes, response regex, connection error) are checked against them.
 Results in OUT (build/crs/CRS-ENGINE): results.tsv, one row per request
 (test, stage, rule family, status, blocked, rule ids, verdict, detail),
 the input of "compare"; summary.json; the line printed last:
-    crs 3.3.4 modsecurity2: tests 2403, met N, failed N, skipped N (...)
+    crs 3.3.4 modsecurity2: tests 2403, met N, failed N, skipped N (...), Ns
 "blocked" is the CRS verdict, not the status: the engine runs in
 DetectionOnly as in the CRS project's own runs, so a request counts as
 blocked when an anomaly-score blocking rule (949110, 949111, 959100,
@@ -30,7 +30,8 @@ compare: the agreement of two runs on the requests both ran: same blocked
 verdict and same rule-id set; lists the disagreements.
 
 Exit status: 0, or 1 when --min-met is given and the met rate (met / run
-tests) is lower, or nothing ran; 2 on a usage or setup error. An engine
+tests) is lower, or nothing ran, or fewer than --min-run tests ran; 2 on a
+usage or setup error. An engine
 that httpd refuses (modsecurity3 before the module has it) or rules it
 cannot load make every test "skipped" with the reason, never a pass.
 """
@@ -433,6 +434,8 @@ class Server:
             cmd += ["--module-so", MODULE_SO]
         for r in self.rules:
             cmd += ["--modsec-rules", r]
+        for d in a.directive or []:
+            cmd += ["--directive", d]
         text = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
                               text=True).stdout
         with open(self.conf, "w") as f:
@@ -503,6 +506,11 @@ def sync(port, elog, timeout):
 def run(args):
     crs = crs_versions()[args.crs]
     args.dialect = crs["dialect"]
+    if args.crs_rules:
+        # Another copy of the same CRS version's rules (e.g. one with a rule
+        # file taken out, to see the runner notice).
+        crs["rules"] = [os.path.join(os.path.abspath(args.crs_rules),
+                                     "*.conf")]
     out_dir = args.out or os.path.join(TOP, "build", "crs",
                                        "%s-%s" % (args.crs, args.engine))
     os.makedirs(out_dir, exist_ok=True)
@@ -579,6 +587,12 @@ def run_test(t, args, elog, rows):
     return (t, "met", "")
 
 
+def _shown(path):
+    """path relative to the tree when it is inside, else absolute."""
+    rel = os.path.relpath(path, TOP)
+    return path if rel.startswith("..") else rel
+
+
 def report(args, out_dir, total, picked, results, rows, duration, not_run):
     met = sum(1 for r in results if r[1] == "met")
     failed = [r for r in results if r[1] == "failed"]
@@ -613,18 +627,22 @@ def report(args, out_dir, total, picked, results, rows, duration, not_run):
         print("  skipped %d: %s" % (n, why))
     for fam, n in sorted(by_family.items()):
         print("  failed %d in %s" % (n, fam))
-    print("crs %s %s: tests %d%s, met %d, failed %d, skipped %d "
-          "(met %.1f%% of run), %.0fs -> %s"
+    print("crs %s %s: tests %d%s, met %d, failed %d, skipped %d (%s), "
+          "%.0fs -> %s"
           % (args.crs, args.engine, len(picked),
              " of %d (every %d)" % (total, args.every) if args.every > 1
-             else "", met, len(failed), len(skipped), rate, duration,
-             os.path.relpath(out_dir)))
+             else "", met, len(failed), len(skipped),
+             "met %.2f%% of run" % rate if ran else "nothing ran",
+             duration, _shown(out_dir)))
+    if args.min_run is not None and ran < args.min_run:
+        print("FAIL: %d tests ran, at least %d expected" % (ran, args.min_run))
+        return 1
     if args.min_met is not None:
         if ran == 0 or rate < args.min_met:
-            print("FAIL: met %.1f%% of run tests, floor %.1f%%"
+            print("FAIL: met %.2f%% of run tests, floor %.1f%%"
                   % (rate, args.min_met))
             return 1
-        print("ok: met %.1f%% >= floor %.1f%%" % (rate, args.min_met))
+        print("ok: met %.2f%% >= floor %.1f%%" % (rate, args.min_met))
     return 0
 
 
@@ -680,12 +698,18 @@ def main():
     r.add_argument("--every", type=int, default=1,
                    help="replay every Nth test only (deterministic sample)")
     r.add_argument("--only", help="regex on test names")
+    r.add_argument("--crs-rules", metavar="DIR",
+                   help="load DIR/*.conf instead of the version's rules")
+    r.add_argument("--directive", action="append", metavar="TEXT",
+                   help="a line appended to httpd.conf (repeatable)")
     r.add_argument("--port", type=int, default=8951)
     r.add_argument("--timeout", type=float, default=3.0,
                    help="seconds to wait for a response (default 3)")
     r.add_argument("--out", help="result directory (build/crs/CRS-ENGINE)")
     r.add_argument("--min-met", type=float,
                    help="fail when met/run tests is below this percentage")
+    r.add_argument("--min-run", type=int,
+                   help="fail when fewer tests ran (were not skipped)")
     r.add_argument("--keep", action="store_true",
                    help="keep the server root in /tmp")
     c = sub.add_parser("compare", help="agreement of two runs")
