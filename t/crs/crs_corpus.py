@@ -251,8 +251,11 @@ def _form_encode(data):
 
 
 def build_request(inp, dialect="go-ftw"):
-    """The bytes go-ftw would send for this stage input (dialect "ftw": as
-    the older Python ftw, which added no Content-Length without data)."""
+    """The bytes go-ftw sends for this stage input. Header names are
+    compared without case; the corpus's headers go out sorted by name, the
+    ones added here after them. Dialect "ftw" (the older Python ftw the
+    CRS 3.3 corpus was written for): no Content-Length without data, and
+    multipart lines that already end in CRLF are kept."""
     if "encoded_request" in inp:
         return base64.b64decode(inp["encoded_request"])
     if "raw_request" in inp:
@@ -260,31 +263,42 @@ def build_request(inp, dialect="go-ftw"):
     method = str(inp.get("method", "GET"))
     uri = str(inp.get("uri", "/"))
     version = str(inp.get("version", "HTTP/1.1"))
-    headers = {str(k): "" if v is None else str(v)
-               for k, v in (inp.get("headers") or {}).items()}
+    given = inp.get("headers") or {}
+    headers = [(str(k), "" if given[k] is None else str(given[k]))
+               for k in sorted(given, key=str)]
+
+    def values(name):
+        return [v for k, v in headers if k.lower() == name.lower()]
+
     auto = inp.get("autocomplete_headers", not inp.get("stop_magic", False))
     data = inp.get("data")
     if isinstance(data, list):
         data = "\r\n".join(str(x) for x in data)  # the older ftw's lines
     data = "" if data is None else str(data)
     if data and auto:
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        if headers["Content-Type"] == "application/x-www-form-urlencoded":
+        if not values("Content-Type"):
+            headers.append(("Content-Type",
+                            "application/x-www-form-urlencoded"))
+        if any(v.lower() == "application/x-www-form-urlencoded"
+               for v in values("Content-Type")):
             # Encoded only when it is not already: unescaping changes nothing
             # and finds no malformed escape.
             malformed = re.search(r"%(?![0-9A-Fa-f]{2})", data)
             if not malformed and urllib.parse.unquote_plus(data) == data:
                 data = _form_encode(data)
     body = data.encode("utf-8")
-    if headers.get("Content-Type", "").startswith("multipart/form-data;"):
-        # Multipart lines end in CRLF; lines that already do are kept.
-        body = re.sub(rb"(?<!\r)\n", b"\r\n", body)
+    if any("multipart/form-data;" in v.lower() for v in values("Content-Type")):
+        # Multipart lines end in CRLF.
+        lf = rb"(?<!\r)\n" if dialect == "ftw" else rb"\n"
+        body = re.sub(lf, b"\r\n", body)
     if auto:
-        headers.setdefault("Connection", "close")
-        if body or (dialect == "go-ftw" and BODY_METHODS.search(method)):
-            headers.setdefault("Content-Length", str(len(body)))
+        if not values("Connection"):
+            headers.append(("Connection", "close"))
+        if not values("Content-Length") and \
+                (body or (dialect == "go-ftw" and BODY_METHODS.search(method))):
+            headers.append(("Content-Length", str(len(body))))
     head = "%s %s %s\r\n" % (method, uri, version)
-    head += "".join("%s: %s\r\n" % (k, headers[k]) for k in sorted(headers))
+    head += "".join("%s: %s\r\n" % kv for kv in headers)
     return head.encode("utf-8") + b"\r\n" + body
 
 
