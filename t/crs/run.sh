@@ -14,9 +14,12 @@
 # - CRS 4.28.0, every 4th test (1242): all ran, 1241 met (99.9%); the full
 #   corpus meets 4965 of 4966 (the miss: an HTTP/0.9 request httpd refuses
 #   before ModSecurity sees it).
-# Floor 99% of the tests that ran, and a minimum of tests run: an unmet
-# family or a broken replay fails the suite (taking the SQL-injection rules
-# out of CRS 3.3.4 gives 78.6% on this sample), while a few tests that move
+# Floor 99.5% of the tests that ran (about 6 misses in a sample, 2 and 1
+# measured), and a minimum of tests run so skips hide nothing: a broken
+# replay or log attribution, or a rule family that stops detecting, fails
+# the suite (taking the SQL-injection rules out of CRS 3.3.4 gives 78.65%
+# on this sample; the smallest families are 4 tests of a sample, which the
+# floor catches with the measured misses), while a test or two that move
 # with a package update do not.
 # Runs in about 20 s on 2 idle cores. Ports: RLW_CRS_PORT (8960) and +1.
 # RLW_CRS_334_RULES=DIR replays CRS 3.3.4 against DIR/*.conf instead of
@@ -31,8 +34,8 @@ rc=0
 python3 "$top/t/crs/crs_corpus.py" run --crs 3.3.4 --engine modsecurity2 \
     --every 2 --port "$port" --out "$out/3.3.4" \
     ${RLW_CRS_334_RULES:+--crs-rules "$RLW_CRS_334_RULES"} \
-    --min-met 99 --min-run 1190 || rc=1
+    --min-met 99.5 --min-run 1190 || rc=1
 python3 "$top/t/crs/crs_corpus.py" run --crs 4.28.0 --engine modsecurity2 \
     --every 4 --port "$((port + 1))" --out "$out/4.28.0" \
-    --min-met 99 --min-run 1230 || rc=1
+    --min-met 99.5 --min-run 1230 || rc=1
 exit $rc
