@@ -78,6 +78,8 @@ MODULE_SO = os.environ.get(
 # The rule ids that turn a CRS anomaly score into a blocking decision.
 BLOCKING_IDS = {"949110", "949111", "959100", "959101"}
 MARKER_ID = "999999"
+# httpd's line for a child killed by a signal (AH00052).
+CRASH = re.compile(r"child pid \d+ exit signal [^\n]*")
 
 
 def debian_crs_setup():
@@ -590,6 +592,10 @@ def run_test(t, args, elog, rows):
         log = sync(args.port, elog, args.timeout)
         ids = rule_ids(log)
         bad = check(out, resp, log, ids)
+        # A child that died on this request fails it, whatever it expected
+        # (the parent logs the death before it starts the next child).
+        if CRASH.search(log):
+            bad.insert(0, "httpd child crashed: " + CRASH.search(log).group(0))
         blocked = int(bool(BLOCKING_IDS & set(ids)))
         rows.append((t["name"], n, t["family"],
                      "" if resp.status is None else resp.status, blocked,
@@ -631,6 +637,7 @@ def report(args, out_dir, total, picked, results, rows, duration, not_run):
         "skipped_reasons": reasons, "failed_by_family": by_family,
         "failed_tests": {t["name"]: why for t, _, why in failed},
         "requests": sum(1 for r in rows if r[6] != "skipped"),
+        "crashes": sum(1 for r in rows if "child crashed" in str(r[7])),
         "duration_s": round(duration, 1), "not_run": not_run,
         "command": " ".join([os.path.relpath(sys.argv[0], TOP)] + sys.argv[1:]),
     }
