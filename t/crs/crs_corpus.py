@@ -321,16 +321,23 @@ def exchange(port, data, timeout):
     except OSError as e:
         return Response(b"", "connect: %s" % e)
     try:
-        s.sendall(data)
+        try:
+            s.sendall(data)
+        except socket.timeout:
+            error = "timeout sending"
+        except OSError as e:
+            # The server may answer and close before it has read it all:
+            # its answer can still be there to read.
+            error = "send: %s" % e
         while True:
             chunk = s.recv(65536)
             if not chunk:
                 break
             raw += chunk
     except socket.timeout:
-        error = "timeout"
+        error = error or "timeout"
     except OSError as e:
-        error = str(e)
+        error = error or str(e)
     finally:
         s.close()
     return Response(raw, error)
@@ -468,6 +475,17 @@ class Server:
         return " | ".join(lines[-3:]) or "httpd -t failed"
 
     def start(self):
+        # Someone else's server on the port would answer in httpd's place.
+        probe = socket.socket()
+        # As httpd does: the last run's connections in TIME_WAIT are no
+        # listener.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", self.args.port))
+        except OSError as e:
+            raise RuntimeError("port %d: %s" % (self.args.port, e))
+        finally:
+            probe.close()
         subprocess.run([HTTPD, "-f", self.conf, "-k", "start"], check=True)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -745,7 +763,11 @@ def main():
         return compare(args)
     if args.every < 1:
         p.error("--every must be at least 1")
-    return run(args)
+    try:
+        return run(args)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+        print("crs_corpus: %s" % e, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
