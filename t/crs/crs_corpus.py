@@ -717,6 +717,11 @@ def compare(args):
                  ",".join(sorted(ib - ia, key=int)) or "-"))
     if len(differ) > args.list:
         print("  ... %d more" % (len(differ) - args.list))
+    fams = {}
+    for k in differ:
+        fams[a[k][2]] = fams.get(a[k][2], 0) + 1
+    for fam, n in sorted(fams.items()):
+        print("  differ %d in %s" % (n, fam))
     pct = 100.0 * agree / len(both) if both else 0.0
     print("compare: %d requests run by both, agree %d (%.2f%%), differ %d; "
           "met A %d, B %d; only in A %d, only in B %d"
