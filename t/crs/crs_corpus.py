@@ -422,12 +422,15 @@ class Server:
         self.args = args
         self.root = tempfile.mkdtemp(prefix="rlw-crs-")
         os.chmod(self.root, 0o755)
+        # Modes set, not left to the umask: the children read htdocs and
+        # write data and tmp.
         for d in ("logs", "run", "htdocs", "data", "tmp", "rules"):
             os.makedirs(os.path.join(self.root, d))
-        for d in ("data", "tmp"):
-            os.chmod(os.path.join(self.root, d), 0o1777)
-        shutil.copy(os.path.join(TOP, "t", "crs", "backend.lua"),
-                    os.path.join(self.root, "htdocs", "backend.lua"))
+            os.chmod(os.path.join(self.root, d),
+                     0o1777 if d in ("data", "tmp") else 0o755)
+        lua = os.path.join(self.root, "htdocs", "backend.lua")
+        shutil.copyfile(os.path.join(TOP, "t", "crs", "backend.lua"), lua)
+        os.chmod(lua, 0o644)
         base = os.path.join(self.root, "rules", "00-engine.conf")
         with open(base, "w") as f:
             f.write(BASE_CONF)
