@@ -31,9 +31,9 @@ verdict and same rule-id set; lists the disagreements.
 
 Exit status: 0, or 1 when --min-met is given and the met rate (met / run
 tests) is lower, or nothing ran, or fewer than --min-run tests ran; 2 on a
-usage or setup error. An engine
-that httpd refuses (modsecurity3 before the module has it) or rules it
-cannot load make every test "skipped" with the reason, never a pass.
+usage or setup error. An engine that httpd refuses (modsecurity3 before
+the module has it, or without libmodsecurity) or rules it cannot load make
+every test "skipped" with the reason, never a pass.
 """
 
 import argparse
@@ -571,8 +571,11 @@ def run(args):
         else:
             server.write_conf()
             err = server.config_error()
+            # The directives unknown, or the engine directive refused (no
+            # libmodsecurity): no engine. A refused rule file: rules.
             if err and args.engine == "modsecurity3" and \
-                    re.search(r"RateLimitWAF(Engine|Rules)", err):
+                    re.search(r"Invalid command 'RateLimitWAF|"
+                              r"RateLimitWAFEngine", err):
                 not_run = "engine not available: " + err
             elif err:
                 not_run = "rules do not load: " + err
