@@ -5,6 +5,7 @@ against a private httpd with a given WAF engine and CRS version.
     crs_corpus.py run --crs 3.3.4|4.28.0 --engine modsecurity2|modsecurity3
                       [--every N] [--out DIR] [--port P] [--min-met PCT]
     crs_corpus.py compare A/results.tsv B/results.tsv [--list N]
+                          [--ignore REGEX] [--min-agree PCT]
 
 run: writes the rule set (engine settings, the CRS setup, the test setup
 the CRS project uses for its own runs, the rules), an httpd.conf from the
@@ -705,18 +706,22 @@ def compare(args):
     a, b = read_rows(args.a), read_rows(args.b)
     both = [k for k in a if k in b and a[k][6] != "skipped"
             and b[k][6] != "skipped"]
+    ign = re.compile(args.ignore) if args.ignore else None
+
+    def idset(row):
+        return {i for i in row[5].split(",")
+                if i and not (ign and ign.search(i))}
+
     agree, differ = 0, []
     for k in both:
-        ra, rb = a[k], b[k]
-        if ra[4] == rb[4] and set(ra[5].split(",")) == set(rb[5].split(",")):
+        if a[k][4] == b[k][4] and idset(a[k]) == idset(b[k]):
             agree += 1
         else:
             differ.append(k)
     met_a = sum(1 for k in both if a[k][6] == "met")
     met_b = sum(1 for k in both if b[k][6] == "met")
     for k in differ[:args.list]:
-        ia, ib = set(filter(None, a[k][5].split(","))), \
-            set(filter(None, b[k][5].split(",")))
+        ia, ib = idset(a[k]), idset(b[k])
         print("  %s stage %s: blocked %s/%s, only A: %s, only B: %s"
               % (k[0], k[1], a[k][4], b[k][4],
                  ",".join(sorted(ia - ib, key=int)) or "-",
@@ -767,6 +772,9 @@ def main():
     c.add_argument("b")
     c.add_argument("--list", type=int, default=50,
                    help="list at most this many disagreements")
+    c.add_argument("--ignore", metavar="REGEX",
+                   help="leave rule ids matching REGEX out of the sets "
+                        "(e.g. a known, documented difference)")
     c.add_argument("--min-agree", type=float,
                    help="fail when the agreement is below this percentage")
     args = p.parse_args()
