@@ -48,9 +48,10 @@ package RLW::Conf;
 #   modsec          1: mod_security2 (SecRuleEngine On) with the CRS
 #   modsec_rules    list of ModSecurity rule files or globs, in order, that
 #                   replace the engine settings and the CRS above (the
-#                   files carry their own SecRuleEngine etc.); implies modsec
-#   engine          modsecurity2 (default): mod_security2 Includes them;
-#                   modsecurity3: this module's embedded engine
+#                   files carry their own SecRuleEngine etc.)
+#   engine          modsecurity2 (default): mod_security2 Includes them
+#                   (modsec_rules implies modsec); modsecurity3: this
+#                   module's embedded engine instead of mod_security2
 #                   (RateLimitWAFEngine modsecurity3, one RateLimitWAFRules
 #                   per entry), needs modsec_rules and module_so
 #   snippets        with modsec: 1 (default) wraps the CRS in this module's
