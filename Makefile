@@ -4,7 +4,7 @@ include sanitize.mk
 
 FORMAT_SRC = $(shell find $(SRCDIR) t bench -name '*.[ch]' -not -path 't/logs/*' -not -path 't/build/*' | sort)
 
-.PHONY: format format-check all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test \
+.PHONY: format format-check all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak crs-corpus nodesim clean cli cli-test \
         test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean
 
 all: build
@@ -73,8 +73,9 @@ status-test: build
 	bash t/status/test_status.sh
 
 # Every suite (t/run-all.sh): unit, Apache::Test under event and prefork,
-# cluster, status page + Chromium, rlwafctl, nftables bridge, the
-# sanitizer run (make test-asan) and each fuzz target for 10 s (fuzz-smoke).
+# cluster, status page + Chromium, rlwafctl, nftables bridge, a sample of
+# the CRS regression corpora (t/crs/run.sh), the sanitizer run (make
+# test-asan) and each fuzz target for 10 s (fuzz-smoke).
 test: deps
 	$(MAKE) format-check build t/unit/run_unit
 	bash t/run-all.sh
@@ -94,6 +95,11 @@ demo-stop:
 
 bench: deps build
 	bash bench/bench.sh
+
+# The CRS regression corpora (go-ftw YAML in ../shared/crs), whole, against
+# mod_security2 and the embedded engine: build/crs/, docs/crs-corpus.md.
+crs-corpus: build
+	bash t/crs/full.sh
 
 # A long mixed-traffic run with graceful restarts (bench/soak.sh; not in
 # CI): make soak SOAK_MINUTES=30 [SOAK_RESTART_SECS=300 SOAK_STORE=...].

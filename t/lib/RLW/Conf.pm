@@ -27,7 +27,10 @@ package RLW::Conf;
 #                   workers, one <IfModule> block per MPM (default);
 #                   bench: exactly two event children of 16 threads, no
 #                   process churn, keep-alive never closed on a count;
-#                   none: httpd's defaults
+#                   none: httpd's defaults;
+#                   serial: one prefork child serving one connection at a
+#                   time, no keep-alive (the CRS corpus runner: requests and
+#                   their log lines in strict order)
 #   user, group     User / Group lines (none: whoever starts httpd; root
 #                   callers pass them, httpd ignores them otherwise)
 #   loglevel        LogLevel (warn)
@@ -40,7 +43,17 @@ package RLW::Conf;
 #   module_so       path of mod_ratelimit_waf.so; empty: not loaded
 #   remoteip_proxy  RemoteIPInternalProxy list (127.0.0.1): X-Forwarded-For
 #                   from there names the client
+#   remoteip        0: no RemoteIPHeader at all (X-Forwarded-For reaches
+#                   ModSecurity as the client sent it)
 #   modsec          1: mod_security2 (SecRuleEngine On) with the CRS
+#   modsec_rules    list of ModSecurity rule files or globs, in order, that
+#                   replace the engine settings and the CRS above (the
+#                   files carry their own SecRuleEngine etc.)
+#   engine          modsecurity2 (default): mod_security2 Includes them
+#                   (modsec_rules implies modsec); modsecurity3: this
+#                   module's embedded engine instead of mod_security2
+#                   (RateLimitWAFEngine modsecurity3, one RateLimitWAFRules
+#                   per entry), needs modsec_rules and module_so
 #   snippets        with modsec: 1 (default) wraps the CRS in this module's
 #                   two snippets of conf_dir; 0 is stock ModSecurity + CRS
 #   conf_dir        where the snippets are (conf/ of this tree)
@@ -123,6 +136,17 @@ MaxKeepAliveRequests 0
 KeepAliveTimeout 5
 EOF
     none => '',
+    serial => <<'EOF',
+# One child, one connection at a time: the CRS corpus runner relies on each
+# request's log lines being written before the next request is read.
+StartServers 1
+ServerLimit 1
+MinSpareServers 1
+MaxSpareServers 1
+MaxRequestWorkers 1
+MaxConnectionsPerChild 0
+KeepAlive Off
+EOF
 );
 
 # The whole httpd.conf text for options %o (see the head of this file).
@@ -141,11 +165,21 @@ sub httpd_conf {
     my $tls  = $o{tls_listen};
     my $elog = $o{error_log} || "$d/logs/error_log";
     my $level = $o{loglevel} || 'warn';
+    my $rules = $o{modsec_rules};
+    my $engine = $o{engine} || 'modsecurity2';
+    die "RLW::Conf: engine '$engine': modsecurity2 or modsecurity3\n"
+        unless $engine =~ /^modsecurity[23]$/;
+    my $v3 = $engine eq 'modsecurity3';
+    die "RLW::Conf: engine modsecurity3 needs modsec_rules and module_so\n"
+        if $v3 && !($rules && $so);
+    $o{modsec} = !$v3 if $rules;
+    die "RLW::Conf: mpm_tuning serial needs mpm prefork\n"
+        if ($o{mpm_tuning} || '') eq 'serial' && $mpm ne 'prefork';
 
     my @load = ("mpm_$mpm", qw(authz_core mime dir remoteip),
                 @{ $o{load} || [] });
     push @load, qw(socache_shmcb ssl) if $tls;
-    push @load, 'unique_id' if $o{modsec};
+    push @load, 'unique_id' if $o{modsec} || $v3;
     # Debian's a2enmod order: ratelimit_waf.load sorts before security2.load.
     push @load, [ratelimit_waf_module => $so] if $so;
     push @load, 'security2' if $o{modsec};
@@ -183,7 +217,7 @@ EOF
     $t .= "# Clients are played through X-Forwarded-For from these proxies.\n"
         . "RemoteIPHeader X-Forwarded-For\n"
         . 'RemoteIPInternalProxy ' . ($o{remoteip_proxy} || '127.0.0.1')
-        . "\n";
+        . "\n" if $o{remoteip} // 1;
     if ($tls) {
         my $td = $o{tls_dir} or die "RLW::Conf: tls_listen without tls_dir\n";
         $t .= "SSLSessionCache \"shmcb:$d/run/ssl_scache(512000)\"\n"
@@ -195,7 +229,19 @@ EOF
                            @{ $o{tls_directive} || [] };
         $t .= "</VirtualHost>\n";
     }
-    if ($o{modsec}) {
+    if ($rules && $v3) {
+        # The same rule files, loaded by the embedded engine.
+        $t .= "RateLimitWAFEngine modsecurity3\n";
+        $t .= "RateLimitWAFRules \"$_\"\n" for @$rules;
+    }
+    elsif ($rules) {
+        my $data = $o{sec_data_dir} || "$d/data";
+        my $tmp  = $o{sec_tmp_dir}  || "$d/tmp";
+        $t .= "# mod_security2 with the given rule files, in order.\n"
+            . "SecDataDir \"$data\"\nSecTmpDir \"$tmp\"\n";
+        $t .= "Include \"$_\"\n" for @$rules;
+    }
+    elsif ($o{modsec}) {
         my $data = $o{sec_data_dir} || "$d/data";
         my $tmp  = $o{sec_tmp_dir}  || "$d/tmp";
         $t .= <<"EOF";
