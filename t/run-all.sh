@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
-all="unit itest cluster status cli bridge asan fuzz"
+all="unit itest cluster status cli bridge monitoring asan fuzz"
 suites=${RLW_SUITES:-$all}
 passed=0
 failed=0
@@ -40,6 +40,7 @@ for s in $suites; do
     status)  run_suite status bash t/status/test_status.sh ;;
     cli)     run_suite cli bash t/cli/test_cli.sh ;;
     bridge)  run_suite bridge bash t/bridge/test_bridge.sh ;;
+    monitoring) run_suite monitoring bash t/monitoring/test_monitoring.sh ;;
     # The unit, Apache::Test and cluster suites again with the
     # ASan + UBSan builds (docs/testing.md), and each fuzz target briefly.
     asan)    run_suite asan make -s test-asan ;;
