@@ -5,11 +5,12 @@
 # 1. promtool check rules, and promtool test rules with
 #    t/monitoring/ratelimit-waf.rules.test.yml (alerts that fire, and ones
 #    that must not).
-# 2. Two private httpd nodes with ModSecurity + CRS and the status page:
+# 2. Three private httpd nodes with ModSecurity + CRS and the status page:
 #    one with RateLimitWAFStore shm, one with RateLimitWAFStore memcached on
-#    a private memcached (the store-only metrics). An XSS burst bans a
-#    client on the shm node; both nodes' ?prometheus answers are scraped and
-#    linted (promtool check metrics).
+#    a private memcached (the store-only metrics), one with the module
+#    loaded but not On. An XSS burst bans a client on the shm node; each
+#    node's ?prometheus answer is scraped and linted (promtool check
+#    metrics).
 # 3. t/monitoring/check_monitoring.py: every name in every expression of
 #    the rules and the dashboard (panels and variables) is one the scrapes
 #    show; the dashboard parses and uses its datasource variable; each
@@ -17,12 +18,13 @@
 #    a heading of docs/monitoring.md. The dashboard's expressions pass
 #    promtool check rules too. Copies with a misspelled metric name must
 #    fail it.
-# 4. A real Prometheus (Debian's prometheus package) scrapes both nodes with
+# 4. A real Prometheus (Debian's prometheus package) scrapes the nodes with
 #    monitoring/prometheus/ratelimit-waf.scrape.yml and evaluates the rules:
-#    both targets up, every rule healthy, every dashboard query answers
-#    with data; then memcached is stopped (RateLimitWAFStoreDegraded goes
-#    pending) and the memcached node is stopped (RateLimitWAFNodeDown goes
-#    pending).
+#    every target up, every rule healthy, every dashboard query answers
+#    with data, RateLimitWAFDisabled pending for the node that is not On and
+#    no other alert; then memcached is stopped (RateLimitWAFStoreDegraded
+#    goes pending) and the memcached node is stopped (RateLimitWAFNodeDown
+#    goes pending for it only).
 #
 # Usage (as root): bash t/monitoring/test_monitoring.sh
 #   RLW_MONITORING_DIR=DIR  check DIR's prometheus/ and grafana/ files
@@ -105,6 +107,7 @@ cleanup() {
     [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
     rlw_httpd_stop "$W/shm/run/httpd.pid" 5
     rlw_httpd_stop "$W/mc/run/httpd.pid" 5
+    rlw_httpd_stop "$W/off/run/httpd.pid" 5
     rlw_mc_stop "$W"
     if [ -n "${RLW_KEEP:-}" ]; then echo "test_monitoring: kept $W"; else rm -rf "$W"; fi
 }
@@ -126,10 +129,11 @@ fire = {c["alertname"] for c in cases if c.get("exp_alerts")}
 quiet = {c["alertname"] for c in cases if not c.get("exp_alerts")}
 sys.exit(0 if len(fire) >= 2 and len(quiet) >= 1 else 1)' "$unit"
 
-echo "# 2. two real nodes, scraped"
+echo "# 2. three real nodes, scraped"
 p_shm=$(free_port 8960 8989) || { echo "test_monitoring: no free port in 8960-8989" >&2; exit 2; }
 p_mc=$(free_port 8960 8989 "$p_shm") || { echo "test_monitoring: no free port in 8960-8989" >&2; exit 2; }
-p_prom=$(free_port 8960 8989 "$p_shm" "$p_mc") || { echo "test_monitoring: no free port in 8960-8989" >&2; exit 2; }
+p_off=$(free_port 8960 8989 "$p_shm" "$p_mc") || { echo "test_monitoring: no free port in 8960-8989" >&2; exit 2; }
+p_prom=$(free_port 8960 8989 "$p_shm" "$p_mc" "$p_off") || { echo "test_monitoring: no free port in 8960-8989" >&2; exit 2; }
 p_memc=$(free_port 11960 11969) || { echo "test_monitoring: no free port in 11960-11969" >&2; exit 2; }
 rlw_mc_start "$W" "$p_memc" -m 16 || exit 2
 head -c 48 /dev/urandom | base64 -w0 > "$W/cluster.key"
@@ -149,7 +153,6 @@ node() {
         --loglevel 'warn ratelimit_waf:info' --module --load authz_host \
         --modsec --conf-dir "$top/conf" \
         --directive-file /dev/stdin > "$root/conf/httpd.conf" <<EOF || return 1
-RateLimitWAF On
 RateLimitWAFThreshold 3
 RateLimitWAFWindow 2m
 RateLimitWAFBanTime 10m
@@ -172,13 +175,17 @@ EOF
 }
 before=$failed
 check "httpd node mon-shm (RateLimitWAFStore shm) on port $p_shm" \
-    node shm "$p_shm" 'RateLimitWAFStore shm'
+    node shm "$p_shm" 'RateLimitWAF On
+RateLimitWAFStore shm'
 check "httpd node mon-mc (RateLimitWAFStore memcached, memcached on $p_memc) on port $p_mc" \
-    node mc "$p_mc" "RateLimitWAFStore memcached \"--SERVER=127.0.0.1:$p_memc\"
+    node mc "$p_mc" "RateLimitWAF On
+RateLimitWAFStore memcached \"--SERVER=127.0.0.1:$p_memc\"
 RateLimitWAFSecretFile conf/cluster.key
 RateLimitWAFSyncInterval 250ms"
+check "httpd node mon-off (the module loaded, RateLimitWAF not On) on port $p_off" \
+    node off "$p_off" ''
 if [ "$failed" -gt "$before" ]; then
-    echo "$passed passed, $failed failed (the rest needs both nodes)"
+    echo "$passed passed, $failed failed (the rest needs the nodes)"
     exit 1
 fi
 
@@ -190,7 +197,7 @@ for i in 1 2 3 4; do
 done
 curl -s -o /dev/null -H 'X-Forwarded-For: 203.0.113.10' \
     "http://127.0.0.1:$p_mc/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
-for n in shm mc; do
+for n in shm mc off; do
     eval "port=\$p_$n"
     curl -s -o "$W/$n.prom" -w '%{http_code}' "http://127.0.0.1:$port/ratelimit-waf?prometheus" > "$W/$n.code"
     check "  ?prometheus of mon-$n answers 200" [ "$(cat "$W/$n.code")" = 200 ]
@@ -201,13 +208,16 @@ check "  the shm node banned the attacker (ratelimit_waf_active_bans 1)" \
     grep -qx 'ratelimit_waf_active_bans{node="mon-shm"} 1' "$W/shm.prom"
 check "  the memcached node exports the store-only metrics" \
     grep -q '^ratelimit_waf_store_journal_position{node="mon-mc"}' "$W/mc.prom"
+check "  the node without RateLimitWAF On says enabled 0, table capacity 0" \
+    bash -c 'grep -qx "ratelimit_waf_enabled{node=\"mon-off\"} 0" "$1" &&
+             grep -qx "ratelimit_waf_table_capacity{node=\"mon-off\"} 0" "$1"' _ "$W/off.prom"
 echo "# metrics exported: $(cat "$W/shm.prom" "$W/mc.prom" | sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' | sort -u | tr '\n' ' ')"
 
 echo "# 3. every name in every expression"
 check "check_monitoring.py: rules and dashboard name only exported metrics and labels" \
-    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --rules "$rules" \
+    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$dash" --docs "$docs" --emit-rules "$W/dashboard.rules.yml"
-$checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --rules "$rules" \
+$checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$dash" --docs "$docs" 2>&1 | sed -n 's/^\([0-9]* expressions.*\)/# \1/p'
 check "promtool check rules: the dashboard's expressions parse" \
     promtool check rules "$W/dashboard.rules.yml"
@@ -216,24 +226,23 @@ sed 's/ratelimit_waf_store_degraded/ratelimit_waf_store_degarded/' "$rules" > "$
 sed 's/ratelimit_waf_rejected_total/ratelimit_waf_rejects_total/' "$dash" > "$W/bad.json"
 fails "  a rules copy with ratelimit_waf_store_degarded fails it" \
     'RateLimitWAFStoreDegraded: metric ratelimit_waf_store_degarded is not exported' \
-    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --rules "$W/bad.rules.yml" \
+    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$W/bad.rules.yml" \
     --dashboard "$dash" --docs "$docs"
 fails "  a dashboard copy with ratelimit_waf_rejects_total fails it" \
     'metric ratelimit_waf_rejects_total is not exported' \
-    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --rules "$rules" \
+    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$W/bad.json" --docs "$docs"
 fails "  the memcached-only metrics are missing from the shm scrape alone" \
     'metric ratelimit_waf_store_(journal_position|bad_records_total) is not exported' \
-    $checker --scrape "$W/shm.prom" --rules "$rules" --dashboard "$dash" --docs "$docs"
+    $checker --scrape "$W/shm.prom" --scrape "$W/off.prom" --rules "$rules" --dashboard "$dash" --docs "$docs"
 
-echo "# 4. a real Prometheus scraping both nodes and evaluating the rules"
+echo "# 4. a real Prometheus scraping the nodes and evaluating the rules"
 # The shipped scrape job with this test's targets and a 1 s interval.
-python3 - "$scrape_cfg" "$rules" "$p_shm" "$p_mc" > "$W/prometheus.yml" <<'EOF' || exit 2
+python3 - "$scrape_cfg" "$rules" "$p_shm" "$p_mc" "$p_off" > "$W/prometheus.yml" <<'EOF' || exit 2
 import sys, yaml
 cfg = yaml.safe_load(open(sys.argv[1]))
 job = cfg["scrape_configs"][0]
-job["static_configs"] = [{"targets": ["127.0.0.1:" + sys.argv[3],
-                                      "127.0.0.1:" + sys.argv[4]]}]
+job["static_configs"] = [{"targets": ["127.0.0.1:" + p for p in sys.argv[3:6]]}]
 cfg["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
 cfg["rule_files"] = [sys.argv[2]]
 yaml.safe_dump(cfg, sys.stdout)
@@ -256,14 +265,14 @@ sys.exit(0 if eval(sys.argv[1]) else 1)' "$cond" 2>/dev/null && return 0
     echo "after ${secs}s: $(curl -s "$url" | head -c 1500)"
     return 1
 }
-check "Prometheus (port $p_prom) scrapes both nodes with the shipped job: up" \
-    until_json 60 'sorted(t["labels"]["instance"] for t in j["data"]["activeTargets"] if t["health"] == "up" and t["labels"]["job"] == "ratelimit_waf") == sorted(["127.0.0.1:'"$p_shm"'", "127.0.0.1:'"$p_mc"'"])' "$api/targets"
+check "Prometheus (port $p_prom) scrapes the three nodes with the shipped job: up" \
+    until_json 60 'sorted(t["labels"]["instance"] for t in j["data"]["activeTargets"] if t["health"] == "up" and t["labels"]["job"] == "ratelimit_waf") == sorted(["127.0.0.1:'"$p_shm"'", "127.0.0.1:'"$p_mc"'", "127.0.0.1:'"$p_off"'"])' "$api/targets"
 check "  every rule loaded, evaluated and healthy" \
     until_json 30 'len([r for g in j["data"]["groups"] for r in g["rules"]]) > 0 and all(r["health"] == "ok" and not r["lastEvaluation"].startswith("0001") for g in j["data"]["groups"] for r in g["rules"])' "$api/rules"
 # Every dashboard query (Grafana's variables filled in) answers with data
 # once rate() has two samples.
 sleep 3
-check "  every dashboard query answers with data from both nodes' series" \
+check "  every dashboard query answers with data" \
     python3 - "$W/dashboard.rules.yml" "$api" <<'EOF'
 import json, sys, urllib.parse, urllib.request, yaml
 bad = 0
@@ -278,8 +287,8 @@ EOF
 check "  Prometheus sees the ban (ratelimit_waf_active_bans{node=\"mon-shm\"} 1)" \
     until_json 10 'j["data"]["result"] and j["data"]["result"][0]["value"][1] == "1"' \
     "$api/query?query=ratelimit_waf_active_bans%7Bnode%3D%22mon-shm%22%7D"
-check "  no alert is pending or firing yet" \
-    until_json 5 'j["data"]["alerts"] == []' "$api/alerts"
+check "  RateLimitWAFDisabled pending for mon-off, and no other alert (no table-filling for its capacity 0)" \
+    until_json 10 '[(a["labels"]["alertname"], a["labels"].get("node")) for a in j["data"]["alerts"]] == [("RateLimitWAFDisabled", "mon-off")]' "$api/alerts"
 rlw_mc_stop "$W"
 curl -s -o /dev/null -H 'X-Forwarded-For: 203.0.113.11' \
     "http://127.0.0.1:$p_mc/?q=%3Cscript%3Ealert(2)%3C%2Fscript%3E"
