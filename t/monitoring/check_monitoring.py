@@ -5,7 +5,7 @@ Grafana dashboard against what the module really exports.
 Usage:
   check_monitoring.py --scrape FILE [--scrape FILE...] --rules RULES.yml
                       --dashboard DASHBOARD.json [--docs monitoring.md]
-                      [--emit-rules OUT.yml]
+                      [--metric-doc status.md] [--emit-rules OUT.yml]
 
 --scrape: ?prometheus answers of real nodes (text format 0.0.4); the union
 of their metric and label names is what an expression may name, plus the
@@ -22,7 +22,9 @@ $__rate_interval...) are replaced by plain values first.
 Also checked: the rules (alert name, severity, summary, description, a
 runbook_url whose anchor is a heading of --docs), the dashboard (JSON, a
 datasource variable used by every panel, unique panel ids, the charts the
-docs promise). --emit-rules writes every dashboard expression as a
+docs promise), and with --metric-doc that the metrics table of
+docs/status.md lists exactly the exported metrics and their labels.
+--emit-rules writes every dashboard expression as a
 recording rule, for `promtool check rules` to parse it.
 
 Prints one line per problem and "N expressions, M metric names: ok" or
@@ -257,6 +259,33 @@ def check_rules(path, exported, seen, anchors):
     return exprs
 
 
+# --- the metrics table of docs/status.md ------------------------------------
+
+def check_metric_doc(path, exported):
+    """The table's rows (| `name{label}` | type | meaning |) name exactly the
+    exported metrics, each with the labels it has beyond node."""
+    documented = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'^\| `(ratelimit_waf_[a-z_]+)(?:\{([a-z_, ]+)\})?` \|',
+                         line)
+            if m:
+                labels = {x.strip() for x in (m.group(2) or "").split(",")
+                          if x.strip()}
+                documented[m.group(1)] = labels
+    if not documented:
+        problem(path, "no metrics table")
+    for name in sorted(set(documented) - set(exported)):
+        problem(path, "documents %s, which the module does not export" % name)
+    for name in sorted(set(exported) - set(documented)):
+        problem(path, "does not document %s, which the module exports" % name)
+    for name in sorted(set(documented) & set(exported)):
+        if documented[name] != exported[name] - {"node"}:
+            problem(path, "%s: labels %s documented, %s exported" % (
+                name, sorted(documented[name]),
+                sorted(exported[name] - {"node"})))
+
+
 # --- the dashboard -----------------------------------------------------------
 
 def all_panels(panels):
@@ -348,6 +377,7 @@ def main():
     ap.add_argument("--rules", required=True)
     ap.add_argument("--dashboard", required=True)
     ap.add_argument("--docs")
+    ap.add_argument("--metric-doc")
     ap.add_argument("--emit-rules")
     a = ap.parse_args()
 
@@ -355,6 +385,8 @@ def main():
     for s in a.scrape:
         read_scrape(s, exported)
     anchors = anchors_of(a.docs) if a.docs else None
+    if a.metric_doc:
+        check_metric_doc(a.metric_doc, exported)
     seen = set()
     emit = []
     n = check_rules(a.rules, exported, seen, anchors)

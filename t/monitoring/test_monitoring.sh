@@ -15,7 +15,8 @@
 #    the rules and the dashboard (panels and variables) is one the scrapes
 #    show; the dashboard parses and uses its datasource variable; each
 #    alert has a severity, a summary, a description and a runbook link to
-#    a heading of docs/monitoring.md. The dashboard's expressions pass
+#    a heading of docs/monitoring.md; docs/status.md lists exactly the
+#    exported metrics and their labels. The dashboard's expressions pass
 #    promtool check rules too. Copies with a misspelled metric name must
 #    fail it.
 # 4. A real Prometheus (Debian's prometheus package) scrapes the nodes with
@@ -217,6 +218,9 @@ echo "# 3. every name in every expression"
 check "check_monitoring.py: rules and dashboard name only exported metrics and labels" \
     $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$dash" --docs "$docs" --emit-rules "$W/dashboard.rules.yml"
+check "  docs/status.md's metrics table lists exactly the exported metrics and labels" \
+    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
+    --dashboard "$dash" --metric-doc "$top/docs/status.md"
 $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$dash" --docs "$docs" 2>&1 | sed -n 's/^\([0-9]* expressions.*\)/# \1/p'
 check "promtool check rules: the dashboard's expressions parse" \
