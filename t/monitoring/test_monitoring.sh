@@ -46,7 +46,7 @@ rules="$mon/prometheus/ratelimit-waf.rules.yml"
 scrape_cfg="$mon/prometheus/ratelimit-waf.scrape.yml"
 dash="$mon/grafana/ratelimit-waf.json"
 unit="$top/t/monitoring/ratelimit-waf.rules.test.yml"
-checker="python3 $top/t/monitoring/check_monitoring.py"
+checker=(python3 "$top/t/monitoring/check_monitoring.py")
 docs="$top/docs/monitoring.md"
 
 passed=0
@@ -216,12 +216,12 @@ echo "# metrics exported: $(cat "$W/shm.prom" "$W/mc.prom" | sed -n 's/^# TYPE \
 
 echo "# 3. every name in every expression"
 check "check_monitoring.py: rules and dashboard name only exported metrics and labels" \
-    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
+    "${checker[@]}" --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$dash" --docs "$docs" --emit-rules "$W/dashboard.rules.yml"
 check "  docs/status.md's metrics table lists exactly the exported metrics and labels" \
-    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
+    "${checker[@]}" --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$dash" --metric-doc "$top/docs/status.md"
-$checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
+"${checker[@]}" --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$dash" --docs "$docs" 2>&1 | sed -n 's/^\([0-9]* expressions.*\)/# \1/p'
 check "promtool check rules: the dashboard's expressions parse" \
     promtool check rules "$W/dashboard.rules.yml"
@@ -230,15 +230,15 @@ sed 's/ratelimit_waf_store_degraded/ratelimit_waf_store_degarded/' "$rules" > "$
 sed 's/ratelimit_waf_rejected_total/ratelimit_waf_rejects_total/' "$dash" > "$W/bad.json"
 fails "  a rules copy with ratelimit_waf_store_degarded fails it" \
     'RateLimitWAFStoreDegraded: metric ratelimit_waf_store_degarded is not exported' \
-    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$W/bad.rules.yml" \
+    "${checker[@]}" --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$W/bad.rules.yml" \
     --dashboard "$dash" --docs "$docs"
 fails "  a dashboard copy with ratelimit_waf_rejects_total fails it" \
     'metric ratelimit_waf_rejects_total is not exported' \
-    $checker --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
+    "${checker[@]}" --scrape "$W/shm.prom" --scrape "$W/mc.prom" --scrape "$W/off.prom" --rules "$rules" \
     --dashboard "$W/bad.json" --docs "$docs"
 fails "  the memcached-only metrics are missing from the shm scrape alone" \
     'metric ratelimit_waf_store_(journal_position|bad_records_total) is not exported' \
-    $checker --scrape "$W/shm.prom" --scrape "$W/off.prom" --rules "$rules" --dashboard "$dash" --docs "$docs"
+    "${checker[@]}" --scrape "$W/shm.prom" --scrape "$W/off.prom" --rules "$rules" --dashboard "$dash" --docs "$docs"
 
 echo "# 4. a real Prometheus scraping the nodes and evaluating the rules"
 # The shipped scrape job with this test's targets and a 1 s interval.
