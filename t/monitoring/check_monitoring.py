@@ -3,8 +3,8 @@
 Grafana dashboard against what the module really exports.
 
 Usage:
-  check_monitoring.py --scrape FILE [--scrape FILE...] --rules RULES.yml
-                      --dashboard DASHBOARD.json [--docs monitoring.md]
+  check_monitoring.py --scrape FILE [--scrape FILE...] [--rules RULES.yml]
+                      [--dashboard DASHBOARD.json] [--docs monitoring.md]
                       [--metric-doc status.md] [--emit-rules OUT.yml]
 
 --scrape: ?prometheus answers of real nodes (text format 0.0.4); the union
@@ -374,8 +374,8 @@ def check_dashboard(path, exported, seen, emit):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scrape", action="append", required=True)
-    ap.add_argument("--rules", required=True)
-    ap.add_argument("--dashboard", required=True)
+    ap.add_argument("--rules")
+    ap.add_argument("--dashboard")
     ap.add_argument("--docs")
     ap.add_argument("--metric-doc")
     ap.add_argument("--emit-rules")
@@ -389,8 +389,9 @@ def main():
         check_metric_doc(a.metric_doc, exported)
     seen = set()
     emit = []
-    n = check_rules(a.rules, exported, seen, anchors)
-    n += check_dashboard(a.dashboard, exported, seen, emit)
+    n = check_rules(a.rules, exported, seen, anchors) if a.rules else 0
+    if a.dashboard:
+        n += check_dashboard(a.dashboard, exported, seen, emit)
     if a.emit_rules:
         rules = [{"record": "rlw_dashboard:%s" % re.sub(r'\W', '_', k),
                   "expr": e} for k, e in emit]
