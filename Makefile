@@ -4,7 +4,7 @@ include sanitize.mk
 
 FORMAT_SRC = $(shell find $(SRCDIR) t bench -name '*.[ch]' -not -path 't/logs/*' -not -path 't/build/*' | sort)
 
-.PHONY: format format-check all build install deps unit itest test status-test bridge-test monitoring-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test \
+.PHONY: format format-check all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak nodesim clean cli cli-test \
         test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean
 
 all: build
@@ -87,8 +87,9 @@ test: deps
 bridge-test:
 	bash t/bridge/test_bridge.sh
 
-# The Prometheus rules and Grafana dashboard (monitoring/) against two real
+# The Prometheus rules and Grafana dashboard (monitoring/) against three real
 # nodes and a real Prometheus (as root; docs/monitoring.md#tests).
+.PHONY: monitoring-test
 monitoring-test: build
 	bash t/monitoring/test_monitoring.sh
 

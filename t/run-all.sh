@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
-all="unit itest cluster status cli bridge monitoring asan fuzz"
+all="unit itest cluster status monitoring cli bridge asan fuzz"
 suites=${RLW_SUITES:-$all}
 passed=0
 failed=0
@@ -38,9 +38,10 @@ for s in $suites; do
     itest)   run_suite itest bash t/run-apache-tests.sh ;;
     cluster) run_suite cluster bash t/cluster/run.sh ;;
     status)  run_suite status bash t/status/test_status.sh ;;
+    # The Prometheus rules and Grafana dashboard against real nodes.
+    monitoring) run_suite monitoring bash t/monitoring/test_monitoring.sh ;;
     cli)     run_suite cli bash t/cli/test_cli.sh ;;
     bridge)  run_suite bridge bash t/bridge/test_bridge.sh ;;
-    monitoring) run_suite monitoring bash t/monitoring/test_monitoring.sh ;;
     # The unit, Apache::Test and cluster suites again with the
     # ASan + UBSan builds (docs/testing.md), and each fuzz target briefly.
     asan)    run_suite asan make -s test-asan ;;

@@ -7,8 +7,9 @@ PKGS=(apache2 apache2-dev libapache2-mod-security2 modsecurity-crs
       libapache2-mod-perl2 check pkg-config memcached libmemcached-dev
       libmemcached-tools libssl-dev wrk apache2-utils nghttp2-client curl
       openssl make gcc chromium
-      nftables iproute2 python3 python3-yaml prometheus
+      nftables iproute2 python3 python3-yaml
       valgrind linux-perf
+      prometheus
       clang libclang-rt-14-dev llvm clang-format)
 
 missing=()
