@@ -20,7 +20,8 @@ least one metric. Grafana's variables ($node, ${node}, [[node]],
 $__rate_interval...) are replaced by plain values first.
 
 Also checked: the rules (alert name, severity, summary, description, a
-runbook_url whose anchor is a heading of --docs), the dashboard (JSON, a
+runbook_url whose anchor is a heading of --docs, and the same expression,
+for and severity in --docs' table of alerts), the dashboard (JSON, a
 datasource variable used by every panel, unique panel ids, the charts the
 docs promise), and with --metric-doc that the metrics table of
 docs/status.md lists exactly the exported metrics and their labels.
@@ -225,9 +226,23 @@ def anchors_of(path):
     return out
 
 
-def check_rules(path, exported, seen, anchors):
+def alert_table(path):
+    """{alert: (expr, for, severity)} of the docs' table of alerts."""
+    out = {}
+    row = re.compile(r'^\| \[(RateLimitWAF\w+)\]\(#\w+\) \| `(.*)` \| (\S+) \| '
+                     r'(\w+) \|$')
+    with open(path) as f:
+        for line in f:
+            m = row.match(line.rstrip("\n"))
+            if m:
+                out[m.group(1)] = (m.group(2), m.group(3), m.group(4))
+    return out
+
+
+def check_rules(path, exported, seen, anchors, table=None):
     with open(path) as f:
         doc = yaml.safe_load(f)
+    documented = dict(table or {})
     exprs = 0
     alerts = 0
     for g in doc.get("groups", []):
@@ -254,8 +269,19 @@ def check_rules(path, exported, seen, anchors):
             if anchors is not None and anchor not in anchors:
                 problem(where, "runbook_url anchor #%s is no heading of the "
                         "docs" % anchor)
+            if table is not None:
+                want = (" ".join(str(r.get("expr", "")).split()),
+                        str(r.get("for", "\u2014")), sev)
+                got = documented.pop(name, None)
+                if got is None:
+                    problem(where, "not in the docs' table of alerts")
+                elif got != want:
+                    problem(where, "the docs' table says %r, the rule is %r"
+                            % (got, want))
     if alerts == 0:
         problem(path, "no alert")
+    for name in sorted(documented):
+        problem(path, "the docs' table lists %s, which is no rule" % name)
     return exprs
 
 
@@ -389,7 +415,8 @@ def main():
         check_metric_doc(a.metric_doc, exported)
     seen = set()
     emit = []
-    n = check_rules(a.rules, exported, seen, anchors) if a.rules else 0
+    table = alert_table(a.docs) if a.docs else None
+    n = check_rules(a.rules, exported, seen, anchors, table) if a.rules else 0
     if a.dashboard:
         n += check_dashboard(a.dashboard, exported, seen, emit)
     if a.emit_rules:
