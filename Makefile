@@ -19,7 +19,9 @@ cli: $(CLI_BIN)
 # ModSecurity snippets in $(SHAREDIR), a directory nothing includes on its
 # own: the "before" snippet must be included before the CRS and the other
 # after it (README.md). Then: a2enmod ratelimit_waf. Also the operator's
-# tools, rlwafctl (with its man page) and rlw-nft-bridge, in $(SBINDIR).
+# tools, rlwafctl (with its man page) and rlw-nft-bridge, in $(SBINDIR), and
+# the Prometheus rules and Grafana dashboard in $(SHAREDIR)/monitoring
+# (docs/monitoring.md).
 SHAREDIR ?= /usr/share/mod_ratelimit_waf
 DOCDIR   ?= /usr/share/doc/mod_ratelimit_waf
 MODSDIR  ?= /etc/apache2/mods-available
@@ -43,6 +45,9 @@ install: build
 	install -d $(SBINDIR) $(MAN8DIR)
 	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/
 	install -m 0644 docs/rlwafctl.8 $(MAN8DIR)/
+	install -d $(SHAREDIR)/monitoring/prometheus $(SHAREDIR)/monitoring/grafana
+	install -m 0644 monitoring/prometheus/*.yml $(SHAREDIR)/monitoring/prometheus/
+	install -m 0644 monitoring/grafana/*.json $(SHAREDIR)/monitoring/grafana/
 
 # The C style is .clang-format's: format rewrites the sources, format-check
 # (part of make test) fails on any file clang-format would change.
@@ -82,6 +87,12 @@ test: deps
 
 bridge-test:
 	bash t/bridge/test_bridge.sh
+
+# The Prometheus rules and Grafana dashboard (monitoring/) against three real
+# nodes and a real Prometheus (as root; docs/monitoring.md#tests).
+.PHONY: monitoring-test
+monitoring-test: build
+	bash t/monitoring/test_monitoring.sh
 
 cluster-test: build
 	bash t/cluster/run.sh

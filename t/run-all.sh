@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
-all="unit itest cluster status cli bridge crs asan fuzz"
+all="unit itest cluster status monitoring cli bridge crs asan fuzz"
 suites=${RLW_SUITES:-$all}
 passed=0
 failed=0
@@ -38,6 +38,8 @@ for s in $suites; do
     itest)   run_suite itest bash t/run-apache-tests.sh ;;
     cluster) run_suite cluster bash t/cluster/run.sh ;;
     status)  run_suite status bash t/status/test_status.sh ;;
+    # The Prometheus rules and Grafana dashboard against real nodes.
+    monitoring) run_suite monitoring bash t/monitoring/test_monitoring.sh ;;
     cli)     run_suite cli bash t/cli/test_cli.sh ;;
     bridge)  run_suite bridge bash t/bridge/test_bridge.sh ;;
     # A sample of the CRS regression corpora against mod_security2, with

@@ -9,6 +9,7 @@ PKGS=(apache2 apache2-dev libapache2-mod-security2 modsecurity-crs
       openssl make gcc chromium
       nftables iproute2 python3 python3-yaml
       valgrind linux-perf
+      prometheus
       clang libclang-rt-14-dev llvm clang-format)
 
 missing=()
@@ -31,4 +32,9 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # httpd instances, so keep the system one from holding port 80.
 if command -v systemctl >/dev/null && systemctl is-active -q apache2 2>/dev/null; then
     systemctl stop apache2 || true
+fi
+# Likewise Debian's prometheus (installed for promtool and the monitoring
+# suite's own Prometheus): keep its service from holding port 9090.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now prometheus 2>/dev/null || true
 fi
