@@ -9,7 +9,8 @@ PKGS=(apache2 apache2-dev libapache2-mod-security2 modsecurity-crs
       openssl make gcc chromium
       nftables iproute2 python3
       valgrind linux-perf
-      clang libclang-rt-14-dev llvm clang-format)
+      clang libclang-rt-14-dev llvm clang-format
+      libmodsecurity3)
 
 missing=()
 for p in "${PKGS[@]}"; do
