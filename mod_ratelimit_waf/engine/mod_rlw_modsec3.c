@@ -333,7 +333,7 @@ static void log_cb(void *data, const void *msg)
             v->rules[v->nrules++] = id;
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, t->r, "%s [rlw \"RLW00072\"]",
-                  rlw_msc3_format(t->r->pool, text));
+                  rlw_msc3_format(t->r->pool, text, t->r->useragent_ip));
 }
 
 /* Acts on the intervention the last phase left, if any: logs it and
@@ -360,7 +360,7 @@ static int act(request_rec *r, msc3_req_t *t)
     }
     if (it.log)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s [rlw \"RLW00073\"]",
-                      rlw_msc3_format(r->pool, it.log));
+                      rlw_msc3_format(r->pool, it.log, r->useragent_ip));
     free(it.url);
     free(it.log);
     t->answered = 1;
@@ -483,7 +483,7 @@ static int read_body(request_rec *r, msc3_req_t *t)
     apr_bucket_brigade *body = apr_brigade_create(r->pool, c->bucket_alloc);
     apr_file_t *file = NULL;
     apr_off_t kept = 0;
-    int eos = 0, status;
+    int eos = 0, inspect = 1, status;
 
     while (!eos) {
         apr_bucket *b;
@@ -507,8 +507,11 @@ static int read_body(request_rec *r, msc3_req_t *t)
             if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) !=
                 APR_SUCCESS)
                 return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
-            msc->msc_append_request_body(t->tx, (const unsigned char *)data,
-                                         len);
+            /* 0: over SecRequestBodyLimit with LimitAction ProcessPartial:
+             * the engine has what it inspects, the handler gets it all. */
+            if (inspect)
+                inspect = msc->msc_append_request_body(
+                    t->tx, (const unsigned char *)data, len);
             if ((status = act(r, t)) != DECLINED)
                 return status; /* e.g. over the limit, LimitAction Reject */
             if (file)

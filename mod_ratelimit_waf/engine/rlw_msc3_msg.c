@@ -87,18 +87,19 @@ static const char *const severity_names[] = {
     "WARNING",   "NOTICE", "INFO",     "DEBUG",
 };
 
-const char *rlw_msc3_format(apr_pool_t *p, const char *msg)
+const char *rlw_msc3_format(apr_pool_t *p, const char *msg, const char *client)
 {
     static const char sev[] = " [severity \"";
     const size_t sevlen = sizeof(sev) - 1;
-    const char *s, *found = NULL, *end;
+    const char *s, *found = NULL, *head = "";
     int count = 0;
 
     if (!msg)
         return "";
-    /* "[client 192.0.2.1] " (the intervention's): httpd says it itself. */
-    if (strncmp(msg, "[client ", 8) == 0 && (end = strstr(msg, "] ")) != NULL)
-        msg = end + 2;
+    /* mod_security2 names the client in the message too, after httpd's
+     * [client A:port]; the intervention's text already does. */
+    if (client && strncmp(msg, "[client ", 8) != 0)
+        head = apr_pstrcat(p, "[client ", client, "] ", NULL);
     for (s = strstr(msg, sev); s; s = strstr(s + sevlen, sev)) {
         if (s[sevlen] >= '0' && s[sevlen] <= '7' && s[sevlen + 1] == '"' &&
             s[sevlen + 2] == ']') {
@@ -109,8 +110,8 @@ const char *rlw_msc3_format(apr_pool_t *p, const char *msg)
     /* More than one: attacker text forged one; which is real is unknown,
      * so the line stays as the library wrote it. */
     if (count != 1)
-        return apr_pstrdup(p, msg);
-    return apr_pstrcat(p, apr_pstrndup(p, msg, (apr_size_t)(found - msg)), sev,
-                       severity_names[found[sevlen] - '0'], found + sevlen + 1,
-                       NULL);
+        return apr_pstrcat(p, head, msg, NULL);
+    return apr_pstrcat(p, head, apr_pstrndup(p, msg, (apr_size_t)(found - msg)),
+                       sev, severity_names[found[sevlen] - '0'],
+                       found + sevlen + 1, NULL);
 }

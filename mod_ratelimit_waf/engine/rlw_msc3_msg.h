@@ -46,10 +46,11 @@ int rlw_msc3_score(const char *msg, const char *nonce, long *score);
 int rlw_msc3_rule_id(const char *msg, uint32_t *id);
 
 /* The message as mod_security2 writes it, for SIEM parsers of its error
- * log lines: without a leading "[client A] " (httpd's own prefix names the
- * client) and with the severity as a name ([severity "CRITICAL"]) when the
- * message holds exactly one [severity "digit"] field; the rest as the
- * library wrote it. Allocated from p. */
-const char *rlw_msc3_format(apr_pool_t *p, const char *msg);
+ * log lines: starting "[client A] ModSecurity: " (the intervention's has
+ * it; client, when not NULL, is put before the others) and with the
+ * severity as a name ([severity "CRITICAL"]) when the message holds
+ * exactly one [severity "digit"] field; the rest as the library wrote it.
+ * Allocated from p. */
+const char *rlw_msc3_format(apr_pool_t *p, const char *msg, const char *client);
 
 #endif

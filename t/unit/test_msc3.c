@@ -186,30 +186,35 @@ END_TEST
 
 START_TEST(format_shape)
 {
-    const char *f = rlw_msc3_format(pool, xss);
+    const char *f = rlw_msc3_format(pool, xss, "192.0.2.9");
 
     ck_assert_ptr_nonnull(strstr(f, "[severity \"CRITICAL\"]"));
     ck_assert_ptr_null(strstr(f, "[severity \"2\"]"));
-    ck_assert(strncmp(f, "ModSecurity: Warning. ", 22) == 0);
-    /* The intervention's client prefix goes (httpd writes its own). */
-    f = rlw_msc3_format(pool, deny);
-    ck_assert(strncmp(f, "ModSecurity: Access denied with code 403", 40) == 0);
+    ck_assert(strncmp(f, "[client 192.0.2.9] ModSecurity: Warning. ", 41) == 0);
+    ck_assert(strncmp(rlw_msc3_format(pool, xss, NULL), "ModSecurity: ", 13) ==
+              0);
+    /* The intervention names its client already. */
+    f = rlw_msc3_format(pool, deny, "192.0.2.9");
+    ck_assert(strncmp(f,
+                      "[client 198.51.100.5] ModSecurity: Access denied "
+                      "with code 403",
+                      62) == 0);
     ck_assert_ptr_nonnull(strstr(f, "[severity \"CRITICAL\"]"));
     /* Two severities (one forged): unchanged. */
-    f = rlw_msc3_format(pool, "a [severity \"0\"] b [severity \"2\"]");
+    f = rlw_msc3_format(pool, "a [severity \"0\"] b [severity \"2\"]", NULL);
     ck_assert_str_eq(f, "a [severity \"0\"] b [severity \"2\"]");
     /* Every digit 0..7 has mod_security2's name, others stay. */
-    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"0\"] y"),
+    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"0\"] y", NULL),
                      "x [severity \"EMERGENCY\"] y");
-    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"7\"]"),
+    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"7\"]", NULL),
                      "x [severity \"DEBUG\"]");
-    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"8\"]"),
+    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"8\"]", NULL),
                      "x [severity \"8\"]");
-    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"2"),
+    ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"2", NULL),
                      "x [severity \"2");
-    ck_assert_str_eq(rlw_msc3_format(pool, "[client 1.2.3.4"),
+    ck_assert_str_eq(rlw_msc3_format(pool, "[client 1.2.3.4", NULL),
                      "[client 1.2.3.4");
-    ck_assert_str_eq(rlw_msc3_format(pool, NULL), "");
+    ck_assert_str_eq(rlw_msc3_format(pool, NULL, NULL), "");
 }
 END_TEST
 
