@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
-all="unit itest cluster status cli bridge asan fuzz"
+all="unit itest itest-msc3 cluster status cli bridge asan fuzz"
 suites=${RLW_SUITES:-$all}
 passed=0
 failed=0
@@ -36,6 +36,11 @@ for s in $suites; do
     case $s in
     unit)    run_suite unit t/unit/run_unit ;;
     itest)   run_suite itest bash t/run-apache-tests.sh ;;
+    # The scenarios that hold for either engine, again under the module's
+    # embedded libmodsecurity (docs/engine-modsecurity3.md).
+    itest-msc3) run_suite itest-msc3 env RLW_ENGINE=modsecurity3 \
+                    bash t/run-apache-tests.sh t/00_modsec.t t/01_threshold.t \
+                    t/08_modsec_bypass.t t/25_events.t t/29_engine_msc3.t ;;
     cluster) run_suite cluster bash t/cluster/run.sh ;;
     status)  run_suite status bash t/status/test_status.sh ;;
     cli)     run_suite cli bash t/cli/test_cli.sh ;;
