@@ -1,7 +1,8 @@
 # The embedded engine (RateLimitWAFEngine modsecurity3: libmodsecurity v3
 # inside the module) against mod_security2 with the same CRS 3.3.4, on
 # private servers: the same verdicts and anomaly scores for XSS and SQLi in
-# the query and in urlencoded bodies, the same rule ids; rule messages in
+# the query and in urlencoded, multipart, JSON and XML bodies, the same rule
+# ids; rule messages in
 # mod_security2's shape; clean requests and bodies reach the handler
 # (small, spooled to a file, chunked, pipelined); deny and redirect
 # interventions; the body limit; a threshold ban, after which a banned
@@ -70,8 +71,17 @@ ScriptAlias /echo "$echo"
 CONF
 # mod_cgid under the threaded MPMs, mod_cgi under prefork.
 my $cgi = RLW::Httpd::mpm() eq 'prefork' ? 'cgi' : 'cgid';
+# mod_security2 gets the XML and JSON body processors the embedded engine's
+# base settings (conf/modsecurity3-ratelimit-waf.conf) switch on.
+my $processors = <<'CONF';
+SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\+|/)|text/)xml" \
+    "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "^application/json" \
+    "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+CONF
 my $m2 = RLW::Httpd->new(name => 'msc3-ref', engine => 'modsecurity2',
-                         load => ['alias', $cgi], directives => $common);
+                         load => ['alias', $cgi],
+                         directives => $common . $processors);
 my $m3 = RLW::Httpd->new(name => 'msc3', engine => 'modsecurity3',
                          load => ['alias', $cgi],
                          directives => $common . "RateLimitWAFRules $rules\n");
@@ -79,6 +89,15 @@ $m2->start;
 $m3->start;
 
 my $form = ['Content-Type: application/x-www-form-urlencoded'];
+# A multipart form with a field and a file.
+my $bnd = 'rlwBoundary7d3';
+sub multipart {
+    my ($field) = @_;
+    return "--$bnd\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n"
+        . "$field\r\n--$bnd\r\nContent-Disposition: form-data; name=\"f\"; "
+        . "filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello file\r\n"
+        . "--$bnd--\r\n";
+}
 my @cases = (
     # [name, request options, status, attack?]
     ['GET XSS',  { path => $ATTACK }, 403, 1],
@@ -87,6 +106,28 @@ my @cases = (
                    body => 'q=%3Cscript%3Ealert(1)%3C%2Fscript%3E' }, 403, 1],
     ['POST SQLi', { path => '/echo', method => 'POST', headers => $form,
                     body => 'id=1%27%20OR%20%271%27%3D%271' }, 403, 1],
+    ['multipart XSS', { path => '/echo', method => 'POST',
+                        headers => ["Content-Type: multipart/form-data; boundary=$bnd"],
+                        body => multipart('<script>alert(1)</script>') }, 403, 1],
+    ['JSON XSS', { path => '/echo', method => 'POST',
+                   headers => ['Content-Type: application/json'],
+                   body => '{"q":"<script>alert(1)</script>"}' }, 403, 1],
+    ['JSON SQLi', { path => '/echo', method => 'POST',
+                    headers => ['Content-Type: application/json'],
+                    body => q({"id":"1' OR '1'='1"}) }, 403, 1],
+    ['XML XSS', { path => '/echo', method => 'POST',
+                  headers => ['Content-Type: text/xml'],
+                  body => '<a><q>&lt;script&gt;alert(1)&lt;/script&gt;</q></a>' },
+     403, 1],
+    ['multipart clean', { path => '/echo', method => 'POST',
+                          headers => ["Content-Type: multipart/form-data; boundary=$bnd"],
+                          body => multipart('hello') }, 200, 0],
+    ['JSON clean', { path => '/echo', method => 'POST',
+                     headers => ['Content-Type: application/json'],
+                     body => '{"q":"hello","n":[1,2]}' }, 200, 0],
+    ['XML clean', { path => '/echo', method => 'POST',
+                    headers => ['Content-Type: text/xml'],
+                    body => '<a><q>hello</q></a>' }, 200, 0],
     ['GET clean',  { path => '/hello.txt' }, 200, 0],
     ['POST clean', { path => '/echo', method => 'POST', headers => $form,
                      body => 'name=alice&city=paris' }, 200, 0],
@@ -121,6 +162,7 @@ for my $c (@cases) {
         my $r = http_request(port => $h->port, xff => $ip, %$req);
         is $r->{status}, $want, "$h->{engine}: $name -> $want";
         if ($want == 200 && $req->{path} eq '/echo') {
+            # (the handler gets every body byte, the multipart file too)
             is $r->{body}, sprintf("len=%d md5=%s\n", length $req->{body},
                                    md5_hex($req->{body})),
                 "$h->{engine}: $name: the handler got the body";
