@@ -153,6 +153,19 @@ sub ms_re {
     return qr/\[client \Q$ip\E:\d+\] \[client \Q$ip\E\] ModSecurity:/;
 }
 
+# n free ports, all different (free_port() alone may return one twice:
+# nothing is bound until a server starts).
+sub ports {
+    my ($n) = @_;
+    my %seen;
+    my @p;
+    while (@p < $n) {
+        my $p = RLW::Httpd::free_port();
+        push @p, $p unless $seen{$p}++;
+    }
+    return @p;
+}
+
 my $n = 0;
 for my $c (@cases) {
     my ($name, $req, $want, $is_attack) = @$c;
@@ -183,6 +196,27 @@ for my $c (@cases) {
     }
     is $s3, $s2, "$name: same anomaly score as mod_security2 ($s2)";
     is $ids3, $ids2, "$name: same rule ids as mod_security2";
+}
+
+# One transaction per top-level request: GET / goes through mod_dir's
+# subrequest and internal redirect to index.html; a rule that matches but
+# does not block (920350, numeric Host, 3 points) is logged once, and the
+# score is 3, not 6 or 9.
+{
+    my $ip = '198.51.100.125';
+    my ($aoff, $eoff) = (log_size($m3->access_log), log_size($m3->error_log));
+    my $r = http_request(port => $m3->port, xff => $ip, path => '/',
+                         host => '127.0.0.1');
+    is $r->{status}, 200, 'modsecurity3: GET / with a numeric Host -> 200';
+    like $r->{body}, qr/ok/, 'modsecurity3: GET /: index.html';
+    my ($line) = wait_log($m3->access_log, $aoff, qr/^\Q$ip\E /);
+    like $line || '', qr/ score=3 /, 'modsecurity3: GET /: score 3';
+    settle(0.3);
+    my %n;
+    $n{$_}++ for map { /\[id "(\d+)"\]/ ? $1 : () }
+        log_since($m3->error_log, $eoff, ms_re($ip));
+    is join(',', map {"$_=$n{$_}"} sort keys %n), '920350=1',
+        'modsecurity3: GET /: 920350 logged once (one transaction)';
 }
 
 # Rule messages: mod_security2's shape, from the module, with its tag.
@@ -343,7 +377,7 @@ $m3->stop;
                      . "SecRequestBodyLimitAction Reject\n");
     my $partial = put('partial.conf', $base . "SecRequestBodyLimit 1000\n"
                       . "SecRequestBodyLimitAction ProcessPartial\n");
-    my ($pr, $pp) = (RLW::Httpd::free_port(), RLW::Httpd::free_port());
+    my ($pr, $pp, $pmain) = ports(3);
     my $vhosts = '';
     for ([$pr, $reject], [$pp, $partial]) {
         $vhosts .= "Listen 127.0.0.1:$_->[0]\n<VirtualHost 127.0.0.1:$_->[0]>\n"
@@ -351,7 +385,7 @@ $m3->stop;
             . "    RateLimitWAFRules $_->[1]\n    ScriptAlias /echo \"$echo\"\n"
             . "</VirtualHost>\n";
     }
-    my $h = RLW::Httpd->new(name => 'msc3-limits', modsec => 0,
+    my $h = RLW::Httpd->new(name => 'msc3-limits', modsec => 0, port => $pmain,
                             load => ['alias', $cgi, 'unique_id'],
                             directives => "RateLimitWAF On\n",
                             vhosts => "<VirtualHost 127.0.0.1:*>\n</VirtualHost>\n"
@@ -395,7 +429,7 @@ $m3->stop;
 # Both engines in one httpd, on different virtual hosts: each request is
 # inspected by exactly one; a virtual host both would inspect is refused.
 {
-    my $p2 = RLW::Httpd::free_port();
+    my ($p2, $p1) = ports(2);
     my $vhost = <<"CONF";
 Listen 127.0.0.1:$p2
 <VirtualHost 127.0.0.1:$p2>
@@ -407,6 +441,7 @@ Listen 127.0.0.1:$p2
 </VirtualHost>
 CONF
     my $h = RLW::Httpd->new(name => 'msc3-both', engine => 'modsecurity2',
+                            port => $p1,
                             directives => "RateLimitWAF On\n",
                             vhosts => "<VirtualHost 127.0.0.1:*>\n</VirtualHost>\n$vhost");
     ok eval { $h->start; 1 }, 'both engines: httpd starts' or diag $@;
@@ -429,7 +464,7 @@ CONF
 
     (my $twice = $vhost) =~ s/^\s*SecRuleEngine Off\n//m;
     my ($rc, $out) = RLW::Httpd->configtest(
-        name => 'msc3-twice', engine => 'modsecurity2',
+        name => 'msc3-twice', engine => 'modsecurity2', port => $p1,
         directives => "RateLimitWAF On\n", vhosts => $twice);
     isnt $rc, 0, 'both engines: a host inspected twice fails httpd -t';
     like $out, qr/RLW00068: RateLimitWAFEngine modsecurity3 in server \S+:$p2, where mod_security2's SecRuleEngine is not Off/,
