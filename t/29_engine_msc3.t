@@ -415,6 +415,77 @@ $m3->stop;
     $h->stop;
 }
 
+# Response bodies (phase 4): held and inspected only where the rule set
+# runs phase 4 (SecResponseBodyAccess On, found by the module's probe),
+# within SecResponseBodyLimit (ProcessPartial: the rest is not inspected;
+# Reject: 403), only for SecResponseBodyMimeType's types.
+{
+    my $base = "SecRuleEngine On\nSecRequestBodyAccess On\n"
+        . "SecResponseBodyMimeType text/plain text/html\n"
+        . "SecResponseBodyLimit 2000\n"
+        . "SecRule RESPONSE_BODY \"\@contains secret-token\" "
+        . "\"id:9529030,phase:4,deny,status:403,log,msg:'test leak'\"\n";
+    my %file = (
+        on     => put('resp-on.conf', "SecResponseBodyAccess On\n"
+                      . "SecResponseBodyLimitAction ProcessPartial\n" . $base),
+        reject => put('resp-reject.conf', "SecResponseBodyAccess On\n"
+                      . "SecResponseBodyLimitAction Reject\n" . $base),
+        off    => put('resp-off.conf', "SecResponseBodyAccess Off\n" . $base),
+    );
+    my @p = ports(4);
+    my %port = (on => $p[0], reject => $p[1], off => $p[2]);
+    my $vhosts = '';
+    for my $k (sort keys %port) {
+        $vhosts .= "Listen 127.0.0.1:$port{$k}\n"
+            . "<VirtualHost 127.0.0.1:$port{$k}>\n"
+            . "    RateLimitWAFEngine modsecurity3\n"
+            . "    RateLimitWAFRules $file{$k}\n</VirtualHost>\n";
+    }
+    my $h = RLW::Httpd->new(name => 'msc3-resp', modsec => 0, port => $p[3],
+                            load => ['unique_id'],
+                            directives => "RateLimitWAF On\n",
+                            vhosts => "<VirtualHost 127.0.0.1:*>\n</VirtualHost>\n"
+                                . $vhosts);
+    my $doc = $h->dir . '/htdocs';
+    for (['secret.txt', "x secret-token y\n"],
+         ['late.txt', ('a' x 3000) . " secret-token\n"],
+         ['secret.bin', "x secret-token y\n"]) {
+        open my $fh, '>', "$doc/$_->[0]" or die "$doc/$_->[0]: $!\n";
+        print {$fh} $_->[1];
+        close $fh;
+    }
+    $h->start;
+    like join("\n", grep {/RLW00070/} split /\n/, $h->error_log_text),
+        qr/3 rule set\(s\) loaded in \d+ ms, 2 inspecting response bodies/,
+        'response bodies: the probe finds the 2 rule sets that run phase 4';
+    my %want = (
+        on     => [200, 403, 200, 200],
+        reject => [200, 403, 403, 200],
+        off    => [200, 200, 200, 200],
+    );
+    for my $k (qw(on reject off)) {
+        my @got;
+        my $ok = 1;
+        for my $path ('/hello.txt', '/secret.txt', '/late.txt', '/secret.bin') {
+            my $r = http_request(port => $port{$k}, xff => '198.51.100.190',
+                                 path => $path);
+            push @got, $r->{status};
+            $ok &&= $r->{status} != 200
+                || $r->{body} eq do {
+                    open my $fh, '<', "$doc$path" or die "$doc$path: $!\n";
+                    local $/; <$fh> };
+        }
+        is "@got", "@{ $want{$k} }",
+            "response bodies, $k: hello, secret, secret past the limit, "
+            . 'secret in another type';
+        ok $ok, "response bodies, $k: what passes is the whole file";
+    }
+    like $h->error_log_text,
+        qr/\[client 198\.51\.100\.190\] ModSecurity: Access denied with code 403 \(phase 4\)\..*\[id "9529030"\]/,
+        'response bodies: the phase-4 intervention is logged';
+    $h->stop;
+}
+
 # A rule error fails httpd -t, naming the directive, the file and the line.
 {
     my ($rc, $out) = RLW::Httpd->configtest(

@@ -16,7 +16,9 @@
  *                      appended and kept for the handler (in memory up to
  *                      RLW_MSC3_BODY_MEM, then in a temporary file); phase
  *                      2 for every request, body or not
- *   output filter      the response headers, phase 3
+ *   output filter      the response headers, phase 3; with
+ *                      SecResponseBodyAccess On, the response body (held
+ *                      within SecResponseBodyLimit) and phase 4
  *   log_transaction    phase 5, then the transaction is freed; the verdict
  *                      (anomaly score from the module's own phase-5 rule's
  *                      message, rule ids from the others) is read by the
@@ -24,7 +26,6 @@
  * Rule messages reach httpd's error log in mod_security2's shape through
  * the library's log callback (rlw_msc3_msg.c). One transaction per
  * top-level request: internal redirects and subrequests find it there.
- * Response bodies (phase 4) are not inspected yet.
  */
 #include <glob.h>
 #include <stdlib.h>
@@ -69,16 +70,31 @@ static char nonce[RLW_MSC3_NONCE_LEN + 1];
 
 static ap_filter_rec_t *body_filter, *headers_filter;
 
-/* One request's transaction, in the top-level request's rlw_req_t. */
+/* What check_config built, for the RLW00070 line. */
+static struct {
+    int sets, bodies;
+    apr_time_t ms;
+} loaded;
+
+/* One rule set: what a server's RateLimitWAFRules built (engine_rules). */
+typedef struct msc3_rules {
+    rlw_msc_rules_t *rules;
+    int response_body; /* it runs phase 4: responses are held for it */
+} msc3_rules_t;
+
+/* One request's transaction, in the top-level request's rlw_req_t; with r
+ * NULL, the probe transaction of a rule set being built. */
 typedef struct msc3_req {
-    request_rec *r;   /* the top-level request */
-    rlw_req_t *rq;    /* its module state: rule ids go to rq->waf */
-    rlw_msc_tx_t *tx; /* NULL once freed */
-    long score;       /* from the score rule; -1 none */
-    int body_done;    /* phase 2 ran */
-    int headers_done; /* phase 3 ran (or was skipped) */
-    int logged;       /* phase 5 ran */
-    int answered;     /* an intervention was acted on */
+    request_rec *r;         /* the top-level request */
+    const msc3_rules_t *rs; /* its server's rule set */
+    int probed;             /* probe: the phase-4 probe rule spoke */
+    rlw_req_t *rq;          /* its module state: rule ids go to rq->waf */
+    rlw_msc_tx_t *tx;       /* NULL once freed */
+    long score;             /* from the score rule; -1 none */
+    int body_done;          /* phase 2 ran */
+    int headers_done;       /* phase 3 ran (or was skipped) */
+    int logged;             /* phase 5 ran */
+    int answered;           /* an intervention was acted on */
     /* The request body for the handler, and the request that reads it. */
     apr_bucket_brigade *body;
     request_rec *body_r;
@@ -123,6 +139,13 @@ static apr_status_t cleanup_rules(void *rules)
 
 static void log_cb(void *data, const void *msg);
 
+static int add_header(void *tx, const char *key, const char *value)
+{
+    msc->msc_add_n_request_header(tx, (const unsigned char *)key, strlen(key),
+                                  (const unsigned char *)value, strlen(value));
+    return 1;
+}
+
 /* Adds one rules file; NULL or the error (the library names file and
  * line). */
 static const char *add_file(apr_pool_t *p, rlw_msc_rules_t *rules,
@@ -138,12 +161,46 @@ static const char *add_file(apr_pool_t *p, rlw_msc_rules_t *rules,
     return err;
 }
 
+/* Sends one made-up request through rules, up to phase 4: 1 when the probe
+ * rule spoke, that is when the rule set runs phase 4 (the C API has no
+ * other way to read SecResponseBodyAccess). No phase 5: no audit log. */
+static int runs_phase4(rlw_msc_rules_t *rules)
+{
+    msc3_req_t probe;
+    rlw_msc_intervention_t it = {200, 0, NULL, NULL, 0};
+    rlw_msc_tx_t *tx;
+    char h[64];
+
+    memset(&probe, 0, sizeof(probe));
+    snprintf(h, sizeof(h), "X-RLW-Probe-%s", nonce);
+    tx = msc->msc_new_transaction_with_id(engine, rules, (char *)"rlw-probe",
+                                          &probe);
+    if (!tx)
+        return 0;
+    msc->msc_process_connection(tx, "127.0.0.1", 0, "127.0.0.1", 0);
+    msc->msc_process_uri(tx, "/", "GET", "1.1");
+    add_header(tx, "Host", "localhost");
+    add_header(tx, h, "1");
+    msc->msc_process_request_headers(tx);
+    msc->msc_process_request_body(tx);
+    msc->msc_add_n_response_header(tx, (const unsigned char *)"Content-Type",
+                                   12, (const unsigned char *)"text/html", 9);
+    msc->msc_process_response_headers(tx, 200, "HTTP/1.1");
+    msc->msc_process_response_body(tx);
+    msc->msc_intervention(tx, &it);
+    free(it.url);
+    free(it.log);
+    msc->msc_transaction_cleanup(tx);
+    return probe.probed;
+}
+
 /* Builds the rule set of one RateLimitWAFRules list into *out (freed with
  * p): every file in order, a glob's files sorted by name, then the score
- * rule. NULL or the error. */
+ * and probe rules; then probes it. NULL or the error. */
 static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
-                               rlw_msc_rules_t **out)
+                               msc3_rules_t **out)
 {
+    msc3_rules_t *rs = apr_pcalloc(p, sizeof(*rs));
     rlw_msc_rules_t *rules = msc->msc_create_rules_set();
     const char *error = NULL, *err = NULL;
     int i;
@@ -174,11 +231,16 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
             globfree(&g);
     }
     if (!err &&
-        msc->msc_rules_add(rules, rlw_msc3_score_rule(p, nonce), &error) < 0)
-        err = apr_psprintf(p, "the module's score rule: %s",
+        (msc->msc_rules_add(rules, rlw_msc3_score_rule(p, nonce), &error) < 0 ||
+         msc->msc_rules_add(rules, rlw_msc3_probe_rule(p, nonce), &error) < 0))
+        err = apr_psprintf(p, "the module's rules (ids %d, %d): %s",
+                           RLW_MSC3_SCORE_RULE_ID, RLW_MSC3_PROBE_RULE_ID,
                            error ? error : "refused");
     free((void *)error);
-    *out = rules;
+    rs->rules = rules;
+    if (!err)
+        rs->response_body = runs_phase4(rules);
+    *out = rs;
     return err;
 }
 
@@ -229,7 +291,7 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     char err[512];
     server_rec *s;
     apr_time_t t0 = apr_time_now();
-    int nsets = 0;
+    int nsets = 0, nbody = 0;
 
     (void)plog;
     engine = NULL;
@@ -257,7 +319,7 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     for (s = main_s; s; s = s->next) {
         rlw_srv_conf_t *c = rlw_server_conf(s);
-        rlw_msc_rules_t *rules;
+        msc3_rules_t *rules;
         const char *why;
 
         if (!uses_msc3(c))
@@ -287,12 +349,29 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             nsets++;
         }
         c->engine_rules = rules;
+        if (rules->response_body)
+            nbody++;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
-                 "RLW00070: %s: %d rule set(s) loaded in %" APR_TIME_T_FMT
-                 " ms",
-                 msc->msc_who_am_i(engine), nsets,
-                 apr_time_as_msec(apr_time_now() - t0));
+    loaded.sets = nsets;
+    loaded.bodies = nbody;
+    loaded.ms = apr_time_as_msec(apr_time_now() - t0);
+    return OK;
+}
+
+/* Reported once the error log is open (check_config writes to the console
+ * at start-up). */
+static int msc3_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (engine)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "RLW00070: %s: %d rule set(s) loaded in %" APR_TIME_T_FMT
+                     " ms, %d inspecting response bodies",
+                     msc->msc_who_am_i(engine), loaded.sets, loaded.ms,
+                     loaded.bodies);
     return OK;
 }
 
@@ -311,6 +390,13 @@ static void log_cb(void *data, const void *msg)
     int i;
 
     if (!t || !text)
+        return;
+    /* The probe transaction of a rule set being built: nothing is logged. */
+    if (!t->r) {
+        t->probed |= rlw_msc3_is_probe(text, nonce);
+        return;
+    }
+    if (rlw_msc3_is_probe(text, nonce))
         return;
     switch (rlw_msc3_score(text, nonce, &score)) {
     case 1:
@@ -379,13 +465,6 @@ static apr_status_t cleanup_tx(void *data)
     return APR_SUCCESS;
 }
 
-static int add_header(void *tx, const char *key, const char *value)
-{
-    msc->msc_add_n_request_header(tx, (const unsigned char *)key, strlen(key),
-                                  (const unsigned char *)value, strlen(value));
-    return 1;
-}
-
 /* The transaction's id: mod_unique_id's, else one made here (the library's
  * own would cost a clock read and a random number). */
 static char *tx_id(request_rec *r)
@@ -414,9 +493,9 @@ static int msc3_post_read_request(request_rec *r)
     t = apr_pcalloc(r->pool, sizeof(*t));
     t->r = r;
     t->rq = rq;
+    t->rs = c->engine_rules;
     t->score = -1;
-    t->tx =
-        msc->msc_new_transaction_with_id(engine, c->engine_rules, tx_id(r), t);
+    t->tx = msc->msc_new_transaction_with_id(engine, t->rs->rules, tx_id(r), t);
     if (!t->tx) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "RLW00074: libmodsecurity could not start a "
@@ -603,31 +682,108 @@ static int add_response_header(void *tx, const char *key, const char *value)
     return 1;
 }
 
-static apr_status_t headers_out(ap_filter_t *f, apr_bucket_brigade *bb)
+/* What the response filter holds for phase 4 (its f->ctx). */
+typedef struct msc3_out {
+    apr_bucket_brigade *held; /* the response body so far */
+    int kept;                 /* the engine keeps what is appended */
+} msc3_out_t;
+
+/* Answers status instead of the response: nothing was sent yet, and the
+ * header filter turns the error bucket into httpd's error response. */
+static apr_status_t send_error(ap_filter_t *f, apr_bucket_brigade *bb,
+                               int status)
+{
+    apr_brigade_cleanup(bb);
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(status, NULL, f->r->pool,
+                                                       f->c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* Phase 4 on what the engine holds, then the held response and the rest
+ * of bb go on, or the intervention's status instead. */
+static apr_status_t finish_body(ap_filter_t *f, msc3_req_t *t, msc3_out_t *o,
+                                apr_bucket_brigade *bb)
+{
+    int status;
+
+    msc->msc_process_response_body(t->tx);
+    if ((status = act(f->r, t)) != DECLINED) {
+        apr_brigade_cleanup(o->held);
+        return send_error(f, bb, status);
+    }
+    ap_remove_output_filter(f);
+    APR_BRIGADE_PREPEND(bb, o->held);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* Phase 3 on the response headers; then, when the rule set runs phase 4
+ * (SecResponseBodyAccess On), the response body is held and appended until
+ * its end, the engine's SecResponseBodyLimit (ProcessPartial: phase 4 on
+ * what it has, the rest passes; Reject: the intervention), or a type the
+ * engine does not keep (SecResponseBodyMimeType): memory is bounded by the
+ * limit, as with mod_security2. */
+static apr_status_t response_out(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     msc3_req_t *t = state_of(r);
+    msc3_out_t *o = f->ctx;
+    apr_status_t rv;
     int status;
 
-    ap_remove_output_filter(f);
-    if (!t || !t->tx || t->headers_done)
-        return ap_pass_brigade(f->next, bb);
-    t->headers_done = 1;
-    apr_table_do(add_response_header, t->tx, r->headers_out, r->err_headers_out,
-                 NULL);
-    if (r->content_type && !apr_table_get(r->headers_out, "Content-Type"))
-        add_response_header(t->tx, "Content-Type", r->content_type);
-    msc->msc_process_response_headers(t->tx, r->status,
-                                      r->protocol ? r->protocol : "HTTP/1.1");
-    if (t->answered || (status = act(r, t)) == DECLINED)
-        return ap_pass_brigade(f->next, bb);
-    /* Nothing was sent yet: the header filter turns this into the error
-     * response (ap_die) instead of the handler's. */
-    apr_brigade_cleanup(bb);
-    APR_BRIGADE_INSERT_TAIL(
-        bb, ap_bucket_error_create(status, NULL, r->pool, f->c->bucket_alloc));
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
-    return ap_pass_brigade(f->next, bb);
+    if (!o) {
+        if (!t || !t->tx || t->headers_done) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        t->headers_done = 1;
+        apr_table_do(add_response_header, t->tx, r->headers_out,
+                     r->err_headers_out, NULL);
+        if (r->content_type && !apr_table_get(r->headers_out, "Content-Type"))
+            add_response_header(t->tx, "Content-Type", r->content_type);
+        msc->msc_process_response_headers(
+            t->tx, r->status, r->protocol ? r->protocol : "HTTP/1.1");
+        if (!t->answered && (status = act(r, t)) != DECLINED)
+            return send_error(f, bb, status);
+        if (t->answered || !t->rs->response_body) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        f->ctx = o = apr_pcalloc(r->pool, sizeof(*o));
+        o->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    }
+    while (!APR_BRIGADE_EMPTY(bb)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(bb);
+
+        if (APR_BUCKET_IS_EOS(b))
+            return finish_body(f, t, o, bb);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            const char *data;
+            apr_size_t len;
+            int more;
+
+            if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) !=
+                APR_SUCCESS)
+                return rv;
+            more = msc->msc_append_response_body(
+                t->tx, (const unsigned char *)data, len);
+            if ((status = act(r, t)) != DECLINED) { /* over the limit: Reject */
+                apr_brigade_cleanup(o->held);
+                return send_error(f, bb, status);
+            }
+            if (len && !o->kept &&
+                !(o->kept = msc->msc_get_response_body_length(t->tx) > 0))
+                more = 0; /* a type the engine does not inspect */
+            if (!more)
+                return finish_body(f, t, o, bb);
+        }
+        APR_BUCKET_REMOVE(b);
+        if ((rv = apr_bucket_setaside(b, r->pool)) != APR_SUCCESS)
+            return rv;
+        APR_BRIGADE_INSERT_TAIL(o->held, b);
+    }
+    return APR_SUCCESS;
 }
 
 static void msc3_insert_filter(request_rec *r)
@@ -703,6 +859,7 @@ static void msc3_register_hooks(apr_pool_t *p)
 
     (void)p;
     ap_hook_check_config(msc3_check_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_post_config(msc3_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(msc3_post_read_request, before_read, NULL,
                               APR_HOOK_FIRST);
     /* Where mod_security2 runs its phase 2. */
@@ -714,8 +871,8 @@ static void msc3_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(msc3_log_transaction, NULL, NULL, APR_HOOK_FIRST);
     body_filter = ap_register_input_filter("RLW_MSC3_BODY", body_in, NULL,
                                            AP_FTYPE_RESOURCE);
-    headers_filter = ap_register_output_filter("RLW_MSC3_HEADERS", headers_out,
-                                               NULL, AP_FTYPE_CONTENT_SET);
+    headers_filter = ap_register_output_filter(
+        "RLW_MSC3_RESPONSE", response_out, NULL, AP_FTYPE_CONTENT_SET);
 }
 
 const rlw_verdict_source_t rlw_verdict_modsec3 = {

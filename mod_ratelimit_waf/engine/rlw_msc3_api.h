@@ -77,6 +77,10 @@ typedef struct rlw_msc3_api {
                                      size_t value_len);
     int (*msc_process_response_headers)(rlw_msc_tx_t *t, int code,
                                         const char *protocol);
+    int (*msc_append_response_body)(rlw_msc_tx_t *t, const unsigned char *body,
+                                    size_t size);
+    int (*msc_process_response_body)(rlw_msc_tx_t *t);
+    size_t (*msc_get_response_body_length)(rlw_msc_tx_t *t);
     int (*msc_update_status_code)(rlw_msc_tx_t *t, int status);
     int (*msc_intervention)(rlw_msc_tx_t *t, rlw_msc_intervention_t *it);
     int (*msc_process_logging)(rlw_msc_tx_t *t);

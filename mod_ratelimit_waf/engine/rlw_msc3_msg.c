@@ -8,6 +8,7 @@
 #include "rlw_msc3_msg.h"
 
 #define SCORE_MARK "mod_ratelimit_waf anomaly score "
+#define PROBE_MARK "mod_ratelimit_waf phase 4 "
 
 const char *rlw_msc3_score_rule(apr_pool_t *p, const char *nonce)
 {
@@ -15,6 +16,30 @@ const char *rlw_msc3_score_rule(apr_pool_t *p, const char *nonce)
                         "SecAction \"id:%d,phase:5,pass,t:none,noauditlog,"
                         "log,msg:'" SCORE_MARK "%s %%{tx.anomaly_score}'\"",
                         RLW_MSC3_SCORE_RULE_ID, nonce);
+}
+
+const char *rlw_msc3_probe_rule(apr_pool_t *p, const char *nonce)
+{
+    return apr_psprintf(p,
+                        "SecRule REQUEST_HEADERS:X-RLW-Probe-%s \"@streq 1\" "
+                        "\"id:%d,phase:4,pass,t:none,noauditlog,log,"
+                        "msg:'" PROBE_MARK "%s'\"",
+                        nonce, RLW_MSC3_PROBE_RULE_ID, nonce);
+}
+
+int rlw_msc3_is_probe(const char *msg, const char *nonce)
+{
+    static const char mark[] = " [msg \"" PROBE_MARK;
+    const char *m;
+    uint32_t id;
+
+    if (!msg || !nonce || strlen(nonce) != RLW_MSC3_NONCE_LEN ||
+        !rlw_msc3_rule_id(msg, &id) || id != RLW_MSC3_PROBE_RULE_ID ||
+        (m = strstr(msg, mark)) == NULL)
+        return 0;
+    m += sizeof(mark) - 1;
+    return strncmp(m, nonce, RLW_MSC3_NONCE_LEN) == 0 &&
+           m[RLW_MSC3_NONCE_LEN] == '"';
 }
 
 /* Reads up to 10 decimal digits at p followed by '"'; 1 with *v. */
@@ -91,15 +116,23 @@ const char *rlw_msc3_format(apr_pool_t *p, const char *msg, const char *client)
 {
     static const char sev[] = " [severity \"";
     const size_t sevlen = sizeof(sev) - 1;
-    const char *s, *found = NULL, *head = "";
+    const char *s, *found = NULL, *head = "", *end;
     int count = 0;
 
     if (!msg)
         return "";
     /* mod_security2 names the client in the message too, after httpd's
      * [client A:port]; the intervention's text already does. */
-    if (client && strncmp(msg, "[client ", 8) != 0)
+    if (strncmp(msg, "[client ", 8) == 0 && (end = strstr(msg, "] ")) != NULL) {
+        head = apr_pstrndup(p, msg, (apr_size_t)(end + 2 - msg));
+        msg = end + 2;
+    } else if (client) {
         head = apr_pstrcat(p, "[client ", client, "] ", NULL);
+    }
+    /* Some interventions are bare text ("Request body limit is marked to
+     * reject the request"): every line starts as mod_security2's do. */
+    if (strncmp(msg, "ModSecurity: ", 13) != 0)
+        head = apr_pstrcat(p, head, "ModSecurity: ", NULL);
     for (s = strstr(msg, sev); s; s = strstr(s + sevlen, sev)) {
         if (s[sevlen] >= '0' && s[sevlen] <= '7' && s[sevlen + 1] == '"' &&
             s[sevlen + 2] == ']') {

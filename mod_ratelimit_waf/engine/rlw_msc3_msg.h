@@ -22,6 +22,9 @@
  * in its msg (rlw_msc3_score_rule()). */
 #define RLW_MSC3_SCORE_RULE_ID 9523020
 
+/* The id of the module's phase-4 probe rule (rlw_msc3_probe_rule()). */
+#define RLW_MSC3_PROBE_RULE_ID 9523021
+
 /* Length of the marker a score rule carries (rlw_msc3_score_rule()). */
 #define RLW_MSC3_NONCE_LEN 16
 
@@ -32,6 +35,17 @@
  * pass for it. "noauditlog,log" in that order: the other order silences
  * the message (owasp-modsecurity/ModSecurity#3180). */
 const char *rlw_msc3_score_rule(apr_pool_t *p, const char *nonce);
+
+/* The rule text of the module's phase-4 probe: a phase-4 rule that logs
+ * "mod_ratelimit_waf phase 4 NONCE" only for a request carrying the header
+ * X-RLW-Probe-NONCE. The module sends one such request through each rule
+ * set when it is built: the message comes back only when the rule set runs
+ * phase 4 (SecRuleEngine not Off, SecResponseBodyAccess On), which the
+ * library's C API does not tell otherwise. */
+const char *rlw_msc3_probe_rule(apr_pool_t *p, const char *nonce);
+
+/* 1 when msg is the probe rule's message for nonce, else 0. */
+int rlw_msc3_is_probe(const char *msg, const char *nonce);
 
 /* Is msg the score rule's message for nonce? 1 with *score set (-1 when
  * tx.anomaly_score was empty), 0 when msg is another message, -1 when it
@@ -47,7 +61,8 @@ int rlw_msc3_rule_id(const char *msg, uint32_t *id);
 
 /* The message as mod_security2 writes it, for SIEM parsers of its error
  * log lines: starting "[client A] ModSecurity: " (the intervention's has
- * it; client, when not NULL, is put before the others) and with the
+ * the client; client, when not NULL, is put before the others;
+ * "ModSecurity: " is added to bare text) and with the
  * severity as a name ([severity "CRITICAL"]) when the message holds
  * exactly one [severity "digit"] field; the rest as the library wrote it.
  * Allocated from p. */

@@ -3,8 +3,8 @@
  * and rlw_msc3_format(). Promises: never reads past the NUL; a score is
  * -1 or more and only for a message carrying the marker; a rule id is in
  * 1..999999999; the formatted line starts with the client prefix when one
- * is given and the message has none, and keeps the message's text apart
- * from a severity digit turned into its name. */
+ * is given and the message has none, holds "ModSecurity: ", and keeps the
+ * message's text apart from a severity digit turned into its name. */
 #include <apr_general.h>
 #include <apr_pools.h>
 
@@ -38,10 +38,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(f != NULL);
     if (strncmp(msg, "[client ", 8) != 0)
         FUZZ_CHECK(strncmp(f, "[client 192.0.2.1] ", 19) == 0);
-    /* At most one field grows, by at most "EMERGENCY" minus one digit. */
-    FUZZ_CHECK(strlen(f) <= strlen(msg) + 19 + 8);
+    /* Grows by at most the client, "ModSecurity: " and one severity name
+     * ("EMERGENCY" for one digit). */
+    FUZZ_CHECK(strlen(f) <= strlen(msg) + 19 + 13 + 8);
     f = rlw_msc3_format(p, msg, NULL);
-    FUZZ_CHECK(strlen(f) >= strlen(msg) && strlen(f) <= strlen(msg) + 8);
+    FUZZ_CHECK(strlen(f) >= strlen(msg) && strlen(f) <= strlen(msg) + 13 + 8);
+    FUZZ_CHECK(strstr(f, "ModSecurity: ") != NULL);
+    rc = rlw_msc3_is_probe(msg, NONCE);
+    FUZZ_CHECK(rc == 0 || rc == 1);
     apr_pool_destroy(p);
     free(msg);
     return 0;

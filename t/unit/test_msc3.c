@@ -36,6 +36,14 @@ static const char xss[] =
     "<script>alert(1)</script>\"] [severity \"2\"] [ver \"OWASP_CRS/3.3.4\"] "
     "[maturity \"0\"] [accuracy \"0\"] [tag \"attack-xss\"]" TAIL;
 
+/* The probe rule's message. */
+static const char probe_msg[] =
+    "ModSecurity: Warning. Matched \"Operator `StrEq' with parameter `1' "
+    "against variable `REQUEST_HEADERS:X-RLW-Probe-" NONCE "' (Value: `1' ) "
+    "[file \"<<reference missing or not informed>>\"] [line \"1\"] "
+    "[id \"9523021\"] [rev \"\"] [msg \"mod_ratelimit_waf phase 4 " NONCE
+    "\"] [data \"\"] [severity \"0\"]" TAIL;
+
 static const char score_msg[] =
     "ModSecurity: Warning.  [file \"<<reference missing or not informed>>\"] "
     "[line \"1\"] [id \"9523020\"] [rev \"\"] [msg \"mod_ratelimit_waf "
@@ -164,6 +172,23 @@ START_TEST(score_forged)
 }
 END_TEST
 
+START_TEST(probe)
+{
+    const char *rule = rlw_msc3_probe_rule(pool, NONCE);
+
+    ck_assert_ptr_nonnull(
+        strstr(rule, "SecRule REQUEST_HEADERS:X-RLW-Probe-" NONCE " "));
+    ck_assert_ptr_nonnull(strstr(rule, "id:9523021,phase:4,pass"));
+    ck_assert_ptr_nonnull(strstr(rule, "noauditlog,log,"));
+    ck_assert_int_eq(rlw_msc3_is_probe(probe_msg, NONCE), 1);
+    ck_assert_int_eq(rlw_msc3_is_probe(probe_msg, "fedcba9876543210"), 0);
+    ck_assert_int_eq(rlw_msc3_is_probe(score_msg, NONCE), 0);
+    ck_assert_int_eq(rlw_msc3_is_probe(xss, NONCE), 0);
+    ck_assert_int_eq(rlw_msc3_is_probe(NULL, NONCE), 0);
+    ck_assert_int_eq(rlw_msc3_is_probe(probe_msg, "short"), 0);
+}
+END_TEST
+
 START_TEST(rule_id)
 {
     uint32_t id = 0;
@@ -202,18 +227,25 @@ START_TEST(format_shape)
     ck_assert_ptr_nonnull(strstr(f, "[severity \"CRITICAL\"]"));
     /* Two severities (one forged): unchanged. */
     f = rlw_msc3_format(pool, "a [severity \"0\"] b [severity \"2\"]", NULL);
-    ck_assert_str_eq(f, "a [severity \"0\"] b [severity \"2\"]");
+    ck_assert_str_eq(f, "ModSecurity: a [severity \"0\"] b [severity \"2\"]");
     /* Every digit 0..7 has mod_security2's name, others stay. */
     ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"0\"] y", NULL),
-                     "x [severity \"EMERGENCY\"] y");
+                     "ModSecurity: x [severity \"EMERGENCY\"] y");
     ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"7\"]", NULL),
-                     "x [severity \"DEBUG\"]");
+                     "ModSecurity: x [severity \"DEBUG\"]");
     ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"8\"]", NULL),
-                     "x [severity \"8\"]");
+                     "ModSecurity: x [severity \"8\"]");
     ck_assert_str_eq(rlw_msc3_format(pool, "x [severity \"2", NULL),
-                     "x [severity \"2");
+                     "ModSecurity: x [severity \"2");
     ck_assert_str_eq(rlw_msc3_format(pool, "[client 1.2.3.4", NULL),
-                     "[client 1.2.3.4");
+                     "ModSecurity: [client 1.2.3.4");
+    /* A bare intervention text gets the client and "ModSecurity: ". */
+    ck_assert_str_eq(rlw_msc3_format(pool,
+                                     "Request body limit is marked to "
+                                     "reject the request",
+                                     "192.0.2.9"),
+                     "[client 192.0.2.9] ModSecurity: Request body limit is "
+                     "marked to reject the request");
     ck_assert_str_eq(rlw_msc3_format(pool, NULL, NULL), "");
 }
 END_TEST
@@ -258,6 +290,7 @@ Suite *msc3_suite(void)
     tcase_add_test(tc, score_rule_text);
     tcase_add_test(tc, score_read);
     tcase_add_test(tc, score_forged);
+    tcase_add_test(tc, probe);
     tcase_add_test(tc, rule_id);
     tcase_add_test(tc, format_shape);
     tcase_add_test(tc, load_missing);
