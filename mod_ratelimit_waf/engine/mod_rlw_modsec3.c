@@ -27,6 +27,7 @@
  * the library's log callback (rlw_msc3_msg.c). One transaction per
  * top-level request: internal redirects and subrequests find it there.
  */
+#include <stddef.h> /* offsetof, before APR: its ring macros use it */
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,12 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  "%s): %s (Debian: apt-get install "
                                  "libmodsecurity3)",
                                  server_name(ptemp, s), err));
+    if (!rlw_msc3_isolated() && ap_find_linked_module("mod_security2.c"))
+        return fail(s, "RLW00065",
+                    "RateLimitWAFEngine modsecurity3: this build of the "
+                    "module (sanitizers) opens libmodsecurity without "
+                    "RTLD_DEEPBIND, so it cannot share a process with "
+                    "mod_security2: do not load mod_security2");
     if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
         return fail(s, "RLW00066", "no random bytes for the score rule");
     ap_bin2hex(raw, sizeof(raw), nonce);

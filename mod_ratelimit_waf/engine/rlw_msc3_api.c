@@ -8,6 +8,21 @@
 
 #include "rlw_msc3_api.h"
 
+/* The sanitizers' runtime refuses RTLD_DEEPBIND (it would bypass their
+ * interceptors) and aborts the process: a sanitizer build opens the
+ * library without it, and then cannot share a process with mod_security2
+ * (rlw_msc3_isolated()). */
+#if defined(__SANITIZE_ADDRESS__)
+#define RLW_MSC3_DEEPBIND 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RLW_MSC3_DEEPBIND 0
+#endif
+#endif
+#ifndef RLW_MSC3_DEEPBIND
+#define RLW_MSC3_DEEPBIND RTLD_DEEPBIND
+#endif
+
 /* The table of the library opened, filled once (start-up is single
  * threaded: httpd's parent reads its configuration before any child). */
 static rlw_msc3_api_t api;
@@ -18,6 +33,11 @@ static int loaded;
     {                                                                          \
 #f, (void **)&next.f                                                   \
     }
+
+int rlw_msc3_isolated(void)
+{
+    return RLW_MSC3_DEEPBIND != 0;
+}
 
 const rlw_msc3_api_t *rlw_msc3_load(const char *soname, char *err,
                                     size_t errlen)
@@ -63,7 +83,7 @@ const rlw_msc3_api_t *rlw_msc3_load(const char *soname, char *err,
     /* DEEPBIND: the library resolves its own symbols first, never the
      * same-named ones mod_security2.so exports; LOCAL: nothing of it is
      * seen by modules loaded later. */
-    h = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    h = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RLW_MSC3_DEEPBIND);
     if (!h) {
         const char *why = dlerror();
         snprintf(err, errlen, "cannot load %s: %s", soname,

@@ -97,4 +97,9 @@ typedef struct rlw_msc3_api {
 const rlw_msc3_api_t *rlw_msc3_load(const char *soname, char *err,
                                     size_t errlen);
 
+/* 1 when the library is opened with RTLD_DEEPBIND, so that it may share a
+ * process with mod_security2; 0 in sanitizer builds, whose runtime refuses
+ * that flag. */
+int rlw_msc3_isolated(void);
+
 #endif
