@@ -23,6 +23,7 @@
  *                      (anomaly score from the module's own phase-5 rule's
  *                      message, rule ids from the others) is read by the
  *                      module's log_transaction right after
+ * The filters (body replay, phases 3 and 4) are in mod_rlw_msc3_io.c.
  * Rule messages reach httpd's error log in mod_security2's shape through
  * the library's log callback (rlw_msc3_msg.c). One transaction per
  * top-level request: internal redirects and subrequests find it there.
@@ -50,56 +51,24 @@
 #include "rlw_modsec.h"
 #include "rlw_msc3_api.h"
 #include "rlw_msc3_msg.h"
+#include "mod_rlw_msc3.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
 extern const rlw_verdict_source_t rlw_verdict_modsec3;
 
-/* Request body bytes kept in memory for the handler; past this the body
- * goes to a temporary file (deleted with the request). */
-#define RLW_MSC3_BODY_MEM (64 * 1024)
-
-/* Bytes asked of the input filters per read of the body. */
-#define RLW_MSC3_BODY_CHUNK (32 * 1024)
-
 /* The library (once per process) and this configuration's engine. */
-static const rlw_msc3_api_t *msc;
+const rlw_msc3_api_t *rlw_msc3_lib;
 static rlw_msc_engine_t *engine;
 
 /* The score rule's marker, random per configuration (rlw_msc3_msg.h). */
 static char nonce[RLW_MSC3_NONCE_LEN + 1];
-
-static ap_filter_rec_t *body_filter, *headers_filter;
 
 /* What check_config built, for the RLW00070 line. */
 static struct {
     int sets, bodies;
     apr_time_t ms;
 } loaded;
-
-/* One rule set: what a server's RateLimitWAFRules built (engine_rules). */
-typedef struct msc3_rules {
-    rlw_msc_rules_t *rules;
-    int response_body; /* it runs phase 4: responses are held for it */
-} msc3_rules_t;
-
-/* One request's transaction, in the top-level request's rlw_req_t; with r
- * NULL, the probe transaction of a rule set being built. */
-typedef struct msc3_req {
-    request_rec *r;         /* the top-level request */
-    const msc3_rules_t *rs; /* its server's rule set */
-    int probed;             /* probe: the phase-4 probe rule spoke */
-    rlw_req_t *rq;          /* its module state: rule ids go to rq->waf */
-    rlw_msc_tx_t *tx;       /* NULL once freed */
-    long score;             /* from the score rule; -1 none */
-    int body_done;          /* phase 2 ran */
-    int headers_done;       /* phase 3 ran (or was skipped) */
-    int logged;             /* phase 5 ran */
-    int answered;           /* an intervention was acted on */
-    /* The request body for the handler, and the request that reads it. */
-    apr_bucket_brigade *body;
-    request_rec *body_r;
-} msc3_req_t;
 
 static int uses_msc3(const rlw_srv_conf_t *c)
 {
@@ -116,7 +85,7 @@ static request_rec *top_of(request_rec *r)
 }
 
 /* r's transaction state, or NULL (not inspected, or banned). */
-static msc3_req_t *state_of(request_rec *r)
+msc3_req_t *rlw_msc3_state(request_rec *r)
 {
     rlw_req_t *rq = rlw_req_state(top_of(r), 0);
 
@@ -127,14 +96,14 @@ static msc3_req_t *state_of(request_rec *r)
 
 static apr_status_t cleanup_engine(void *e)
 {
-    msc->msc_cleanup(e);
+    rlw_msc3_lib->msc_cleanup(e);
     engine = NULL;
     return APR_SUCCESS;
 }
 
 static apr_status_t cleanup_rules(void *rules)
 {
-    msc->msc_rules_cleanup(rules);
+    rlw_msc3_lib->msc_rules_cleanup(rules);
     return APR_SUCCESS;
 }
 
@@ -142,8 +111,9 @@ static void log_cb(void *data, const void *msg);
 
 static int add_header(void *tx, const char *key, const char *value)
 {
-    msc->msc_add_n_request_header(tx, (const unsigned char *)key, strlen(key),
-                                  (const unsigned char *)value, strlen(value));
+    rlw_msc3_lib->msc_add_n_request_header(
+        tx, (const unsigned char *)key, strlen(key),
+        (const unsigned char *)value, strlen(value));
     return 1;
 }
 
@@ -155,7 +125,7 @@ static const char *add_file(apr_pool_t *p, rlw_msc_rules_t *rules,
     const char *error = NULL;
     const char *err = NULL;
 
-    if (msc->msc_rules_add_file(rules, file, &error) < 0)
+    if (rlw_msc3_lib->msc_rules_add_file(rules, file, &error) < 0)
         err = apr_psprintf(p, "RateLimitWAFRules %s: %s", pattern,
                            error ? error : "cannot load the rules");
     free((void *)error);
@@ -174,24 +144,25 @@ static int runs_phase4(rlw_msc_rules_t *rules)
 
     memset(&probe, 0, sizeof(probe));
     snprintf(h, sizeof(h), "X-RLW-Probe-%s", nonce);
-    tx = msc->msc_new_transaction_with_id(engine, rules, (char *)"rlw-probe",
-                                          &probe);
+    tx = rlw_msc3_lib->msc_new_transaction_with_id(engine, rules,
+                                                   (char *)"rlw-probe", &probe);
     if (!tx)
         return 0;
-    msc->msc_process_connection(tx, "127.0.0.1", 0, "127.0.0.1", 0);
-    msc->msc_process_uri(tx, "/", "GET", "1.1");
+    rlw_msc3_lib->msc_process_connection(tx, "127.0.0.1", 0, "127.0.0.1", 0);
+    rlw_msc3_lib->msc_process_uri(tx, "/", "GET", "1.1");
     add_header(tx, "Host", "localhost");
     add_header(tx, h, "1");
-    msc->msc_process_request_headers(tx);
-    msc->msc_process_request_body(tx);
-    msc->msc_add_n_response_header(tx, (const unsigned char *)"Content-Type",
-                                   12, (const unsigned char *)"text/html", 9);
-    msc->msc_process_response_headers(tx, 200, "HTTP/1.1");
-    msc->msc_process_response_body(tx);
-    msc->msc_intervention(tx, &it);
+    rlw_msc3_lib->msc_process_request_headers(tx);
+    rlw_msc3_lib->msc_process_request_body(tx);
+    rlw_msc3_lib->msc_add_n_response_header(
+        tx, (const unsigned char *)"Content-Type", 12,
+        (const unsigned char *)"text/html", 9);
+    rlw_msc3_lib->msc_process_response_headers(tx, 200, "HTTP/1.1");
+    rlw_msc3_lib->msc_process_response_body(tx);
+    rlw_msc3_lib->msc_intervention(tx, &it);
     free(it.url);
     free(it.log);
-    msc->msc_transaction_cleanup(tx);
+    rlw_msc3_lib->msc_transaction_cleanup(tx);
     return probe.probed;
 }
 
@@ -202,7 +173,7 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
                                msc3_rules_t **out)
 {
     msc3_rules_t *rs = apr_pcalloc(p, sizeof(*rs));
-    rlw_msc_rules_t *rules = msc->msc_create_rules_set();
+    rlw_msc_rules_t *rules = rlw_msc3_lib->msc_create_rules_set();
     const char *error = NULL, *err = NULL;
     int i;
 
@@ -231,9 +202,10 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
         if (rc != GLOB_NOMATCH)
             globfree(&g);
     }
-    if (!err &&
-        (msc->msc_rules_add(rules, rlw_msc3_score_rule(p, nonce), &error) < 0 ||
-         msc->msc_rules_add(rules, rlw_msc3_probe_rule(p, nonce), &error) < 0))
+    if (!err && (rlw_msc3_lib->msc_rules_add(
+                     rules, rlw_msc3_score_rule(p, nonce), &error) < 0 ||
+                 rlw_msc3_lib->msc_rules_add(
+                     rules, rlw_msc3_probe_rule(p, nonce), &error) < 0))
         err = apr_psprintf(p, "the module's rules (ids %d, %d): %s",
                            RLW_MSC3_SCORE_RULE_ID, RLW_MSC3_PROBE_RULE_ID,
                            error ? error : "refused");
@@ -300,7 +272,8 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         ;
     if (!s)
         return OK;
-    if (!msc && !(msc = rlw_msc3_load(NULL, err, sizeof(err))))
+    if (!rlw_msc3_lib &&
+        !(rlw_msc3_lib = rlw_msc3_load(NULL, err, sizeof(err))))
         return fail(s, "RLW00065",
                     apr_psprintf(ptemp,
                                  "RateLimitWAFEngine modsecurity3 (server "
@@ -316,13 +289,13 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
         return fail(s, "RLW00066", "no random bytes for the score rule");
     ap_bin2hex(raw, sizeof(raw), nonce);
-    engine = msc->msc_init();
+    engine = rlw_msc3_lib->msc_init();
     if (!engine)
         return fail(s, "RLW00066", "libmodsecurity cannot start");
     apr_pool_cleanup_register(pconf, engine, cleanup_engine,
                               apr_pool_cleanup_null);
-    msc->msc_set_connector_info(engine, "mod_ratelimit_waf");
-    msc->msc_set_log_cb(engine, log_cb);
+    rlw_msc3_lib->msc_set_connector_info(engine, "mod_ratelimit_waf");
+    rlw_msc3_lib->msc_set_log_cb(engine, log_cb);
 
     for (s = main_s; s; s = s->next) {
         rlw_srv_conf_t *c = rlw_server_conf(s);
@@ -377,7 +350,7 @@ static int msc3_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "RLW00070: %s: %d rule set(s) loaded in %" APR_TIME_T_FMT
                      " ms, %d inspecting response bodies",
-                     msc->msc_who_am_i(engine), loaded.sets, loaded.ms,
+                     rlw_msc3_lib->msc_who_am_i(engine), loaded.sets, loaded.ms,
                      loaded.bodies);
     return OK;
 }
@@ -433,12 +406,12 @@ static void log_cb(void *data, const void *msg)
  * returns the status to answer (deny, drop: the rule's status, 403 by
  * default; redirect: a 3xx with Location), else DECLINED. libmodsecurity
  * 3.0 runs drop as deny, so a drop is answered, not cut. */
-static int act(request_rec *r, msc3_req_t *t)
+int rlw_msc3_act(request_rec *r, msc3_req_t *t)
 {
     rlw_msc_intervention_t it = {200, 0, NULL, NULL, 0};
     int status;
 
-    if (!msc->msc_intervention(t->tx, &it)) {
+    if (!rlw_msc3_lib->msc_intervention(t->tx, &it)) {
         free(it.url);
         free(it.log);
         return DECLINED;
@@ -467,7 +440,7 @@ static apr_status_t cleanup_tx(void *data)
     msc3_req_t *t = data;
 
     if (t->tx)
-        msc->msc_transaction_cleanup(t->tx);
+        rlw_msc3_lib->msc_transaction_cleanup(t->tx);
     t->tx = NULL;
     return APR_SUCCESS;
 }
@@ -502,7 +475,8 @@ static int msc3_post_read_request(request_rec *r)
     t->rq = rq;
     t->rs = c->engine_rules;
     t->score = -1;
-    t->tx = msc->msc_new_transaction_with_id(engine, t->rs->rules, tx_id(r), t);
+    t->tx = rlw_msc3_lib->msc_new_transaction_with_id(engine, t->rs->rules,
+                                                      tx_id(r), t);
     if (!t->tx) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "RLW00074: libmodsecurity could not start a "
@@ -511,310 +485,34 @@ static int msc3_post_read_request(request_rec *r)
     }
     apr_pool_cleanup_register(r->pool, t, cleanup_tx, apr_pool_cleanup_null);
     rq->engine = t;
-    msc->msc_process_connection(
+    rlw_msc3_lib->msc_process_connection(
         t->tx, r->useragent_ip ? r->useragent_ip : "", ua ? ua->port : 0,
         r->connection->local_ip ? r->connection->local_ip : "",
         la ? la->port : 0);
-    msc->msc_process_uri(
+    rlw_msc3_lib->msc_process_uri(
         t->tx, r->unparsed_uri ? r->unparsed_uri : "/", r->method,
         apr_psprintf(r->pool, "%d.%d", HTTP_VERSION_MAJOR(r->proto_num),
                      HTTP_VERSION_MINOR(r->proto_num)));
     apr_table_do(add_header, t->tx, r->headers_in, NULL);
-    msc->msc_process_request_headers(t->tx);
-    return act(r, t);
+    rlw_msc3_lib->msc_process_request_headers(t->tx);
+    return rlw_msc3_act(r, t);
 }
 
-/* ---- the request body and phase 2 -------------------------------------- */
-
-/* Moves what body holds in memory into a new temporary file, which then
- * receives the rest: the handler's copy never costs more memory than
- * RLW_MSC3_BODY_MEM. */
-static apr_status_t spool(request_rec *r, apr_bucket_brigade *body,
-                          apr_file_t **file)
-{
-    const char *dir = NULL;
-    char *tmpl;
-    apr_bucket *b;
-    apr_status_t rv;
-
-    if ((rv = apr_temp_dir_get(&dir, r->pool)) != APR_SUCCESS)
-        return rv;
-    tmpl = apr_pstrcat(r->pool, dir, "/rlw-body-XXXXXX", NULL);
-    rv = apr_file_mktemp(file, tmpl,
-                         APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
-                             APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE |
-                             APR_FOPEN_BINARY,
-                         r->pool);
-    for (b = APR_BRIGADE_FIRST(body);
-         rv == APR_SUCCESS && b != APR_BRIGADE_SENTINEL(body);
-         b = APR_BUCKET_NEXT(b)) {
-        const char *data;
-        apr_size_t len;
-
-        if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) ==
-            APR_SUCCESS)
-            rv = apr_file_write_full(*file, data, len, NULL);
-    }
-    apr_brigade_cleanup(body);
-    return rv;
-}
-
-/* Reads the whole body through the input filters, gives it to the engine
- * (which applies SecRequestBodyLimit and its LimitAction) and keeps it in
- * t->body for the handler. Returns OK, or the status to answer. */
-static int read_body(request_rec *r, msc3_req_t *t)
-{
-    conn_rec *c = r->connection;
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
-    apr_bucket_brigade *body = apr_brigade_create(r->pool, c->bucket_alloc);
-    apr_file_t *file = NULL;
-    apr_off_t kept = 0;
-    int eos = 0, inspect = 1, status;
-
-    while (!eos) {
-        apr_bucket *b;
-        apr_status_t rv =
-            ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
-                           APR_BLOCK_READ, RLW_MSC3_BODY_CHUNK);
-
-        if (rv != APR_SUCCESS)
-            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
-        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
-             b = APR_BUCKET_NEXT(b)) {
-            const char *data;
-            apr_size_t len;
-
-            if (APR_BUCKET_IS_EOS(b)) {
-                eos = 1;
-                break;
-            }
-            if (APR_BUCKET_IS_METADATA(b))
-                continue;
-            if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) !=
-                APR_SUCCESS)
-                return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
-            /* 0: over SecRequestBodyLimit with LimitAction ProcessPartial:
-             * the engine has what it inspects, the handler gets it all. */
-            if (inspect)
-                inspect = msc->msc_append_request_body(
-                    t->tx, (const unsigned char *)data, len);
-            if ((status = act(r, t)) != DECLINED)
-                return status; /* e.g. over the limit, LimitAction Reject */
-            if (file)
-                rv = apr_file_write_full(file, data, len, NULL);
-            else if ((kept += (apr_off_t)len) > RLW_MSC3_BODY_MEM)
-                rv = spool(r, body, &file) == APR_SUCCESS
-                         ? apr_file_write_full(file, data, len, NULL)
-                         : APR_EGENERAL;
-            else
-                rv = apr_brigade_write(body, NULL, NULL, data, len);
-            if (rv != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                              "RLW00075: cannot keep the request body for "
-                              "the handler");
-                return HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
-        apr_brigade_cleanup(bb);
-    }
-    if (file) {
-        apr_off_t size = 0, zero = 0;
-
-        if (apr_file_seek(file, APR_CUR, &size) != APR_SUCCESS ||
-            apr_file_seek(file, APR_SET, &zero) != APR_SUCCESS)
-            return HTTP_INTERNAL_SERVER_ERROR;
-        apr_brigade_insert_file(body, file, 0, size, r->pool);
-    }
-    APR_BRIGADE_INSERT_TAIL(body, apr_bucket_eos_create(c->bucket_alloc));
-    t->body = body;
-    return OK;
-}
+/* ---- phase 2 ------------------------------------------------------------ */
 
 static int msc3_fixups(request_rec *r)
 {
-    msc3_req_t *t = state_of(r);
+    msc3_req_t *t = rlw_msc3_state(r);
     int status;
 
     if (!t || !t->tx || t->body_done || t->answered)
         return DECLINED;
     t->body_done = 1;
-    if (ap_request_has_body(r) && (status = read_body(r, t)) != OK)
+    if (ap_request_has_body(r) && (status = rlw_msc3_read_body(r, t)) != OK)
         return status;
     /* Phase 2 runs whether there was a body or not. */
-    msc->msc_process_request_body(t->tx);
-    return act(r, t);
-}
-
-/* Gives the handler the body read in fixups, as the input filters would
- * have; once it is drained, reads go on below (which find the end). */
-static apr_status_t body_in(ap_filter_t *f, apr_bucket_brigade *bb,
-                            ap_input_mode_t mode, apr_read_type_e block,
-                            apr_off_t readbytes)
-{
-    apr_bucket_brigade *body = f->ctx;
-    apr_bucket *e, *b, *next;
-    apr_status_t rv;
-
-    if (!body || APR_BRIGADE_EMPTY(body) ||
-        (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE &&
-         mode != AP_MODE_GETLINE))
-        return ap_get_brigade(f->next, bb, mode, block, readbytes);
-    if (mode == AP_MODE_GETLINE)
-        return apr_brigade_split_line(bb, body, block, HUGE_STRING_LEN);
-    rv = apr_brigade_partition(body, readbytes, &e);
-    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
-        return rv;
-    for (b = APR_BRIGADE_FIRST(body); b != e; b = next) {
-        next = APR_BUCKET_NEXT(b);
-        if (mode == AP_MODE_SPECULATIVE) {
-            apr_bucket *copy;
-
-            if ((rv = apr_bucket_copy(b, &copy)) != APR_SUCCESS)
-                return rv;
-            APR_BRIGADE_INSERT_TAIL(bb, copy);
-        } else {
-            APR_BUCKET_REMOVE(b);
-            APR_BRIGADE_INSERT_TAIL(bb, b);
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* ---- the response: phase 3 --------------------------------------------- */
-
-static int add_response_header(void *tx, const char *key, const char *value)
-{
-    msc->msc_add_n_response_header(tx, (const unsigned char *)key, strlen(key),
-                                   (const unsigned char *)value, strlen(value));
-    return 1;
-}
-
-/* What the response filter holds for phase 4 (its f->ctx). */
-typedef struct msc3_out {
-    apr_bucket_brigade *held; /* the response body so far */
-    int kept;                 /* the engine keeps what is appended */
-} msc3_out_t;
-
-/* Answers status instead of the response: nothing was sent yet, and the
- * header filter turns the error bucket into httpd's error response. */
-static apr_status_t send_error(ap_filter_t *f, apr_bucket_brigade *bb,
-                               int status)
-{
-    apr_brigade_cleanup(bb);
-    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(status, NULL, f->r->pool,
-                                                       f->c->bucket_alloc));
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
-    ap_remove_output_filter(f);
-    return ap_pass_brigade(f->next, bb);
-}
-
-/* Phase 4 on what the engine holds, then the held response and the rest
- * of bb go on, or the intervention's status instead. */
-static apr_status_t finish_body(ap_filter_t *f, msc3_req_t *t, msc3_out_t *o,
-                                apr_bucket_brigade *bb)
-{
-    int status;
-
-    msc->msc_process_response_body(t->tx);
-    if ((status = act(f->r, t)) != DECLINED) {
-        apr_brigade_cleanup(o->held);
-        return send_error(f, bb, status);
-    }
-    ap_remove_output_filter(f);
-    APR_BRIGADE_PREPEND(bb, o->held);
-    return ap_pass_brigade(f->next, bb);
-}
-
-/* Phase 3 on the response headers; then, when the rule set runs phase 4
- * (SecResponseBodyAccess On), the response body is held and appended until
- * its end, the engine's SecResponseBodyLimit (ProcessPartial: phase 4 on
- * what it has, the rest passes; Reject: the intervention), or a type the
- * engine does not keep (SecResponseBodyMimeType): memory is bounded by the
- * limit, as with mod_security2. */
-static apr_status_t response_out(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    request_rec *r = f->r;
-    msc3_req_t *t = state_of(r);
-    msc3_out_t *o = f->ctx;
-    apr_status_t rv;
-    int status;
-
-    if (!o) {
-        if (!t || !t->tx || t->headers_done) {
-            ap_remove_output_filter(f);
-            return ap_pass_brigade(f->next, bb);
-        }
-        t->headers_done = 1;
-        apr_table_do(add_response_header, t->tx, r->headers_out,
-                     r->err_headers_out, NULL);
-        if (r->content_type && !apr_table_get(r->headers_out, "Content-Type"))
-            add_response_header(t->tx, "Content-Type", r->content_type);
-        msc->msc_process_response_headers(
-            t->tx, r->status, r->protocol ? r->protocol : "HTTP/1.1");
-        if (!t->answered && (status = act(r, t)) != DECLINED)
-            return send_error(f, bb, status);
-        if (t->answered || !t->rs->response_body) {
-            ap_remove_output_filter(f);
-            return ap_pass_brigade(f->next, bb);
-        }
-        f->ctx = o = apr_pcalloc(r->pool, sizeof(*o));
-        o->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
-    }
-    while (!APR_BRIGADE_EMPTY(bb)) {
-        apr_bucket *b = APR_BRIGADE_FIRST(bb);
-
-        if (APR_BUCKET_IS_EOS(b))
-            return finish_body(f, t, o, bb);
-        if (!APR_BUCKET_IS_METADATA(b)) {
-            const char *data;
-            apr_size_t len;
-            int more;
-
-            if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) !=
-                APR_SUCCESS)
-                return rv;
-            more = msc->msc_append_response_body(
-                t->tx, (const unsigned char *)data, len);
-            if ((status = act(r, t)) != DECLINED) { /* over the limit: Reject */
-                apr_brigade_cleanup(o->held);
-                return send_error(f, bb, status);
-            }
-            if (len && !o->kept &&
-                !(o->kept = msc->msc_get_response_body_length(t->tx) > 0))
-                more = 0; /* a type the engine does not inspect */
-            if (!more)
-                return finish_body(f, t, o, bb);
-        }
-        APR_BUCKET_REMOVE(b);
-        if ((rv = apr_bucket_setaside(b, r->pool)) != APR_SUCCESS)
-            return rv;
-        APR_BRIGADE_INSERT_TAIL(o->held, b);
-    }
-    return APR_SUCCESS;
-}
-
-static void msc3_insert_filter(request_rec *r)
-{
-    msc3_req_t *t;
-
-    if (r->main || !(t = state_of(r)) || !t->tx)
-        return;
-    /* The body again for an internal redirect: a new request starts
-     * without the request filters of the one it replaces. */
-    if (t->body && !APR_BRIGADE_EMPTY(t->body) && t->body_r != r) {
-        ap_add_input_filter_handle(body_filter, t->body, r, r->connection);
-        t->body_r = r;
-    }
-    if (!t->headers_done)
-        ap_add_output_filter_handle(headers_filter, NULL, r, r->connection);
-}
-
-static void msc3_insert_error_filter(request_rec *r)
-{
-    msc3_req_t *t;
-
-    if (!r->main && (t = state_of(r)) != NULL && t->tx && !t->headers_done)
-        ap_add_output_filter_handle(headers_filter, NULL, r, r->connection);
+    rlw_msc3_lib->msc_process_request_body(t->tx);
+    return rlw_msc3_act(r, t);
 }
 
 /* ---- phase 5 and the verdict ------------------------------------------- */
@@ -827,7 +525,7 @@ static void msc3_insert_error_filter(request_rec *r)
 static int msc3_log_transaction(request_rec *r)
 {
     const rlw_srv_conf_t *c = rlw_server_conf(r->server);
-    msc3_req_t *t = state_of(r);
+    msc3_req_t *t = rlw_msc3_state(r);
     request_rec *last = r;
     const char *score;
 
@@ -836,8 +534,8 @@ static int msc3_log_transaction(request_rec *r)
     t->logged = 1;
     while (last->next)
         last = last->next;
-    msc->msc_update_status_code(t->tx, last->status);
-    msc->msc_process_logging(t->tx);
+    rlw_msc3_lib->msc_update_status_code(t->tx, last->status);
+    rlw_msc3_lib->msc_process_logging(t->tx);
     apr_pool_cleanup_run(t->r->pool, t, cleanup_tx);
     if (t->score >= 0 && c->score_var) {
         score = apr_ltoa(r->pool, t->score);
@@ -850,7 +548,7 @@ static int msc3_log_transaction(request_rec *r)
 static void msc3_read(request_rec *r, const rlw_srv_conf_t *c,
                       rlw_waf_verdict_t *v)
 {
-    msc3_req_t *t = state_of(r);
+    msc3_req_t *t = rlw_msc3_state(r);
 
     /* The rule ids are in v already (log_cb). */
     v->score = t ? t->score : -1;
@@ -871,15 +569,9 @@ static void msc3_register_hooks(apr_pool_t *p)
                               APR_HOOK_FIRST);
     /* Where mod_security2 runs its phase 2. */
     ap_hook_fixups(msc3_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_insert_filter(msc3_insert_filter, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_insert_error_filter(msc3_insert_error_filter, NULL, NULL,
-                                APR_HOOK_FIRST);
+    rlw_msc3_io_register();
     /* Before the module's verdict reading (APR_HOOK_MIDDLE). */
     ap_hook_log_transaction(msc3_log_transaction, NULL, NULL, APR_HOOK_FIRST);
-    body_filter = ap_register_input_filter("RLW_MSC3_BODY", body_in, NULL,
-                                           AP_FTYPE_RESOURCE);
-    headers_filter = ap_register_output_filter(
-        "RLW_MSC3_RESPONSE", response_out, NULL, AP_FTYPE_CONTENT_SET);
 }
 
 const rlw_verdict_source_t rlw_verdict_modsec3 = {
