@@ -40,7 +40,8 @@ install: build
 	  install -m 0644 conf/ratelimit_waf.conf $(MODSDIR)/; \
 	fi
 	install -m 0644 conf/modsecurity-ratelimit-waf-before.conf \
-	  conf/modsecurity-ratelimit-waf.conf $(SHAREDIR)/
+	  conf/modsecurity-ratelimit-waf.conf \
+	  conf/modsecurity3-ratelimit-waf.conf $(SHAREDIR)/
 	install -m 0644 README.md docs/*.md $(DOCDIR)/
 	install -d $(SBINDIR) $(MAN8DIR)
 	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/

@@ -1,6 +1,7 @@
 # Banned requests never reach ModSecurity: no "ModSecurity:" error-log line,
 # no audit-log entry, no exported score (modsecurity-ratelimit-waf-before.conf
-# turns the engine off when the module set RLW_BANNED=1).
+# turns the engine off when the module set RLW_BANNED=1; the embedded engine,
+# RLW_ENGINE=modsecurity3, creates no transaction for them).
 use strict;
 use warnings;
 
@@ -20,7 +21,9 @@ my $alog  = log_path('modsec_audit.log');
 my $acc   = log_path('rlw_access_log');
 my $ip    = '198.51.100.60';
 my $ms_re = qr/ModSecurity:/;
-my $au_re = qr/^--[0-9a-f]+-A--$/;
+# Section A of an audit-log entry: mod_security2 writes --1a2b3c4d-A--,
+# libmodsecurity (RLW_ENGINE=modsecurity3) ---keYE5RsK---A--.
+my $au_re = qr/^(?:--[0-9a-f]+-|---[0-9A-Za-z]+---)A--$/;
 
 my $off = log_size($elog);
 my ($ms0, $au0) = (log_count($elog, 0, $ms_re), log_count($alog, 0, $au_re));

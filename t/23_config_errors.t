@@ -46,6 +46,8 @@ my @directives = (
     [RateLimitWAFMemcachedTimeout => 'main'],
     [RateLimitWAFMemcachedRetry   => 'main'],
     [RateLimitWAFNodeName         => 'main'],
+    [RateLimitWAFEngine           => 'server'],
+    [RateLimitWAFRules            => 'server'],
     [RateLimitWAFAdmin            => 'directory'],
 );
 my %context = map { @$_ } @directives;
@@ -60,6 +62,10 @@ my $secret = "$dir/cluster.secret";
     print {$fh} 'x' x 48, "\n";
     close $fh;
     chmod 0600, $secret or die "chmod $secret: $!\n";
+    open $fh, '>', "$dir/rules.conf" or die "$dir/rules.conf: $!\n";
+    print {$fh} "SecRuleEngine On\n";
+    close $fh;
+    chmod 0644, "$dir/rules.conf";
 }
 
 # A good value of every directive (as written in httpd.conf).
@@ -89,6 +95,8 @@ my %good = (
     RateLimitWAFMemcachedTimeout => '50ms',
     RateLimitWAFMemcachedRetry   => '2s',
     RateLimitWAFNodeName         => 'waf-03',
+    RateLimitWAFEngine           => 'modsecurity2',
+    RateLimitWAFRules            => "$dir/rules.conf",
     RateLimitWAFAdmin            => 'Off',
 );
 
@@ -167,10 +175,18 @@ my @bad = (
     [RateLimitWAFEventQueue     => 'lots'],
     [RateLimitWAFAdmin          => 'maybe'],
     [RateLimitWAFAdmin          => 'true'],
+    [RateLimitWAFEngine         => 'modsecurity'],
+    [RateLimitWAFEngine         => 'ModSecurity3'],
+    # With the embedded engine: a missing file, a glob matching nothing.
+    [RateLimitWAFRules          => "$dir/missing.conf", undef,
+     "RateLimitWAFEngine modsecurity3\n"],
+    [RateLimitWAFRules          => "$dir/none-*.conf", undef,
+     "RateLimitWAFEngine modsecurity3\n"],
 );
 
 # Bad values in a virtual host (per-vhost directives).
 my @bad_vhost = (
+    [RateLimitWAFEngine     => 'modsecurity4'],
     [RateLimitWAFThreshold  => 'abc'],
     [RateLimitWAFBanStatus  => '302'],
     [RateLimitWAFExempt     => '203.0.113.0/23'],
@@ -251,6 +267,8 @@ my $vhost = sub {
             'RateLimitWAFExempt 10.0.0.0/8',
             'RateLimitWAFAllow 172.16.0.0/12',
             'RateLimitWAFAllowBanTime 30s',
+            'RateLimitWAFEngine modsecurity2',
+            "RateLimitWAFRules $dir/rules.conf",
             'RateLimitWAFAdmin On',
             '<Location "/ratelimit-waf-admin">',
             '    SetHandler ratelimit-waf-status',

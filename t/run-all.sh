@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
-all="unit itest cluster status monitoring cli bridge crs asan fuzz"
+all="unit itest itest-msc3 cluster status monitoring cli bridge crs asan fuzz"
 suites=${RLW_SUITES:-$all}
 passed=0
 failed=0
@@ -36,6 +36,10 @@ for s in $suites; do
     case $s in
     unit)    run_suite unit t/unit/run_unit ;;
     itest)   run_suite itest bash t/run-apache-tests.sh ;;
+    # The same scenarios again under the module's embedded libmodsecurity
+    # (docs/engine-modsecurity3.md); what is mod_security2's only skips.
+    itest-msc3) run_suite itest-msc3 env RLW_ENGINE=modsecurity3 \
+                    bash t/run-apache-tests.sh ;;
     cluster) run_suite cluster bash t/cluster/run.sh ;;
     status)  run_suite status bash t/status/test_status.sh ;;
     # The Prometheus rules and Grafana dashboard against real nodes.

@@ -10,6 +10,9 @@
 #   RLW_MODULE_SO=...         test another build of the module (make test-asan)
 #   RLW_HTTPD=...             start httpd with this command instead of
 #                             /usr/sbin/apache2 (make test-asan's wrapper)
+#   RLW_ENGINE=modsecurity3   the WAF of the Apache::Test server and of the
+#                             private servers: the module's embedded
+#                             libmodsecurity instead of mod_security2
 #
 # Why the copy: Apache::Test refuses to run as root, and the servers it and
 # the tests start drop to (or run as) "nobody". So the tree the tests need
@@ -77,9 +80,13 @@ fi
 # for Apache::Test's server and the tests' private ones alike.
 httpd_opt=()
 httpd_env=()
+if [ "${RLW_ENGINE:-modsecurity2}" = modsecurity3 ]; then
+    httpd_opt+=(-defines RLW_MSC3)
+    httpd_env+=(RLW_ENGINE=modsecurity3)
+fi
 if [ -n "${RLW_HTTPD:-}" ]; then
-    httpd_opt=(-httpd "$RLW_HTTPD")
-    httpd_env=(RLW_HTTPD="$RLW_HTTPD")
+    httpd_opt+=(-httpd "$RLW_HTTPD")
+    httpd_env+=(RLW_HTTPD="$RLW_HTTPD")
 fi
 
 run_user=()

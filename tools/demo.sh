@@ -18,6 +18,9 @@
 #          4. the banned client gets 404 on every URL, and ModSecurity does
 #             not inspect it any more ("ModSecurity:" error-log lines unchanged)
 #          5. another client is still served, and still inspected
+#        RLW_ENGINE=modsecurity3: the module's embedded libmodsecurity
+#        inspects the requests instead of mod_security2
+#        (docs/engine-modsecurity3.md).
 #          6. the status page (/ratelimit-waf): a few lines of ?json and
 #             ?prometheus, and the URL of the HTML page
 #          7. a manual unban by POST to the status page (RateLimitWAFAdmin
@@ -122,7 +125,8 @@ make_tree() {
     touch "$marker"
     install -m 0644 "$so" "$demo/modules/"
     install -m 0644 "$top/conf/modsecurity-ratelimit-waf-before.conf" \
-                    "$top/conf/modsecurity-ratelimit-waf.conf" "$demo/conf/"
+                    "$top/conf/modsecurity-ratelimit-waf.conf" \
+                    "$top/conf/modsecurity3-ratelimit-waf.conf" "$demo/conf/"
     chown www-data:www-data "$demo/modsec"
     chmod 0750 "$demo/modsec"
     cat > "$demo/htdocs/index.html" <<'EOF'
@@ -150,7 +154,7 @@ write_conf() {
         --module-so "$demo/modules/mod_ratelimit_waf.so" \
         --access-log "$alog" \
         --log-format '%a %>s "%r" score=%{MODSEC_ANOMALY_SCORE}e banned=%{RLW_BANNED}e' \
-        --modsec --conf-dir "$demo/conf" \
+        --modsec --engine "${RLW_ENGINE:-modsecurity2}" --conf-dir "$demo/conf" \
         --sec-data-dir "$demo/modsec" --sec-tmp-dir "$demo/modsec" \
         --directive-file /dev/stdin > "$conf" <<EOF || die "cannot write $conf"
 

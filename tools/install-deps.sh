@@ -10,7 +10,8 @@ PKGS=(apache2 apache2-dev libapache2-mod-security2 modsecurity-crs
       nftables iproute2 python3 python3-yaml
       valgrind linux-perf
       prometheus
-      clang libclang-rt-14-dev llvm clang-format)
+      clang libclang-rt-14-dev llvm clang-format
+      libmodsecurity3)
 
 missing=()
 for p in "${PKGS[@]}"; do

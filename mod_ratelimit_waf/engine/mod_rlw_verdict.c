@@ -11,10 +11,12 @@
 
 /* Each source file defines one of these. */
 extern const rlw_verdict_source_t rlw_verdict_modsec2;
+extern const rlw_verdict_source_t rlw_verdict_modsec3;
 
 /* One entry per source, the default first. */
 const rlw_verdict_source_t *const rlw_verdict_sources[] = {
     &rlw_verdict_modsec2,
+    &rlw_verdict_modsec3,
     NULL,
 };
 
@@ -31,10 +33,11 @@ const rlw_verdict_source_t *rlw_verdict_source_find(const char *name)
 
 const rlw_verdict_source_t *rlw_verdict_source_of(const rlw_srv_conf_t *c)
 {
-    /* No directive chooses a source yet: every server uses the default.
-     * When one does, it stores its choice in c and this returns it. */
-    (void)c;
-    return rlw_verdict_sources[0];
+    /* RateLimitWAFEngine, checked when it was read; unset: the default. */
+    const rlw_verdict_source_t *v =
+        c ? rlw_verdict_source_find(c->engine) : NULL;
+
+    return v ? v : rlw_verdict_sources[0];
 }
 
 rlw_waf_verdict_t *rlw_verdict_gathering(request_rec *r)

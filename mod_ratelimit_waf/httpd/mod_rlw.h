@@ -68,6 +68,11 @@ typedef struct rlw_srv_conf {
     apr_array_header_t *exempt;  /* RateLimitWAFExempt, of rlw_addr_t */
     apr_array_header_t *allow;   /* RateLimitWAFAllow, of rlw_addr_t */
     int dry_run;                 /* RateLimitWAFDryRun: count, never block */
+    const char *engine;          /* RateLimitWAFEngine: a verdict source */
+    /* RateLimitWAFRules, in order (const char *: a path or a glob): the
+     * main server's first, then the virtual host's own. */
+    apr_array_header_t *rules;
+    void *engine_rules; /* the source's rule set for rules (check_config) */
 
     rlw_module_conf_t *mod; /* the module-wide settings, the same for all */
 
@@ -87,6 +92,7 @@ typedef struct rlw_req {
     int have_client;       /* host and client are set */
     int banned;            /* answered by this module: never counted */
     rlw_waf_verdict_t waf; /* the verdict source's (mod_rlw_verdict.h) */
+    void *engine;          /* the source's own state of the request, or NULL */
 } rlw_req_t;
 
 extern module AP_MODULE_DECLARE_DATA ratelimit_waf_module;
@@ -120,6 +126,9 @@ rlw_module_conf_t *rlw_module_conf(server_rec *s);
  * reads the secret file and checks what spans several directives. Returns
  * NULL or an error. */
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server);
+
+/* r's state, created (zeroed) when create is set and there is none. */
+rlw_req_t *rlw_req_state(request_rec *r, int create);
 
 /* The class of host under conf's Exempt / Allow lists. */
 rlw_class_t rlw_classify(const rlw_srv_conf_t *conf, const rlw_addr_t *host);

@@ -28,6 +28,7 @@
 #include "rlw_crypto.h"
 #include "rlw_store.h"
 #include "rlw_store_mc.h"
+#include "mod_rlw_verdict.h"
 
 /* ---- where a directive may appear, and what it sets -------------------- */
 
@@ -142,6 +143,12 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
      * applies. */
     c->exempt = MERGE_PTR(exempt);
     c->allow = MERGE_PTR(allow);
+    c->engine = MERGE_PTR(engine);
+    /* Rules add up: the main server's, then the virtual host's own, in
+     * the order written (one rule set per list, built at check_config). */
+    c->rules = base->rules && add->rules
+                   ? apr_array_append(p, base->rules, add->rules)
+                   : MERGE_PTR(rules);
     /* One table for the whole server: every server shares the main's. */
     c->mod = base->mod;
     return c;
@@ -408,6 +415,52 @@ static const char *set_store(cmd_parms *cmd, void *dconf, const char *name,
     return NULL;
 }
 
+/* RateLimitWAFEngine NAME: a verdict source of rlw_verdict_sources[]. */
+static const char *set_engine(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err, *known = "";
+    const char **field = field_of(cmd, dconf, arg, &err);
+    int i;
+
+    if (!field)
+        return err;
+    if (rlw_verdict_source_find(arg)) {
+        *field = rlw_verdict_source_find(arg)->name;
+        return NULL;
+    }
+    for (i = 0; rlw_verdict_sources[i]; i++)
+        known = apr_pstrcat(cmd->pool, known, i ? ", " : "",
+                            rlw_verdict_sources[i]->name, NULL);
+    return apr_psprintf(cmd->pool, "%s: unknown engine '%s' (known: %s)",
+                        cmd->cmd->name, arg, known);
+}
+
+/* RateLimitWAFRules PATH-OR-GLOB, repeatable: appended in order; relative
+ * paths are under ServerRoot. Files are read at check_config, where a
+ * missing file or a rule error is reported with its file and line. */
+static const char *add_rules(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    apr_array_header_t **list = field_of(cmd, dconf, arg, &err);
+    const char *path;
+
+    if (!list)
+        return err;
+    if (!*arg)
+        return apr_psprintf(cmd->pool,
+                            "%s: empty path '' (use a rules file or a glob, "
+                            "e.g. /usr/share/modsecurity-crs/rules/*.conf)",
+                            cmd->cmd->name);
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path)
+        return apr_psprintf(cmd->pool, "%s: bad path '%s'", cmd->cmd->name,
+                            arg);
+    if (!*list)
+        *list = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(*list, const char *) = path;
+    return NULL;
+}
+
 /* ---- the string checks --------------------------------------------------- */
 
 static const char *check_event_log(apr_pool_t *p, const char *arg,
@@ -549,6 +602,14 @@ const command_rec rlw_cmds[] = {
     RLW_CMD(TAKE1, "RateLimitWAFNodeName", set_string,
             "this node's name in cluster journal entries", IN_MAIN(node_name),
             .check = check_node_name),
+    RLW_CMD(TAKE1, "RateLimitWAFEngine", set_engine,
+            "who inspects requests: modsecurity2 (mod_security2) or "
+            "modsecurity3 (libmodsecurity, inside this module)",
+            IN_SERVER(engine)),
+    RLW_CMD(TAKE1, "RateLimitWAFRules", add_rules,
+            "a ModSecurity rules file or glob for the modsecurity3 engine "
+            "(repeatable, in order)",
+            IN_SERVER(rules)),
     RLW_CMD(TAKE1, "RateLimitWAFAdmin", set_on_off,
             "On to allow ban/unban by POST to ratelimit-waf-status here",
             IN_DIR(admin)),

@@ -291,7 +291,7 @@ static void rlw_child_init(apr_pool_t *pchild, server_rec *s)
                      rlw_the_store->name);
 }
 
-static rlw_req_t *req_state(request_rec *r, int create)
+rlw_req_t *rlw_req_state(request_rec *r, int create)
 {
     rlw_req_t *rq =
         ap_get_module_config(r->request_config, &ratelimit_waf_module);
@@ -348,7 +348,7 @@ static int rlw_post_read_request(request_rec *r)
 
     if (c->enabled <= 0 || !rlw_the_store || r->prev || r->main)
         return DECLINED;
-    rq = req_state(r, 1);
+    rq = rlw_req_state(r, 1);
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
     now = rlw_now_ms();
@@ -389,7 +389,7 @@ static int rlw_quick_handler(request_rec *r, int lookup_uri)
 
     if (lookup_uri)
         return DECLINED;
-    rq = req_state(r, 0);
+    rq = rlw_req_state(r, 0);
     if (!rq || !rq->banned)
         return DECLINED;
     c = rlw_server_conf(r->server);
@@ -412,7 +412,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                           rlw_class_t cls, const rlw_attack_t *a)
 {
     char who[RLW_ADDR_STRLEN], win[32], len[32], until[RLW_TIME_ISO_LEN];
-    rlw_req_t *rq = req_state(r, 0);
+    rlw_req_t *rq = rlw_req_state(r, 0);
     rlw_event_t ev;
     int64_t now = rlw_now_ms();
     int nrules = 0;
@@ -490,7 +490,7 @@ static int rlw_log_transaction(request_rec *r)
 
     if (c->enabled <= 0 || !rlw_the_store)
         return DECLINED;
-    rq = req_state(r, 1);
+    rq = rlw_req_state(r, 1);
     if (rq->banned)
         return DECLINED; /* our own answer is never an attack */
     rlw_verdict_read(r, c, &rq->waf);

@@ -27,5 +27,6 @@ Suite *time_suite(void);
 Suite *log_suite(void);
 Suite *mcrules_suite(void);
 Suite *store_mc_suite(void);
+Suite *msc3_suite(void);
 
 #endif

@@ -27,6 +27,8 @@ package RLW::Httpd;
 #   RLW_HTTPD      the httpd binary    (default: /usr/sbin/apache2)
 #   RLW_TMPDIR     where ServerRoots go (default: File::Spec->tmpdir)
 #   RLW_PORTS      port range for private servers (default: 18000-18999)
+#   RLW_ENGINE     modsecurity2 | modsecurity3: the WAF of the servers that
+#                  do not choose one (default: modsecurity2)
 
 use strict;
 use warnings;
@@ -68,6 +70,8 @@ my %live;    # pid => instance, stopped in END if a test dies
 #   port        fixed port (default: a free one from RLW_PORTS)
 #   module      0: do not load mod_ratelimit_waf (default 1)
 #   modsec      0: no ModSecurity / CRS (default 1)
+#   engine      modsecurity2 (mod_security2, default) or modsecurity3 (the
+#               module's embedded libmodsecurity); default RLW_ENGINE
 #   audit       1: ModSecurity audit log in logs/modsec_audit.log
 #   loglevel    LogLevel line (default "notice ratelimit_waf:info")
 #   load        extra "LoadModule name_module mod_x.so" pairs: [[name, file]]
@@ -82,6 +86,7 @@ sub new {
         mpm        => mpm(),
         module     => 1,
         modsec     => 1,
+        engine     => $ENV{RLW_ENGINE} || 'modsecurity2',
         audit      => 0,
         loglevel   => undef,
         load       => [],
@@ -170,6 +175,7 @@ sub config_text {
             . ' banned=%{RLW_BANNED}e',
         remoteip_proxy => '127.0.0.1 ::1',
         modsec       => $self->{modsec},
+        engine       => $self->{engine},
         conf_dir     => conf_dir(),
         audit        => $self->{audit},
         directive    => \@text,
