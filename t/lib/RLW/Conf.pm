@@ -170,10 +170,11 @@ sub httpd_conf {
     my $engine = $o{engine} || 'modsecurity2';
     die "RLW::Conf: engine '$engine': modsecurity2 or modsecurity3\n"
         unless $engine =~ /^modsecurity[23]$/;
-    my $v3 = $engine eq 'modsecurity3';
-    die "RLW::Conf: engine modsecurity3 needs module_so\n" if $v3 && !$so;
-    die "RLW::Conf: engine modsecurity3 needs modsec or modsec_rules\n"
-        if $v3 && !$rules && !$o{modsec};
+    # The engine matters only where rules are loaded (modsec or
+    # modsec_rules): a server with neither has no WAF whatever the engine.
+    my $v3 = $engine eq 'modsecurity3' && ($rules || $o{modsec});
+    die "RLW::Conf: engine modsecurity3 with modsec_rules needs module_so\n"
+        if $v3 && $rules && !$so;
     # The embedded engine with the CRS (no rule list of the caller's).
     my $msc3 = $v3 && !$rules;
     my $snip = $o{modsec} && !$msc3 && ($o{snippets} // 1);
