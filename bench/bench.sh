@@ -14,9 +14,14 @@
 #   D  as B without mod_security2 loaded (the ceiling); the ban comes from
 #      a SetEnvIfExpr stand-in score (bench/httpd-conf.sh, "scoreenv")
 #   Bm as B with the memcached store (RateLimitWAFStore memcached)
+#   A3 as A, inspected by the module's embedded engine (RateLimitWAFEngine
+#      modsecurity3, libmodsecurity v3) with the same CRS: 403; the module
+#      counts the attacks but its threshold is never reached
+#   B3 as B under the embedded engine: banned, 404, no WAF transaction
 # Clean traffic (GET /, a small static file, HTTP only):
 #   E1 plain httpd            E2 + module   E2b + module, another client banned
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
+#   E5 the module's embedded engine + the same CRS (nobody banned)
 #   E2m E2mb E4m E4mb: E2 E2b E4 E4b with the memcached store
 # With MC=1 (the default) the script starts two memcached servers on
 # 127.0.0.1:MC_PORT_BASE and +1; every memcached-store server uses both
@@ -39,7 +44,7 @@
 #     times, each with a new client.
 # E1-E4 are measured one after the other like A-D; and, because a few
 # percent are lost in the noise of a shared machine that way, the pairs
-# E2:E1 E2b:E1 E4:E3 E4b:E3 are also measured side by side: both servers
+# E2:E1 E2b:E1 E4:E3 E4b:E3 (and E5:E4) are also measured side by side: both servers
 # loaded at the same time (two wrk), sharing the server CPU, so that any
 # noise hits both alike; the ratio of their req/s is then the inverse of
 # the ratio of their costs per request.
@@ -55,9 +60,14 @@
 #   WARMUP=1       seconds of unrecorded load per point before round 1
 #   POINTS="A.http B.http ..."  points measured one after the other
 #                  (default: E1 E2 E3 E4 and A B Bm C D over HTTP and TLS;
+#                  with libmodsecurity.so.3 installed also E5, A3, B3;
 #                  E2b E4b E2m E2mb E4m E4mb can be added)
-#   PAIRS="E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3"
-#                  points measured side by side (PAIRS= for none)
+#   PAIRS="E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3 E5:E4"
+#                  points measured side by side (PAIRS= for none; E5:E4
+#                  only with libmodsecurity.so.3)
+#   MSC3=auto      1: the embedded engine's points (E5 A3 B3, pair E5:E4)
+#                  in the defaults; 0: not; auto: 1 if ldconfig knows
+#                  libmodsecurity.so.3
 #   MC=1           0: no memcached store (no Bm, E*m points, no memcached
 #                  measurements; the defaults drop them)
 #   MC_PORT_BASE=9100  the two memcached servers' ports (and +1)
@@ -78,7 +88,8 @@
 #
 # Output: OUT/report.md (tables, goals, machine), OUT/samples.tsv and
 # OUT/pairs.tsv (one line per measured run), OUT/raw/*.txt (wrk output),
-# OUT/probes.txt, OUT/conf/*.conf, OUT/mc.txt (memcached measurements:
+# OUT/probes.txt, OUT/mem.tsv (memory per child of the servers with the
+# CRS: /proc/PID/smaps_rollup after the rounds), OUT/conf/*.conf, OUT/mc.txt (memcached measurements:
 # stats deltas, propagation delays). bench/results/latest points at the
 # newest OUT.
 set -uo pipefail
@@ -156,6 +167,8 @@ SERVERS=(
     "modsec-mc-ban|modsec rlw mc prefix=e4mb:|198.51.100.21"
     "node-a|scoreenv rlw mc prefix=prop: node=node-a sync=$SYNC status|"
     "node-b|scoreenv rlw mc prefix=prop: node=node-b sync=$SYNC status|"
+    "msc3|modsec engine3 rlw threshold=1000000000|"
+    "msc3-ban|modsec engine3 rlw|198.51.100.51"
 )
 [ $((PORT_BASE + 2 * ${#SERVERS[@]} - 1)) -le 9099 ] && [ "$PORT_BASE" -ge 9000 ] \
     || die "PORT_BASE=$PORT_BASE: the servers must fit in ports 9000-9099"
@@ -215,13 +228,28 @@ ALL_POINTS=(
     "Bm.tls|modsec-mc-ban|https|$ATTACK|198.51.100.21|404"
     "C.tls|modsec-rlw-close|https|$ATTACK|198.51.100.30|404"
     "D.tls|plain-rlw-ban|https|$ATTACK|198.51.100.40|404"
+    "E5|msc3|http|$CLEAN|192.0.2.21|200"
+    "A3.http|msc3|http|$ATTACK|198.51.100.50|403"
+    "B3.http|msc3-ban|http|$ATTACK|198.51.100.51|404"
+    "A3.tls|msc3|https|$ATTACK|198.51.100.50|403"
+    "B3.tls|msc3-ban|https|$ATTACK|198.51.100.51|404"
 )
-if [ "$MC" = 1 ]; then
-    POINTS=${POINTS-E1 E2 E3 E4 A.http B.http Bm.http C.http D.http A.tls B.tls Bm.tls C.tls D.tls}
-    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3}
+MSC3=${MSC3:-auto}
+if [ "$MSC3" = auto ]; then
+    ldconfig -p 2>/dev/null | grep -q 'libmodsecurity[.]so[.]3 ' && MSC3=1 || MSC3=0
+fi
+[ "$MSC3" = 0 ] || [ "$MSC3" = 1 ] || die "MSC3='$MSC3': 0, 1 or auto"
+if [ "$MSC3" = 1 ]; then
+    MSC3_POINTS=" E5 A3.http B3.http A3.tls B3.tls" MSC3_PAIRS=" E5:E4"
 else
-    POINTS=${POINTS-E1 E2 E3 E4 A.http B.http C.http D.http A.tls B.tls C.tls D.tls}
-    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3}
+    MSC3_POINTS= MSC3_PAIRS=
+fi
+if [ "$MC" = 1 ]; then
+    POINTS=${POINTS-E1 E2 E3 E4 A.http B.http Bm.http C.http D.http A.tls B.tls Bm.tls C.tls D.tls$MSC3_POINTS}
+    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3$MSC3_PAIRS}
+else
+    POINTS=${POINTS-E1 E2 E3 E4 A.http B.http C.http D.http A.tls B.tls C.tls D.tls$MSC3_POINTS}
+    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3$MSC3_PAIRS}
 fi
 point_by_id() {
     local p
@@ -398,7 +426,7 @@ check_points() { # check_points LABEL
             bad=1
         fi
         case $id in
-        B.* | Bm.*) [ "$conns" = "1 0 " ] || { say "$1: $id did not keep the connection ($conns)"; bad=1; } ;;
+        B.* | Bm.* | B3.*) [ "$conns" = "1 0 " ] || { say "$1: $id did not keep the connection ($conns)"; bad=1; } ;;
         C.*) [ "$conns" = "1 1 " ] || { say "$1: $id did not close the connection ($conns)"; bad=1; } ;;
         esac
     done
@@ -774,6 +802,68 @@ machine() {
     fi
 }
 
+# --- the embedded engine (issue 9's benchmark goals) ------------------------------
+# Memory of each child of the servers with the CRS: appends to mem.tsv
+# "server pid rss_kB pss_kB private_dirty_kB" (smaps_rollup).
+mem_measure() {
+    local s k
+    : >"$OUT/mem.tsv"
+    for s in modsec modsec-rlw msc3; do
+        [[ $needed == *" $s "* ]] || continue
+        for k in $(pgrep -P "$(srv_pid "$s")"); do
+            awk -v s="$s" -v k="$k" '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_Dirty:/ { d = $2 }
+                END { if (r != "") printf "%s\t%s\t%s\t%s\t%s\n", s, k, r, p, d }' \
+                "/proc/$k/smaps_rollup" 2>/dev/null >>"$OUT/mem.tsv"
+        done
+    done
+}
+memcol() { awk -F'\t' -v s="$1" -v c="$2" '$1 == s { print $c }' "$OUT/mem.tsv" 2>/dev/null; }
+mb() { awk '{ v = $1 } END { if (v == "") printf "-"; else printf "%.1f", v / 1024 }'; }
+# 1 / pratio: ID's cost per request over BASE's, from req/s at saturation.
+pinv() { pratio "$2" "$1" 3; }
+
+msc3_report() {
+    echo
+    echo "## The embedded engine (libmodsecurity v3) against mod_security2, same CRS"
+    echo
+    echo "Ratios of req/s, medians of the per-round ratios (same run, same round). At saturation"
+    echo "(httpd pinned to one CPU, always busy) req/s is the inverse of the CPU per request, so"
+    echo "\"CPU ratio\" = req/s(mod_security2) / req/s(embedded); \"httpd us/req ratio\" is the"
+    echo "same from the measured CPU time of the httpd processes."
+    echo
+    echo "| ratio | HTTP | TLS |"
+    echo "|---|---:|---:|"
+    echo "| B3 / D req/s: banned under the embedded engine / banned, no WAF loaded | $(pratio B3.http D.http 3) | $(pratio B3.tls D.tls 3) |"
+    echo "| B3 / A req/s: banned under the embedded engine / attack inspected by mod_security2 | $(pratio B3.http A.http 3) | $(pratio B3.tls A.tls 3) |"
+    echo "| B3 / A3 req/s: banned / attack inspected, both under the embedded engine | $(pratio B3.http A3.http 3) | $(pratio B3.tls A3.tls 3) |"
+    echo "| B3 / B req/s: banned under the embedded engine / banned under mod_security2 | $(pratio B3.http B.http 3) | $(pratio B3.tls B.tls 3) |"
+    echo "| B / D req/s: banned under mod_security2 / banned, no WAF loaded | $(pratio B.http D.http 3) | $(pratio B.tls D.tls 3) |"
+    echo "| CPU per attack, embedded / mod_security2: req/s A / A3 | $(pinv A3.http A.http) | $(pinv A3.tls A.tls) |"
+    echo "| CPU per attack, embedded / mod_security2: httpd us/req A3 / A | $(pratio A3.http A.http 7) | $(pratio A3.tls A.tls 7) |"
+    echo "| CPU per clean request, embedded / mod_security2 + module: req/s E4 / E5 | $(pinv E5 E4) | - |"
+    echo "| CPU per clean request, embedded / mod_security2 + module: httpd us/req E5 / E4 | $(pratio E5 E4 7) | - |"
+    echo "| CPU per clean request, embedded / mod_security2 without module: req/s E3 / E5 | $(pinv E5 E3) | - |"
+    if [ -n "$(pcol E5 E4 4)" ]; then
+        echo "| CPU per clean request, E5 beside E4 (side by side): req/s E4 / E5 | $(pcolratio E5 E4 5 4 | median | fmt2) | - |"
+    fi
+    echo
+    echo "A is mod_security2 + CRS without this module; A3 has the module (the engine is in it),"
+    echo "which also counts each attack (threshold never reached): A3 carries that cost too."
+}
+
+msc3_goals() {
+    goal "banned under the embedded engine / no WAF (B3 / D) over HTTP" "$(pratio B3.http D.http 3)" 0.9
+    goal "banned under the embedded engine / no WAF (B3 / D) over TLS" "$(pratio B3.tls D.tls 3)" 0.9
+    goal "banned under the embedded engine / inspected by mod_security2 (B3 / A) over HTTP" "$(pratio B3.http A.http 3)" 25
+    goal "banned under the embedded engine / inspected by mod_security2 (B3 / A) over TLS" "$(pratio B3.tls A.tls 3)" 25
+    goal_max "CPU per attack, embedded / mod_security2 (req/s A / A3, HTTP)" "$(pinv A3.http A.http)" 0.7
+    goal_max "CPU per attack, embedded / mod_security2 (req/s A / A3, TLS)" "$(pinv A3.tls A.tls)" 0.7
+    goal_max "CPU per clean request, embedded / mod_security2, both with the module (req/s E4 / E5)" "$(pinv E5 E4)" 0.7
+    if [ -n "$(pcol E5 E4 4)" ]; then
+        goal_max "CPU per clean request, embedded / mod_security2 (E5 beside E4, req/s E4 / E5)" "$(pcolratio E5 E4 5 4 | median | fmt2)" 0.7
+    fi
+}
+
 report() {
     local v h t hc tc lines title e base
     echo "# mod_ratelimit_waf benchmark $STAMP"
@@ -791,9 +881,11 @@ report() {
     echo
     echo "| variant | HTTP req/s | TLS req/s | HTTP x A | TLS x A | httpd CPU us/req HTTP / TLS | ModSecurity log lines/req | HTTP req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-    for v in A B Bm C D; do
+    for v in A A3 B B3 Bm C D; do
         case $v in
         A) title="A inspected: ModSecurity + CRS deny (403)" ;;
+        A3) title="A3 inspected: embedded engine (libmodsecurity v3) + CRS deny (403)" ;;
+        B3) title="B3 banned under the embedded engine: 404, no WAF transaction" ;;
         B) title="B banned, respond: 404 on the kept connection" ;;
         Bm) title="Bm as B, memcached store" ;;
         C) title="C banned, close: 404, connection closed" ;;
@@ -801,7 +893,7 @@ report() {
         esac
         h=$(med $v.http 3)
         t=$(med $v.tls 3)
-        [ -n "$h$t" ] || [ "$v" != Bm ] || continue
+        [ -n "$h$t" ] || [ "$v" = A ] || [ "$v" = B ] || [ "$v" = C ] || [ "$v" = D ] || continue
         hc=$(med $v.http 7)
         tc=$(med $v.tls 7)
         lines=$(med $v.http 8)
@@ -816,8 +908,9 @@ report() {
     echo "| variant | req/s | x without module | httpd CPU us/req | CPU x without module | req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|"
     }
-    for e in E1 E2 E2b E2m E2mb E3 E4 E4b E4m E4mb; do
+    for e in E1 E2 E2b E2m E2mb E3 E4 E4b E4m E4mb E5; do
         case $e in
+        E5) title="E5 embedded engine (libmodsecurity v3) + CRS + module (nobody banned)"; base=E3 ;;
         E2m) title="E2m plain httpd + module, memcached store (nobody banned)"; base=E1 ;;
         E2mb) title="E2mb plain httpd + module, memcached store (another client banned)"; base=E1 ;;
         E4m) title="E4m ModSecurity + CRS + module, memcached store (nobody banned)"; base=E3 ;;
@@ -854,7 +947,30 @@ report() {
         done
         echo
         echo "E2, E4: + module, nobody banned; E2b, E4b: another client banned; E2m, E2mb, E4m, E4mb:"
-        echo "the same with the memcached store."
+        echo "the same with the memcached store; E5: the module's embedded engine with the same CRS."
+    fi
+    if [ -n "$(col A3.http 3)$(col A3.tls 3)$(col B3.http 3)$(col B3.tls 3)$(col E5 3)" ]; then
+        msc3_report
+    fi
+    if [ -s "$OUT/mem.tsv" ]; then
+        echo
+        echo "## Memory per child with the CRS loaded"
+        echo
+        echo "/proc/PID/smaps_rollup of each child (event MPM, 2 children) after the rounds, in MB;"
+        echo "median over the children. Pss shares the pages shared with the parent and the other"
+        echo "child among them; private dirty is what each child holds alone."
+        echo
+        echo "| server | children | Rss MB | Pss MB | private dirty MB |"
+        echo "|---|---:|---:|---:|---:|"
+        for e in "modsec mod_security2 + CRS (A, E3)" "modsec-rlw mod_security2 + CRS + module (E4)" \
+                 "msc3 embedded engine + CRS + module (A3, E5)"; do
+            set -- $e
+            x=$1
+            shift
+            [ -n "$(memcol "$x" 3)" ] || continue
+            echo "| $* | $(memcol "$x" 3 | wc -l) | $(memcol "$x" 3 | median | mb) | $(memcol "$x" 4 | median | mb) |" \
+                "$(memcol "$x" 5 | median | mb) |"
+        done
     fi
     if [ -s "$OUT/mc.tsv" ] || [ -n "${PROP:-}" ]; then
         echo
@@ -903,6 +1019,9 @@ report() {
     echo
     goal "B / A over HTTP" "$(pratio B.http A.http 3)" 8
     goal "B / A over TLS" "$(pratio B.tls A.tls 3)" 6
+    if [ -n "$(col B3.http 3)$(col B3.tls 3)$(col A3.http 3)$(col E5 3)" ]; then
+        msc3_goals
+    fi
     for e in "E2 E1 plain httpd" "E4 E3 ModSecurity + CRS"; do
         set -- $e
         x=$1 y=$2
@@ -960,8 +1079,8 @@ verify_samples() {
         expect_err && $5 != $4 { printf "%s round %s: %d of %d answers were 2xx/3xx, expected none\n", $1, $2, $4 - $5, $4 }
         !expect_err && $5 != 0 { printf "%s round %s: %d non-2xx answers, expected none\n", $1, $2, $5 }
         $6 > 0 { printf "%s round %s: %d socket errors\n", $1, $2, $6 }
-        $1 ~ /^(B|Bm|C|D)\./ { banned[$1] += $4; seen[$1] += $8 * $4 }
-        $1 ~ /^A\./ && $8 < 1 { printf "%s round %s: only %.2f ModSecurity lines per request: not inspected?\n", $1, $2, $8 }
+        $1 ~ /^(B|B3|Bm|C|D)\./ { banned[$1] += $4; seen[$1] += $8 * $4 }
+        $1 ~ /^A3?\./ && $8 < 1 { printf "%s round %s: only %.2f ModSecurity lines per request: not inspected?\n", $1, $2, $8 }
         $1 ~ /^E/ && $8 > 0 { printf "%s round %s: clean traffic logged %.2f ModSecurity lines per request\n", $1, $2, $8 }
         END {
             for (k in banned)
@@ -977,7 +1096,7 @@ verify_samples() {
 # may be edited while a run goes on.
 main() {
     CMDLINE="bash bench/bench.sh"
-    for v in DURATION CONNS THREADS ROUNDS WARMUP ACCESS_LOG PIN POINTS PAIRS PERF MC ATTACKS PROP_REPEATS SYNC; do
+    for v in DURATION CONNS THREADS ROUNDS WARMUP ACCESS_LOG PIN POINTS PAIRS PERF MC MSC3 ATTACKS PROP_REPEATS SYNC; do
         [ -n "${!v+x}" ] && [ -n "$(printenv "$v")" ] && CMDLINE="$v=$(printenv "$v") $CMDLINE"
     done
     LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -1070,6 +1189,7 @@ main() {
         CHECKS="PROBES FAILED after the rounds: see probes.txt"
     fi
     CHECKS+=$'\n'"$(verify_samples)"
+    mem_measure
     if [ "$MC" = 1 ]; then
         mc_measurements
         [ "${PROP_FAILED:-0}" = 1 ] && CHECKS+=$'\n'"PROPAGATION: a repeat failed (see propagation.txt)"

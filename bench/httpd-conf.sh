@@ -9,6 +9,11 @@
 #   rlw          load mod_ratelimit_waf (RateLimitWAF On) and, with modsec,
 #                wrap the CRS in conf/modsecurity-ratelimit-waf-before.conf
 #                and conf/modsecurity-ratelimit-waf.conf
+#   engine3      with modsec and rlw: the CRS inspected by the module's
+#                embedded engine (RateLimitWAFEngine modsecurity3, the CRS
+#                through RateLimitWAFRules) instead of mod_security2, which
+#                is then not loaded
+#   threshold=N  with rlw: RateLimitWAFThreshold N (default: 5)
 #   snippets     with modsec: include the two snippets without the module
 #                (to tell their cost from the module's)
 #   close        RateLimitWAFBanAction close (default: respond)
@@ -41,11 +46,13 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$1 http_port=$2 tls_port=$3
 shift 3
-modsec=0 rlw=0 snippets=0 close=0 scoreenv=0 accesslog=0 mc=0 status=0
-prefix= node= sync=250ms
+modsec=0 engine3=0 rlw=0 snippets=0 close=0 scoreenv=0 accesslog=0 mc=0 status=0
+prefix= node= sync=250ms threshold=5
 for o in "$@"; do
     case $o in
     modsec) modsec=1 ;;
+    engine3) engine3=1 ;;
+    threshold=*) threshold=${o#threshold=} ;;
     rlw) rlw=1 snippets=1 ;;
     snippets) snippets=1 ;;
     close) close=1 ;;
@@ -59,6 +66,10 @@ for o in "$@"; do
     *) echo "httpd-conf.sh: unknown option '$o'" >&2; exit 2 ;;
     esac
 done
+if [ $engine3 = 1 ] && { [ $modsec = 0 ] || [ $rlw = 0 ]; }; then
+    echo "httpd-conf.sh: engine3 needs modsec and rlw" >&2
+    exit 2
+fi
 if [ $mc = 1 ] && { [ -z "${RLW_MC_CONFIG:-}" ] || [ -z "${RLW_MC_SECRET:-}" ]; }; then
     echo "httpd-conf.sh: mc needs RLW_MC_CONFIG and RLW_MC_SECRET" >&2
     exit 2
@@ -78,6 +89,7 @@ args=(--generated-by "bench/httpd-conf.sh: options: ${*:-none}"
 [ $rlw = 1 ] && args+=(--module-so "$so")
 if [ $modsec = 1 ]; then
     args+=(--modsec)
+    [ $engine3 = 1 ] && args+=(--engine modsecurity3)
     [ $snippets = 1 ] || args+=(--no-snippets)
 fi
 # The status page in the HTTPS virtual host only: the HTTP listener, where
@@ -91,9 +103,9 @@ fi
 # "<script", plain or percent-encoded, scores 10.
 SetEnvIfExpr "%{QUERY_STRING} =~ /(?:<|%3c)script/i" MODSEC_ANOMALY_SCORE=10')
 if [ $rlw = 1 ]; then
-    args+=(--directive '# Five attacks ban for an hour: a benchmark'"'"'s ban never runs out.
+    args+=(--directive '# Five attacks (or threshold=N) ban for an hour: a benchmark'"'"'s ban never runs out.
 RateLimitWAF On
-RateLimitWAFThreshold 5
+RateLimitWAFThreshold '"$threshold"'
 RateLimitWAFBanTime 1h')
     if [ $mc = 1 ]; then
         args+=(--directive "RateLimitWAFStore memcached \"$RLW_MC_CONFIG\"
