@@ -83,4 +83,18 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
     s[size] = 0;
     return s;
 }
+
+/* Writes one seed file dir/name (the RLW_FUZZ_WRITE_SEEDS runs that made
+ * t/fuzz/corpus/); aborts when it cannot. */
+static inline void fuzz_write_seed(const char *dir, const char *name,
+                                   const unsigned char *v, size_t n)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    if (!f || fwrite(v, 1, n, f) != n || fclose(f))
+        abort();
+}
 #endif

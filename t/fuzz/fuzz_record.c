@@ -8,18 +8,6 @@
 
 /* With RLW_FUZZ_WRITE_SEEDS=<dir> set, the first run writes records made
  * by the encoders into <dir> (how t/fuzz/corpus/record was made). */
-static void write_seed(const char *dir, const char *name,
-                       const unsigned char *v, size_t n)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wb");
-    if (!f || fwrite(v, 1, n, f) != n || fclose(f))
-        abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -37,19 +25,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     b.strikes = 2;
     b.count = 5;
     FUZZ_CHECK(rlw_ban_record_encode(&b, rec) == 0);
-    write_seed(dir, "ban", rec, RLW_BAN_RECORD_LEN);
+    fuzz_write_seed(dir, "ban", rec, RLW_BAN_RECORD_LEN);
     memset(&j, 0, sizeof(j));
     j.action = RLW_JOURNAL_BAN;
     FUZZ_CHECK(rlw_addr_parse("198.51.100.7", &j.client) == 0);
     j.ban = b;
     strcpy(j.node, "node-a.example.org");
     FUZZ_CHECK(rlw_journal_encode(&j, rec) == 0);
-    write_seed(dir, "journal-ban", rec, RLW_JOURNAL_LEN);
+    fuzz_write_seed(dir, "journal-ban", rec, RLW_JOURNAL_LEN);
     j.action = RLW_JOURNAL_UNBAN;
     memset(&j.client, 0, sizeof(j.client));
     FUZZ_CHECK(rlw_cidr_parse("2001:db8:1:2::/64", &j.client) == NULL);
     FUZZ_CHECK(rlw_journal_encode(&j, rec) == 0);
-    write_seed(dir, "journal-unban-v6", rec, RLW_JOURNAL_LEN);
+    fuzz_write_seed(dir, "journal-unban-v6", rec, RLW_JOURNAL_LEN);
     return 0;
 }
 

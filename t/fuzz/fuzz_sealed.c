@@ -20,18 +20,6 @@ static const char journal_key[] = "rlwaf:j:17";
 
 static rlw_keys_t keys;
 
-static void write_seed(const char *dir, const char *name,
-                       const unsigned char *v, size_t n)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wb");
-    if (!f || fwrite(v, 1, n, f) != n || fclose(f))
-        abort();
-}
-
 static void write_seeds(const char *dir)
 {
     rlw_ban_state_t b = {0};
@@ -46,7 +34,7 @@ static void write_seeds(const char *dir)
     FUZZ_CHECK(rlw_ban_record_encode(&b, rec) == 0);
     FUZZ_CHECK(rlw_seal(&keys, ban_key, strlen(ban_key), rec,
                         RLW_BAN_RECORD_LEN, sealed, sizeof(sealed), &n) == 0);
-    write_seed(dir, "ban", sealed, n);
+    fuzz_write_seed(dir, "ban", sealed, n);
     memset(&j, 0, sizeof(j));
     j.action = RLW_JOURNAL_BAN;
     FUZZ_CHECK(rlw_addr_parse("198.51.100.7", &j.client) == 0);
@@ -55,14 +43,14 @@ static void write_seeds(const char *dir)
     FUZZ_CHECK(rlw_journal_encode(&j, rec) == 0);
     FUZZ_CHECK(rlw_seal(&keys, journal_key, strlen(journal_key), rec,
                         RLW_JOURNAL_LEN, sealed, sizeof(sealed), &n) == 0);
-    write_seed(dir, "journal-ban", sealed, n);
+    fuzz_write_seed(dir, "journal-ban", sealed, n);
     j.action = RLW_JOURNAL_UNBAN;
     memset(&j.client, 0, sizeof(j.client));
     FUZZ_CHECK(rlw_cidr_parse("2001:db8:1:2::/64", &j.client) == NULL);
     FUZZ_CHECK(rlw_journal_encode(&j, rec) == 0);
     FUZZ_CHECK(rlw_seal(&keys, journal_key, strlen(journal_key), rec,
                         RLW_JOURNAL_LEN, sealed, sizeof(sealed), &n) == 0);
-    write_seed(dir, "journal-unban-v6", sealed, n);
+    fuzz_write_seed(dir, "journal-unban-v6", sealed, n);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
