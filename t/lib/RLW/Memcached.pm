@@ -34,19 +34,24 @@ my %live;    # pid => instance
 
 sub bin { $ENV{RLW_MEMCACHED} || '/usr/bin/memcached' }
 
-# A port of RLW_MC_PORTS on which nothing listens, from a random start.
+# A port of RLW_MC_PORTS on which nothing listens, from a random start,
+# and not handed out before in this process (servers made with new() but
+# not started yet listen nowhere: two of them must not share a port).
+my %handed_out;
+
 sub free_port {
     my ($lo, $hi) = split /-/, ($ENV{RLW_MC_PORTS} || '11700-11799');
     my $span = $hi - $lo + 1;
     my $start = int(rand $span);
     for my $i (0 .. $span - 1) {
         my $p = $lo + ($start + $i) % $span;
-        next if _listening($p);
+        next if $handed_out{$p} || _listening($p);
         my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                       LocalPort => $p, Proto => 'tcp',
                                       Listen => 1, ReuseAddr => 1)
             or next;
         close $s;
+        $handed_out{$p} = 1;
         return $p;
     }
     die "no free memcached port in $lo-$hi\n";
