@@ -21,6 +21,7 @@
 #include "rlw_event.h"
 #include "rlw_log.h"
 #include "rlw_store_mc.h"
+#include "rlw_version.h"
 
 #define DEFAULT_CONF "/etc/apache2/apache2.conf"
 
@@ -52,6 +53,7 @@ static const char usage_text[] =
     "  --json               print one JSON document on stdout\n"
     "  -v, --verbose        also print the core's log lines\n"
     "  -h, --help           print this help\n"
+    "  -V, --version        print the version\n"
     "\n"
     "exit codes: 0 done / banned, 1 not banned / nothing to do, 2 usage\n"
     "error, 3 configuration error, 4 memcached unreachable. See rlwafctl(8).\n";
@@ -422,6 +424,7 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     cli_opts_t o;
     size_t i;
@@ -431,7 +434,7 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
     opterr = 0;
     /* GNU getopt permutes: options may also follow the command
      * ("rlwafctl status 192.0.2.1 --json"); "--" ends them. */
-    while ((opt = getopt_long(argc, argv, "f:vh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:vhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'f':
             o.conf = optarg;
@@ -468,6 +471,9 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
             break;
         case 'h':
             fputs(usage_text, stdout);
+            return RLW_CMD_OK;
+        case 'V':
+            fputs("rlwafctl (mod_ratelimit_waf) " RLW_VERSION "\n", stdout);
             return RLW_CMD_OK;
         default:
             if (optopt >= '0' && optopt <= '9')

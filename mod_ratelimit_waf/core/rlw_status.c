@@ -11,6 +11,7 @@
 #include "rlw_event.h"
 #include "rlw_status.h"
 #include "rlw_time.h"
+#include "rlw_version.h"
 
 /* ---- text building ------------------------------------------------------ */
 
@@ -329,7 +330,8 @@ const char *rlw_status_json(apr_pool_t *p, const rlw_status_t *s, int admin,
 
     out_init(&o, p);
     putf(&o,
-         "{\"module\":\"mod_ratelimit_waf\",\"enabled\":%s,"
+         "{\"module\":\"mod_ratelimit_waf\",\"version\":\"" RLW_VERSION
+         "\",\"enabled\":%s,"
          "\"node\":\"%s\",\"now\":\"%s\",\"now_ms\":%" APR_INT64_T_FMT
          ",\"admin\":%s,",
          s->enabled ? "true" : "false", rlw_status_json_text(p, s->node),
@@ -512,5 +514,12 @@ const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s)
         prom_metric(&o, more[i].name, more[i].type, more[i].help, node,
                     more[i].labels == LABEL_STORE ? store : NULL, more[i].v);
     }
+    /* The version as a label, Prometheus' usual *_build_info shape. */
+    putf(&o,
+         "# HELP ratelimit_waf_build_info The module's version (always 1).\n"
+         "# TYPE ratelimit_waf_build_info gauge\n"
+         "ratelimit_waf_build_info{node=\"%s\",version=\"" RLW_VERSION
+         "\"} 1\n",
+         node);
     return out_text(&o);
 }

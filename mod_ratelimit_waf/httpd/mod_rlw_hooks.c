@@ -34,6 +34,7 @@
 #include "rlw_duration.h"
 #include "rlw_log.h"
 #include "rlw_time.h"
+#include "rlw_version.h"
 #include "mod_rlw_verdict.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
@@ -242,6 +243,11 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)plog;
     (void)ptemp;
     rlw_log_set(log_to_httpd, s);
+    /* httpd's own start-up line ("Apache/2.4... mod_ratelimit_waf/0.9.0
+     * configured", notice level, logged under Debian's LogLevel warn too)
+     * then names the module's version; the Server header shows it only
+     * with ServerTokens Full. */
+    ap_add_version_component(pconf, "mod_ratelimit_waf/" RLW_VERSION);
     rlw_the_store = NULL;
     rlw_the_metrics = NULL;
     main_window_ms = mod->window_ms;
@@ -269,7 +275,8 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         rlw_the_store->stats(rlw_the_store, &st);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "RLW00003: store %s ready for %lu clients (%lu held), "
-                     "window %" APR_INT64_T_FMT " ms",
+                     "window %" APR_INT64_T_FMT
+                     " ms; mod_ratelimit_waf " RLW_VERSION,
                      rlw_the_store->name, (unsigned long)st.capacity,
                      (unsigned long)st.tracked, mod->window_ms);
     }

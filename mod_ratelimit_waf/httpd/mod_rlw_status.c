@@ -34,6 +34,7 @@
 #include "mod_rlw_admin.h"
 #include "rlw_duration.h"
 #include "rlw_status.h"
+#include "rlw_version.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
 
@@ -377,11 +378,13 @@ static void render_html(request_rec *r, const rlw_status_t *s, int admin)
                "\"noindex\"><title>mod_ratelimit_waf - %s</title><style>%s"
                "</style></head><body><main>",
                node, page_css);
-    ap_rprintf(r,
-               "<header><h1>mod_ratelimit_waf on %s</h1><div class=\"sub\">"
-               "%s UTC<a href=\"%s?json\">JSON</a><a href=\"%s?prometheus\">"
-               "Prometheus</a></div></header>",
-               node, rlw_status_human_time(p, s->now_ms), self, self);
+    ap_rprintf(
+        r,
+        "<header><h1>mod_ratelimit_waf on %s</h1><div class=\"sub\">"
+        "version " RLW_VERSION
+        " &middot; %s UTC<a href=\"%s?json\">JSON</a><a href=\"%s?prometheus\">"
+        "Prometheus</a></div></header>",
+        node, rlw_status_human_time(p, s->now_ms), self, self);
     /* "-local": the store could not tell the other nodes (RLW00047). */
     if (done && (!strcmp(done, "ban") || !strcmp(done, "unban")))
         ap_rprintf(r, "<div class=\"note\">%s recorded.</div>",

@@ -19,6 +19,7 @@
 #include "rlw_status.h"
 #include "rlw_store.h"
 #include "rlw_store_shm.h"
+#include "rlw_version.h"
 #include "unit_suites.h"
 
 #define SEC 1000LL
@@ -465,7 +466,8 @@ START_TEST(json_is_valid_and_escaped)
     j = rlw_status_json(pool, &s, 1, "tok\"en", "t2");
     ck_assert_msg(json_valid(j), "not valid JSON: %s", j);
     ck_assert_ptr_nonnull(strstr(
-        j, "{\"module\":\"mod_ratelimit_waf\",\"enabled\":true,\"node\":"
+        j, "{\"module\":\"mod_ratelimit_waf\",\"version\":\"" RLW_VERSION
+           "\",\"enabled\":true,\"node\":"
            "\"web-1<b>\\\"x\\\"\\\\\\u000a\\u0001</b>\",\"now\":\"2024-10-04T"
            "00:00:00Z\","));
     ck_assert_ptr_nonnull(strstr(j, "\"admin\":true,\"tokens\":{\"ban\":"
@@ -582,7 +584,8 @@ START_TEST(prometheus_text)
             do {
                 p++;
                 n = strcspn(p, "=");
-                ck_assert(!strncmp(p, "node", n) || !strncmp(p, "store", n));
+                ck_assert(!strncmp(p, "node", n) || !strncmp(p, "store", n) ||
+                          !strncmp(p, "version", n));
                 p += n;
                 ck_assert_int_eq(p[1], '"');
                 p = prom_value_end(p + 2);
@@ -609,6 +612,9 @@ START_TEST(prometheus_text)
                                  "\\\"x\\\"\\\\\\n\x01</b>\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(pr, "ratelimit_waf_start_time_seconds{node="));
     ck_assert_ptr_nonnull(strstr(pr, "} 1728000000\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "# TYPE ratelimit_waf_build_info gauge\n"
+                                     "ratelimit_waf_build_info{node=\"web-1"));
+    ck_assert_ptr_nonnull(strstr(pr, "\",version=\"" RLW_VERSION "\"} 1\n"));
 }
 END_TEST
 
