@@ -125,5 +125,6 @@ nodesim: $(NODESIM)
 
 clean:
 	rm -rf $(SRCDIR)/*.la $(SRCDIR)/.libs $(SRCDIR)/.build.log
-	find $(SRCDIR) \( -name "*.lo" -o -name "*.slo" -o -name "*.o" -o -name .libs \) -prune -exec rm -rf {} + t/unit/run_unit $(CLI_BIN) $(NODESIM)
+	find $(SRCDIR) \( -name "*.lo" -o -name "*.slo" -o -name "*.o" -o -name .libs \) -prune -exec rm -rf {} +
+	rm -f t/unit/run_unit $(CLI_BIN) $(NODESIM)
 	rm -rf build/asan build/fuzz

@@ -51,12 +51,14 @@ t/unit/run_unit: $(UNIT_SRC) t/unit/unit_main.c $(CORE_SRC) $(ALL_HDR)
 	  $(shell pkg-config --cflags --libs check) $(APR_LIBS) $(EXT_LIBS)
 
 # rlwafctl, the operator's command-line tool: the same core plus
-# $(SRCDIR)/cli/rlw_cmd_*.c, no httpd (docs/rlwafctl.md).
+# $(SRCDIR)/cli/rlw_cmd_*.c, no httpd (docs/rlwafctl.md). CPPFLAGS, CFLAGS
+# and LDFLAGS from the environment come last: the Debian package build
+# passes its hardening flags there (docs/packaging.md).
 CLI_BIN := tools/rlwafctl
 CLI_SRC := $(wildcard $(SRCDIR)/cli/rlw_cmd_*.c)
 $(CLI_BIN): $(CLI_SRC) $(CORE_SRC) $(ALL_HDR)
-	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) $(INCS) -o $@ \
-	  $(CLI_SRC) $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS)
+	$(CC) -g -O2 $(WARN) -Werror $(APR_CFLAGS) $(INCS) $(CPPFLAGS) $(CFLAGS) \
+	  -o $@ $(CLI_SRC) $(CORE_SRC) $(APR_LIBS) $(EXT_LIBS) $(LDFLAGS)
 
 # bench/nodesim: N simulated cluster nodes (the core's memcached store, no
 # httpd) for the scale measurements of docs/scale.md; bench/scale.sh.
