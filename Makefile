@@ -5,7 +5,7 @@ include sanitize.mk
 FORMAT_SRC = $(shell find $(SRCDIR) t bench -name '*.[ch]' -not -path 't/logs/*' -not -path 't/build/*' | sort)
 
 .PHONY: format format-check all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak crs-corpus nodesim clean cli cli-test \
-        test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean
+        test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean deb deb-test
 
 all: build
 
@@ -45,10 +45,20 @@ install: build
 	install -m 0644 README.md docs/*.md $(DOCDIR)/
 	install -d $(SBINDIR) $(MAN8DIR)
 	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/
-	install -m 0644 docs/rlwafctl.8 $(MAN8DIR)/
+	install -m 0644 docs/rlwafctl.8 docs/rlw-nft-bridge.8 $(MAN8DIR)/
 	install -d $(SHAREDIR)/monitoring/prometheus $(SHAREDIR)/monitoring/grafana
 	install -m 0644 monitoring/prometheus/*.yml $(SHAREDIR)/monitoring/prometheus/
 	install -m 0644 monitoring/grafana/*.json $(SHAREDIR)/monitoring/grafana/
+
+# The Debian package libapache2-mod-ratelimit-waf_<version>_<arch>.deb,
+# built with dpkg-buildpackage -us -uc -b in a copy of the tree, lands in
+# build/deb/ with lintian's report (docs/packaging.md). deb-test installs
+# it on this machine, bans through the system Apache and purges it (root).
+deb:
+	bash tools/build-deb.sh
+
+deb-test:
+	bash t/deb/test_deb.sh
 
 # The C style is .clang-format's: format rewrites the sources, format-check
 # (part of make test) fails on any file clang-format would change.

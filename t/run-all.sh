@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
-all="unit itest itest-msc3 cluster status monitoring cli bridge crs asan fuzz"
+all="unit itest itest-msc3 cluster status monitoring cli bridge crs deb asan fuzz"
 suites=${RLW_SUITES:-$all}
 passed=0
 failed=0
@@ -49,6 +49,11 @@ for s in $suites; do
     # A sample of the CRS regression corpora against mod_security2, with
     # floors (docs/crs-corpus.md).
     crs)     run_suite crs bash t/crs/run.sh ;;
+    # The Debian package: built, linted, installed on this machine, a ban
+    # through the system Apache, purged (docs/packaging.md). The module is
+    # in the system's mods-enabled, which Apache::Test reads, for a few
+    # seconds only, and the system is left as found.
+    deb)     run_suite deb bash t/deb/test_deb.sh ;;
     # The unit, Apache::Test and cluster suites again with the
     # ASan + UBSan builds (docs/testing.md), and each fuzz target briefly.
     asan)    run_suite asan make -s test-asan ;;

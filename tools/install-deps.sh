@@ -11,7 +11,9 @@ PKGS=(apache2 apache2-dev libapache2-mod-security2 modsecurity-crs
       valgrind linux-perf
       prometheus
       clang libclang-rt-14-dev llvm clang-format
-      libmodsecurity3)
+      libmodsecurity3
+      # make deb (dh_apache2, "dh-apache2", comes with apache2-dev)
+      debhelper dpkg-dev lintian)
 
 missing=()
 for p in "${PKGS[@]}"; do
