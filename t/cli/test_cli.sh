@@ -262,6 +262,10 @@ run "${R[@]}" --json ban 192.0.2.12 10x
 check "--json error: one document with error and exit 2" json "j['exit']==2 and 'duration' in j['error']"
 run "${R[@]}" --help
 check "--help exits 0" bash -c '[ '$rc' = 0 ] && grep -q "exit codes" <<<"$1"' _ "$out"
+version=$(sed -n 's/^#define RLW_VERSION "\(.*\)"$/\1/p' "$top/mod_ratelimit_waf/core/rlw_version.h")
+run "$ctl" --version
+check "--version prints rlw_version.h's $version, exit 0" \
+    test "$rc:$out" = "0:rlwafctl (mod_ratelimit_waf) $version"
 
 echo "# configuration errors (exit 3)"
 expect 3 "no cluster secret" "missing secret option" "$ctl" --memcached "$servers" list
