@@ -12,8 +12,9 @@
 #   configtest; the system Apache started with apache2ctl (no systemd
 #   needed) on 127.0.0.1:$RLW_DEB_PORT only, an attacker banned (403s, then
 #   404 on every URL) while another client is served; the version on the
-#   start-up line and the status page; the operator's includes taken out
-#   again; apt-get purge: nothing of the package left (every file dpkg
+#   start-up line and the status page; an upgrade to a next version built
+#   from a copy of the tree (the edited conffile kept, the module still
+#   enabled); the operator's includes taken out again; apt-get purge: nothing of the package left (every file dpkg
 #   listed, its conffiles, its a2enmod links and state), and the system
 #   Apache still passes configtest and starts.
 # The package is installed for a few seconds only: Apache::Test suites read
@@ -217,8 +218,30 @@ check "the package holds the module, a2enmod files, snippets, tools, man pages, 
     test -z "$missing"
 [ -z "$missing" ] || echo "#   missing:$missing"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles >"$TMP/conffiles" 2>/dev/null
-check "ratelimit_waf.conf and .load are conffiles" \
-    grep -qx "$MODS/ratelimit_waf.conf" "$TMP/conffiles"
+conffiles_ok() {
+    grep -qx "$MODS/ratelimit_waf.conf" "$TMP/conffiles" &&
+        grep -qx "$MODS/ratelimit_waf.load" "$TMP/conffiles"
+}
+check "ratelimit_waf.conf and .load are conffiles" conffiles_ok
+
+# The next version, for the upgrade: a copy of the tree with the version
+# raised in both places and a changed ratelimit_waf.conf.
+up_version=$version+upgrade1
+up_deb=$TMP/updeb/${PKG}_${up_version}_$arch.deb
+mkdir -p "$TMP/upsrc"
+tar -C "$ROOT" --exclude=./build --exclude=./.git --exclude=./t/logs -cf - . |
+    tar -C "$TMP/upsrc" -xf -
+sed -i "s/^#define RLW_VERSION \".*\"$/#define RLW_VERSION \"$up_version\"/" \
+    "$TMP/upsrc/mod_ratelimit_waf/core/rlw_version.h"
+sed -i "1s/($version)/($up_version)/" "$TMP/upsrc/debian/changelog"
+echo "# A line the next version adds." >>"$TMP/upsrc/conf/ratelimit_waf.conf"
+if RLW_DEB_DIR=$TMP/updeb bash "$TMP/upsrc/tools/build-deb.sh" >"$TMP/upbuild.out" 2>&1 &&
+    [ -f "$up_deb" ]; then
+    ok "the next version, $up_version, builds too (for the upgrade)"
+else
+    bail "the next version builds" "$(tail -n 15 "$TMP/upbuild.out")"
+fi
+rm -rf "$TMP/upsrc"
 
 # ---- install and configure, as README.md says ------------------------------
 # The private port only: no Listen 80 while the test runs.
@@ -323,6 +346,33 @@ check "ratelimit_waf_build_info has version=\"$version\"" \
 apache_stop
 STARTED=0
 check "apache2ctl stop" test -z "$(apache_pid)"
+
+# ---- upgrade -----------------------------------------------------------------
+# The operator edited ratelimit_waf.conf and the new version changes it:
+# with --force-confold apt keeps theirs and writes the new one aside.
+if apt-get install -y -qq -o Dpkg::Options::=--force-confold "$up_deb" \
+    >"$TMP/upgrade.out" 2>&1; then
+    ok "apt-get install ./…_${up_version}_$arch.deb upgrades it"
+else
+    not_ok "apt-get install of $up_version" "$(tail -n 10 "$TMP/upgrade.out")"
+fi
+check "dpkg has version $up_version" \
+    test "$(dpkg-query -W -f='${Version}' $PKG)" = "$up_version"
+check "the edited ratelimit_waf.conf is kept (threshold 3)" \
+    grep -q '^    RateLimitWAFThreshold 3$' $MODS/ratelimit_waf.conf
+check "the new one is beside it as ratelimit_waf.conf.dpkg-dist" \
+    grep -q '^# A line the next version adds' $MODS/ratelimit_waf.conf.dpkg-dist
+check "still enabled after the upgrade" test -L /etc/apache2/mods-enabled/ratelimit_waf.load
+check "rlwafctl --version says $up_version" \
+    test "$(/usr/sbin/rlwafctl --version)" = "rlwafctl (mod_ratelimit_waf) $up_version"
+STARTED=1
+apache2ctl start >"$TMP/start1.out" 2>&1
+wait_for 30 sh -c "curl -s -o /dev/null --max-time 2 --interface 127.0.0.2 http://127.0.0.1:$PORT/"
+startup=$(grep 'AH00489: ' "$TMP/error.log" | tail -n 1)
+check "the upgraded module starts: mod_ratelimit_waf/$up_version on the start-up line" \
+    grep -q " mod_ratelimit_waf/$up_version " <<<"$startup"
+apache_stop
+STARTED=0
 
 # ---- purge -------------------------------------------------------------------
 # The operator's includes of the package's files go first (README.md,
