@@ -170,6 +170,12 @@ if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'install\|config-fi
 fi
 [ -z "$(apache_pid)" ] ||
     bail "the system Apache is not running" "it is (pid $(apache_pid)): the test starts and stops it"
+for f in /etc/apache2/conf-available/$AFTER.conf \
+    /etc/apache2/conf-available/$HARNESS.conf "$BEFORE_LINK"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then
+        bail "$f does not exist before the test" "it does: the test would remove it"
+    fi
+done
 if ss -ltn "sport = :$PORT" | grep -q LISTEN; then
     bail "port $PORT is free"
 fi
