@@ -19,9 +19,10 @@ cli: $(CLI_BIN)
 # ModSecurity snippets in $(SHAREDIR), a directory nothing includes on its
 # own: the "before" snippet must be included before the CRS and the other
 # after it (README.md). Then: a2enmod ratelimit_waf. Also the operator's
-# tools, rlwafctl (with its man page) and rlw-nft-bridge, in $(SBINDIR), and
-# the Prometheus rules and Grafana dashboard in $(SHAREDIR)/monitoring
-# (docs/monitoring.md).
+# tools, rlwafctl and rlw-nft-bridge (with their man pages), in $(SBINDIR),
+# the bridge's nftables ruleset in $(SHAREDIR), and the Prometheus rules and
+# Grafana dashboard in $(SHAREDIR)/monitoring (docs/monitoring.md). The
+# Debian package installs the same files (debian/*.install, docs/packaging.md).
 SHAREDIR ?= /usr/share/mod_ratelimit_waf
 DOCDIR   ?= /usr/share/doc/mod_ratelimit_waf
 MODSDIR  ?= /etc/apache2/mods-available
@@ -42,6 +43,7 @@ install: build
 	install -m 0644 conf/modsecurity-ratelimit-waf-before.conf \
 	  conf/modsecurity-ratelimit-waf.conf \
 	  conf/modsecurity3-ratelimit-waf.conf $(SHAREDIR)/
+	install -m 0755 tools/nftables-ratelimit-waf.nft $(SHAREDIR)/
 	install -m 0644 README.md docs/*.md $(DOCDIR)/
 	install -d $(SBINDIR) $(MAN8DIR)
 	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/
