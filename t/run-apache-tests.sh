@@ -47,14 +47,16 @@ if [ ! -f "$so" ]; then
     echo "run-apache-tests: $so is not built; tests needing it will skip" >&2
 fi
 
+# The CRS 4 copy: for RLW_CRS=4, and for the tests of the CRS 4 plugin
+# (which skip without it) whatever the CRS.
 crs4=
+for d in ${RLW_CRS4_DIR:-} "$top/../shared/crs/v4.28.0" \
+    "$top/../../shared/crs/v4.28.0"; do
+    if [ -z "$crs4" ] && [ -f "$d/crs-setup.conf.example" ]; then
+        crs4=$(cd "$d" && pwd)
+    fi
+done
 if [ "${RLW_CRS:-3}" = 4 ]; then
-    for d in ${RLW_CRS4_DIR:-} "$top/../shared/crs/v4.28.0" \
-        "$top/../../shared/crs/v4.28.0"; do
-        if [ -z "$crs4" ] && [ -f "$d/crs-setup.conf.example" ]; then
-            crs4=$(cd "$d" && pwd)
-        fi
-    done
     if [ -z "$crs4" ]; then
         echo "SKIP: RLW_CRS=4 but no CRS 4 copy (../shared/crs/v4.28.0 or" \
             "RLW_CRS4_DIR): the integration tests did not run under CRS 4"
@@ -107,9 +109,10 @@ if [ "${RLW_ENGINE:-modsecurity2}" = modsecurity3 ]; then
     defines="$defines RLW_MSC3"
     httpd_env+=(RLW_ENGINE=modsecurity3)
 fi
-if [ -n "$crs4" ]; then
+[ -n "$crs4" ] && httpd_env+=(RLW_CRS4_DIR="$crs4")
+if [ "${RLW_CRS:-3}" = 4 ]; then
     defines="$defines RLW_CRS4"
-    httpd_env+=(RLW_CRS=4 RLW_CRS4_DIR="$crs4")
+    httpd_env+=(RLW_CRS=4)
 fi
 [ -n "$defines" ] && httpd_opt+=(-defines "${defines# }")
 if [ -n "${RLW_HTTPD:-}" ]; then

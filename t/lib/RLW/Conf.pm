@@ -63,6 +63,9 @@ package RLW::Conf;
 #                   $CRS_SETUP and $CRS_RULES; 4: the CRS 4 copy of crs4_dir
 #                   (its crs-setup.conf.example and rules/) with this
 #                   module's CRS 4 plugin (docs/crs4.md)
+#   crs_settings    list of rule files read right after the CRS's setup
+#                   file (where a site sets the CRS's and the plugin's
+#                   tx variables), with either engine
 #   crs4_dir        the CRS 4 copy (env RLW_CRS4_DIR, else
 #                   ../shared/crs/v4.28.0 from the tree; crs4_dir() is
 #                   undef when there is none, and crs 4 then dies)
@@ -111,10 +114,10 @@ sub crs4_dir {
 # with this module's plugin folder as that folder (an installed plugin
 # folder holds the same, apart from the CRS's empty placeholders).
 sub _crs_files {
-    my ($crs, $dir, $conf, $plugin) = @_;
-    return ($CRS_SETUP, "$CRS_RULES/*.conf") if $crs == 3;
+    my ($crs, $dir, $conf, $plugin, @settings) = @_;
+    return ($CRS_SETUP, @settings, "$CRS_RULES/*.conf") if $crs == 3;
     my $p = "$conf/crs4-plugin";
-    return ("$dir/crs-setup.conf.example",
+    return ("$dir/crs-setup.conf.example", @settings,
             $plugin ? ("$p/*-config.conf", "$p/*-before.conf") : (),
             "$dir/rules/*.conf",
             $plugin ? "$p/*-after.conf" : ());
@@ -216,6 +219,7 @@ sub httpd_conf {
     my $crs4 = $crs == 4 ? $o{crs4_dir} || crs4_dir() : undef;
     die "RLW::Conf: crs 4 but no CRS 4 copy (crs4_dir, RLW_CRS4_DIR)\n"
         if $crs == 4 && !$crs4;
+    my @settings = @{ $o{crs_settings} || [] };
     $o{modsec} = !$v3 if $rules;
     die "RLW::Conf: mpm_tuning serial needs mpm prefork\n"
         if ($o{mpm_tuning} || '') eq 'serial' && $mpm ne 'prefork';
@@ -294,7 +298,7 @@ RateLimitWAFRules "$conf/modsecurity3-ratelimit-waf.conf"
 EOF
         # CRS 4 with the module's plugin, the same files as mod_security2's.
         $t .= "RateLimitWAFRules \"$_\"\n"
-            for _crs_files($crs, $crs4, $conf, 1);
+            for _crs_files($crs, $crs4, $conf, 1, @settings);
     }
     elsif ($o{modsec}) {
         my $data = $o{sec_data_dir} || "$d/data";
@@ -319,7 +323,8 @@ EOF
         # order (docs/crs4.md).
         $t .= "Include \"$conf/modsecurity-ratelimit-waf-before.conf\"\n"
             if $snip && $crs == 3;
-        $t .= "Include \"$_\"\n" for _crs_files($crs, $crs4, $conf, $snip);
+        $t .= "Include \"$_\"\n"
+            for _crs_files($crs, $crs4, $conf, $snip, @settings);
         $t .= "Include \"$conf/modsecurity-ratelimit-waf.conf\"\n"
             if $snip && $crs == 3;
     }
