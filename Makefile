@@ -42,6 +42,8 @@ install: build
 	install -m 0644 conf/modsecurity-ratelimit-waf-before.conf \
 	  conf/modsecurity-ratelimit-waf.conf \
 	  conf/modsecurity3-ratelimit-waf.conf $(SHAREDIR)/
+	install -d $(SHAREDIR)/crs4-plugin
+	install -m 0644 conf/crs4-plugin/ratelimit-waf-*.conf $(SHAREDIR)/crs4-plugin/
 	install -m 0644 README.md docs/*.md $(DOCDIR)/
 	install -d $(SBINDIR) $(MAN8DIR)
 	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/
