@@ -44,6 +44,8 @@ install: build
 	  conf/modsecurity-ratelimit-waf.conf \
 	  conf/modsecurity3-ratelimit-waf.conf $(SHAREDIR)/
 	install -m 0755 tools/nftables-ratelimit-waf.nft $(SHAREDIR)/
+	install -d $(SHAREDIR)/crs4-plugin
+	install -m 0644 conf/crs4-plugin/ratelimit-waf-*.conf $(SHAREDIR)/crs4-plugin/
 	install -m 0644 README.md docs/*.md $(DOCDIR)/
 	install -d $(SBINDIR) $(MAN8DIR)
 	install -m 0755 $(CLI_BIN) tools/rlw-nft-bridge $(SBINDIR)/

@@ -1,5 +1,6 @@
 # The embedded engine (RateLimitWAFEngine modsecurity3: libmodsecurity v3
-# inside the module) against mod_security2 with the same CRS 3.3.4, on
+# inside the module) against mod_security2 with the same CRS (Debian's
+# 3.3.4, or 4.28.0 with the module's plugin under RLW_CRS=4), on
 # private servers: the same verdicts and anomaly scores for XSS and SQLi in
 # the query and in urlencoded, multipart, JSON and XML bodies, the same rule
 # ids; rule messages in
@@ -167,6 +168,7 @@ sub ports {
 }
 
 my $n = 0;
+my %score_of; # case name -> the embedded engine's score
 for my $c (@cases) {
     my ($name, $req, $want, $is_attack) = @$c;
     my %got;
@@ -185,6 +187,7 @@ for my $c (@cases) {
     }
     my ($s2, $ids2) = @{ $got{modsecurity2} };
     my ($s3, $ids3) = @{ $got{modsecurity3} };
+    $score_of{$name} = $s3;
     if ($is_attack) {
         ok defined $s3 && $s3 =~ /^\d+$/ && $s3 >= 5,
             "modsecurity3: $name: anomaly score $s3 >= 5"
@@ -292,8 +295,11 @@ SKIP: {
                 qr/\[client 198\.51\.100\.181\] ModSecurity: Warning\. .*\[id "941100"\]/),
         'modsecurity3: HTTP/2: the body\'s XSS is logged (941100)';
     my ($line) = wait_log($m3->access_log, 0, qr/^198\.51\.100\.181 /);
-    like $line || '', qr/ 403 .*"POST \/echo HTTP\/2\.0".* score=15 /,
-        'modsecurity3: HTTP/2: score 15, as over HTTP/1.1';
+    # (the body of the 'POST XSS' case: 15 under CRS 3.3.4; CRS 4.28.0 adds
+    # 941390, "Javascript method detected", for 20)
+    my $want = $score_of{'POST XSS'} // 'none';
+    like $line || '', qr/ 403 .*"POST \/echo HTTP\/2\.0".* score=\Q$want\E /,
+        "modsecurity3: HTTP/2: score $want, as over HTTP/1.1";
     ($body, $st) = $h2->('198.51.100.182', put('h2-small.txt', 'a=1&b=2'));
     is $body, sprintf("len=7 md5=%s\n", md5_hex('a=1&b=2')),
         'modsecurity3: HTTP/2: a small body too';

@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
-all="unit itest itest-msc3 cluster status monitoring cli bridge crs deb asan fuzz"
+all="unit itest itest-msc3 itest-crs4 cluster status monitoring cli bridge crs deb asan fuzz"
 suites=${RLW_SUITES:-$all}
 passed=0
 failed=0
@@ -40,6 +40,16 @@ for s in $suites; do
     # (docs/engine-modsecurity3.md); what is mod_security2's only skips.
     itest-msc3) run_suite itest-msc3 env RLW_ENGINE=modsecurity3 \
                     bash t/run-apache-tests.sh ;;
+    # The scenarios under CRS 4.28.0 (../shared/crs) with the module's CRS 4
+    # plugin instead of Debian's CRS 3.3 (docs/crs4.md): all of them with
+    # mod_security2, and the engine's own under the embedded engine; one
+    # MPM. Without the CRS 4 copy each run says SKIP and passes.
+    itest-crs4) run_suite itest-crs4 bash -c '
+                    RLW_CRS=4 RLW_MPMS=event bash t/run-apache-tests.sh &&
+                    RLW_CRS=4 RLW_MPMS=event RLW_ENGINE=modsecurity3 \
+                        bash t/run-apache-tests.sh t/00_modsec.t \
+                        t/01_threshold.t t/08_modsec_bypass.t \
+                        t/29_engine_msc3.t' ;;
     cluster) run_suite cluster bash t/cluster/run.sh ;;
     status)  run_suite status bash t/status/test_status.sh ;;
     # The Prometheus rules and Grafana dashboard against real nodes.

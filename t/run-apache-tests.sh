@@ -13,6 +13,11 @@
 #   RLW_ENGINE=modsecurity3   the WAF of the Apache::Test server and of the
 #                             private servers: the module's embedded
 #                             libmodsecurity instead of mod_security2
+#   RLW_CRS=4                 the CRS of those servers: the CRS 4 copy
+#                             (RLW_CRS4_DIR, else ../shared/crs/v4.28.0) with
+#                             the module's CRS 4 plugin instead of Debian's
+#                             CRS 3.3; without the copy the run says so and
+#                             skips (exit 0; RLW_CRS_REQUIRED=1: exit 1)
 #
 # Why the copy: Apache::Test refuses to run as root, and the servers it and
 # the tests start drop to (or run as) "nobody". So the tree the tests need
@@ -40,6 +45,25 @@ fi
 
 if [ ! -f "$so" ]; then
     echo "run-apache-tests: $so is not built; tests needing it will skip" >&2
+fi
+
+# The CRS 4 copy: for RLW_CRS=4, and for the tests of the CRS 4 plugin
+# (which skip without it) whatever the CRS.
+crs4=
+for d in ${RLW_CRS4_DIR:-} "$top/../shared/crs/v4.28.0" \
+    "$top/../../shared/crs/v4.28.0"; do
+    if [ -z "$crs4" ] && [ -f "$d/crs-setup.conf.example" ]; then
+        crs4=$(cd "$d" && pwd)
+    fi
+done
+if [ "${RLW_CRS:-3}" = 4 ]; then
+    if [ -z "$crs4" ]; then
+        echo "SKIP: RLW_CRS=4 but no CRS 4 copy (../shared/crs/v4.28.0 or" \
+            "RLW_CRS4_DIR): the integration tests did not run under CRS 4"
+        [ "${RLW_CRS_REQUIRED:-0}" = 1 ] && exit 1
+        exit 0
+    fi
+    echo "run-apache-tests: CRS 4 from $crs4 with conf/crs4-plugin"
 fi
 
 tmp=$(mktemp -d /tmp/rlw-itest.XXXXXX)
@@ -80,10 +104,17 @@ fi
 # for Apache::Test's server and the tests' private ones alike.
 httpd_opt=()
 httpd_env=()
+defines=
 if [ "${RLW_ENGINE:-modsecurity2}" = modsecurity3 ]; then
-    httpd_opt+=(-defines RLW_MSC3)
+    defines="$defines RLW_MSC3"
     httpd_env+=(RLW_ENGINE=modsecurity3)
 fi
+[ -n "$crs4" ] && httpd_env+=(RLW_CRS4_DIR="$crs4")
+if [ "${RLW_CRS:-3}" = 4 ]; then
+    defines="$defines RLW_CRS4"
+    httpd_env+=(RLW_CRS=4)
+fi
+[ -n "$defines" ] && httpd_opt+=(-defines "${defines# }")
 if [ -n "${RLW_HTTPD:-}" ]; then
     httpd_opt+=(-httpd "$RLW_HTTPD")
     httpd_env+=(RLW_HTTPD="$RLW_HTTPD")

@@ -57,7 +57,18 @@ package RLW::Conf;
 #                   modsec_rules: one RateLimitWAFRules per entry; needs
 #                   module_so
 #   snippets        with modsec: 1 (default) wraps the CRS in this module's
-#                   two snippets of conf_dir; 0 is stock ModSecurity + CRS
+#                   two snippets of conf_dir (CRS 4: its plugin,
+#                   conf_dir/crs4-plugin); 0 is stock ModSecurity + CRS
+#   crs             3 (default; env RLW_CRS): Debian's CRS 3.3 at
+#                   $CRS_SETUP and $CRS_RULES; 4: the CRS 4 copy of crs4_dir
+#                   (its crs-setup.conf.example and rules/) with this
+#                   module's CRS 4 plugin (docs/crs4.md)
+#   crs_settings    list of rule files read right after the CRS's setup
+#                   file (where a site sets the CRS's and the plugin's
+#                   tx variables), with either engine
+#   crs4_dir        the CRS 4 copy (env RLW_CRS4_DIR, else
+#                   ../shared/crs/v4.28.0 from the tree; crs4_dir() is
+#                   undef when there is none, and crs 4 then dies)
 #   conf_dir        where the snippets are (conf/ of this tree)
 #   sec_data_dir, sec_tmp_dir   SecDataDir, SecTmpDir (ROOT/data, ROOT/tmp)
 #   audit           1: ModSecurity audit log ROOT/logs/modsec_audit.log of
@@ -86,6 +97,31 @@ sub default_module_so { "$TOP/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so" }
 
 # This tree's conf/ (the two ModSecurity snippets).
 sub default_conf_dir { "$TOP/conf" }
+
+# The CRS 4 copy for tests (../shared/crs/v4.28.0 next to the tree, or one
+# level up from a worktree), or undef.
+sub crs4_dir {
+    for my $d ($ENV{RLW_CRS4_DIR} || (),
+               "$TOP/../shared/crs/v4.28.0", "$TOP/../../shared/crs/v4.28.0") {
+        return Cwd::abs_path($d)
+            if -f "$d/crs-setup.conf.example" && -d "$d/rules";
+    }
+    return undef;
+}
+
+# The rule files, in order, of CRS $crs (3 or 4): setup and rules glob for
+# CRS 3.3; CRS 4 adds the three globs of its plugin folder when $plugin,
+# with this module's plugin folder as that folder (an installed plugin
+# folder holds the same, apart from the CRS's empty placeholders).
+sub _crs_files {
+    my ($crs, $dir, $conf, $plugin, @settings) = @_;
+    return ($CRS_SETUP, @settings, "$CRS_RULES/*.conf") if $crs == 3;
+    my $p = "$conf/crs4-plugin";
+    return ("$dir/crs-setup.conf.example", @settings,
+            $plugin ? ("$p/*-config.conf", "$p/*-before.conf") : (),
+            "$dir/rules/*.conf",
+            $plugin ? "$p/*-after.conf" : ());
+}
 
 sub _addr { $_[0] =~ /:/ ? $_[0] : "127.0.0.1:$_[0]" }
 
@@ -178,6 +214,12 @@ sub httpd_conf {
     # The embedded engine with the CRS (no rule list of the caller's).
     my $msc3 = $v3 && !$rules;
     my $snip = $o{modsec} && !$msc3 && ($o{snippets} // 1);
+    my $crs = $o{crs} || $ENV{RLW_CRS} || 3;
+    die "RLW::Conf: crs '$crs': 3 or 4\n" unless $crs =~ /^[34]$/;
+    my $crs4 = $crs == 4 ? $o{crs4_dir} || crs4_dir() : undef;
+    die "RLW::Conf: crs 4 but no CRS 4 copy (crs4_dir, RLW_CRS4_DIR)\n"
+        if $crs == 4 && !$crs4;
+    my @settings = @{ $o{crs_settings} || [] };
     $o{modsec} = !$v3 if $rules;
     die "RLW::Conf: mpm_tuning serial needs mpm prefork\n"
         if ($o{mpm_tuning} || '') eq 'serial' && $mpm ne 'prefork';
@@ -249,19 +291,20 @@ EOF
     }
     elsif ($msc3) {
         $t .= <<"EOF";
-# The module's embedded engine (libmodsecurity v3) with the OWASP CRS at its
-# Debian defaults (paranoia level 1, anomaly scoring, inbound threshold 5).
+# The module's embedded engine (libmodsecurity v3) with the OWASP CRS $crs at
+# its defaults (paranoia level 1, anomaly scoring, inbound threshold 5).
 RateLimitWAFEngine modsecurity3
 RateLimitWAFRules "$conf/modsecurity3-ratelimit-waf.conf"
-RateLimitWAFRules $CRS_SETUP
-RateLimitWAFRules "$CRS_RULES/*.conf"
 EOF
+        # CRS 4 with the module's plugin, the same files as mod_security2's.
+        $t .= "RateLimitWAFRules \"$_\"\n"
+            for _crs_files($crs, $crs4, $conf, 1, @settings);
     }
     elsif ($o{modsec}) {
         my $data = $o{sec_data_dir} || "$d/data";
         my $tmp  = $o{sec_tmp_dir}  || "$d/tmp";
         $t .= <<"EOF";
-# ModSecurity 2 with the OWASP CRS at its Debian defaults (paranoia level 1,
+# ModSecurity 2 with the OWASP CRS $crs at its defaults (paranoia level 1,
 # anomaly scoring, inbound threshold 5).
 SecRuleEngine On
 SecRequestBodyAccess On
@@ -276,11 +319,14 @@ SecAuditLogType Serial
 SecAuditLog "$d/logs/modsec_audit.log"
 EOF
         # The "before" snippet must come before the CRS, the other after it
-        # (docs/architecture.md).
+        # (docs/architecture.md); CRS 4 reads the plugin's files in its own
+        # order (docs/crs4.md).
         $t .= "Include \"$conf/modsecurity-ratelimit-waf-before.conf\"\n"
-            if $snip;
-        $t .= "Include $CRS_SETUP\nInclude $CRS_RULES/*.conf\n";
-        $t .= "Include \"$conf/modsecurity-ratelimit-waf.conf\"\n" if $snip;
+            if $snip && $crs == 3;
+        $t .= "Include \"$_\"\n"
+            for _crs_files($crs, $crs4, $conf, $snip, @settings);
+        $t .= "Include \"$conf/modsecurity-ratelimit-waf.conf\"\n"
+            if $snip && $crs == 3;
     }
     $t .= "$_\n" for @{ $o{directive} || [] };
     return $t;

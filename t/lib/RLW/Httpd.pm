@@ -29,6 +29,8 @@ package RLW::Httpd;
 #   RLW_PORTS      port range for private servers (default: 18000-18999)
 #   RLW_ENGINE     modsecurity2 | modsecurity3: the WAF of the servers that
 #                  do not choose one (default: modsecurity2)
+#   RLW_CRS        3 | 4: the CRS of the servers that do not choose one
+#                  (default 3; 4: the CRS 4 copy with the module's plugin)
 
 use strict;
 use warnings;
@@ -72,6 +74,11 @@ my %live;    # pid => instance, stopped in END if a test dies
 #   modsec      0: no ModSecurity / CRS (default 1)
 #   engine      modsecurity2 (mod_security2, default) or modsecurity3 (the
 #               module's embedded libmodsecurity); default RLW_ENGINE
+#   crs         3 (Debian's CRS 3.3) or 4 (the CRS 4 copy and the module's
+#               plugin, RLW::Conf); default RLW_CRS or 3
+#   crs_settings  rule files read right after the CRS setup file: [paths]
+#   conf_dir    this module's snippets, plugin and embedded engine base
+#               settings (default RLW_CONF_DIR or conf/ of the tree)
 #   audit       1: ModSecurity audit log in logs/modsec_audit.log
 #   loglevel    LogLevel line (default "notice ratelimit_waf:info")
 #   load        extra "LoadModule name_module mod_x.so" pairs: [[name, file]]
@@ -87,6 +94,8 @@ sub new {
         module     => 1,
         modsec     => 1,
         engine     => $ENV{RLW_ENGINE} || 'modsecurity2',
+        crs        => $ENV{RLW_CRS} || 3,
+        crs_settings => [],
         audit      => 0,
         loglevel   => undef,
         load       => [],
@@ -176,7 +185,9 @@ sub config_text {
         remoteip_proxy => '127.0.0.1 ::1',
         modsec       => $self->{modsec},
         engine       => $self->{engine},
-        conf_dir     => conf_dir(),
+        crs          => $self->{crs},
+        crs_settings => $self->{crs_settings},
+        conf_dir     => $self->{conf_dir} || conf_dir(),
         audit        => $self->{audit},
         directive    => \@text,
     );
