@@ -57,7 +57,9 @@ package RLW::Conf;
 #                   modsec_rules: one RateLimitWAFRules per entry; needs
 #                   module_so
 #   snippets        with modsec: 1 (default) wraps the CRS in this module's
-#                   two snippets of conf_dir; 0 is stock ModSecurity + CRS
+#                   two snippets of conf_dir; 0 is stock ModSecurity + CRS;
+#                   "before" or "after" includes only that one (the set-up
+#                   mistakes t/30_first_run.t reproduces)
 #   conf_dir        where the snippets are (conf/ of this tree)
 #   sec_data_dir, sec_tmp_dir   SecDataDir, SecTmpDir (ROOT/data, ROOT/tmp)
 #   audit           1: ModSecurity audit log ROOT/logs/modsec_audit.log of
@@ -178,6 +180,8 @@ sub httpd_conf {
     # The embedded engine with the CRS (no rule list of the caller's).
     my $msc3 = $v3 && !$rules;
     my $snip = $o{modsec} && !$msc3 && ($o{snippets} // 1);
+    my $snip_before = $snip && $snip ne 'after';
+    my $snip_after  = $snip && $snip ne 'before';
     $o{modsec} = !$v3 if $rules;
     die "RLW::Conf: mpm_tuning serial needs mpm prefork\n"
         if ($o{mpm_tuning} || '') eq 'serial' && $mpm ne 'prefork';
@@ -278,9 +282,10 @@ EOF
         # The "before" snippet must come before the CRS, the other after it
         # (docs/architecture.md).
         $t .= "Include \"$conf/modsecurity-ratelimit-waf-before.conf\"\n"
-            if $snip;
+            if $snip_before;
         $t .= "Include $CRS_SETUP\nInclude $CRS_RULES/*.conf\n";
-        $t .= "Include \"$conf/modsecurity-ratelimit-waf.conf\"\n" if $snip;
+        $t .= "Include \"$conf/modsecurity-ratelimit-waf.conf\"\n"
+            if $snip_after;
     }
     $t .= "$_\n" for @{ $o{directive} || [] };
     return $t;
