@@ -9,7 +9,8 @@
 #   C. no RemoteIPHeader (behind a proxy): a notice at start-up (RLW00078,
 #      logged under LogLevel warn, like every notice, RLW00013 included),
 #      attacks counted against a loopback address -> RLW00079,
-#      "proxy_address"; the trap itself: one ban answers every client;
+#      "proxy_address"; then with many User-Agents -> RLW00082,
+#      "shared_address"; the trap itself: one ban answers every client;
 #   D. the right set-up: none of these, and a ban's end is logged (RLW00080,
 #      with the ban line's fields) without any event log.
 # The snippet checks are mod_security2's (the embedded engine has no
@@ -28,7 +29,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 55;
+plan tests => 61;
 
 my $STATUS = <<'CONF';
 <Location "/rlw-status">
@@ -159,7 +160,7 @@ CONF
     my $h = RLW::Httpd->new(name => 'no-remoteip', remoteip => 0,
                             loglevel => 'warn', directives => <<"CONF");
 RateLimitWAF On
-RateLimitWAFThreshold 10
+RateLimitWAFThreshold 40
 RateLimitWAFBanTime 30s
 $STATUS
 CONF
@@ -170,25 +171,38 @@ CONF
     like $n[0] // '', qr/\[ratelimit_waf:notice\].*no RemoteIPHeader is set.*a2enmod remoteip/,
         'C: the notice says what is missing and what to do';
     # Two "users" behind the proxy, each with its own X-Forwarded-For,
-    # which nothing reads.
-    is statuses(attacks($port, '203.0.113.7', 4), attacks($port, '203.0.113.8', 4)),
-        '403 x8', 'C: 8 attacks from two users behind the proxy';
+    # which nothing reads; one User-Agent.
+    is statuses(attacks($port, '203.0.113.7', 10), attacks($port, '203.0.113.8', 10)),
+        '403 x20', 'C: 20 attacks from two users behind the proxy';
     my @w = wait_log($elog, 0, qr/RLW00079: /);
     is scalar(@w), 1, 'C: one proxy warning (RLW00079)';
     like $w[0] // '', qr/\[ratelimit_waf:warn\].*private address 127\.0\.0\.1.*RemoteIPHeader/,
         'C: the warning names the address and the fix';
-    ok wait_log($elog, 0, qr/RLW00013: near threshold client=127\.0\.0\.1 count=8 /),
-        'C: a notice line (RLW00013) is logged under LogLevel warn too';
+    wait_until(sub { (status_json($port)->{totals}{attacks} // 0) >= 20 }, 10);
     my $j = status_json($port);
-    is problems($j), 'proxy_address', 'C: status JSON: proxy_address';
+    is problems($j), 'proxy_address',
+        'C: status JSON: proxy_address (one User-Agent: not shared_address)';
     is gauge($port, 'proxy_address'), 1, 'C: Prometheus gauge proxy_address 1';
+    is gauge($port, 'shared_address'), 0, 'C: Prometheus gauge shared_address 0';
     like status_text($port, ''), qr/id="setup-proxy_address".*Counting a proxy/s,
         'C: the HTML page shows it in red';
-    attacks($port, '203.0.113.7', 2);
+    # Now 12 users with their own browsers.
+    is statuses(map { attack($port, "203.0.113.1$_", ua => "browser-$_/1.0") } 10 .. 21),
+        '403 x12', 'C: 12 attacks with 12 different User-Agents';
+    my @s = wait_log($elog, 0, qr/RLW00082: /);
+    is scalar(@s), 1, 'C: one shared-address warning (RLW00082)';
+    like $s[0] // '', qr/one address, many clients: 127\.0\.0\.1 carries most of the attacks counted, with \d+ different User-Agents.*RateLimitWAFAllow/,
+        'C: the warning names the address and the fixes';
+    ok wait_log($elog, 0, qr/RLW00013: near threshold client=127\.0\.0\.1 count=32 /),
+        'C: a notice line (RLW00013) is logged under LogLevel warn too';
+    is problems(status_json($port)), 'proxy_address,shared_address',
+        'C: status JSON: proxy_address and shared_address';
+    is gauge($port, 'shared_address'), 1, 'C: Prometheus gauge shared_address 1';
+    attacks($port, '203.0.113.7', 8);
     ok wait_ban($elog, 0, '127.0.0.1'), 'C: the trap: the proxy is banned';
     is clean($port, '203.0.113.99'), 404, 'C: ... and every user gets 404';
-    is log_count($elog, 0, qr/RLW00079: /), 1,
-        'C: the warning is rate limited (still one line)';
+    is log_count($elog, 0, qr/RLW0007[9]: |RLW00082: /), 2,
+        'C: the warnings are rate limited (still one line each)';
     $h->stop;
 }
 
@@ -226,11 +240,12 @@ CONF
     sleep 1;
     is log_count($elog, 0, qr/RLW00080: .*client=\Q$ip\E /), 1,
         'D: the end is logged once';
-    is log_count($elog, 0, qr/RLW0007[6-9]: /), 0,
+    is log_count($elog, 0, qr/RLW0007[6-9]: |RLW00082: /), 0,
         'D: no set-up warning with both snippets and RemoteIPHeader';
     my $j = status_json($port);
     ok $j->{setup}{ok}, 'D: status JSON: setup ok';
-    is gauge($port, 'not_counting') . gauge($port, 'bans_inspected')
-        . gauge($port, 'proxy_address'), '000', 'D: every Prometheus gauge 0';
+    is join('', map { gauge($port, $_) }
+                qw(not_counting bans_inspected proxy_address shared_address)),
+        '0000', 'D: every Prometheus gauge 0';
     $h->stop;
 }

@@ -58,6 +58,61 @@ int rlw_setup_should_warn(rlw_setup_t *s, rlw_setup_kind_t k, int64_t now_ms,
                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
+/* FNV-1a, 64 bits: spreads addresses and User-Agents over the slot's key
+ * and the 64 agent buckets. Never 0 for an address (0 marks "none"). */
+static uint64_t fnv(const void *data, size_t n, uint64_t h)
+{
+    const uint8_t *p = data;
+
+    while (n--) {
+        h ^= *p++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+#define FNV_BASIS 14695981039346656037ULL
+
+int rlw_setup_agent(rlw_setup_t *s, const rlw_addr_t *a, const char *ua)
+{
+    rlw_setup_heavy_t *h;
+    uint64_t key, mine, bit, agents;
+    uint32_t w, n;
+
+    if (!s || !a)
+        return 0;
+    h = &s->heavy;
+    mine = fnv(a, sizeof(*a), FNV_BASIS) | 1;
+    bit = 1ULL << (fnv(ua ? ua : "", ua ? strlen(ua) : 0, FNV_BASIS) & 63);
+    key = __atomic_load_n(&h->key, __ATOMIC_ACQUIRE);
+    if (key != mine) {
+        /* Another address holds the slot: wear it down; take it over when
+         * it is worn out (an address with most of the attacks keeps it). */
+        w = __atomic_load_n(&h->weight, __ATOMIC_RELAXED);
+        if (key && w > 1) {
+            __atomic_compare_exchange_n(&h->weight, &w, w - 1, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+            return 0;
+        }
+        if (!__atomic_compare_exchange_n(&h->key, &key, mine, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return 0; /* another process took it first */
+        __atomic_store_n(&h->agents, bit, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->attacks, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->weight, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    w = __atomic_load_n(&h->weight, __ATOMIC_RELAXED);
+    if (w < UINT32_MAX / 2)
+        __atomic_add_fetch(&h->weight, 1, __ATOMIC_RELAXED);
+    n = __atomic_add_fetch(&h->attacks, 1, __ATOMIC_RELAXED);
+    agents = __atomic_or_fetch(&h->agents, bit, __ATOMIC_RELAXED);
+    if (n < RLW_SETUP_SHARED_ATTACKS ||
+        __builtin_popcountll(agents) < RLW_SETUP_SHARED_AGENTS)
+        return 0;
+    return __builtin_popcountll(agents);
+}
+
 void rlw_setup_read(const rlw_setup_t *s, rlw_setup_view_t out[RLW_SETUP_KINDS])
 {
     int k;
@@ -100,6 +155,14 @@ static const struct {
      "RemoteIPInternalProxy (or RemoteIPTrustedProxy) to the proxy's "
      "address, e.g. in /etc/apache2/conf-available/remoteip.conf with "
      "a2enconf remoteip (README.md, Configure), then apache2ctl graceful."},
+    {"shared_address", "One address, many clients",
+     "One address carries most of the attacks counted, with many different "
+     "User-Agents, while no RemoteIPHeader is set: if it is a proxy, load "
+     "balancer or CDN, every client is counted as it and one ban answers "
+     "the whole site. Run a2enmod remoteip and set RemoteIPHeader "
+     "X-Forwarded-For and RemoteIPTrustedProxy (or RemoteIPInternalProxy) "
+     "to its address (README.md, Configure), then apache2ctl graceful; if "
+     "it is a NAT of many users, list it in RateLimitWAFAllow."},
 };
 
 const char *rlw_setup_kind_name(rlw_setup_kind_t k)

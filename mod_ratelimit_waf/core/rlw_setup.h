@@ -22,6 +22,10 @@
  *                    address while mod_remoteip has no RemoteIPHeader: the
  *                    module is probably behind a proxy and counts the
  *                    proxy, and one ban would answer the whole site.
+ *   shared_address   while no RemoteIPHeader is set, one address carries
+ *                    most of the attacks counted, with many distinct
+ *                    User-Agents: a proxy, load balancer or CDN (public
+ *                    addresses too), or a NAT of many users.
  */
 #ifndef RLW_SETUP_H
 #define RLW_SETUP_H
@@ -34,6 +38,7 @@ typedef enum rlw_setup_kind {
     RLW_SETUP_NOT_COUNTING = 0,
     RLW_SETUP_BANS_INSPECTED,
     RLW_SETUP_PROXY_ADDRESS,
+    RLW_SETUP_SHARED_ADDRESS,
     RLW_SETUP_KINDS
 } rlw_setup_kind_t;
 
@@ -41,6 +46,12 @@ typedef enum rlw_setup_kind {
  * (one stray message, say about a request whose phase 5 was switched off
  * by an exclusion rule, is not enough). */
 #define RLW_SETUP_NOT_COUNTING_MIN 3
+
+/* shared_address: the address that carries most attacks (one
+ * Misra-Gries counter) showed at least RLW_SETUP_SHARED_AGENTS of the 64
+ * User-Agent buckets over at least RLW_SETUP_SHARED_ATTACKS attacks. */
+#define RLW_SETUP_SHARED_AGENTS 8
+#define RLW_SETUP_SHARED_ATTACKS 20
 
 /* A problem's warning is logged at most once per this many ms per node. */
 #define RLW_SETUP_WARN_EVERY_MS (10 * 60 * 1000)
@@ -53,11 +64,22 @@ typedef struct rlw_setup_seen {
     int64_t warned_ms; /* the last warning logged */
 } rlw_setup_seen_t;
 
+/* The address that carries most of the attacks, for shared_address.
+ * Updated by every process without a lock: the fields may briefly belong
+ * to two addresses (a heuristic; a wrong guess costs one warning). */
+typedef struct rlw_setup_heavy {
+    uint64_t key;     /* hash of the address; 0: none yet */
+    uint64_t agents;  /* one bit per User-Agent hash bucket (64) */
+    uint32_t weight;  /* Misra-Gries counter: +1 for key, -1 for others */
+    uint32_t attacks; /* attacks of key since it took the slot */
+} rlw_setup_heavy_t;
+
 typedef struct rlw_setup {
     /* 1 once a verdict source read an exported anomaly score: the score
      * snippet works (somewhere), not_counting is not declared. */
     uint32_t scored;
     rlw_setup_seen_t seen[RLW_SETUP_KINDS];
+    rlw_setup_heavy_t heavy;
 } rlw_setup_t;
 
 /* A copy of one problem for the status page. */
@@ -89,6 +111,12 @@ int rlw_setup_active(const rlw_setup_t *s, rlw_setup_kind_t k);
  * once exactly one gets 1 (compare-and-swap on warned_ms). */
 int rlw_setup_should_warn(rlw_setup_t *s, rlw_setup_kind_t k, int64_t now_ms,
                           int64_t every_ms);
+
+/* Feeds one counted attack by address a with User-Agent ua (NULL: none)
+ * to the shared_address heuristic. Returns the number of User-Agent
+ * buckets a showed when it now looks shared (>= RLW_SETUP_SHARED_AGENTS
+ * over >= RLW_SETUP_SHARED_ATTACKS attacks), else 0. */
+int rlw_setup_agent(rlw_setup_t *s, const rlw_addr_t *a, const char *ua);
 
 /* A copy of every problem, for the status page (s may be NULL: none). */
 void rlw_setup_read(const rlw_setup_t *s,

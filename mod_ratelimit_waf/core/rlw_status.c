@@ -544,7 +544,8 @@ const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s)
     }
     /* One sample per kind, 0 or 1, so that an alert can name the kind. */
     put(&o, "# HELP ratelimit_waf_setup_problem 1 while a set-up problem is "
-            "seen (not_counting, bans_inspected, proxy_address; see "
+            "seen (not_counting, bans_inspected, proxy_address, "
+            "shared_address; see "
             "docs/status.md).\n# TYPE ratelimit_waf_setup_problem gauge\n");
     for (k = 0; k < RLW_SETUP_KINDS; k++)
         putf(&o, "ratelimit_waf_setup_problem{node=\"%s\",kind=\"%s\"} %d\n",

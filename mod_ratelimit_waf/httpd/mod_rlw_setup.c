@@ -5,8 +5,10 @@
  *   at start-up      mod_remoteip not loaded, or no RemoteIPHeader (nor
  *                    RemoteIPProxyProtocol) anywhere in the configuration:
  *                    a notice (RLW00078) saying what to do behind a proxy.
- *   counted attacks  one from a private or loopback address while no
- *                    RemoteIPHeader is set: proxy_address.
+ *   counted attacks  while no RemoteIPHeader is set: one from a private
+ *                    or loopback address (proxy_address), one address
+ *                    carrying most attacks with many User-Agents
+ *                    (shared_address).
  *   verdict sources  mod_security2's messages without a score, or about a
  *                    banned client (engine/mod_rlw_modsec2.c):
  *                    not_counting, bans_inspected.
@@ -130,6 +132,16 @@ void rlw_setup_report(request_rec *r, rlw_setup_kind_t k)
                       "(modsecurity-ratelimit-waf-before.conf missing). %s",
                       rlw_setup_fix(k));
         break;
+    case RLW_SETUP_SHARED_ADDRESS:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "RLW00082: one address, many clients: %s carries most "
+                      "of the attacks counted, with %d different User-Agents "
+                      "or more, and no RemoteIPHeader is set. %s",
+                      r->useragent_ip ? r->useragent_ip : "-",
+                      __builtin_popcountll(__atomic_load_n(
+                          &rlw_the_setup->heavy.agents, __ATOMIC_RELAXED)),
+                      rlw_setup_fix(k));
+        break;
     case RLW_SETUP_PROXY_ADDRESS:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00079: attack counted against the private address "
@@ -144,9 +156,15 @@ void rlw_setup_report(request_rec *r, rlw_setup_kind_t k)
 
 void rlw_setup_attack(request_rec *r, const rlw_req_t *rq, rlw_class_t cls)
 {
-    /* An exempt proxy is never banned: counting it is useless, not
-     * dangerous. */
-    if (!remoteip_set && cls != RLW_CLASS_EXEMPT &&
-        rlw_setup_private_addr(&rq->host))
+    /* Only without RemoteIPHeader; an exempt proxy is never banned
+     * (counting it is useless, not dangerous), and an address in
+     * RateLimitWAFAllow is already known to be shared. */
+    if (remoteip_set || cls == RLW_CLASS_EXEMPT)
+        return;
+    if (rlw_setup_private_addr(&rq->host))
         rlw_setup_report(r, RLW_SETUP_PROXY_ADDRESS);
+    if (cls != RLW_CLASS_ALLOW &&
+        rlw_setup_agent(rlw_the_setup, &rq->host,
+                        apr_table_get(r->headers_in, "User-Agent")))
+        rlw_setup_report(r, RLW_SETUP_SHARED_ADDRESS);
 }

@@ -4,6 +4,7 @@
  * ranges, and the names and fixes.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <check.h>
@@ -168,6 +169,66 @@ START_TEST(private_ranges)
 }
 END_TEST
 
+static rlw_addr_t addr(const char *text)
+{
+    rlw_addr_t a;
+
+    ck_assert_int_eq(rlw_addr_parse(text, &a), 0);
+    return a;
+}
+
+/* One address, many User-Agents: declared once it carried enough attacks
+ * with enough distinct agents; one agent never. */
+START_TEST(shared_address_many_agents)
+{
+    rlw_addr_t lb = addr("198.51.100.250"), bot = addr("198.51.100.251");
+    char ua[32];
+    int i, got = 0, first = -1;
+
+    for (i = 0; i < 2 * RLW_SETUP_SHARED_ATTACKS; i++)
+        ck_assert_int_eq(rlw_setup_agent(&su, &bot, "sqlmap/1.7"), 0);
+    rlw_setup_init(&su);
+    for (i = 0; i < 2 * RLW_SETUP_SHARED_ATTACKS && !got; i++) {
+        snprintf(ua, sizeof(ua), "browser-%d", i % 16);
+        got = rlw_setup_agent(&su, &lb, ua);
+        if (got)
+            first = i;
+    }
+    ck_assert_int_ge(got, RLW_SETUP_SHARED_AGENTS);
+    ck_assert_int_eq(first, RLW_SETUP_SHARED_ATTACKS - 1);
+    ck_assert_int_eq(rlw_setup_agent(NULL, &lb, "x"), 0);
+    ck_assert_int_eq(rlw_setup_agent(&su, NULL, "x"), 0);
+}
+END_TEST
+
+/* The address with most of the attacks keeps the slot against others
+ * (2 to 1 here); three equal addresses wear each other out, none is
+ * declared. */
+START_TEST(shared_address_majority)
+{
+    rlw_addr_t lb = addr("2001:db8::1"), o1 = addr("192.0.2.1"),
+               o2 = addr("192.0.2.2"), o3 = addr("192.0.2.3");
+    char ua[32];
+    int i, got = 0;
+
+    /* Per round: two attacks of lb, one of o1. */
+    for (i = 0; i < 3 * RLW_SETUP_SHARED_ATTACKS && !got; i++) {
+        snprintf(ua, sizeof(ua), "agent %d", i);
+        got = rlw_setup_agent(&su, &lb, ua) | rlw_setup_agent(&su, &lb, ua);
+        ck_assert_int_eq(rlw_setup_agent(&su, &o1, ua), 0);
+    }
+    ck_assert_int_ge(got, RLW_SETUP_SHARED_AGENTS);
+
+    rlw_setup_init(&su);
+    for (i = 0; i < 300; i++) {
+        snprintf(ua, sizeof(ua), "agent %d", i);
+        ck_assert_int_eq(rlw_setup_agent(&su, &o1, ua), 0);
+        ck_assert_int_eq(rlw_setup_agent(&su, &o2, ua), 0);
+        ck_assert_int_eq(rlw_setup_agent(&su, &o3, NULL), 0);
+    }
+}
+END_TEST
+
 START_TEST(names_and_fixes)
 {
     ck_assert_str_eq(rlw_setup_kind_name(RLW_SETUP_NOT_COUNTING),
@@ -176,6 +237,10 @@ START_TEST(names_and_fixes)
                      "bans_inspected");
     ck_assert_str_eq(rlw_setup_kind_name(RLW_SETUP_PROXY_ADDRESS),
                      "proxy_address");
+    ck_assert_str_eq(rlw_setup_kind_name(RLW_SETUP_SHARED_ADDRESS),
+                     "shared_address");
+    ck_assert_ptr_nonnull(
+        strstr(rlw_setup_fix(RLW_SETUP_SHARED_ADDRESS), "RateLimitWAFAllow"));
     ck_assert_str_eq(rlw_setup_kind_name((rlw_setup_kind_t)RLW_SETUP_KINDS),
                      "unknown");
     /* Each fix names the missing file, or the directives. */
@@ -202,6 +267,8 @@ Suite *setup_suite(void)
     tcase_add_test(tc, warning_rate_limited);
     tcase_add_test(tc, one_warning_among_racers);
     tcase_add_test(tc, private_ranges);
+    tcase_add_test(tc, shared_address_many_agents);
+    tcase_add_test(tc, shared_address_majority);
     tcase_add_test(tc, names_and_fixes);
     suite_add_tcase(s, tc);
     return s;
