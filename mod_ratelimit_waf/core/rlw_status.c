@@ -246,6 +246,9 @@ void rlw_status_take(apr_pool_t *p, const rlw_status_source_t *src,
     }
     out->peak_apm = rlw_status_peak(out->attacks);
     out->threat = rlw_status_threat(out->peak_apm, out->nbans);
+    rlw_setup_read(src->setup, out->setup);
+    for (k = 0; k < RLW_SETUP_KINDS; k++)
+        out->nsetup += out->setup[k].active;
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -292,6 +295,32 @@ static void json_series(out_t *o, const char *name, const uint32_t *v)
     for (i = 0; i < RLW_METRICS_MINUTES; i++)
         putf(o, "%s%u", i ? "," : "", v[i]);
     put(o, "]");
+}
+
+/* The set-up problems declared now, each with its evidence and its fix
+ * (docs/status.md, "Set-up problems"). */
+static void json_setup(out_t *o, const rlw_status_t *s)
+{
+    int k, n = 0;
+
+    putf(o, "\"setup\":{\"ok\":%s,\"problems\":[",
+         s->nsetup ? "false" : "true");
+    for (k = 0; k < RLW_SETUP_KINDS; k++) {
+        const rlw_setup_view_t *v = &s->setup[k];
+
+        if (!v->active)
+            continue;
+        putf(o,
+             "%s{\"kind\":\"%s\",\"title\":\"%s\",\"requests\":"
+             "%" APR_UINT64_T_FMT ",\"first\":\"%s\",\"last\":\"%s\","
+             "\"fix\":\"%s\"}",
+             n++ ? "," : "", rlw_setup_kind_name((rlw_setup_kind_t)k),
+             rlw_setup_title((rlw_setup_kind_t)k), v->evidence,
+             v->first_ms ? rlw_status_iso(o->p, v->first_ms) : "",
+             v->last_ms ? rlw_status_iso(o->p, v->last_ms) : "",
+             rlw_status_json_text(o->p, rlw_setup_fix((rlw_setup_kind_t)k)));
+    }
+    put(o, "]},");
 }
 
 /* A store's health(), under the store's name ("memcached": {...}). */
@@ -347,6 +376,7 @@ const char *rlw_status_json(apr_pool_t *p, const rlw_status_t *s, int admin,
          "%u,\"minutes\":%d,\"active_bans\":%" APR_UINT64_T_FMT "},",
          rlw_status_threat_word(s->threat), s->peak_apm, RLW_THREAT_MINUTES,
          s->nbans);
+    json_setup(&o, s);
     putf(&o,
          "\"policy\":{\"enabled\":%s,\"dry_run\":%s,\"threshold\":"
          "%" APR_INT64_T_FMT ",\"window_s\":%" APR_INT64_T_FMT
@@ -521,5 +551,14 @@ const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s)
          "ratelimit_waf_build_info{node=\"%s\",version=\"" RLW_VERSION
          "\"} 1\n",
          node);
+    /* One sample per kind, 0 or 1, so that an alert can name the kind. */
+    put(&o, "# HELP ratelimit_waf_setup_problem 1 while a set-up problem is "
+            "seen (not_counting, bans_inspected, proxy_address, "
+            "shared_address; see "
+            "docs/status.md).\n# TYPE ratelimit_waf_setup_problem gauge\n");
+    for (k = 0; k < RLW_SETUP_KINDS; k++)
+        putf(&o, "ratelimit_waf_setup_problem{node=\"%s\",kind=\"%s\"} %d\n",
+             node, rlw_setup_kind_name((rlw_setup_kind_t)k),
+             s->setup[k].active ? 1 : 0);
     return out_text(&o);
 }

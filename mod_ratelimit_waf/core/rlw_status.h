@@ -21,6 +21,7 @@
 #include <apr_tables.h>
 
 #include "rlw_metrics.h"
+#include "rlw_setup.h"
 #include "rlw_store.h"
 
 /* Clients listed as top offenders. */
@@ -57,6 +58,7 @@ typedef struct rlw_status_policy {
 typedef struct rlw_status_source {
     rlw_store_t *store;           /* NULL: the module is not enabled */
     const rlw_metrics_t *metrics; /* NULL: all counters shown as 0 */
+    const rlw_setup_t *setup;     /* NULL: no set-up problem shown */
     const char *node;             /* RateLimitWAFNodeName, NULL or "" */
     rlw_status_policy_t policy;   /* the serving virtual host's */
     int64_t now_ms;
@@ -85,6 +87,9 @@ typedef struct rlw_status {
     int64_t started_ms;                     /* when the counters started */
     uint32_t peak_apm; /* busiest of the last RLW_THREAT_MINUTES minutes */
     rlw_threat_t threat;
+    /* Set-up problems seen at run time (rlw_setup.h), by kind. */
+    rlw_setup_view_t setup[RLW_SETUP_KINDS];
+    int nsetup; /* of them declared now: 0 when the set-up looks right */
 } rlw_status_t;
 
 /* Takes the snapshot of src into *out (arrays and strings from p): walks

@@ -13,11 +13,21 @@
  * RLW_BANNED=1, which turns mod_security2's rule engine off for it
  * (conf/modsecurity-ratelimit-waf-before.conf), and the glue never asks
  * for its verdict.
+ *
+ * Both snippets can be forgotten, and nothing would fail loudly (the
+ * set-up checks, httpd/mod_rlw_setup.c): rule messages about a request
+ * that exported no score mean the score snippet is missing (not_counting);
+ * rule messages about a banned client's request mean the rule engine was
+ * not switched off for it (bans_inspected). Both are read from what this
+ * source already gathers; a clean request pays one flag check.
  */
+#include <string.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <apr_tables.h>
 
 #include "mod_rlw_verdict.h"
@@ -60,6 +70,11 @@ static void modsec2_error_log(const ap_errorlog_info *info, const char *errstr)
     v = rlw_verdict_gathering(r);
     if (!v)
         return;
+    /* A rule's message (mod_security2's own notes have no [id]). Only
+     * counted here: logging from inside the error_log hook is avoided, the
+     * set-up checks run at log_transaction. */
+    if (strstr(errstr, " [id \""))
+        v->nmessages++;
     rlw_modsec_rule_ids(errstr, v->rules, &v->nrules, RLW_WAF_RULES_MAX);
 }
 
@@ -97,17 +112,40 @@ static void modsec2_read(request_rec *r, const rlw_srv_conf_t *c,
 {
     v->score = find_score(r, c->score_var);
     v->is_attack = v->score >= c->attack_score;
+    if (v->score >= 0)
+        rlw_setup_scored(rlw_the_setup);
+    else if (v->nmessages)
+        rlw_setup_report(r, RLW_SETUP_NOT_COUNTING);
 }
+
+/* After mod_security2's phase 5: a banned client's request that still
+ * carries rule messages was inspected (the module's own log_transaction
+ * leaves banned requests alone). */
+static int modsec2_log_banned(request_rec *r)
+{
+    const rlw_req_t *rq;
+
+    if (r->prev || r->main)
+        return DECLINED;
+    rq = ap_get_module_config(r->request_config, &ratelimit_waf_module);
+    if (rq && rq->banned && rq->waf.nmessages &&
+        rlw_verdict_source_of(rlw_server_conf(r->server)) ==
+            &rlw_verdict_modsec2)
+        rlw_setup_report(r, RLW_SETUP_BANS_INSPECTED);
+    return DECLINED;
+}
+
+/* mod_security2 exports the score in its phase 5, in log_transaction. */
+static const char *const modsec2_log_after[] = {"mod_security2.c", NULL};
 
 static void modsec2_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_post_config(modsec2_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_error_log(modsec2_error_log, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(modsec2_log_banned, modsec2_log_after, NULL,
+                            APR_HOOK_MIDDLE);
 }
-
-/* mod_security2 exports the score in its phase 5, in log_transaction. */
-static const char *const modsec2_log_after[] = {"mod_security2.c", NULL};
 
 const rlw_verdict_source_t rlw_verdict_modsec2 = {
     "modsecurity2",

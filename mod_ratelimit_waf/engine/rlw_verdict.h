@@ -23,6 +23,10 @@ typedef struct rlw_waf_verdict {
     int is_attack; /* count this request (score >= RateLimitWAFAttackScore) */
     long score;    /* anomaly score, -1 when the source gave none */
     int nrules;    /* entries of rules in use */
+    /* Rule messages the WAF logged about the request (mod_security2's
+     * error-log lines with an [id]), for the set-up checks: rule matches
+     * with no score mean the score is not exported (rlw_setup.h). */
+    unsigned nmessages;
     /* Ids of the rules the request matched, first matched first; without
      * the CRS rules that match every attack (rlw_crs_is_summary()). */
     uint32_t rules[RLW_WAF_RULES_MAX];

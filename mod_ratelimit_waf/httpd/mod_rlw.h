@@ -18,6 +18,7 @@
 #include "rlw_metrics.h"
 #include "rlw_defaults.h"
 #include "rlw_verdict.h"
+#include "rlw_setup.h"
 
 #define RLW_UNSET (-1)
 
@@ -103,6 +104,21 @@ extern rlw_store_t *rlw_the_store;
 
 /* This node's counters, in shared memory (set in post_config). */
 extern rlw_metrics_t *rlw_the_metrics;
+
+/* Set-up problems seen at run time, in shared memory (set in
+ * post_config; mod_rlw_setup.c). */
+extern rlw_setup_t *rlw_the_setup;
+
+/* Set-up checks (mod_rlw_setup.c). Creates (or clears) the shared
+ * evidence and tells at start-up when no RemoteIPHeader is set. */
+int rlw_setup_post_config(server_rec *s);
+/* Notes one request showing problem k and, at most once per
+ * RLW_SETUP_WARN_EVERY_MS per node, logs its warning against r. */
+void rlw_setup_report(request_rec *r, rlw_setup_kind_t k);
+/* For a counted attack of class cls: a private client address while no
+ * RemoteIPHeader is set is reported (proxy_address). */
+void rlw_setup_attack(request_rec *r, const struct rlw_req *rq,
+                      rlw_class_t cls);
 
 /* Events (mod_rlw_events.c). */
 const char *rlw_event_log_check(apr_pool_t *p, const char *target);

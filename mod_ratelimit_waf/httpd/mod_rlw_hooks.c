@@ -90,9 +90,23 @@ static int rlw_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 /* Reports one ban that ended by itself (called by the store's sweep). */
 static int report_expiry(void *baton, const rlw_client_info_t *info)
 {
+    char who[RLW_ADDR_STRLEN], win[32], len[32], until[RLW_TIME_ISO_LEN];
     rlw_event_t ev;
 
-    (void)baton;
+    /* The ban line's fields (RLW00010), so that the two pair up in the
+     * error log even without an event log. The store calls this with no
+     * lock held, once per ended ban, on the node that decided it. */
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, (server_rec *)baton,
+                 "RLW00080: ban ended client=%s count=%u window=%s ban=%s "
+                 "strike=%u until=%s reason=expired%s",
+                 rlw_addr_format(&info->client, who, sizeof(who)),
+                 info->ban.count,
+                 rlw_duration_format(main_window_ms, win, sizeof(win)),
+                 rlw_duration_format(info->ban.until_ms - info->ban.start_ms,
+                                     len, sizeof(len)),
+                 info->ban.strikes,
+                 rlw_time_iso8601(info->ban.until_ms, 0, until, sizeof(until)),
+                 info->client.scope == RLW_SCOPE_DRY_RUN ? " dry_run=1" : "");
     memset(&ev, 0, sizeof(ev));
     ev.kind = RLW_EV_UNBAN;
     ev.client = &info->client;
@@ -124,7 +138,7 @@ static apr_status_t sync_task(int state, void *data, apr_pool_t *pool)
     if (rlw_the_store->sync)
         rlw_the_store->sync(rlw_the_store, now);
     rlw_the_store->expired(rlw_the_store, now, main_window_ms, report_expiry,
-                           NULL);
+                           data);
     return APR_SUCCESS;
 }
 
@@ -250,6 +264,7 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ap_add_version_component(pconf, "mod_ratelimit_waf/" RLW_VERSION);
     rlw_the_store = NULL;
     rlw_the_metrics = NULL;
+    rlw_the_setup = NULL;
     main_window_ms = mod->window_ms;
     if (!any_enabled(s))
         return OK;
@@ -257,6 +272,8 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "RLW00012: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (rlw_setup_post_config(s) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
     if (rlw_events_open(pconf, s) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
     err = create_store(s, mod);
@@ -506,6 +523,7 @@ static int rlw_log_transaction(request_rec *r)
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
     cls = rlw_classify(c, &rq->host);
+    rlw_setup_attack(r, rq, cls);
     hit.rules = rq->waf.rules;
     hit.nrules = rq->waf.nrules;
     now = rlw_now_ms();

@@ -140,6 +140,7 @@ static void take_snapshot(request_rec *r, rlw_status_t *s, int want_clients)
     memset(&src, 0, sizeof(src));
     src.store = rlw_the_store;
     src.metrics = rlw_the_metrics;
+    src.setup = rlw_the_setup;
     src.node = c->mod->node_name;
     src.policy.enabled = c->enabled > 0;
     src.policy.dry_run = c->dry_run > 0;
@@ -360,6 +361,31 @@ static void html_kv_num(request_rec *r, const char *k, uint64_t v)
     html_kv(r, k, apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, v));
 }
 
+/* The set-up problems seen (rlw_setup.h): a red box each, with the fix.
+ * Nothing when the set-up looks right. */
+static void html_setup(request_rec *r, const rlw_status_t *s)
+{
+    apr_pool_t *p = r->pool;
+    int k;
+
+    for (k = 0; k < RLW_SETUP_KINDS; k++) {
+        const rlw_setup_view_t *v = &s->setup[k];
+
+        if (!v->active)
+            continue;
+        ap_rprintf(r,
+                   "<section class=\"threat attack setup\" id=\"setup-%s\">"
+                   "<div class=\"level\">%s</div><div class=\"why\">%s "
+                   "<br>Seen on %" APR_UINT64_T_FMT " request%s, last %s "
+                   "UTC.</div></section>",
+                   rlw_setup_kind_name((rlw_setup_kind_t)k),
+                   html(p, rlw_setup_title((rlw_setup_kind_t)k)),
+                   html(p, rlw_setup_fix((rlw_setup_kind_t)k)), v->evidence,
+                   v->evidence == 1 ? "" : "s",
+                   rlw_status_human_time(p, v->last_ms));
+    }
+}
+
 static void render_html(request_rec *r, const rlw_status_t *s, int admin)
 {
     apr_pool_t *p = r->pool;
@@ -410,6 +436,8 @@ static void render_html(request_rec *r, const rlw_status_t *s, int admin)
                s->peak_apm, RLW_THREAT_MINUTES, s->nbans,
                s->nbans == 1 ? "" : "s",
                c->dry_run > 0 ? " &middot; dry run: nothing is blocked" : "");
+
+    html_setup(r, s);
 
     ap_rputs("<div class=\"cards\">", r);
     html_card(r, s->nbans, "active bans");

@@ -2,7 +2,8 @@
 # start one ban, logged by one node (one RLW00010 line cluster-wide). The
 # strike count lives in the shared ban record, so the next ban, won by the
 # other node, is strike 2. A ban starts a new count: after it, T-1 attacks
-# still ban nobody.
+# still ban nobody. A ban's end is logged once too (RLW00080), by the node
+# that decided it.
 use strict;
 use warnings;
 
@@ -57,6 +58,18 @@ my $t0 = time;
 ok defined $c->wait_everywhere($ip, 200, $BAN + 3),
     'the ban ends on both nodes';
 note sprintf 'ban over on both nodes %.2fs after the last check', time - $t0;
+
+# Its end is logged (RLW00080) once in the cluster, by the node that
+# decided it: the other node learnt the ban and drops its end silently.
+my $end_re = qr/RLW00080: ban ended client=\Q$ip\E /;
+wait_until(sub { $c->log_lines($end_re, $marks) >= 1 }, 5, 0.05);
+sleep 1;    # a second line, from the other node, would be there by now
+my @end = $c->log_lines($end_re, $marks);
+is scalar(@end), 1, 'the ban\'s end is logged once across both nodes'
+    or diag explain \@end;
+is $end[0] && $end[0][0], $won, '... by the node that decided the ban';
+like $end[0] && $end[0][1], qr/count=$b[0]{count} .*strike=1 until=\Q$b[0]{until_raw}\E reason=expired/,
+    '... with the ban line\'s count, strike and end';
 
 # Attacks that were in flight when the ban began are not counted
 # (docs/architecture.md, "Escalation"): the ban dropped the counters, so the

@@ -584,8 +584,11 @@ START_TEST(prometheus_text)
             do {
                 p++;
                 n = strcspn(p, "=");
+                /* kind: the set-up problem's, on its metric only. */
                 ck_assert(!strncmp(p, "node", n) || !strncmp(p, "store", n) ||
-                          !strncmp(p, "version", n));
+                          !strncmp(p, "version", n) ||
+                          (!strncmp(p, "kind", n) &&
+                           !strncmp(line, "ratelimit_waf_setup_problem{", 28)));
                 p += n;
                 ck_assert_int_eq(p[1], '"');
                 p = prom_value_end(p + 2);
@@ -600,7 +603,13 @@ START_TEST(prometheus_text)
         line = end + 1;
     }
     ck_assert_int_eq(nhelp, ntype);
-    ck_assert_int_eq(nsample, nhelp); /* one sample per metric */
+    /* One sample per metric, but one per kind of set-up problem. */
+    ck_assert_int_eq(nsample, nhelp + RLW_SETUP_KINDS - 1);
+    ck_assert_ptr_nonnull(strstr(pr,
+                                 "# TYPE ratelimit_waf_setup_problem gauge\n"
+                                 "ratelimit_waf_setup_problem{node=\""));
+    ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"not_counting\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"proxy_address\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(pr,
                                  "\nratelimit_waf_bans_total{node=\"web-1<b>"
                                  "\\\"x\\\"\\\\\\n\x01</b>\"} 1\n"));
@@ -618,6 +627,66 @@ START_TEST(prometheus_text)
 }
 END_TEST
 
+/* Set-up problems: none shown while none is declared, then each declared
+ * one in the JSON (with its fix) and as 1 in Prometheus. */
+START_TEST(setup_problems)
+{
+    rlw_setup_t su;
+    rlw_status_source_t src;
+    rlw_status_t s;
+    const char *j, *pr;
+
+    rlw_setup_init(&su);
+    memset(&src, 0, sizeof(src));
+    src.store = st;
+    src.metrics = &metrics;
+    src.node = "n1";
+    src.setup = &su;
+    src.now_ms = T0;
+    rlw_status_take(pool, &src, &s);
+    ck_assert_int_eq(s.nsetup, 0);
+    j = rlw_status_json(pool, &s, 0, NULL, NULL);
+    ck_assert(json_valid(j));
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"setup\":{\"ok\":true,\"problems\":[]},"));
+
+    /* Two stray messages do not declare not_counting, three do; one
+     * inspected ban is enough. */
+    rlw_setup_note(&su, RLW_SETUP_NOT_COUNTING, T0 - 2 * SEC);
+    rlw_setup_note(&su, RLW_SETUP_NOT_COUNTING, T0 - SEC);
+    rlw_status_take(pool, &src, &s);
+    ck_assert_int_eq(s.nsetup, 0);
+    rlw_setup_note(&su, RLW_SETUP_NOT_COUNTING, T0);
+    rlw_setup_note(&su, RLW_SETUP_BANS_INSPECTED, T0);
+    rlw_status_take(pool, &src, &s);
+    ck_assert_int_eq(s.nsetup, 2);
+    j = rlw_status_json(pool, &s, 0, NULL, NULL);
+    ck_assert_msg(json_valid(j), "not valid JSON: %s", j);
+    ck_assert_ptr_nonnull(strstr(
+        j, "\"setup\":{\"ok\":false,\"problems\":[{\"kind\":\"not_counting\","
+           "\"title\":\"Not counting\",\"requests\":3,\"first\":"
+           "\"2024-10-03T23:59:58Z\",\"last\":\"2024-10-04T00:00:00Z\","
+           "\"fix\":\"ModSecurity matches rules"));
+    ck_assert_ptr_nonnull(strstr(j, "modsecurity-ratelimit-waf.conf AFTER"));
+    ck_assert_ptr_nonnull(strstr(j, "{\"kind\":\"bans_inspected\","));
+    ck_assert_ptr_null(strstr(j, "{\"kind\":\"proxy_address\""));
+    pr = rlw_status_prometheus(pool, &s);
+    ck_assert_ptr_nonnull(strstr(pr, "ratelimit_waf_setup_problem{node=\"n1\","
+                                     "kind=\"not_counting\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "ratelimit_waf_setup_problem{node=\"n1\","
+                                     "kind=\"bans_inspected\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "ratelimit_waf_setup_problem{node=\"n1\","
+                                     "kind=\"proxy_address\"} 0\n"));
+
+    /* A score read: the score snippet works, not_counting is withdrawn. */
+    rlw_setup_scored(&su);
+    rlw_status_take(pool, &src, &s);
+    ck_assert_int_eq(s.nsetup, 1);
+    ck_assert(!s.setup[RLW_SETUP_NOT_COUNTING].active);
+    ck_assert_uint_eq(s.setup[RLW_SETUP_NOT_COUNTING].evidence, 3);
+}
+END_TEST
+
 Suite *status_suite(void)
 {
     Suite *s = suite_create("status");
@@ -625,6 +694,7 @@ Suite *status_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, threat_rules);
+    tcase_add_test(tc, setup_problems);
     tcase_add_test(tc, peak_is_last_minutes);
     tcase_add_test(tc, threat_from_metrics);
     tcase_add_test(tc, snapshot_of_store);

@@ -58,7 +58,9 @@ package RLW::Conf;
 #                   module_so
 #   snippets        with modsec: 1 (default) wraps the CRS in this module's
 #                   two snippets of conf_dir (CRS 4: its plugin,
-#                   conf_dir/crs4-plugin); 0 is stock ModSecurity + CRS
+#                   conf_dir/crs4-plugin); 0 is stock ModSecurity + CRS;
+#                   "before" or "after" includes only that one (the set-up
+#                   mistakes t/30_first_run.t reproduces)
 #   crs             3 (default; env RLW_CRS): Debian's CRS 3.3 at
 #                   $CRS_SETUP and $CRS_RULES; 4: the CRS 4 copy of crs4_dir
 #                   (its crs-setup.conf.example and rules/) with this
@@ -114,13 +116,15 @@ sub crs4_dir {
 # with this module's plugin folder as that folder (an installed plugin
 # folder holds the same, apart from the CRS's empty placeholders).
 sub _crs_files {
-    my ($crs, $dir, $conf, $plugin, @settings) = @_;
+    my ($crs, $dir, $conf, $before, $after, @settings) = @_;
     return ($CRS_SETUP, @settings, "$CRS_RULES/*.conf") if $crs == 3;
+    # The plugin's config file goes with either half (its switches).
     my $p = "$conf/crs4-plugin";
     return ("$dir/crs-setup.conf.example", @settings,
-            $plugin ? ("$p/*-config.conf", "$p/*-before.conf") : (),
+            $before || $after ? "$p/*-config.conf" : (),
+            $before ? "$p/*-before.conf" : (),
             "$dir/rules/*.conf",
-            $plugin ? "$p/*-after.conf" : ());
+            $after ? "$p/*-after.conf" : ());
 }
 
 sub _addr { $_[0] =~ /:/ ? $_[0] : "127.0.0.1:$_[0]" }
@@ -220,6 +224,8 @@ sub httpd_conf {
     die "RLW::Conf: crs 4 but no CRS 4 copy (crs4_dir, RLW_CRS4_DIR)\n"
         if $crs == 4 && !$crs4;
     my @settings = @{ $o{crs_settings} || [] };
+    my $snip_before = $snip && $snip ne 'after';
+    my $snip_after  = $snip && $snip ne 'before';
     $o{modsec} = !$v3 if $rules;
     die "RLW::Conf: mpm_tuning serial needs mpm prefork\n"
         if ($o{mpm_tuning} || '') eq 'serial' && $mpm ne 'prefork';
@@ -298,7 +304,7 @@ RateLimitWAFRules "$conf/modsecurity3-ratelimit-waf.conf"
 EOF
         # CRS 4 with the module's plugin, the same files as mod_security2's.
         $t .= "RateLimitWAFRules \"$_\"\n"
-            for _crs_files($crs, $crs4, $conf, 1, @settings);
+            for _crs_files($crs, $crs4, $conf, 1, 1, @settings);
     }
     elsif ($o{modsec}) {
         my $data = $o{sec_data_dir} || "$d/data";
@@ -322,11 +328,12 @@ EOF
         # (docs/architecture.md); CRS 4 reads the plugin's files in its own
         # order (docs/crs4.md).
         $t .= "Include \"$conf/modsecurity-ratelimit-waf-before.conf\"\n"
-            if $snip && $crs == 3;
+            if $snip_before && $crs == 3;
         $t .= "Include \"$_\"\n"
-            for _crs_files($crs, $crs4, $conf, $snip, @settings);
+            for _crs_files($crs, $crs4, $conf, $snip_before, $snip_after,
+                           @settings);
         $t .= "Include \"$conf/modsecurity-ratelimit-waf.conf\"\n"
-            if $snip && $crs == 3;
+            if $snip_after && $crs == 3;
     }
     $t .= "$_\n" for @{ $o{directive} || [] };
     return $t;

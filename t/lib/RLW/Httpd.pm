@@ -80,6 +80,10 @@ my %live;    # pid => instance, stopped in END if a test dies
 #   conf_dir    this module's snippets, plugin and embedded engine base
 #               settings (default RLW_CONF_DIR or conf/ of the tree)
 #   audit       1: ModSecurity audit log in logs/modsec_audit.log
+#   snippets    1 (default): both ModSecurity snippets around the CRS;
+#               "before", "after": only that one; 0: neither
+#   remoteip    0: no RemoteIPHeader (clients are the connections'
+#               addresses; default 1: X-Forwarded-For from the loopback)
 #   loglevel    LogLevel line (default "notice ratelimit_waf:info")
 #   load        extra "LoadModule name_module mod_x.so" pairs: [[name, file]]
 #   name        label for temp dir names and diagnostics
@@ -97,6 +101,8 @@ sub new {
         crs        => $ENV{RLW_CRS} || 3,
         crs_settings => [],
         audit      => 0,
+        snippets   => 1,
+        remoteip   => 1,
         loglevel   => undef,
         load       => [],
         name       => 'httpd',
@@ -183,6 +189,8 @@ sub config_text {
             . ' pid=%P tid=%{tid}P score=%{MODSEC_ANOMALY_SCORE}e'
             . ' banned=%{RLW_BANNED}e',
         remoteip_proxy => '127.0.0.1 ::1',
+        remoteip     => $self->{remoteip},
+        snippets     => $self->{snippets},
         modsec       => $self->{modsec},
         engine       => $self->{engine},
         crs          => $self->{crs},
