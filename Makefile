@@ -113,7 +113,7 @@ bench: deps build
 # a smoke run): docs/comparison.md.
 compare: build
 	bash tools/install-deps.sh --compare
-	bash bench/compare.sh
+	CMDLINE="make compare" bash bench/compare.sh
 
 # The CRS regression corpora (go-ftw YAML in ../shared/crs), whole, against
 # mod_security2 and the embedded engine: build/crs/, docs/crs-corpus.md.

@@ -87,6 +87,7 @@
 #   OUT=bench/results/compare-<UTC time>   report.md, raw/, conf/
 #   UPDATE_DOC=1     write the table into docs/comparison.md (between its
 #                    markers); default 1, 0 with QUICK=1
+#   CMDLINE          the command the table names (bash bench/compare.sh)
 # Needs root (network namespace, nftables), the build (make build) and the
 # packages of tools/install-deps.sh --compare (make compare installs them).
 set -uo pipefail
@@ -556,6 +557,7 @@ main() {
 
     local t0=$SECONDS
     if [[ " $ONLY " == *" rlw-mc "* ]]; then
+        # shellcheck disable=SC2034 # read by rlw_mc_start
         RLW_MC_PREFIX=("${ON_SERVER_CPU[@]}")
         rlw_mc_start "$ROOT" "$MC_PORT_BASE" -m 64 -c 1024 || die "memcached failed"
         rlw_mc_start "$ROOT" $((MC_PORT_BASE + 1)) -m 64 -c 1024 || die "memcached failed"
