@@ -4,7 +4,7 @@ include sanitize.mk
 
 FORMAT_SRC = $(shell find $(SRCDIR) t bench -name '*.[ch]' -not -path 't/logs/*' -not -path 't/build/*' | sort)
 
-.PHONY: format format-check all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench soak crs-corpus nodesim clean cli cli-test \
+.PHONY: format format-check all build install deps unit itest test status-test bridge-test cluster-test demo demo-stop bench compare soak crs-corpus nodesim clean cli cli-test \
         test-asan asan-build fuzz fuzz-build fuzz-smoke sanitize-clean deb deb-test
 
 all: build
@@ -121,6 +121,13 @@ demo-stop:
 
 bench: deps build
 	bash bench/bench.sh
+
+# The same attacker against ModSecurity's own ban recipe, mod_evasive,
+# mod_qos, fail2ban and this module (bench/compare.sh, as root; QUICK=1 for
+# a smoke run): docs/comparison.md.
+compare: build
+	bash tools/install-deps.sh --compare
+	CMDLINE="make compare" bash bench/compare.sh
 
 # The CRS regression corpora (go-ftw YAML in ../shared/crs), whole, against
 # mod_security2 and the embedded engine: build/crs/, docs/crs-corpus.md.

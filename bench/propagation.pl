@@ -3,14 +3,14 @@
 # be enforced on another (bench/bench.sh runs it; RateLimitWAFStore
 # memcached, both nodes on one pool and one key prefix).
 #
-# Usage: perl bench/propagation.pl A_PORT B_PORT REPEATS POLL_MS CLIENT_BASE
+# Usage: perl bench/propagation.pl A_PORT B_PORT REPEATS POLL_MS CLIENT_BASE [MAX_ATTACKS]
 #
 # Each repeat takes a new client, CLIENT_BASE.<i> (X-Forwarded-For, both
 # nodes trust 127.0.0.1), checks that node B answers its clean request
 # (GET /) with 200, then, on one kept-alive connection to node A, sends it
 # the attack followed by a clean request, again and again, until the clean
-# request is answered 404. t0 is when the answer to the last attack (the
-# one that earned the ban) arrived: node A decides and journals the ban in
+# request is answered 404 (at most MAX_ATTACKS attacks, default 20). t0 is
+# when the answer to the last attack (the one that earned the ban) arrived: node A decides and journals the ban in
 # that request's log_transaction, after its answer and before it reads the
 # next request on the connection, so the ban cannot be older than t0 and
 # the delay measured is an upper bound. Then node B gets a clean request
@@ -26,9 +26,11 @@ use IO::Socket::INET ();
 use IO::Select ();
 use Time::HiRes qw(time sleep);
 
-my ($pa, $pb, $repeats, $poll_ms, $base) = @ARGV;
-die "usage: $0 A_PORT B_PORT REPEATS POLL_MS CLIENT_BASE\n"
-    unless defined $base && $repeats =~ /^\d+$/ && $poll_ms =~ /^\d+$/;
+my ($pa, $pb, $repeats, $poll_ms, $base, $max_attacks) = @ARGV;
+$max_attacks //= 20;
+die "usage: $0 A_PORT B_PORT REPEATS POLL_MS CLIENT_BASE [MAX_ATTACKS]\n"
+    unless defined $base && $repeats =~ /^\d+$/ && $poll_ms =~ /^\d+$/
+        && $max_attacks =~ /^\d+$/;
 my $ATTACK = '/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E';
 my $TIMEOUT = 5;          # seconds for one answer
 my $GIVE_UP = 3;          # seconds of polling node B before a repeat fails
@@ -92,7 +94,7 @@ for my $i (1 .. $repeats) {
     }
     my $a = conn($pa);
     my ($t0, $attacks, $banned) = (0, 0, 0);
-    while ($attacks < 20) {
+    while ($attacks < $max_attacks) {
         (undef, $t0) = request($a, $ip, $ATTACK);
         $attacks++;
         my ($cs) = request($a, $ip, '/');
