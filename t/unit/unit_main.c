@@ -12,12 +12,12 @@ typedef Suite *suite_fn(void);
 
 /* One list: adding a suite is one line here and one in the header. */
 static suite_fn *const suites[] = {
-    duration_suite, addr_suite,   window_suite,    decision_suite,
-    crypto_suite,   record_suite, store_shm_suite, event_suite,
-    metrics_suite,  modsec_suite, csrf_suite,      evqueue_suite,
-    mcparse_suite,  jpos_suite,   mcctr_suite,     status_suite,
-    time_suite,     log_suite,    shm_table_suite, mcrules_suite,
-    store_mc_suite, msc3_suite,
+    duration_suite, addr_suite,   window_suite,     decision_suite,
+    crypto_suite,   record_suite, store_shm_suite,  event_suite,
+    metrics_suite,  modsec_suite, csrf_suite,       evqueue_suite,
+    mcparse_suite,  jpos_suite,   mcctr_suite,      status_suite,
+    time_suite,     log_suite,    shm_table_suite,  mcrules_suite,
+    store_mc_suite, msc3_suite,   msc3_rules_suite,
 };
 
 int main(void)
