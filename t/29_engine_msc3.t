@@ -17,6 +17,7 @@ use lib "$FindBin::Bin/lib";
 
 use Digest::MD5 qw(md5_hex);
 use File::Temp ();
+use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use RLW::Client qw(:all);
@@ -438,6 +439,19 @@ $m3->stop;
         'ProcessPartial: the handler gets the whole body';
     is $post->($pp, 'b=evil&' . ('x' x 3000))->{status}, 403,
         'ProcessPartial: an attack within the limit -> 403';
+    # A HEAD request with a body: read and inspected as mod_security2 does
+    # (httpd's ap_request_has_body() says no for every HEAD).
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $pr,
+                                     Timeout => 10)
+        or die "connect: $!\n";
+    print {$sock} "HEAD /echo HTTP/1.1\r\nHost: localhost\r\n"
+        . "Content-Type: application/x-www-form-urlencoded\r\n"
+        . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        . "6\r\nb=evil\r\n0\r\n\r\n";
+    my $head = do { local $/; <$sock> } // '';
+    close $sock;
+    like $head, qr{^HTTP/1\.1 403 },
+        'HEAD with a chunked body: the body is inspected -> 403';
     $h->stop;
 }
 

@@ -595,6 +595,20 @@ static int msc3_post_read_request(request_rec *r)
 
 /* ---- phase 2 ------------------------------------------------------------ */
 
+/* Whether the client sends a body: ap_request_has_body() without its
+ * r->header_only test, which says no for every HEAD request. A HEAD with a
+ * body is read like any other (httpd's HTTP input filter frames it by
+ * Transfer-Encoding and Content-Length, not by method), as mod_security2
+ * reads it, so that its rules see it (CRS 920171, 920640). */
+static int sends_body(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t n;
+
+    return r->kept_body || apr_table_get(r->headers_in, "Transfer-Encoding") ||
+           (cl && apr_strtoff(&n, cl, NULL, 10) == APR_SUCCESS && n > 0);
+}
+
 static int msc3_fixups(request_rec *r)
 {
     msc3_req_t *t = rlw_msc3_state(r);
@@ -603,7 +617,7 @@ static int msc3_fixups(request_rec *r)
     if (!t || !t->tx || t->body_done || t->answered)
         return DECLINED;
     t->body_done = 1;
-    if (ap_request_has_body(r) && (status = rlw_msc3_read_body(r, t)) != OK)
+    if (sends_body(r) && (status = rlw_msc3_read_body(r, t)) != OK)
         return status;
     /* Phase 2 runs whether there was a body or not. */
     rlw_msc3_lib->msc_process_request_body(t->tx);
