@@ -62,6 +62,8 @@ SecRule REQUEST_HEADERS:X-Test-Nal "@streq 1" \
     "id:9529004,phase:5,pass,log,noauditlog,msg:'test log,noauditlog'"
 SecRule REQUEST_HEADERS:X-Test-Word "@pmFromFile test-words.data" \
     "id:9529005,phase:1,pass,log,msg:'test relative data file'"
+SecRule ARGS:bs "@rx ^a\\\\b$" \
+    "id:9529006,phase:1,pass,log,msg:'test backslash pair'"
 RULES
 put('test-words.data', "nal-word\n");
 my $broken = put('broken.conf', <<'RULES');
@@ -261,6 +263,18 @@ for my $c (@cases) {
     ok grep({/\[id "9529005"\]/} @l),
         'modsecurity3: a data file named relative to the rules file is found'
         or diag join "\n", @l;
+}
+
+# A pair of backslashes in an operator is one backslash, as Apache reads
+# mod_security2's rules (#2148): "^a\\\\b$" matches a\b.
+{
+    my $ip = '198.51.100.127';
+    my $eoff = log_size($m3->error_log);
+    is http_request(port => $m3->port, xff => $ip,
+                    path => '/hello.txt?bs=a%5Cb')->{status}, 200,
+        'modsecurity3: ?bs=a%5Cb -> 200';
+    ok wait_log($m3->error_log, $eoff, qr/\[id "9529006"\]/),
+        'modsecurity3: a\\\\b in an operator matches a\\b';
 }
 
 # Bodies reach the handler: over the in-memory part (spooled to a file),

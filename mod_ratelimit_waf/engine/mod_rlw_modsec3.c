@@ -157,9 +157,10 @@ static int add_text_of(apr_pool_t *p, rlw_msc_rules_t *rules, const char *file,
 }
 
 /* Adds one rules file; NULL or the error (the library names file and
- * line). The file is read first (rlw_msc3_rules.h): when a rule needs the
- * log fix-up, its fixed text is loaded instead, and the ids of its rules
- * are kept in rs->files with the file's name. */
+ * line). The file is read first (rlw_msc3_rules.h): when a rule needs a
+ * fix-up (its log flag, its operator's backslashes), the fixed text is
+ * loaded instead, and the ids of its rules are kept in rs->files with the
+ * file's name. */
 static const char *add_file(apr_pool_t *p, msc3_rules_t *rs,
                             rlw_msc3_logfix_t *st, const char *pattern,
                             const char *file)

@@ -7,9 +7,11 @@
 
 #include "rlw_msc3_rules.h"
 
-/* A text to insert at an offset of the file. */
+/* An edit of the file: at an offset, del bytes taken out, then text put
+ * in. Edits are queued in the order of their offsets. */
 typedef struct insertion {
     apr_size_t at;
+    apr_size_t del;
     const char *text;
 } insertion_t;
 
@@ -157,7 +159,41 @@ static void read_actions(const scan_t *sc, apr_size_t a, apr_size_t b,
         return;
     ins = apr_array_push(out);
     ins->at = audit_end;
+    ins->del = 0;
     ins->text = want ? ",log" : ",nolog";
+}
+
+/* Queues what Apache's configuration reader does to a double-quoted
+ * argument [a, b) before mod_security2 sees it: each pair of backslashes
+ * becomes one (httpd's substring_conf()); libmodsecurity keeps both
+ * (owasp-modsecurity/ModSecurity#2148). A run of backslashes right before
+ * a double quote, a percent sign or a line end is left as written: there
+ * the library's lexer counts the backslashes (an escaped quote, an escaped
+ * macro, a continuation), and fewer would change where the argument ends. */
+static void unescape_arg(const scan_t *sc, apr_size_t a, apr_size_t b,
+                         apr_array_header_t *out)
+{
+    apr_size_t i = a, run;
+    char next;
+    insertion_t *ins;
+
+    while (i < b) {
+        if (sc->s[i] != '\\') {
+            i++;
+            continue;
+        }
+        for (run = 0; i + run < b && sc->s[i + run] == '\\'; run++)
+            ;
+        next = i + run < b ? sc->s[i + run] : '"';
+        if (run >= 2 && next != '"' && next != '%' && next != '\n' &&
+            next != '\r') {
+            ins = apr_array_push(out);
+            ins->at = i;
+            ins->del = run / 2;
+            ins->text = "";
+        }
+        i += run;
+    }
 }
 
 /* Which argument holds the actions of the directive at [w, e), 0-based; -1
@@ -246,6 +282,10 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
                     i++;
                 te = i;
             }
+            /* A rule's operator: its backslashes as Apache reads them. */
+            if (is_rule && want == 2 && nargs == 1 && ts > 0 &&
+                text[ts - 1] == '"')
+                unescape_arg(&sc, ts, te, out);
             if (nargs++ == want) {
                 arg_s = ts;
                 arg_e = te;
@@ -259,6 +299,7 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
     total = len;
     for (k = 0; k < out->nelts; k++)
         total += strlen(APR_ARRAY_IDX(out, k, insertion_t).text);
+    /* (deletions only shorten it) */
     res = w = apr_palloc(p, total + 1);
     at = 0;
     for (k = 0; k < out->nelts; k++) {
@@ -269,7 +310,7 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
         w += ins->at - at;
         memcpy(w, ins->text, tl);
         w += tl;
-        at = ins->at;
+        at = ins->at + ins->del;
     }
     memcpy(w, text + at, len - at);
     w += len - at;

@@ -1,5 +1,6 @@
 /* rlw_msc3_rules.h - rule files as mod_security2 reads them, for
- * libmodsecurity v3: the `log` / `noauditlog` fix-up.
+ * libmodsecurity v3: the `log` / `noauditlog` fix-up and the backslashes
+ * of rule operators.
  *
  * httpd-free. mod_security2 keeps two flags per rule: `log` / `nolog` (the
  * error log) and `auditlog` / `noauditlog` (the audit log). libmodsecurity
@@ -18,8 +19,18 @@
  * else log. Where the last is an audit action that leaves the library's
  * flag other than mod_security2's, the fix-up inserts mod_security2's flag
  * right after it (`,log` or `,nolog`): `log,noauditlog` becomes
- * `log,noauditlog,log`. Nothing is removed and no line is added: every
+ * `log,noauditlog,log`. No line is added or taken out by either fix-up: every
  * rule keeps its line number. A SecDefaultAction is fixed the same way.
+ *
+ * The backslashes: Apache's configuration reader, which reads
+ * mod_security2's rules, turns each pair of backslashes in an argument
+ * into one (httpd's substring_conf()); libmodsecurity's own parser keeps
+ * both (owasp-modsecurity/ModSecurity#2148). So `"@rx [^\\\\]\\\\c"`,
+ * written for Apache (CRS 3), is another regex to the library. The fix-up
+ * takes one backslash of each pair out of a SecRule's double-quoted
+ * operator, except in a run right before a double quote, a percent sign or
+ * a line end (where the library's lexer counts them). Actions and variables are
+ * left as written.
  *
  * Read: SecRule (the actions are its third argument), SecAction and
  * SecDefaultAction (the first), with continuation lines, double-quoted
@@ -46,7 +57,7 @@ void rlw_msc3_logfix_init(rlw_msc3_logfix_t *st);
 /* Reads text (len bytes, need not end in NUL), updates st with its
  * SecDefaultActions, and appends to ids (uint32_t, may be NULL) the id of
  * every rule it declares. Returns the rewritten text (NUL-terminated, in
- * p) when a rule needs the fix-up, else NULL: load the file as it is. */
+ * p) when a rule needs a fix-up, else NULL: load the file as it is. */
 const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
                             const char *text, apr_size_t len,
                             apr_array_header_t *ids);

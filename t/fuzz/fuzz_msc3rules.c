@@ -1,9 +1,9 @@
 /* fuzz_msc3rules.c - the log / noauditlog fix-up of rule files
  * (rlw_msc3_rules.c): any text as a rules file, read in a buffer of its
  * exact size without a terminator. Promises: never reads past the length;
- * NULL or a text that is the input with ",log" / ",nolog" inserted (the
- * same lines, the same bytes once those are taken out again, in order);
- * every phase's default log flag stays 0 or 1. */
+ * NULL or a text that is the input with ",log" / ",nolog" inserted and
+ * backslashes taken out (nothing else changes, in order); every phase's
+ * default log flag stays 0 or 1. */
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
@@ -11,9 +11,10 @@
 #include "fuzz.h"
 #include "rlw_msc3_rules.h"
 
-/* 1 when out is in[0..n) with only ",log" / ",nolog" inserted; -1 when
- * the budget of tries ran out (undecided). Tries an insertion before the
- * byte itself, backtracking: the input may hold ",log" too. */
+/* 1 when out is in[0..n) with only ",log" / ",nolog" inserted and
+ * backslashes taken out; -1 when the budget of tries ran out (undecided).
+ * Tries an insertion, then the byte itself, then taking a backslash out,
+ * backtracking: the input may hold ",log" too. */
 static int only_inserted(const char *in, size_t n, const char *out, int *budget)
 {
     for (;;) {
@@ -21,12 +22,27 @@ static int only_inserted(const char *in, size_t n, const char *out, int *budget)
 
         if (--*budget < 0)
             return -1;
-        if (!*out)
+        if (!*out) {
+            while (n && *in == '\\') {
+                in++;
+                n--;
+            }
             return n == 0;
+        }
         if (strncmp(out, ",log", 4) == 0 || strncmp(out, ",nolog", 6) == 0) {
             r = only_inserted(in, n, out + (out[1] == 'l' ? 4 : 6), budget);
             if (r != 0)
                 return r;
+        }
+        if (n && *in == '\\' && *out == '\\') {
+            r = only_inserted(in + 1, n - 1, out + 1, budget);
+            if (r != 0)
+                return r;
+        }
+        if (n && *in == '\\') {
+            in++;
+            n--;
+            continue;
         }
         if (!n || *out != *in)
             return 0;

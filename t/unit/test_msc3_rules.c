@@ -177,6 +177,38 @@ START_TEST(quoting)
 }
 END_TEST
 
+/* Backslash pairs of a quoted operator, as Apache reads them (#2148). */
+START_TEST(backslashes)
+{
+    /* CRS 3.3.4's 920460 and 942440 (parts) */
+    const char crs3[] =
+        "SecRule ARGS \"@rx (?:^|[^\\\\\\\\])\\\\\\\\[cdegh]\" \\\n"
+        "    \"id:920460,phase:2,block,msg:'a \\\\ b'\"\n"
+        "SecRule ARGS \"@rx [';]--|;?\\\\x00\" \"id:942440,phase:2,block\"\n";
+    const char *out = fix(crs3, NULL);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(strstr(out, "\"@rx (?:^|[^\\\\])\\\\[cdegh]\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"@rx [';]--|;?\\x00\""));
+    /* actions left as written */
+    ck_assert_ptr_nonnull(strstr(out, "msg:'a \\\\ b'"));
+    ck_assert_int_eq(lines(out), lines(crs3));
+    /* left as written: one backslash; a run before the closing quote, an
+     * escaped quote, a macro, a line end; an unquoted operator */
+    ck_assert_ptr_null(fix("SecRule ARGS \"@rx \\d\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS \"@rx a\\\\\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS \"@rx a\\\\\\\"b\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(
+        fix("SecRule ARGS \"@rx \\\\%{tx.a}\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS @rx \\\\d \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS:/a\\\\b/ \"@rx a\" \"id:1\"\n", NULL));
+    /* three: one pair taken, the single one kept */
+    out = fix("SecRule ARGS \"@rx a\\\\\\b\" \"id:1\"\n", NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "SecRule ARGS \"@rx a\\\\b\" \"id:1\"\n");
+}
+END_TEST
+
 START_TEST(not_text)
 {
     rlw_msc3_logfix_t st;
@@ -203,6 +235,7 @@ Suite *msc3_rules_suite(void)
     tcase_add_test(tc, left_as_written);
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, quoting);
+    tcase_add_test(tc, backslashes);
     tcase_add_test(tc, not_text);
     suite_add_tcase(s, tc);
     return s;
