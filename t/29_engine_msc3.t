@@ -18,6 +18,7 @@ use lib "$FindBin::Bin/lib";
 
 use Digest::MD5 qw(md5_hex);
 use File::Temp ();
+use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use RLW::Client qw(:all);
@@ -58,7 +59,14 @@ SecRule ARGS_GET:go "@streq away" \
     "id:9529002,phase:1,redirect:http://example.com/away,log,msg:'test redirect'"
 SecRule REQUEST_HEADERS:X-Test-Deny3 "@streq 1" \
     "id:9529003,phase:3,deny,status:403,log,msg:'test phase 3'"
+SecRule REQUEST_HEADERS:X-Test-Nal "@streq 1" \
+    "id:9529004,phase:5,pass,log,noauditlog,msg:'test log,noauditlog'"
+SecRule REQUEST_HEADERS:X-Test-Word "@pmFromFile test-words.data" \
+    "id:9529005,phase:1,pass,log,msg:'test relative data file'"
+SecRule ARGS:bs "@rx ^a\\\\b$" \
+    "id:9529006,phase:1,pass,log,msg:'test backslash pair'"
 RULES
+put('test-words.data', "nal-word\n");
 my $broken = put('broken.conf', <<'RULES');
 SecRule ARGS "@rx a" "id:9529010,phase:2,pass,log"
 SecRule ARGS "@rx b" "id:9529011,phase:2,pass,bogusaction"
@@ -237,6 +245,39 @@ for my $c (@cases) {
                       qr/ModSecurity: Access denied with code 403 \(phase 2\)/);
     like $d[0] || '', qr/\[id "949110"\].*\[rlw "RLW00073"\]$/,
         'the intervention is logged (949110, only there: #2274)';
+}
+
+# A rule marked log,noauditlog is logged and counted as mod_security2 does
+# (libmodsecurity alone silences it, #3180): the module loads its file with
+# the log flag fixed up, as text; the line keeps its file and line number,
+# and the relative data file beside it is found.
+{
+    my $ip = '198.51.100.126';
+    my $eoff = log_size($m3->error_log);
+    is http_request(port => $m3->port, xff => $ip, path => '/hello.txt',
+                    headers => ["X-Test-Nal: 1", "X-Test-Word: a nal-word"])->{status}, 200,
+        'modsecurity3: X-Test-Nal: 1 -> 200';
+    ok wait_log($m3->error_log, $eoff, qr/\[id "9529004"\]/),
+        'modsecurity3: the log,noauditlog rule is logged';
+    my @l = log_since($m3->error_log, $eoff, ms_re($ip));
+    my ($nal) = grep {/\[id "9529004"\]/} @l;
+    like $nal || '', qr/ModSecurity: Warning\. .*\[file "\Q$rules\E"\] \[line "7"\] \[id "9529004"\] .*\[msg "test log,noauditlog"\]/,
+        'modsecurity3: its file and line are the rule\'s';
+    ok grep({/\[id "9529005"\]/} @l),
+        'modsecurity3: a data file named relative to the rules file is found'
+        or diag join "\n", @l;
+}
+
+# A pair of backslashes in an operator is one backslash, as Apache reads
+# mod_security2's rules (#2148): "^a\\\\b$" matches a\b.
+{
+    my $ip = '198.51.100.127';
+    my $eoff = log_size($m3->error_log);
+    is http_request(port => $m3->port, xff => $ip,
+                    path => '/hello.txt?bs=a%5Cb')->{status}, 200,
+        'modsecurity3: ?bs=a%5Cb -> 200';
+    ok wait_log($m3->error_log, $eoff, qr/\[id "9529006"\]/),
+        'modsecurity3: a\\\\b in an operator matches a\\b';
 }
 
 # Bodies reach the handler: over the in-memory part (spooled to a file),
@@ -418,6 +459,19 @@ $m3->stop;
         'ProcessPartial: the handler gets the whole body';
     is $post->($pp, 'b=evil&' . ('x' x 3000))->{status}, 403,
         'ProcessPartial: an attack within the limit -> 403';
+    # A HEAD request with a body: read and inspected as mod_security2 does
+    # (httpd's ap_request_has_body() says no for every HEAD).
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $pr,
+                                     Timeout => 10)
+        or die "connect: $!\n";
+    print {$sock} "HEAD /echo HTTP/1.1\r\nHost: localhost\r\n"
+        . "Content-Type: application/x-www-form-urlencoded\r\n"
+        . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        . "6\r\nb=evil\r\n0\r\n\r\n";
+    my $head = do { local $/; <$sock> } // '';
+    close $sock;
+    like $head, qr{^HTTP/1\.1 403 },
+        'HEAD with a chunked body: the body is inspected -> 403';
     $h->stop;
 }
 

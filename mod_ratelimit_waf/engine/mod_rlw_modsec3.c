@@ -29,6 +29,8 @@
  * top-level request: internal redirects and subrequests find it there.
  */
 #include <stddef.h> /* offsetof, before APR: its ring macros use it */
+#include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,7 @@
 #include "rlw_modsec.h"
 #include "rlw_msc3_api.h"
 #include "rlw_msc3_msg.h"
+#include "rlw_msc3_rules.h"
 #include "mod_rlw_msc3.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
@@ -117,19 +120,106 @@ static int add_header(void *tx, const char *key, const char *value)
     return 1;
 }
 
+/* The rules of text, from file, into rules: with the directory of file as
+ * the working directory meanwhile, so that the relative paths the rules
+ * name (@pmFromFile, Include, SecUnicodeMapFile...), which the library
+ * looks up beside the current directory and beside the rules file (unknown
+ * for a text), are found where they would be for the file. The parent
+ * runs this alone, before any thread or child exists. */
+static int add_text_of(apr_pool_t *p, rlw_msc_rules_t *rules, const char *file,
+                       const char *text, const char **error)
+{
+    const char *slash = strrchr(file, '/');
+    int cwd = -1, n;
+
+    if (slash) {
+        cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0 ||
+            chdir(slash == file
+                      ? "/"
+                      : apr_pstrndup(p, file, (apr_size_t)(slash - file))) !=
+                0) {
+            if (cwd >= 0)
+                close(cwd);
+            cwd = -1;
+        }
+    }
+    n = rlw_msc3_lib->msc_rules_add(rules, text, error);
+    if (cwd >= 0) {
+        if (fchdir(cwd) != 0)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, NULL,
+                         "RLW00086: cannot return to the working directory "
+                         "after loading %s",
+                         file);
+        close(cwd);
+    }
+    return n;
+}
+
 /* Adds one rules file; NULL or the error (the library names file and
- * line). */
-static const char *add_file(apr_pool_t *p, rlw_msc_rules_t *rules,
-                            const char *pattern, const char *file)
+ * line). The file is read first (rlw_msc3_rules.h): when a rule needs a
+ * fix-up (its log flag, its operator's backslashes), the fixed text is
+ * loaded instead, and the ids of its rules are kept in rs->files with the
+ * file's name. */
+static const char *add_file(apr_pool_t *p, msc3_rules_t *rs,
+                            rlw_msc3_logfix_t *st, const char *pattern,
+                            const char *file)
 {
     const char *error = NULL;
-    const char *err = NULL;
+    const char *err = NULL, *fixed = NULL;
+    apr_array_header_t *ids;
+    apr_pool_t *tp;
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *text;
+    apr_size_t got = 0;
+    int i;
 
-    if (rlw_msc3_lib->msc_rules_add_file(rules, file, &error) < 0)
-        err = apr_psprintf(p, "RateLimitWAFRules %s: %s", pattern,
+    apr_pool_create(&tp, p);
+    ids = apr_array_make(tp, 64, sizeof(uint32_t));
+    /* Unreadable: the library says why. */
+    if (apr_file_open(&f, file, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                      APR_OS_DEFAULT, tp) == APR_SUCCESS) {
+        if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) == APR_SUCCESS &&
+            fi.size >= 0 && (text = apr_palloc(tp, (apr_size_t)fi.size + 1)) &&
+            apr_file_read_full(f, text, (apr_size_t)fi.size, &got) ==
+                APR_SUCCESS) {
+            text[got] = '\0';
+            fixed = rlw_msc3_logfix(tp, st, text, got, ids);
+        }
+        apr_file_close(f);
+    }
+    if (fixed ? add_text_of(tp, rs->rules, file, fixed, &error) < 0
+              : rlw_msc3_lib->msc_rules_add_file(rs->rules, file, &error) < 0)
+        err = apr_psprintf(p, "RateLimitWAFRules %s: %s%s%s", pattern,
+                           fixed ? file : "", fixed ? ": " : "",
                            error ? error : "cannot load the rules");
     free((void *)error);
+    if (fixed && !err) {
+        const char *name = apr_pstrdup(p, file);
+
+        if (!rs->files)
+            rs->files = apr_hash_make(p);
+        for (i = 0; i < ids->nelts; i++)
+            apr_hash_set(rs->files,
+                         apr_pmemdup(p, &APR_ARRAY_IDX(ids, i, uint32_t),
+                                     sizeof(uint32_t)),
+                         sizeof(uint32_t), name);
+    }
+    apr_pool_destroy(tp);
     return err;
+}
+
+const char *rlw_msc3_real_file(apr_pool_t *p, const msc3_rules_t *rs,
+                               const char *msg)
+{
+    const char *file;
+    uint32_t id;
+
+    if (!rs || !rs->files || !rlw_msc3_rule_id(msg, &id) ||
+        (file = apr_hash_get(rs->files, &id, sizeof(id))) == NULL)
+        return msg;
+    return rlw_msc3_set_file(p, msg, file);
 }
 
 /* Sends one made-up request through rules, up to phase 4: 1 when the probe
@@ -175,11 +265,14 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
     msc3_rules_t *rs = apr_pcalloc(p, sizeof(*rs));
     rlw_msc_rules_t *rules = rlw_msc3_lib->msc_create_rules_set();
     const char *error = NULL, *err = NULL;
+    rlw_msc3_logfix_t st;
     int i;
 
     if (!rules)
         return "libmodsecurity cannot create a rule set";
     apr_pool_cleanup_register(p, rules, cleanup_rules, apr_pool_cleanup_null);
+    rs->rules = rules;
+    rlw_msc3_logfix_init(&st);
     for (i = 0; i < list->nelts && !err; i++) {
         const char *pattern = APR_ARRAY_IDX(list, i, const char *);
         glob_t g;
@@ -187,7 +280,7 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
         int rc;
 
         if (!strpbrk(pattern, "*?[")) {
-            err = add_file(p, rules, pattern, pattern);
+            err = add_file(p, rs, &st, pattern, pattern);
             continue;
         }
         rc = glob(pattern, GLOB_ERR, NULL, &g);
@@ -198,7 +291,7 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
             err = apr_psprintf(p, "RateLimitWAFRules %s: cannot read it",
                                pattern);
         for (k = 0; !rc && k < g.gl_pathc && !err; k++)
-            err = add_file(p, rules, pattern, g.gl_pathv[k]);
+            err = add_file(p, rs, &st, pattern, g.gl_pathv[k]);
         if (rc != GLOB_NOMATCH)
             globfree(&g);
     }
@@ -210,7 +303,6 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
                            RLW_MSC3_SCORE_RULE_ID, RLW_MSC3_PROBE_RULE_ID,
                            error ? error : "refused");
     free((void *)error);
-    rs->rules = rules;
     if (!err)
         rs->response_body = runs_phase4(rules);
     *out = rs;
@@ -399,7 +491,9 @@ static void log_cb(void *data, const void *msg)
             v->rules[v->nrules++] = id;
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, t->r, "%s [rlw \"RLW00072\"]",
-                  rlw_msc3_format(t->r->pool, text, t->r->useragent_ip));
+                  rlw_msc3_format(t->r->pool,
+                                  rlw_msc3_real_file(t->r->pool, t->rs, text),
+                                  t->r->useragent_ip));
 }
 
 /* Acts on the intervention the last phase left, if any: logs it and
@@ -425,8 +519,10 @@ int rlw_msc3_act(request_rec *r, msc3_req_t *t)
         status = HTTP_FORBIDDEN;
     }
     if (it.log)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s [rlw \"RLW00073\"]",
-                      rlw_msc3_format(r->pool, it.log, r->useragent_ip));
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r, "%s [rlw \"RLW00073\"]",
+            rlw_msc3_format(r->pool, rlw_msc3_real_file(r->pool, t->rs, it.log),
+                            r->useragent_ip));
     free(it.url);
     free(it.log);
     t->answered = 1;
@@ -500,6 +596,20 @@ static int msc3_post_read_request(request_rec *r)
 
 /* ---- phase 2 ------------------------------------------------------------ */
 
+/* Whether the client sends a body: ap_request_has_body() without its
+ * r->header_only test, which says no for every HEAD request. A HEAD with a
+ * body is read like any other (httpd's HTTP input filter frames it by
+ * Transfer-Encoding and Content-Length, not by method), as mod_security2
+ * reads it, so that its rules see it (CRS 920171, 920640). */
+static int sends_body(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t n;
+
+    return r->kept_body || apr_table_get(r->headers_in, "Transfer-Encoding") ||
+           (cl && apr_strtoff(&n, cl, NULL, 10) == APR_SUCCESS && n > 0);
+}
+
 static int msc3_fixups(request_rec *r)
 {
     msc3_req_t *t = rlw_msc3_state(r);
@@ -508,7 +618,7 @@ static int msc3_fixups(request_rec *r)
     if (!t || !t->tx || t->body_done || t->answered)
         return DECLINED;
     t->body_done = 1;
-    if (ap_request_has_body(r) && (status = rlw_msc3_read_body(r, t)) != OK)
+    if (sends_body(r) && (status = rlw_msc3_read_body(r, t)) != OK)
         return status;
     /* Phase 2 runs whether there was a body or not. */
     rlw_msc3_lib->msc_process_request_body(t->tx);

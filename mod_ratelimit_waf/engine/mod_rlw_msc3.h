@@ -7,6 +7,7 @@
 #define MOD_RLW_MSC3_H
 
 #include <httpd.h>
+#include <apr_hash.h>
 
 #include "mod_rlw.h"
 #include "rlw_msc3_api.h"
@@ -18,6 +19,10 @@ extern const rlw_msc3_api_t *rlw_msc3_lib;
 typedef struct msc3_rules {
     rlw_msc_rules_t *rules;
     int response_body; /* it runs phase 4: responses are held for it */
+    /* Rule id (uint32_t) -> the file it is written in, for the files
+     * loaded as a fixed-up text (rlw_msc3_rules.h), which the library
+     * names by a placeholder; NULL when there are none. */
+    apr_hash_t *files;
 } msc3_rules_t;
 
 /* One request's transaction, in the top-level request's rlw_req_t; with r
@@ -41,6 +46,11 @@ typedef struct msc3_req {
 /* r's transaction state (its top-level request's), or NULL: not
  * inspected, or banned. */
 msc3_req_t *rlw_msc3_state(request_rec *r);
+
+/* msg with its [file] set to the file its rule is written in, where the
+ * library could not name it (msc3_rules_t.files). */
+const char *rlw_msc3_real_file(apr_pool_t *p, const msc3_rules_t *rs,
+                               const char *msg);
 
 /* Acts on the intervention the last phase left: logs it, returns the
  * status to answer, or DECLINED when there is none. */

@@ -70,6 +70,20 @@ int rlw_msc3_rule_id(const char *msg, uint32_t *id)
     return read_id(p + sizeof(tag) - 1, id);
 }
 
+const char *rlw_msc3_set_file(apr_pool_t *p, const char *msg, const char *file)
+{
+    static const char tag[] = " [file \"";
+    const char *v, *end;
+
+    if (!msg || !file || (v = strstr(msg, tag)) == NULL)
+        return msg;
+    v += sizeof(tag) - 1;
+    if ((end = strstr(v, "\"] [line \"")) == NULL)
+        return msg;
+    return apr_pstrcat(p, apr_pstrndup(p, msg, (apr_size_t)(v - msg)), file,
+                       end, NULL);
+}
+
 int rlw_msc3_score(const char *msg, const char *nonce, long *score)
 {
     static const char head[] = "ModSecurity: Warning. ";

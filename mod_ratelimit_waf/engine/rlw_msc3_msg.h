@@ -59,6 +59,12 @@ int rlw_msc3_score(const char *msg, const char *nonce, long *score);
  * metadata can name another id: the id is for reports, not decisions. */
 int rlw_msc3_rule_id(const char *msg, uint32_t *id);
 
+/* msg with the value of its first [file "..."] field (where rlw_msc3_rule_id()
+ * reads the metadata from) replaced by file: for rules the library loaded
+ * from a text, which it names by a placeholder. msg itself when it has no
+ * such field. Allocated from p. */
+const char *rlw_msc3_set_file(apr_pool_t *p, const char *msg, const char *file);
+
 /* The message as mod_security2 writes it, for SIEM parsers of its error
  * log lines: starting "[client A] ModSecurity: " (the intervention's has
  * the client; client, when not NULL, is put before the others;

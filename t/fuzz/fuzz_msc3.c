@@ -4,7 +4,9 @@
  * -1 or more and only for a message carrying the marker; a rule id is in
  * 1..999999999; the formatted line starts with the client prefix when one
  * is given and the message has none, holds "ModSecurity: ", and keeps the
- * message's text apart from a severity digit turned into its name. */
+ * message's text apart from a severity digit turned into its name;
+ * rlw_msc3_set_file() gives the message back, or one whose [file] value is
+ * the name given, the rest unchanged. */
 #include <apr_general.h>
 #include <apr_pools.h>
 
@@ -44,6 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f = rlw_msc3_format(p, msg, NULL);
     FUZZ_CHECK(strlen(f) >= strlen(msg) && strlen(f) <= strlen(msg) + 13 + 8);
     FUZZ_CHECK(strstr(f, "ModSecurity: ") != NULL);
+    f = rlw_msc3_set_file(p, msg, "/etc/r.conf");
+    FUZZ_CHECK(f != NULL);
+    if (f != msg)
+        FUZZ_CHECK(strstr(f, " [file \"/etc/r.conf\"] [line \"") != NULL &&
+                   strncmp(f, msg, (size_t)(strstr(msg, " [file \"") - msg)) ==
+                       0);
     rc = rlw_msc3_is_probe(msg, NONCE);
     FUZZ_CHECK(rc == 0 || rc == 1);
     apr_pool_destroy(p);

@@ -262,6 +262,19 @@ START_TEST(load_missing)
 }
 END_TEST
 
+START_TEST(set_file)
+{
+    const char *m = rlw_msc3_set_file(pool, score_msg, "/etc/r.conf");
+
+    ck_assert_ptr_nonnull(strstr(m, "Warning.  [file \"/etc/r.conf\"] "
+                                    "[line \"1\"] [id \"9523020\"]"));
+    ck_assert_ptr_null(strstr(m, "reference missing"));
+    ck_assert_str_eq(rlw_msc3_set_file(pool, "no file", "/x"), "no file");
+    ck_assert_str_eq(rlw_msc3_set_file(pool, " [file \"a", "/x"), " [file \"a");
+    ck_assert_ptr_null(rlw_msc3_set_file(pool, NULL, "/x"));
+}
+END_TEST
+
 START_TEST(load_real)
 {
     char err[256];
@@ -293,6 +306,7 @@ Suite *msc3_suite(void)
     tcase_add_test(tc, probe);
     tcase_add_test(tc, rule_id);
     tcase_add_test(tc, format_shape);
+    tcase_add_test(tc, set_file);
     tcase_add_test(tc, load_missing);
     tcase_add_test(tc, load_real);
     suite_add_tcase(s, tc);

@@ -29,5 +29,6 @@ Suite *mcrules_suite(void);
 Suite *store_mc_suite(void);
 Suite *msc3_suite(void);
 Suite *setup_suite(void);
+Suite *msc3_rules_suite(void);
 
 #endif

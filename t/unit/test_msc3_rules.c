@@ -1,0 +1,242 @@
+/* test_msc3_rules.c - the log / noauditlog fix-up of rule files for
+ * libmodsecurity v3 (rlw_msc3_rules.c): the CRS's own rules (3.3.4's
+ * 980130, 4.28.0's 980170 under a logging SecDefaultAction), rules left as
+ * written, defaults, comments, quoting, line numbers kept.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <check.h>
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "rlw_msc3_rules.h"
+#include "unit_suites.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+}
+
+/* The fix-up of text from a fresh state, or NULL. */
+static const char *fix(const char *text, apr_array_header_t *ids)
+{
+    rlw_msc3_logfix_t st;
+
+    rlw_msc3_logfix_init(&st);
+    return rlw_msc3_logfix(pool, &st, text, strlen(text), ids);
+}
+
+static int lines(const char *s)
+{
+    int n = 0;
+
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* CRS 3.3.4, RESPONSE-980-CORRELATION.conf (msg shortened). */
+static const char crs3[] =
+    "# comment: log,noauditlog\n"
+    "SecRule TX:INBOUND_ANOMALY_SCORE \"@ge %{tx.inbound_anomaly_score_"
+    "threshold}\" \\\n"
+    "    \"id:980130,\\\n"
+    "    phase:5,\\\n"
+    "    pass,\\\n"
+    "    t:none,\\\n"
+    "    log,\\\n"
+    "    noauditlog,\\\n"
+    "    msg:'Inbound Anomaly Score Exceeded (Total Inbound Score: "
+    "%{TX.INBOUND_ANOMALY_SCORE} - SQLI=%{tx.sql_injection_score},XSS=1)',\\\n"
+    "    tag:'event-correlation',\\\n"
+    "    ver:'OWASP_CRS/3.3.4'\"\n";
+
+START_TEST(crs3_980130)
+{
+    apr_array_header_t *ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    const char *out = fix(crs3, ids);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(strstr(out, "    log,\\\n    noauditlog,log,\\\n"));
+    ck_assert_int_eq(strlen(out), strlen(crs3) + 4);
+    ck_assert_int_eq(lines(out), lines(crs3));
+    /* the comment is left alone */
+    ck_assert_ptr_nonnull(strstr(out, "# comment: log,noauditlog\n"));
+    ck_assert_int_eq(ids->nelts, 1);
+    ck_assert_uint_eq(APR_ARRAY_IDX(ids, 0, uint32_t), 980130);
+}
+END_TEST
+
+/* CRS 4.28.0: a SecDefaultAction that logs in crs-setup.conf, then 980170
+ * with noauditlog alone and a message over continuation lines. */
+START_TEST(crs4_980170_default)
+{
+    rlw_msc3_logfix_t st;
+    const char setup_conf[] =
+        "SecDefaultAction \"phase:1,log,auditlog,pass\"\n"
+        "SecDefaultAction \"phase:2,log,auditlog,pass\"\n";
+    const char rules[] = "SecAction \\\n"
+                         "    \"id:980170,\\\n"
+                         "    phase:5,\\\n"
+                         "    pass,\\\n"
+                         "    t:none,\\\n"
+                         "    noauditlog,\\\n"
+                         "    msg:'Anomaly Scores: \\\n"
+                         "(Inbound Scores: blocking=%{tx.a}, x=1) - \\\n"
+                         "(SQLI=%{tx.sql_injection_score}, XSS=%{tx.x})',\\\n"
+                         "    tag:'reporting',\\\n"
+                         "    ver:'OWASP_CRS/4.28.0'\"\n";
+    const char *out;
+
+    rlw_msc3_logfix_init(&st);
+    /* auditlog after log: the library's flag is mod_security2's already */
+    ck_assert_ptr_null(
+        rlw_msc3_logfix(pool, &st, setup_conf, strlen(setup_conf), NULL));
+    out = rlw_msc3_logfix(pool, &st, rules, strlen(rules), NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(strstr(out, "    noauditlog,log,\\\n"));
+    ck_assert_int_eq(lines(out), lines(rules));
+}
+END_TEST
+
+START_TEST(left_as_written)
+{
+    /* the library already agrees with mod_security2 */
+    ck_assert_ptr_null(fix("SecRule ARGS \"@rx a\" "
+                           "\"id:1,phase:2,pass,nolog,noauditlog\"\n",
+                           NULL));
+    ck_assert_ptr_null(
+        fix("SecAction \"id:2,phase:5,pass,noauditlog,log\"\n", NULL));
+    ck_assert_ptr_null(
+        fix("SecAction \"id:3,phase:5,pass,log,auditlog\"\n", NULL));
+    /* commented out, inside a message, in another directive */
+    ck_assert_ptr_null(fix("#SecAction \"id:4,log,noauditlog\"\n"
+                           "  # SecAction \"id:4,log,noauditlog\"\n"
+                           "SecAction \"id:5,pass,msg:'a, noauditlog'\"\n"
+                           "SecComponentSignature \"log,noauditlog\"\n",
+                           NULL));
+    ck_assert_ptr_null(fix("", NULL));
+}
+END_TEST
+
+START_TEST(defaults)
+{
+    rlw_msc3_logfix_t st;
+    const char text[] =
+        "SecDefaultAction \"phase:2,nolog,auditlog,pass\"\n"
+        "SecRule ARGS \"@rx a\" \"id:10,phase:2,pass,noauditlog\"\n"
+        "SecRule ARGS \"@rx a\" \"id:11,phase:2,pass,auditlog\"\n"
+        "SecRule ARGS \"@rx a\" \"id:12,phase:request,pass,log,auditlog\"\n"
+        "SecRule ARGS \"@rx a\" \"id:13,phase:1,pass,noauditlog\"\n";
+    const char *out;
+
+    rlw_msc3_logfix_init(&st);
+    out = rlw_msc3_logfix(pool, &st, text, strlen(text), NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(st.default_log[2], 0);
+    ck_assert_int_eq(st.default_log[1], 1);
+    /* the default itself: auditlog would make the library log */
+    ck_assert_ptr_nonnull(strstr(out, "\"phase:2,nolog,auditlog,nolog,pass\""));
+    /* phase 2 does not log: noauditlog agrees, auditlog does not */
+    ck_assert_ptr_nonnull(strstr(out, "\"id:10,phase:2,pass,noauditlog\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"id:11,phase:2,pass,auditlog,nolog\""));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"id:12,phase:request,pass,log,auditlog\""));
+    /* phase 1 logs by default */
+    ck_assert_ptr_nonnull(strstr(out, "\"id:13,phase:1,pass,noauditlog,log\""));
+}
+END_TEST
+
+START_TEST(quoting)
+{
+    apr_array_header_t *ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    /* an escaped double quote in the operator and a quote in a message;
+     * spaces around actions; CRLF line ends; case */
+    const char text[] =
+        "SecRule ARGS \"@rx \\\"x\" \"id:20, Log , msg:'it\\'s, \\\"q\\\"', "
+        "NoAuditLog ,pass\"\r\n"
+        "SecRule ARGS @rx \\\r\n  \"id:21,log,noauditlog\"\r\n";
+    const char *out = fix(text, ids);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(strstr(out, "NoAuditLog,log ,pass\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"id:21,log,noauditlog,log\""));
+    ck_assert_int_eq(ids->nelts, 2);
+    ck_assert_uint_eq(APR_ARRAY_IDX(ids, 1, uint32_t), 21);
+}
+END_TEST
+
+/* Backslash pairs of a quoted operator, as Apache reads them (#2148). */
+START_TEST(backslashes)
+{
+    /* CRS 3.3.4's 920460 and 942440 (parts) */
+    const char crs3[] =
+        "SecRule ARGS \"@rx (?:^|[^\\\\\\\\])\\\\\\\\[cdegh]\" \\\n"
+        "    \"id:920460,phase:2,block,msg:'a \\\\ b'\"\n"
+        "SecRule ARGS \"@rx [';]--|;?\\\\x00\" \"id:942440,phase:2,block\"\n";
+    const char *out = fix(crs3, NULL);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(strstr(out, "\"@rx (?:^|[^\\\\])\\\\[cdegh]\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"@rx [';]--|;?\\x00\""));
+    /* actions left as written */
+    ck_assert_ptr_nonnull(strstr(out, "msg:'a \\\\ b'"));
+    ck_assert_int_eq(lines(out), lines(crs3));
+    /* left as written: one backslash; a run before the closing quote, an
+     * escaped quote, a macro, a line end; an unquoted operator */
+    ck_assert_ptr_null(fix("SecRule ARGS \"@rx \\d\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS \"@rx a\\\\\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS \"@rx a\\\\\\\"b\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(
+        fix("SecRule ARGS \"@rx \\\\%{tx.a}\" \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS @rx \\\\d \"id:1\"\n", NULL));
+    ck_assert_ptr_null(fix("SecRule ARGS:/a\\\\b/ \"@rx a\" \"id:1\"\n", NULL));
+    /* three: one pair taken, the single one kept */
+    out = fix("SecRule ARGS \"@rx a\\\\\\b\" \"id:1\"\n", NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "SecRule ARGS \"@rx a\\\\b\" \"id:1\"\n");
+}
+END_TEST
+
+START_TEST(not_text)
+{
+    rlw_msc3_logfix_t st;
+    const char junk[] = "SecRule \"\\\nSecAction \"id:1,log,noauditlog";
+
+    rlw_msc3_logfix_init(&st);
+    ck_assert_ptr_null(rlw_msc3_logfix(pool, NULL, "x", 1, NULL));
+    ck_assert_ptr_null(rlw_msc3_logfix(pool, &st, NULL, 0, NULL));
+    /* an unterminated quote: read up to the end, no read past it */
+    ck_assert_ptr_nonnull(
+        rlw_msc3_logfix(pool, &st, junk + 10, strlen(junk + 10), NULL));
+    (void)rlw_msc3_logfix(pool, &st, junk, strlen(junk), NULL);
+}
+END_TEST
+
+Suite *msc3_rules_suite(void)
+{
+    Suite *s = suite_create("msc3_rules");
+    TCase *tc = tcase_create("logfix");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, crs3_980130);
+    tcase_add_test(tc, crs4_980170_default);
+    tcase_add_test(tc, left_as_written);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, quoting);
+    tcase_add_test(tc, backslashes);
+    tcase_add_test(tc, not_text);
+    suite_add_tcase(s, tc);
+    return s;
+}
