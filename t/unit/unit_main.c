@@ -17,7 +17,7 @@ static suite_fn *const suites[] = {
     metrics_suite,  modsec_suite, csrf_suite,      evqueue_suite,
     mcparse_suite,  jpos_suite,   mcctr_suite,     status_suite,
     time_suite,     log_suite,    shm_table_suite, mcrules_suite,
-    store_mc_suite, msc3_suite,
+    store_mc_suite, msc3_suite,   subject_suite,
 };
 
 int main(void)

@@ -28,5 +28,6 @@ Suite *log_suite(void);
 Suite *mcrules_suite(void);
 Suite *store_mc_suite(void);
 Suite *msc3_suite(void);
+Suite *subject_suite(void);
 
 #endif
