@@ -4,6 +4,7 @@
 # Usage: bash t/run-apache-tests.sh [t/01_threshold.t ...]
 #   RLW_MPMS="event prefork"  MPMs to run the whole suite under, in turn
 #   RLW_PORT=8529             Apache::Test's first port (vhosts follow it)
+#   RLW_PORTS=18000-18999     port range of the tests' private servers
 #   RLW_KEEP=1                keep the temporary tree
 #   RLW_NO_MODULE=1           run without the module (checks the ModSecurity
 #                             setup; tests that need the module skip)
@@ -83,6 +84,10 @@ httpd_env=()
 if [ "${RLW_ENGINE:-modsecurity2}" = modsecurity3 ]; then
     httpd_opt+=(-defines RLW_MSC3)
     httpd_env+=(RLW_ENGINE=modsecurity3)
+fi
+# The private servers' port range (RLW::Httpd), when the caller sets one.
+if [ -n "${RLW_PORTS:-}" ]; then
+    httpd_env+=(RLW_PORTS="$RLW_PORTS")
 fi
 if [ -n "${RLW_HTTPD:-}" ]; then
     httpd_opt+=(-httpd "$RLW_HTTPD")
