@@ -155,6 +155,7 @@ my @bad = (
     [RateLimitWAFNetwork        => '24 48 abc', 'abc'],
     [RateLimitWAFNetwork        => '24 48 99999999999', '99999999999'],
     [RateLimitWAFNetwork        => '33 48 100', '33'],
+    [RateLimitWAFNetwork        => '32 48 100', '32'],
     [RateLimitWAFNetwork        => '-1 48 100', '-1'],
     [RateLimitWAFNetwork        => '24 129 100', '129'],
     [RateLimitWAFNetwork        => '24 /48 100', '/48'],

@@ -146,7 +146,7 @@ RateLimitWAFNetwork 24 64 100
 CONF
     isnt $rc, 0, 'an IPv6 network prefix longer than RateLimitWAFIPv6Prefix '
         . 'fails httpd -t';
-    like $out, qr/RateLimitWAFNetwork: IPv6 prefix 64 is longer than RateLimitWAFIPv6Prefix 56/,
+    like $out, qr/RateLimitWAFNetwork: IPv6 prefix 64 is not shorter than RateLimitWAFIPv6Prefix 56/,
         '... naming both';
 }
 $h->stop;

@@ -411,10 +411,11 @@ static const char *set_network(cmd_parms *cmd, void *dconf, int argc,
                             "THRESHOLD (e.g. 24 48 20000)",
                             cmd->cmd->name, all);
     }
-    if (parse_int(argv[0], 0, 32, &v4))
+    /* A /32 network would be its one client, counted twice. */
+    if (parse_int(argv[0], 0, 31, &v4))
         return apr_psprintf(cmd->pool,
                             "%s: IPv4 prefix '%s' is not a prefix length "
-                            "between 0 (no IPv4 networks) and 32",
+                            "between 0 (no IPv4 networks) and 31",
                             cmd->cmd->name, argv[0]);
     if (parse_int(argv[1], 0, RLW_MAX_V6_PREFIX, &v6))
         return apr_psprintf(cmd->pool,
@@ -785,13 +786,13 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         c->policy.strike_decay_ms = c->strike_decay_ms;
         c->net_policy = c->policy;
         c->net_policy.threshold = (uint32_t)c->net_threshold;
-        /* A network inside one grouped IPv6 client would count that
-         * client twice under two names. */
-        if (c->net_threshold > 0 && c->net_v6 > mod->v6_prefix)
+        /* A network no larger than one grouped IPv6 client would count
+         * that client twice under two names. */
+        if (c->net_threshold > 0 && c->net_v6 >= mod->v6_prefix)
             return apr_psprintf(p,
-                                "RateLimitWAFNetwork: IPv6 prefix %d is longer "
-                                "than RateLimitWAFIPv6Prefix %d, the clients "
-                                "it would group (server %s:%u)",
+                                "RateLimitWAFNetwork: IPv6 prefix %d is not "
+                                "shorter than RateLimitWAFIPv6Prefix %d, the "
+                                "clients it would group (server %s:%u)",
                                 c->net_v6, mod->v6_prefix,
                                 s->server_hostname ? s->server_hostname : "?",
                                 (unsigned)s->port);

@@ -569,43 +569,18 @@ static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
     }
 }
 
-/* Counts the attack for the client's network too: the attacks of every
- * client of a network add up, whatever each one's own count. An exempt
- * client's attacks never count against its network. */
-static void count_net_attack(request_rec *r, const rlw_srv_conf_t *c,
-                             rlw_req_t *rq, rlw_class_t cls,
-                             const rlw_hit_t *hit, int64_t now)
-{
-    rlw_attack_t a;
-    apr_status_t rv;
-    const void *prev;
-
-    if (!rq->have_net || cls == RLW_CLASS_EXEMPT)
-        return;
-    prev = rlw_log_ctx_set(r);
-    rv = rlw_the_store->attack(rlw_the_store, &rq->net, RLW_CLASS_NORMAL,
-                               &c->net_policy, hit, now, &a);
-    rlw_log_ctx_set(prev);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "RLW00055: store %s could not count an attack for "
-                      "the client's network",
-                      rlw_the_store->name);
-        return;
-    }
-    report_net_attack(r, c, &a);
-}
-
 static int rlw_log_transaction(request_rec *r)
 {
     rlw_srv_conf_t *c = rlw_server_conf(r->server);
     rlw_req_t *rq;
-    rlw_attack_t a;
+    rlw_attack_t a[2];
+    rlw_count_t what[2];
     rlw_class_t cls;
     rlw_hit_t hit;
-    apr_status_t rv;
+    apr_status_t rv[2];
     int64_t now;
     const void *prev;
+    int n;
 
     if (c->enabled <= 0 || !rlw_the_store)
         return DECLINED;
@@ -620,24 +595,35 @@ static int rlw_log_transaction(request_rec *r)
     cls = rlw_classify(c, &rq->host);
     hit.rules = rq->waf.rules;
     hit.nrules = rq->waf.nrules;
+    /* The client, and its network: the attacks of every client of a
+     * network add up, whatever each one's own count. An exempt client's
+     * attacks never count against its network. Both at once: with the
+     * memcached store, in one round of requests. */
+    what[0] = (rlw_count_t){&rq->client, cls, &c->policy};
+    what[1] = (rlw_count_t){&rq->net, RLW_CLASS_NORMAL, &c->net_policy};
+    n = rq->have_net && cls != RLW_CLASS_EXEMPT ? 2 : 1;
     now = rlw_now_ms();
     prev = rlw_log_ctx_set(r);
-    rv = rlw_the_store->attack(rlw_the_store, &rq->client, cls, &c->policy,
-                               &hit, now, &a);
+    rlw_store_count(rlw_the_store, n, what, &hit, now, a, rv);
     rlw_log_ctx_set(prev);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+    if (rv[0] != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv[0], r,
                       "RLW00007: store %s could not count an attack",
                       rlw_the_store->name);
-        return DECLINED;
+    } else {
+        if (a[0].verdict.kind != RLW_VERDICT_ALREADY_BANNED)
+            rlw_metrics_add(rlw_the_metrics, RLW_M_ATTACKS, now, 1);
+        report_attack(r, c, cls, &a[0]);
     }
-    if (a.verdict.kind != RLW_VERDICT_ALREADY_BANNED)
-        rlw_metrics_add(rlw_the_metrics, RLW_M_ATTACKS, now, 1);
-    report_attack(r, c, cls, &a);
-    /* A request of a client already banned was counted before (an
-     * in-flight one): its network has it too. */
-    if (a.verdict.kind != RLW_VERDICT_ALREADY_BANNED)
-        count_net_attack(r, c, rq, cls, &hit, now);
+    if (n < 2)
+        return DECLINED;
+    if (rv[1] != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv[1], r,
+                      "RLW00055: store %s could not count an attack for "
+                      "the client's network",
+                      rlw_the_store->name);
+    else
+        report_net_attack(r, c, &a[1]);
     return DECLINED;
 }
 
