@@ -19,7 +19,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 34;
+plan tests => 36;
 
 # Client threshold 5: every address below makes 2 attacks (never banned on
 # its own); network threshold 12: the 6th address's 2nd attack bans it.
@@ -135,6 +135,13 @@ is clean($port, '2001:db8:78::1'), 200, 'v6: another /48 is served';
         or diag $r->{body};
     is join(' ', sort map { $_->{client} } @nets),
         '198.51.100.0/24 2001:db8:77::/48', 'status page: the two networks';
+    my $html = http_request(port => $port, path => '/rlw-status')->{body};
+    like $html, qr{198\.51\.100\.0/24 <span class="tag meta">network</span>},
+        'status page HTML: the ban is marked as a network';
+    my $prom = http_request(port => $port, path => '/rlw-status?prometheus')
+        ->{body};
+    like $prom, qr/^ratelimit_waf_active_bans_by_kind\{node="[^"]*",kind="network"\} 2$/m,
+        'Prometheus: 2 running bans of kind network';
 }
 
 # --- a network inside one grouped client is refused --------------------
