@@ -15,7 +15,8 @@
  *                      score: ask the server's verdict source whether the
  *                      request was an attack; count it, maybe start a ban.
  * Clean requests cost one address parse and one atomic load while no ban
- * runs on the node, plus one uncontended stripe lock while one does.
+ * runs on the node, plus one uncontended stripe lock while one does (two
+ * with RateLimitWAFNetwork: the client's entry, then its network's).
  */
 #include <string.h>
 
@@ -311,7 +312,8 @@ rlw_req_t *rlw_req_state(request_rec *r, int create)
     return rq;
 }
 
-/* Parses the client's address into rq; 0 on success. A virtual host in
+/* Parses the client's address into rq, and its network (when the server
+ * counts networks); 0 on success. A virtual host in
  * dry run counts and bans the client under its dry-run scope: its
  * decisions are reported, and never enforced by the hosts that are not in
  * dry run, which look the client up under the enforcing scope. */
