@@ -19,11 +19,11 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 36;
+plan tests => 41;
 
 # Client threshold 5: every address below makes 2 attacks (never banned on
 # its own); network threshold 12: the 6th address's 2nd attack bans it.
-my $h = RLW::Httpd->new(name => 'network', directives => <<'CONF');
+my $h = RLW::Httpd->new(name => 'network', directives => <<'CONF', vhosts => <<'VHOSTS');
 RateLimitWAF On
 RateLimitWAFWindow 60s
 RateLimitWAFThreshold 5
@@ -38,6 +38,15 @@ RateLimitWAFSyncInterval 200ms
     SetHandler ratelimit-waf-status
 </Location>
 CONF
+# The first is the default for any other Host.
+<VirtualHost *>
+    ServerName enforce.example
+</VirtualHost>
+<VirtualHost *>
+    ServerName dry.example
+    RateLimitWAFDryRun On
+</VirtualHost>
+VHOSTS
 $h->start;
 my $port   = $h->port;
 my $elog   = $h->error_log;
@@ -142,6 +151,24 @@ is clean($port, '2001:db8:78::1'), 200, 'v6: another /48 is served';
         ->{body};
     like $prom, qr/^ratelimit_waf_active_bans_by_kind\{node="[^"]*",kind="network"\} 2$/m,
         'Prometheus: 2 running bans of kind network';
+}
+
+# --- dry run: a network's ban reported, never enforced ------------------
+{
+    my $o = log_size($elog);
+    my %dry = (host => 'dry.example');
+    my $all = join ', ', map { statuses(attacks($port, "203.0.113.$_", 2, %dry)) }
+        1 .. 6;
+    is $all, join(', ', ('403 x2') x 6),
+        'dry run: 6 addresses of 203.0.113.0/24, 2 attacks each';
+    ok wait_log($elog, $o, qr{RLW00053: ban network=203\.0\.113\.0/24 .* dry_run=1$}),
+        'dry run: the network ban line says dry_run=1';
+    is clean($port, '203.0.113.50', %dry), 200,
+        'dry run: the dry-run host serves the network';
+    is clean($port, '203.0.113.50', host => 'enforce.example'), 200,
+        'dry run: and so does the enforcing host';
+    ok wait_until(sub { grep { $_->{rlw}{dry_run} } net_events('ban', '203.0.113.0/24') }, 5),
+        'dry run: a ban event of the network with dry_run true';
 }
 
 # --- a network inside one grouped client is refused --------------------
