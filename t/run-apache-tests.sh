@@ -4,6 +4,7 @@
 # Usage: bash t/run-apache-tests.sh [t/01_threshold.t ...]
 #   RLW_MPMS="event prefork"  MPMs to run the whole suite under, in turn
 #   RLW_PORT=8529             Apache::Test's first port (vhosts follow it)
+#   RLW_PORTS=18000-18999     port range of the tests' private servers
 #   RLW_KEEP=1                keep the temporary tree
 #   RLW_NO_MODULE=1           run without the module (checks the ModSecurity
 #                             setup; tests that need the module skip)
@@ -108,6 +109,10 @@ defines=
 if [ "${RLW_ENGINE:-modsecurity2}" = modsecurity3 ]; then
     defines="$defines RLW_MSC3"
     httpd_env+=(RLW_ENGINE=modsecurity3)
+fi
+# The private servers' port range (RLW::Httpd), when the caller sets one.
+if [ -n "${RLW_PORTS:-}" ]; then
+    httpd_env+=(RLW_PORTS="$RLW_PORTS")
 fi
 [ -n "$crs4" ] && httpd_env+=(RLW_CRS4_DIR="$crs4")
 if [ "${RLW_CRS:-3}" = 4 ]; then

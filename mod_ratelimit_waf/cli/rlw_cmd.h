@@ -116,8 +116,10 @@ int rlw_cmd_fail(rlw_cmd_t *c, int code, const char *fmt, ...)
  * (already reported). */
 int rlw_cmd_open_store(rlw_cmd_t *c);
 
-/* Parses a client argument: an address (IPv6 grouped by v6_prefix), or a
- * grouped IPv6 network exactly as `list` prints it ("2001:db8::/64").
+/* Parses a client argument: an address (IPv6 grouped by v6_prefix), a
+ * grouped IPv6 network exactly as `list` prints it ("2001:db8::/64"), or a
+ * network (RateLimitWAFNetwork: a prefix shorter than a client's,
+ * "198.51.100.0/24", "2001:db8::/48"), a subject of kind RLW_KIND_NET.
  * Returns RLW_CMD_OK or RLW_CMD_USAGE (reported). */
 int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out);
 

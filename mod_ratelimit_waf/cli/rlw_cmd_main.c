@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 
 #include "rlw_cmd.h"
+#include "rlw_subject.h"
 #include "rlw_defaults.h"
 #include "rlw_duration.h"
 #include "rlw_event.h"
@@ -360,6 +361,7 @@ int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
 {
     rlw_addr_t host;
     const char *why;
+    unsigned client_prefix;
 
     memset(&host, 0, sizeof(host));
     if (rlw_addr_parse(text, &host) == 0) {
@@ -369,18 +371,26 @@ int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
     if (!strchr(text, '/'))
         return rlw_cmd_fail(c, RLW_CMD_USAGE,
                             "'%s' is not a client address "
-                            "(IPv4 or IPv6)",
+                            "(IPv4 or IPv6) nor a network",
                             rlw_cmd_shown(c->pool, text));
-    /* A grouped IPv6 client as `list` prints it. */
+    /* A grouped IPv6 client as `list` prints it, or a network
+     * (RateLimitWAFNetwork): always shorter than a client's prefix. */
     if ((why = rlw_cidr_parse(text, &host)))
-        return rlw_cmd_fail(c, RLW_CMD_USAGE, "'%s' is not a client: %s",
-                            rlw_cmd_shown(c->pool, text), why);
-    if ((host.family == RLW_AF_INET && host.prefix != 32) ||
-        (host.family == RLW_AF_INET6 && host.prefix != c->v6_prefix))
         return rlw_cmd_fail(c, RLW_CMD_USAGE,
-                            "'%s' is not a client: give an "
-                            "address, or an IPv6 network of exactly /%u (the "
-                            "IPv6 prefix clients are grouped by)",
+                            "'%s' is not a client nor a network: %s",
+                            rlw_cmd_shown(c->pool, text), why);
+    client_prefix = host.family == RLW_AF_INET ? 32 : c->v6_prefix;
+    if (host.prefix < client_prefix && host.prefix > 0) {
+        rlw_subject_net(&host, host.prefix, host.prefix, RLW_SCOPE_ENFORCE,
+                        out);
+        return RLW_CMD_OK;
+    }
+    if (host.prefix != client_prefix)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "'%s' is not a client nor a network: give an "
+                            "address, an IPv6 network of exactly /%u (the "
+                            "IPv6 prefix clients are grouped by), or a "
+                            "network of a shorter prefix",
                             rlw_cmd_shown(c->pool, text), c->v6_prefix);
     rlw_addr_client(&host, c->v6_prefix, out);
     return RLW_CMD_OK;

@@ -24,6 +24,7 @@
 #include "rlw_cmd.h"
 #include "rlw_duration.h"
 #include "rlw_record.h"
+#include "rlw_subject.h"
 #include "rlw_time.h"
 
 /* Printable forms of one ban, for both outputs. */
@@ -56,6 +57,22 @@ static void describe(const rlw_addr_t *client, const rlw_ban_state_t *b,
     /* "14m59s", "2h": rounded down to the second (under 1 s: "350ms"). */
     rlw_time_span(b->until_ms > now ? b->until_ms - now : 0, t->left,
                   sizeof(t->left));
+}
+
+/* "client" or "network": what a subject is, in the text output. */
+static const char *kind_word(const rlw_addr_t *subject)
+{
+    return subject->kind == RLW_KIND_NET ? "network" : "client";
+}
+
+/* The JSON "kind" of a subject that is not a client (clients have none,
+ * as in events and the status page). */
+static void emit_kind(rlw_cmd_t *c, const rlw_addr_t *subject)
+{
+    if (subject->kind != RLW_KIND_NET)
+        return;
+    rlw_cmd_emit_key(c, "kind", 0);
+    rlw_cmd_emit_str(c, "network");
 }
 
 static void emit_num(rlw_cmd_t *c, const char *key, int64_t v)
@@ -150,6 +167,7 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
     if (c->json) {
         rlw_cmd_emit_key(c, "client", 0);
         rlw_cmd_emit_str(c, t.client);
+        emit_kind(c, &client);
         rlw_cmd_emit_key(c, "banned", 0);
         rlw_cmd_emit(c, banned ? "true" : "false");
         emit_num(c, "count", lk.count);
@@ -168,7 +186,7 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
         rlw_cmd_emit(c, lk.bad_record ? "true" : "false");
         return banned ? RLW_CMD_OK : RLW_CMD_NO;
     }
-    printf("client     %s\n", t.client);
+    printf("%-10s %s\n", kind_word(&client), t.client);
     if (banned) {
         printf("banned     yes, %s left\n", t.left);
         printf("since      %s\n", t.since_s);
@@ -241,6 +259,7 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
     if (c->json) {
         rlw_cmd_emit_key(c, "client", 0);
         rlw_cmd_emit_str(c, t.client);
+        emit_kind(c, &client);
         rlw_cmd_emit_key(c, "banned", 0);
         rlw_cmd_emit(c, "true");
         emit_ban(c, &b, now, &t);
@@ -253,9 +272,10 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
         rlw_cmd_emit(c, event ? "true" : "false");
         return RLW_CMD_OK;
     }
-    printf("banned %s for %s, until %s%s; every node enforces it after its "
+    printf("banned %s%s for %s, until %s%s; every node enforces it after its "
            "next sync\n",
-           t.client, len, t.until_s,
+           client.kind == RLW_KIND_NET ? "network " : "", t.client, len,
+           t.until_s,
            rlw_ban_active(&lk.ban, now) ? " (replacing the running ban)" : "");
     return RLW_CMD_OK;
 }
@@ -313,6 +333,7 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
     if (c->json) {
         rlw_cmd_emit_key(c, "client", 0);
         rlw_cmd_emit_str(c, t.client);
+        emit_kind(c, &client);
         rlw_cmd_emit_key(c, "unbanned", 0);
         rlw_cmd_emit(c, "true");
         rlw_cmd_emit_key(c, "lifted", 0);
@@ -325,9 +346,9 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
         rlw_cmd_emit(c, event ? "true" : "false");
         return RLW_CMD_OK;
     }
-    printf("unbanned %s (%s were left); every node lets it through after its "
-           "next sync\n",
-           t.client, t.left);
+    printf("unbanned %s%s (%s were left); every node lets it through after "
+           "its next sync\n",
+           client.kind == RLW_KIND_NET ? "network " : "", t.client, t.left);
     return RLW_CMD_OK;
 }
 
@@ -439,6 +460,7 @@ int rlw_cmd_list(rlw_cmd_t *c, int argc, char **argv)
             rlw_cmd_emit(c, shown ? ",{" : "{");
             rlw_cmd_emit_key(c, "client", 1);
             rlw_cmd_emit_str(c, t.client);
+            emit_kind(c, &e->j.client);
             emit_ban(c, &lk.ban, now, &t);
             emit_num(c, "count", lk.ban.count);
             rlw_cmd_emit_key(c, "node", 0);

@@ -19,11 +19,22 @@
 #define RLW_SCOPE_ENFORCE 0
 #define RLW_SCOPE_DRY_RUN 1
 
+/* Kinds of subject: what a counter or a ban is about (rlw_subject.h).
+ * A client (0, what parsing gives) is one address, or an IPv6 client
+ * grouped by RateLimitWAFIPv6Prefix; a network (RateLimitWAFNetwork) is a
+ * masked address and its prefix length, counted for every client in it.
+ * RLW_KIND_KEY is reserved for a request key (RateLimitWAFKey): a NAME
+ * index in prefix and a keyed hash of the value in bytes. */
+#define RLW_KIND_CLIENT 0
+#define RLW_KIND_NET 1
+#define RLW_KIND_KEY 2
+
 /* Longest text rlw_addr_format() writes, with "/128" and the NUL. */
 #define RLW_ADDR_STRLEN 64
 
-/* An address or a network. Always zero-initialise before filling, so two
- * equal values compare equal with memcmp() (it is used as a hash key). */
+/* An address or a network, and the subject of a counter or a ban (its
+ * kind). Always zero-initialise before filling, so two equal values
+ * compare equal with memcmp() (it is used as a hash key). */
 typedef struct rlw_addr {
     uint8_t family;    /* RLW_AF_INET, RLW_AF_INET6, or 0 when unset */
     uint8_t prefix;    /* significant bits: 32/128 for a host, less for a
@@ -31,7 +42,10 @@ typedef struct rlw_addr {
     uint8_t scope;     /* RLW_SCOPE_ENFORCE (0, what parsing gives) or
                         * RLW_SCOPE_DRY_RUN: part of the key in every
                         * store, never of the address text */
-    uint8_t pad;       /* always zero */
+    uint8_t kind;      /* RLW_KIND_CLIENT (0, what parsing gives) or
+                        * RLW_KIND_NET: part of the key in every store,
+                        * so a network and a grouped client of the same
+                        * prefix are apart */
     uint8_t bytes[16]; /* network order; IPv4 uses bytes[0..3], rest zero */
 } rlw_addr_t;
 

@@ -236,7 +236,7 @@ int rlw_pseudonym(const rlw_keys_t *k, const rlw_addr_t *client,
     wire[0] = client->family;
     wire[1] = client->prefix;
     wire[2] = client->scope; /* 0 for enforcing: the keys of before */
-    wire[3] = 0;
+    wire[3] = client->kind;  /* 0 for a client: the keys of before */
     memcpy(wire + 4, client->bytes, sizeof(client->bytes));
     if (hmac256(k->pseudo, sizeof(k->pseudo), wire, sizeof(wire), mac) == 0) {
         b64url(mac, PSEUDO_BYTES, out);

@@ -69,11 +69,12 @@ void rlw_keys_wipe(rlw_keys_t *k);
 
 /* Writes the pseudonym of client and returns 0: base64url without padding
  * of the first 16 bytes of HMAC-SHA256(k->pseudo, client as 20 bytes:
- * family, prefix, scope, a zero byte, bytes[16]), then a NUL. Same secret,
+ * family, prefix, scope, kind, bytes[16]), then a NUL. Same secret,
  * same client, same text on every node and in every process; the dry-run
- * scope of a client has its own keys. client should come from
- * rlw_addr_client() (IPv6 grouped, unused bytes zero): the pad is always
- * hashed as zero, the other bytes are hashed as they are.
+ * scope of a client, and a network (kind RLW_KIND_NET), have their own
+ * keys; a client's kind is 0, so its pseudonym is the one it had before
+ * kinds. client should be a subject (rlw_subject.h: unused bytes zero);
+ * every byte is hashed as it is.
  * Returns -1 with out set to "" if OpenSSL fails (out of memory): the
  * caller must then skip the store, never use "" as a key. */
 int rlw_pseudonym(const rlw_keys_t *k, const rlw_addr_t *client,

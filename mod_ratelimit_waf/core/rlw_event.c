@@ -344,12 +344,17 @@ static int ban_times(const rlw_event_t *ev, int64_t *start, int64_t *end)
     return 1;
 }
 
-static void put_message(writer_t *o, const rlw_event_t *ev, const char *client)
+static void put_message(writer_t *o, const rlw_event_t *ev, const char *text)
 {
+    char client[RLW_ADDR_STRLEN + 16];
     char msg[MESSAGE_MAX], len_txt[32], win_txt[32];
     const char *store = ev->store != NULL ? ev->store : "";
     int64_t start, end;
 
+    snprintf(client, sizeof(client), "%s%s",
+             ev->client != NULL && ev->client->kind == RLW_KIND_NET ? "network "
+                                                                    : "",
+             text);
     /* "10m", "1h", "90s", "250ms": ban and window lengths. */
     rlw_duration_format(ev->window_ms > 0 ? ev->window_ms : 0, win_txt,
                         sizeof(win_txt));
@@ -386,8 +391,11 @@ static void put_message(writer_t *o, const rlw_event_t *ev, const char *client)
         break;
     case RLW_EV_NEAR_THRESHOLD:
         snprintf(msg, sizeof(msg),
-                 "Client %s is near the threshold (%lu of %lu attacks in %s)",
-                 client, (unsigned long)ev->count, (unsigned long)ev->threshold,
+                 "%s %s is near the threshold (%lu of %lu attacks in %s)",
+                 ev->client != NULL && ev->client->kind == RLW_KIND_NET
+                     ? "Network"
+                     : "Client",
+                 text, (unsigned long)ev->count, (unsigned long)ev->threshold,
                  win_txt);
         break;
     case RLW_EV_STORE_DEGRADED:
@@ -408,7 +416,7 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
     char client[RLW_ADDR_STRLEN] = "", ip[RLW_ADDR_STRLEN] = "";
     const char *action;
     int64_t start, end;
-    int first, i, nrules, with_counts;
+    int first, i, nrules, with_counts, is_net;
 
     if (buf == NULL || len == 0)
         return -1;
@@ -422,6 +430,7 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
         host.prefix = host.family == RLW_AF_INET ? 32 : 128;
         rlw_addr_format(&host, ip, sizeof(ip));
     }
+    is_net = ev->client != NULL && ev->client->kind == RLW_KIND_NET;
     nrules = ev->rule_ids != NULL && ev->nrules > 0 ? ev->nrules : 0;
     if (nrules > RLW_EVENT_RULES_MAX)
         nrules = RLW_EVENT_RULES_MAX;
@@ -453,7 +462,13 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
     }
     puts_(&o, "}");
 
-    if (ev->client != NULL) {
+    if (ev->client != NULL && is_net) {
+        /* A network is no IP: only its CIDR text, as source.address (what
+         * the nftables bridge adds to its set as a prefix). */
+        puts_(&o, ",\"source\":{\"address\":");
+        put_str(&o, client, RLW_ADDR_STRLEN);
+        puts_(&o, "}");
+    } else if (ev->client != NULL) {
         puts_(&o, ",\"source\":{\"ip\":");
         put_str(&o, ip, RLW_ADDR_STRLEN);
         puts_(&o, ",\"address\":");
@@ -509,8 +524,12 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
 
     puts_(&o, ",\"rlw\":{");
     first = 1;
-    if (ev->client != NULL)
+    if (ev->client != NULL && is_net) {
+        key_str(&o, &first, "kind", "network", RLW_EVENT_WORD_MAX);
+        key_str(&o, &first, "network", client, RLW_ADDR_STRLEN);
+    } else if (ev->client != NULL) {
         key_str(&o, &first, "client", client, RLW_ADDR_STRLEN);
+    }
     if (with_counts) {
         key(&o, &first, "count");
         putf(&o, "%lu", (unsigned long)ev->count);

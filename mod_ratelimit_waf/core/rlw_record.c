@@ -6,6 +6,7 @@
  */
 #include "rlw_record.h"
 #include "rlw_defaults.h"
+#include "rlw_subject.h"
 
 #include <string.h>
 
@@ -89,25 +90,17 @@ static void get_state(const unsigned char *p, rlw_ban_state_t *b)
     b->count = get_u32(p + 20);
 }
 
-/* A client as rlw_addr_client() makes it (see rlw_record.h). */
-static int addr_valid(const rlw_addr_t *a)
+/* A subject as the module makes it (rlw_subject_valid()), whose kind
+ * the journal version carries: version 2 entries name clients only (the
+ * byte that now holds the kind was always zero), version 3 any other kind,
+ * so that a node that predates kinds refuses them instead of taking a
+ * network for a client. */
+static int subject_valid(const rlw_addr_t *a, unsigned version)
 {
-    unsigned width, bit;
-
-    if (a->family == RLW_AF_INET)
-        width = 32;
-    else if (a->family == RLW_AF_INET6)
-        width = 128;
-    else
+    if (!rlw_subject_valid(a))
         return 0;
-    if (a->prefix > width || a->scope > RLW_SCOPE_DRY_RUN || a->pad != 0)
-        return 0;
-    /* Every bit from the prefix to the end of bytes[] is zero: this covers
-     * host bits of a grouped client and bytes[4..15] of IPv4 alike. */
-    for (bit = a->prefix; bit < 128; bit++)
-        if (a->bytes[bit / 8] & (0x80u >> (bit % 8)))
-            return 0;
-    return 1;
+    return version == RLW_JOURNAL_SUBJECT_VERSION ? a->kind != RLW_KIND_CLIENT
+                                                  : a->kind == RLW_KIND_CLIENT;
 }
 
 /* 1..RLW_NODE_LEN-1 printable ASCII characters before a NUL. */
@@ -159,18 +152,19 @@ int rlw_journal_encode(const rlw_journal_t *j,
 
     if (j == NULL || out == NULL ||
         (j->action != RLW_JOURNAL_BAN && j->action != RLW_JOURNAL_UNBAN) ||
-        !addr_valid(&j->client) || !state_valid(&j->ban))
+        !rlw_subject_valid(&j->client) || !state_valid(&j->ban))
         return -1;
     n = node_len(j->node);
     if (n == 0)
         return -1;
     out[0] = KIND_JOURNAL;
-    out[1] = RLW_RECORD_VERSION;
+    out[1] = j->client.kind == RLW_KIND_CLIENT ? RLW_RECORD_VERSION
+                                               : RLW_JOURNAL_SUBJECT_VERSION;
     out[J_OFF_ACTION] = j->action;
     out[J_OFF_CLIENT] = j->client.family;
     out[J_OFF_CLIENT + 1] = j->client.prefix;
     out[J_OFF_CLIENT + 2] = j->client.scope; /* a dry-run ban stays one */
-    out[J_OFF_CLIENT + 3] = 0;
+    out[J_OFF_CLIENT + 3] = j->client.kind;
     memcpy(out + J_OFF_CLIENT + 4, j->client.bytes, sizeof(j->client.bytes));
     put_state(out + J_OFF_STATE, &j->ban);
     memset(out + J_OFF_NODE, 0, RLW_NODE_LEN);
@@ -185,7 +179,8 @@ int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j)
     size_t n, i;
 
     if (in == NULL || j == NULL || len != RLW_JOURNAL_LEN ||
-        in[0] != KIND_JOURNAL || in[1] != RLW_RECORD_VERSION)
+        in[0] != KIND_JOURNAL ||
+        (in[1] != RLW_RECORD_VERSION && in[1] != RLW_JOURNAL_SUBJECT_VERSION))
         return -1;
     memset(&tmp, 0, sizeof(tmp));
     tmp.action = in[J_OFF_ACTION];
@@ -194,9 +189,9 @@ int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j)
     tmp.client.family = in[J_OFF_CLIENT];
     tmp.client.prefix = in[J_OFF_CLIENT + 1];
     tmp.client.scope = in[J_OFF_CLIENT + 2];
-    tmp.client.pad = in[J_OFF_CLIENT + 3];
+    tmp.client.kind = in[J_OFF_CLIENT + 3];
     memcpy(tmp.client.bytes, in + J_OFF_CLIENT + 4, sizeof(tmp.client.bytes));
-    if (!addr_valid(&tmp.client))
+    if (!subject_valid(&tmp.client, in[1]))
         return -1;
     get_state(in + J_OFF_STATE, &tmp.ban);
     if (!state_valid(&tmp.ban))

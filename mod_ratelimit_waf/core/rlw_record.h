@@ -14,7 +14,7 @@
  *   18 strikes (uint32)  22 count (uint32)
  * Journal entry (RLW_JOURNAL_LEN = 111 bytes):
  *   0  'J'  1  version 2   2  action (1 ban, 2 unban)
- *   3  client: family, prefix, scope (0 or 1: dry run), 0, bytes[16]
+ *   3  subject: family, prefix, scope (0 or 1: dry run), kind, bytes[16]
  *   23 start_ms (int64)  31 until_ms (int64)
  *   39 strikes (uint32)  43 count (uint32)
  *   47 node: printable ASCII, NUL-terminated, zero-padded to 64 bytes
@@ -27,6 +27,13 @@
  * a replayed record or entry never replaces a newer state. Version 1
  * records carry no such promise and are refused: they read as bad records
  * (docs/cluster.md, "Record format").
+ *
+ * Version 3 journal entries (same layout) name a subject of another kind
+ * than a client (rlw_subject.h: a network), its kind in byte 6, which
+ * version 2 keeps zero. A client's entry stays version 2, byte for byte
+ * what it was, so nodes of either version read each other's client
+ * entries; a node that predates kinds refuses a version 3 entry (a bad
+ * record to it) rather than take a network for a client.
  */
 #ifndef RLW_RECORD_H
 #define RLW_RECORD_H
@@ -39,6 +46,8 @@
 #include "rlw_defaults.h"
 
 #define RLW_RECORD_VERSION 2
+/* Journal entries of a subject other than a client. */
+#define RLW_JOURNAL_SUBJECT_VERSION 3
 #define RLW_BAN_RECORD_LEN 26
 #define RLW_JOURNAL_LEN 111
 
@@ -53,16 +62,16 @@ typedef enum rlw_journal_action {
 /* One line of the cluster journal: which node banned or unbanned whom. */
 typedef struct rlw_journal {
     uint8_t action;          /* RLW_JOURNAL_BAN or RLW_JOURNAL_UNBAN */
-    rlw_addr_t client;       /* as counted (rlw_addr_client()) */
+    rlw_addr_t client;       /* the subject, as counted: a client
+                              * (rlw_addr_client()) or a network */
     rlw_ban_state_t ban;     /* the ban decided, or the one lifted */
     char node[RLW_NODE_LEN]; /* node that decided, 1..63 printable ASCII */
 } rlw_journal_t;
 
 /* What a valid value looks like, for both directions:
  *  ban state: 0 <= start_ms <= until_ms (0, 0 = never banned);
- *  client: family 4 with prefix <= 32 and bytes[4..15] zero, or family 6
- *    with prefix <= 128; scope RLW_SCOPE_ENFORCE or RLW_SCOPE_DRY_RUN;
- *    pad zero; no bit set beyond the prefix;
+ *  client: a subject as rlw_subject_valid() says (a client or a
+ *    network; its kind gives the entry's version);
  *  node: 1..63 characters 0x20..0x7e, NUL-terminated, the rest of the
  *    array zero on the wire (the encoder writes zeros whatever follows the
  *    NUL in memory). */

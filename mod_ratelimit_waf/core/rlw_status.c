@@ -10,6 +10,7 @@
 
 #include "rlw_event.h"
 #include "rlw_status.h"
+#include "rlw_subject.h"
 #include "rlw_time.h"
 #include "rlw_version.h"
 
@@ -182,6 +183,8 @@ static int collect(void *baton, const rlw_client_info_t *info)
 
     if (rlw_ban_active(&info->ban, s->now_ms)) {
         s->nbans++;
+        if (info->client.kind <= RLW_KIND_KEY)
+            s->nbans_kind[info->client.kind]++;
         if (vb->want_clients && s->bans->nelts < RLW_STATUS_BANS_MAX)
             *(rlw_client_info_t *)apr_array_push(s->bans) = *info;
     }
@@ -261,6 +264,10 @@ static void json_client(out_t *o, const rlw_status_t *s,
 
     putf(o, "{\"client\":\"%s\",\"count\":%u,",
          rlw_status_json_text(p, addr_text(p, &c->client)), c->count);
+    /* What the entry is about, when it is not one client: "network". */
+    if (c->client.kind != RLW_KIND_CLIENT &&
+        rlw_subject_kind_name(c->client.kind))
+        putf(o, "\"kind\":\"%s\",", rlw_subject_kind_name(c->client.kind));
     /* Counted or banned by a virtual host in RateLimitWAFDryRun: nobody
      * enforces it. */
     if (c->client.scope == RLW_SCOPE_DRY_RUN)
@@ -406,8 +413,10 @@ const char *rlw_status_json(apr_pool_t *p, const rlw_status_t *s, int admin,
 
     putf(&o,
          "\"active_bans\":%" APR_UINT64_T_FMT ",\"bans_listed\":%d,"
-         "\"bans\":[",
-         s->nbans, s->bans->nelts);
+         "\"bans_by_kind\":{\"client\":%" APR_UINT64_T_FMT
+         ",\"network\":%" APR_UINT64_T_FMT "},\"bans\":[",
+         s->nbans, s->bans->nelts, s->nbans_kind[RLW_KIND_CLIENT],
+         s->nbans_kind[RLW_KIND_NET]);
     for (i = 0; i < s->bans->nelts; i++) {
         if (i)
             put(&o, ",");
@@ -544,6 +553,17 @@ const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s)
         prom_metric(&o, more[i].name, more[i].type, more[i].help, node,
                     more[i].labels == LABEL_STORE ? store : NULL, more[i].v);
     }
+    /* Running bans by what they are of (rlw_subject.h): one sample per
+     * kind the module makes. */
+    putf(&o,
+         "# HELP ratelimit_waf_active_bans_by_kind Bans running now, as this "
+         "node knows them, by subject kind (client, network).\n"
+         "# TYPE ratelimit_waf_active_bans_by_kind gauge\n");
+    for (k = RLW_KIND_CLIENT; k <= RLW_KIND_NET; k++)
+        putf(&o,
+             "ratelimit_waf_active_bans_by_kind{node=\"%s\",kind=\"%s\"} "
+             "%" APR_UINT64_T_FMT "\n",
+             node, rlw_subject_kind_name((unsigned)k), s->nbans_kind[k]);
     /* The version as a label, Prometheus' usual *_build_info shape. */
     putf(&o,
          "# HELP ratelimit_waf_build_info The module's version (always 1).\n"

@@ -75,6 +75,8 @@ typedef struct rlw_status {
     apr_array_header_t *bans;   /* rlw_client_info_t, newest first, at most
                                  * RLW_STATUS_BANS_MAX */
     uint64_t nbans;             /* running bans (exact) */
+    uint64_t nbans_kind[RLW_KIND_KEY + 1]; /* of which of each subject kind
+                                            * (rlw_subject.h) */
     rlw_client_info_t top[RLW_STATUS_TOP]; /* highest counts first, equal
                                             * counts by address */
     int ntop;

@@ -74,11 +74,18 @@ typedef struct rlw_srv_conf {
      * main server's first, then the virtual host's own. */
     apr_array_header_t *rules;
     void *engine_rules; /* the source's rule set for rules (check_config) */
+    /* RateLimitWAFNetwork IPV4-PREFIX IPV6-PREFIX THRESHOLD: net_threshold
+     * 0 (Off, the default) counts no network; a prefix of 0 counts no
+     * network of that family. */
+    apr_int64_t net_threshold;
+    int net_v4, net_v6;
 
     rlw_module_conf_t *mod; /* the module-wide settings, the same for all */
 
     /* Resolved after merging (rlw_resolve_config). */
     rlw_policy_t policy;
+    rlw_policy_t net_policy; /* policy with net_threshold: same window, ban
+                              * times and escalation as clients */
 } rlw_srv_conf_t;
 
 /* Per-directory configuration: RateLimitWAFAdmin (the status page's). */
@@ -90,7 +97,9 @@ typedef struct rlw_dir_conf {
 typedef struct rlw_req {
     rlw_addr_t host;       /* r->useragent_ip, parsed */
     rlw_addr_t client;     /* counted identity (IPv6 grouped) */
+    rlw_addr_t net;        /* the client's network (RateLimitWAFNetwork) */
     int have_client;       /* host and client are set */
+    int have_net;          /* net is set: networks are counted here */
     int banned;            /* answered by this module: never counted */
     rlw_waf_verdict_t waf; /* the verdict source's (mod_rlw_verdict.h) */
     void *engine;          /* the source's own state of the request, or NULL */

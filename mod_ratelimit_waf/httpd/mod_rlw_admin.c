@@ -22,6 +22,7 @@
 #include <util_script.h>
 
 #include "mod_rlw.h"
+#include "rlw_subject.h"
 #include "rlw_log.h"
 #include "mod_rlw_admin.h"
 #include "rlw_csrf.h"
@@ -163,8 +164,10 @@ static const char *cross_site(request_rec *r)
     return NULL;
 }
 
-/* Parses an admin's client: an address, or the network the page shows for
- * a grouped IPv6 client ("2001:db8:1:2::/64" with the server's prefix). */
+/* Parses an admin's client: an address, the network the page shows for
+ * a grouped IPv6 client ("2001:db8:1:2::/64" with the server's prefix), or
+ * a network of RateLimitWAFNetwork as the page shows it (a prefix shorter
+ * than a client's, "198.51.100.0/24"). */
 static const char *parse_admin_client(apr_pool_t *p, const char *text,
                                       int v6_prefix, rlw_addr_t *client)
 {
@@ -175,13 +178,21 @@ static const char *parse_admin_client(apr_pool_t *p, const char *text,
     memset(client, 0, sizeof(*client));
     if (slash) {
         rlw_addr_t net;
+        int width;
 
         memset(&net, 0, sizeof(net));
-        if (rlw_cidr_parse(text, &net) ||
-            net.prefix != (net.family == RLW_AF_INET6 ? v6_prefix : 32))
+        if (rlw_cidr_parse(text, &net))
+            net.prefix = 0;
+        width = net.family == RLW_AF_INET6 ? v6_prefix : 32;
+        if (net.prefix > 0 && net.prefix < width &&
+            rlw_subject_net(&net, net.prefix, net.prefix, RLW_SCOPE_ENFORCE,
+                            client) == 0)
+            return NULL;
+        if (net.prefix != width)
             return apr_psprintf(p,
-                                "client '%s' is neither an address nor "
-                                "a client network (/%d for IPv6)",
+                                "client '%s' is neither an address, a "
+                                "client network (/%d for IPv6) nor a "
+                                "network of a shorter prefix",
                                 text, v6_prefix);
         text = apr_pstrndup(p, text, (apr_size_t)(slash - text));
     }

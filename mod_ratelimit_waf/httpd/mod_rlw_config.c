@@ -113,6 +113,7 @@ void *rlw_create_server_config(apr_pool_t *p, server_rec *s)
     c->ban_action = RLW_UNSET;
     c->attack_score = RLW_UNSET;
     c->dry_run = RLW_UNSET;
+    c->net_threshold = RLW_UNSET;
     /* A virtual host's own is never written (its directives are refused
      * there) and is replaced by the main server's when merging. */
     c->mod = create_module_conf(p);
@@ -137,6 +138,16 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->ban_action = MERGE(ban_action);
     c->attack_score = MERGE(attack_score);
     c->dry_run = MERGE(dry_run);
+    /* The three values of RateLimitWAFNetwork go together. */
+    if (add->net_threshold != RLW_UNSET) {
+        c->net_threshold = add->net_threshold;
+        c->net_v4 = add->net_v4;
+        c->net_v6 = add->net_v6;
+    } else {
+        c->net_threshold = base->net_threshold;
+        c->net_v4 = base->net_v4;
+        c->net_v6 = base->net_v6;
+    }
     c->score_var = MERGE_PTR(score_var);
     /* A list set in a virtual host replaces the inherited one, like
      * mod_remoteip's proxy lists: what you read in the vhost is what
@@ -371,6 +382,62 @@ static const char *add_network(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* RateLimitWAFNetwork IPV4-PREFIX IPV6-PREFIX THRESHOLD, or Off. The
+ * entry's field is net_threshold; the prefixes go with it. A prefix of 0
+ * leaves that family's networks uncounted (not both). */
+static const char *set_network(cmd_parms *cmd, void *dconf, int argc,
+                               char *const argv[])
+{
+    const char *err;
+    apr_int64_t *field = field_of(cmd, dconf, argc > 0 ? argv[0] : "", &err),
+                v4, v6, t;
+    rlw_srv_conf_t *c = rlw_server_conf(cmd->server);
+
+    if (!field)
+        return err;
+    if (argc == 1 && !strcasecmp(argv[0], "off")) {
+        *field = 0;
+        c->net_v4 = c->net_v6 = 0;
+        return NULL;
+    }
+    if (argc != 3) {
+        const char *all = "";
+        int i;
+
+        for (i = 0; i < argc; i++)
+            all = apr_pstrcat(cmd->pool, all, i ? " " : "", argv[i], NULL);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not Off nor IPV4-PREFIX IPV6-PREFIX "
+                            "THRESHOLD (e.g. 24 48 20000)",
+                            cmd->cmd->name, all);
+    }
+    /* A /32 network would be its one client, counted twice. */
+    if (parse_int(argv[0], 0, 31, &v4))
+        return apr_psprintf(cmd->pool,
+                            "%s: IPv4 prefix '%s' is not a prefix length "
+                            "between 0 (no IPv4 networks) and 31",
+                            cmd->cmd->name, argv[0]);
+    if (parse_int(argv[1], 0, RLW_MAX_V6_PREFIX, &v6))
+        return apr_psprintf(cmd->pool,
+                            "%s: IPv6 prefix '%s' is not a prefix length "
+                            "between 0 (no IPv6 networks) and %d",
+                            cmd->cmd->name, argv[1], RLW_MAX_V6_PREFIX);
+    if (v4 == 0 && v6 == 0)
+        return apr_psprintf(cmd->pool,
+                            "%s: prefixes '%s %s' count no network (use Off)",
+                            cmd->cmd->name, argv[0], argv[1]);
+    if (parse_int(argv[2], 1, RLW_MAX_THRESHOLD, &t))
+        return apr_psprintf(cmd->pool,
+                            "%s: threshold '%s' is not a whole number of "
+                            "attacks between 1 and %" APR_INT64_T_FMT,
+                            cmd->cmd->name, argv[2],
+                            (apr_int64_t)RLW_MAX_THRESHOLD);
+    *field = t;
+    c->net_v4 = (int)v4;
+    c->net_v6 = (int)v6;
+    return NULL;
+}
+
 /* RateLimitWAFStore NAME ["CONFIG"]: NAME from the store registry
  * (rlw_store_registry.c), CONFIG checked by the backend. The entry's field
  * is store_name; store_config goes with it. */
@@ -547,6 +614,10 @@ const command_rec rlw_cmds[] = {
             "attacks in the window that trigger a ban", IN_SERVER(threshold),
             .min = 1, .max = RLW_MAX_THRESHOLD,
             .what = "a whole number of attacks"),
+    RLW_CMD(TAKE_ARGV, "RateLimitWAFNetwork", set_network,
+            "IPV4-PREFIX IPV6-PREFIX THRESHOLD: attacks of every client of "
+            "a network that ban the network, or Off",
+            IN_SERVER(net_threshold)),
     RLW_CMD(TAKE1, "RateLimitWAFWindow", set_duration,
             "sliding window length (main server only)", IN_MAIN(window_ms)),
     RLW_CMD(TAKE1, "RateLimitWAFBanTime", set_duration, "length of a first ban",
@@ -694,6 +765,7 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         DEFAULT(c, ban_action, RLW_ACTION_RESPOND);
         DEFAULT(c, attack_score, RLW_DEF_ATTACK_SCORE);
         DEFAULT(c, dry_run, 0);
+        DEFAULT(c, net_threshold, 0);
         if (!c->score_var)
             c->score_var = RLW_DEF_SCORE_VAR;
 
@@ -712,6 +784,18 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         c->policy.ban_max_ms = c->ban_max_ms;
         c->policy.allow_ban_ms = c->allow_ban_ms;
         c->policy.strike_decay_ms = c->strike_decay_ms;
+        c->net_policy = c->policy;
+        c->net_policy.threshold = (uint32_t)c->net_threshold;
+        /* A network no larger than one grouped IPv6 client would count
+         * that client twice under two names. */
+        if (c->net_threshold > 0 && c->net_v6 >= mod->v6_prefix)
+            return apr_psprintf(p,
+                                "RateLimitWAFNetwork: IPv6 prefix %d is not "
+                                "shorter than RateLimitWAFIPv6Prefix %d, the "
+                                "clients it would group (server %s:%u)",
+                                c->net_v6, mod->v6_prefix,
+                                s->server_hostname ? s->server_hostname : "?",
+                                (unsigned)s->port);
     }
     return NULL;
 }

@@ -15,7 +15,8 @@
  *                      score: ask the server's verdict source whether the
  *                      request was an attack; count it, maybe start a ban.
  * Clean requests cost one address parse and one atomic load while no ban
- * runs on the node, plus one uncontended stripe lock while one does.
+ * runs on the node, plus one uncontended stripe lock while one does (two
+ * with RateLimitWAFNetwork: the client's entry, then its network's).
  */
 #include <string.h>
 
@@ -33,6 +34,7 @@
 #include "mod_rlw.h"
 #include "rlw_duration.h"
 #include "rlw_log.h"
+#include "rlw_subject.h"
 #include "rlw_time.h"
 #include "rlw_version.h"
 #include "mod_rlw_verdict.h"
@@ -327,7 +329,8 @@ rlw_req_t *rlw_req_state(request_rec *r, int create)
     return rq;
 }
 
-/* Parses the client's address into rq; 0 on success. A virtual host in
+/* Parses the client's address into rq, and its network (when the server
+ * counts networks); 0 on success. A virtual host in
  * dry run counts and bans the client under its dry-run scope: its
  * decisions are reported, and never enforced by the hosts that are not in
  * dry run, which look the client up under the enforcing scope. */
@@ -359,7 +362,32 @@ parsed:
     rlw_addr_client(&rq->host, (unsigned)c->mod->v6_prefix, &rq->client);
     rq->client.scope = c->dry_run > 0 ? RLW_SCOPE_DRY_RUN : RLW_SCOPE_ENFORCE;
     rq->have_client = 1;
+    /* Its network, when networks of its family are counted here. */
+    rq->have_net =
+        c->net_threshold > 0 &&
+        rlw_subject_net(&rq->host, (unsigned)c->net_v4, (unsigned)c->net_v6,
+                        rq->client.scope, &rq->net) == 0;
     return 0;
+}
+
+/* 1 when the client's network is banned at now for this client: always
+ * for a normal one, only in the first RateLimitWAFAllowBanTime of the
+ * network's ban for an allowlisted one (a shared proxy inside a banned
+ * network gets its short ban, never the network's). Exempt clients are
+ * let through by the caller. Shared memory only, like the client's. */
+static int net_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq, int64_t now)
+{
+    rlw_client_info_t info;
+    int64_t until = 0;
+
+    if (!rq->have_net ||
+        !rlw_the_store->banned(rlw_the_store, &rq->net, now, &until))
+        return 0;
+    if (rlw_classify(c, &rq->host) != RLW_CLASS_ALLOW)
+        return 1;
+    if (rlw_the_store->get(rlw_the_store, &rq->net, now, &info) != APR_SUCCESS)
+        return 1;
+    return now < info.ban.start_ms + c->policy.allow_ban_ms;
 }
 
 static int rlw_post_read_request(request_rec *r)
@@ -377,7 +405,8 @@ static int rlw_post_read_request(request_rec *r)
         return DECLINED;
     now = rlw_now_ms();
     prev = rlw_log_ctx_set(r);
-    banned = rlw_the_store->banned(rlw_the_store, &rq->client, now, &until);
+    banned = rlw_the_store->banned(rlw_the_store, &rq->client, now, &until) ||
+             net_banned(c, rq, now);
     rlw_log_ctx_set(prev);
     if (!banned)
         return DECLINED;
@@ -501,16 +530,76 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     }
 }
 
+/* Logs and reports what one attack counted for the client's network led
+ * to: a ban of the network (every address in it), or the near-threshold
+ * mark. */
+static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
+                              const rlw_attack_t *a)
+{
+    char net[RLW_ADDR_STRLEN], who[RLW_ADDR_STRLEN], win[32], len[32];
+    char until[RLW_TIME_ISO_LEN];
+    rlw_req_t *rq = rlw_req_state(r, 0);
+    rlw_event_t ev;
+    int64_t now = rlw_now_ms();
+    int nrules = 0;
+
+    while (nrules < RLW_TOP_RULES && a->rules[nrules])
+        nrules++;
+    memset(&ev, 0, sizeof(ev));
+    ev.client = &rq->net;
+    ev.count = a->count;
+    ev.threshold = c->net_policy.threshold;
+    ev.window_ms = c->mod->window_ms;
+    ev.rule_ids = nrules ? a->rules : NULL;
+    ev.nrules = nrules;
+    ev.dry_run = c->dry_run;
+    ev.uri = r->unparsed_uri;
+    ev.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    ev.ban_class = "normal";
+    rlw_addr_format(&rq->net, net, sizeof(net));
+    rlw_addr_format(&rq->client, who, sizeof(who));
+    rlw_duration_format(c->mod->window_ms, win, sizeof(win));
+    if (a->verdict.kind == RLW_VERDICT_BAN) {
+        rlw_time_iso8601(a->ban.until_ms, 0, until, sizeof(until));
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "RLW00053: ban network=%s count=%u window=%s ban=%s "
+                      "strike=%u until=%s last_client=%s%s",
+                      net, a->count, win,
+                      rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
+                      a->verdict.strike, until, who,
+                      c->dry_run ? " dry_run=1" : "");
+        ev.kind = RLW_EV_BAN;
+        ev.ban = &a->ban;
+        ev.ban_ms = a->verdict.ban_ms;
+        ev.decided_by = c->mod->node_name;
+        rlw_event_emit(&ev);
+        rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
+        return;
+    }
+    if (rlw_near_reached(&c->net_policy, RLW_CLASS_NORMAL, &a->verdict,
+                         a->count)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "RLW00054: near threshold network=%s count=%u of %u "
+                      "window=%s last_client=%s",
+                      net, a->count, c->net_policy.threshold, win, who);
+        ev.kind = RLW_EV_NEAR_THRESHOLD;
+        rlw_event_emit(&ev);
+        rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);
+    }
+}
+
 static int rlw_log_transaction(request_rec *r)
 {
     rlw_srv_conf_t *c = rlw_server_conf(r->server);
     rlw_req_t *rq;
-    rlw_attack_t a;
+    rlw_attack_t a[2];
+    rlw_count_t what[2];
     rlw_class_t cls;
     rlw_hit_t hit;
-    apr_status_t rv;
+    apr_status_t rv[2];
     int64_t now;
     const void *prev;
+    int n;
 
     if (c->enabled <= 0 || !rlw_the_store)
         return DECLINED;
@@ -526,20 +615,35 @@ static int rlw_log_transaction(request_rec *r)
     rlw_setup_attack(r, rq, cls);
     hit.rules = rq->waf.rules;
     hit.nrules = rq->waf.nrules;
+    /* The client, and its network: the attacks of every client of a
+     * network add up, whatever each one's own count. An exempt client's
+     * attacks never count against its network. Both at once: with the
+     * memcached store, in one round of requests. */
+    what[0] = (rlw_count_t){&rq->client, cls, &c->policy};
+    what[1] = (rlw_count_t){&rq->net, RLW_CLASS_NORMAL, &c->net_policy};
+    n = rq->have_net && cls != RLW_CLASS_EXEMPT ? 2 : 1;
     now = rlw_now_ms();
     prev = rlw_log_ctx_set(r);
-    rv = rlw_the_store->attack(rlw_the_store, &rq->client, cls, &c->policy,
-                               &hit, now, &a);
+    rlw_store_count(rlw_the_store, n, what, &hit, now, a, rv);
     rlw_log_ctx_set(prev);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+    if (rv[0] != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv[0], r,
                       "RLW00007: store %s could not count an attack",
                       rlw_the_store->name);
-        return DECLINED;
+    } else {
+        if (a[0].verdict.kind != RLW_VERDICT_ALREADY_BANNED)
+            rlw_metrics_add(rlw_the_metrics, RLW_M_ATTACKS, now, 1);
+        report_attack(r, c, cls, &a[0]);
     }
-    if (a.verdict.kind != RLW_VERDICT_ALREADY_BANNED)
-        rlw_metrics_add(rlw_the_metrics, RLW_M_ATTACKS, now, 1);
-    report_attack(r, c, cls, &a);
+    if (n < 2)
+        return DECLINED;
+    if (rv[1] != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv[1], r,
+                      "RLW00055: store %s could not count an attack for "
+                      "the client's network",
+                      rlw_the_store->name);
+    else
+        report_net_attack(r, c, &a[1]);
     return DECLINED;
 }
 

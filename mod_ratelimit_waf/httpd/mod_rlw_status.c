@@ -76,12 +76,15 @@ static const char *addr_text(apr_pool_t *p, const rlw_addr_t *a)
     return apr_pstrdup(p, rlw_addr_format(a, buf, sizeof(buf)));
 }
 
-/* A client for an HTML cell: the address, marked when it is the dry-run
- * scope's (nobody enforces its ban). */
+/* A client for an HTML cell: the address, marked when it is a network
+ * (RateLimitWAFNetwork: its ban holds for every address in it) and when it
+ * is the dry-run scope's (nobody enforces its ban). */
 static const char *client_cell(apr_pool_t *p, const rlw_addr_t *a)
 {
     const char *t = html(p, addr_text(p, a));
 
+    if (a->kind == RLW_KIND_NET)
+        t = apr_pstrcat(p, t, " <span class=\"tag meta\">network</span>", NULL);
     return a->scope == RLW_SCOPE_DRY_RUN
                ? apr_pstrcat(p, t, " <span class=\"tag meta\">dry run</span>",
                              NULL)

@@ -65,6 +65,17 @@ typedef struct rlw_attack {
                                     * most frequent first, 0 = none */
 } rlw_attack_t;
 
+/* One subject an attack counts for (rlw_subject.h), under its own class
+ * and policy: the client, its network, ... */
+typedef struct rlw_count {
+    const rlw_addr_t *subject;
+    rlw_class_t cls;
+    const rlw_policy_t *policy;
+} rlw_count_t;
+
+/* At most this many subjects per attack. */
+#define RLW_COUNT_MAX_SUBJECTS 4
+
 /* Counters a store keeps for status pages and logs (monotonic). */
 typedef struct rlw_store_stats {
     uint64_t tracked;      /* clients currently held */
@@ -109,6 +120,16 @@ struct rlw_store {
                            rlw_class_t cls, const rlw_policy_t *p,
                            const rlw_hit_t *hit, int64_t now_ms,
                            rlw_attack_t *out);
+
+    /* Optional (NULL: attack() for each in turn, see rlw_store_count()):
+     * counts one attack for each of the n subjects of what (1 to
+     * RLW_COUNT_MAX_SUBJECTS), as attack() would for each, filling out[i]
+     * and rv[i]; a backend that goes to the network counts them at once
+     * (one round of requests for all, each subject's on its own server),
+     * not one after the other. */
+    void (*attack_many)(rlw_store_t *st, int n, const rlw_count_t *what,
+                        const rlw_hit_t *hit, int64_t now_ms, rlw_attack_t *out,
+                        apr_status_t *rv);
 
     /* Fills *out with what this node knows of client (count in the
      * store's window at now_ms). APR_NOTFOUND when it holds nothing. Never
@@ -184,6 +205,13 @@ typedef struct rlw_store_backend {
     const char *(*create)(apr_pool_t *pool, const rlw_store_params_t *params,
                           rlw_store_t **out);
 } rlw_store_backend_t;
+
+/* Counts one attack for each of the n subjects of what (1 to
+ * RLW_COUNT_MAX_SUBJECTS): st's attack_many(), or attack() for each in
+ * turn. out[i] and rv[i] as attack() gives them for what[i]. */
+void rlw_store_count(rlw_store_t *st, int n, const rlw_count_t *what,
+                     const rlw_hit_t *hit, int64_t now_ms, rlw_attack_t *out,
+                     apr_status_t *rv);
 
 /* The backend named name, or NULL. */
 const rlw_store_backend_t *rlw_store_backend_find(const char *name);

@@ -30,7 +30,10 @@
 #include <apr_strings.h>
 #include <apr_shm.h>
 
+#include <pthread.h>
+
 #include "rlw_mc_internal.h"
+#include "rlw_log.h"
 
 const char *rlw_store_mc_check_config(apr_pool_t *p, const char *config)
 {
@@ -186,6 +189,61 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     rlw_mc_note_success(st, now);
     rlw_mc_push(st, &conn);
     return APR_SUCCESS;
+}
+
+/* One subject of attack_many(), counted in a thread of its own. */
+typedef struct mc_job {
+    rlw_store_t *base;
+    const rlw_count_t *what;
+    const rlw_hit_t *hit;
+    int64_t now;
+    const void *log_ctx; /* the caller's (rlw_log.h), for log lines */
+    rlw_attack_t *out;
+    apr_status_t rv;
+} mc_job_t;
+
+static void *mc_job_run(void *arg)
+{
+    mc_job_t *j = arg;
+
+    rlw_log_ctx_set(j->log_ctx);
+    j->rv = mc_attack(j->base, j->what->subject, j->what->cls, j->what->policy,
+                      j->hit, j->now, j->out);
+    return NULL;
+}
+
+/* Each subject's counting is two round trips to the server its pseudonym
+ * hashes to, on a connection of its own (the pool holds two per thread):
+ * the first subject's in the calling thread, the others' at the same time
+ * in short-lived threads, so an attack counted for a client and its
+ * network costs the time of one subject's round trips, not the sum. A
+ * thread that cannot be made counts its subject here, after the others. */
+static void mc_attack_many(rlw_store_t *base, int n, const rlw_count_t *what,
+                           const rlw_hit_t *hit, int64_t now, rlw_attack_t *out,
+                           apr_status_t *rv)
+{
+    mc_job_t jobs[RLW_COUNT_MAX_SUBJECTS];
+    pthread_t tid[RLW_COUNT_MAX_SUBJECTS];
+    int started[RLW_COUNT_MAX_SUBJECTS];
+    const void *ctx = rlw_log_ctx_set(NULL);
+    int i;
+
+    rlw_log_ctx_set(ctx);
+    if (n > RLW_COUNT_MAX_SUBJECTS)
+        n = RLW_COUNT_MAX_SUBJECTS;
+    for (i = 1; i < n; i++) {
+        jobs[i] = (mc_job_t){base, &what[i], hit, now, ctx, &out[i], 0};
+        started[i] = pthread_create(&tid[i], NULL, mc_job_run, &jobs[i]) == 0;
+    }
+    rv[0] = mc_attack(base, what[0].subject, what[0].cls, what[0].policy, hit,
+                      now, &out[0]);
+    for (i = 1; i < n; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            mc_job_run(&jobs[i]);
+        rv[i] = jobs[i].rv;
+    }
 }
 
 /* ban() and unban() change the client's record in memcached and journal
@@ -353,6 +411,7 @@ static void set_ops(rlw_mc_store_t *st)
     st->base.banned = mc_banned;
     st->base.get = mc_get;
     st->base.attack = mc_attack;
+    st->base.attack_many = mc_attack_many;
     st->base.unban = mc_unban;
     st->base.stats = mc_stats;
     st->base.health = mc_health;
@@ -442,7 +501,10 @@ static const char *mc_backend_create(apr_pool_t *pool,
     conf.timeout_ms = params->timeout_ms;
     conf.policy = params->policy;
     conf.retry_secs = (int)((params->retry_ms + 999) / 1000);
-    conf.pool_size = params->pool_size > 0 ? params->pool_size : 1;
+    /* Two connections per thread: an attack counts its client and its
+     * network at once (mc_attack_many()); the second is only opened when
+     * used. */
+    conf.pool_size = 2 * (params->pool_size > 0 ? params->pool_size : 1);
     return rlw_store_mc_create(pool, local, &conf, params->keys, out);
 }
 

@@ -26,3 +26,18 @@ const rlw_store_backend_t *rlw_store_backend_find(const char *name)
     }
     return NULL;
 }
+
+void rlw_store_count(rlw_store_t *st, int n, const rlw_count_t *what,
+                     const rlw_hit_t *hit, int64_t now_ms, rlw_attack_t *out,
+                     apr_status_t *rv)
+{
+    int i;
+
+    if (n > 1 && st->attack_many) {
+        st->attack_many(st, n, what, hit, now_ms, out, rv);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        rv[i] = st->attack(st, what[i].subject, what[i].cls, what[i].policy,
+                           hit, now_ms, &out[i]);
+}

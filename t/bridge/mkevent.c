@@ -3,6 +3,8 @@
  * exactly what the module writes.
  *
  * Usage: mkevent ban|unban|near ADDRESS|NETWORK SECONDS [REASON] [dry]
+ *   ADDRESS|NETWORK: a client ("198.51.100.2", "2001:db8:1::/64"), or
+ *          "net:" and a network of RateLimitWAFNetwork ("net:198.51.100.0/24")
  *   ban:   a ban of SECONDS starting now
  *   unban: the end of a ban of SECONDS that started now; REASON "manual"
  *          or "expired"
@@ -24,7 +26,7 @@ int main(int argc, char **argv)
     rlw_addr_t client;
     rlw_ban_state_t ban;
     const char *err;
-    int n;
+    int n, net;
 
     if (argc < 4) {
         fprintf(stderr, "usage: mkevent ban|unban|near ADDRESS SECONDS "
@@ -32,10 +34,14 @@ int main(int argc, char **argv)
         return 2;
     }
     memset(&client, 0, sizeof(client));
+    if ((net = strncmp(argv[2], "net:", 4) == 0))
+        argv[2] += 4;
     if ((err = rlw_cidr_parse(argv[2], &client)) != NULL) {
         fprintf(stderr, "mkevent: %s: %s\n", argv[2], err);
         return 2;
     }
+    if (net)
+        client.kind = RLW_KIND_NET;
     clock_gettime(CLOCK_REALTIME, &ts);
     memset(&ev, 0, sizeof(ev));
     memset(&ban, 0, sizeof(ban));

@@ -184,7 +184,7 @@ in_srv nft add element inet ratelimit_waf banned4 '{ 198.51.100.99 timeout 60s }
 check "ruleset loads again (idempotent)" in_srv nft -f "$RULESET"
 check "a reload keeps running bans" in_set banned4 198.51.100.99
 rules=$(in_srv nft list chain inet ratelimit_waf input | grep -c 'drop')
-check "a reload does not double the rules ($rules drop rules)" test "$rules" -eq 2
+check "a reload does not double the rules ($rules drop rules)" test "$rules" -eq 4
 in_srv nft delete element inet ratelimit_waf banned4 '{ 198.51.100.99 }'
 check "chain hooks input at priority filter - 10" \
     bash -c "ip netns exec $SRV nft list chain inet ratelimit_waf input \
@@ -284,6 +284,7 @@ pwn=$TMP/pwned
     echo '{"event":{"action":"ban","end":"2026-02-30T00:00:00.000Z"},"source":{"ip":"198.51.100.2"}}'
     echo "{\"event\":{\"action\":\"ban\",\"end\":\"$future\"},\"source\":{\"ip\":\"198.51.100.2\"},\"rlw\":{\"dry_run\":\"yes\"}}"
     echo '{"event":{"action":"ban","end":NaN},"source":{"ip":"198.51.100.2"}}'
+    echo "{\"event\":{\"action\":\"ban\",\"end\":\"$future\"},\"source\":{\"address\":\"198.51.100.0/24\"},\"rlw\":{\"kind\":\"net; flush ruleset\"}}"
     printf '{"event":{"action":"ban\xff\xfe"},"source":{"ip":"198.51.100.2"}}\n'
     python3 -c 'print("[" * 30000 + "]" * 30000)'
     python3 -c 'print("{\"x\":\"" + "A" * 200000 + "\"}")'
@@ -299,7 +300,7 @@ check "nothing from the input was executed" test ! -e "$pwn"
 check "the table is still there" bash -c "ip netns exec $SRV nft list table inet ratelimit_waf >/dev/null"
 check "no table was added" bash -c "! ip netns exec $SRV nft list tables | grep -q pwned"
 skipped=$(grep -c "skipped" "$TMP/bridge.err")
-check "every bad line was reported on stderr ($skipped of 26)" test "$skipped" -ge 26
+check "every bad line was reported on stderr ($skipped of 27)" test "$skipped" -ge 27
 check "no internal error" bash -c "! grep -q 'internal error' '$TMP/bridge.err'"
 check "the good line after them was applied" in_set banned4 198.51.100.2
 # JSON keeps the last of duplicate keys: that one was an unban of nothing.
@@ -319,6 +320,36 @@ check "IPv4 from the same client still can" reach 198.51.100.2 198.51.100.1
 event unban 2001:db8:1::/64 30 manual | bridge
 check "manual unban of the /64" not_in_set banned6 2001:db8:1::/64
 check "2001:db8:1::2 gets through again" reach 2001:db8:1::2 2001:db8:1::1
+
+# ---- a network's ban (RateLimitWAFNetwork): a prefix in the set ----
+
+event ban 198.51.100.2 60 | bridge
+event ban net:198.51.100.0/24 30 | bridge
+check "a network's ban puts its prefix in bannednet4" in_set bannednet4 198.51.100.0/24
+check "... over a client of it banned already, without an nft error" no_nft_error
+check "198.51.100.3 (in the /24, never banned itself) cannot connect" \
+    blocked 198.51.100.3 198.51.100.1
+t=$(timeout_of bannednet4 198.51.100.0/24)
+check "the prefix times out with the network's ban (${t:-none})" \
+    bash -c "case '$t' in 2[0-9]s|30s) exit 0 ;; *) exit 1 ;; esac"
+event ban 198.51.100.3 60 | bridge
+check "a client ban inside a banned network: no nft error" no_nft_error
+event unban net:198.51.100.0/24 30 manual | bridge
+check "a manual unban of the network deletes the prefix" \
+    not_in_set bannednet4 198.51.100.0/24
+check "... and logs no nft error" no_nft_error
+check "the client banned on its own stays blocked" blocked 198.51.100.2 198.51.100.1
+event unban 198.51.100.2 60 manual | bridge
+event unban 198.51.100.3 60 manual | bridge
+check "198.51.100.2 gets through once its own ban is lifted" \
+    reach 198.51.100.2 198.51.100.1
+check "banned4 is empty again" set_empty banned4
+event ban net:2001:db8::/32 30 | bridge
+check "an IPv6 network's prefix in bannednet6" in_set bannednet6 2001:db8::/32
+check "2001:db8:2::2 (in the network) cannot connect" blocked 2001:db8:2::2 2001:db8:1::1
+event unban net:2001:db8::/32 30 manual | bridge
+check "the IPv6 network's prefix is deleted by its unban" not_in_set bannednet6 2001:db8::/32
+check "2001:db8:2::2 gets through again" reach 2001:db8:2::2 2001:db8:1::1
 
 # ---- options ----
 

@@ -19,8 +19,13 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 ctl="$top/tools/rlwafctl"
 so="$top/mod_ratelimit_waf/.libs/mod_ratelimit_waf.so"
 moddir=/usr/lib/apache2/modules
-mc_ports=(11611 11612)
-servers="--SERVER=127.0.0.1:11611 --SERVER=127.0.0.1:11612"
+# RLW_CLI_MC_PORTS="P1 P2", RLW_CLI_MC_SPARE="P3 P4", RLW_CLI_PORTS=LO-HI:
+# other ports than the defaults (when another run holds them).
+read -r -a mc_ports <<<"${RLW_CLI_MC_PORTS:-11611 11612}"
+servers="--SERVER=127.0.0.1:${mc_ports[0]} --SERVER=127.0.0.1:${mc_ports[1]}"
+http_ports=${RLW_CLI_PORTS:-18800-18899}
+# A port that hangs, one where nobody listens (RLW_CLI_MC_SPARE="P3 P4").
+read -r hung_port dead_port <<<"${RLW_CLI_MC_SPARE:-11613 11619}"
 pass=0
 fail=0
 
@@ -93,6 +98,28 @@ run "${R[@]}" --json status $C
 check "  --json: banned false, the lifted ban kept" json "j['banned'] is False and j['ban']['active'] is False and j['exit']==1"
 run "${R[@]}" list;                 check "list is empty" bash -c '[ '$rc' = 0 ] && grep -q "^no running bans" <<<"$1"' _ "$out"
 run "${R[@]}" --json list;          check "list --json is empty" json "j['bans']==[] and j['active']==0"
+
+echo "# networks (RateLimitWAFNetwork): a prefix shorter than a client's"
+NET=203.0.113.0/24
+run "${R[@]}" status $NET;          check "status of a fresh network exits 1" [ $rc = 1 ]
+check "  and names it a network" grep -q "^network  *$NET" <<<"$out"
+run "${R[@]}" ban $NET 10m;         check "ban $NET 10m exits 0" [ $rc = 0 ]
+check "  and says it banned the network" grep -q "banned network $NET for 10m" <<<"$out"
+run "${R[@]}" --json status $NET
+check "  status --json: banned, kind network" json "j['banned'] is True and j['client']=='$NET' and j['kind']=='network'"
+run "${R[@]}" status 203.0.113.7;   check "  an address inside is not banned as a client" [ $rc = 1 ]
+run "${R[@]}" --json list
+check "  list --json holds the network, kind network" json "[(b['client'],b.get('kind')) for b in j['bans']]==[('$NET','network')]"
+run "${R[@]}" --json status 2001:db8:1::/48
+check "an IPv6 /48 is a network too" json "j['kind']=='network' and j['client']=='2001:db8:1::/48'"
+run "${R[@]}" --json status 2001:db8:1:2::/64
+check "an IPv6 /64 is a grouped client (no kind)" json "'kind' not in j and j['client']=='2001:db8:1:2::/64'"
+run "${R[@]}" --event-log "$W/net-events.log" unban $NET
+check "unban $NET exits 0" [ $rc = 0 ]
+check "  its event has source.address $NET, rlw.kind network, no source.ip" python3 -c 'import json,sys
+e=[json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if len(e)==1 and e[0]["source"]=={"address":sys.argv[2]} and e[0]["rlw"]["kind"]=="network" else 1)' "$W/net-events.log" $NET
+run "${R[@]}" list;                 check "list is empty again" grep -q "^no running bans" <<<"$out"
 
 echo "# SIEM events of ban and unban (--event-log)"
 # events FILE EXPR: every line of FILE parses as JSON; EXPR (Python) holds
@@ -239,7 +266,8 @@ expect() { # expect CODE PATTERN NAME CMD...
 expect 2 "not a client address" "bad IP" "${R[@]}" status 300.1.2.3
 expect 2 "not a client address" "an address with a zone" "${R[@]}" status fe80::1%eth0
 expect 2 "not a client address" "a host name" "${R[@]}" ban www.example.com 1m
-expect 2 "not a client" "a network that is not a client" "${R[@]}" status 10.0.0.0/8
+expect 2 "not a client nor a network" "an IPv6 network longer than a client" "${R[@]}" status 2001:db8::/96
+expect 2 "not a client nor a network" "a /0" "${R[@]}" status 0.0.0.0/0
 expect 2 "not a client address" "an empty client" "${R[@]}" status ""
 run "${R[@]}" status $'192.0.2.1\n[error] forged line'
 check "a newline in the client cannot forge a line" bash -c '[ '$rc' = 2 ] && [ $(wc -l <<<"$1") = 1 ]' _ "$err"
@@ -289,9 +317,9 @@ expect 3 "secret refused" "a directory as secret" "$ctl" --memcached "$servers" 
 echo "# memcached unreachable (exit 4)"
 for cmd in "status 192.0.2.1" "ban 192.0.2.1 1m" "unban 192.0.2.1" "list"; do
     t0=$(now_ms)
-    run "$ctl" --memcached "--SERVER=127.0.0.1:11619" --secret "$W/secret" $cmd
+    run "$ctl" --memcached "--SERVER=127.0.0.1:$dead_port" --secret "$W/secret" $cmd
     dt=$(( $(now_ms) - t0 ))
-    if [ $rc = 4 ] && [ $dt -lt 2500 ] && grep -q "127.0.0.1:11619" <<<"$err"; then
+    if [ $rc = 4 ] && [ $dt -lt 2500 ] && grep -q "127.0.0.1:$dead_port" <<<"$err"; then
         ok "dead memcached: $cmd exits 4 in ${dt}ms naming the server"
     else nok "dead memcached: $cmd" "exit $rc after ${dt}ms: $err"; fi
 done
@@ -302,14 +330,14 @@ run "$ctl" --memcached "--SERVER=10.255.255.1:11211" --secret "$W/secret" --time
 dt=$(( $(now_ms) - t0 ))
 check "unreachable memcached: exit 4 within 2.5s (${dt}ms)" bash -c "[ $rc = 4 ] && [ $dt -lt 2500 ]"
 # A server that takes connections and never answers: the timeout bounds it.
-python3 -c 'import socket,time
+python3 -c 'import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 11613)); s.listen(64); time.sleep(60)' &
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); time.sleep(60)' "$hung_port" &
 hung=$!
-for _ in $(seq 30); do port_busy 11613 && break; sleep 0.1; done
+for _ in $(seq 30); do port_busy $hung_port && break; sleep 0.1; done
 for cmd in "status 192.0.2.1" "list"; do
     t0=$(now_ms)
-    run "$ctl" --memcached "--SERVER=127.0.0.1:11613" --secret "$W/secret" $cmd
+    run "$ctl" --memcached "--SERVER=127.0.0.1:$hung_port" --secret "$W/secret" $cmd
     dt=$(( $(now_ms) - t0 ))
     check "hung memcached: $cmd exits 4 within 2.5s (${dt}ms)" bash -c "[ $rc = 4 ] && [ $dt -lt 2500 ]"
 done
@@ -317,7 +345,7 @@ kill $hung 2>/dev/null; wait $hung 2>/dev/null
 # One of the two servers dead: whatever hashes to it fails, loudly.
 fails=0
 for i in $(seq 1 8); do
-    run "$ctl" --memcached "--SERVER=127.0.0.1:11611 --SERVER=127.0.0.1:11619" --secret "$W/secret" ban 192.0.2.$((100 + i)) 1m
+    run "$ctl" --memcached "--SERVER=127.0.0.1:${mc_ports[0]} --SERVER=127.0.0.1:$dead_port" --secret "$W/secret" ban 192.0.2.$((100 + i)) 1m
     case $rc in 0) ;; 4) fails=$((fails + 1)) ;; *) fails=99 ;; esac
 done
 check "half the pool dead: some bans exit 4, none exits otherwise ($fails of 8)" bash -c "[ $fails -ge 1 ] && [ $fails -le 8 ]"
@@ -339,7 +367,7 @@ if [ ! -f "$so" ]; then
 else
     echo "# one httpd node using the same memcached"
     port=
-    for p in $(seq 18800 18899); do port_busy "$p" || { port=$p; break; }; done
+    for p in $(seq ${http_ports%-*} ${http_ports#*-}); do port_busy "$p" || { port=$p; break; }; done
     H="$W/httpd"
     mkdir -p "$H/run" "$H/logs" "$H/htdocs" "$H/conf.d"
     echo ok > "$H/htdocs/index.html"
@@ -363,6 +391,7 @@ RateLimitWAFStore memcached "$servers"
 RateLimitWAFSecretFile cluster.key
 RateLimitWAFSyncInterval 200ms
 RateLimitWAFNodeName node-a
+RateLimitWAFNetwork 24 48 1000
 CONF
     F=("$ctl" -f "$httpd_conf")
     if ! /usr/sbin/apache2 -d "$H" -f "$httpd_conf" -k start 2>"$W/httpd.err"; then
@@ -393,6 +422,15 @@ CONF
         check "rlwafctl unban $N" [ $rc = 0 ]
         ms=$(wait_code $N 200); r=$?
         check "  the node lets $N through again within 1s (${ms}ms)" bash -c "[ $r = 0 ] && [ $ms -le 1200 ]"
+
+        run "${F[@]}" ban 192.0.2.0/24 2m
+        check "rlwafctl bans the network 192.0.2.0/24" [ $rc = 0 ]
+        ms=$(wait_code 192.0.2.77 404); r=$?
+        check "  the node answers 404 to an address inside within 1s (${ms}ms)" bash -c "[ $r = 0 ] && [ $ms -le 1200 ]"
+        check "  and 200 to another network" [ "$(code 192.0.3.1)" = 200 ]
+        run "${F[@]}" unban 192.0.2.0/24
+        ms=$(wait_code 192.0.2.77 200); r=$?
+        check "  unban of the network reaches the node (${ms}ms)" bash -c "[ $rc = 0 ] && [ $r = 0 ] && [ $ms -le 1200 ]"
 
         A=198.51.100.30
         for _ in 1 2; do code $A /attack >/dev/null; done

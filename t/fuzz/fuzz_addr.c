@@ -1,8 +1,8 @@
 /* fuzz_addr.c - addresses and networks (rlw_addr.c): X-Forwarded-For
  * values through mod_remoteip, CIDR lists in directives, the admin form's
  * client field. Promises: parse(format(x)) == x for every parsed host and
- * network, no bit beyond the prefix, scope and pad zero, a network contains its
- * own address, a client identity is stable under grouping. */
+ * network, no bit beyond the prefix, scope and kind zero, a network contains
+ * its own address, a client identity is stable under grouping. */
 #include "fuzz.h"
 #include "rlw_addr.h"
 
@@ -12,7 +12,7 @@ static void check_canonical(const rlw_addr_t *a)
 
     FUZZ_CHECK(a->family == RLW_AF_INET || a->family == RLW_AF_INET6);
     FUZZ_CHECK(a->prefix <= bits);
-    FUZZ_CHECK(a->scope == RLW_SCOPE_ENFORCE && a->pad == 0);
+    FUZZ_CHECK(a->scope == RLW_SCOPE_ENFORCE && a->kind == RLW_KIND_CLIENT);
     for (i = a->family == RLW_AF_INET ? 4 : 16; i < 16; i++)
         FUZZ_CHECK(a->bytes[i] == 0);
 }

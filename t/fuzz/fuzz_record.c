@@ -5,6 +5,7 @@
  * (0 <= start <= until, a canonical client, a printable node name). */
 #include "fuzz.h"
 #include "rlw_record.h"
+#include "rlw_subject.h"
 
 /* With RLW_FUZZ_WRITE_SEEDS=<dir> set, the first run writes records made
  * by the encoders into <dir> (how t/fuzz/corpus/record was made). */
@@ -38,6 +39,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(rlw_cidr_parse("2001:db8:1:2::/64", &j.client) == NULL);
     FUZZ_CHECK(rlw_journal_encode(&j, rec) == 0);
     fuzz_write_seed(dir, "journal-unban-v6", rec, RLW_JOURNAL_LEN);
+    /* A network's entry (RateLimitWAFNetwork): version 3. */
+    j.action = RLW_JOURNAL_BAN;
+    FUZZ_CHECK(rlw_addr_parse("198.51.100.7", &j.client) == 0);
+    FUZZ_CHECK(rlw_subject_net(&j.client, 24, 48, 0, &j.client) == 0);
+    FUZZ_CHECK(rlw_journal_encode(&j, rec) == 0);
+    fuzz_write_seed(dir, "journal-ban-net", rec, RLW_JOURNAL_LEN);
     return 0;
 }
 
@@ -68,6 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    j.action == RLW_JOURNAL_UNBAN);
         FUZZ_CHECK(j.client.family == RLW_AF_INET ||
                    j.client.family == RLW_AF_INET6);
+        /* A valid subject, whose kind the version names. */
+        FUZZ_CHECK(rlw_subject_valid(&j.client));
+        FUZZ_CHECK((in[1] == RLW_JOURNAL_SUBJECT_VERSION) ==
+                   (j.client.kind != RLW_KIND_CLIENT));
         FUZZ_CHECK(j.ban.start_ms >= 0 && j.ban.start_ms <= j.ban.until_ms);
         FUZZ_CHECK(n >= 1 && n < RLW_NODE_LEN);
         for (i = 0; i < n; i++)

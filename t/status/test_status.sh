@@ -339,7 +339,8 @@ bad 'client=192.0.2.1' 'action must be ban or unban'
 bad 'action=ban' 'client is missing'
 bad 'action=ban&client=not-an-ip' "'not-an-ip' is not an IPv4 or IPv6"
 bad 'action=ban&client=192.0.2.1%25eth0' 'is not an IPv4 or IPv6'
-bad 'action=ban&client=2001:db8::/48' 'neither an address nor a client network'
+bad 'action=ban&client=2001:db8::/96' 'neither an address, a client network'
+bad 'action=ban&client=192.0.2.0/0' 'neither an address, a client network'
 bad 'action=ban&client=192.0.2.1&duration=0' 'longer than zero'
 bad 'action=ban&client=192.0.2.1&duration=abc' "duration 'abc'"
 bad 'action=ban&client=192.0.2.1&duration=400d' 'duration'
@@ -380,6 +381,18 @@ check "events: manual ban with user.name" $check json /dev/stdin \
     < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$root/logs/events.log")
 check "events: manual unban" $check json /dev/stdin \
     "any(e['event']['action'] == 'unban' and e['event'].get('reason') == 'manual' for e in d)" \
+    < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$root/logs/events.log")
+
+# A network (RateLimitWAFNetwork): a prefix shorter than a client's.
+expect 303 "ban of a network by its /48" /rlw-admin \
+    --data "action=ban&client=2001:db8:7::/48&duration=1h&token=$T_BAN"
+check "... the status page lists it with kind network" bash -c "
+    curl -s -H 'Host: localhost' '$base/rlw-status?json' | python3 -c 'import json, sys
+sys.exit(0 if any(b[\"client\"] == \"2001:db8:7::/48\" and b.get(\"kind\") == \"network\" for b in json.load(sys.stdin)[\"bans\"]) else 1)'"
+expect 303 "... and its unban" /rlw-admin \
+    --data "action=unban&client=2001:db8:7::/48&token=$T_UNBAN"
+check "events: the network's manual ban and unban, kind network" $check json /dev/stdin \
+    "[e['event']['action'] for e in d if e.get('rlw', {}).get('network') == '2001:db8:7::/48' and e['rlw'].get('kind') == 'network'] == ['ban', 'unban']" \
     < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$root/logs/events.log")
 
 # --- the page in a real browser ------------------------------------------

@@ -41,7 +41,7 @@ START_TEST(parse_good_host)
     ck_assert_msg(rlw_addr_parse(c->text, &a) == 0, "\"%s\" refused", c->text);
     ck_assert_int_eq(a.family, c->family);
     ck_assert_int_eq(a.prefix, c->family == RLW_AF_INET ? 32 : 128);
-    ck_assert_int_eq(a.scope | a.pad, 0); /* enforcing scope */
+    ck_assert_int_eq(a.scope | a.kind, 0); /* enforcing scope */
     if (c->family == RLW_AF_INET) {
         static const uint8_t zero[12];
 

@@ -352,18 +352,23 @@ START_TEST(pseudonym_deterministic_across_loads)
     pseudo_of(&node2, "2001:db8:0:1::1", 64, b);
     ck_assert_str_ne(a, b);
 
-    /* The pad is hashed as zero whatever the caller left in it. */
+    /* The kind is hashed: a network is another identity than the client
+     * (or grouped client) of the same bits, with its own keys, the same
+     * on every node. */
     {
         rlw_addr_t c;
 
         ck_assert_int_eq(rlw_addr_parse("192.0.2.1", &c), 0);
         ck_assert_int_eq(rlw_pseudonym(&node1, &c, a), 0);
-        c.pad = 0x01;
+        c.kind = RLW_KIND_NET;
         ck_assert_int_eq(rlw_pseudonym(&node1, &c, b), 0);
+        ck_assert_str_ne(a, b);
+        ck_assert_int_eq(rlw_pseudonym(&node2, &c, a), 0);
         ck_assert_str_eq(a, b);
         /* The dry-run scope is another identity, with its own keys, and
          * the same on every node. */
-        c.pad = 0;
+        ck_assert_int_eq(rlw_addr_parse("192.0.2.1", &c), 0);
+        ck_assert_int_eq(rlw_pseudonym(&node1, &c, a), 0);
         c.scope = RLW_SCOPE_DRY_RUN;
         ck_assert_int_eq(rlw_pseudonym(&node1, &c, b), 0);
         ck_assert_str_ne(a, b);

@@ -15,6 +15,7 @@
 #include <check.h>
 
 #include "rlw_event.h"
+#include "rlw_subject.h"
 #include "unit_suites.h"
 
 #include "json_leaves.h"
@@ -209,6 +210,39 @@ START_TEST(ban_values)
     ck_assert_str_eq(jl_str("message"),
                      "Banned 192.0.2.7 for 10m after 20 attacks in 1m "
                      "(strike 2)");
+}
+END_TEST
+
+/* A network's ban: no source.ip (a network is no address), its CIDR in
+ * source.address (the bridge's prefix) and rlw.network, rlw.kind names
+ * the kind; the message says it is a network. */
+START_TEST(ban_network)
+{
+    rlw_event_t ev = fixture(RLW_EV_BAN);
+    rlw_addr_t h, n;
+
+    ck_assert_int_eq(rlw_addr_parse("198.51.100.77", &h), 0);
+    ck_assert_int_eq(rlw_subject_net(&h, 24, 48, 0, &n), 0);
+    ev.client = &n;
+    format_and_parse(&ev);
+    ck_assert_int_eq(jl_kind_of("source.ip"), '?');
+    ck_assert_str_eq(jl_str("source.address"), "198.51.100.0/24");
+    ck_assert_int_eq(jl_kind_of("rlw.client"), '?');
+    ck_assert_str_eq(jl_str("rlw.network"), "198.51.100.0/24");
+    ck_assert_str_eq(jl_str("rlw.kind"), "network");
+    ck_assert_str_eq(jl_str("message"),
+                     "Banned network 198.51.100.0/24 for 10m after 20 "
+                     "attacks in 1m (strike 2)");
+    ev = fixture(RLW_EV_NEAR_THRESHOLD);
+    ck_assert_int_eq(rlw_addr_parse("2001:db8:aa:bb::1", &h), 0);
+    ck_assert_int_eq(rlw_subject_net(&h, 24, 48, 0, &n), 0);
+    ev.client = &n;
+    format_and_parse(&ev);
+    ck_assert_str_eq(jl_str("source.address"), "2001:db8:aa::/48");
+    ck_assert_str_eq(jl_str("rlw.kind"), "network");
+    ck_assert_str_eq(jl_str("message"),
+                     "Network 2001:db8:aa::/48 is near the threshold (16 of "
+                     "20 attacks in 1m)");
 }
 END_TEST
 
@@ -720,6 +754,7 @@ Suite *event_suite(void)
     tcase_add_loop_test(tc, every_kind_is_valid_json, 0, N(kinds));
     tcase_add_test(tc, ban_values);
     tcase_add_test(tc, ban_ipv6_group_dry_run_manual);
+    tcase_add_test(tc, ban_network);
     tcase_add_test(tc, unban_values);
     tcase_add_test(tc, store_values);
     tcase_add_test(tc, timestamps_at_the_edges);

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "rlw_record.h"
+#include "rlw_subject.h"
 #include "unit_suites.h"
 
 /* ---- ban record ---- */
@@ -231,7 +232,7 @@ static const wire_bad_t bad_wire[] = {
     {0, 'j', "kind"},
     {1, 0, "version 0"},
     {1, 1, "version 1 (no epoch promise, refused)"},
-    {1, 3, "version 3"},
+    {1, 3, "version 3 naming a client"},
     {2, 0, "action 0"},
     {2, 3, "action 3"},
     {2, 255, "action 255"},
@@ -244,7 +245,9 @@ static const wire_bad_t bad_wire[] = {
     {4, 8, "IPv4 prefix 8 with host bits set"},
     {5, 2, "scope 2"},
     {5, 0xff, "scope 255"},
-    {6, 0x80, "pad"},
+    {6, 0x80, "kind 128"},
+    {6, 1, "a network's kind in a version 2 entry"},
+    {6, 2, "key kind (not made yet)"},
     {11, 1, "IPv4 unused byte 4"},
     {22, 0x80, "IPv4 unused byte 15"},
     {30, 0x80, "negative start"},
@@ -367,7 +370,7 @@ START_TEST(journal_encode_refuses)
             j.client.prefix = 33;
             break;
         case 5:
-            j.client.pad = 1;
+            j.client.kind = 3; /* no such kind */
             break;
         case 6:
             j.client.bytes[4] = 1;
@@ -423,6 +426,48 @@ END_TEST
  * value, no byte the decoder ignores). Some changes (a strike count, a
  * node letter) are legitimately valid; the test checks that they happen
  * too, so it cannot pass by refusing everything. */
+/* A network's entry: version 3, its kind in byte 6, the rest as a
+ * client's; a node that predates kinds refuses it by its version. */
+START_TEST(journal_network)
+{
+    unsigned char out[RLW_JOURNAL_LEN], again[RLW_JOURNAL_LEN];
+    rlw_journal_t j, back;
+    rlw_addr_t host;
+
+    make_journal(&j, "192.0.2.1", 64);
+    ck_assert_int_eq(rlw_addr_parse("198.51.100.77", &host), 0);
+    ck_assert_int_eq(rlw_subject_net(&host, 24, 48, 0, &j.client), 0);
+    ck_assert_int_eq(rlw_journal_encode(&j, out), 0);
+    ck_assert_int_eq(out[1], RLW_JOURNAL_SUBJECT_VERSION);
+    ck_assert_int_eq(out[3], RLW_AF_INET);
+    ck_assert_int_eq(out[4], 24);
+    ck_assert_int_eq(out[6], RLW_KIND_NET);
+    ck_assert_int_eq(out[7], 198);
+    ck_assert_int_eq(out[9], 100);
+    ck_assert_int_eq(out[10], 0); /* masked */
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), 0);
+    ck_assert_int_eq(memcmp(&back, &j, sizeof(j)), 0);
+    ck_assert_int_eq(rlw_journal_encode(&back, again), 0);
+    ck_assert_int_eq(memcmp(out, again, sizeof(out)), 0);
+    /* Version 2 with a network's kind, version 3 with a client's: bad. */
+    out[1] = RLW_RECORD_VERSION;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+    out[1] = RLW_JOURNAL_SUBJECT_VERSION;
+    out[6] = RLW_KIND_CLIENT;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+    /* A network of prefix 0 is no network. */
+    out[6] = RLW_KIND_NET;
+    out[4] = 0;
+    out[7] = out[8] = out[9] = 0;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+    /* A client's entry is what it always was: version 2, byte 6 zero. */
+    make_journal(&j, "192.0.2.1", 64);
+    ck_assert_int_eq(rlw_journal_encode(&j, out), 0);
+    ck_assert_int_eq(out[1], 2);
+    ck_assert_int_eq(out[6], 0);
+}
+END_TEST
+
 START_TEST(journal_mutations_canonical)
 {
     unsigned char orig[RLW_JOURNAL_LEN], buf[RLW_JOURNAL_LEN];
@@ -505,6 +550,7 @@ Suite *record_suite(void)
     tcase_add_test(tc, journal_bad_lengths);
     tcase_add_test(tc, journal_encode_refuses);
     tcase_add_test(tc, journal_mutations_canonical);
+    tcase_add_test(tc, journal_network);
     suite_add_tcase(s, tc);
     return s;
 }

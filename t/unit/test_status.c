@@ -17,6 +17,7 @@
 #include "rlw_addr.h"
 #include "rlw_metrics.h"
 #include "rlw_status.h"
+#include "rlw_subject.h"
 #include "rlw_store.h"
 #include "rlw_store_shm.h"
 #include "rlw_version.h"
@@ -586,9 +587,7 @@ START_TEST(prometheus_text)
                 n = strcspn(p, "=");
                 /* kind: the set-up problem's, on its metric only. */
                 ck_assert(!strncmp(p, "node", n) || !strncmp(p, "store", n) ||
-                          !strncmp(p, "version", n) ||
-                          (!strncmp(p, "kind", n) &&
-                           !strncmp(line, "ratelimit_waf_setup_problem{", 28)));
+                          !strncmp(p, "version", n) || !strncmp(p, "kind", n));
                 p += n;
                 ck_assert_int_eq(p[1], '"');
                 p = prom_value_end(p + 2);
@@ -603,13 +602,16 @@ START_TEST(prometheus_text)
         line = end + 1;
     }
     ck_assert_int_eq(nhelp, ntype);
-    /* One sample per metric, but one per kind of set-up problem. */
-    ck_assert_int_eq(nsample, nhelp + RLW_SETUP_KINDS - 1);
+    /* One sample per metric, but one per kind of set-up problem and two
+     * (client, network) for the bans by kind. */
+    ck_assert_int_eq(nsample, nhelp + RLW_SETUP_KINDS - 1 + 1);
     ck_assert_ptr_nonnull(strstr(pr,
                                  "# TYPE ratelimit_waf_setup_problem gauge\n"
                                  "ratelimit_waf_setup_problem{node=\""));
     ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"not_counting\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"proxy_address\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"client\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"network\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(pr,
                                  "\nratelimit_waf_bans_total{node=\"web-1<b>"
                                  "\\\"x\\\"\\\\\\n\x01</b>\"} 1\n"));
@@ -687,6 +689,37 @@ START_TEST(setup_problems)
 }
 END_TEST
 
+/* A network's ban is counted and shown by its kind; a client's entry
+ * carries no kind (the default). */
+START_TEST(bans_by_kind)
+{
+    rlw_status_t s;
+    rlw_addr_t h, n;
+    rlw_ban_state_t b;
+    const char *j, *pr;
+
+    ban("192.0.2.1", T0);
+    ck_assert_int_eq(rlw_addr_parse("198.51.100.7", &h), 0);
+    ck_assert_int_eq(rlw_subject_net(&h, 24, 48, 0, &n), 0);
+    ck_assert_int_eq(st->ban(st, &n, 10 * MIN, T0, &b), APR_SUCCESS);
+    take(&s, st, 1, T0);
+    ck_assert_uint_eq(s.nbans, 2);
+    ck_assert_uint_eq(s.nbans_kind[RLW_KIND_CLIENT], 1);
+    ck_assert_uint_eq(s.nbans_kind[RLW_KIND_NET], 1);
+    j = rlw_status_json(pool, &s, 0, NULL, NULL);
+    ck_assert(json_valid(j));
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"bans_by_kind\":{\"client\":1,\"network\":1}"));
+    ck_assert_ptr_nonnull(strstr(j, "{\"client\":\"198.51.100.0/24\","
+                                    "\"count\":0,\"kind\":\"network\","));
+    ck_assert_ptr_nonnull(strstr(j, "{\"client\":\"192.0.2.1\",\"count\":0,"
+                                    "\"since\":"));
+    pr = rlw_status_prometheus(pool, &s);
+    ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"client\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"network\"} 1\n"));
+}
+END_TEST
+
 Suite *status_suite(void)
 {
     Suite *s = suite_create("status");
@@ -706,6 +739,7 @@ Suite *status_suite(void)
     tcase_add_test(tc, json_checker_refuses_broken_text);
     tcase_add_test(tc, json_is_valid_and_escaped);
     tcase_add_test(tc, prometheus_text);
+    tcase_add_test(tc, bans_by_kind);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,6 +8,7 @@
  * never read.
  */
 #include "shm_fixture.h"
+#include "rlw_subject.h"
 
 /* ---- basics ------------------------------------------------------------ */
 
@@ -771,6 +772,54 @@ START_TEST(ban_ranks_in_store_window)
 }
 END_TEST
 
+/* ---- subjects of several kinds ----------------------------------------- */
+
+/* rlw_store_count() on shm counts each subject in turn: the clients of one
+ * network each below their threshold, their network at its own threshold
+ * banned; a network and a client of the same bits are two entries. */
+START_TEST(count_client_and_network)
+{
+    rlw_store_t *st = make_store(64);
+    rlw_policy_t np = pol;
+    rlw_attack_t a[2];
+    apr_status_t rv[2];
+    rlw_count_t what[2];
+    rlw_addr_t c, n, same;
+    rlw_store_stats_t s;
+    unsigned i;
+
+    np.threshold = 3 * THRESH;
+    for (i = 1; i <= 3 * THRESH; i++) {
+        c = client(i); /* 10.0.0.1 .. 10.0.0.15: one /24 */
+        ck_assert_int_eq(rlw_subject_net(&c, 24, 48, 0, &n), 0);
+        what[0] = (rlw_count_t){&c, RLW_CLASS_NORMAL, &pol};
+        what[1] = (rlw_count_t){&n, RLW_CLASS_NORMAL, &np};
+        rlw_store_count(st, 2, what, NULL, T0 + i, a, rv);
+        ck_assert_int_eq(rv[0], APR_SUCCESS);
+        ck_assert_int_eq(rv[1], APR_SUCCESS);
+        ck_assert_int_eq(a[0].verdict.kind, RLW_VERDICT_NONE);
+        ck_assert_uint_eq(a[0].count, 1);
+        ck_assert_uint_eq(a[1].count, i);
+        ck_assert_int_eq(a[1].verdict.kind,
+                         i < 3 * THRESH ? RLW_VERDICT_NONE : RLW_VERDICT_BAN);
+    }
+    ck_assert_int_eq(a[1].verdict.ban_ms, MIN);
+    ck_assert_int_eq(st->banned(st, &n, T0 + 20, NULL), 1);
+    ck_assert_int_eq(st->banned(st, &c, T0 + 20, NULL), 0);
+    /* The /24's network subject and a client 10.0.0.0 are apart. */
+    same = client(0);
+    ck_assert_int_eq(st->banned(st, &same, T0 + 20, NULL), 0);
+    stats(st, &s);
+    ck_assert_uint_eq(s.tracked, 3 * THRESH + 1); /* 15 clients, 1 network */
+    /* Exactly one subject: attack(). */
+    c = client(300);
+    what[0] = (rlw_count_t){&c, RLW_CLASS_NORMAL, &pol};
+    rlw_store_count(st, 1, what, NULL, T0 + 30, a, rv);
+    ck_assert_int_eq(rv[0], APR_SUCCESS);
+    ck_assert_uint_eq(a[0].count, 1);
+}
+END_TEST
+
 Suite *store_shm_suite(void)
 {
     Suite *s = suite_create("store_shm");
@@ -808,6 +857,7 @@ Suite *store_shm_suite(void)
     tcase_add_test(tc, spray_keeps_ban_strikes_and_near_counts);
     tcase_add_test(tc, full_of_bans_learn_and_ban);
     tcase_add_test(tc, ban_ranks_in_store_window);
+    tcase_add_test(tc, count_client_and_network);
     suite_add_tcase(s, tc);
 
     return s;

@@ -30,5 +30,6 @@ Suite *store_mc_suite(void);
 Suite *msc3_suite(void);
 Suite *setup_suite(void);
 Suite *msc3_rules_suite(void);
+Suite *subject_suite(void);
 
 #endif

@@ -28,6 +28,8 @@ package RLW::Client;
 #   21_table_full, 22_graceful, 23_config_errors, 24_two_servers,
 #   25_events, 26_dry_run, 27_table_resize
 #   28_event_stall   198.18.0.0/15
+#   32_network (private server): 198.51.100.0/24, 198.51.101.0/24,
+#                    2001:db8:77::/48, 2001:db8:78::/48
 
 use strict;
 use warnings;
