@@ -118,7 +118,7 @@ ldconfig -p 2>/dev/null | grep 'libmodsecurity[.]so[.]3 ' >/dev/null || die "lib
 
 DIR=$ROOT/httpd
 PIDFILE=$DIR/run/httpd.pid
-VG_PID= WRK_PID=
+VG_PID='' WRK_PID=''
 cleanup() {
     trap - EXIT INT TERM HUP
     [ -n "$WRK_PID" ] && kill -0 "$WRK_PID" 2>/dev/null && kill -KILL "$WRK_PID"
@@ -392,7 +392,8 @@ if [ "$VALGRIND" = 1 ]; then
         /^(Invalid|Conditional|Use of|Syscall|Mismatched|Source and|Argument)/ {
             split($0, l, "\n"); all++; if (l[2] ~ re) mod++
             k = l[1]; sub(/ at 0x.*/, "", k); kinds[k]++ }
-        END { printf "%d|%d|", all + 0, mod + 0; for (k in kinds) printf "%s: %d; ", k, kinds[k] }' \
+        END { printf "%d|%d|", all + 0, mod + 0; sep = ""
+              for (k in kinds) { printf "%s%s: %d", sep, k, kinds[k]; sep = "; " } }' \
         "$OUT/valgrind.blocks")
     suppressed=$(awk '/ERROR SUMMARY:/ { s = $0; sub(/.*[(]suppressed: /, "", s); sub(/[)].*/, "", s); print s " contexts"; exit }' "$OUT/valgrind.log")
     # Without any block left at exit, memcheck prints no leak summary.
