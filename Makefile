@@ -141,6 +141,13 @@ SOAK_VARS := SOAK_MINUTES SOAK_RESTART_SECS SOAK_SAMPLE_SECS SOAK_STORE \
 soak: build
 	$(foreach v,$(SOAK_VARS),$(if $($(v)),$(v)='$($(v))')) bash bench/soak.sh
 
+# The embedded engine's resource tests (bench/msc3-resources.sh, about 5
+# minutes, not in make test): children's RSS over 100,000 mixed requests,
+# ten graceful restarts, valgrind (docs/engine-modsecurity3.md).
+.PHONY: msc3-resources
+msc3-resources: build
+	bash bench/msc3-resources.sh
+
 # Simulated cluster nodes against memcached, no httpd (docs/scale.md).
 nodesim: $(NODESIM)
 

@@ -236,7 +236,7 @@ ALL_POINTS=(
 )
 MSC3=${MSC3:-auto}
 if [ "$MSC3" = auto ]; then
-    ldconfig -p 2>/dev/null | grep -q 'libmodsecurity[.]so[.]3 ' && MSC3=1 || MSC3=0
+    ldconfig -p 2>/dev/null | grep 'libmodsecurity[.]so[.]3 ' >/dev/null && MSC3=1 || MSC3=0
 fi
 [ "$MSC3" = 0 ] || [ "$MSC3" = 1 ] || die "MSC3='$MSC3': 0, 1 or auto"
 if [ "$MSC3" = 1 ]; then

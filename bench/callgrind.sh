@@ -5,7 +5,8 @@
 # module on clean traffic) can be seen at all.
 #
 # Usage: bash bench/callgrind.sh [VARIANT...]
-#   VARIANT: E1 E2 E2b E2m E3 E3s E4 E4b A B C D (default: all), the
+#   VARIANT: E1 E2 E2b E2m E3 E3s E4 E4b A B C D E5 A3 (default: all
+#   but E5 and A3, which need libmodsecurity.so.3), the
 #   same servers and requests as bench/bench.sh, over HTTP only. E3s (not
 #   in bench.sh) is E3 plus the module's two ModSecurity snippets, without
 #   the module: E3s - E3 is the snippets' cost, E4 - E3s the module's.
@@ -74,6 +75,8 @@ VARIANTS=(
     "B|modsec rlw|198.51.100.20|$ATTACK|198.51.100.20|404"
     "C|modsec rlw close|198.51.100.30|$ATTACK|198.51.100.30|404"
     "D|scoreenv rlw|198.51.100.40|$ATTACK|198.51.100.40|404"
+    "E5|modsec engine3 rlw threshold=1000000000||/|192.0.2.21|200"
+    "A3|modsec engine3 rlw threshold=1000000000||$ATTACK|198.51.100.50|403"
 )
 want=" ${*:-E1 E2 E2b E2m E3 E3s E4 E4b A B C D} "
 f() { echo "$1" | cut -d'|' -f"$2"; }

@@ -148,8 +148,8 @@ for m in mod_security2.so mod_evasive20.so mod_qos.so; do
     [ -f "$MODDIR/$m" ] || die "$MODDIR/$m is missing (bash tools/install-deps.sh --compare)"
 done
 [ -f "$SO" ] || die "$SO is not built (make build)"
-ldconfig -p | grep -q 'libmodsecurity[.]so[.]3 ' || die "libmodsecurity.so.3 is missing (make deps)"
-PCRE=$(ldconfig -p | awk '/libpcre[.]so[.]3 / { print $NF; exit }')
+ldconfig -p | grep 'libmodsecurity[.]so[.]3 ' >/dev/null || die "libmodsecurity.so.3 is missing (make deps)"
+PCRE=$(ldconfig -p | awk '/libpcre[.]so[.]3 / && !f { print $NF; f = 1 }')
 [ -n "$PCRE" ] || die "libpcre.so.3 is missing (mod_qos needs it)"
 if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
     ON_SERVER_CPU=(taskset -c 0) ON_CLIENT_CPU=(taskset -c 1)

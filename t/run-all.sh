@@ -39,7 +39,12 @@ for s in $suites; do
     # The same scenarios again under the module's embedded libmodsecurity
     # (docs/engine-modsecurity3.md); what is mod_security2's only skips.
     itest-msc3) run_suite itest-msc3 env RLW_ENGINE=modsecurity3 \
-                    bash t/run-apache-tests.sh ;;
+                    bash t/run-apache-tests.sh
+                # Its resource tests, short (about 2 minutes; the whole
+                # run: make msc3-resources).
+                run_suite msc3-resources env RES_REQUESTS=10000 RES_RESTARTS=3 \
+                    RES_RESTART_BASE=1 RES_RESTART_REQUESTS=2000 \
+                    RES_VG_REQUESTS=100 bash bench/msc3-resources.sh ;;
     # The scenarios under CRS 4.28.0 (../shared/crs) with the module's CRS 4
     # plugin instead of Debian's CRS 3.3 (docs/crs4.md): all of them with
     # mod_security2, and the engine's own under the embedded engine; one
