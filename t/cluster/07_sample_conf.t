@@ -59,7 +59,11 @@ my $marks = $c->log_marks;
 my @s = map { attack($nodes[$_ % 2]->port, $ip) } 1 .. $T;
 is statuses(@s), "403 x$T", "$T attacks spread over both nodes";
 ok defined $c->wait_everywhere($ip, 404, 2), 'banned on both nodes';
-my @b = $c->ban_lines($ip, $marks);
+# The ban line is written after the ban is stored, so the other node can
+# refuse before it is in the log: wait for it.
+my @b = $c->wait_ban_lines($ip, $marks);
+sleep 0.5;    # a duplicate would show by now
+@b = $c->ban_lines($ip, $marks);
 is scalar(@b), 1, 'one ban line in the cluster';
 is $b[0]{count}, $T, "count=$T";
 
