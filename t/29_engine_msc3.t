@@ -54,22 +54,22 @@ CGI
 chmod 0755, $echo;
 my $rules = put('test-rules.conf', <<'RULES');
 SecRule REQUEST_HEADERS:X-Test-Deny "@streq 1" \
-    "id:9529001,phase:1,deny,status:403,log,msg:'test deny'"
+    "id:9999001,phase:1,deny,status:403,log,msg:'test deny'"
 SecRule ARGS_GET:go "@streq away" \
-    "id:9529002,phase:1,redirect:http://example.com/away,log,msg:'test redirect'"
+    "id:9999002,phase:1,redirect:http://example.com/away,log,msg:'test redirect'"
 SecRule REQUEST_HEADERS:X-Test-Deny3 "@streq 1" \
-    "id:9529003,phase:3,deny,status:403,log,msg:'test phase 3'"
+    "id:9999003,phase:3,deny,status:403,log,msg:'test phase 3'"
 SecRule REQUEST_HEADERS:X-Test-Nal "@streq 1" \
-    "id:9529004,phase:5,pass,log,noauditlog,msg:'test log,noauditlog'"
+    "id:9999004,phase:5,pass,log,noauditlog,msg:'test log,noauditlog'"
 SecRule REQUEST_HEADERS:X-Test-Word "@pmFromFile test-words.data" \
-    "id:9529005,phase:1,pass,log,msg:'test relative data file'"
+    "id:9999005,phase:1,pass,log,msg:'test relative data file'"
 SecRule ARGS:bs "@rx ^a\\\\b$" \
-    "id:9529006,phase:1,pass,log,msg:'test backslash pair'"
+    "id:9999006,phase:1,pass,log,msg:'test backslash pair'"
 RULES
 put('test-words.data', "nal-word\n");
 my $broken = put('broken.conf', <<'RULES');
-SecRule ARGS "@rx a" "id:9529010,phase:2,pass,log"
-SecRule ARGS "@rx b" "id:9529011,phase:2,pass,bogusaction"
+SecRule ARGS "@rx a" "id:9999010,phase:2,pass,log"
+SecRule ARGS "@rx b" "id:9999011,phase:2,pass,bogusaction"
 RULES
 
 my $common = <<"CONF";
@@ -238,7 +238,7 @@ for my $c (@cases) {
     like $l[0] || '',
         qr/\[ratelimit_waf:warn\] .*\[client ([\d.]+):\d+\] \[client \1\] ModSecurity: Warning\. .* \[file "[^"]+REQUEST-941-APPLICATION-ATTACK-XSS\.conf"\] \[line "\d+"\] \[id "941100"\] .*\[msg "[^"]+"\] \[data "[^"]*"\] \[severity "CRITICAL"\] .*\[tag "attack-xss"\] .*\[hostname "[^"]+"\] \[uri "\/"\] \[unique_id "[^"]+"\] .*\[rlw "RLW00072"\]$/,
         'the message has the fields of mod_security2\'s, severity as a name';
-    ok !grep({/9523020|anomaly score [0-9a-f]{16}/}
+    ok !grep({/9529090|anomaly score [0-9a-f]{16}/}
              log_since($m3->error_log, 0)),
         'the score rule\'s messages are never logged';
     my @d = log_since($m3->error_log, 0,
@@ -257,13 +257,13 @@ for my $c (@cases) {
     is http_request(port => $m3->port, xff => $ip, path => '/hello.txt',
                     headers => ["X-Test-Nal: 1", "X-Test-Word: a nal-word"])->{status}, 200,
         'modsecurity3: X-Test-Nal: 1 -> 200';
-    ok wait_log($m3->error_log, $eoff, qr/\[id "9529004"\]/),
+    ok wait_log($m3->error_log, $eoff, qr/\[id "9999004"\]/),
         'modsecurity3: the log,noauditlog rule is logged';
     my @l = log_since($m3->error_log, $eoff, ms_re($ip));
-    my ($nal) = grep {/\[id "9529004"\]/} @l;
-    like $nal || '', qr/ModSecurity: Warning\. .*\[file "\Q$rules\E"\] \[line "7"\] \[id "9529004"\] .*\[msg "test log,noauditlog"\]/,
+    my ($nal) = grep {/\[id "9999004"\]/} @l;
+    like $nal || '', qr/ModSecurity: Warning\. .*\[file "\Q$rules\E"\] \[line "7"\] \[id "9999004"\] .*\[msg "test log,noauditlog"\]/,
         'modsecurity3: its file and line are the rule\'s';
-    ok grep({/\[id "9529005"\]/} @l),
+    ok grep({/\[id "9999005"\]/} @l),
         'modsecurity3: a data file named relative to the rules file is found'
         or diag join "\n", @l;
 }
@@ -276,7 +276,7 @@ for my $c (@cases) {
     is http_request(port => $m3->port, xff => $ip,
                     path => '/hello.txt?bs=a%5Cb')->{status}, 200,
         'modsecurity3: ?bs=a%5Cb -> 200';
-    ok wait_log($m3->error_log, $eoff, qr/\[id "9529006"\]/),
+    ok wait_log($m3->error_log, $eoff, qr/\[id "9999006"\]/),
         'modsecurity3: a\\\\b in an operator matches a\\b';
 }
 
@@ -419,7 +419,7 @@ $m3->stop;
 # inherits another's settings could not change them).
 {
     my $base = "SecRuleEngine On\nSecRequestBodyAccess On\n"
-        . "SecRule ARGS \"\@contains evil\" \"id:9529020,phase:2,deny,log\"\n";
+        . "SecRule ARGS \"\@contains evil\" \"id:9999020,phase:2,deny,log\"\n";
     my $reject = put('reject.conf', $base . "SecRequestBodyLimit 1000\n"
                      . "SecRequestBodyLimitAction Reject\n");
     my $partial = put('partial.conf', $base . "SecRequestBodyLimit 1000\n"
@@ -484,7 +484,7 @@ $m3->stop;
         . "SecResponseBodyMimeType text/plain text/html\n"
         . "SecResponseBodyLimit 2000\n"
         . "SecRule RESPONSE_BODY \"\@contains secret-token\" "
-        . "\"id:9529030,phase:4,deny,status:403,log,msg:'test leak'\"\n";
+        . "\"id:9999030,phase:4,deny,status:403,log,msg:'test leak'\"\n";
     my %file = (
         on     => put('resp-on.conf', "SecResponseBodyAccess On\n"
                       . "SecResponseBodyLimitAction ProcessPartial\n" . $base),
@@ -541,7 +541,7 @@ $m3->stop;
         ok $ok, "response bodies, $k: what passes is the whole file";
     }
     like $h->error_log_text,
-        qr/\[client 198\.51\.100\.190\] ModSecurity: Access denied with code 403 \(phase 4\)\..*\[id "9529030"\]/,
+        qr/\[client 198\.51\.100\.190\] ModSecurity: Access denied with code 403 \(phase 4\)\..*\[id "9999030"\]/,
         'response bodies: the phase-4 intervention is logged';
     $h->stop;
 }
