@@ -48,6 +48,7 @@ my @directives = (
     [RateLimitWAFNodeName         => 'main'],
     [RateLimitWAFEngine           => 'server'],
     [RateLimitWAFRules            => 'server'],
+    [RateLimitWAFRequestBodyVariable => 'server'],
     [RateLimitWAFAdmin            => 'directory'],
 );
 my %context = map { @$_ } @directives;
@@ -97,6 +98,7 @@ my %good = (
     RateLimitWAFNodeName         => 'waf-03',
     RateLimitWAFEngine           => 'modsecurity2',
     RateLimitWAFRules            => "$dir/rules.conf",
+    RateLimitWAFRequestBodyVariable => 'urlencoded',
     RateLimitWAFAdmin            => 'Off',
 );
 
@@ -177,6 +179,8 @@ my @bad = (
     [RateLimitWAFAdmin          => 'true'],
     [RateLimitWAFEngine         => 'modsecurity'],
     [RateLimitWAFEngine         => 'ModSecurity3'],
+    [RateLimitWAFRequestBodyVariable => 'never'],
+    [RateLimitWAFRequestBodyVariable => 'multipart'],
     # With the embedded engine: a missing file, a glob matching nothing.
     [RateLimitWAFRules          => "$dir/missing.conf", undef,
      "RateLimitWAFEngine modsecurity3\n"],
@@ -187,6 +191,7 @@ my @bad = (
 # Bad values in a virtual host (per-vhost directives).
 my @bad_vhost = (
     [RateLimitWAFEngine     => 'modsecurity4'],
+    [RateLimitWAFRequestBodyVariable => 'sometimes'],
     [RateLimitWAFThreshold  => 'abc'],
     [RateLimitWAFBanStatus  => '302'],
     [RateLimitWAFExempt     => '203.0.113.0/23'],

@@ -6,7 +6,8 @@
 # ids; rule messages in
 # mod_security2's shape; clean requests and bodies reach the handler
 # (small, spooled to a file, chunked, pipelined); deny and redirect
-# interventions; the body limit; a threshold ban, after which a banned
+# interventions; the body limit; REQUEST_BODY as mod_security2 fills it
+# (RateLimitWAFRequestBodyVariable); a threshold ban, after which a banned
 # client's requests create no transaction (no ModSecurity line at all);
 # a rule error fails httpd -t with file and line; graceful restarts; both
 # engines in one httpd on different virtual hosts.
@@ -472,6 +473,66 @@ $m3->stop;
     close $sock;
     like $head, qr{^HTTP/1\.1 403 },
         'HEAD with a chunked body: the body is inspected -> 403';
+    $h->stop;
+}
+
+# REQUEST_BODY as mod_security2 fills it (RateLimitWAFRequestBodyVariable
+# urlencoded, the default): for an urlencoded body, and for a body without
+# a body processor under ctl:forceRequestBodyVariable=On; not for
+# multipart, JSON or XML bodies, which libmodsecurity alone puts in it too
+# (RateLimitWAFRequestBodyVariable always). Rules that read only
+# REQUEST_BODY, one of them in a chain.
+{
+    my $rb = put('reqbody.conf', <<'RULES');
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" \
+    "id:9999049,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule REQUEST_HEADERS:X-Force "@streq 1" \
+    "id:9999040,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQUEST_BODY "@contains evil" "id:9999041,phase:2,deny,status:403,log"
+SecRule REQUEST_METHOD "@streq PUT" "id:9999042,phase:2,deny,status:403,log,chain"
+    SecRule REQUEST_BODY "@contains bad"
+RULES
+    my ($pu, $pa, $pmain) = ports(3);
+    my $vhosts = '';
+    for ([$pu, ''], [$pa, "    RateLimitWAFRequestBodyVariable always\n"]) {
+        $vhosts .= "Listen 127.0.0.1:$_->[0]\n<VirtualHost 127.0.0.1:$_->[0]>\n"
+            . "    RateLimitWAFEngine modsecurity3\n"
+            . "    RateLimitWAFRules $rb\n$_->[1]    ScriptAlias /echo \"$echo\"\n"
+            . "</VirtualHost>\n";
+    }
+    my $h = RLW::Httpd->new(name => 'msc3-reqbody', modsec => 0, port => $pmain,
+                            load => ['alias', $cgi, 'unique_id'],
+                            directives => "RateLimitWAF On\n",
+                            vhosts => "<VirtualHost 127.0.0.1:*>\n</VirtualHost>\n"
+                                . $vhosts);
+    $h->start;
+    my $mp = ["Content-Type: multipart/form-data; boundary=$bnd"];
+    my @rb = (
+        # [name, method, headers, body, status urlencoded, status always]
+        ['urlencoded', 'POST', $form, 'a=evil', 403, 403],
+        ['multipart', 'POST', $mp, multipart('evil'), 200, 403],
+        ['JSON', 'POST', ['Content-Type: application/json'], '{"a":"evil"}',
+         200, 403],
+        ['multipart, chained rule', 'PUT', $mp, multipart('bad'), 200, 403],
+        ['no processor', 'POST', ['Content-Type: text/plain'], 'evil', 200, 403],
+        ['no processor, forceRequestBodyVariable=On', 'POST',
+         ['Content-Type: text/plain', 'X-Force: 1'], 'evil', 403, 403],
+        ['multipart, forceRequestBodyVariable=On', 'POST', [@$mp, 'X-Force: 1'],
+         multipart('evil'), 200, 403],
+    );
+    my $k = 0;
+    for my $c (@rb) {
+        my ($name, $method, $hd, $body, $wu, $wa) = @$c;
+        for ([$pu, 'urlencoded', $wu], [$pa, 'always', $wa]) {
+            my ($port, $mode, $want) = @$_;
+            is http_request(port => $port, xff => '198.51.100.' . (170 + $k++),
+                            path => '/echo', method => $method, headers => $hd,
+                            body => $body)->{status}, $want,
+                "RateLimitWAFRequestBodyVariable $mode: $name -> $want";
+        }
+    }
     $h->stop;
 }
 

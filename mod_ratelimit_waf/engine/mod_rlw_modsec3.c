@@ -257,11 +257,14 @@ static int runs_phase4(rlw_msc_rules_t *rules)
 }
 
 /* Builds the rule set of one RateLimitWAFRules list into *out (freed with
- * p): every file in order, a glob's files sorted by name, then the score
- * and probe rules; then probes it. NULL or the error. */
+ * p): every file in order, a glob's files sorted by name, then (with
+ * reqbody_parity) the rules that keep REQUEST_BODY as mod_security2 fills
+ * it (rlw_msc3_reqbody_rules()), the score and probe rules; then probes
+ * it. NULL or the error. */
 static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
-                               msc3_rules_t **out)
+                               int reqbody_parity, msc3_rules_t **out)
 {
+    const char *reqbody;
     msc3_rules_t *rs = apr_pcalloc(p, sizeof(*rs));
     rlw_msc_rules_t *rules = rlw_msc3_lib->msc_create_rules_set();
     const char *error = NULL, *err = NULL;
@@ -273,6 +276,10 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
     apr_pool_cleanup_register(p, rules, cleanup_rules, apr_pool_cleanup_null);
     rs->rules = rules;
     rlw_msc3_logfix_init(&st);
+    if (reqbody_parity) {
+        st.reqbody_ids = apr_array_make(p, 16, sizeof(uint32_t));
+        st.mark_force = 1;
+    }
     for (i = 0; i < list->nelts && !err; i++) {
         const char *pattern = APR_ARRAY_IDX(list, i, const char *);
         glob_t g;
@@ -295,6 +302,14 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
         if (rc != GLOB_NOMATCH)
             globfree(&g);
     }
+    reqbody = reqbody_parity ? rlw_msc3_reqbody_rules(p, st.reqbody_ids) : NULL;
+    if (!err && reqbody &&
+        rlw_msc3_lib->msc_rules_add(rules, reqbody, &error) < 0)
+        err = apr_psprintf(
+            p, "the module's rules (ids %d, %d): %s", RLW_MSC3_REQBODY_RULE_ID,
+            RLW_MSC3_REQBODY_NONE_RULE_ID, error ? error : "refused");
+    free((void *)error);
+    error = NULL;
     if (!err && (rlw_msc3_lib->msc_rules_add(
                      rules, rlw_msc3_score_rule(p, nonce), &error) < 0 ||
                  rlw_msc3_lib->msc_rules_add(
@@ -392,7 +407,8 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (s = main_s; s; s = s->next) {
         rlw_srv_conf_t *c = rlw_server_conf(s);
         msc3_rules_t *rules;
-        const char *why;
+        const char *why, *key;
+        int parity;
 
         if (!uses_msc3(c))
             continue;
@@ -411,13 +427,15 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                      "would be inspected twice (write "
                                      "SecRuleEngine Off in that server)",
                                      server_name(ptemp, s)));
-        /* Servers that inherit the same list share one rule set. */
-        rules = apr_hash_get(built, &c->rules, sizeof(c->rules));
+        /* Servers that inherit the same list (and REQUEST_BODY setting)
+         * share one rule set. */
+        parity = !c->reqbody_var || strcmp(c->reqbody_var, "always") != 0;
+        key = apr_psprintf(ptemp, "%pp %d", (void *)c->rules, parity);
+        rules = apr_hash_get(built, key, APR_HASH_KEY_STRING);
         if (!rules) {
-            if ((why = build_rules(pconf, c->rules, &rules)) != NULL)
+            if ((why = build_rules(pconf, c->rules, parity, &rules)) != NULL)
                 return fail(s, "RLW00069", why);
-            apr_hash_set(built, apr_pmemdup(ptemp, &c->rules, sizeof(c->rules)),
-                         sizeof(c->rules), rules);
+            apr_hash_set(built, key, APR_HASH_KEY_STRING, rules);
             nsets++;
         }
         c->engine_rules = rules;

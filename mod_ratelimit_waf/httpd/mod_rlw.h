@@ -74,6 +74,9 @@ typedef struct rlw_srv_conf {
      * main server's first, then the virtual host's own. */
     apr_array_header_t *rules;
     void *engine_rules; /* the source's rule set for rules (check_config) */
+    /* RateLimitWAFRequestBodyVariable: "urlencoded" (NULL: unset, the
+     * default) or "always" */
+    const char *reqbody_var;
 
     rlw_module_conf_t *mod; /* the module-wide settings, the same for all */
 

@@ -224,6 +224,67 @@ START_TEST(not_text)
 }
 END_TEST
 
+/* The rules that read REQUEST_BODY, chained ones as 0; the variable's
+ * name only as a whole (not REQUEST_BODY_LENGTH, not TX:REQUEST_BODY). */
+static const char bodyrules[] =
+    "SecRule REQUEST_BODY \"@rx a\" \"id:101,phase:2,pass\"\n"
+    "SecRule REQUEST_BODY_LENGTH \"@gt 1\" \"id:102,phase:2,pass\"\n"
+    "SecRule ARGS|TX:request_body \"@rx a\" \"id:103,phase:2,pass\"\n"
+    "SecRule ARGS \"@rx a\" \"id:104,phase:2,pass,chain\"\n"
+    "    SecRule ARGS|!REQUEST_HEADERS|request_body \"@rx b\" \\\n"
+    "        \"chain\"\n"
+    "    SecRule ARGS \"@rx c\"\n"
+    "SecRule ARGS|REQUEST_BODY \"@rx a\" \"id:105,phase:2,pass\"\n"
+    "SecAction \"id:106,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On\"\n"
+    "SecRule ARGS \"@rx a\" \"id:107,phase:1,pass,chain\"\n"
+    "    SecRule ARGS \"@rx b\" \\\n"
+    "        \"t:none,ctl:forceRequestBodyVariable=off,setvar:tx.x=1\"\n";
+
+START_TEST(reqbody_ids)
+{
+    rlw_msc3_logfix_t st;
+    apr_array_header_t *ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    const char *out, *rules;
+
+    /* Not asked: nothing noted, nothing rewritten. */
+    rlw_msc3_logfix_init(&st);
+    ck_assert_ptr_null(
+        rlw_msc3_logfix(pool, &st, bodyrules, strlen(bodyrules), NULL));
+    ck_assert_ptr_null(rlw_msc3_reqbody_rules(pool, NULL));
+
+    rlw_msc3_logfix_init(&st);
+    st.reqbody_ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    st.mark_force = 1;
+    out = rlw_msc3_logfix(pool, &st, bodyrules, strlen(bodyrules), ids);
+    ck_assert_int_eq(st.reqbody_ids->nelts, 3);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.reqbody_ids, 0, uint32_t), 101);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.reqbody_ids, 1, uint32_t), 0);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.reqbody_ids, 2, uint32_t), 105);
+    ck_assert_int_eq(ids->nelts, 7);
+    /* ctl:forceRequestBodyVariable made visible, line numbers kept */
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(lines(out), lines(bodyrules));
+    ck_assert_ptr_nonnull(
+        strstr(out, "ctl:forceRequestBodyVariable=On,setvar:tx.rlw_reqbody_"
+                    "forced=1\"\n"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "ctl:forceRequestBodyVariable=off,setvar:!tx.rlw_reqbody_"
+                    "forced,setvar:tx.x=1\"\n"));
+
+    rules = rlw_msc3_reqbody_rules(pool, st.reqbody_ids);
+    ck_assert_ptr_nonnull(rules);
+    ck_assert_ptr_nonnull(strstr(rules, "id:9529092,phase:1,"));
+    ck_assert_ptr_nonnull(strstr(rules, "id:9529093,phase:1,"));
+    ck_assert_ptr_nonnull(
+        strstr(rules, ",ctl:ruleRemoveTargetById=101;REQUEST_BODY,ctl:rule"
+                      "RemoveTargetById=0;REQUEST_BODY,ctl:ruleRemoveTargetById"
+                      "=105;REQUEST_BODY\"\n"));
+    /* each id once */
+    APR_ARRAY_PUSH(st.reqbody_ids, uint32_t) = 101;
+    ck_assert_str_eq(rlw_msc3_reqbody_rules(pool, st.reqbody_ids), rules);
+}
+END_TEST
+
 Suite *msc3_rules_suite(void)
 {
     Suite *s = suite_create("msc3_rules");
@@ -237,6 +298,7 @@ Suite *msc3_rules_suite(void)
     tcase_add_test(tc, quoting);
     tcase_add_test(tc, backslashes);
     tcase_add_test(tc, not_text);
+    tcase_add_test(tc, reqbody_ids);
     suite_add_tcase(s, tc);
     return s;
 }
