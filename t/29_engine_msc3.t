@@ -5,7 +5,7 @@
 # the query and in urlencoded, multipart, JSON and XML bodies, the same rule
 # ids; rule messages in
 # mod_security2's shape; clean requests and bodies reach the handler
-# (small, spooled to a file, chunked, pipelined); deny and redirect
+# (small, spooled to a file, chunked, pipelined); deny, redirect and drop
 # interventions; the body limit; REQUEST_BODY as mod_security2 fills it
 # (RateLimitWAFRequestBodyVariable); a threshold ban, after which a banned
 # client's requests create no transaction (no ModSecurity line at all);
@@ -66,6 +66,10 @@ SecRule REQUEST_HEADERS:X-Test-Word "@pmFromFile test-words.data" \
     "id:9999005,phase:1,pass,log,msg:'test relative data file'"
 SecRule ARGS:bs "@rx ^a\\\\b$" \
     "id:9999006,phase:1,pass,log,msg:'test backslash pair'"
+SecRule REQUEST_HEADERS:X-Test-Drop "@streq 1" \
+    "id:9999007,phase:1,drop,log,msg:'test drop'"
+SecRule ARGS_POST:drop "@streq 1" \
+    "id:9999008,phase:2,drop,log,msg:'test drop phase 2'"
 RULES
 put('test-words.data', "nal-word\n");
 my $broken = put('broken.conf', <<'RULES');
@@ -345,6 +349,38 @@ SKIP: {
     ($body, $st) = $h2->('198.51.100.182', put('h2-small.txt', 'a=1&b=2'));
     is $body, sprintf("len=7 md5=%s\n", md5_hex('a=1&b=2')),
         'modsecurity3: HTTP/2: a small body too';
+}
+
+# drop (phase 1 and 2): the connection is closed with no answer at all,
+# as mod_security2 does it (libmodsecurity alone answers it as a deny).
+{
+    my $i = 0;
+    for (['phase 1', "GET /hello.txt HTTP/1.1\r\nX-Test-Drop: 1\r\n"],
+         ['phase 2', "POST /echo HTTP/1.1\r\nContent-Type: "
+              . "application/x-www-form-urlencoded\r\nContent-Length: 6\r\n"]) {
+        my ($what, $head) = @$_;
+        my $ip = '198.51.100.' . (143 + $i++);
+        my $eoff = log_size($m3->error_log);
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => $m3->port, Timeout => 10)
+            or die "connect: $!\n";
+        print {$sock} $head . "Host: localhost\r\nX-Forwarded-For: $ip\r\n"
+            . "\r\n" . ($what eq 'phase 2' ? 'drop=1' : '');
+        my ($got, $buf, $n) = ('', '');
+        my $t0 = time;
+        while (time - $t0 < 10) {
+            $n = sysread $sock, $buf, 4096;
+            last if !defined $n || $n == 0;
+            $got .= $buf;
+        }
+        close $sock;
+        ok defined $n && $n == 0 && time - $t0 < 10,
+            "modsecurity3: $what drop: the server closed the connection";
+        is $got, '', "modsecurity3: $what drop: no answer at all";
+        ok wait_log($m3->error_log, $eoff,
+                    qr/\[client \Q$ip\E\] ModSecurity: Access denied with connection close \(phase \d\)\. .*\[id "999900[78]"\]/),
+            "modsecurity3: $what drop: logged as mod_security2 words it";
+    }
 }
 
 # Interventions of the test rules: deny (phase 1 and 3), redirect.

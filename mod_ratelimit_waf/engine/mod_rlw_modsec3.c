@@ -276,6 +276,7 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
     apr_pool_cleanup_register(p, rules, cleanup_rules, apr_pool_cleanup_null);
     rs->rules = rules;
     rlw_msc3_logfix_init(&st);
+    st.drop_ids = apr_array_make(p, 4, sizeof(uint32_t));
     if (reqbody_parity) {
         st.reqbody_ids = apr_array_make(p, 16, sizeof(uint32_t));
         st.mark_force = 1;
@@ -301,6 +302,12 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
             err = add_file(p, rs, &st, pattern, g.gl_pathv[k]);
         if (rc != GLOB_NOMATCH)
             globfree(&g);
+    }
+    for (i = 0; i < st.drop_ids->nelts; i++) {
+        if (!rs->drops)
+            rs->drops = apr_hash_make(p);
+        apr_hash_set(rs->drops, &APR_ARRAY_IDX(st.drop_ids, i, uint32_t),
+                     sizeof(uint32_t), "");
     }
     reqbody = reqbody_parity ? rlw_msc3_reqbody_rules(p, st.reqbody_ids) : NULL;
     if (!err && reqbody &&
@@ -514,14 +521,66 @@ static void log_cb(void *data, const void *msg)
                                   t->r->useragent_ip));
 }
 
+/* Is the intervention's rule one whose action is drop (rs->drops)? The id
+ * is read from the intervention's message, where attacker text comes
+ * before the metadata (rlw_msc3_rule_id()): crafted input can at worst
+ * have its own request dropped instead of denied. */
+static int is_drop(const msc3_rules_t *rs, const char *log)
+{
+    uint32_t id;
+
+    return rs->drops && log && rlw_msc3_rule_id(log, &id) &&
+           apr_hash_get(rs->drops, &id, sizeof(id)) != NULL;
+}
+
+/* The intervention's message as mod_security2 words a drop: "Access
+ * denied with connection close (phase N)." for the library's "Access
+ * denied with code 403 (phase N).". */
+static const char *drop_text(apr_pool_t *p, const char *log)
+{
+    static const char head[] = "ModSecurity: Access denied with code ";
+    const char *at = strstr(log, head), *rest;
+
+    /* (the library's text comes first, attacker text only after it) */
+    if (!at)
+        return log;
+    rest = at + sizeof(head) - 1;
+    while (*rest >= '0' && *rest <= '9')
+        rest++;
+    return apr_pstrcat(p, apr_pstrndup(p, log, (apr_size_t)(at - log)),
+                       "ModSecurity: Access denied with connection close", rest,
+                       NULL);
+}
+
+/* Drops r's connection as mod_security2 does for `drop`: the client gets
+ * no answer. The socket is shut down, not closed (mod_security2 closes
+ * it): the MPM still owns the descriptor and closes it after the request;
+ * httpd's error response then goes nowhere (the connection is aborted).
+ * Under HTTP/2 the whole connection goes (its socket is the master's).
+ * 1 when done. */
+static int drop_connection(request_rec *r)
+{
+    conn_rec *c = r->connection->master ? r->connection->master : r->connection;
+    apr_socket_t *csd = ap_get_conn_socket(c);
+
+    if (!csd || apr_socket_shutdown(csd, APR_SHUTDOWN_READWRITE) != APR_SUCCESS)
+        return 0;
+    c->aborted = 1;
+    c->keepalive = AP_CONN_CLOSE;
+    r->connection->aborted = 1;
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return 1;
+}
+
 /* Acts on the intervention the last phase left, if any: logs it and
- * returns the status to answer (deny, drop: the rule's status, 403 by
- * default; redirect: a 3xx with Location), else DECLINED. libmodsecurity
- * 3.0 runs drop as deny, so a drop is answered, not cut. */
+ * returns the status to answer (deny: the rule's status, 403 by default;
+ * redirect: a 3xx with Location; drop: the connection is shut without an
+ * answer, 403 for the access log), else DECLINED. libmodsecurity 3.0 runs
+ * drop as deny: the module knows a drop by its rule (rs->drops). */
 int rlw_msc3_act(request_rec *r, msc3_req_t *t)
 {
     rlw_msc_intervention_t it = {200, 0, NULL, NULL, 0};
-    int status;
+    int status, dropped = 0;
 
     if (!rlw_msc3_lib->msc_intervention(t->tx, &it)) {
         free(it.url);
@@ -536,10 +595,18 @@ int rlw_msc3_act(request_rec *r, msc3_req_t *t)
     } else if (status < 400 || status > 599) {
         status = HTTP_FORBIDDEN;
     }
+    if (!it.url && is_drop(t->rs, it.log)) {
+        dropped = drop_connection(r);
+        if (dropped)
+            status = HTTP_FORBIDDEN;
+    }
     if (it.log)
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r, "%s [rlw \"RLW00073\"]",
-            rlw_msc3_format(r->pool, rlw_msc3_real_file(r->pool, t->rs, it.log),
+            rlw_msc3_format(r->pool,
+                            rlw_msc3_real_file(
+                                r->pool, t->rs,
+                                dropped ? drop_text(r->pool, it.log) : it.log),
                             r->useragent_ip));
     free(it.url);
     free(it.log);

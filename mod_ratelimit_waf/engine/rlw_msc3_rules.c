@@ -131,6 +131,7 @@ static void read_actions(const scan_t *sc, apr_size_t a, apr_size_t b,
      * flag; the last of log, nolog mod_security2's. */
     int logflag = -1, phase = 2, last_audit = 0, leaves = 0, want;
     int chain = 0, in_chain = st->chained;
+    int drop = 0, block = 0; /* the last disruptive action */
     uint32_t id = 0;
     apr_size_t pos = a, audit_end = 0;
 
@@ -184,6 +185,15 @@ static void read_actions(const scan_t *sc, apr_size_t a, apr_size_t b,
             }
         } else if (name_is(sc->s + ns, ne - ns, "chain")) {
             chain = 1;
+        } else if (name_is(sc->s + ns, ne - ns, "drop") ||
+                   name_is(sc->s + ns, ne - ns, "block") ||
+                   name_is(sc->s + ns, ne - ns, "deny") ||
+                   name_is(sc->s + ns, ne - ns, "pass") ||
+                   name_is(sc->s + ns, ne - ns, "allow") ||
+                   name_is(sc->s + ns, ne - ns, "redirect") ||
+                   name_is(sc->s + ns, ne - ns, "proxy")) {
+            drop = name_is(sc->s + ns, ne - ns, "drop");
+            block = name_is(sc->s + ns, ne - ns, "block");
         } else if (name_is(sc->s + ns, ne - ns, "ctl") && st->mark_force &&
                    force_value(sc, vs, ve) >= 0) {
             queue(out, pos, 0,
@@ -209,7 +219,12 @@ static void read_actions(const scan_t *sc, apr_size_t a, apr_size_t b,
             APR_ARRAY_PUSH(st->reqbody_ids, uint32_t) = in_chain ? 0 : id;
         }
         st->chained = chain;
+        if (st->drop_ids && !in_chain && id &&
+            (drop || (block && st->default_drop[phase])))
+            APR_ARRAY_PUSH(st->drop_ids, uint32_t) = id;
     }
+    if (is_default)
+        st->default_drop[phase] = drop;
     /* mod_security2's flag: the rule's own, else its phase's default (a
      * default action list: else the built-in "log"). */
     want = logflag >= 0 ? logflag : is_default ? 1 : st->default_log[phase];

@@ -40,6 +40,10 @@
  * `,setvar:tx.rlw_reqbody_forced=1` after it and `=Off`
  * `,setvar:!tx.rlw_reqbody_forced`.
  *
+ * The rules that drop: the fix-up notes the id of every rule whose
+ * disruptive action is `drop` (drop_ids), for the module to drop the
+ * connection where libmodsecurity answers a deny.
+ *
  * Read: SecRule (the actions are its third argument), SecAction and
  * SecDefaultAction (the first), with continuation lines, double-quoted
  * arguments with backslash escapes, single-quoted action values, comments.
@@ -63,6 +67,13 @@ typedef struct rlw_msc3_logfix {
     apr_array_header_t *reqbody_ids;
     int mark_force;
     int chained; /* the last SecRule read ended with `chain` */
+    /* Set by the caller: where to append (uint32_t) the id of each rule
+     * whose disruptive action is `drop` (its own, or `block` under a
+     * SecDefaultAction of its phase with `drop`), NULL: not noted.
+     * libmodsecurity 3.0 runs drop as deny and its intervention does not
+     * say which it was (src/actions/disruptive/drop.cc). */
+    apr_array_header_t *drop_ids;
+    int default_drop[6]; /* the phase's SecDefaultAction has drop */
 } rlw_msc3_logfix_t;
 
 /* Every phase logs (mod_security2's and libmodsecurity's default); no

@@ -5,7 +5,8 @@
  * mark ctl:forceRequestBodyVariable, its setvar) inserted and backslashes
  * taken out (nothing else changes, in order); every phase's default log
  * flag stays 0 or 1; every REQUEST_BODY id noted is 0 or an id the file
- * declares, and the module's REQUEST_BODY rules are made of them. */
+ * declares, and the module's REQUEST_BODY rules are made of them; every
+ * drop id is an id the file declares. */
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
@@ -85,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st.reqbody_ids = apr_array_make(p, 4, sizeof(uint32_t));
         st.mark_force = 1;
     }
+    st.drop_ids = apr_array_make(p, 4, sizeof(uint32_t));
     out = rlw_msc3_logfix(p, &st, text, size, ids);
     if (out && !memchr(text, '\0', size)) {
         int budget = 1 << 16;
@@ -98,6 +100,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; st.reqbody_ids && i < st.reqbody_ids->nelts; i++) {
         uint32_t id = APR_ARRAY_IDX(st.reqbody_ids, i, uint32_t);
         int found = id == 0;
+
+        for (k = 0; k < ids->nelts && !found; k++)
+            found = APR_ARRAY_IDX(ids, k, uint32_t) == id;
+        FUZZ_CHECK(found);
+    }
+    for (i = 0; i < st.drop_ids->nelts; i++) {
+        uint32_t id = APR_ARRAY_IDX(st.drop_ids, i, uint32_t);
+        int found = 0;
 
         for (k = 0; k < ids->nelts && !found; k++)
             found = APR_ARRAY_IDX(ids, k, uint32_t) == id;

@@ -285,6 +285,37 @@ START_TEST(reqbody_ids)
 }
 END_TEST
 
+/* The rules whose disruptive action is drop: their own (the last
+ * disruptive action counts), or block under a dropping SecDefaultAction of
+ * their phase; never a chained rule. */
+START_TEST(drop_ids)
+{
+    static const char text[] =
+        "SecRule ARGS \"@rx a\" \"id:201,phase:1,drop,log\"\n"
+        "SecRule ARGS \"@rx a\" \"id:202,phase:1,deny,log\"\n"
+        "SecRule ARGS \"@rx a\" \"id:203,phase:2,block\"\n"
+        "SecDefaultAction \"phase:2,log,drop\"\n"
+        "SecRule ARGS \"@rx a\" \"id:204,phase:2,block\"\n"
+        "SecRule ARGS \"@rx a\" \"id:205,phase:1,block\"\n"
+        "SecRule ARGS \"@rx a\" \"id:206,phase:2,drop,pass\"\n"
+        "SecAction \"id:207,phase:2,drop,chain\"\n"
+        "    SecRule ARGS \"@rx a\" \"id:208,drop\"\n"
+        "SecDefaultAction \"phase:2,log,deny\"\n"
+        "SecRule ARGS \"@rx a\" \"id:209,phase:2,block\"\n";
+    rlw_msc3_logfix_t st;
+    const char *out;
+
+    rlw_msc3_logfix_init(&st);
+    st.drop_ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    out = rlw_msc3_logfix(pool, &st, text, strlen(text), NULL);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(st.drop_ids->nelts, 3);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.drop_ids, 0, uint32_t), 201);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.drop_ids, 1, uint32_t), 204);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.drop_ids, 2, uint32_t), 207);
+}
+END_TEST
+
 Suite *msc3_rules_suite(void)
 {
     Suite *s = suite_create("msc3_rules");
@@ -299,6 +330,7 @@ Suite *msc3_rules_suite(void)
     tcase_add_test(tc, backslashes);
     tcase_add_test(tc, not_text);
     tcase_add_test(tc, reqbody_ids);
+    tcase_add_test(tc, drop_ids);
     suite_add_tcase(s, tc);
     return s;
 }
