@@ -7,7 +7,8 @@
 # mod_security2's shape; clean requests and bodies reach the handler
 # (small, spooled to a file, chunked, pipelined); deny, redirect and drop
 # interventions; the body limit; REQUEST_BODY as mod_security2 fills it
-# (RateLimitWAFRequestBodyVariable); a threshold ban, after which a banned
+# (RateLimitWAFRequestBodyVariable); @validateUrlEncoding on the URI as
+# sent; a threshold ban, after which a banned
 # client's requests create no transaction (no ModSecurity line at all);
 # a rule error fails httpd -t with file and line; graceful restarts; both
 # engines in one httpd on different virtual hosts.
@@ -70,6 +71,9 @@ SecRule REQUEST_HEADERS:X-Test-Drop "@streq 1" \
     "id:9999007,phase:1,drop,log,msg:'test drop'"
 SecRule ARGS_POST:drop "@streq 1" \
     "id:9999008,phase:2,drop,log,msg:'test drop phase 2'"
+SecRule REQUEST_HEADERS:X-Test-Enc "@streq 1" \
+    "id:9999009,phase:1,deny,status:403,log,msg:'test url encoding',chain"
+    SecRule REQUEST_URI "@validateUrlEncoding" "t:none"
 RULES
 put('test-words.data', "nal-word\n");
 my $broken = put('broken.conf', <<'RULES');
@@ -380,6 +384,20 @@ SKIP: {
         ok wait_log($m3->error_log, $eoff,
                     qr/\[client \Q$ip\E\] ModSecurity: Access denied with connection close \(phase \d\)\. .*\[id "999900[78]"\]/),
             "modsecurity3: $what drop: logged as mod_security2 words it";
+    }
+}
+
+# @validateUrlEncoding judges REQUEST_URI as the client sent it (as
+# mod_security2's REQUEST_URI), not libmodsecurity's decoded one: %25va is
+# a valid encoding (of %va), %zz is not.
+{
+    my $ip = '198.51.100.147';
+    for (['/hello.txt?foo=for%20%25variable', 200],
+         ['/hello.txt?foo=%zz', 403]) {
+        my ($path, $want) = @$_;
+        is http_request(port => $m3->port, xff => $ip, path => $path,
+                        headers => ['X-Test-Enc: 1'])->{status}, $want,
+            "modsecurity3: \@validateUrlEncoding on REQUEST_URI: $path -> $want";
     }
 }
 

@@ -284,23 +284,54 @@ static int actions_arg(const char *w, apr_size_t len, int *is_rule,
     return -1;
 }
 
-/* Does the variable list [a, b) name REQUEST_BODY (not REQUEST_BODY_LENGTH,
- * not a TX or other collection's key of that name)? */
-static int names_body(const scan_t *sc, apr_size_t a, apr_size_t b)
+/* The offset in the variable list [from, b) of the next whole variable
+ * name (case aside) `name` (not a longer name such as REQUEST_BODY_LENGTH,
+ * not a collection's key such as TX:REQUEST_BODY), or b. */
+static apr_size_t find_name(const scan_t *sc, apr_size_t a, apr_size_t from,
+                            apr_size_t b, const char *name)
 {
-    static const char name[] = "REQUEST_BODY";
-    apr_size_t n = sizeof(name) - 1, i;
+    apr_size_t n = strlen(name), i;
 
-    for (i = a; i + n <= b; i++) {
+    for (i = from; i + n <= b; i++) {
         if (strncasecmp(sc->s + i, name, n) != 0)
             continue;
         if (i > a && (is_word(sc->s[i - 1]) || sc->s[i - 1] == ':'))
             continue;
         if (i + n < b && (is_word(sc->s[i + n]) || sc->s[i + n] == ':'))
             continue;
-        return 1;
+        return i;
     }
-    return 0;
+    return b;
+}
+
+/* Does the variable list [a, b) name REQUEST_BODY? */
+static int names_body(const scan_t *sc, apr_size_t a, apr_size_t b)
+{
+    return find_name(sc, a, a, b, "REQUEST_BODY") < b;
+}
+
+/* A rule that checks the URL encoding of REQUEST_URI reads what the client
+ * sent, as under mod_security2, whose REQUEST_URI is the path and query as
+ * sent; libmodsecurity's is URL-decoded (Transaction::processURI()), so
+ * `@validateUrlEncoding` judged the decoded text (CRS 3's 920220 flagged
+ * `%25va`, a valid encoding of `%va`). Queues "_RAW" after each
+ * REQUEST_URI of the variable list [a, b) when the operator [os, oe) is
+ * @validateUrlEncoding. */
+static void raw_uri(const scan_t *sc, apr_size_t a, apr_size_t b, apr_size_t os,
+                    apr_size_t oe, apr_array_header_t *out)
+{
+    static const char op[] = "@validateUrlEncoding";
+    apr_size_t i;
+
+    if (os < oe && sc->s[os] == '!')
+        os++;
+    if (oe - os < sizeof(op) - 1 ||
+        strncasecmp(sc->s + os, op, sizeof(op) - 1) != 0 ||
+        (oe - os > sizeof(op) - 1 && !is_blank(sc->s[os + sizeof(op) - 1])))
+        return;
+    for (i = find_name(sc, a, a, b, "REQUEST_URI"); i < b;
+         i = find_name(sc, a, i + 1, b, "REQUEST_URI"))
+        queue(out, i + sizeof("REQUEST_URI") - 1, 0, "_RAW");
 }
 
 void rlw_msc3_logfix_init(rlw_msc3_logfix_t *st)
@@ -327,6 +358,7 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
     while (i < len) {
         apr_size_t ws, arg_s = 0, arg_e = 0;
         int want, nargs = 0, is_rule, is_default, reads_body = 0;
+        apr_size_t vars_s = 0, vars_e = 0;
 
         /* The start of a logical line. */
         while (i < len && (is_blank(text[i]) || text[i] == '\r' ||
@@ -373,8 +405,13 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
             if (is_rule && want == 2 && nargs == 1 && ts > 0 &&
                 text[ts - 1] == '"')
                 unescape_arg(&sc, ts, te, out);
-            if (is_rule && want == 2 && nargs == 0)
+            if (is_rule && want == 2 && nargs == 0) {
                 reads_body = names_body(&sc, ts, te);
+                vars_s = ts;
+                vars_e = te;
+            }
+            if (is_rule && want == 2 && nargs == 1)
+                raw_uri(&sc, vars_s, vars_e, ts, te, out);
             if (nargs++ == want) {
                 arg_s = ts;
                 arg_e = te;

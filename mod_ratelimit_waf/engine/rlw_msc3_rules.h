@@ -1,6 +1,6 @@
 /* rlw_msc3_rules.h - rule files as mod_security2 reads them, for
- * libmodsecurity v3: the `log` / `noauditlog` fix-up and the backslashes
- * of rule operators.
+ * libmodsecurity v3: the `log` / `noauditlog` fix-up, the backslashes
+ * of rule operators, REQUEST_URI's encoding, REQUEST_BODY, drop.
  *
  * httpd-free. mod_security2 keeps two flags per rule: `log` / `nolog` (the
  * error log) and `auditlog` / `noauditlog` (the audit log). libmodsecurity
@@ -39,6 +39,11 @@
  * rules: libmodsecurity parses it and does nothing, so `=On` gets
  * `,setvar:tx.rlw_reqbody_forced=1` after it and `=Off`
  * `,setvar:!tx.rlw_reqbody_forced`.
+ *
+ * REQUEST_URI's encoding: a SecRule whose operator is @validateUrlEncoding
+ * reads REQUEST_URI_RAW where it names REQUEST_URI ("_RAW" is inserted):
+ * libmodsecurity's REQUEST_URI is URL-decoded, mod_security2's is the path
+ * and query as sent, whose encoding the operator is there to check.
  *
  * The rules that drop: the fix-up notes the id of every rule whose
  * disruptive action is `drop` (drop_ids), for the module to drop the

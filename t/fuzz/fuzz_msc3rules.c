@@ -1,8 +1,8 @@
 /* fuzz_msc3rules.c - the log / noauditlog fix-up of rule files
  * (rlw_msc3_rules.c): any text as a rules file, read in a buffer of its
  * exact size without a terminator. Promises: never reads past the length;
- * NULL or a text that is the input with ",log" / ",nolog" (and, asked to
- * mark ctl:forceRequestBodyVariable, its setvar) inserted and backslashes
+ * NULL or a text that is the input with ",log" / ",nolog", "_RAW" (and, asked
+ * to mark ctl:forceRequestBodyVariable, its setvar) inserted and backslashes
  * taken out (nothing else changes, in order); every phase's default log
  * flag stays 0 or 1; every REQUEST_BODY id noted is 0 or an id the file
  * declares, and the module's REQUEST_BODY rules are made of them; every
@@ -14,9 +14,12 @@
 #include "fuzz.h"
 #include "rlw_msc3_rules.h"
 
-static const char *const inserted[] = {",log", ",nolog",
+static const char *const inserted[] = {",log",
+                                       ",nolog",
                                        ",setvar:tx.rlw_reqbody_forced=1",
-                                       ",setvar:!tx.rlw_reqbody_forced", NULL};
+                                       ",setvar:!tx.rlw_reqbody_forced",
+                                       "_RAW",
+                                       NULL};
 
 /* 1 when out is in[0..n) with only the texts of inserted[] inserted and
  * backslashes taken out; -1 when the budget of tries ran out (undecided).

@@ -316,6 +316,32 @@ START_TEST(drop_ids)
 }
 END_TEST
 
+/* @validateUrlEncoding on REQUEST_URI reads REQUEST_URI_RAW (what the
+ * client sent, mod_security2's REQUEST_URI); other operators, other
+ * variables and longer names are left alone. */
+START_TEST(raw_uri)
+{
+    static const char text[] =
+        "SecRule REQUEST_URI \"@rx \\x25\" \"id:301,phase:2,pass,chain\"\n"
+        "    SecRule REQUEST_URI \"@validateUrlEncoding\" \"t:none\"\n"
+        "SecRule ARGS|request_uri|REQUEST_URI_RAW|TX:REQUEST_URI "
+        "\"!@validateUrlEncoding\" \"id:302,phase:2,pass\"\n"
+        "SecRule REQUEST_URI \"@validateUrlEncodingX\" \"id:303,phase:2\"\n";
+    const char *out = fix(text, NULL);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(strstr(out, "SecRule REQUEST_URI \"@rx \\x25\""));
+    ck_assert_ptr_nonnull(
+        strstr(out, "    SecRule REQUEST_URI_RAW \"@validateUrlEncoding\""));
+    ck_assert_ptr_nonnull(strstr(
+        out, "SecRule ARGS|request_uri_RAW|REQUEST_URI_RAW|TX:REQUEST_URI "
+             "\"!@validate"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "SecRule REQUEST_URI \"@validateUrlEncodingX\""));
+    ck_assert_int_eq(lines(out), lines(text));
+}
+END_TEST
+
 Suite *msc3_rules_suite(void)
 {
     Suite *s = suite_create("msc3_rules");
@@ -331,6 +357,7 @@ Suite *msc3_rules_suite(void)
     tcase_add_test(tc, not_text);
     tcase_add_test(tc, reqbody_ids);
     tcase_add_test(tc, drop_ids);
+    tcase_add_test(tc, raw_uri);
     suite_add_tcase(s, tc);
     return s;
 }
