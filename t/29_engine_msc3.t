@@ -546,7 +546,12 @@ SecRule REQUEST_HEADERS:X-Force "@streq 1" \
     "id:9999040,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On"
 SecRule REQUEST_BODY "@contains evil" "id:9999041,phase:2,deny,status:403,log"
 SecRule REQUEST_METHOD "@streq PUT" "id:9999042,phase:2,deny,status:403,log,chain"
-    SecRule REQUEST_BODY "@contains bad"
+    SecRule REQUEST_BODY "@contains bad" "t:none"
+SecRule REQUEST_HEADERS:X-Test-Part "@streq 1" \
+    "id:9999043,phase:2,deny,status:403,log,chain"
+    SecRule MULTIPART_PART_HEADERS "@rx ^content-type\s*:\s*(.*)$" \
+        "capture,t:none,t:lowercase,chain"
+        SecRule TX:1 "!@rx ^text/plain$" "t:none"
 RULES
     my ($pu, $pa, $pmain) = ports(3);
     my $vhosts = '';
@@ -575,6 +580,9 @@ RULES
          ['Content-Type: text/plain', 'X-Force: 1'], 'evil', 403, 403],
         ['multipart, forceRequestBodyVariable=On', 'POST', [@$mp, 'X-Force: 1'],
          multipart('evil'), 200, 403],
+        # (a part header without its CR LF, as mod_security2 has it)
+        ['multipart part header', 'POST', [@$mp, 'X-Test-Part: 1'],
+         multipart('hello'), 200, 200],
     );
     my $k = 0;
     for my $c (@rb) {

@@ -304,6 +304,21 @@ static apr_size_t find_name(const scan_t *sc, apr_size_t a, apr_size_t from,
     return b;
 }
 
+/* Does the variable list [a, b) name MULTIPART_PART_HEADERS (or one of its
+ * keys)? */
+static int names_part_headers(const scan_t *sc, apr_size_t a, apr_size_t b)
+{
+    static const char name[] = "MULTIPART_PART_HEADERS";
+    apr_size_t n = sizeof(name) - 1, i;
+
+    for (i = a; i + n <= b; i++)
+        if (strncasecmp(sc->s + i, name, n) == 0 &&
+            (i == a || (!is_word(sc->s[i - 1]) && sc->s[i - 1] != ':')) &&
+            (i + n == b || !is_word(sc->s[i + n])))
+            return 1;
+    return 0;
+}
+
 /* Does the variable list [a, b) name REQUEST_BODY? */
 static int names_body(const scan_t *sc, apr_size_t a, apr_size_t b)
 {
@@ -358,6 +373,7 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
     while (i < len) {
         apr_size_t ws, arg_s = 0, arg_e = 0;
         int want, nargs = 0, is_rule, is_default, reads_body = 0;
+        int part_headers = 0;
         apr_size_t vars_s = 0, vars_e = 0;
 
         /* The start of a logical line. */
@@ -407,6 +423,7 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
                 unescape_arg(&sc, ts, te, out);
             if (is_rule && want == 2 && nargs == 0) {
                 reads_body = names_body(&sc, ts, te);
+                part_headers = names_part_headers(&sc, ts, te);
                 vars_s = ts;
                 vars_e = te;
             }
@@ -420,6 +437,14 @@ const char *rlw_msc3_logfix(apr_pool_t *p, rlw_msc3_logfix_t *st,
         if (want >= 0 && nargs > want)
             read_actions(&sc, arg_s, arg_e, is_rule, is_default, reads_body, st,
                          ids, out);
+        /* libmodsecurity keeps each multipart part header with its line end
+         * (`m_last_header_line.assign(m_buf)`, multipart.cc), mod_security2
+         * without: a `(.*)$` capture kept the CR (CRS's 922110 then
+         * rejected every charset). The rules that read them trim it. */
+        if (part_headers && want == 2 && nargs > want && arg_s > 0 &&
+            text[arg_s - 1] == '"')
+            queue(out, arg_e, 0,
+                  arg_e > arg_s ? ",t:trimRight" : "t:trimRight");
         else if (is_rule && want == 2 && nargs == 2) {
             /* A chained rule without actions: ends its chain. */
             if (reads_body && st->reqbody_ids)

@@ -1,6 +1,7 @@
 /* rlw_msc3_rules.h - rule files as mod_security2 reads them, for
  * libmodsecurity v3: the `log` / `noauditlog` fix-up, the backslashes
- * of rule operators, REQUEST_URI's encoding, REQUEST_BODY, drop.
+ * of rule operators, REQUEST_URI's encoding, multipart part headers,
+ * REQUEST_BODY, drop.
  *
  * httpd-free. mod_security2 keeps two flags per rule: `log` / `nolog` (the
  * error log) and `auditlog` / `noauditlog` (the audit log). libmodsecurity
@@ -44,6 +45,11 @@
  * reads REQUEST_URI_RAW where it names REQUEST_URI ("_RAW" is inserted):
  * libmodsecurity's REQUEST_URI is URL-decoded, mod_security2's is the path
  * and query as sent, whose encoding the operator is there to check.
+ *
+ * Multipart part headers: a SecRule whose variables name
+ * MULTIPART_PART_HEADERS gets ",t:trimRight" at the end of its actions:
+ * libmodsecurity keeps each part header with its CR LF, mod_security2
+ * without.
  *
  * The rules that drop: the fix-up notes the id of every rule whose
  * disruptive action is `drop` (drop_ids), for the module to drop the

@@ -1,7 +1,8 @@
 /* fuzz_msc3rules.c - the log / noauditlog fix-up of rule files
  * (rlw_msc3_rules.c): any text as a rules file, read in a buffer of its
  * exact size without a terminator. Promises: never reads past the length;
- * NULL or a text that is the input with ",log" / ",nolog", "_RAW" (and, asked
+ * NULL or a text that is the input with ",log" / ",nolog", "_RAW",
+ * ",t:trimRight" (and, asked
  * to mark ctl:forceRequestBodyVariable, its setvar) inserted and backslashes
  * taken out (nothing else changes, in order); every phase's default log
  * flag stays 0 or 1; every REQUEST_BODY id noted is 0 or an id the file
@@ -19,6 +20,8 @@ static const char *const inserted[] = {",log",
                                        ",setvar:tx.rlw_reqbody_forced=1",
                                        ",setvar:!tx.rlw_reqbody_forced",
                                        "_RAW",
+                                       ",t:trimRight",
+                                       "t:trimRight",
                                        NULL};
 
 /* 1 when out is in[0..n) with only the texts of inserted[] inserted and

@@ -342,6 +342,30 @@ START_TEST(raw_uri)
 }
 END_TEST
 
+/* Rules that read multipart part headers trim them (libmodsecurity keeps
+ * their line end): t:trimRight after the rule's own transformations. */
+START_TEST(part_headers)
+{
+    static const char text[] =
+        "SecRule MULTIPART_PART_HEADERS \"@rx ^content-type\\s*:\\s*(.*)$\" "
+        "\\\n    \"id:401,phase:2,capture,t:none,t:lowercase,chain\"\n"
+        "    SecRule TX:1 \"!@rx ^text/plain$\" \"t:none\"\n"
+        "SecRule &MULTIPART_PART_HEADERS:_charset_ \"!@eq 0\" \"\"\n"
+        "SecRule TX:MULTIPART_PART_HEADERS|MULTIPART_PART_HEADERSX \"@rx a\" "
+        "\"id:403,phase:2\"\n";
+    const char *out = fix(text, NULL);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(
+        strstr(out, "capture,t:none,t:lowercase,chain,t:trimRight\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\"!@eq 0\" \"t:trimRight\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "    SecRule TX:1 \"!@rx ^text/plain$\" "
+                                      "\"t:none\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\"id:403,phase:2\"\n"));
+    ck_assert_int_eq(lines(out), lines(text));
+}
+END_TEST
+
 Suite *msc3_rules_suite(void)
 {
     Suite *s = suite_create("msc3_rules");
@@ -358,6 +382,7 @@ Suite *msc3_rules_suite(void)
     tcase_add_test(tc, reqbody_ids);
     tcase_add_test(tc, drop_ids);
     tcase_add_test(tc, raw_uri);
+    tcase_add_test(tc, part_headers);
     suite_add_tcase(s, tc);
     return s;
 }
