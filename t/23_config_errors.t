@@ -49,6 +49,7 @@ my @directives = (
     [RateLimitWAFNodeName         => 'main'],
     [RateLimitWAFEngine           => 'server'],
     [RateLimitWAFRules            => 'server'],
+    [RateLimitWAFRequestBodyVariable => 'server'],
     [RateLimitWAFAdmin            => 'directory'],
 );
 my %context = map { @$_ } @directives;
@@ -99,6 +100,7 @@ my %good = (
     RateLimitWAFNodeName         => 'waf-03',
     RateLimitWAFEngine           => 'modsecurity2',
     RateLimitWAFRules            => "$dir/rules.conf",
+    RateLimitWAFRequestBodyVariable => 'urlencoded',
     RateLimitWAFAdmin            => 'Off',
 );
 
@@ -194,6 +196,8 @@ my @bad = (
     [RateLimitWAFAdmin          => 'true'],
     [RateLimitWAFEngine         => 'modsecurity'],
     [RateLimitWAFEngine         => 'ModSecurity3'],
+    [RateLimitWAFRequestBodyVariable => 'never'],
+    [RateLimitWAFRequestBodyVariable => 'multipart'],
     # With the embedded engine: a missing file, a glob matching nothing.
     [RateLimitWAFRules          => "$dir/missing.conf", undef,
      "RateLimitWAFEngine modsecurity3\n"],
@@ -204,6 +208,7 @@ my @bad = (
 # Bad values in a virtual host (per-vhost directives).
 my @bad_vhost = (
     [RateLimitWAFEngine     => 'modsecurity4'],
+    [RateLimitWAFRequestBodyVariable => 'sometimes'],
     [RateLimitWAFThreshold  => 'abc'],
     [RateLimitWAFNetwork    => 'Of'],
     [RateLimitWAFBanStatus  => '302'],

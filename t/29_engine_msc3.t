@@ -5,8 +5,10 @@
 # the query and in urlencoded, multipart, JSON and XML bodies, the same rule
 # ids; rule messages in
 # mod_security2's shape; clean requests and bodies reach the handler
-# (small, spooled to a file, chunked, pipelined); deny and redirect
-# interventions; the body limit; a threshold ban, after which a banned
+# (small, spooled to a file, chunked, pipelined); deny, redirect and drop
+# interventions; the body limit; REQUEST_BODY as mod_security2 fills it
+# (RateLimitWAFRequestBodyVariable); @validateUrlEncoding on the URI as
+# sent; a threshold ban, after which a banned
 # client's requests create no transaction (no ModSecurity line at all);
 # a rule error fails httpd -t with file and line; graceful restarts; both
 # engines in one httpd on different virtual hosts.
@@ -54,22 +56,29 @@ CGI
 chmod 0755, $echo;
 my $rules = put('test-rules.conf', <<'RULES');
 SecRule REQUEST_HEADERS:X-Test-Deny "@streq 1" \
-    "id:9529001,phase:1,deny,status:403,log,msg:'test deny'"
+    "id:9999001,phase:1,deny,status:403,log,msg:'test deny'"
 SecRule ARGS_GET:go "@streq away" \
-    "id:9529002,phase:1,redirect:http://example.com/away,log,msg:'test redirect'"
+    "id:9999002,phase:1,redirect:http://example.com/away,log,msg:'test redirect'"
 SecRule REQUEST_HEADERS:X-Test-Deny3 "@streq 1" \
-    "id:9529003,phase:3,deny,status:403,log,msg:'test phase 3'"
+    "id:9999003,phase:3,deny,status:403,log,msg:'test phase 3'"
 SecRule REQUEST_HEADERS:X-Test-Nal "@streq 1" \
-    "id:9529004,phase:5,pass,log,noauditlog,msg:'test log,noauditlog'"
+    "id:9999004,phase:5,pass,log,noauditlog,msg:'test log,noauditlog'"
 SecRule REQUEST_HEADERS:X-Test-Word "@pmFromFile test-words.data" \
-    "id:9529005,phase:1,pass,log,msg:'test relative data file'"
+    "id:9999005,phase:1,pass,log,msg:'test relative data file'"
 SecRule ARGS:bs "@rx ^a\\\\b$" \
-    "id:9529006,phase:1,pass,log,msg:'test backslash pair'"
+    "id:9999006,phase:1,pass,log,msg:'test backslash pair'"
+SecRule REQUEST_HEADERS:X-Test-Drop "@streq 1" \
+    "id:9999007,phase:1,drop,log,msg:'test drop'"
+SecRule ARGS_POST:drop "@streq 1" \
+    "id:9999008,phase:2,drop,log,msg:'test drop phase 2'"
+SecRule REQUEST_HEADERS:X-Test-Enc "@streq 1" \
+    "id:9999009,phase:1,deny,status:403,log,msg:'test url encoding',chain"
+    SecRule REQUEST_URI "@validateUrlEncoding" "t:none"
 RULES
 put('test-words.data', "nal-word\n");
 my $broken = put('broken.conf', <<'RULES');
-SecRule ARGS "@rx a" "id:9529010,phase:2,pass,log"
-SecRule ARGS "@rx b" "id:9529011,phase:2,pass,bogusaction"
+SecRule ARGS "@rx a" "id:9999010,phase:2,pass,log"
+SecRule ARGS "@rx b" "id:9999011,phase:2,pass,bogusaction"
 RULES
 
 my $common = <<"CONF";
@@ -238,7 +247,7 @@ for my $c (@cases) {
     like $l[0] || '',
         qr/\[ratelimit_waf:warn\] .*\[client ([\d.]+):\d+\] \[client \1\] ModSecurity: Warning\. .* \[file "[^"]+REQUEST-941-APPLICATION-ATTACK-XSS\.conf"\] \[line "\d+"\] \[id "941100"\] .*\[msg "[^"]+"\] \[data "[^"]*"\] \[severity "CRITICAL"\] .*\[tag "attack-xss"\] .*\[hostname "[^"]+"\] \[uri "\/"\] \[unique_id "[^"]+"\] .*\[rlw "RLW00072"\]$/,
         'the message has the fields of mod_security2\'s, severity as a name';
-    ok !grep({/9523020|anomaly score [0-9a-f]{16}/}
+    ok !grep({/9529090|anomaly score [0-9a-f]{16}/}
              log_since($m3->error_log, 0)),
         'the score rule\'s messages are never logged';
     my @d = log_since($m3->error_log, 0,
@@ -257,13 +266,13 @@ for my $c (@cases) {
     is http_request(port => $m3->port, xff => $ip, path => '/hello.txt',
                     headers => ["X-Test-Nal: 1", "X-Test-Word: a nal-word"])->{status}, 200,
         'modsecurity3: X-Test-Nal: 1 -> 200';
-    ok wait_log($m3->error_log, $eoff, qr/\[id "9529004"\]/),
+    ok wait_log($m3->error_log, $eoff, qr/\[id "9999004"\]/),
         'modsecurity3: the log,noauditlog rule is logged';
     my @l = log_since($m3->error_log, $eoff, ms_re($ip));
-    my ($nal) = grep {/\[id "9529004"\]/} @l;
-    like $nal || '', qr/ModSecurity: Warning\. .*\[file "\Q$rules\E"\] \[line "7"\] \[id "9529004"\] .*\[msg "test log,noauditlog"\]/,
+    my ($nal) = grep {/\[id "9999004"\]/} @l;
+    like $nal || '', qr/ModSecurity: Warning\. .*\[file "\Q$rules\E"\] \[line "7"\] \[id "9999004"\] .*\[msg "test log,noauditlog"\]/,
         'modsecurity3: its file and line are the rule\'s';
-    ok grep({/\[id "9529005"\]/} @l),
+    ok grep({/\[id "9999005"\]/} @l),
         'modsecurity3: a data file named relative to the rules file is found'
         or diag join "\n", @l;
 }
@@ -276,7 +285,7 @@ for my $c (@cases) {
     is http_request(port => $m3->port, xff => $ip,
                     path => '/hello.txt?bs=a%5Cb')->{status}, 200,
         'modsecurity3: ?bs=a%5Cb -> 200';
-    ok wait_log($m3->error_log, $eoff, qr/\[id "9529006"\]/),
+    ok wait_log($m3->error_log, $eoff, qr/\[id "9999006"\]/),
         'modsecurity3: a\\\\b in an operator matches a\\b';
 }
 
@@ -344,6 +353,52 @@ SKIP: {
     ($body, $st) = $h2->('198.51.100.182', put('h2-small.txt', 'a=1&b=2'));
     is $body, sprintf("len=7 md5=%s\n", md5_hex('a=1&b=2')),
         'modsecurity3: HTTP/2: a small body too';
+}
+
+# drop (phase 1 and 2): the connection is closed with no answer at all,
+# as mod_security2 does it (libmodsecurity alone answers it as a deny).
+{
+    my $i = 0;
+    for (['phase 1', "GET /hello.txt HTTP/1.1\r\nX-Test-Drop: 1\r\n"],
+         ['phase 2', "POST /echo HTTP/1.1\r\nContent-Type: "
+              . "application/x-www-form-urlencoded\r\nContent-Length: 6\r\n"]) {
+        my ($what, $head) = @$_;
+        my $ip = '198.51.100.' . (143 + $i++);
+        my $eoff = log_size($m3->error_log);
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => $m3->port, Timeout => 10)
+            or die "connect: $!\n";
+        print {$sock} $head . "Host: localhost\r\nX-Forwarded-For: $ip\r\n"
+            . "\r\n" . ($what eq 'phase 2' ? 'drop=1' : '');
+        my ($got, $buf, $n) = ('', '');
+        my $t0 = time;
+        while (time - $t0 < 10) {
+            $n = sysread $sock, $buf, 4096;
+            last if !defined $n || $n == 0;
+            $got .= $buf;
+        }
+        close $sock;
+        ok defined $n && $n == 0 && time - $t0 < 10,
+            "modsecurity3: $what drop: the server closed the connection";
+        is $got, '', "modsecurity3: $what drop: no answer at all";
+        ok wait_log($m3->error_log, $eoff,
+                    qr/\[client \Q$ip\E\] ModSecurity: Access denied with connection close \(phase \d\)\. .*\[id "999900[78]"\]/),
+            "modsecurity3: $what drop: logged as mod_security2 words it";
+    }
+}
+
+# @validateUrlEncoding judges REQUEST_URI as the client sent it (as
+# mod_security2's REQUEST_URI), not libmodsecurity's decoded one: %25va is
+# a valid encoding (of %va), %zz is not.
+{
+    my $ip = '198.51.100.147';
+    for (['/hello.txt?foo=for%20%25variable', 200],
+         ['/hello.txt?foo=%zz', 403]) {
+        my ($path, $want) = @$_;
+        is http_request(port => $m3->port, xff => $ip, path => $path,
+                        headers => ['X-Test-Enc: 1'])->{status}, $want,
+            "modsecurity3: \@validateUrlEncoding on REQUEST_URI: $path -> $want";
+    }
 }
 
 # Interventions of the test rules: deny (phase 1 and 3), redirect.
@@ -419,7 +474,7 @@ $m3->stop;
 # inherits another's settings could not change them).
 {
     my $base = "SecRuleEngine On\nSecRequestBodyAccess On\n"
-        . "SecRule ARGS \"\@contains evil\" \"id:9529020,phase:2,deny,log\"\n";
+        . "SecRule ARGS \"\@contains evil\" \"id:9999020,phase:2,deny,log\"\n";
     my $reject = put('reject.conf', $base . "SecRequestBodyLimit 1000\n"
                      . "SecRequestBodyLimitAction Reject\n");
     my $partial = put('partial.conf', $base . "SecRequestBodyLimit 1000\n"
@@ -475,6 +530,74 @@ $m3->stop;
     $h->stop;
 }
 
+# REQUEST_BODY as mod_security2 fills it (RateLimitWAFRequestBodyVariable
+# urlencoded, the default): for an urlencoded body, and for a body without
+# a body processor under ctl:forceRequestBodyVariable=On; not for
+# multipart, JSON or XML bodies, which libmodsecurity alone puts in it too
+# (RateLimitWAFRequestBodyVariable always). Rules that read only
+# REQUEST_BODY, one of them in a chain.
+{
+    my $rb = put('reqbody.conf', <<'RULES');
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" \
+    "id:9999049,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule REQUEST_HEADERS:X-Force "@streq 1" \
+    "id:9999040,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQUEST_BODY "@contains evil" "id:9999041,phase:2,deny,status:403,log"
+SecRule REQUEST_METHOD "@streq PUT" "id:9999042,phase:2,deny,status:403,log,chain"
+    SecRule REQUEST_BODY "@contains bad" "t:none"
+SecRule REQUEST_HEADERS:X-Test-Part "@streq 1" \
+    "id:9999043,phase:2,deny,status:403,log,chain"
+    SecRule MULTIPART_PART_HEADERS "@rx ^content-type\s*:\s*(.*)$" \
+        "capture,t:none,t:lowercase,chain"
+        SecRule TX:1 "!@rx ^text/plain$" "t:none"
+RULES
+    my ($pu, $pa, $pmain) = ports(3);
+    my $vhosts = '';
+    for ([$pu, ''], [$pa, "    RateLimitWAFRequestBodyVariable always\n"]) {
+        $vhosts .= "Listen 127.0.0.1:$_->[0]\n<VirtualHost 127.0.0.1:$_->[0]>\n"
+            . "    RateLimitWAFEngine modsecurity3\n"
+            . "    RateLimitWAFRules $rb\n$_->[1]    ScriptAlias /echo \"$echo\"\n"
+            . "</VirtualHost>\n";
+    }
+    my $h = RLW::Httpd->new(name => 'msc3-reqbody', modsec => 0, port => $pmain,
+                            load => ['alias', $cgi, 'unique_id'],
+                            directives => "RateLimitWAF On\n",
+                            vhosts => "<VirtualHost 127.0.0.1:*>\n</VirtualHost>\n"
+                                . $vhosts);
+    $h->start;
+    my $mp = ["Content-Type: multipart/form-data; boundary=$bnd"];
+    my @rb = (
+        # [name, method, headers, body, status urlencoded, status always]
+        ['urlencoded', 'POST', $form, 'a=evil', 403, 403],
+        ['multipart', 'POST', $mp, multipart('evil'), 200, 403],
+        ['JSON', 'POST', ['Content-Type: application/json'], '{"a":"evil"}',
+         200, 403],
+        ['multipart, chained rule', 'PUT', $mp, multipart('bad'), 200, 403],
+        ['no processor', 'POST', ['Content-Type: text/plain'], 'evil', 200, 403],
+        ['no processor, forceRequestBodyVariable=On', 'POST',
+         ['Content-Type: text/plain', 'X-Force: 1'], 'evil', 403, 403],
+        ['multipart, forceRequestBodyVariable=On', 'POST', [@$mp, 'X-Force: 1'],
+         multipart('evil'), 200, 403],
+        # (a part header without its CR LF, as mod_security2 has it)
+        ['multipart part header', 'POST', [@$mp, 'X-Test-Part: 1'],
+         multipart('hello'), 200, 200],
+    );
+    my $k = 0;
+    for my $c (@rb) {
+        my ($name, $method, $hd, $body, $wu, $wa) = @$c;
+        for ([$pu, 'urlencoded', $wu], [$pa, 'always', $wa]) {
+            my ($port, $mode, $want) = @$_;
+            is http_request(port => $port, xff => '198.51.100.' . (170 + $k++),
+                            path => '/echo', method => $method, headers => $hd,
+                            body => $body)->{status}, $want,
+                "RateLimitWAFRequestBodyVariable $mode: $name -> $want";
+        }
+    }
+    $h->stop;
+}
+
 # Response bodies (phase 4): held and inspected only where the rule set
 # runs phase 4 (SecResponseBodyAccess On, found by the module's probe),
 # within SecResponseBodyLimit (ProcessPartial: the rest is not inspected;
@@ -484,7 +607,7 @@ $m3->stop;
         . "SecResponseBodyMimeType text/plain text/html\n"
         . "SecResponseBodyLimit 2000\n"
         . "SecRule RESPONSE_BODY \"\@contains secret-token\" "
-        . "\"id:9529030,phase:4,deny,status:403,log,msg:'test leak'\"\n";
+        . "\"id:9999030,phase:4,deny,status:403,log,msg:'test leak'\"\n";
     my %file = (
         on     => put('resp-on.conf', "SecResponseBodyAccess On\n"
                       . "SecResponseBodyLimitAction ProcessPartial\n" . $base),
@@ -541,7 +664,7 @@ $m3->stop;
         ok $ok, "response bodies, $k: what passes is the whole file";
     }
     like $h->error_log_text,
-        qr/\[client 198\.51\.100\.190\] ModSecurity: Access denied with code 403 \(phase 4\)\..*\[id "9529030"\]/,
+        qr/\[client 198\.51\.100\.190\] ModSecurity: Access denied with code 403 \(phase 4\)\..*\[id "9999030"\]/,
         'response bodies: the phase-4 intervention is logged';
     $h->stop;
 }

@@ -257,11 +257,14 @@ static int runs_phase4(rlw_msc_rules_t *rules)
 }
 
 /* Builds the rule set of one RateLimitWAFRules list into *out (freed with
- * p): every file in order, a glob's files sorted by name, then the score
- * and probe rules; then probes it. NULL or the error. */
+ * p): every file in order, a glob's files sorted by name, then (with
+ * reqbody_parity) the rules that keep REQUEST_BODY as mod_security2 fills
+ * it (rlw_msc3_reqbody_rules()), the score and probe rules; then probes
+ * it. NULL or the error. */
 static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
-                               msc3_rules_t **out)
+                               int reqbody_parity, msc3_rules_t **out)
 {
+    const char *reqbody;
     msc3_rules_t *rs = apr_pcalloc(p, sizeof(*rs));
     rlw_msc_rules_t *rules = rlw_msc3_lib->msc_create_rules_set();
     const char *error = NULL, *err = NULL;
@@ -273,6 +276,11 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
     apr_pool_cleanup_register(p, rules, cleanup_rules, apr_pool_cleanup_null);
     rs->rules = rules;
     rlw_msc3_logfix_init(&st);
+    st.drop_ids = apr_array_make(p, 4, sizeof(uint32_t));
+    if (reqbody_parity) {
+        st.reqbody_ids = apr_array_make(p, 16, sizeof(uint32_t));
+        st.mark_force = 1;
+    }
     for (i = 0; i < list->nelts && !err; i++) {
         const char *pattern = APR_ARRAY_IDX(list, i, const char *);
         glob_t g;
@@ -295,6 +303,20 @@ static const char *build_rules(apr_pool_t *p, const apr_array_header_t *list,
         if (rc != GLOB_NOMATCH)
             globfree(&g);
     }
+    for (i = 0; i < st.drop_ids->nelts; i++) {
+        if (!rs->drops)
+            rs->drops = apr_hash_make(p);
+        apr_hash_set(rs->drops, &APR_ARRAY_IDX(st.drop_ids, i, uint32_t),
+                     sizeof(uint32_t), "");
+    }
+    reqbody = reqbody_parity ? rlw_msc3_reqbody_rules(p, st.reqbody_ids) : NULL;
+    if (!err && reqbody &&
+        rlw_msc3_lib->msc_rules_add(rules, reqbody, &error) < 0)
+        err = apr_psprintf(
+            p, "the module's rules (ids %d, %d): %s", RLW_MSC3_REQBODY_RULE_ID,
+            RLW_MSC3_REQBODY_NONE_RULE_ID, error ? error : "refused");
+    free((void *)error);
+    error = NULL;
     if (!err && (rlw_msc3_lib->msc_rules_add(
                      rules, rlw_msc3_score_rule(p, nonce), &error) < 0 ||
                  rlw_msc3_lib->msc_rules_add(
@@ -392,7 +414,8 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (s = main_s; s; s = s->next) {
         rlw_srv_conf_t *c = rlw_server_conf(s);
         msc3_rules_t *rules;
-        const char *why;
+        const char *why, *key;
+        int parity;
 
         if (!uses_msc3(c))
             continue;
@@ -411,13 +434,15 @@ static int msc3_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                      "would be inspected twice (write "
                                      "SecRuleEngine Off in that server)",
                                      server_name(ptemp, s)));
-        /* Servers that inherit the same list share one rule set. */
-        rules = apr_hash_get(built, &c->rules, sizeof(c->rules));
+        /* Servers that inherit the same list (and REQUEST_BODY setting)
+         * share one rule set. */
+        parity = !c->reqbody_var || strcmp(c->reqbody_var, "always") != 0;
+        key = apr_psprintf(ptemp, "%pp %d", (void *)c->rules, parity);
+        rules = apr_hash_get(built, key, APR_HASH_KEY_STRING);
         if (!rules) {
-            if ((why = build_rules(pconf, c->rules, &rules)) != NULL)
+            if ((why = build_rules(pconf, c->rules, parity, &rules)) != NULL)
                 return fail(s, "RLW00069", why);
-            apr_hash_set(built, apr_pmemdup(ptemp, &c->rules, sizeof(c->rules)),
-                         sizeof(c->rules), rules);
+            apr_hash_set(built, key, APR_HASH_KEY_STRING, rules);
             nsets++;
         }
         c->engine_rules = rules;
@@ -496,14 +521,66 @@ static void log_cb(void *data, const void *msg)
                                   t->r->useragent_ip));
 }
 
+/* Is the intervention's rule one whose action is drop (rs->drops)? The id
+ * is read from the intervention's message, where attacker text comes
+ * before the metadata (rlw_msc3_rule_id()): crafted input can at worst
+ * have its own request dropped instead of denied. */
+static int is_drop(const msc3_rules_t *rs, const char *log)
+{
+    uint32_t id;
+
+    return rs->drops && log && rlw_msc3_rule_id(log, &id) &&
+           apr_hash_get(rs->drops, &id, sizeof(id)) != NULL;
+}
+
+/* The intervention's message as mod_security2 words a drop: "Access
+ * denied with connection close (phase N)." for the library's "Access
+ * denied with code 403 (phase N).". */
+static const char *drop_text(apr_pool_t *p, const char *log)
+{
+    static const char head[] = "ModSecurity: Access denied with code ";
+    const char *at = strstr(log, head), *rest;
+
+    /* (the library's text comes first, attacker text only after it) */
+    if (!at)
+        return log;
+    rest = at + sizeof(head) - 1;
+    while (*rest >= '0' && *rest <= '9')
+        rest++;
+    return apr_pstrcat(p, apr_pstrndup(p, log, (apr_size_t)(at - log)),
+                       "ModSecurity: Access denied with connection close", rest,
+                       NULL);
+}
+
+/* Drops r's connection as mod_security2 does for `drop`: the client gets
+ * no answer. The socket is shut down, not closed (mod_security2 closes
+ * it): the MPM still owns the descriptor and closes it after the request;
+ * httpd's error response then goes nowhere (the connection is aborted).
+ * Under HTTP/2 the whole connection goes (its socket is the master's).
+ * 1 when done. */
+static int drop_connection(request_rec *r)
+{
+    conn_rec *c = r->connection->master ? r->connection->master : r->connection;
+    apr_socket_t *csd = ap_get_conn_socket(c);
+
+    if (!csd || apr_socket_shutdown(csd, APR_SHUTDOWN_READWRITE) != APR_SUCCESS)
+        return 0;
+    c->aborted = 1;
+    c->keepalive = AP_CONN_CLOSE;
+    r->connection->aborted = 1;
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return 1;
+}
+
 /* Acts on the intervention the last phase left, if any: logs it and
- * returns the status to answer (deny, drop: the rule's status, 403 by
- * default; redirect: a 3xx with Location), else DECLINED. libmodsecurity
- * 3.0 runs drop as deny, so a drop is answered, not cut. */
+ * returns the status to answer (deny: the rule's status, 403 by default;
+ * redirect: a 3xx with Location; drop: the connection is shut without an
+ * answer, 403 for the access log), else DECLINED. libmodsecurity 3.0 runs
+ * drop as deny: the module knows a drop by its rule (rs->drops). */
 int rlw_msc3_act(request_rec *r, msc3_req_t *t)
 {
     rlw_msc_intervention_t it = {200, 0, NULL, NULL, 0};
-    int status;
+    int status, dropped = 0;
 
     if (!rlw_msc3_lib->msc_intervention(t->tx, &it)) {
         free(it.url);
@@ -518,10 +595,18 @@ int rlw_msc3_act(request_rec *r, msc3_req_t *t)
     } else if (status < 400 || status > 599) {
         status = HTTP_FORBIDDEN;
     }
+    if (!it.url && is_drop(t->rs, it.log)) {
+        dropped = drop_connection(r);
+        if (dropped)
+            status = HTTP_FORBIDDEN;
+    }
     if (it.log)
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r, "%s [rlw \"RLW00073\"]",
-            rlw_msc3_format(r->pool, rlw_msc3_real_file(r->pool, t->rs, it.log),
+            rlw_msc3_format(r->pool,
+                            rlw_msc3_real_file(
+                                r->pool, t->rs,
+                                dropped ? drop_text(r->pool, it.log) : it.log),
                             r->useragent_ip));
     free(it.url);
     free(it.log);

@@ -23,6 +23,9 @@ typedef struct msc3_rules {
      * loaded as a fixed-up text (rlw_msc3_rules.h), which the library
      * names by a placeholder; NULL when there are none. */
     apr_hash_t *files;
+    /* Rule id (uint32_t) -> "" for the rules whose disruptive action is
+     * drop (rlw_msc3_rules.h); NULL when there are none. */
+    apr_hash_t *drops;
 } msc3_rules_t;
 
 /* One request's transaction, in the top-level request's rlw_req_t; with r

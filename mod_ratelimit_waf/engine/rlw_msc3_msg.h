@@ -20,10 +20,10 @@
 
 /* The id of the module's own phase-5 rule, which reports the anomaly score
  * in its msg (rlw_msc3_score_rule()). */
-#define RLW_MSC3_SCORE_RULE_ID 9523020
+#define RLW_MSC3_SCORE_RULE_ID 9529090
 
 /* The id of the module's phase-4 probe rule (rlw_msc3_probe_rule()). */
-#define RLW_MSC3_PROBE_RULE_ID 9523021
+#define RLW_MSC3_PROBE_RULE_ID 9529091
 
 /* Length of the marker a score rule carries (rlw_msc3_score_rule()). */
 #define RLW_MSC3_NONCE_LEN 16

@@ -79,6 +79,9 @@ typedef struct rlw_srv_conf {
      * network of that family. */
     apr_int64_t net_threshold;
     int net_v4, net_v6;
+    /* RateLimitWAFRequestBodyVariable: "urlencoded" (NULL: unset, the
+     * default) or "always" */
+    const char *reqbody_var;
 
     rlw_module_conf_t *mod; /* the module-wide settings, the same for all */
 

@@ -155,6 +155,7 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->exempt = MERGE_PTR(exempt);
     c->allow = MERGE_PTR(allow);
     c->engine = MERGE_PTR(engine);
+    c->reqbody_var = MERGE_PTR(reqbody_var);
     /* Rules add up: the main server's, then the virtual host's own, in
      * the order written (one rule set per list, built at check_config). */
     c->rules = base->rules && add->rules
@@ -582,6 +583,23 @@ static const char *check_key_prefix(apr_pool_t *p, const char *arg,
     return NULL;
 }
 
+/* RateLimitWAFRequestBodyVariable: when the embedded engine fills
+ * REQUEST_BODY. */
+static const char *check_reqbody_var(apr_pool_t *p, const char *arg,
+                                     const char **value)
+{
+    if (strcasecmp(arg, "urlencoded") == 0)
+        *value = "urlencoded";
+    else if (strcasecmp(arg, "always") == 0)
+        *value = "always";
+    else
+        return apr_psprintf(p,
+                            "unknown value '%s' (urlencoded: as "
+                            "mod_security2, always: as libmodsecurity)",
+                            arg);
+    return NULL;
+}
+
 /* A node name travels in journal entries: at most RLW_NODE_NAME_MAX. */
 static const char *check_node_name(apr_pool_t *p, const char *arg,
                                    const char **value)
@@ -681,6 +699,10 @@ const command_rec rlw_cmds[] = {
             "a ModSecurity rules file or glob for the modsecurity3 engine "
             "(repeatable, in order)",
             IN_SERVER(rules)),
+    RLW_CMD(TAKE1, "RateLimitWAFRequestBodyVariable", set_string,
+            "when the modsecurity3 engine fills REQUEST_BODY: urlencoded "
+            "(as mod_security2, the default) or always (as libmodsecurity)",
+            IN_SERVER(reqbody_var), .check = check_reqbody_var),
     RLW_CMD(TAKE1, "RateLimitWAFAdmin", set_on_off,
             "On to allow ban/unban by POST to ratelimit-waf-status here",
             IN_DIR(admin)),

@@ -41,12 +41,12 @@ static const char probe_msg[] =
     "ModSecurity: Warning. Matched \"Operator `StrEq' with parameter `1' "
     "against variable `REQUEST_HEADERS:X-RLW-Probe-" NONCE "' (Value: `1' ) "
     "[file \"<<reference missing or not informed>>\"] [line \"1\"] "
-    "[id \"9523021\"] [rev \"\"] [msg \"mod_ratelimit_waf phase 4 " NONCE
+    "[id \"9529091\"] [rev \"\"] [msg \"mod_ratelimit_waf phase 4 " NONCE
     "\"] [data \"\"] [severity \"0\"]" TAIL;
 
 static const char score_msg[] =
     "ModSecurity: Warning.  [file \"<<reference missing or not informed>>\"] "
-    "[line \"1\"] [id \"9523020\"] [rev \"\"] [msg \"mod_ratelimit_waf "
+    "[line \"1\"] [id \"9529090\"] [rev \"\"] [msg \"mod_ratelimit_waf "
     "anomaly score " NONCE " 15\"] [data \"\"] [severity \"0\"] [ver \"\"] "
     "[maturity \"0\"] [accuracy \"0\"]" TAIL;
 
@@ -94,7 +94,7 @@ START_TEST(score_rule_text)
 {
     const char *rule = rlw_msc3_score_rule(pool, NONCE);
 
-    ck_assert_ptr_nonnull(strstr(rule, "id:9523020,phase:5,pass"));
+    ck_assert_ptr_nonnull(strstr(rule, "id:9529090,phase:5,pass"));
     /* noauditlog before log, or the message is silenced (#3180). */
     ck_assert_ptr_nonnull(strstr(rule, "noauditlog,log,"));
     ck_assert_ptr_nonnull(
@@ -112,7 +112,7 @@ START_TEST(score_read)
     /* Unset tx.anomaly_score: the message, no score. */
     m = apr_pstrcat(pool,
                     "ModSecurity: Warning.  [file \"x\"] [line \"1\"] "
-                    "[id \"9523020\"] [rev \"\"] [msg \"mod_ratelimit_waf "
+                    "[id \"9529090\"] [rev \"\"] [msg \"mod_ratelimit_waf "
                     "anomaly score " NONCE " \"] [data \"\"]",
                     NULL);
     v = 7;
@@ -121,7 +121,7 @@ START_TEST(score_read)
     /* Huge: saturates. */
     m = apr_pstrcat(pool,
                     "ModSecurity: Warning.  [file \"x\"] [line \"1\"] "
-                    "[id \"9523020\"] [rev \"\"] [msg \"mod_ratelimit_waf "
+                    "[id \"9529090\"] [rev \"\"] [msg \"mod_ratelimit_waf "
                     "anomaly score " NONCE " 99999999999999999999999\"]",
                     NULL);
     ck_assert_int_eq(score_of(m, NONCE, &v), 1);
@@ -129,7 +129,7 @@ START_TEST(score_read)
     /* Not a number. */
     m = apr_pstrcat(pool,
                     "ModSecurity: Warning.  [file \"x\"] [line \"1\"] "
-                    "[id \"9523020\"] [rev \"\"] [msg \"mod_ratelimit_waf "
+                    "[id \"9529090\"] [rev \"\"] [msg \"mod_ratelimit_waf "
                     "anomaly score " NONCE " 1x\"]",
                     NULL);
     ck_assert_int_eq(score_of(m, NONCE, &v), -1);
@@ -150,7 +150,7 @@ START_TEST(score_forged)
     /* Attacker text in a detection rule's match, imitating the score
      * message without the marker: its first [id] is the rule's own... */
     m = "ModSecurity: Warning. Matched \"Operator `Rx' against variable "
-        "`ARGS:q' (Value: `x [file \"y\"] [line \"1\"] [id \"9523020\"] "
+        "`ARGS:q' (Value: `x [file \"y\"] [line \"1\"] [id \"9529090\"] "
         "[rev \"\"] [msg \"mod_ratelimit_waf anomaly score guess 0\"]' ) "
         "[file \"/r.conf\"] [line \"5\"] [id \"941100\"]";
     ck_assert_int_eq(score_of(m, NONCE, &v), 0);
@@ -178,7 +178,7 @@ START_TEST(probe)
 
     ck_assert_ptr_nonnull(
         strstr(rule, "SecRule REQUEST_HEADERS:X-RLW-Probe-" NONCE " "));
-    ck_assert_ptr_nonnull(strstr(rule, "id:9523021,phase:4,pass"));
+    ck_assert_ptr_nonnull(strstr(rule, "id:9529091,phase:4,pass"));
     ck_assert_ptr_nonnull(strstr(rule, "noauditlog,log,"));
     ck_assert_int_eq(rlw_msc3_is_probe(probe_msg, NONCE), 1);
     ck_assert_int_eq(rlw_msc3_is_probe(probe_msg, "fedcba9876543210"), 0);
@@ -267,7 +267,7 @@ START_TEST(set_file)
     const char *m = rlw_msc3_set_file(pool, score_msg, "/etc/r.conf");
 
     ck_assert_ptr_nonnull(strstr(m, "Warning.  [file \"/etc/r.conf\"] "
-                                    "[line \"1\"] [id \"9523020\"]"));
+                                    "[line \"1\"] [id \"9529090\"]"));
     ck_assert_ptr_null(strstr(m, "reference missing"));
     ck_assert_str_eq(rlw_msc3_set_file(pool, "no file", "/x"), "no file");
     ck_assert_str_eq(rlw_msc3_set_file(pool, " [file \"a", "/x"), " [file \"a");

@@ -224,6 +224,148 @@ START_TEST(not_text)
 }
 END_TEST
 
+/* The rules that read REQUEST_BODY, chained ones as 0; the variable's
+ * name only as a whole (not REQUEST_BODY_LENGTH, not TX:REQUEST_BODY). */
+static const char bodyrules[] =
+    "SecRule REQUEST_BODY \"@rx a\" \"id:101,phase:2,pass\"\n"
+    "SecRule REQUEST_BODY_LENGTH \"@gt 1\" \"id:102,phase:2,pass\"\n"
+    "SecRule ARGS|TX:request_body \"@rx a\" \"id:103,phase:2,pass\"\n"
+    "SecRule ARGS \"@rx a\" \"id:104,phase:2,pass,chain\"\n"
+    "    SecRule ARGS|!REQUEST_HEADERS|request_body \"@rx b\" \\\n"
+    "        \"chain\"\n"
+    "    SecRule ARGS \"@rx c\"\n"
+    "SecRule ARGS|REQUEST_BODY \"@rx a\" \"id:105,phase:2,pass\"\n"
+    "SecAction \"id:106,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On\"\n"
+    "SecRule ARGS \"@rx a\" \"id:107,phase:1,pass,chain\"\n"
+    "    SecRule ARGS \"@rx b\" \\\n"
+    "        \"t:none,ctl:forceRequestBodyVariable=off,setvar:tx.x=1\"\n";
+
+START_TEST(reqbody_ids)
+{
+    rlw_msc3_logfix_t st;
+    apr_array_header_t *ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    const char *out, *rules;
+
+    /* Not asked: nothing noted, nothing rewritten. */
+    rlw_msc3_logfix_init(&st);
+    ck_assert_ptr_null(
+        rlw_msc3_logfix(pool, &st, bodyrules, strlen(bodyrules), NULL));
+    ck_assert_ptr_null(rlw_msc3_reqbody_rules(pool, NULL));
+
+    rlw_msc3_logfix_init(&st);
+    st.reqbody_ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    st.mark_force = 1;
+    out = rlw_msc3_logfix(pool, &st, bodyrules, strlen(bodyrules), ids);
+    ck_assert_int_eq(st.reqbody_ids->nelts, 3);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.reqbody_ids, 0, uint32_t), 101);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.reqbody_ids, 1, uint32_t), 0);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.reqbody_ids, 2, uint32_t), 105);
+    ck_assert_int_eq(ids->nelts, 7);
+    /* ctl:forceRequestBodyVariable made visible, line numbers kept */
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(lines(out), lines(bodyrules));
+    ck_assert_ptr_nonnull(
+        strstr(out, "ctl:forceRequestBodyVariable=On,setvar:tx.rlw_reqbody_"
+                    "forced=1\"\n"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "ctl:forceRequestBodyVariable=off,setvar:!tx.rlw_reqbody_"
+                    "forced,setvar:tx.x=1\"\n"));
+
+    rules = rlw_msc3_reqbody_rules(pool, st.reqbody_ids);
+    ck_assert_ptr_nonnull(rules);
+    ck_assert_ptr_nonnull(strstr(rules, "id:9529092,phase:1,"));
+    ck_assert_ptr_nonnull(strstr(rules, "id:9529093,phase:1,"));
+    ck_assert_ptr_nonnull(
+        strstr(rules, ",ctl:ruleRemoveTargetById=101;REQUEST_BODY,ctl:rule"
+                      "RemoveTargetById=0;REQUEST_BODY,ctl:ruleRemoveTargetById"
+                      "=105;REQUEST_BODY\"\n"));
+    /* each id once */
+    APR_ARRAY_PUSH(st.reqbody_ids, uint32_t) = 101;
+    ck_assert_str_eq(rlw_msc3_reqbody_rules(pool, st.reqbody_ids), rules);
+}
+END_TEST
+
+/* The rules whose disruptive action is drop: their own (the last
+ * disruptive action counts), or block under a dropping SecDefaultAction of
+ * their phase; never a chained rule. */
+START_TEST(drop_ids)
+{
+    static const char text[] =
+        "SecRule ARGS \"@rx a\" \"id:201,phase:1,drop,log\"\n"
+        "SecRule ARGS \"@rx a\" \"id:202,phase:1,deny,log\"\n"
+        "SecRule ARGS \"@rx a\" \"id:203,phase:2,block\"\n"
+        "SecDefaultAction \"phase:2,log,drop\"\n"
+        "SecRule ARGS \"@rx a\" \"id:204,phase:2,block\"\n"
+        "SecRule ARGS \"@rx a\" \"id:205,phase:1,block\"\n"
+        "SecRule ARGS \"@rx a\" \"id:206,phase:2,drop,pass\"\n"
+        "SecAction \"id:207,phase:2,drop,chain\"\n"
+        "    SecRule ARGS \"@rx a\" \"id:208,drop\"\n"
+        "SecDefaultAction \"phase:2,log,deny\"\n"
+        "SecRule ARGS \"@rx a\" \"id:209,phase:2,block\"\n";
+    rlw_msc3_logfix_t st;
+    const char *out;
+
+    rlw_msc3_logfix_init(&st);
+    st.drop_ids = apr_array_make(pool, 4, sizeof(uint32_t));
+    out = rlw_msc3_logfix(pool, &st, text, strlen(text), NULL);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(st.drop_ids->nelts, 3);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.drop_ids, 0, uint32_t), 201);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.drop_ids, 1, uint32_t), 204);
+    ck_assert_uint_eq(APR_ARRAY_IDX(st.drop_ids, 2, uint32_t), 207);
+}
+END_TEST
+
+/* @validateUrlEncoding on REQUEST_URI reads REQUEST_URI_RAW (what the
+ * client sent, mod_security2's REQUEST_URI); other operators, other
+ * variables and longer names are left alone. */
+START_TEST(raw_uri)
+{
+    static const char text[] =
+        "SecRule REQUEST_URI \"@rx \\x25\" \"id:301,phase:2,pass,chain\"\n"
+        "    SecRule REQUEST_URI \"@validateUrlEncoding\" \"t:none\"\n"
+        "SecRule ARGS|request_uri|REQUEST_URI_RAW|TX:REQUEST_URI "
+        "\"!@validateUrlEncoding\" \"id:302,phase:2,pass\"\n"
+        "SecRule REQUEST_URI \"@validateUrlEncodingX\" \"id:303,phase:2\"\n";
+    const char *out = fix(text, NULL);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(strstr(out, "SecRule REQUEST_URI \"@rx \\x25\""));
+    ck_assert_ptr_nonnull(
+        strstr(out, "    SecRule REQUEST_URI_RAW \"@validateUrlEncoding\""));
+    ck_assert_ptr_nonnull(strstr(
+        out, "SecRule ARGS|request_uri_RAW|REQUEST_URI_RAW|TX:REQUEST_URI "
+             "\"!@validate"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "SecRule REQUEST_URI \"@validateUrlEncodingX\""));
+    ck_assert_int_eq(lines(out), lines(text));
+}
+END_TEST
+
+/* Rules that read multipart part headers trim them (libmodsecurity keeps
+ * their line end): t:trimRight after the rule's own transformations. */
+START_TEST(part_headers)
+{
+    static const char text[] =
+        "SecRule MULTIPART_PART_HEADERS \"@rx ^content-type\\s*:\\s*(.*)$\" "
+        "\\\n    \"id:401,phase:2,capture,t:none,t:lowercase,chain\"\n"
+        "    SecRule TX:1 \"!@rx ^text/plain$\" \"t:none\"\n"
+        "SecRule &MULTIPART_PART_HEADERS:_charset_ \"!@eq 0\" \"\"\n"
+        "SecRule TX:MULTIPART_PART_HEADERS|MULTIPART_PART_HEADERSX \"@rx a\" "
+        "\"id:403,phase:2\"\n";
+    const char *out = fix(text, NULL);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(
+        strstr(out, "capture,t:none,t:lowercase,chain,t:trimRight\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\"!@eq 0\" \"t:trimRight\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "    SecRule TX:1 \"!@rx ^text/plain$\" "
+                                      "\"t:none\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\"id:403,phase:2\"\n"));
+    ck_assert_int_eq(lines(out), lines(text));
+}
+END_TEST
+
 Suite *msc3_rules_suite(void)
 {
     Suite *s = suite_create("msc3_rules");
@@ -237,6 +379,10 @@ Suite *msc3_rules_suite(void)
     tcase_add_test(tc, quoting);
     tcase_add_test(tc, backslashes);
     tcase_add_test(tc, not_text);
+    tcase_add_test(tc, reqbody_ids);
+    tcase_add_test(tc, drop_ids);
+    tcase_add_test(tc, raw_uri);
+    tcase_add_test(tc, part_headers);
     suite_add_tcase(s, tc);
     return s;
 }
