@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
  * "v1" and roll the whole cluster at once. */
 static const char label_pseudo[] = "rlw pseudonym v1";
 static const char label_seal[] = "rlw seal v1";
+static const char label_key[] = "rlw key v1";
 
 /* Bytes of the HMAC kept for a pseudonym: 128 bits, no collision in any
  * realistic client population, and 22 characters of memcached key. */
@@ -172,7 +174,8 @@ const char *rlw_secret_load(const char *path, uid_t owner, rlw_keys_t *out,
 
     if (hmac256(buf, len, label_pseudo, strlen(label_pseudo), out->pseudo) !=
             0 ||
-        hmac256(buf, len, label_seal, strlen(label_seal), out->seal) != 0)
+        hmac256(buf, len, label_seal, strlen(label_seal), out->seal) != 0 ||
+        hmac256(buf, len, label_key, strlen(label_key), out->key) != 0)
         res = fail(err, errlen, "cannot derive keys from secret file %s", path);
 
 done:
@@ -242,6 +245,47 @@ int rlw_pseudonym(const rlw_keys_t *k, const rlw_addr_t *client,
         b64url(mac, PSEUDO_BYTES, out);
         rc = 0;
     }
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return rc;
+}
+
+int rlw_keys_random_key(rlw_keys_t *k)
+{
+    if (k == NULL || RAND_bytes(k->key, (int)sizeof(k->key)) != 1)
+        return -1;
+    return 0;
+}
+
+int rlw_key_hash(const unsigned char key[RLW_KEY_LEN], const char *name,
+                 const void *value, size_t len,
+                 unsigned char out[RLW_KEY_HASH_LEN])
+{
+    unsigned char mac[RLW_KEY_LEN], stack[512], *msg = stack;
+    size_t nlen;
+    int rc = -1;
+
+    if (out == NULL)
+        return -1;
+    memset(out, 0, RLW_KEY_HASH_LEN);
+    if (key == NULL || name == NULL || (value == NULL && len > 0))
+        return -1;
+    nlen = strlen(name) + 1;
+    if (len > RLW_SEAL_MAX_PLAIN || nlen > RLW_SEAL_MAX_PLAIN)
+        return -1;
+    if (nlen + len > sizeof(stack) && (msg = malloc(nlen + len)) == NULL)
+        return -1;
+    /* name, its NUL, then the value: no (name, value) pair reads as
+     * another, since a name holds no NUL. */
+    memcpy(msg, name, nlen);
+    if (len > 0)
+        memcpy(msg + nlen, value, len);
+    if (hmac256(key, RLW_KEY_LEN, msg, nlen + len, mac) == 0) {
+        memcpy(out, mac, RLW_KEY_HASH_LEN);
+        rc = 0;
+    }
+    OPENSSL_cleanse(msg, nlen + len);
+    if (msg != stack)
+        free(msg);
     OPENSSL_cleanse(mac, sizeof(mac));
     return rc;
 }

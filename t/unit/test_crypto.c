@@ -182,6 +182,54 @@ START_TEST(secret_kat_and_domain_separation)
 }
 END_TEST
 
+/* A request key's hash: keyed by the "rlw key v1" subkey, apart from the
+ * other two; the same (name, value) hashes alike on every node, another
+ * name, value or secret differently; the value is not in the output. */
+START_TEST(key_hash)
+{
+    rlw_keys_t k, k2;
+    unsigned char a[RLW_KEY_HASH_LEN], b[RLW_KEY_HASH_LEN];
+    char big[2000];
+
+    keys_from(SECRET32, &k);
+    ck_assert_int_ne(memcmp(k.key, k.pseudo, RLW_KEY_LEN), 0);
+    ck_assert_int_ne(memcmp(k.key, k.seal, RLW_KEY_LEN), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", "sk-1", 4, a), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", "sk-1", 4, b), 0);
+    ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api2", "sk-1", 4, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    /* "ap" + "i\0sk-1" is not "api" + "sk-1": the name's NUL separates. */
+    ck_assert_int_eq(rlw_key_hash(k.key, "ap", "i\0sk-1", 6, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", "sk-2", 4, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    keys_from(SECRET32 "x", &k2);
+    ck_assert_int_eq(rlw_key_hash(k2.key, "api", "sk-1", 4, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    /* A long value goes through the heap, same result each time. */
+    memset(big, 'v', sizeof(big));
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", big, sizeof(big), a), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", big, sizeof(big), b), 0);
+    ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
+    /* Bad arguments: -1 and a zeroed output. */
+    ck_assert_int_eq(rlw_key_hash(NULL, "api", "x", 1, a), -1);
+    ck_assert_int_eq(a[0] | a[15], 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, NULL, "x", 1, a), -1);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", NULL, 1, a), -1);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", NULL, 0, a), 0);
+    /* A random key secret: 32 bytes that differ from run to run. */
+    memset(&k2, 0, sizeof(k2));
+    ck_assert_int_eq(rlw_keys_random_key(&k2), 0);
+    ck_assert_int_ne(memcmp(k2.key, k.key, RLW_KEY_LEN), 0);
+    memcpy(k.key, k2.key, RLW_KEY_LEN);
+    ck_assert_int_eq(rlw_keys_random_key(&k2), 0);
+    ck_assert_int_ne(memcmp(k2.key, k.key, RLW_KEY_LEN), 0);
+    rlw_keys_wipe(&k);
+    rlw_keys_wipe(&k2);
+}
+END_TEST
+
 START_TEST(secret_lengths_and_newline)
 {
     static const char *const same[] = {SECRET32 "\n", SECRET32 "\r\n"};
@@ -739,6 +787,7 @@ Suite *crypto_suite(void)
     tcase_add_loop_test(tc, secret_modes, 0, N(modes));
     tcase_add_test(tc, secret_owner);
     tcase_add_test(tc, secret_kat_and_domain_separation);
+    tcase_add_test(tc, key_hash);
     tcase_add_test(tc, secret_lengths_and_newline);
     tcase_add_test(tc, secret_any_bytes);
     tcase_add_test(tc, secret_not_a_file);
