@@ -15,6 +15,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 
 use Digest::SHA ();
+use File::Temp ();
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -112,6 +113,49 @@ for my $m ($c->mcs) {
 }
 ok $n > 0, "memcached holds $n items";
 is $clear, 0, 'the key value appears in no memcached key or value';
+
+# rlwafctl: the key by its hash as list prints it, or by value (the value
+# read from standard input; the key's index from a configuration's
+# RateLimitWAFKey lines given with -f).
+SKIP: {
+    skip 'rlwafctl is not built', 9 unless RLW::Cluster::have_ctl();
+    my ($rc, $out) = $c->ctl('list');
+    is $rc, 0, 'rlwafctl list';
+    like $out, qr/^key#0:\Q$hash\E /m, 'rlwafctl list: the key by its hash'
+        or diag $out;
+    unlike $out, qr/\Q$KEY\E/, 'rlwafctl list: never the value';
+    my $conf = File::Temp->new(SUFFIX => '.conf');
+    print {$conf} "RateLimitWAFKey other \"%{HTTP:X-Other}\" 10\n"
+        . "RateLimitWAFKey api \"%{HTTP:X-Api-Key}\" $TK\n";
+    close $conf;
+    # The names in order of first appearance: here api is the second.
+    ($rc, $out) = $c->ctl('-f', $conf->filename, 'status', "key:api=$KEY");
+    is $rc, 1, 'rlwafctl status key:api=VALUE with api second: another '
+        . 'key, not banned';
+    open my $cf, '>', $conf->filename or die "$!\n";
+    print {$cf} "RateLimitWAFKey api \"%{HTTP:X-Api-Key}\" $TK\n";
+    close $cf;
+    ($rc, $out) = $c->ctl('-f', $conf->filename, 'status', "key:api=$KEY");
+    is $rc, 0, 'rlwafctl status key:api=VALUE: banned' or diag $out;
+    like $out, qr/key#0:\Q$hash\E/, '... named by its hash';
+    ($rc, $out) = $c->ctl('unban', "key#0:$hash");
+    is $rc, 0, 'rlwafctl unban key#0:HASH' or diag $out;
+    ok wait_until(sub { !grep { $_ != 200 } everywhere('203.0.113.78', @key) }, 5),
+        'the key is served again on both nodes';
+    {
+        # By value on standard input: the value is on no command line.
+        my $in = File::Temp->new;
+        print {$in} "$KEY\n";
+        close $in;
+        open my $saved, '<&', \*STDIN or die "dup stdin: $!\n";
+        open STDIN, '<', $in->filename or die "stdin: $!\n";
+        ($rc, $out) = $c->ctl('-f', $conf->filename, 'ban', 'key:api=-', '5m');
+        open STDIN, '<&', $saved or die "restore stdin: $!\n";
+        is $rc, 0, 'rlwafctl ban key:api=- 5m (value on stdin)' or diag $out;
+    }
+}
+ok wait_until(sub { !grep { $_ != 404 } everywhere('203.0.113.79', @key) }, 5),
+    'banned by hand: 404 on both nodes';
 
 $c->stop;
 done_testing();
