@@ -21,7 +21,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 29;
+plan tests => 31;
 
 # Client threshold 5: each of 50 rotating addresses attacks once (never
 # banned on its own); key threshold 40: the 40th attack carrying the key
@@ -126,6 +126,35 @@ like $html, qr{<span class="tag meta">key api</span> key\#0:\Q$hash\E},
 my $prom = http_request(port => $port, path => '/rlw-status?prometheus')->{body};
 like $prom, qr/^ratelimit_waf_active_bans_by_kind\{node="[^"]*",kind="key"\} 1$/m,
     'Prometheus: 1 running ban of kind key';
+
+# The shm table as it is (the shared mappings of the parent and of a
+# child, read through /proc): it holds the key's hash, never the value.
+sub shared_memory {
+    my $out = '';
+    my @pids = ($h->pid, map { /(\d+)/ ? $1 : () } `pgrep -P ${\ $h->pid}`);
+    for my $pid (@pids[0 .. ($#pids < 1 ? $#pids : 1)]) {
+        open my $maps, '<', "/proc/$pid/maps" or next;
+        open my $mem, '<:raw', "/proc/$pid/mem" or next;
+        while (<$maps>) {
+            my ($lo, $hi, $perm) = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/ or next;
+            next unless $perm =~ /^r..s/;    # shared: the module's shm
+            my ($a, $n) = (hex $lo, hex($hi) - hex($lo));
+            next if $n > 256 << 20;
+            sysseek($mem, $a, 0) or next;
+            my $got = sysread($mem, my $buf, $n);
+            $out .= $buf if $got;
+        }
+    }
+    return $out;
+}
+SKIP: {
+    my $shm = shared_memory();
+    skip 'cannot read the servers\' memory through /proc', 2
+        unless length $shm;
+    ok index($shm, pack('H32', $hash)) >= 0,
+        'shared memory holds the key\'s hash (' . length($shm) . ' bytes read)';
+    ok index($shm, $KEY) < 0, 'shared memory never holds the value';
+}
 
 # The value in clear: nowhere.
 my $seen = join '', map { index($_->[1], $KEY) >= 0 ? "$_->[0] " : '' }
