@@ -21,7 +21,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 31;
+plan tests => 33;
 
 # Client threshold 5: each of 50 rotating addresses attacks once (never
 # banned on its own); key threshold 40: the 40th attack carrying the key
@@ -161,4 +161,12 @@ my $seen = join '', map { index($_->[1], $KEY) >= 0 ? "$_->[0] " : '' }
     ['error log', slurp($elog)], ['event log', slurp($events)],
     ['status JSON', $json], ['status HTML', $html], ['Prometheus', $prom];
 is $seen, '', 'the key value appears in clear nowhere';
+
+# No RateLimitWAFSecretFile here: the random key secret is the parent's,
+# kept across a graceful restart (as the shm table and its bans are), so
+# the value still hashes to the banned key.
+$h->graceful;
+is clean($port, $ips[7], @key), 404,
+    'after a graceful restart the key is still refused';
+is clean($port, $ips[7]), 200, '... and the address without it served';
 $h->stop;
