@@ -167,6 +167,8 @@ my @bad = (
     [RateLimitWAFNetwork        => '24 48 100 5', '24 48 100 5'],
     [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key" 100', '%{HTTP:X-Api-Key'],
     [RateLimitWAFKey            => 'api "%{NO_SUCH_FN:x}" 100', 'NO_SUCH_FN'],
+    # No file functions: they would read a file on every request.
+    [RateLimitWAFKey            => 'api "%{file:/etc/hostname}" 10', 'file'],
     [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" 0', '0'],
     [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" many', 'many'],
     [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" 1000000001', '1000000001'],

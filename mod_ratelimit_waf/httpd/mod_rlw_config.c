@@ -667,8 +667,14 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *name,
     k->name = apr_pstrdup(cmd->pool, name);
     k->expr_text = apr_pstrdup(cmd->pool, expr);
     k->threshold = t;
+    /* A string; never a Vary header for the headers it reads (the
+     * module's bookkeeping is no content negotiation); no file functions,
+     * which would read a file on every request. */
     k->expr =
-        ap_expr_parse_cmd(cmd, expr, AP_EXPR_FLAG_STRING_RESULT, &err, NULL);
+        ap_expr_parse_cmd(cmd, expr,
+                          AP_EXPR_FLAG_STRING_RESULT | AP_EXPR_FLAG_DONT_VARY |
+                              AP_EXPR_FLAG_RESTRICTED,
+                          &err, NULL);
     if (err) {
         c->keys->nelts--;
         return apr_psprintf(cmd->pool, "%s %s: cannot parse '%s': %s",
