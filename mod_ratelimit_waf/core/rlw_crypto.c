@@ -10,10 +10,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -256,36 +256,82 @@ int rlw_keys_random_key(rlw_keys_t *k)
     return 0;
 }
 
+/* SHA-256, fetched once per process: OpenSSL 3 looks an implicit
+ * EVP_sha256() up again on every use, under its store's lock, which the
+ * request path (rlw_key_hash(), every request with RateLimitWAFKey) must
+ * not pay per call. NULL when the fetch failed. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* SHA-256 of the n pieces (p[i], len[i]) into out; 0 or -1. */
+static int sha256_of(const EVP_MD *md, int n, const void *const *p,
+                     const size_t *len, unsigned char out[RLW_KEY_LEN])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int outlen = 0;
+    int i, ok;
+
+    if (ctx == NULL)
+        return -1;
+    ok = EVP_DigestInit_ex(ctx, md, NULL) == 1;
+    for (i = 0; ok && i < n; i++)
+        ok = len[i] == 0 || EVP_DigestUpdate(ctx, p[i], len[i]) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &outlen) == 1 &&
+         outlen == RLW_KEY_LEN;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
 int rlw_key_hash(const unsigned char key[RLW_KEY_LEN], const char *name,
                  const void *value, size_t len,
                  unsigned char out[RLW_KEY_HASH_LEN])
 {
-    unsigned char mac[RLW_KEY_LEN], stack[512], *msg = stack;
-    size_t nlen;
-    int rc = -1;
+    /* HMAC-SHA256 as RFC 2104 builds it, over SHA-256 fetched once: the
+     * key (32 bytes, under the 64-byte block) padded with ipad and opad. */
+    unsigned char ipad[64], opad[64], inner[RLW_KEY_LEN], mac[RLW_KEY_LEN];
+    const void *p[3];
+    size_t l[3];
+    int i, rc = -1;
 
     if (out == NULL)
         return -1;
     memset(out, 0, RLW_KEY_HASH_LEN);
-    if (key == NULL || name == NULL || (value == NULL && len > 0))
+    if (key == NULL || name == NULL || (value == NULL && len > 0) ||
+        len > RLW_SEAL_MAX_PLAIN)
         return -1;
-    nlen = strlen(name) + 1;
-    if (len > RLW_SEAL_MAX_PLAIN || nlen > RLW_SEAL_MAX_PLAIN)
+    if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
         return -1;
-    if (nlen + len > sizeof(stack) && (msg = malloc(nlen + len)) == NULL)
-        return -1;
+    for (i = 0; i < 64; i++) {
+        unsigned char k = i < RLW_KEY_LEN ? key[i] : 0;
+
+        ipad[i] = (unsigned char)(k ^ 0x36);
+        opad[i] = (unsigned char)(k ^ 0x5c);
+    }
     /* name, its NUL, then the value: no (name, value) pair reads as
      * another, since a name holds no NUL. */
-    memcpy(msg, name, nlen);
-    if (len > 0)
-        memcpy(msg + nlen, value, len);
-    if (hmac256(key, RLW_KEY_LEN, msg, nlen + len, mac) == 0) {
-        memcpy(out, mac, RLW_KEY_HASH_LEN);
-        rc = 0;
+    p[0] = ipad;
+    l[0] = sizeof(ipad);
+    p[1] = name;
+    l[1] = strlen(name) + 1;
+    p[2] = value;
+    l[2] = len;
+    if (sha256_of(sha256_md, 3, p, l, inner) == 0) {
+        p[0] = opad;
+        p[1] = inner;
+        l[1] = sizeof(inner);
+        if (sha256_of(sha256_md, 2, p, l, mac) == 0) {
+            memcpy(out, mac, RLW_KEY_HASH_LEN);
+            rc = 0;
+        }
     }
-    OPENSSL_cleanse(msg, nlen + len);
-    if (msg != stack)
-        free(msg);
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    OPENSSL_cleanse(inner, sizeof(inner));
     OPENSSL_cleanse(mac, sizeof(mac));
     return rc;
 }

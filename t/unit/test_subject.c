@@ -194,6 +194,31 @@ START_TEST(key_subjects)
 }
 END_TEST
 
+/* Masking, for every prefix length, against a bit-by-bit reference. */
+START_TEST(net_mask_every_prefix)
+{
+    rlw_addr_t h = host("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), n;
+    rlw_addr_t h4 = host("255.255.255.255");
+    unsigned p, bit;
+
+    for (p = 1; p <= 128; p++) {
+        ck_assert_int_eq(rlw_subject_net(&h, 24, p, 0, &n), 0);
+        for (bit = 0; bit < 128; bit++)
+            ck_assert_msg(!!(n.bytes[bit / 8] & (0x80u >> (bit % 8))) ==
+                              (bit < p),
+                          "prefix /%u, bit %u", p, bit);
+        ck_assert(rlw_subject_valid(&n));
+    }
+    for (p = 1; p <= 32; p++) {
+        ck_assert_int_eq(rlw_subject_net(&h4, p, 48, 0, &n), 0);
+        for (bit = 0; bit < 128; bit++)
+            ck_assert_msg(!!(n.bytes[bit / 8] & (0x80u >> (bit % 8))) ==
+                              (bit < p),
+                          "IPv4 prefix /%u, bit %u", p, bit);
+    }
+}
+END_TEST
+
 Suite *subject_suite(void)
 {
     Suite *s = suite_create("subject");
@@ -205,6 +230,7 @@ Suite *subject_suite(void)
     tcase_add_test(tc, kinds_and_validity);
     tcase_add_test(tc, net_holds);
     tcase_add_test(tc, key_subjects);
+    tcase_add_test(tc, net_mask_every_prefix);
     suite_add_tcase(s, tc);
     return s;
 }
