@@ -21,7 +21,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 33;
+plan tests => 38;
 
 # Client threshold 5: each of 50 rotating addresses attacks once (never
 # banned on its own); key threshold 40: the 40th attack carrying the key
@@ -34,6 +34,7 @@ RateLimitWAFWindow 60s
 RateLimitWAFThreshold 5
 RateLimitWAFKey api "%{HTTP:X-Api-Key}" 40
 RateLimitWAFKey session "%{HTTP:X-Session}" 1000
+RateLimitWAFKey tok "%{HTTP:X-Tok}%{HTTP:X-Tok2}" 3
 RateLimitWAFBanTime 30s
 RateLimitWAFAllowBanTime 1s
 RateLimitWAFExempt 192.0.2.250
@@ -102,6 +103,21 @@ is clean($port, $ips[5], @key), 404, 'while the key stays banned';
         'ModSecurity never saw it';
 }
 
+# A key that is not a plain header goes through the expression engine:
+# two headers joined, banned at 3 from 3 addresses.
+{
+    my $o = log_size($elog);
+    my @tok = (headers => ['X-Tok: ab', 'X-Tok2: cd']);
+    is statuses(map { attack($port, "203.0.113.$_", @tok) } 21 .. 23),
+        '403 x3', 'expression key: 3 attacks from 3 addresses';
+    ok wait_log($elog, $o, qr/RLW00056: ban key=tok /),
+        'expression key: banned (RLW00056 key=tok)';
+    is clean($port, '203.0.113.99', headers => ['X-Tok: ab', 'X-Tok2: ce']),
+        200, 'expression key: another value (ab + ce) is served';
+    is clean($port, '203.0.113.99', @tok), 404,
+        'expression key: the value ab + cd is refused';
+}
+
 # --- what is shown -------------------------------------------------------
 ok wait_until(sub { grep { !$_->{_bad} && $_->{event}{action} eq 'ban' } read_events() }, 5),
     'a ban event';
@@ -117,15 +133,17 @@ like join("\n", log_since($elog, $off, qr/RLW00056/)), qr/hash=\Q${\ substr($has
 my $json = http_request(port => $port, path => '/rlw-status?json')->{body};
 my $j = eval { decode_json($json) } || {};
 my @keys = grep { ($_->{kind} // '') eq 'key' } @{ $j->{bans} || [] };
-is join(' ', map { $_->{client} } @keys), "key#0:$hash",
-    'status page JSON: the ban of kind key, by its hash';
-is $j->{bans_by_kind}{key}, 1, 'status page JSON: bans_by_kind key 1';
+is join(' ', sort map { $_->{client} =~ s/:.*//r } @keys), 'key#0 key#2',
+    'status page JSON: two bans of kind key (api, tok)';
+ok scalar(grep { $_->{client} eq "key#0:$hash" } @keys),
+    'status page JSON: the api key by its hash';
+is $j->{bans_by_kind}{key}, 2, 'status page JSON: bans_by_kind key 2';
 my $html = http_request(port => $port, path => '/rlw-status')->{body};
 like $html, qr{<span class="tag meta">key api</span> key\#0:\Q$hash\E},
     'status page HTML: the ban is tagged key api';
 my $prom = http_request(port => $port, path => '/rlw-status?prometheus')->{body};
-like $prom, qr/^ratelimit_waf_active_bans_by_kind\{node="[^"]*",kind="key"\} 1$/m,
-    'Prometheus: 1 running ban of kind key';
+like $prom, qr/^ratelimit_waf_active_bans_by_kind\{node="[^"]*",kind="key"\} 2$/m,
+    'Prometheus: 2 running bans of kind key';
 
 # The shm table as it is (the shared mappings of the parent and of a
 # child, read through /proc): it holds the key's hash, never the value.

@@ -268,22 +268,85 @@ static void sha256_fetch(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-/* SHA-256 of the n pieces (p[i], len[i]) into out; 0 or -1. */
-static int sha256_of(const EVP_MD *md, int n, const void *const *p,
-                     const size_t *len, unsigned char out[RLW_KEY_LEN])
+int rlw_key_hasher_init(rlw_key_hasher_t *h,
+                        const unsigned char key[RLW_KEY_LEN])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned int outlen = 0;
+    unsigned char ipad[64], opad[64];
     int i, ok;
 
-    if (ctx == NULL)
+    if (h == NULL)
         return -1;
-    ok = EVP_DigestInit_ex(ctx, md, NULL) == 1;
-    for (i = 0; ok && i < n; i++)
-        ok = len[i] == 0 || EVP_DigestUpdate(ctx, p[i], len[i]) == 1;
-    ok = ok && EVP_DigestFinal_ex(ctx, out, &outlen) == 1 &&
-         outlen == RLW_KEY_LEN;
+    h->inner = h->outer = NULL;
+    if (key == NULL || pthread_once(&sha256_once, sha256_fetch) != 0 ||
+        sha256_md == NULL)
+        return -1;
+    /* HMAC as RFC 2104 builds it: the key (32 bytes, under SHA-256's
+     * 64-byte block) zero-padded, xored with ipad and opad; each padded
+     * block hashed once, here, so that a value costs the blocks of the
+     * value only. */
+    for (i = 0; i < 64; i++) {
+        unsigned char k = i < RLW_KEY_LEN ? key[i] : 0;
+
+        ipad[i] = (unsigned char)(k ^ 0x36);
+        opad[i] = (unsigned char)(k ^ 0x5c);
+    }
+    h->inner = EVP_MD_CTX_new();
+    h->outer = EVP_MD_CTX_new();
+    ok = h->inner != NULL && h->outer != NULL &&
+         EVP_DigestInit_ex(h->inner, sha256_md, NULL) == 1 &&
+         EVP_DigestUpdate(h->inner, ipad, sizeof(ipad)) == 1 &&
+         EVP_DigestInit_ex(h->outer, sha256_md, NULL) == 1 &&
+         EVP_DigestUpdate(h->outer, opad, sizeof(opad)) == 1;
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    if (!ok) {
+        rlw_key_hasher_clear(h);
+        return -1;
+    }
+    return 0;
+}
+
+void rlw_key_hasher_clear(rlw_key_hasher_t *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->inner); /* frees the state, cleansed */
+    EVP_MD_CTX_free(h->outer);
+    h->inner = h->outer = NULL;
+}
+
+int rlw_key_hasher_hash(const rlw_key_hasher_t *h, const char *name,
+                        const void *value, size_t len,
+                        unsigned char out[RLW_KEY_HASH_LEN])
+{
+    unsigned char inner[RLW_KEY_LEN], mac[RLW_KEY_LEN];
+    unsigned int n1 = 0, n2 = 0;
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    if (out == NULL)
+        return -1;
+    memset(out, 0, RLW_KEY_HASH_LEN);
+    if (h == NULL || h->inner == NULL || h->outer == NULL || name == NULL ||
+        (value == NULL && len > 0) || len > RLW_SEAL_MAX_PLAIN)
+        return -1;
+    if ((ctx = EVP_MD_CTX_new()) == NULL)
+        return -1;
+    /* name, its NUL, then the value: no (name, value) pair reads as
+     * another, since a name holds no NUL. The prepared states are only
+     * read: one hasher serves every thread. */
+    ok = EVP_MD_CTX_copy_ex(ctx, h->inner) == 1 &&
+         EVP_DigestUpdate(ctx, name, strlen(name) + 1) == 1 &&
+         (len == 0 || EVP_DigestUpdate(ctx, value, len) == 1) &&
+         EVP_DigestFinal_ex(ctx, inner, &n1) == 1 && n1 == RLW_KEY_LEN &&
+         EVP_MD_CTX_copy_ex(ctx, h->outer) == 1 &&
+         EVP_DigestUpdate(ctx, inner, sizeof(inner)) == 1 &&
+         EVP_DigestFinal_ex(ctx, mac, &n2) == 1 && n2 == RLW_KEY_LEN;
     EVP_MD_CTX_free(ctx);
+    if (ok)
+        memcpy(out, mac, RLW_KEY_HASH_LEN);
+    OPENSSL_cleanse(inner, sizeof(inner));
+    OPENSSL_cleanse(mac, sizeof(mac));
     return ok ? 0 : -1;
 }
 
@@ -291,48 +354,15 @@ int rlw_key_hash(const unsigned char key[RLW_KEY_LEN], const char *name,
                  const void *value, size_t len,
                  unsigned char out[RLW_KEY_HASH_LEN])
 {
-    /* HMAC-SHA256 as RFC 2104 builds it, over SHA-256 fetched once: the
-     * key (32 bytes, under the 64-byte block) padded with ipad and opad. */
-    unsigned char ipad[64], opad[64], inner[RLW_KEY_LEN], mac[RLW_KEY_LEN];
-    const void *p[3];
-    size_t l[3];
-    int i, rc = -1;
+    rlw_key_hasher_t h;
+    int rc;
 
-    if (out == NULL)
+    if (out != NULL)
+        memset(out, 0, RLW_KEY_HASH_LEN);
+    if (rlw_key_hasher_init(&h, key) != 0)
         return -1;
-    memset(out, 0, RLW_KEY_HASH_LEN);
-    if (key == NULL || name == NULL || (value == NULL && len > 0) ||
-        len > RLW_SEAL_MAX_PLAIN)
-        return -1;
-    if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
-        return -1;
-    for (i = 0; i < 64; i++) {
-        unsigned char k = i < RLW_KEY_LEN ? key[i] : 0;
-
-        ipad[i] = (unsigned char)(k ^ 0x36);
-        opad[i] = (unsigned char)(k ^ 0x5c);
-    }
-    /* name, its NUL, then the value: no (name, value) pair reads as
-     * another, since a name holds no NUL. */
-    p[0] = ipad;
-    l[0] = sizeof(ipad);
-    p[1] = name;
-    l[1] = strlen(name) + 1;
-    p[2] = value;
-    l[2] = len;
-    if (sha256_of(sha256_md, 3, p, l, inner) == 0) {
-        p[0] = opad;
-        p[1] = inner;
-        l[1] = sizeof(inner);
-        if (sha256_of(sha256_md, 2, p, l, mac) == 0) {
-            memcpy(out, mac, RLW_KEY_HASH_LEN);
-            rc = 0;
-        }
-    }
-    OPENSSL_cleanse(ipad, sizeof(ipad));
-    OPENSSL_cleanse(opad, sizeof(opad));
-    OPENSSL_cleanse(inner, sizeof(inner));
-    OPENSSL_cleanse(mac, sizeof(mac));
+    rc = rlw_key_hasher_hash(&h, name, value, len, out);
+    rlw_key_hasher_clear(&h);
     return rc;
 }
 

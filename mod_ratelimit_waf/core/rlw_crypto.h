@@ -100,6 +100,25 @@ int rlw_key_hash(const unsigned char key[RLW_KEY_LEN], const char *name,
                  const void *value, size_t len,
                  unsigned char out[RLW_KEY_HASH_LEN]);
 
+/* rlw_key_hash() with the key's padded blocks hashed once: what the
+ * request path keeps (one per process, read-only, shared by its threads),
+ * so that a value costs the SHA-256 blocks of the value only. */
+struct evp_md_ctx_st;
+typedef struct rlw_key_hasher {
+    struct evp_md_ctx_st *inner, *outer; /* after key^ipad, key^opad */
+} rlw_key_hasher_t;
+
+/* Prepares h for key. Returns 0, or -1 (h cleared) on bad arguments or an
+ * OpenSSL failure. */
+int rlw_key_hasher_init(rlw_key_hasher_t *h,
+                        const unsigned char key[RLW_KEY_LEN]);
+/* Frees what rlw_key_hasher_init() made (h may be cleared already). */
+void rlw_key_hasher_clear(rlw_key_hasher_t *h);
+/* rlw_key_hash() under h's key: the same output. Thread-safe on one h. */
+int rlw_key_hasher_hash(const rlw_key_hasher_t *h, const char *name,
+                        const void *value, size_t len,
+                        unsigned char out[RLW_KEY_HASH_LEN]);
+
 /* Seals len bytes of plain (0..RLW_SEAL_MAX_PLAIN) into out with
  * AES-256-GCM under k->seal and a fresh random nonce. aad (aadlen bytes,
  * may be NULL when 0) is authenticated, not stored: pass the memcached key

@@ -64,6 +64,8 @@ typedef struct rlw_key_conf {
     const char *name;      /* NAME, as written */
     const char *expr_text; /* AP_EXPR, as written (never a value) */
     ap_expr_info_t *expr;  /* parsed, a string expression */
+    const char *header;    /* when expr is just %{HTTP:NAME} or
+                            * %{req:NAME}: NAME, read directly */
     apr_int64_t threshold; /* attacks carrying one value that ban it */
     unsigned idx;          /* the NAME's index: a key subject's prefix, in
                             * order of first appearance in the configuration
@@ -147,7 +149,7 @@ const char *rlw_key_name(unsigned idx);
 
 /* Request keys (mod_rlw_keys.c). At post_config: the key secret and
  * names. */
-int rlw_keys_post_config(server_rec *s);
+int rlw_keys_post_config(apr_pool_t *pconf, server_rec *s);
 /* Evaluates c's RateLimitWAFKey expressions for r once, into rq->keys
  * (hashed; an empty value is no key). */
 void rlw_req_keys(request_rec *r, const rlw_srv_conf_t *c, rlw_req_t *rq);

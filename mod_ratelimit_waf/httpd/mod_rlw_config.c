@@ -626,6 +626,26 @@ static int key_name_ok(const char *n)
     return i > 0;
 }
 
+/* NAME when expr is exactly %{HTTP:NAME} or %{req:NAME} (any case; NAME
+ * an HTTP token), else NULL: such a key reads the header directly. */
+static const char *plain_header(apr_pool_t *p, const char *expr)
+{
+    const char *n, *end;
+
+    if (!strncasecmp(expr, "%{HTTP:", 7))
+        n = expr + 7;
+    else if (!strncasecmp(expr, "%{req:", 6))
+        n = expr + 6;
+    else
+        return NULL;
+    for (end = n; *end && *end != '}'; end++)
+        if (!apr_isalnum(*end) && !strchr("!#$%&'*+-.^_`|~", *end))
+            return NULL;
+    if (end == n || *end != '}' || end[1])
+        return NULL;
+    return apr_pstrmemdup(p, n, (apr_size_t)(end - n));
+}
+
 /* RateLimitWAFKey NAME "AP_EXPR" THRESHOLD (repeatable). */
 static const char *set_key(cmd_parms *cmd, void *dconf, const char *name,
                            const char *expr, const char *thr)
@@ -680,6 +700,7 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *name,
         return apr_psprintf(cmd->pool, "%s %s: cannot parse '%s': %s",
                             cmd->cmd->name, name, expr, err);
     }
+    k->header = plain_header(cmd->pool, expr);
     names = key_registry(cmd->pool);
     for (i = 0; i < names->nelts; i++)
         if (!strcmp(APR_ARRAY_IDX(names, i, const char *), name))

@@ -280,7 +280,7 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     if (rlw_events_open(pconf, s) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
-    if (rlw_keys_post_config(s) != OK)
+    if (rlw_keys_post_config(pconf, s) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
     err = create_store(s, mod);
     if (err) {

@@ -24,6 +24,17 @@ APLOG_USE_MODULE(ratelimit_waf);
 
 const unsigned char *rlw_the_key_secret = NULL;
 
+/* The key secret's HMAC, prepared once per configuration (its padded key
+ * blocks hashed): read-only, shared by every thread of a child. */
+static rlw_key_hasher_t hasher;
+
+static apr_status_t clear_hasher(void *unused)
+{
+    (void)unused;
+    rlw_key_hasher_clear(&hasher);
+    return APR_SUCCESS;
+}
+
 /* The configuration's key names (rlw_module_conf_t.key_names). */
 static const apr_array_header_t *key_names = NULL;
 
@@ -69,15 +80,22 @@ static int any_keys(server_rec *s)
     return 0;
 }
 
-int rlw_keys_post_config(server_rec *s)
+int rlw_keys_post_config(apr_pool_t *pconf, server_rec *s)
 {
     rlw_module_conf_t *mod = rlw_module_conf(s);
 
     key_names = mod->key_names;
     rlw_the_key_secret = NULL;
+    rlw_key_hasher_clear(&hasher);
     if (!any_keys(s))
         return OK;
     rlw_the_key_secret = mod->keys ? mod->keys->key : random_secret(s);
+    if (rlw_the_key_secret &&
+        rlw_key_hasher_init(&hasher, rlw_the_key_secret) != 0)
+        rlw_the_key_secret = NULL;
+    else
+        apr_pool_cleanup_register(pconf, NULL, clear_hasher,
+                                  apr_pool_cleanup_null);
     if (!rlw_the_key_secret) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "RLW00060: RateLimitWAFKey: cannot make a random "
@@ -99,7 +117,12 @@ void rlw_req_keys(request_rec *r, const rlw_srv_conf_t *c, rlw_req_t *rq)
         return;
     for (i = 0; i < c->keys->nelts && rq->nkeys < RLW_KEYS_PER_SERVER; i++) {
         const rlw_key_conf_t *k = &APR_ARRAY_IDX(c->keys, i, rlw_key_conf_t);
-        const char *err = NULL, *v = ap_expr_str_exec(r, k->expr, &err);
+        const char *err = NULL, *v;
+
+        /* A plain request header is read as the expression would read it
+         * (the first one of that name), without the expression engine. */
+        v = k->header ? apr_table_get(r->headers_in, k->header)
+                      : ap_expr_str_exec(r, k->expr, &err);
 
         if (err) {
             /* The expression's error, never the value. */
@@ -111,7 +134,7 @@ void rlw_req_keys(request_rec *r, const rlw_srv_conf_t *c, rlw_req_t *rq)
         }
         if (!v || !*v)
             continue; /* empty: no key, nothing counted */
-        if (rlw_key_hash(rlw_the_key_secret, k->name, v, strlen(v), hash) ||
+        if (rlw_key_hasher_hash(&hasher, k->name, v, strlen(v), hash) ||
             rlw_subject_key(k->idx, hash, rq->client.scope,
                             &rq->keys[rq->nkeys]))
             continue;

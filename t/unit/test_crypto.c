@@ -190,6 +190,7 @@ END_TEST
 START_TEST(key_hash)
 {
     rlw_keys_t k, k2;
+    rlw_key_hasher_t hs;
     unsigned char a[RLW_KEY_HASH_LEN], b[RLW_KEY_HASH_LEN];
     char big[2000];
 
@@ -213,6 +214,7 @@ START_TEST(key_hash)
      * OpenSSL's HMAC() computes it (what rlwafctl, t/cluster/23_key.t and
      * the docs promise), for values shorter and longer than a block. */
     memset(big, 'v', sizeof(big));
+    ck_assert_int_eq(rlw_key_hasher_init(&hs, k.key), 0);
     {
         static const size_t lens[] = {0, 1, 4, 55, 56, 63, 64, 65, 200, 2000};
         unsigned char msg[2004], mac[32];
@@ -227,8 +229,16 @@ START_TEST(key_hash)
             ck_assert_int_eq(rlw_key_hash(k.key, "api", big, lens[i], a), 0);
             ck_assert_msg(memcmp(a, mac, sizeof(a)) == 0,
                           "value of %zu bytes: not HMAC-SHA256", lens[i]);
+            /* The prepared hasher (the request path's) says the same. */
+            ck_assert_int_eq(rlw_key_hasher_hash(&hs, "api", big, lens[i], b),
+                             0);
+            ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
         }
     }
+    rlw_key_hasher_clear(&hs);
+    rlw_key_hasher_clear(&hs); /* twice is fine */
+    ck_assert_int_eq(rlw_key_hasher_hash(&hs, "api", "x", 1, a), -1);
+    ck_assert_int_eq(rlw_key_hasher_init(&hs, NULL), -1);
     /* Bad arguments: -1 and a zeroed output. */
     ck_assert_int_eq(rlw_key_hash(NULL, "api", "x", 1, a), -1);
     ck_assert_int_eq(a[0] | a[15], 0);
