@@ -23,6 +23,8 @@
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
 #   E5 the module's embedded engine + the same CRS (nobody banned)
 #   E2m E2mb E4m E4mb: E2 E2b E4 E4b with the memcached store
+#   E2k as E2 with RateLimitWAFNetwork and two RateLimitWAFKey over headers
+#      every request carries (both evaluated and hashed per request)
 # With MC=1 (the default) the script starts two memcached servers on
 # 127.0.0.1:MC_PORT_BASE and +1; every memcached-store server uses both
 # ("--SERVER=... --SERVER=... --DISTRIBUTION=consistent", one secret file),
@@ -62,7 +64,7 @@
 #                  (default: E1 E2 E3 E4 and A B Bm C D over HTTP and TLS;
 #                  with libmodsecurity.so.3 installed also E5, A3, B3;
 #                  E2b E4b E2m E2mb E4m E4mb can be added)
-#   PAIRS="E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3 E5:E4"
+#   PAIRS="E2:E1 E2b:E1 E2k:E2 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3 E5:E4"
 #                  points measured side by side (PAIRS= for none; E5:E4
 #                  only with libmodsecurity.so.3)
 #   MSC3=auto      1: the embedded engine's points (E5 A3 B3, pair E5:E4)
@@ -157,6 +159,7 @@ SERVERS=(
     "plain|scoreenv|"
     "plain-rlw|scoreenv rlw|"
     "plain-rlw-ban|scoreenv rlw|198.51.100.40"
+    "plain-rlw-keys|scoreenv rlw keys|"
     "modsec|modsec|"
     "modsec-rlw|modsec rlw|"
     "modsec-rlw-ban|modsec rlw|198.51.100.20"
@@ -211,6 +214,7 @@ ALL_POINTS=(
     "E1|plain|http|$CLEAN|192.0.2.11|200"
     "E2|plain-rlw|http|$CLEAN|192.0.2.12|200"
     "E2b|plain-rlw-ban|http|$CLEAN|192.0.2.13|200"
+    "E2k|plain-rlw-keys|http|$CLEAN|192.0.2.22|200"
     "E3|modsec|http|$CLEAN|192.0.2.14|200"
     "E4|modsec-rlw|http|$CLEAN|192.0.2.15|200"
     "E4b|modsec-rlw-ban|http|$CLEAN|192.0.2.16|200"
@@ -246,10 +250,10 @@ else
 fi
 if [ "$MC" = 1 ]; then
     POINTS=${POINTS-E1 E2 E3 E4 A.http B.http Bm.http C.http D.http A.tls B.tls Bm.tls C.tls D.tls$MSC3_POINTS}
-    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3$MSC3_PAIRS}
+    PAIRS=${PAIRS-E2:E1 E2b:E1 E2k:E2 E4:E3 E4b:E3 E2m:E1 E2mb:E1 E4m:E3 E4mb:E3$MSC3_PAIRS}
 else
     POINTS=${POINTS-E1 E2 E3 E4 A.http B.http C.http D.http A.tls B.tls C.tls D.tls$MSC3_POINTS}
-    PAIRS=${PAIRS-E2:E1 E2b:E1 E4:E3 E4b:E3$MSC3_PAIRS}
+    PAIRS=${PAIRS-E2:E1 E2b:E1 E2k:E2 E4:E3 E4b:E3$MSC3_PAIRS}
 fi
 point_by_id() {
     local p
@@ -908,7 +912,7 @@ report() {
     echo "| variant | req/s | x without module | httpd CPU us/req | CPU x without module | req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|"
     }
-    for e in E1 E2 E2b E2m E2mb E3 E4 E4b E4m E4mb E5; do
+    for e in E1 E2 E2b E2k E2m E2mb E3 E4 E4b E4m E4mb E5; do
         case $e in
         E5) title="E5 embedded engine (libmodsecurity v3) + CRS + module (nobody banned)"; base=E3 ;;
         E2m) title="E2m plain httpd + module, memcached store (nobody banned)"; base=E1 ;;
@@ -918,6 +922,7 @@ report() {
         E1) title="E1 plain httpd"; base=E1 ;;
         E2) title="E2 plain httpd + module (nobody banned)"; base=E1 ;;
         E2b) title="E2b plain httpd + module (another client banned)"; base=E1 ;;
+        E2k) title="E2k plain httpd + module, networks and two request keys (nobody banned)"; base=E1 ;;
         E3) title="E3 ModSecurity + CRS"; base=E3 ;;
         E4) title="E4 ModSecurity + CRS + module (nobody banned)"; base=E3 ;;
         E4b) title="E4b ModSecurity + CRS + module (another client banned)"; base=E3 ;;
@@ -946,7 +951,8 @@ report() {
                 "$(pcolratio "$x" "$y" 6 7 | median | fmt2) |"
         done
         echo
-        echo "E2, E4: + module, nobody banned; E2b, E4b: another client banned; E2m, E2mb, E4m, E4mb:"
+        echo "E2, E4: + module, nobody banned; E2b, E4b: another client banned; E2k: E2 with"
+        echo "RateLimitWAFNetwork and two RateLimitWAFKey evaluated and hashed per request; E2m, E2mb, E4m, E4mb:"
         echo "the same with the memcached store; E5: the module's embedded engine with the same CRS."
     fi
     if [ -n "$(col A3.http 3)$(col A3.tls 3)$(col B3.http 3)$(col B3.tls 3)$(col E5 3)" ]; then
@@ -1021,6 +1027,9 @@ report() {
     goal "B / A over TLS" "$(pratio B.tls A.tls 3)" 6
     if [ -n "$(col B3.http 3)$(col B3.tls 3)$(col A3.http 3)$(col E5 3)" ]; then
         msc3_goals
+    fi
+    if [ -n "$(pcol E2k E2 4)" ]; then
+        goal "clean, networks and two request keys / module alone (E2k / E2 side by side)" "$(pcolratio E2k E2 4 5 | median | fmt2)" 0.97
     fi
     for e in "E2 E1 plain httpd" "E4 E3 ModSecurity + CRS"; do
         set -- $e

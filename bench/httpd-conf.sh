@@ -30,6 +30,9 @@
 #   status       the status page (ratelimit-waf-status) at /ratelimit-waf,
 #                in the HTTPS virtual host only: the HTTP listener, where
 #                clean traffic is measured, walks no extra <Location>
+#   keys         with rlw: RateLimitWAFNetwork 24 48 20000 and two
+#                RateLimitWAFKey over X-Forwarded-For and Host (headers
+#                every wrk request carries: both evaluated and hashed)
 #
 # Every server gets the same base: event MPM with two children of 16
 # threads (no process churn during a run), unlimited keep-alive requests,
@@ -46,7 +49,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$1 http_port=$2 tls_port=$3
 shift 3
-modsec=0 engine3=0 rlw=0 snippets=0 close=0 scoreenv=0 accesslog=0 mc=0 status=0
+modsec=0 engine3=0 rlw=0 snippets=0 close=0 scoreenv=0 accesslog=0 mc=0 status=0 keys=0
 prefix= node= sync=250ms threshold=5
 for o in "$@"; do
     case $o in
@@ -63,6 +66,7 @@ for o in "$@"; do
     node=*) node=${o#node=} ;;
     sync=*) sync=${o#sync=} ;;
     status) status=1 ;;
+    keys) keys=1 ;;
     *) echo "httpd-conf.sh: unknown option '$o'" >&2; exit 2 ;;
     esac
 done
@@ -117,5 +121,11 @@ RateLimitWAFSyncInterval $sync")
         args+=(--directive "RateLimitWAFStore shm")
     fi
     [ $close = 1 ] && args+=(--directive "RateLimitWAFBanAction close")
+    # Networks and two request keys over headers every request carries
+    # (wrk sends Host and X-Forwarded-For): each clean request evaluates
+    # both expressions and hashes two values.
+    [ $keys = 1 ] && args+=(--directive 'RateLimitWAFNetwork 24 48 20000
+RateLimitWAFKey fwd "%{HTTP:X-Forwarded-For}" 20000
+RateLimitWAFKey host "%{HTTP:Host}" 20000')
 fi
 exec perl "$top/tools/rlw-httpd-conf" "${args[@]}"

@@ -27,6 +27,7 @@ my @directives = (
     [RateLimitWAFEventQueue       => 'main'],
     [RateLimitWAFThreshold        => 'server'],
     [RateLimitWAFNetwork          => 'server'],
+    [RateLimitWAFKey              => 'server'],
     [RateLimitWAFWindow           => 'main'],
     [RateLimitWAFBanTime          => 'server'],
     [RateLimitWAFBanMax           => 'server'],
@@ -78,6 +79,7 @@ my %good = (
     RateLimitWAFEventQueue       => '256',
     RateLimitWAFThreshold        => '5000',
     RateLimitWAFNetwork          => '24 48 20000',
+    RateLimitWAFKey              => 'api "%{HTTP:X-Api-Key}" 1000',
     RateLimitWAFWindow           => '10m',
     RateLimitWAFBanTime          => '15m',
     RateLimitWAFBanMax           => '24h',
@@ -165,6 +167,25 @@ my @bad = (
     [RateLimitWAFNetwork        => '24 48', '24 48'],
     [RateLimitWAFNetwork        => 'On', 'On'],
     [RateLimitWAFNetwork        => '24 48 100 5', '24 48 100 5'],
+    [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key" 100', '%{HTTP:X-Api-Key'],
+    [RateLimitWAFKey            => 'api "%{NO_SUCH_FN:x}" 100', 'NO_SUCH_FN'],
+    # No file functions: they would read a file on every request.
+    [RateLimitWAFKey            => 'api "%{file:/etc/hostname}" 10', 'file'],
+    [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" 0', '0'],
+    [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" many', 'many'],
+    [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" 1000000001', '1000000001'],
+    [RateLimitWAFKey            => '"a b" "%{HTTP:X-Api-Key}" 10', 'a b'],
+    [RateLimitWAFKey            => 'k' x 33 . ' "%{HTTP:X-Api-Key}" 10', 'k' x 33],
+    # The same NAME twice in one server.
+    [RateLimitWAFKey            => 'api "%{HTTP:X-Other}" 20', "'api' is already used",
+     "RateLimitWAFKey api \"%{HTTP:X-Api-Key}\" 10\n"],
+    # A fifth key in one server (the client, its network and four keys make
+    # one round of counting).
+    [RateLimitWAFKey            => 'k5 "%{HTTP:X-5}" 10', 'k5: too many keys',
+     join('', map { "RateLimitWAFKey k$_ \"%{HTTP:X-$_}\" 10\n" } 1 .. 4)],
+    # A ninth NAME in the configuration (each server may hold four).
+    [RateLimitWAFKey            => 'k9 "%{HTTP:X-9}" 10', 'k9: too many key names',
+     join('', map { "<VirtualHost 127.0.0.1:18998>\n" . join('', map { "RateLimitWAFKey k$_ \"%{HTTP:X-$_}\" 10\n" } @$_) . "</VirtualHost>\n" } [1 .. 4], [5 .. 8])],
     # A network longer than the grouped IPv6 client it would lie in.
     [RateLimitWAFNetwork        => '24 80 100', '80', "RateLimitWAFIPv6Prefix 64
 "],
@@ -211,6 +232,7 @@ my @bad_vhost = (
     [RateLimitWAFRequestBodyVariable => 'sometimes'],
     [RateLimitWAFThreshold  => 'abc'],
     [RateLimitWAFNetwork    => 'Of'],
+    [RateLimitWAFKey        => 'api "%{HTTP:X-Api-Key}" -5', "threshold '-5'"],
     [RateLimitWAFBanStatus  => '302'],
     [RateLimitWAFExempt     => '203.0.113.0/23'],
 );
@@ -281,6 +303,8 @@ my $vhost = sub {
             'RateLimitWAFDryRun On',
             'RateLimitWAFThreshold 10',
             'RateLimitWAFNetwork 16 0 50',
+            'RateLimitWAFKey session "%{HTTP:Cookie}" 50',
+            'RateLimitWAFKey api "%{HTTP:X-Api-Key}" 20',
             'RateLimitWAFBanTime 90',
             'RateLimitWAFBanMax 8h',
             'RateLimitWAFStrikeDecay 500ms',
@@ -336,11 +360,12 @@ for my $d (grep { $context{$_} ne 'directory' } map { $_->[0] } @directives) {
 }
 
 for my $c (@bad_vhost) {
-    my ($d, $v) = @$c;
+    my ($d, $v, $w) = @$c;
+    $w //= $v;    # what the message must name, when not the whole value
     my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
         directives => "RateLimitWAF On\n", vhosts => $vhost->("$d $v"));
     isnt $rc, 0, "vhost: $d $v: httpd -t fails";
-    like $out, qr/\Q$d\E\b.*\Q$v\E|\Q$v\E.*\Q$d\E\b/s,
+    like $out, qr/\Q$d\E\b.*\Q$w\E|\Q$w\E.*\Q$d\E\b/s,
         "vhost: $d $v: message names the directive and the value"
         or diag $out;
 }

@@ -55,7 +55,10 @@ typedef struct rlw_cmd_conf {
     const char *threshold;   /* RateLimitWAFThreshold of the main server
                               * (outside <VirtualHost>) */
     const char *server_root; /* ServerRoot in effect at the end */
-    int files;               /* files read, the first one included */
+    /* Every RateLimitWAFKey NAME (const char *), in order of first
+     * appearance, as the module numbers them (a key subject's index). */
+    apr_array_header_t *key_names;
+    int files; /* files read, the first one included */
 } rlw_cmd_conf_t;
 
 /* Reads path (an httpd configuration file) and the files it includes into
@@ -93,6 +96,8 @@ typedef struct rlw_cmd {
     int event_fd;           /* the file, open (O_APPEND), or -1 */
     int event_facility;     /* syslog facility, or -1 for a file */
 
+    apr_array_header_t *key_names; /* from -f (rlw_cmd_conf_t), or NULL */
+
     rlw_keys_t keys;
     rlw_store_t *store; /* the memcached store (child_init done) */
     int store_ready;
@@ -119,7 +124,12 @@ int rlw_cmd_open_store(rlw_cmd_t *c);
 /* Parses a client argument: an address (IPv6 grouped by v6_prefix), a
  * grouped IPv6 network exactly as `list` prints it ("2001:db8::/64"), or a
  * network (RateLimitWAFNetwork: a prefix shorter than a client's,
- * "198.51.100.0/24", "2001:db8::/48"), a subject of kind RLW_KIND_NET.
+ * "198.51.100.0/24", "2001:db8::/48"), a subject of kind RLW_KIND_NET; or
+ * a request key (RateLimitWAFKey), RLW_KIND_KEY: by its hash as `list`
+ * prints it ("key#0:" and 32 hex digits), or by value, "key:NAME=VALUE"
+ * ("key:NAME=-" reads the value from the first line of standard input, so
+ * that it shows in no process list), hashed with the secret file's key
+ * subkey, the index of NAME from the -f configuration.
  * Returns RLW_CMD_OK or RLW_CMD_USAGE (reported). */
 int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out);
 

@@ -205,6 +205,19 @@ static const char *directive(conf_reader_t *r, const char *where, char **w,
         /* Virtual hosts may set their own; events name the main one. */
         if (!r->vhost && n == 2)
             o->threshold = w[1];
+    } else if (!strcasecmp(w[0], "RateLimitWAFKey")) {
+        /* Numbered in order of first appearance, as the module does. */
+        int i;
+
+        if (n != 4)
+            return NULL; /* httpd -t says what is wrong */
+        if (!o->key_names)
+            o->key_names = apr_array_make(r->p, 8, sizeof(const char *));
+        for (i = 0; i < o->key_names->nelts; i++)
+            if (!strcmp(APR_ARRAY_IDX(o->key_names, i, const char *), w[1]))
+                break;
+        if (i == o->key_names->nelts)
+            APR_ARRAY_PUSH(o->key_names, const char *) = w[1];
     } else if (!strcasecmp(w[0], "RateLimitWAFStore")) {
         if (n < 2 || n > 3)
             return apr_psprintf(r->p,

@@ -124,6 +124,9 @@ int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
     ev.observer = c->node;
     ev.decided_by = c->node;
     ev.client = client;
+    if (client->kind == RLW_KIND_KEY && c->key_names &&
+        client->prefix < (unsigned)c->key_names->nelts)
+        ev.key_name = APR_ARRAY_IDX(c->key_names, client->prefix, const char *);
     ev.threshold = c->threshold;
     ev.window_ms = c->window_ms;
     ev.ban = b;

@@ -227,6 +227,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
             c, !o->memcached, "memcached configuration", c->mc_config,
             apr_psprintf(c->pool, "is not valid: %s", tidy(c->pool, err)));
 
+    c->key_names = f.key_names;
     c->secret_file = o->secret ? o->secret : f.secret_file;
     if (!c->secret_file)
         return rlw_cmd_fail(c, RLW_CMD_CONFIG,
@@ -357,6 +358,58 @@ int rlw_cmd_open_store(rlw_cmd_t *c)
     return RLW_CMD_OK;
 }
 
+/* "NAME=VALUE" or "NAME=-" (the value on standard input): the key subject
+ * of VALUE, hashed as the module hashes it. The value is never shown. */
+static int key_by_value(rlw_cmd_t *c, const char *arg, rlw_addr_t *out)
+{
+    unsigned char hash[RLW_KEY_HASH_LEN];
+    char line[8192], why[512];
+    const char *eq = strchr(arg, '='), *value;
+    const char *name;
+    size_t len;
+    int i, rc;
+
+    if (!eq || eq == arg)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "a key by value is key:NAME=VALUE (or "
+                            "key:NAME=- to read the value from standard "
+                            "input)");
+    name = apr_pstrmemdup(c->pool, arg, (apr_size_t)(eq - arg));
+    for (i = 0; c->key_names && i < c->key_names->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(c->key_names, i, const char *), name))
+            break;
+    if (!c->key_names || i == c->key_names->nelts)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "no RateLimitWAFKey %s in the configuration "
+                            "(give -f HTTPD_CONF, whose RateLimitWAFKey "
+                            "lines number the keys, or the key's hash "
+                            "key#N:...)",
+                            rlw_cmd_shown(c->pool, name));
+    value = eq + 1;
+    if (!strcmp(value, "-")) {
+        if (!fgets(line, sizeof(line), stdin))
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "no key value on standard input");
+        line[strcspn(line, "\r\n")] = '\0';
+        value = line;
+    }
+    len = strlen(value);
+    if (len == 0)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "an empty key value is never counted");
+    if (!c->secret_file)
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "no secret to hash a key value with");
+    if (rlw_secret_load(c->secret_file, getuid(), &c->keys, why, sizeof(why)))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "secret refused: %s", why);
+    rc = rlw_key_hash(c->keys.key, name, value, len, hash) ||
+         rlw_subject_key((unsigned)i, hash, RLW_SCOPE_ENFORCE, out);
+    memset(line, 0, sizeof(line));
+    if (rc)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "cannot hash the key value");
+    return RLW_CMD_OK;
+}
+
 int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
 {
     rlw_addr_t host;
@@ -364,6 +417,16 @@ int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
     unsigned client_prefix;
 
     memset(&host, 0, sizeof(host));
+    if (!strncmp(text, "key#", 4)) {
+        if (rlw_subject_key_parse(text, out) == 0)
+            return RLW_CMD_OK;
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "'%s' is not a key's hash: give it as list "
+                            "prints it, key#N: and 32 hex digits",
+                            rlw_cmd_shown(c->pool, text));
+    }
+    if (!strncmp(text, "key:", 4))
+        return key_by_value(c, text + 4, out);
     if (rlw_addr_parse(text, &host) == 0) {
         rlw_addr_client(&host, c->v6_prefix, out);
         return RLW_CMD_OK;

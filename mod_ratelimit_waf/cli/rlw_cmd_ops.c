@@ -59,20 +59,30 @@ static void describe(const rlw_addr_t *client, const rlw_ban_state_t *b,
                   sizeof(t->left));
 }
 
-/* "client" or "network": what a subject is, in the text output. */
+/* "client", "network" or "key": what a subject is, in the text output. */
 static const char *kind_word(const rlw_addr_t *subject)
 {
-    return subject->kind == RLW_KIND_NET ? "network" : "client";
+    return subject->kind == RLW_KIND_NET   ? "network"
+           : subject->kind == RLW_KIND_KEY ? "key"
+                                           : "client";
+}
+
+/* "network ", "key " or "" (a client), before a subject in a sentence. */
+static const char *kind_prefix(const rlw_addr_t *subject)
+{
+    return subject->kind == RLW_KIND_NET   ? "network "
+           : subject->kind == RLW_KIND_KEY ? "key "
+                                           : "";
 }
 
 /* The JSON "kind" of a subject that is not a client (clients have none,
  * as in events and the status page). */
 static void emit_kind(rlw_cmd_t *c, const rlw_addr_t *subject)
 {
-    if (subject->kind != RLW_KIND_NET)
+    if (subject->kind != RLW_KIND_NET && subject->kind != RLW_KIND_KEY)
         return;
     rlw_cmd_emit_key(c, "kind", 0);
-    rlw_cmd_emit_str(c, "network");
+    rlw_cmd_emit_str(c, kind_word(subject));
 }
 
 static void emit_num(rlw_cmd_t *c, const char *key, int64_t v)
@@ -274,8 +284,7 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
     }
     printf("banned %s%s for %s, until %s%s; every node enforces it after its "
            "next sync\n",
-           client.kind == RLW_KIND_NET ? "network " : "", t.client, len,
-           t.until_s,
+           kind_prefix(&client), t.client, len, t.until_s,
            rlw_ban_active(&lk.ban, now) ? " (replacing the running ban)" : "");
     return RLW_CMD_OK;
 }
@@ -348,7 +357,7 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
     }
     printf("unbanned %s%s (%s were left); every node lets it through after "
            "its next sync\n",
-           client.kind == RLW_KIND_NET ? "network " : "", t.client, t.left);
+           kind_prefix(&client), t.client, t.left);
     return RLW_CMD_OK;
 }
 

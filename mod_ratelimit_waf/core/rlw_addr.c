@@ -163,6 +163,18 @@ char *rlw_addr_format(const rlw_addr_t *a, char *buf, size_t len)
     } else if (a->family == RLW_AF_INET6) {
         af = AF_INET6;
         full = 128;
+    } else if (a->family == RLW_AF_KEY) {
+        static const char hex[] = "0123456789abcdef";
+        char h[33];
+        int i;
+
+        for (i = 0; i < 16; i++) {
+            h[2 * i] = hex[a->bytes[i] >> 4];
+            h[2 * i + 1] = hex[a->bytes[i] & 15];
+        }
+        h[32] = '\0';
+        snprintf(buf, len, "key#%u:%s", (unsigned)a->prefix, h);
+        return buf;
     } else {
         snprintf(buf, len, "(none)");
         return buf;

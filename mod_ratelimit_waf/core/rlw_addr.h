@@ -11,6 +11,9 @@
 
 #define RLW_AF_INET 4
 #define RLW_AF_INET6 6
+/* The family of a key subject (RLW_KIND_KEY): never 0, which the shm
+ * table reads as an empty slot. */
+#define RLW_AF_KEY 1
 
 /* Scopes: who a client's counts and bans are for. A virtual host in
  * RateLimitWAFDryRun counts and bans its clients under the dry-run scope,
@@ -23,8 +26,8 @@
  * A client (0, what parsing gives) is one address, or an IPv6 client
  * grouped by RateLimitWAFIPv6Prefix; a network (RateLimitWAFNetwork) is a
  * masked address and its prefix length, counted for every client in it.
- * RLW_KIND_KEY is reserved for a request key (RateLimitWAFKey): a NAME
- * index in prefix and a keyed hash of the value in bytes. */
+ * a request key (RateLimitWAFKey) is family RLW_AF_KEY, the NAME's index in
+ * prefix and a keyed hash of the value in bytes (never the value). */
 #define RLW_KIND_CLIENT 0
 #define RLW_KIND_NET 1
 #define RLW_KIND_KEY 2
@@ -68,8 +71,9 @@ void rlw_addr_client(const rlw_addr_t *host, unsigned v6_prefix,
                      rlw_addr_t *client);
 
 /* Writes "192.0.2.1", "2001:db8::1", or "2001:db8::/64" when prefix is
- * shorter than a host's: the address only, whatever the scope. Returns
- * buf. */
+ * shorter than a host's: the address only, whatever the scope. A key
+ * subject (RLW_AF_KEY) is "key#N:" and its hash in 32 lowercase hex
+ * digits (N: the NAME's index). Returns buf. */
 char *rlw_addr_format(const rlw_addr_t *a, char *buf, size_t len);
 
 /* Parses "192.0.2.0/24", "2001:db8::/32", or a bare host (a /32 or /128).

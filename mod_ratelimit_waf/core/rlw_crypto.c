@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
  * "v1" and roll the whole cluster at once. */
 static const char label_pseudo[] = "rlw pseudonym v1";
 static const char label_seal[] = "rlw seal v1";
+static const char label_key[] = "rlw key v1";
 
 /* Bytes of the HMAC kept for a pseudonym: 128 bits, no collision in any
  * realistic client population, and 22 characters of memcached key. */
@@ -172,7 +174,8 @@ const char *rlw_secret_load(const char *path, uid_t owner, rlw_keys_t *out,
 
     if (hmac256(buf, len, label_pseudo, strlen(label_pseudo), out->pseudo) !=
             0 ||
-        hmac256(buf, len, label_seal, strlen(label_seal), out->seal) != 0)
+        hmac256(buf, len, label_seal, strlen(label_seal), out->seal) != 0 ||
+        hmac256(buf, len, label_key, strlen(label_key), out->key) != 0)
         res = fail(err, errlen, "cannot derive keys from secret file %s", path);
 
 done:
@@ -243,6 +246,123 @@ int rlw_pseudonym(const rlw_keys_t *k, const rlw_addr_t *client,
         rc = 0;
     }
     OPENSSL_cleanse(mac, sizeof(mac));
+    return rc;
+}
+
+int rlw_keys_random_key(rlw_keys_t *k)
+{
+    if (k == NULL || RAND_bytes(k->key, (int)sizeof(k->key)) != 1)
+        return -1;
+    return 0;
+}
+
+/* SHA-256, fetched once per process: OpenSSL 3 looks an implicit
+ * EVP_sha256() up again on every use, under its store's lock, which the
+ * request path (rlw_key_hash(), every request with RateLimitWAFKey) must
+ * not pay per call. NULL when the fetch failed. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int rlw_key_hasher_init(rlw_key_hasher_t *h,
+                        const unsigned char key[RLW_KEY_LEN])
+{
+    unsigned char ipad[64], opad[64];
+    int i, ok;
+
+    if (h == NULL)
+        return -1;
+    h->inner = h->outer = NULL;
+    if (key == NULL || pthread_once(&sha256_once, sha256_fetch) != 0 ||
+        sha256_md == NULL)
+        return -1;
+    /* HMAC as RFC 2104 builds it: the key (32 bytes, under SHA-256's
+     * 64-byte block) zero-padded, xored with ipad and opad; each padded
+     * block hashed once, here, so that a value costs the blocks of the
+     * value only. */
+    for (i = 0; i < 64; i++) {
+        unsigned char k = i < RLW_KEY_LEN ? key[i] : 0;
+
+        ipad[i] = (unsigned char)(k ^ 0x36);
+        opad[i] = (unsigned char)(k ^ 0x5c);
+    }
+    h->inner = EVP_MD_CTX_new();
+    h->outer = EVP_MD_CTX_new();
+    ok = h->inner != NULL && h->outer != NULL &&
+         EVP_DigestInit_ex(h->inner, sha256_md, NULL) == 1 &&
+         EVP_DigestUpdate(h->inner, ipad, sizeof(ipad)) == 1 &&
+         EVP_DigestInit_ex(h->outer, sha256_md, NULL) == 1 &&
+         EVP_DigestUpdate(h->outer, opad, sizeof(opad)) == 1;
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    if (!ok) {
+        rlw_key_hasher_clear(h);
+        return -1;
+    }
+    return 0;
+}
+
+void rlw_key_hasher_clear(rlw_key_hasher_t *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->inner); /* frees the state, cleansed */
+    EVP_MD_CTX_free(h->outer);
+    h->inner = h->outer = NULL;
+}
+
+int rlw_key_hasher_hash(const rlw_key_hasher_t *h, const char *name,
+                        const void *value, size_t len,
+                        unsigned char out[RLW_KEY_HASH_LEN])
+{
+    unsigned char inner[RLW_KEY_LEN], mac[RLW_KEY_LEN];
+    unsigned int n1 = 0, n2 = 0;
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    if (out == NULL)
+        return -1;
+    memset(out, 0, RLW_KEY_HASH_LEN);
+    if (h == NULL || h->inner == NULL || h->outer == NULL || name == NULL ||
+        (value == NULL && len > 0) || len > RLW_SEAL_MAX_PLAIN)
+        return -1;
+    if ((ctx = EVP_MD_CTX_new()) == NULL)
+        return -1;
+    /* name, its NUL, then the value: no (name, value) pair reads as
+     * another, since a name holds no NUL. The prepared states are only
+     * read: one hasher serves every thread. */
+    ok = EVP_MD_CTX_copy_ex(ctx, h->inner) == 1 &&
+         EVP_DigestUpdate(ctx, name, strlen(name) + 1) == 1 &&
+         (len == 0 || EVP_DigestUpdate(ctx, value, len) == 1) &&
+         EVP_DigestFinal_ex(ctx, inner, &n1) == 1 && n1 == RLW_KEY_LEN &&
+         EVP_MD_CTX_copy_ex(ctx, h->outer) == 1 &&
+         EVP_DigestUpdate(ctx, inner, sizeof(inner)) == 1 &&
+         EVP_DigestFinal_ex(ctx, mac, &n2) == 1 && n2 == RLW_KEY_LEN;
+    EVP_MD_CTX_free(ctx);
+    if (ok)
+        memcpy(out, mac, RLW_KEY_HASH_LEN);
+    OPENSSL_cleanse(inner, sizeof(inner));
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return ok ? 0 : -1;
+}
+
+int rlw_key_hash(const unsigned char key[RLW_KEY_LEN], const char *name,
+                 const void *value, size_t len,
+                 unsigned char out[RLW_KEY_HASH_LEN])
+{
+    rlw_key_hasher_t h;
+    int rc;
+
+    if (out != NULL)
+        memset(out, 0, RLW_KEY_HASH_LEN);
+    if (rlw_key_hasher_init(&h, key) != 0)
+        return -1;
+    rc = rlw_key_hasher_hash(&h, name, value, len, out);
+    rlw_key_hasher_clear(&h);
     return rc;
 }
 

@@ -45,11 +45,16 @@
 typedef struct rlw_keys {
     unsigned char pseudo[RLW_KEY_LEN]; /* HMAC key of rlw_pseudonym() */
     unsigned char seal[RLW_KEY_LEN];   /* AES-256-GCM key of rlw_seal() */
+    unsigned char key[RLW_KEY_LEN];    /* HMAC key of rlw_key_hash() */
 } rlw_keys_t;
 
+/* Bytes of a request key's hash (rlw_key_hash()): a key subject's bytes. */
+#define RLW_KEY_HASH_LEN 16
+
 /* Reads the secret file at path and derives out->pseudo =
- * HMAC-SHA256(secret, "rlw pseudonym v1") and out->seal =
- * HMAC-SHA256(secret, "rlw seal v1").
+ * HMAC-SHA256(secret, "rlw pseudonym v1"), out->seal =
+ * HMAC-SHA256(secret, "rlw seal v1") and out->key =
+ * HMAC-SHA256(secret, "rlw key v1").
  * The file must be a regular file (a symbolic link, directory or FIFO is
  * refused), not readable, writable or executable by others (mode & 007 is
  * zero), not writable by its group (mode & 020 is zero; 0600, 0400 and
@@ -79,6 +84,40 @@ void rlw_keys_wipe(rlw_keys_t *k);
  * caller must then skip the store, never use "" as a key. */
 int rlw_pseudonym(const rlw_keys_t *k, const rlw_addr_t *client,
                   char out[RLW_PSEUDO_LEN + 1]);
+
+/* Fills k->key with RLW_KEY_LEN random bytes: the request-key secret of
+ * a server with no secret file (rlw_key_hash()). Returns 0, or -1 when the
+ * RNG fails. */
+int rlw_keys_random_key(rlw_keys_t *k);
+
+/* The keyed hash a request key value (RateLimitWAFKey) is known by, in
+ * shared memory, memcached, logs, events and status pages alike: the first
+ * RLW_KEY_HASH_LEN bytes of HMAC-SHA256(key, name "\0" value), so that the
+ * same value under two key names hashes apart. The value itself is never
+ * stored. Returns 0, or -1 (out zeroed) on bad arguments or an OpenSSL
+ * failure. */
+int rlw_key_hash(const unsigned char key[RLW_KEY_LEN], const char *name,
+                 const void *value, size_t len,
+                 unsigned char out[RLW_KEY_HASH_LEN]);
+
+/* rlw_key_hash() with the key's padded blocks hashed once: what the
+ * request path keeps (one per process, read-only, shared by its threads),
+ * so that a value costs the SHA-256 blocks of the value only. */
+struct evp_md_ctx_st;
+typedef struct rlw_key_hasher {
+    struct evp_md_ctx_st *inner, *outer; /* after key^ipad, key^opad */
+} rlw_key_hasher_t;
+
+/* Prepares h for key. Returns 0, or -1 (h cleared) on bad arguments or an
+ * OpenSSL failure. */
+int rlw_key_hasher_init(rlw_key_hasher_t *h,
+                        const unsigned char key[RLW_KEY_LEN]);
+/* Frees what rlw_key_hasher_init() made (h may be cleared already). */
+void rlw_key_hasher_clear(rlw_key_hasher_t *h);
+/* rlw_key_hash() under h's key: the same output. Thread-safe on one h. */
+int rlw_key_hasher_hash(const rlw_key_hasher_t *h, const char *name,
+                        const void *value, size_t len,
+                        unsigned char out[RLW_KEY_HASH_LEN]);
 
 /* Seals len bytes of plain (0..RLW_SEAL_MAX_PLAIN) into out with
  * AES-256-GCM under k->seal and a fresh random nonce. aad (aadlen bytes,

@@ -346,15 +346,20 @@ static int ban_times(const rlw_event_t *ev, int64_t *start, int64_t *end)
 
 static void put_message(writer_t *o, const rlw_event_t *ev, const char *text)
 {
-    char client[RLW_ADDR_STRLEN + 16];
+    char client[RLW_ADDR_STRLEN + 48]; /* "key NAME " or "network " */
     char msg[MESSAGE_MAX], len_txt[32], win_txt[32];
     const char *store = ev->store != NULL ? ev->store : "";
     int64_t start, end;
 
-    snprintf(client, sizeof(client), "%s%s",
-             ev->client != NULL && ev->client->kind == RLW_KIND_NET ? "network "
-                                                                    : "",
-             text);
+    if (ev->client != NULL && ev->client->kind == RLW_KIND_KEY)
+        snprintf(client, sizeof(client), "key %.32s %s",
+                 ev->key_name != NULL ? ev->key_name : "?", text);
+    else
+        snprintf(client, sizeof(client), "%s%s",
+                 ev->client != NULL && ev->client->kind == RLW_KIND_NET
+                     ? "network "
+                     : "",
+                 text);
     /* "10m", "1h", "90s", "250ms": ban and window lengths. */
     rlw_duration_format(ev->window_ms > 0 ? ev->window_ms : 0, win_txt,
                         sizeof(win_txt));
@@ -390,13 +395,15 @@ static void put_message(writer_t *o, const rlw_event_t *ev, const char *text)
                  win_txt);
         break;
     case RLW_EV_NEAR_THRESHOLD:
-        snprintf(msg, sizeof(msg),
-                 "%s %s is near the threshold (%lu of %lu attacks in %s)",
-                 ev->client != NULL && ev->client->kind == RLW_KIND_NET
-                     ? "Network"
-                     : "Client",
-                 text, (unsigned long)ev->count, (unsigned long)ev->threshold,
-                 win_txt);
+        snprintf(
+            msg, sizeof(msg),
+            "%s %s is near the threshold (%lu of %lu attacks in %s)",
+            ev->client != NULL && ev->client->kind == RLW_KIND_NET   ? "Network"
+            : ev->client != NULL && ev->client->kind == RLW_KIND_KEY ? "Request"
+                                                                     : "Client",
+            ev->client != NULL && ev->client->kind == RLW_KIND_KEY ? client
+                                                                   : text,
+            (unsigned long)ev->count, (unsigned long)ev->threshold, win_txt);
         break;
     case RLW_EV_STORE_DEGRADED:
         snprintf(msg, sizeof(msg), "Store %.32s degraded", store);
@@ -416,7 +423,7 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
     char client[RLW_ADDR_STRLEN] = "", ip[RLW_ADDR_STRLEN] = "";
     const char *action;
     int64_t start, end;
-    int first, i, nrules, with_counts, is_net;
+    int first, i, nrules, with_counts, is_net, is_key;
 
     if (buf == NULL || len == 0)
         return -1;
@@ -431,6 +438,7 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
         rlw_addr_format(&host, ip, sizeof(ip));
     }
     is_net = ev->client != NULL && ev->client->kind == RLW_KIND_NET;
+    is_key = ev->client != NULL && ev->client->kind == RLW_KIND_KEY;
     nrules = ev->rule_ids != NULL && ev->nrules > 0 ? ev->nrules : 0;
     if (nrules > RLW_EVENT_RULES_MAX)
         nrules = RLW_EVENT_RULES_MAX;
@@ -462,7 +470,10 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
     }
     puts_(&o, "}");
 
-    if (ev->client != NULL && is_net) {
+    if (is_key) {
+        /* A request key has no address: no source at all (the nftables
+         * bridge has nothing to add), its name and hash under rlw.key. */
+    } else if (ev->client != NULL && is_net) {
         /* A network is no IP: only its CIDR text, as source.address (what
          * the nftables bridge adds to its set as a prefix). */
         puts_(&o, ",\"source\":{\"address\":");
@@ -524,7 +535,20 @@ int rlw_event_format(const rlw_event_t *ev, char *buf, size_t len)
 
     puts_(&o, ",\"rlw\":{");
     first = 1;
-    if (ev->client != NULL && is_net) {
+    if (is_key) {
+        /* The hash only (client is "key#N:" and its 32 hex digits): the
+         * value is never known here. */
+        const char *hash = strchr(client, ':');
+
+        key_str(&o, &first, "kind", "key", RLW_EVENT_WORD_MAX);
+        key(&o, &first, "key");
+        puts_(&o, "{\"name\":");
+        put_str(&o, ev->key_name != NULL ? ev->key_name : "",
+                RLW_EVENT_WORD_MAX);
+        puts_(&o, ",\"hash\":");
+        put_str(&o, hash != NULL ? hash + 1 : "", RLW_ADDR_STRLEN);
+        puts_(&o, "}");
+    } else if (ev->client != NULL && is_net) {
         key_str(&o, &first, "kind", "network", RLW_EVENT_WORD_MAX);
         key_str(&o, &first, "network", client, RLW_ADDR_STRLEN);
     } else if (ev->client != NULL) {

@@ -98,6 +98,7 @@ typedef struct rlw_event {
     int dry_run;            /* 1 with RateLimitWAFDryRun: nothing blocked */
     const char *uri;        /* optional: the triggering request (hostile) */
     const char *user_agent; /* optional (hostile) */
+    const char *key_name;   /* a key subject's NAME (rlw.key.name), or NULL */
 } rlw_event_t;
 
 /* Writes ev as one JSON line, "\n" and a NUL included, into buf. Returns

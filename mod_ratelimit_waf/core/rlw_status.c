@@ -414,9 +414,10 @@ const char *rlw_status_json(apr_pool_t *p, const rlw_status_t *s, int admin,
     putf(&o,
          "\"active_bans\":%" APR_UINT64_T_FMT ",\"bans_listed\":%d,"
          "\"bans_by_kind\":{\"client\":%" APR_UINT64_T_FMT
-         ",\"network\":%" APR_UINT64_T_FMT "},\"bans\":[",
+         ",\"network\":%" APR_UINT64_T_FMT ",\"key\":%" APR_UINT64_T_FMT
+         "},\"bans\":[",
          s->nbans, s->bans->nelts, s->nbans_kind[RLW_KIND_CLIENT],
-         s->nbans_kind[RLW_KIND_NET]);
+         s->nbans_kind[RLW_KIND_NET], s->nbans_kind[RLW_KIND_KEY]);
     for (i = 0; i < s->bans->nelts; i++) {
         if (i)
             put(&o, ",");
@@ -557,9 +558,9 @@ const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s)
      * kind the module makes. */
     putf(&o,
          "# HELP ratelimit_waf_active_bans_by_kind Bans running now, as this "
-         "node knows them, by subject kind (client, network).\n"
+         "node knows them, by subject kind (client, network, key).\n"
          "# TYPE ratelimit_waf_active_bans_by_kind gauge\n");
-    for (k = RLW_KIND_CLIENT; k <= RLW_KIND_NET; k++)
+    for (k = RLW_KIND_CLIENT; k <= RLW_KIND_KEY; k++)
         putf(&o,
              "ratelimit_waf_active_bans_by_kind{node=\"%s\",kind=\"%s\"} "
              "%" APR_UINT64_T_FMT "\n",

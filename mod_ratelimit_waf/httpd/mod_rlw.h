@@ -9,6 +9,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <apr_tables.h>
+#include <ap_expr.h>
 
 #include "rlw_addr.h"
 #include "rlw_decision.h"
@@ -49,7 +50,28 @@ typedef struct rlw_module_conf {
     const char *node_name;     /* RateLimitWAFNodeName, else the host name */
     const char *event_log;     /* RateLimitWAFEventLog target, or NULL */
     apr_int64_t event_queue;   /* RateLimitWAFEventQueue, lines/process */
+    /* Every RateLimitWAFKey NAME of the configuration (const char *), at
+     * its index (rlw_key_conf_t.idx); set by rlw_resolve_config(). */
+    apr_array_header_t *key_names;
 } rlw_module_conf_t;
+
+/* Keys one server counts (RateLimitWAFKey): with the client and its
+ * network, every subject of an attack fits one rlw_store_count() call. */
+#define RLW_KEYS_PER_SERVER (RLW_COUNT_MAX_SUBJECTS - 2)
+
+/* One RateLimitWAFKey NAME "AP_EXPR" THRESHOLD. */
+typedef struct rlw_key_conf {
+    const char *name;      /* NAME, as written */
+    const char *expr_text; /* AP_EXPR, as written (never a value) */
+    ap_expr_info_t *expr;  /* parsed, a string expression */
+    const char *header;    /* when expr is just %{HTTP:NAME} or
+                            * %{req:NAME}: NAME, read directly */
+    apr_int64_t threshold; /* attacks carrying one value that ban it */
+    unsigned idx;          /* the NAME's index: a key subject's prefix, in
+                            * order of first appearance in the configuration
+                            * (rlwafctl -f reads the same order) */
+    rlw_policy_t policy;   /* resolved: the server's, with threshold */
+} rlw_key_conf_t;
 
 /* Per-server configuration: what a virtual host may set. Fields start
  * RLW_UNSET (or NULL) so that a virtual host inherits what it does not set
@@ -82,6 +104,9 @@ typedef struct rlw_srv_conf {
     /* RateLimitWAFRequestBodyVariable: "urlencoded" (NULL: unset, the
      * default) or "always" */
     const char *reqbody_var;
+    /* RateLimitWAFKey, of rlw_key_conf_t: a virtual host's own list
+     * replaces the inherited one (like RateLimitWAFExempt). */
+    apr_array_header_t *keys;
 
     rlw_module_conf_t *mod; /* the module-wide settings, the same for all */
 
@@ -98,11 +123,15 @@ typedef struct rlw_dir_conf {
 
 /* State of one request, in r->request_config. */
 typedef struct rlw_req {
-    rlw_addr_t host;       /* r->useragent_ip, parsed */
-    rlw_addr_t client;     /* counted identity (IPv6 grouped) */
-    rlw_addr_t net;        /* the client's network (RateLimitWAFNetwork) */
-    int have_client;       /* host and client are set */
-    int have_net;          /* net is set: networks are counted here */
+    rlw_addr_t host;   /* r->useragent_ip, parsed */
+    rlw_addr_t client; /* counted identity (IPv6 grouped) */
+    rlw_addr_t net;    /* the client's network (RateLimitWAFNetwork) */
+    int have_client;   /* host and client are set */
+    int have_net;      /* net is set: networks are counted here */
+    int keys_done;     /* keys[] evaluated (rlw_req_keys()) */
+    int nkeys;         /* key subjects the request carries */
+    rlw_addr_t keys[RLW_KEYS_PER_SERVER]; /* their subjects (hashes) */
+    const rlw_key_conf_t *keyconf[RLW_KEYS_PER_SERVER]; /* and directives */
     int banned;            /* answered by this module: never counted */
     rlw_waf_verdict_t waf; /* the verdict source's (mod_rlw_verdict.h) */
     void *engine;          /* the source's own state of the request, or NULL */
@@ -113,6 +142,23 @@ extern const command_rec rlw_cmds[];
 
 /* The store shared by every server (set in post_config). */
 extern rlw_store_t *rlw_the_store;
+
+/* The HMAC key request key values are hashed with (RLW_KEY_LEN bytes; set
+ * in post_config): RateLimitWAFSecretFile's, else random per start. */
+extern const unsigned char *rlw_the_key_secret;
+
+/* The NAME of key index idx, or NULL (set in post_config). */
+const char *rlw_key_name(unsigned idx);
+
+/* Request keys (mod_rlw_keys.c). At post_config: the key secret and
+ * names. */
+int rlw_keys_post_config(apr_pool_t *pconf, server_rec *s);
+/* Evaluates c's RateLimitWAFKey expressions for r once, into rq->keys
+ * (hashed; an empty value is no key). */
+void rlw_req_keys(request_rec *r, const rlw_srv_conf_t *c, rlw_req_t *rq);
+/* Logs and reports what the attack counted for rq->keys[i] led to. */
+void rlw_report_key_attack(request_rec *r, const rlw_srv_conf_t *c,
+                           const rlw_req_t *rq, int i, const rlw_attack_t *a);
 
 /* This node's counters, in shared memory (set in post_config). */
 extern rlw_metrics_t *rlw_the_metrics;

@@ -176,6 +176,14 @@ static const char *parse_admin_client(apr_pool_t *p, const char *text,
 
     memset(&host, 0, sizeof(host));
     memset(client, 0, sizeof(*client));
+    /* A request key (RateLimitWAFKey), by its hash as the page shows it. */
+    if (!strncmp(text, "key#", 4))
+        return rlw_subject_key_parse(text, client) == 0
+                   ? NULL
+                   : apr_psprintf(p,
+                                  "client '%s' is not a key's hash (key#N: "
+                                  "and 32 hex digits)",
+                                  text);
     if (slash) {
         rlw_addr_t net;
         int width;

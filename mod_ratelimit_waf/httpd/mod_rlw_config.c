@@ -28,6 +28,7 @@
 #include "rlw_crypto.h"
 #include "rlw_store.h"
 #include "rlw_store_mc.h"
+#include "rlw_subject.h"
 #include "mod_rlw_verdict.h"
 
 /* ---- where a directive may appear, and what it sets -------------------- */
@@ -153,6 +154,7 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
      * mod_remoteip's proxy lists: what you read in the vhost is what
      * applies. */
     c->exempt = MERGE_PTR(exempt);
+    c->keys = MERGE_PTR(keys);
     c->allow = MERGE_PTR(allow);
     c->engine = MERGE_PTR(engine);
     c->reqbody_var = MERGE_PTR(reqbody_var);
@@ -613,6 +615,128 @@ static const char *check_node_name(apr_pool_t *p, const char *arg,
     return NULL;
 }
 
+/* The NAMEs of every RateLimitWAFKey read so far, in order of first
+ * appearance (a key subject's prefix is the index): kept with the
+ * configuration pool, so each read of the configuration starts afresh. */
+static apr_array_header_t *key_registry(apr_pool_t *pconf)
+{
+    static const char tag[] = "rlw-key-names";
+    void *v = NULL;
+
+    apr_pool_userdata_get(&v, tag, pconf);
+    if (!v) {
+        v = apr_array_make(pconf, RLW_KEYS_MAX, sizeof(const char *));
+        apr_pool_userdata_set(v, tag, apr_pool_cleanup_null, pconf);
+    }
+    return v;
+}
+
+/* A key NAME: 1 to 32 of [A-Za-z0-9_.-], what a log field and a metric
+ * label can carry as is. */
+static int key_name_ok(const char *n)
+{
+    size_t i;
+
+    for (i = 0; n[i]; i++)
+        if (i >= 32 ||
+            !(apr_isalnum(n[i]) || n[i] == '_' || n[i] == '-' || n[i] == '.'))
+            return 0;
+    return i > 0;
+}
+
+/* NAME when expr is exactly %{HTTP:NAME} or %{req:NAME} (any case; NAME
+ * an HTTP token), else NULL: such a key reads the header directly. */
+static const char *plain_header(apr_pool_t *p, const char *expr)
+{
+    const char *n, *end;
+
+    if (!strncasecmp(expr, "%{HTTP:", 7))
+        n = expr + 7;
+    else if (!strncasecmp(expr, "%{req:", 6))
+        n = expr + 6;
+    else
+        return NULL;
+    for (end = n; *end && *end != '}'; end++)
+        if (!apr_isalnum(*end) && !strchr("!#$%&'*+-.^_`|~", *end))
+            return NULL;
+    if (end == n || *end != '}' || end[1])
+        return NULL;
+    return apr_pstrmemdup(p, n, (apr_size_t)(end - n));
+}
+
+/* RateLimitWAFKey NAME "AP_EXPR" THRESHOLD (repeatable). */
+static const char *set_key(cmd_parms *cmd, void *dconf, const char *name,
+                           const char *expr, const char *thr)
+{
+    const char *err;
+    rlw_srv_conf_t *c = rlw_server_conf(cmd->server);
+    apr_array_header_t *names;
+    rlw_key_conf_t *k;
+    apr_int64_t t;
+    int i;
+
+    if (!field_of(cmd, dconf, name, &err))
+        return err;
+    if (!key_name_ok(name))
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a key name (1 to 32 letters, "
+                            "digits, '_', '-' or '.')",
+                            cmd->cmd->name, name);
+    if (parse_int(thr, 1, RLW_MAX_THRESHOLD, &t))
+        return apr_psprintf(cmd->pool,
+                            "%s %s: threshold '%s' is not a whole number of "
+                            "attacks between 1 and %" APR_INT64_T_FMT,
+                            cmd->cmd->name, name, thr,
+                            (apr_int64_t)RLW_MAX_THRESHOLD);
+    if (!c->keys)
+        c->keys = apr_array_make(cmd->pool, 2, sizeof(rlw_key_conf_t));
+    for (i = 0; i < c->keys->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(c->keys, i, rlw_key_conf_t).name, name))
+            return apr_psprintf(cmd->pool,
+                                "%s: key name '%s' is already used in this "
+                                "server",
+                                cmd->cmd->name, name);
+    if (c->keys->nelts >= RLW_KEYS_PER_SERVER)
+        return apr_psprintf(cmd->pool,
+                            "%s %s: too many keys (at most %d per server)",
+                            cmd->cmd->name, name, RLW_KEYS_PER_SERVER);
+    k = apr_array_push(c->keys);
+    memset(k, 0, sizeof(*k));
+    k->name = apr_pstrdup(cmd->pool, name);
+    k->expr_text = apr_pstrdup(cmd->pool, expr);
+    k->threshold = t;
+    /* A string; never a Vary header for the headers it reads (the
+     * module's bookkeeping is no content negotiation); no file functions,
+     * which would read a file on every request. */
+    k->expr =
+        ap_expr_parse_cmd(cmd, expr,
+                          AP_EXPR_FLAG_STRING_RESULT | AP_EXPR_FLAG_DONT_VARY |
+                              AP_EXPR_FLAG_RESTRICTED,
+                          &err, NULL);
+    if (err) {
+        c->keys->nelts--;
+        return apr_psprintf(cmd->pool, "%s %s: cannot parse '%s': %s",
+                            cmd->cmd->name, name, expr, err);
+    }
+    k->header = plain_header(cmd->pool, expr);
+    names = key_registry(cmd->pool);
+    for (i = 0; i < names->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(names, i, const char *), name))
+            break;
+    if (i == names->nelts) {
+        if (names->nelts >= RLW_KEYS_MAX) {
+            c->keys->nelts--;
+            return apr_psprintf(cmd->pool,
+                                "%s %s: too many key names (at most %d in "
+                                "the configuration)",
+                                cmd->cmd->name, name, RLW_KEYS_MAX);
+        }
+        APR_ARRAY_PUSH(names, const char *) = k->name;
+    }
+    k->idx = (unsigned)i;
+    return NULL;
+}
+
 /* ---- the directive table (docs/directives.md, in the same order) --------- */
 
 const command_rec rlw_cmds[] = {
@@ -636,6 +760,10 @@ const command_rec rlw_cmds[] = {
             "IPV4-PREFIX IPV6-PREFIX THRESHOLD: attacks of every client of "
             "a network that ban the network, or Off",
             IN_SERVER(net_threshold)),
+    RLW_CMD(TAKE3, "RateLimitWAFKey", set_key,
+            "NAME \"AP_EXPR\" THRESHOLD: attacks carrying one value of a "
+            "request expression that ban that value (repeatable)",
+            IN_SERVER(keys)),
     RLW_CMD(TAKE1, "RateLimitWAFWindow", set_duration,
             "sliding window length (main server only)", IN_MAIN(window_ms)),
     RLW_CMD(TAKE1, "RateLimitWAFBanTime", set_duration, "length of a first ban",
@@ -752,7 +880,9 @@ static const char *resolve_module_conf(apr_pool_t *p, rlw_module_conf_t *mod)
                              ? apr_pstrndup(p, host, RLW_NODE_NAME_MAX)
                              : "unknown";
     }
-    if (!mod->store_config)
+    /* The secret also keys the hashes of request key values
+     * (RateLimitWAFKey), with any store: read it whenever it is set. */
+    if (!mod->secret_file && !mod->store_config)
         return NULL;
     if (!mod->secret_file)
         return "RateLimitWAFStore memcached needs RateLimitWAFSecretFile "
@@ -775,6 +905,7 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
 
     if (err)
         return err;
+    mod->key_names = key_registry(p);
     for (s = main_server; s; s = s->next) {
         rlw_srv_conf_t *c = rlw_server_conf(s);
         DEFAULT(c, enabled, 0);
@@ -808,6 +939,16 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         c->policy.strike_decay_ms = c->strike_decay_ms;
         c->net_policy = c->policy;
         c->net_policy.threshold = (uint32_t)c->net_threshold;
+        if (c->keys) {
+            int i;
+
+            for (i = 0; i < c->keys->nelts; i++) {
+                rlw_key_conf_t *k = &APR_ARRAY_IDX(c->keys, i, rlw_key_conf_t);
+
+                k->policy = c->policy;
+                k->policy.threshold = (uint32_t)k->threshold;
+            }
+        }
         /* A network no larger than one grouped IPv6 client would count
          * that client twice under two names. */
         if (c->net_threshold > 0 && c->net_v6 >= mod->v6_prefix)

@@ -322,6 +322,8 @@ void rlw_event_emit(rlw_event_t *ev)
         ev->observer = sink_node;
     if (!ev->store)
         ev->store = sink_store;
+    if (!ev->key_name && ev->client && ev->client->kind == RLW_KIND_KEY)
+        ev->key_name = rlw_key_name(ev->client->prefix);
     len = rlw_event_format(ev, line, sizeof(line));
     if (len < 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sink_server,

@@ -16,7 +16,9 @@
  *                      request was an attack; count it, maybe start a ban.
  * Clean requests cost one address parse and one atomic load while no ban
  * runs on the node, plus one uncontended stripe lock while one does (two
- * with RateLimitWAFNetwork: the client's entry, then its network's).
+ * with RateLimitWAFNetwork: the client's entry, then its network's; one
+ * more per key the request carries). With RateLimitWAFKey, each key also
+ * costs its expression and one HMAC-SHA256 on every request.
  */
 #include <string.h>
 
@@ -278,6 +280,8 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     if (rlw_events_open(pconf, s) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
+    if (rlw_keys_post_config(pconf, s) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
     err = create_store(s, mod);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -370,24 +374,40 @@ parsed:
     return 0;
 }
 
-/* 1 when the client's network is banned at now for this client: always
- * for a normal one, only in the first RateLimitWAFAllowBanTime of the
- * network's ban for an allowlisted one (a shared proxy inside a banned
- * network gets its short ban, never the network's). Exempt clients are
- * let through by the caller. Shared memory only, like the client's. */
-static int net_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq, int64_t now)
+/* 1 when subject (the client's network, or a key the request carries) is
+ * banned at now for this client: always for a normal one, only in the
+ * first RateLimitWAFAllowBanTime of the subject's ban for an allowlisted
+ * one (a shared proxy inside a banned network, or relaying a banned key,
+ * gets its short ban, never the subject's). Exempt clients are let
+ * through by the caller. Shared memory only, like the client's. */
+static int subject_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq,
+                          const rlw_addr_t *subject, int64_t now)
 {
     rlw_client_info_t info;
     int64_t until = 0;
 
-    if (!rq->have_net ||
-        !rlw_the_store->banned(rlw_the_store, &rq->net, now, &until))
+    if (!rlw_the_store->banned(rlw_the_store, subject, now, &until))
         return 0;
     if (rlw_classify(c, &rq->host) != RLW_CLASS_ALLOW)
         return 1;
-    if (rlw_the_store->get(rlw_the_store, &rq->net, now, &info) != APR_SUCCESS)
+    if (rlw_the_store->get(rlw_the_store, subject, now, &info) != APR_SUCCESS)
         return 1;
     return now < info.ban.start_ms + c->policy.allow_ban_ms;
+}
+
+/* 1 when the client's network or one of the request's keys is banned for
+ * this client (subject_banned()). */
+static int others_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq,
+                         int64_t now)
+{
+    int i;
+
+    if (rq->have_net && subject_banned(c, rq, &rq->net, now))
+        return 1;
+    for (i = 0; i < rq->nkeys; i++)
+        if (subject_banned(c, rq, &rq->keys[i], now))
+            return 1;
+    return 0;
 }
 
 static int rlw_post_read_request(request_rec *r)
@@ -403,10 +423,14 @@ static int rlw_post_read_request(request_rec *r)
     rq = rlw_req_state(r, 1);
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
+    /* Request keys, only where configured: each costs its expression and
+     * one HMAC, then one shared-memory lookup like the client's. */
+    if (c->keys)
+        rlw_req_keys(r, c, rq);
     now = rlw_now_ms();
     prev = rlw_log_ctx_set(r);
     banned = rlw_the_store->banned(rlw_the_store, &rq->client, now, &until) ||
-             net_banned(c, rq, now);
+             others_banned(c, rq, now);
     rlw_log_ctx_set(prev);
     if (!banned)
         return DECLINED;
@@ -592,14 +616,14 @@ static int rlw_log_transaction(request_rec *r)
 {
     rlw_srv_conf_t *c = rlw_server_conf(r->server);
     rlw_req_t *rq;
-    rlw_attack_t a[2];
-    rlw_count_t what[2];
+    rlw_attack_t a[RLW_COUNT_MAX_SUBJECTS];
+    rlw_count_t what[RLW_COUNT_MAX_SUBJECTS];
     rlw_class_t cls;
     rlw_hit_t hit;
-    apr_status_t rv[2];
+    apr_status_t rv[RLW_COUNT_MAX_SUBJECTS];
     int64_t now;
     const void *prev;
-    int n;
+    int n, i, net_at = -1, key_at = 0;
 
     if (c->enabled <= 0 || !rlw_the_store)
         return DECLINED;
@@ -615,13 +639,26 @@ static int rlw_log_transaction(request_rec *r)
     rlw_setup_attack(r, rq, cls);
     hit.rules = rq->waf.rules;
     hit.nrules = rq->waf.nrules;
-    /* The client, and its network: the attacks of every client of a
-     * network add up, whatever each one's own count. An exempt client's
-     * attacks never count against its network. Both at once: with the
-     * memcached store, in one round of requests. */
+    /* The client, its network and the request's keys: the attacks of
+     * every client of a network, and of every request carrying one key
+     * value, add up, whatever each client's own count. An exempt client's
+     * attacks never count against its network or keys. All at once: with
+     * the memcached store, in one round of requests. */
+    if (c->keys)
+        rlw_req_keys(r, c, rq);
     what[0] = (rlw_count_t){&rq->client, cls, &c->policy};
-    what[1] = (rlw_count_t){&rq->net, RLW_CLASS_NORMAL, &c->net_policy};
-    n = rq->have_net && cls != RLW_CLASS_EXEMPT ? 2 : 1;
+    n = 1;
+    if (cls != RLW_CLASS_EXEMPT) {
+        if (rq->have_net) {
+            net_at = n;
+            what[n++] =
+                (rlw_count_t){&rq->net, RLW_CLASS_NORMAL, &c->net_policy};
+        }
+        key_at = n;
+        for (i = 0; i < rq->nkeys && n < RLW_COUNT_MAX_SUBJECTS; i++)
+            what[n++] = (rlw_count_t){&rq->keys[i], RLW_CLASS_NORMAL,
+                                      &rq->keyconf[i]->policy};
+    }
     now = rlw_now_ms();
     prev = rlw_log_ctx_set(r);
     rlw_store_count(rlw_the_store, n, what, &hit, now, a, rv);
@@ -635,15 +672,24 @@ static int rlw_log_transaction(request_rec *r)
             rlw_metrics_add(rlw_the_metrics, RLW_M_ATTACKS, now, 1);
         report_attack(r, c, cls, &a[0]);
     }
-    if (n < 2)
-        return DECLINED;
-    if (rv[1] != APR_SUCCESS)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv[1], r,
-                      "RLW00055: store %s could not count an attack for "
-                      "the client's network",
-                      rlw_the_store->name);
-    else
-        report_net_attack(r, c, &a[1]);
+    if (net_at > 0) {
+        if (rv[net_at] != APR_SUCCESS)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv[net_at], r,
+                          "RLW00055: store %s could not count an attack for "
+                          "the client's network",
+                          rlw_the_store->name);
+        else
+            report_net_attack(r, c, &a[net_at]);
+    }
+    for (i = key_at; key_at > 0 && i < n; i++) {
+        if (rv[i] != APR_SUCCESS)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv[i], r,
+                          "RLW00058: store %s could not count an attack for "
+                          "the request's key %s",
+                          rlw_the_store->name, rq->keyconf[i - key_at]->name);
+        else
+            rlw_report_key_attack(r, c, rq, i - key_at, &a[i]);
+    }
     return DECLINED;
 }
 

@@ -85,6 +85,11 @@ static const char *client_cell(apr_pool_t *p, const rlw_addr_t *a)
 
     if (a->kind == RLW_KIND_NET)
         t = apr_pstrcat(p, t, " <span class=\"tag meta\">network</span>", NULL);
+    if (a->kind == RLW_KIND_KEY)
+        t = apr_pstrcat(
+            p, " <span class=\"tag meta\">key ",
+            html(p, rlw_key_name(a->prefix) ? rlw_key_name(a->prefix) : "?"),
+            "</span> ", t, NULL);
     return a->scope == RLW_SCOPE_DRY_RUN
                ? apr_pstrcat(p, t, " <span class=\"tag meta\">dry run</span>",
                              NULL)

@@ -73,8 +73,9 @@ typedef struct rlw_count {
     const rlw_policy_t *policy;
 } rlw_count_t;
 
-/* At most this many subjects per attack. */
-#define RLW_COUNT_MAX_SUBJECTS 4
+/* At most this many subjects per attack: the client, its network and up
+ * to four request keys (RateLimitWAFKey). */
+#define RLW_COUNT_MAX_SUBJECTS 6
 
 /* Counters a store keeps for status pages and logs (monotonic). */
 typedef struct rlw_store_stats {

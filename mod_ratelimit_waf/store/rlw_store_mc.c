@@ -213,7 +213,8 @@ static void *mc_job_run(void *arg)
 }
 
 /* Each subject's counting is two round trips to the server its pseudonym
- * hashes to, on a connection of its own (the pool holds two per thread):
+ * hashes to, on a connection of its own (the pool holds
+ * RLW_COUNT_MAX_SUBJECTS per thread):
  * the first subject's in the calling thread, the others' at the same time
  * in short-lived threads, so an attack counted for a client and its
  * network costs the time of one subject's round trips, not the sum. A
@@ -501,10 +502,11 @@ static const char *mc_backend_create(apr_pool_t *pool,
     conf.timeout_ms = params->timeout_ms;
     conf.policy = params->policy;
     conf.retry_secs = (int)((params->retry_ms + 999) / 1000);
-    /* Two connections per thread: an attack counts its client and its
-     * network at once (mc_attack_many()); the second is only opened when
-     * used. */
-    conf.pool_size = 2 * (params->pool_size > 0 ? params->pool_size : 1);
+    /* Up to RLW_COUNT_MAX_SUBJECTS connections per thread: an attack
+     * counts its client, its network and its request keys at once
+     * (mc_attack_many()); the pool opens a connection only when used. */
+    conf.pool_size = RLW_COUNT_MAX_SUBJECTS *
+                     (params->pool_size > 0 ? params->pool_size : 1);
     return rlw_store_mc_create(pool, local, &conf, params->keys, out);
 }
 

@@ -4,7 +4,9 @@
  *
  * Usage: mkevent ban|unban|near ADDRESS|NETWORK SECONDS [REASON] [dry]
  *   ADDRESS|NETWORK: a client ("198.51.100.2", "2001:db8:1::/64"), or
- *          "net:" and a network of RateLimitWAFNetwork ("net:198.51.100.0/24")
+ *          "net:" and a network of RateLimitWAFNetwork ("net:198.51.100.0/24"),
+ *          or a request key's hash as the module shows it ("key#0:" and 32
+ *          hex digits, RateLimitWAFKey: an event with no address)
  *   ban:   a ban of SECONDS starting now
  *   unban: the end of a ban of SECONDS that started now; REASON "manual"
  *          or "expired"
@@ -16,6 +18,7 @@
 
 #include "rlw_addr.h"
 #include "rlw_event.h"
+#include "rlw_subject.h"
 
 int main(int argc, char **argv)
 {
@@ -36,7 +39,12 @@ int main(int argc, char **argv)
     memset(&client, 0, sizeof(client));
     if ((net = strncmp(argv[2], "net:", 4) == 0))
         argv[2] += 4;
-    if ((err = rlw_cidr_parse(argv[2], &client)) != NULL) {
+    if (strncmp(argv[2], "key#", 4) == 0) {
+        if (rlw_subject_key_parse(argv[2], &client) != 0) {
+            fprintf(stderr, "mkevent: %s: not a key's hash\n", argv[2]);
+            return 2;
+        }
+    } else if ((err = rlw_cidr_parse(argv[2], &client)) != NULL) {
         fprintf(stderr, "mkevent: %s: %s\n", argv[2], err);
         return 2;
     }
@@ -58,6 +66,7 @@ int main(int argc, char **argv)
         ev.kind = RLW_EV_NEAR_THRESHOLD;
     ev.observer = "bridge-test";
     ev.client = &client;
+    ev.key_name = client.kind == RLW_KIND_KEY ? "api" : NULL;
     ev.count = 5;
     ev.threshold = 5;
     ev.window_ms = 60000;

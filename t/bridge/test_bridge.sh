@@ -147,7 +147,7 @@ no_nft_error() { ! grep -q "nft failed\|internal error" "$TMP/bridge.err"; }
 
 if ! cc -O1 -Wall -Wextra -Werror -I"$SRC" -o "$TMP/mkevent" "$HERE/mkevent.c" \
         "$SRC/rlw_event.c" "$SRC/rlw_addr.c" "$SRC/rlw_duration.c" \
-        "$SRC/rlw_time.c" 2>"$TMP/cc.err"; then
+        "$SRC/rlw_time.c" "$SRC/rlw_subject.c" 2>"$TMP/cc.err"; then
     echo "Bail out! cannot build mkevent: $(head -3 "$TMP/cc.err")"
     exit 1
 fi
@@ -350,6 +350,24 @@ check "2001:db8:2::2 (in the network) cannot connect" blocked 2001:db8:2::2 2001
 event unban net:2001:db8::/32 30 manual | bridge
 check "the IPv6 network's prefix is deleted by its unban" not_in_set bannednet6 2001:db8::/32
 check "2001:db8:2::2 gets through again" reach 2001:db8:2::2 2001:db8:1::1
+
+# ---- a request key's ban (RateLimitWAFKey): no address, ignored ----
+
+KEYH=key#0:5d41402abc4b2a76b9719d911017c592
+event ban "$KEYH" 30 | bridge
+check "a key's ban adds nothing to banned4" set_empty banned4
+check "... nor to banned6" set_empty banned6
+check "... nor to bannednet4" set_empty bannednet4
+check "... nor to bannednet6" set_empty bannednet6
+check "... and is no bad line (nothing skipped, no nft error)" \
+    bash -c "! grep -q 'skipped\|nft failed\|internal error' '$TMP/bridge.err'"
+event unban "$KEYH" 30 manual | bridge
+check "a key's manual unban is ignored too" \
+    bash -c "! grep -q 'skipped\|nft failed\|internal error' '$TMP/bridge.err'"
+event ban "$KEYH" 30 | bridge --verbose
+check "--verbose says a key's ban has nothing to block" \
+    grep -q "ban of a request key: no address, nothing to block" "$TMP/bridge.err"
+check "198.51.100.2 still reaches the server" reach 198.51.100.2 198.51.100.1
 
 # ---- options ----
 

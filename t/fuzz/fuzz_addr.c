@@ -2,9 +2,12 @@
  * values through mod_remoteip, CIDR lists in directives, the admin form's
  * client field. Promises: parse(format(x)) == x for every parsed host and
  * network, no bit beyond the prefix, scope and kind zero, a network contains
- * its own address, a client identity is stable under grouping. */
+ * its own address, a client identity is stable under grouping. A request
+ * key's hash as rlwafctl and the admin form take it ("key#N:" and 32 hex
+ * digits): a valid key subject, and format(parse(x)) is x in lower case. */
 #include "fuzz.h"
 #include "rlw_addr.h"
+#include "rlw_subject.h"
 
 static void check_canonical(const rlw_addr_t *a)
 {
@@ -61,6 +64,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rlw_cidr_list_match(&net, 1, &again));
         if (host.family)
             (void)rlw_cidr_match(&net, &host);
+    }
+    if (rlw_subject_key_parse(text, &again) == 0) {
+        size_t i;
+
+        FUZZ_CHECK(rlw_subject_valid(&again));
+        FUZZ_CHECK(again.kind == RLW_KIND_KEY && again.family == RLW_AF_KEY);
+        rlw_addr_format(&again, buf, sizeof(buf));
+        FUZZ_CHECK(strlen(buf) == strlen(text));
+        for (i = 0; text[i]; i++)
+            FUZZ_CHECK(buf[i] == ((text[i] >= 'A' && text[i] <= 'F')
+                                      ? text[i] - 'A' + 'a'
+                                      : text[i]));
+        rlw_addr_format(&again, buf, 1 + (size % 8));
     }
     /* A tiny buffer is cut, never overrun. */
     if (host.family)

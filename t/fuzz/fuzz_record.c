@@ -73,8 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(size == RLW_JOURNAL_LEN);
         FUZZ_CHECK(j.action == RLW_JOURNAL_BAN ||
                    j.action == RLW_JOURNAL_UNBAN);
+        /* An address, or a request key's hash (family RLW_AF_KEY, kind
+         * RLW_KIND_KEY, both or neither). */
         FUZZ_CHECK(j.client.family == RLW_AF_INET ||
-                   j.client.family == RLW_AF_INET6);
+                   j.client.family == RLW_AF_INET6 ||
+                   j.client.family == RLW_AF_KEY);
+        FUZZ_CHECK((j.client.family == RLW_AF_KEY) ==
+                   (j.client.kind == RLW_KIND_KEY));
         /* A valid subject, whose kind the version names. */
         FUZZ_CHECK(rlw_subject_valid(&j.client));
         FUZZ_CHECK((in[1] == RLW_JOURNAL_SUBJECT_VERSION) ==

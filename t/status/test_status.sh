@@ -395,6 +395,20 @@ check "events: the network's manual ban and unban, kind network" $check json /de
     "[e['event']['action'] for e in d if e.get('rlw', {}).get('network') == '2001:db8:7::/48' and e['rlw'].get('kind') == 'network'] == ['ban', 'unban']" \
     < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$root/logs/events.log")
 
+# A request key (RateLimitWAFKey), by its hash as the page shows it.
+KEYH=key#0:5d41402abc4b2a76b9719d911017c592
+expect 303 "ban of a request key by its hash" /rlw-admin \
+    --data "action=ban&client=$KEYH&duration=1h&token=$T_BAN"
+check "... the status page lists it with kind key" bash -c "
+    curl -s -H 'Host: localhost' '$base/rlw-status?json' | python3 -c 'import json, sys
+sys.exit(0 if any(b[\"client\"] == \"$KEYH\" and b.get(\"kind\") == \"key\" for b in json.load(sys.stdin)[\"bans\"]) else 1)'"
+expect 303 "... and its unban" /rlw-admin \
+    --data "action=unban&client=$KEYH&token=$T_UNBAN"
+check "events: the key's manual ban and unban, kind key, by its hash" $check json /dev/stdin \
+    "[e['event']['action'] for e in d if e.get('rlw', {}).get('key', {}).get('hash') == '${KEYH#key#0:}' and e['rlw'].get('kind') == 'key' and 'source' not in e] == ['ban', 'unban']" \
+    < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$root/logs/events.log")
+bad 'action=ban&client=key#0:5d41' "is not a key's hash"
+
 # --- the page in a real browser ------------------------------------------
 if [ -n "${RLW_NO_BROWSER:-}" ]; then
     echo "skip - Chromium (RLW_NO_BROWSER)"

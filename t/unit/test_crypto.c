@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "rlw_crypto.h"
 #include "unit_suites.h"
@@ -179,6 +181,79 @@ START_TEST(secret_kat_and_domain_separation)
     ck_assert_int_ne(memcmp(k.seal, SECRET32, RLW_KEY_LEN), 0);
     rlw_keys_wipe(&k);
     ck_assert_int_eq(k.pseudo[0] | k.seal[31], 0);
+}
+END_TEST
+
+/* A request key's hash: keyed by the "rlw key v1" subkey, apart from the
+ * other two; the same (name, value) hashes alike on every node, another
+ * name, value or secret differently; the value is not in the output. */
+START_TEST(key_hash)
+{
+    rlw_keys_t k, k2;
+    rlw_key_hasher_t hs;
+    unsigned char a[RLW_KEY_HASH_LEN], b[RLW_KEY_HASH_LEN];
+    char big[2000];
+
+    keys_from(SECRET32, &k);
+    ck_assert_int_ne(memcmp(k.key, k.pseudo, RLW_KEY_LEN), 0);
+    ck_assert_int_ne(memcmp(k.key, k.seal, RLW_KEY_LEN), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", "sk-1", 4, a), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", "sk-1", 4, b), 0);
+    ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api2", "sk-1", 4, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    /* "ap" + "i\0sk-1" is not "api" + "sk-1": the name's NUL separates. */
+    ck_assert_int_eq(rlw_key_hash(k.key, "ap", "i\0sk-1", 6, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", "sk-2", 4, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    keys_from(SECRET32 "x", &k2);
+    ck_assert_int_eq(rlw_key_hash(k2.key, "api", "sk-1", 4, b), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    /* It is HMAC-SHA256(key, name "\0" value), cut to 16 bytes, as
+     * OpenSSL's HMAC() computes it (what rlwafctl, t/cluster/23_key.t and
+     * the docs promise), for values shorter and longer than a block. */
+    memset(big, 'v', sizeof(big));
+    ck_assert_int_eq(rlw_key_hasher_init(&hs, k.key), 0);
+    {
+        static const size_t lens[] = {0, 1, 4, 55, 56, 63, 64, 65, 200, 2000};
+        unsigned char msg[2004], mac[32];
+        unsigned int maclen = 0;
+        size_t i;
+
+        for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+            memcpy(msg, "api", 4);
+            memcpy(msg + 4, big, lens[i]);
+            ck_assert_ptr_nonnull(HMAC(EVP_sha256(), k.key, RLW_KEY_LEN, msg,
+                                       4 + lens[i], mac, &maclen));
+            ck_assert_int_eq(rlw_key_hash(k.key, "api", big, lens[i], a), 0);
+            ck_assert_msg(memcmp(a, mac, sizeof(a)) == 0,
+                          "value of %zu bytes: not HMAC-SHA256", lens[i]);
+            /* The prepared hasher (the request path's) says the same. */
+            ck_assert_int_eq(rlw_key_hasher_hash(&hs, "api", big, lens[i], b),
+                             0);
+            ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
+        }
+    }
+    rlw_key_hasher_clear(&hs);
+    rlw_key_hasher_clear(&hs); /* twice is fine */
+    ck_assert_int_eq(rlw_key_hasher_hash(&hs, "api", "x", 1, a), -1);
+    ck_assert_int_eq(rlw_key_hasher_init(&hs, NULL), -1);
+    /* Bad arguments: -1 and a zeroed output. */
+    ck_assert_int_eq(rlw_key_hash(NULL, "api", "x", 1, a), -1);
+    ck_assert_int_eq(a[0] | a[15], 0);
+    ck_assert_int_eq(rlw_key_hash(k.key, NULL, "x", 1, a), -1);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", NULL, 1, a), -1);
+    ck_assert_int_eq(rlw_key_hash(k.key, "api", NULL, 0, a), 0);
+    /* A random key secret: 32 bytes that differ from run to run. */
+    memset(&k2, 0, sizeof(k2));
+    ck_assert_int_eq(rlw_keys_random_key(&k2), 0);
+    ck_assert_int_ne(memcmp(k2.key, k.key, RLW_KEY_LEN), 0);
+    memcpy(k.key, k2.key, RLW_KEY_LEN);
+    ck_assert_int_eq(rlw_keys_random_key(&k2), 0);
+    ck_assert_int_ne(memcmp(k2.key, k.key, RLW_KEY_LEN), 0);
+    rlw_keys_wipe(&k);
+    rlw_keys_wipe(&k2);
 }
 END_TEST
 
@@ -739,6 +814,7 @@ Suite *crypto_suite(void)
     tcase_add_loop_test(tc, secret_modes, 0, N(modes));
     tcase_add_test(tc, secret_owner);
     tcase_add_test(tc, secret_kat_and_domain_separation);
+    tcase_add_test(tc, key_hash);
     tcase_add_test(tc, secret_lengths_and_newline);
     tcase_add_test(tc, secret_any_bytes);
     tcase_add_test(tc, secret_not_a_file);

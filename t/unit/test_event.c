@@ -246,6 +246,43 @@ START_TEST(ban_network)
 }
 END_TEST
 
+/* A request key's ban: no source at all (a key has no address: the
+ * bridge adds nothing), rlw.kind key, rlw.key.name and rlw.key.hash (never
+ * a value: the event only ever holds the hash). */
+START_TEST(ban_key)
+{
+    rlw_event_t ev = fixture(RLW_EV_BAN);
+    unsigned char hash[16];
+    rlw_addr_t k;
+
+    memset(hash, 0x0f, sizeof(hash));
+    ck_assert_int_eq(rlw_subject_key(0, hash, 0, &k), 0);
+    ev.client = &k;
+    ev.key_name = "api";
+    format_and_parse(&ev);
+    ck_assert_int_eq(jl_kind_of("source.ip"), '?');
+    ck_assert_int_eq(jl_kind_of("source.address"), '?');
+    ck_assert_int_eq(jl_kind_of("rlw.client"), '?');
+    ck_assert_str_eq(jl_str("rlw.kind"), "key");
+    ck_assert_str_eq(jl_str("rlw.key.name"), "api");
+    ck_assert_str_eq(jl_str("rlw.key.hash"),
+                     "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f");
+    ck_assert_str_eq(jl_str("message"),
+                     "Banned key api key#0:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f "
+                     "for 10m after 20 attacks in 1m (strike 2)");
+    ev = fixture(RLW_EV_NEAR_THRESHOLD);
+    ev.client = &k;
+    ev.key_name = NULL; /* unknown name: an empty one, the hash still */
+    format_and_parse(&ev);
+    ck_assert_str_eq(jl_str("rlw.key.name"), "");
+    ck_assert_str_eq(jl_str("rlw.key.hash"),
+                     "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f");
+    ck_assert_str_eq(jl_str("message"),
+                     "Request key ? key#0:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f is "
+                     "near the threshold (16 of 20 attacks in 1m)");
+}
+END_TEST
+
 START_TEST(ban_ipv6_group_dry_run_manual)
 {
     rlw_event_t ev = fixture(RLW_EV_BAN);
@@ -755,6 +792,7 @@ Suite *event_suite(void)
     tcase_add_test(tc, ban_values);
     tcase_add_test(tc, ban_ipv6_group_dry_run_manual);
     tcase_add_test(tc, ban_network);
+    tcase_add_test(tc, ban_key);
     tcase_add_test(tc, unban_values);
     tcase_add_test(tc, store_values);
     tcase_add_test(tc, timestamps_at_the_edges);

@@ -247,7 +247,7 @@ static const wire_bad_t bad_wire[] = {
     {5, 0xff, "scope 255"},
     {6, 0x80, "kind 128"},
     {6, 1, "a network's kind in a version 2 entry"},
-    {6, 2, "key kind (not made yet)"},
+    {6, 2, "a key's kind in a version 2 entry"},
     {11, 1, "IPv4 unused byte 4"},
     {22, 0x80, "IPv4 unused byte 15"},
     {30, 0x80, "negative start"},
@@ -468,6 +468,39 @@ START_TEST(journal_network)
 }
 END_TEST
 
+/* A request key's entry: version 3, family RLW_AF_KEY, the NAME's index in
+ * byte 4, kind 2, the hash as the bytes; a key's kind with an address's
+ * family (or the reverse) is refused. */
+START_TEST(journal_key)
+{
+    unsigned char out[RLW_JOURNAL_LEN];
+    unsigned char hash[16];
+    rlw_journal_t j, back;
+    int i;
+
+    for (i = 0; i < 16; i++)
+        hash[i] = (unsigned char)(i * 17);
+    make_journal(&j, "192.0.2.1", 64);
+    ck_assert_int_eq(rlw_subject_key(2, hash, 0, &j.client), 0);
+    ck_assert_int_eq(rlw_journal_encode(&j, out), 0);
+    ck_assert_int_eq(out[1], RLW_JOURNAL_SUBJECT_VERSION);
+    ck_assert_int_eq(out[3], RLW_AF_KEY);
+    ck_assert_int_eq(out[4], 2);
+    ck_assert_int_eq(out[6], RLW_KIND_KEY);
+    ck_assert_int_eq(memcmp(out + 7, hash, 16), 0);
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), 0);
+    ck_assert_int_eq(memcmp(&back, &j, sizeof(j)), 0);
+    out[3] = RLW_AF_INET;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+    out[3] = RLW_AF_KEY;
+    out[6] = RLW_KIND_NET;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+    out[6] = RLW_KIND_KEY;
+    out[4] = RLW_KEYS_MAX;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+}
+END_TEST
+
 START_TEST(journal_mutations_canonical)
 {
     unsigned char orig[RLW_JOURNAL_LEN], buf[RLW_JOURNAL_LEN];
@@ -551,6 +584,7 @@ Suite *record_suite(void)
     tcase_add_test(tc, journal_encode_refuses);
     tcase_add_test(tc, journal_mutations_canonical);
     tcase_add_test(tc, journal_network);
+    tcase_add_test(tc, journal_key);
     suite_add_tcase(s, tc);
     return s;
 }

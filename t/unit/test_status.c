@@ -602,9 +602,9 @@ START_TEST(prometheus_text)
         line = end + 1;
     }
     ck_assert_int_eq(nhelp, ntype);
-    /* One sample per metric, but one per kind of set-up problem and two
-     * (client, network) for the bans by kind. */
-    ck_assert_int_eq(nsample, nhelp + RLW_SETUP_KINDS - 1 + 1);
+    /* One sample per metric, but one per kind of set-up problem and three
+     * (client, network, key) for the bans by kind. */
+    ck_assert_int_eq(nsample, nhelp + RLW_SETUP_KINDS - 1 + 2);
     ck_assert_ptr_nonnull(strstr(pr,
                                  "# TYPE ratelimit_waf_setup_problem gauge\n"
                                  "ratelimit_waf_setup_problem{node=\""));
@@ -689,27 +689,35 @@ START_TEST(setup_problems)
 }
 END_TEST
 
-/* A network's ban is counted and shown by its kind; a client's entry
- * carries no kind (the default). */
+/* A network's and a key's ban are counted and shown by their kind (the
+ * key by its hash); a client's entry carries no kind (the default). */
 START_TEST(bans_by_kind)
 {
     rlw_status_t s;
-    rlw_addr_t h, n;
+    rlw_addr_t h, n, k;
     rlw_ban_state_t b;
     const char *j, *pr;
+    unsigned char hash[16];
 
+    memset(hash, 0xab, sizeof(hash));
+    ck_assert_int_eq(rlw_subject_key(1, hash, 0, &k), 0);
+    ck_assert_int_eq(st->ban(st, &k, 10 * MIN, T0, &b), APR_SUCCESS);
     ban("192.0.2.1", T0);
     ck_assert_int_eq(rlw_addr_parse("198.51.100.7", &h), 0);
     ck_assert_int_eq(rlw_subject_net(&h, 24, 48, 0, &n), 0);
     ck_assert_int_eq(st->ban(st, &n, 10 * MIN, T0, &b), APR_SUCCESS);
     take(&s, st, 1, T0);
-    ck_assert_uint_eq(s.nbans, 2);
+    ck_assert_uint_eq(s.nbans, 3);
     ck_assert_uint_eq(s.nbans_kind[RLW_KIND_CLIENT], 1);
     ck_assert_uint_eq(s.nbans_kind[RLW_KIND_NET], 1);
+    ck_assert_uint_eq(s.nbans_kind[RLW_KIND_KEY], 1);
     j = rlw_status_json(pool, &s, 0, NULL, NULL);
     ck_assert(json_valid(j));
     ck_assert_ptr_nonnull(
-        strstr(j, "\"bans_by_kind\":{\"client\":1,\"network\":1}"));
+        strstr(j, "\"bans_by_kind\":{\"client\":1,\"network\":1,\"key\":1}"));
+    ck_assert_ptr_nonnull(
+        strstr(j, "{\"client\":\"key#1:abababababababababababababababab\","
+                  "\"count\":0,\"kind\":\"key\","));
     ck_assert_ptr_nonnull(strstr(j, "{\"client\":\"198.51.100.0/24\","
                                     "\"count\":0,\"kind\":\"network\","));
     ck_assert_ptr_nonnull(strstr(j, "{\"client\":\"192.0.2.1\",\"count\":0,"
@@ -717,6 +725,7 @@ START_TEST(bans_by_kind)
     pr = rlw_status_prometheus(pool, &s);
     ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"client\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"network\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(pr, "\",kind=\"key\"} 1\n"));
 }
 END_TEST
 

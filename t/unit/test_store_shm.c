@@ -820,6 +820,96 @@ START_TEST(count_client_and_network)
 }
 END_TEST
 
+/* A request key over many clients: each client below its threshold, the
+ * key's count the sum of all, banned at its own threshold; a key subject
+ * and a client are apart, and so are two key values. */
+START_TEST(count_client_and_key)
+{
+    rlw_store_t *st = make_store(64);
+    rlw_policy_t kp = pol;
+    rlw_attack_t a[2];
+    apr_status_t rv[2];
+    rlw_count_t what[2];
+    rlw_addr_t c, k, other;
+    unsigned char hash[16];
+    rlw_client_info_t info;
+    unsigned i;
+
+    memset(hash, 0x5a, sizeof(hash));
+    ck_assert_int_eq(rlw_subject_key(1, hash, 0, &k), 0);
+    hash[15] ^= 1;
+    ck_assert_int_eq(rlw_subject_key(1, hash, 0, &other), 0);
+    kp.threshold = 2 * THRESH;
+    for (i = 1; i <= 2 * THRESH; i++) {
+        c = client(i);
+        what[0] = (rlw_count_t){&c, RLW_CLASS_NORMAL, &pol};
+        what[1] = (rlw_count_t){&k, RLW_CLASS_NORMAL, &kp};
+        rlw_store_count(st, 2, what, NULL, T0 + i, a, rv);
+        ck_assert_int_eq(rv[1], APR_SUCCESS);
+        ck_assert_uint_eq(a[0].count, 1);
+        ck_assert_uint_eq(a[1].count, i);
+        ck_assert_int_eq(a[1].verdict.kind,
+                         i < 2 * THRESH ? RLW_VERDICT_NONE : RLW_VERDICT_BAN);
+    }
+    ck_assert_int_eq(st->banned(st, &k, T0 + 20, NULL), 1);
+    ck_assert_int_eq(st->banned(st, &other, T0 + 20, NULL), 0);
+    ck_assert_int_eq(st->banned(st, &c, T0 + 20, NULL), 0);
+    ck_assert_int_eq(st->get(st, &k, T0 + 20, &info), APR_SUCCESS);
+    ck_assert_int_eq(info.client.kind, RLW_KIND_KEY);
+    ck_assert_int_eq(memcmp(&info.client, &k, sizeof(k)), 0);
+    ck_assert_int_eq(st->unban(st, &k, T0 + 21), APR_SUCCESS);
+    ck_assert_int_eq(st->banned(st, &k, T0 + 22, NULL), 0);
+}
+END_TEST
+
+/* Key entries share the table: spraying 10 times the table's size of key
+ * values (each with its client, two entries per attack) evicts neither a
+ * running key ban nor a key one attack short of its threshold. */
+START_TEST(key_spray_keeps_ban_and_near_count)
+{
+    enum { TS = 64 };
+    rlw_store_t *st = make_store(TS);
+    rlw_addr_t banned, near, k, c;
+    unsigned char hash[16];
+    rlw_store_stats_t s;
+    rlw_attack_t a[2];
+    apr_status_t rv[2];
+    rlw_count_t what[2];
+    int64_t t = T0;
+    unsigned i;
+
+    memset(hash, 1, sizeof(hash));
+    ck_assert_int_eq(rlw_subject_key(0, hash, 0, &banned), 0);
+    memset(hash, 2, sizeof(hash));
+    ck_assert_int_eq(rlw_subject_key(0, hash, 0, &near), 0);
+    for (i = 0; i < THRESH; i++)
+        attack(st, &banned, RLW_CLASS_NORMAL, &pol, t);
+    ck_assert_int_eq(st->banned(st, &banned, t, NULL), 1);
+    for (i = 1; i < THRESH; i++)
+        attack(st, &near, RLW_CLASS_NORMAL, &pol, t);
+    for (i = 0; i < 10 * TS; i++) {
+        memset(hash, 0, sizeof(hash));
+        memcpy(hash, &i, sizeof(i));
+        hash[15] = 0x77;
+        ck_assert_int_eq(rlw_subject_key(1, hash, 0, &k), 0);
+        c = client(300000 + i);
+        what[0] = (rlw_count_t){&c, RLW_CLASS_NORMAL, &pol};
+        what[1] = (rlw_count_t){&k, RLW_CLASS_NORMAL, &pol};
+        rlw_store_count(st, 2, what, NULL, t + 1 + i, a, rv);
+        ck_assert_int_eq(a[1].verdict.kind, RLW_VERDICT_NONE);
+    }
+    t += 1 + 10 * TS;
+    stats(st, &s);
+    ck_assert_uint_ge(s.evictions, 10 * TS);
+    ck_assert_uint_eq(s.evicted_bans, 0);
+    ck_assert_int_eq(st->banned(st, &banned, t, NULL), 1);
+    a[0] = attack(st, &near, RLW_CLASS_NORMAL, &pol, t);
+    ck_assert_msg(a[0].verdict.kind == RLW_VERDICT_BAN,
+                  "the key at threshold - 1 lost its count (now %u)",
+                  (unsigned)a[0].count);
+}
+END_TEST
+
 Suite *store_shm_suite(void)
 {
     Suite *s = suite_create("store_shm");
@@ -858,6 +948,8 @@ Suite *store_shm_suite(void)
     tcase_add_test(tc, full_of_bans_learn_and_ban);
     tcase_add_test(tc, ban_ranks_in_store_window);
     tcase_add_test(tc, count_client_and_network);
+    tcase_add_test(tc, count_client_and_key);
+    tcase_add_test(tc, key_spray_keeps_ban_and_near_count);
     suite_add_tcase(s, tc);
 
     return s;

@@ -97,7 +97,7 @@ START_TEST(kinds_and_validity)
     ck_assert(rlw_subject_valid(&h));
     ck_assert(!rlw_subject_valid(NULL));
     n = h;
-    n.kind = RLW_KIND_KEY; /* not made yet */
+    n.kind = RLW_KIND_KEY; /* a key's kind with an address's family */
     ck_assert(!rlw_subject_valid(&n));
     n.kind = 7;
     ck_assert(!rlw_subject_valid(&n));
@@ -128,6 +128,97 @@ START_TEST(net_holds)
 }
 END_TEST
 
+/* A request key: family RLW_AF_KEY, the NAME's index in prefix, the hash
+ * in bytes; shown as "key#N:" and 32 hex digits, parsed back from that. */
+START_TEST(key_subjects)
+{
+    unsigned char hash[16];
+    rlw_addr_t k, back, a = host("192.0.2.1");
+    char buf[RLW_ADDR_STRLEN];
+    int i;
+
+    for (i = 0; i < 16; i++)
+        hash[i] = (unsigned char)(0xf0 + i);
+    ck_assert_int_eq(rlw_subject_key(3, hash, RLW_SCOPE_DRY_RUN, &k), 0);
+    ck_assert_int_eq(k.family, RLW_AF_KEY);
+    ck_assert_int_eq(k.kind, RLW_KIND_KEY);
+    ck_assert_int_eq(k.prefix, 3);
+    ck_assert_int_eq(k.scope, RLW_SCOPE_DRY_RUN);
+    ck_assert(rlw_subject_valid(&k));
+    ck_assert_str_eq(rlw_addr_format(&k, buf, sizeof(buf)),
+                     "key#3:f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+    ck_assert_int_eq(rlw_subject_key_parse(buf, &back), 0);
+    k.scope = RLW_SCOPE_ENFORCE; /* the text has no scope */
+    ck_assert_int_eq(memcmp(&back, &k, sizeof(k)), 0);
+    ck_assert_int_eq(
+        rlw_subject_key_parse("KEY#3:F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF", &back),
+        -1); /* "key#" in lower case only */
+    ck_assert_int_eq(
+        rlw_subject_key_parse("key#3:F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF", &back),
+        0);
+    ck_assert_int_eq(memcmp(&back, &k, sizeof(k)), 0);
+    /* Out of range, short, long, not hex, no index. */
+    ck_assert_int_eq(rlw_subject_key(RLW_KEYS_MAX, hash, 0, &k), -1);
+    ck_assert_int_eq(rlw_subject_key(0, hash, 2, &k), -1);
+    ck_assert_int_eq(rlw_subject_key_parse("key#8:"
+                                           "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+                                           &back),
+                     -1);
+    ck_assert_int_eq(rlw_subject_key_parse("key#1:f0f1", &back), -1);
+    ck_assert_int_eq(rlw_subject_key_parse("key#1:"
+                                           "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff0",
+                                           &back),
+                     -1);
+    ck_assert_int_eq(rlw_subject_key_parse("key#1:"
+                                           "g0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+                                           &back),
+                     -1);
+    ck_assert_int_eq(rlw_subject_key_parse("key#:f0", &back), -1);
+    ck_assert_int_eq(rlw_subject_key_parse("192.0.2.1", &back), -1);
+    ck_assert_int_eq(rlw_subject_key_parse(NULL, &back), -1);
+    /* Validity: both family and kind, an index below the maximum. */
+    ck_assert_int_eq(rlw_subject_key(0, hash, 0, &k), 0);
+    back = k;
+    back.prefix = RLW_KEYS_MAX;
+    ck_assert(!rlw_subject_valid(&back));
+    back = k;
+    back.kind = RLW_KIND_NET;
+    ck_assert(!rlw_subject_valid(&back));
+    back = k;
+    back.scope = 2;
+    ck_assert(!rlw_subject_valid(&back));
+    a.family = RLW_AF_KEY; /* an address's bytes with a key's family */
+    ck_assert(!rlw_subject_valid(&a));
+    /* A key is never a network's member. */
+    ck_assert(!rlw_subject_net_holds(&k, &a));
+}
+END_TEST
+
+/* Masking, for every prefix length, against a bit-by-bit reference. */
+START_TEST(net_mask_every_prefix)
+{
+    rlw_addr_t h = host("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), n;
+    rlw_addr_t h4 = host("255.255.255.255");
+    unsigned p, bit;
+
+    for (p = 1; p <= 128; p++) {
+        ck_assert_int_eq(rlw_subject_net(&h, 24, p, 0, &n), 0);
+        for (bit = 0; bit < 128; bit++)
+            ck_assert_msg(!!(n.bytes[bit / 8] & (0x80u >> (bit % 8))) ==
+                              (bit < p),
+                          "prefix /%u, bit %u", p, bit);
+        ck_assert(rlw_subject_valid(&n));
+    }
+    for (p = 1; p <= 32; p++) {
+        ck_assert_int_eq(rlw_subject_net(&h4, p, 48, 0, &n), 0);
+        for (bit = 0; bit < 128; bit++)
+            ck_assert_msg(!!(n.bytes[bit / 8] & (0x80u >> (bit % 8))) ==
+                              (bit < p),
+                          "IPv4 prefix /%u, bit %u", p, bit);
+    }
+}
+END_TEST
+
 Suite *subject_suite(void)
 {
     Suite *s = suite_create("subject");
@@ -138,6 +229,8 @@ Suite *subject_suite(void)
     tcase_add_test(tc, net_off_and_bad);
     tcase_add_test(tc, kinds_and_validity);
     tcase_add_test(tc, net_holds);
+    tcase_add_test(tc, key_subjects);
+    tcase_add_test(tc, net_mask_every_prefix);
     suite_add_tcase(s, tc);
     return s;
 }
