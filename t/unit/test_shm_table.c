@@ -330,6 +330,29 @@ START_TEST(expired_stopped_early_reports_later)
 }
 END_TEST
 
+/* A node that reads its own ban back (the same start and end, from the
+ * cluster's journal or records) after the ban has ended learns nothing: it
+ * is not an unban, and the deciding node's sweep still reports the end,
+ * once. (It was taken for an unban and the end was never logged.) */
+START_TEST(own_ban_learnt_after_its_end_is_reported)
+{
+    rlw_store_t *st = make_store(8);
+    rlw_addr_t c = client(60);
+    rlw_client_info_t info;
+    int n = 0;
+
+    rlw_store_shm_set_node(st, "web-1");
+    ck_assert_int_eq(attack(st, &c, RLW_CLASS_NORMAL, &pol1, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    ck_assert_int_eq(st->get(st, &c, T0, &info), APR_SUCCESS);
+    rlw_store_shm_learn(st, &c, &info.ban, "web-1", info.ban.until_ms + SEC);
+    st->expired(st, info.ban.until_ms + 2 * SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(n, 1);
+    st->expired(st, info.ban.until_ms + 3 * SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(n, 1);
+}
+END_TEST
+
 /* ---- the ban horizon comes down -------------------------------------- */
 
 /* One long manual ban once kept every clean request on the locked path
@@ -736,6 +759,7 @@ Suite *shm_table_suite(void)
     tcase_add_test(tc, expired_callback_runs_unlocked);
     tcase_add_test(tc, visit_callback_runs_unlocked);
     tcase_add_test(tc, expired_stopped_early_reports_later);
+    tcase_add_test(tc, own_ban_learnt_after_its_end_is_reported);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("horizon and layout");
