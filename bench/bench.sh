@@ -24,7 +24,8 @@
 #   E5 the module's embedded engine + the same CRS (nobody banned)
 #   E2m E2mb E4m E4mb: E2 E2b E4 E4b with the memcached store
 #   E2k as E2 with RateLimitWAFNetwork and two RateLimitWAFKey over headers
-#      every request carries (both evaluated and hashed per request)
+#      every request carries (nobody banned: no key ban runs, so the keys
+#      are evaluated and hashed only when an attack is counted)
 # With MC=1 (the default) the script starts two memcached servers on
 # 127.0.0.1:MC_PORT_BASE and +1; every memcached-store server uses both
 # ("--SERVER=... --SERVER=... --DISTRIBUTION=consistent", one secret file),
@@ -952,7 +953,7 @@ report() {
         done
         echo
         echo "E2, E4: + module, nobody banned; E2b, E4b: another client banned; E2k: E2 with"
-        echo "RateLimitWAFNetwork and two RateLimitWAFKey evaluated and hashed per request; E2m, E2mb, E4m, E4mb:"
+        echo "RateLimitWAFNetwork and two RateLimitWAFKey over headers every request carries; E2m, E2mb, E4m, E4mb:"
         echo "the same with the memcached store; E5: the module's embedded engine with the same CRS."
     fi
     if [ -n "$(col A3.http 3)$(col A3.tls 3)$(col B3.http 3)$(col B3.tls 3)$(col E5 3)" ]; then

@@ -32,7 +32,8 @@
 #                clean traffic is measured, walks no extra <Location>
 #   keys         with rlw: RateLimitWAFNetwork 24 48 20000 and two
 #                RateLimitWAFKey over X-Forwarded-For and Host (headers
-#                every wrk request carries: both evaluated and hashed)
+#                every wrk request carries: both evaluated and hashed
+#                whenever a key ban runs)
 #
 # Every server gets the same base: event MPM with two children of 16
 # threads (no process churn during a run), unlimited keep-alive requests,
