@@ -423,11 +423,14 @@ static int rlw_post_read_request(request_rec *r)
     rq = rlw_req_state(r, 1);
     if (parse_client(r, c, rq) != 0)
         return DECLINED;
-    /* Request keys, only where configured: each costs its expression and
-     * one HMAC, then one shared-memory lookup like the client's. */
-    if (c->keys)
-        rlw_req_keys(r, c, rq);
     now = rlw_now_ms();
+    /* Request keys, only where configured and only while a key ban may
+     * run (one atomic load): each costs its expression and one HMAC, then
+     * one shared-memory lookup like the client's. An attack computes them
+     * anyway when it is counted. */
+    if (c->keys && (!rlw_the_store->may_ban ||
+                    rlw_the_store->may_ban(rlw_the_store, RLW_KIND_KEY, now)))
+        rlw_req_keys(r, c, rq);
     prev = rlw_log_ctx_set(r);
     banned = rlw_the_store->banned(rlw_the_store, &rq->client, now, &until) ||
              others_banned(c, rq, now);

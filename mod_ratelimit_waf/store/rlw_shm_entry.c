@@ -292,6 +292,8 @@ void rlw_shm_do_start_ban(shm_store_t *st, shm_entry_t *e, uint8_t node)
     e->flags &= (uint8_t)~SHM_END_REPORTED;
     e->node = node;
     /* Under the stripe lock: see rlw_shm_publish_horizon(). */
-    rlw_shm_raise_horizon(st->hdr, until);
+    rlw_shm_raise_horizon(&st->hdr->horizon, until);
+    if (e->key.kind == RLW_KIND_KEY)
+        rlw_shm_raise_horizon(&st->hdr->key_horizon, until);
     rlw_shm_lower_next_end(st->hdr, until);
 }

@@ -38,7 +38,7 @@
 #include "rlw_window.h"
 
 #define RLW_SHM_MAGIC 0x524c5753u /* "RLWS" */
-#define RLW_SHM_VERSION 3u
+#define RLW_SHM_VERSION 4u
 #define RLW_SHM_WAYS 8
 #define RLW_SHM_STRIPES 256
 /* At most one "table full" (or "not tracked") log line per interval. */
@@ -101,6 +101,9 @@ typedef struct shm_header {
                                   * at or after ms, so clean traffic skips the
                                   * lookup; raised when a ban starts, lowered
                                   * by sweeps (see rlw_shm_publish_horizon()) */
+    uint64_t key_horizon;        /* the same for bans of request keys only
+                                  * (RLW_KIND_KEY): while none runs, requests
+                                  * skip computing their keys */
     int64_t full_logged_ms;      /* last "table full" log line (atomic) */
     int64_t untracked_logged_ms; /* last "not tracked" log line (atomic) */
     int64_t names_logged_ms;     /* last "name table full" log line (atomic) */
@@ -253,14 +256,15 @@ uint16_t rlw_shm_rule_index(shm_header_t *h, uint32_t id);
 /* The rule id in slot (slot + 1 as entries hold it), 0 for none. */
 uint32_t rlw_shm_rule_at(shm_header_t *h, uint16_t slot);
 
-/* Raises the horizon to until (if later). Call it under the stripe lock of
- * the entry whose ban starts: see rlw_shm_publish_horizon(). */
-void rlw_shm_raise_horizon(shm_header_t *h, int64_t until);
+/* Raises the horizon word (the header's horizon or key_horizon) to until
+ * (if later). Call it under the stripe lock of the entry whose ban starts:
+ * see rlw_shm_publish_horizon(). */
+void rlw_shm_raise_horizon(uint64_t *word, int64_t until);
 
 /* After a whole sweep that read the horizon word seen, with latest the
- * latest end of a ban it found: lowers the horizon to latest unless a ban
- * started meanwhile. */
-void rlw_shm_publish_horizon(shm_header_t *h, uint64_t seen, int64_t latest);
+ * latest end of a ban (of the word's kinds) it found: lowers the horizon
+ * to latest unless a ban started meanwhile. */
+void rlw_shm_publish_horizon(uint64_t *word, uint64_t seen, int64_t latest);
 
 /* Lowers the earliest unreported ban end to until (if earlier). */
 void rlw_shm_lower_next_end(shm_header_t *h, int64_t until);

@@ -143,17 +143,17 @@ static uint64_t horizon_word(int64_t ms, uint64_t prev)
     return (uint64_t)ms << 16 | ((prev + 1) & 0xffff);
 }
 
-void rlw_shm_raise_horizon(shm_header_t *h, int64_t until)
+void rlw_shm_raise_horizon(uint64_t *word, int64_t until)
 {
-    uint64_t cur = __atomic_load_n(&h->horizon, __ATOMIC_RELAXED);
+    uint64_t cur = __atomic_load_n(word, __ATOMIC_RELAXED);
     uint64_t next;
 
     do {
         int64_t ms = rlw_shm_horizon_ms(cur);
 
         next = horizon_word(until > ms ? until : ms, cur);
-    } while (!__atomic_compare_exchange_n(&h->horizon, &cur, next, 0,
-                                          __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    } while (!__atomic_compare_exchange_n(word, &cur, next, 0, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
 }
 
 /* After a full sweep that started when the horizon word was seen, with
@@ -161,12 +161,12 @@ void rlw_shm_raise_horizon(shm_header_t *h, int64_t until)
  * lowers the horizon to it, unless a ban started since seen (the word
  * changed; a ban raises it under its stripe lock, so one the sweep did not
  * see started after seen was read). Then the next sweep tries again. */
-void rlw_shm_publish_horizon(shm_header_t *h, uint64_t seen, int64_t latest)
+void rlw_shm_publish_horizon(uint64_t *word, uint64_t seen, int64_t latest)
 {
     if (latest >= rlw_shm_horizon_ms(seen))
         return;
-    __atomic_compare_exchange_n(&h->horizon, &seen, horizon_word(latest, seen),
-                                0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n(word, &seen, horizon_word(latest, seen), 0,
+                                __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
 void rlw_shm_lower_next_end(shm_header_t *h, int64_t until)
@@ -318,6 +318,7 @@ static void migrate(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity,
     nh->evicted_bans = __atomic_load_n(&oh->evicted_bans, __ATOMIC_RELAXED);
     nh->untracked = __atomic_load_n(&oh->untracked, __ATOMIC_RELAXED);
     nh->horizon = __atomic_load_n(&oh->horizon, __ATOMIC_ACQUIRE);
+    nh->key_horizon = __atomic_load_n(&oh->key_horizon, __ATOMIC_ACQUIRE);
     nh->next_end_ms = __atomic_load_n(&oh->next_end_ms, __ATOMIC_ACQUIRE);
     for (set = 0; set < oh->nsets; set++) {
         shm_entry_t copy[RLW_SHM_WAYS];

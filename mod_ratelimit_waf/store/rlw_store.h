@@ -113,6 +113,14 @@ struct rlw_store {
     int (*banned)(rlw_store_t *st, const rlw_addr_t *client, int64_t now_ms,
                   int64_t *until_ms);
 
+    /* Optional (NULL: always 1): 0 when no subject of kind (RLW_KIND_*)
+     * can be banned at now_ms, so that a caller may skip working out such
+     * subjects (a request's keys) just to ask banned(); 1 when one may be.
+     * Every ban the store records, however learnt (attack(), ban(), another
+     * node's, a restart's), makes it 1 until the ban ends. Lock-free, never
+     * network I/O. */
+    int (*may_ban)(rlw_store_t *st, unsigned kind, int64_t now_ms);
+
     /* Counts one attack by client at now_ms under policy p and class cls;
      * hit (may be NULL) says which rules it matched. A client the table
      * has no room for (shm: its set holds 8 running bans) is not counted:

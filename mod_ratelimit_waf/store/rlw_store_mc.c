@@ -68,6 +68,17 @@ static int mc_banned(rlw_store_t *base, const rlw_addr_t *client, int64_t now,
     return st->local ? st->local->banned(st->local, client, now, until) : 0;
 }
 
+/* As banned(): this node's table holds every ban it knows of, learnt from
+ * memcached by sync() or decided here. */
+static int mc_may_ban(rlw_store_t *base, unsigned kind, int64_t now)
+{
+    rlw_mc_store_t *st = (rlw_mc_store_t *)base;
+
+    if (!st->local)
+        return 0; /* banned() answers 0 too */
+    return !st->local->may_ban || st->local->may_ban(st->local, kind, now);
+}
+
 /* What this node's table holds (its ban cache, the count it falls back
  * to); the count the cluster shares is rlw_store_mc_lookup()'s, which
  * goes to the network. */
@@ -410,6 +421,7 @@ static void set_ops(rlw_mc_store_t *st)
     st->base.name = "memcached";
     st->base.child_init = mc_child_init;
     st->base.banned = mc_banned;
+    st->base.may_ban = mc_may_ban;
     st->base.get = mc_get;
     st->base.attack = mc_attack;
     st->base.attack_many = mc_attack_many;

@@ -36,6 +36,19 @@ static int shm_banned(rlw_store_t *base, const rlw_addr_t *client, int64_t now,
     return banned;
 }
 
+/* 0 when no ban of a subject of kind can run at now: one atomic load, no
+ * lock. Request keys have their own horizon (a network or client ban does
+ * not make every request compute its keys); other kinds share the one of
+ * every ban. */
+static int shm_may_ban(rlw_store_t *base, unsigned kind, int64_t now)
+{
+    shm_store_t *st = (shm_store_t *)base;
+    uint64_t *word =
+        kind == RLW_KIND_KEY ? &st->hdr->key_horizon : &st->hdr->horizon;
+
+    return now < rlw_shm_horizon_ms(__atomic_load_n(word, __ATOMIC_ACQUIRE));
+}
+
 /* One client's entry, found in its set (no walk of the table). */
 static apr_status_t shm_get(rlw_store_t *base, const rlw_addr_t *client,
                             int64_t now, rlw_client_info_t *out)
@@ -152,8 +165,9 @@ typedef struct shm_walk {
     int64_t window_ms;
     rlw_visit_fn *fn;
     void *baton;
-    int64_t next;   /* expired(): earliest unreported ban end still ahead */
-    int64_t latest; /* expired(): latest end of a ban found (horizon) */
+    int64_t next;       /* expired(): earliest unreported ban end still ahead */
+    int64_t latest;     /* expired(): latest end of a ban found (horizon) */
+    int64_t latest_key; /* expired(): the same for request keys only */
 } shm_walk_t;
 
 /* Called for each entry in use, under its stripe lock: 1 when e is to be
@@ -229,6 +243,8 @@ static int do_pick_expired(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
 
     if (until > w->latest)
         w->latest = until;
+    if (e->key.kind == RLW_KIND_KEY && until > w->latest_key)
+        w->latest_key = until;
     if ((e->flags & SHM_END_REPORTED) || !until)
         return 0;
     if (until > w->now) {
@@ -259,8 +275,9 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
                     .fn = fn,
                     .baton = baton,
                     .next = INT64_MAX,
-                    .latest = 0};
-    uint64_t seen;
+                    .latest = 0,
+                    .latest_key = 0};
+    uint64_t seen, seen_key;
 
     /* Free until the earliest unreported end: the background task calls
      * this several times a second. */
@@ -269,6 +286,7 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
     /* Bans started during the walk lower it again from here. */
     __atomic_store_n(&st->hdr->next_end_ms, INT64_MAX, __ATOMIC_RELEASE);
     seen = __atomic_load_n(&st->hdr->horizon, __ATOMIC_SEQ_CST);
+    seen_key = __atomic_load_n(&st->hdr->key_horizon, __ATOMIC_SEQ_CST);
     if (walk(st, do_pick_expired, do_unpick_expired, &w)) {
         w.next = now; /* the caller stopped early: look again next time */
     } else {
@@ -278,7 +296,11 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
         if (now > INT64_MIN + RLW_SHM_HORIZON_SLACK_MS &&
             w.latest < now - RLW_SHM_HORIZON_SLACK_MS)
             w.latest = 0;
-        rlw_shm_publish_horizon(st->hdr, seen, w.latest);
+        if (now > INT64_MIN + RLW_SHM_HORIZON_SLACK_MS &&
+            w.latest_key < now - RLW_SHM_HORIZON_SLACK_MS)
+            w.latest_key = 0;
+        rlw_shm_publish_horizon(&st->hdr->horizon, seen, w.latest);
+        rlw_shm_publish_horizon(&st->hdr->key_horizon, seen_key, w.latest_key);
     }
     rlw_shm_lower_next_end(st->hdr, w.next);
 }
@@ -379,6 +401,7 @@ void rlw_shm_set_ops(shm_store_t *st)
     st->base.name = "shm";
     st->base.child_init = shm_child_init;
     st->base.banned = shm_banned;
+    st->base.may_ban = shm_may_ban;
     st->base.get = shm_get;
     st->base.attack = shm_attack;
     st->base.unban = shm_unban;

@@ -4,6 +4,7 @@
  * and exact counts across processes and threads.
  */
 #include "shm_fixture.h"
+#include "rlw_subject.h"
 
 /* ---- the table outlives a configuration cycle ------------------------- */
 
@@ -424,6 +425,75 @@ START_TEST(horizon_keeps_ban_set_during_sweep)
 }
 END_TEST
 
+/* ---- request keys have their own horizon -------------------------------- */
+
+static rlw_addr_t key_subject(unsigned char v)
+{
+    unsigned char hash[16];
+    rlw_addr_t k;
+
+    memset(hash, v, sizeof(hash));
+    memset(&k, 0, sizeof(k));
+    ck_assert_int_eq(rlw_subject_key(1, hash, RLW_SCOPE_ENFORCE, &k), 0);
+    return k;
+}
+
+/* Requests skip computing their keys while may_ban(KEY) is 0: a client or
+ * network ban must not turn that on, every way a key ban starts (counted,
+ * an operator's, learnt from another node) must, it survives the move to
+ * another size, and sweeps bring it down once the key bans are over. */
+START_TEST(key_horizon_follows_key_bans)
+{
+    rlw_store_t *st = make_store(64);
+    rlw_addr_t c = client(1), k1 = key_subject(1), k2 = key_subject(2),
+               k3 = key_subject(3);
+    rlw_ban_state_t b = {0};
+    int n = 0;
+
+    ck_assert_ptr_nonnull(st->may_ban);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0), 0);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_CLIENT, T0), 0);
+    /* A client's ban: every ban's horizon, not the keys'. */
+    ck_assert_int_eq(attack_to_threshold(st, &c, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_CLIENT, T0 + 1), 1);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 1), 0);
+    /* A key banned by its count. */
+    ck_assert_int_eq(attack_to_threshold(st, &k1, 0, T0).verdict.kind,
+                     RLW_VERDICT_BAN);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 1), 1);
+    ck_assert_int_eq(st->banned(st, &k1, T0 + 1, NULL), 1);
+    /* Both end: the sweep brings both horizons down. */
+    st->expired(st, T0 + MIN + 2 * SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + MIN + 2 * SEC), 0);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_CLIENT, T0 + MIN + 2 * SEC), 0);
+    /* An operator's ban of a key. */
+    ck_assert_int_eq(st->ban(st, &k2, 10 * MIN, T0 + 2 * MIN, NULL),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 2 * MIN), 1);
+    /* Lifted: down at the next sweep. */
+    ck_assert_int_eq(st->unban(st, &k2, T0 + 3 * MIN), APR_SUCCESS);
+    st->expired(st, T0 + 3 * MIN + 2 * SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 3 * MIN + 2 * SEC), 0);
+    /* A ban learnt from another node (memcached sync, journal). */
+    b.start_ms = T0 + 4 * MIN;
+    b.until_ms = T0 + 14 * MIN;
+    b.strikes = 1;
+    b.count = 1;
+    rlw_store_shm_learn(st, &k3, &b, "other", T0 + 4 * MIN);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 4 * MIN), 1);
+    ck_assert_int_eq(st->banned(st, &k3, T0 + 4 * MIN, NULL), 1);
+    /* Another size (a graceful restart with another TableSize). */
+    st = make_store(256);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 5 * MIN), 1);
+    ck_assert_int_eq(st->banned(st, &k3, T0 + 5 * MIN, NULL), 1);
+    /* It stays while it runs, whatever the sweeps. */
+    st->expired(st, T0 + 6 * MIN, MIN, count_calls, &n);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 6 * MIN), 1);
+    ck_assert_int_eq(st->may_ban(st, RLW_KIND_KEY, T0 + 14 * MIN), 0);
+}
+END_TEST
+
 /* ---- compact entries: names and rules in the header --------------------- */
 
 static int grab_info(void *baton, const rlw_client_info_t *info)
@@ -696,6 +766,7 @@ Suite *shm_table_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, horizon_follows_running_bans);
     tcase_add_test(tc, horizon_keeps_ban_set_during_sweep);
+    tcase_add_test(tc, key_horizon_follows_key_bans);
     tcase_add_test(tc, node_names_and_rules);
     suite_add_tcase(s, tc);
 
