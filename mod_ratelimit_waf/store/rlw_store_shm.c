@@ -341,15 +341,23 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
     e = rlw_shm_do_find(st, slot.set, client);
     if (e)
         rlw_shm_get_ban(e, &cur);
-    if ((!e && b->until_ms <= now) ||
-        (e && (!rlw_ban_state_newer(b, &cur) ||
-               (b->start_ms == cur.start_ms && b->until_ms == cur.until_ms)))) {
+    if (e && b->start_ms == cur.start_ms && b->until_ms == cur.until_ms) {
+        /* The very ban the table holds, learnt again (a node reads its own
+         * ban back): nothing new, and once it has ended it is not an unban
+         * either, so its end stays for the deciding node's sweep to report.
+         * Only its decider may be news: an attack in flight on the deciding
+         * node can read the ban back from memcached, and learn it with no
+         * name, before the thread that won it learns it under this node's
+         * name; without that name here no node would report its end. */
+        if (!e->node && node_index)
+            e->node = node_index;
+        rlw_shm_unlock_slot(st, &slot, now);
+        return;
+    }
+    if ((!e && b->until_ms <= now) || (e && !rlw_ban_state_newer(b, &cur))) {
         /* An ended ban of a client we never saw: nothing to remember. Or
          * older than what the table holds (a replayed journal entry or
-         * record): never let it replace newer state. Or the very ban the
-         * table holds, learnt again (a node reads its own ban back): nothing
-         * new, and once it has ended it is not an unban either, so its end
-         * stays for the deciding node's sweep to report. */
+         * record): never let it replace newer state. */
         rlw_shm_unlock_slot(st, &slot, now);
         return;
     }

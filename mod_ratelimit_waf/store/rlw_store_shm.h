@@ -48,8 +48,10 @@ void rlw_store_shm_note_rules(rlw_store_t *shm, const rlw_addr_t *client,
  * operator) in the shm store local: b replaces the client's ban state
  * unless it is older (rlw_ban_state_newer(): then nothing changes); a
  * running ban also restarts its count. node (may be NULL: keep the name
- * the entry has) decided it. A running ban that finds 8 longer ones in its
- * set is not recorded (stats() untracked). */
+ * the entry has; "": not known) decided it. The very ban the table holds,
+ * learnt again, changes nothing but a decider not known yet. A running
+ * ban that finds 8 longer ones in its set is not recorded (stats()
+ * untracked). */
 void rlw_store_shm_learn(rlw_store_t *local, const rlw_addr_t *client,
                          const rlw_ban_state_t *b, const char *node,
                          int64_t now);

@@ -65,19 +65,11 @@ my $end_re = qr/RLW00080: ban ended client=\Q$ip\E /;
 wait_until(sub { $c->log_lines($end_re, $marks) >= 1 }, 5, 0.05);
 sleep 1;    # a second line, from the other node, would be there by now
 my @end = $c->log_lines($end_re, $marks);
-# Known defect, open: under the sanitizer build (RLW_HTTPD, its wrapper) the
-# end of this ban is now and then logged by no node; its cause is not found
-# yet. Reported as TODO there, so that it shows in every run; everywhere
-# else these checks fail as usual.
-{
-local $TODO = 'ban end sometimes not logged under the sanitizer build'
-    if $ENV{RLW_HTTPD};
 is scalar(@end), 1, 'the ban\'s end is logged once across both nodes'
     or diag explain \@end;
 is $end[0] && $end[0][0], $won, '... by the node that decided the ban';
 like $end[0] && $end[0][1], qr/count=$b[0]{count} .*strike=1 until=\Q$b[0]{until_raw}\E reason=expired/,
     '... with the ban line\'s count, strike and end';
-}
 
 # Attacks that were in flight when the ban began are not counted
 # (docs/architecture.md, "Escalation"): the ban dropped the counters, so the

@@ -353,6 +353,38 @@ START_TEST(own_ban_learnt_after_its_end_is_reported)
 }
 END_TEST
 
+/* In a cluster, an attack in flight on the deciding node may read the
+ * ban back from memcached, and learn it with no node name, before the
+ * thread that won the ban learns it under this node's name. The same ban
+ * learnt again with the decider's name names it: else no node reports
+ * its end. */
+START_TEST(ban_learnt_unnamed_first_keeps_its_decider)
+{
+    rlw_store_t *st = make_store(8);
+    rlw_addr_t c = client(61);
+    rlw_client_info_t info;
+    rlw_ban_state_t b;
+    int n = 0;
+
+    rlw_store_shm_set_node(st, "web-1");
+    memset(&b, 0, sizeof(b));
+    b.start_ms = T0;
+    b.until_ms = T0 + MIN;
+    b.strikes = 1;
+    b.count = 10;
+    rlw_store_shm_learn(st, &c, &b, "", T0);
+    rlw_store_shm_learn(st, &c, &b, "web-1", T0);
+    ck_assert_int_eq(st->get(st, &c, T0, &info), APR_SUCCESS);
+    ck_assert_str_eq(info.node, "web-1");
+    st->expired(st, T0 + MIN + SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(n, 1);
+    /* Learnt again unnamed (another read of the record): the name stays. */
+    rlw_store_shm_learn(st, &c, &b, "", T0 + 2 * MIN);
+    ck_assert_int_eq(st->get(st, &c, T0 + 2 * MIN, &info), APR_SUCCESS);
+    ck_assert_str_eq(info.node, "web-1");
+}
+END_TEST
+
 /* ---- the ban horizon comes down -------------------------------------- */
 
 /* One long manual ban once kept every clean request on the locked path
@@ -760,6 +792,7 @@ Suite *shm_table_suite(void)
     tcase_add_test(tc, visit_callback_runs_unlocked);
     tcase_add_test(tc, expired_stopped_early_reports_later);
     tcase_add_test(tc, own_ban_learnt_after_its_end_is_reported);
+    tcase_add_test(tc, ban_learnt_unnamed_first_keeps_its_decider);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("horizon and layout");
