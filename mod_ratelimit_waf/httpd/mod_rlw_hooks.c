@@ -395,8 +395,37 @@ static int subject_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq,
     return now < info.ban.start_ms + c->policy.allow_ban_ms;
 }
 
-/* 1 when the client's network or one of the request's keys is banned for
- * this client (subject_banned()). */
+/* 1 when a network holding the client is banned at a prefix length other
+ * than the one counted here (rq->net): an operator's ban of a /16 where
+ * /24 networks are counted, or on a server that counts none. The store
+ * names the lengths at which a network ban may run; with none (the usual
+ * case) this is one atomic load per word. */
+static int other_nets_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq,
+                             int64_t now)
+{
+    uint64_t lens[RLW_NET_LEN_WORDS];
+    rlw_addr_t net;
+    unsigned n, max;
+
+    if (!rlw_the_store->net_lengths)
+        return 0;
+    rlw_the_store->net_lengths(rlw_the_store, rq->host.family, lens);
+    if (!(lens[0] | lens[1] | lens[2]))
+        return 0;
+    max = rq->host.family == RLW_AF_INET ? 32 : 128;
+    for (n = 1; n <= max; n++) {
+        if (!(lens[n / 64] >> (n % 64) & 1) ||
+            (rq->have_net && n == rq->net.prefix))
+            continue;
+        if (rlw_subject_net(&rq->host, n, n, rq->client.scope, &net) == 0 &&
+            subject_banned(c, rq, &net, now))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when a network holding the client or one of the request's keys is
+ * banned for this client (subject_banned()). */
 static int others_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq,
                          int64_t now)
 {
@@ -407,7 +436,7 @@ static int others_banned(const rlw_srv_conf_t *c, const rlw_req_t *rq,
     for (i = 0; i < rq->nkeys; i++)
         if (subject_banned(c, rq, &rq->keys[i], now))
             return 1;
-    return 0;
+    return other_nets_banned(c, rq, now);
 }
 
 static int rlw_post_read_request(request_rec *r)

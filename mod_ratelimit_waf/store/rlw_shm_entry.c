@@ -295,5 +295,7 @@ void rlw_shm_do_start_ban(shm_store_t *st, shm_entry_t *e, uint8_t node)
     rlw_shm_raise_horizon(&st->hdr->horizon, until);
     if (e->key.kind == RLW_KIND_KEY)
         rlw_shm_raise_horizon(&st->hdr->key_horizon, until);
+    if (e->key.kind == RLW_KIND_NET)
+        rlw_shm_note_net_len(st->hdr, &e->key);
     rlw_shm_lower_next_end(st->hdr, until);
 }

@@ -38,7 +38,7 @@
 #include "rlw_window.h"
 
 #define RLW_SHM_MAGIC 0x524c5753u /* "RLWS" */
-#define RLW_SHM_VERSION 4u
+#define RLW_SHM_VERSION 5u
 #define RLW_SHM_WAYS 8
 #define RLW_SHM_STRIPES 256
 /* At most one "table full" (or "not tracked") log line per interval. */
@@ -60,6 +60,10 @@
  * (those of the directives). */
 #define RLW_SHM_DEF_WINDOW_MS (10LL * 60 * 1000)
 #define RLW_SHM_DEF_DECAY_MS (24LL * 3600 * 1000)
+
+/* Prefix lengths of network bans: word 0 holds the IPv4 lengths (bit n
+ * for /n), words 1 to 3 the IPv6 ones (bit n % 64 of word 1 + n / 64). */
+#define RLW_SHM_NET_LEN_WORDS 4
 
 /* A time in ms since the epoch in 48 bits, as 3 words so that an entry
  * needs 2-byte alignment only: +-4462 years; beyond that it saturates, and
@@ -110,14 +114,19 @@ typedef struct shm_header {
     int64_t next_end_ms;         /* no unreported ban ends before this (atomic,
                                   * INT64_MAX: none), so sweeps are free until
                                   * a ban actually ends */
-    uint64_t tracked;            /* entries in use (atomic) */
-    uint64_t evictions;          /* (atomic) */
-    uint64_t evicted_bans;       /* (atomic) */
-    uint64_t untracked;          /* newcomers not tracked (atomic) */
-    uint32_t nnames;             /* names[0 .. nnames-1] are set (atomic) */
+    /* Prefix lengths of network bans that may run (atomic; net_lock to
+     * change): see rlw_shm_note_net_len(). */
+    uint64_t net_lens[RLW_SHM_NET_LEN_WORDS];
+    uint64_t net_gen;      /* network bans started (net_lock) */
+    uint64_t tracked;      /* entries in use (atomic) */
+    uint64_t evictions;    /* (atomic) */
+    uint64_t evicted_bans; /* (atomic) */
+    uint64_t untracked;    /* newcomers not tracked (atomic) */
+    uint32_t nnames;       /* names[0 .. nnames-1] are set (atomic) */
     uint32_t rule_ids[RLW_SHM_RULE_SLOTS]; /* 0 = free (atomic) */
     char names[RLW_SHM_NAMES][RLW_STORE_NODE_LEN];
     pthread_mutex_t names_lock; /* adding a name */
+    pthread_mutex_t net_lock;   /* changing net_lens, net_gen */
     pthread_mutex_t locks[RLW_SHM_STRIPES];
 } shm_header_t;
 
@@ -268,6 +277,31 @@ void rlw_shm_publish_horizon(uint64_t *word, uint64_t seen, int64_t latest);
 
 /* Lowers the earliest unreported ban end to until (if earlier). */
 void rlw_shm_lower_next_end(shm_header_t *h, int64_t until);
+
+/* Network bans at any prefix length. The request path looks a client's
+ * network up at each length a network ban of its family may run at (an
+ * operator may ban a /16 where nodes count /24 networks), and at no other:
+ * lens holds one bit per length. A network ban's start sets its bit (under
+ * the entry's stripe lock, so before anyone can see the ban); a sweep that
+ * walked the whole table puts back the lengths of the bans it found,
+ * unless a network ban started since it began (net_gen). */
+
+/* Sets the bit of net's length in lens (a network subject; anything else
+ * is ignored). */
+void rlw_shm_net_len_bit(uint64_t lens[RLW_SHM_NET_LEN_WORDS],
+                         const rlw_addr_t *net);
+
+/* A network ban of net starts: its length's bit is set. */
+void rlw_shm_note_net_len(shm_header_t *h, const rlw_addr_t *net);
+
+/* The number of network bans started so far, read before a sweep. */
+uint64_t rlw_shm_net_gen(shm_header_t *h);
+
+/* After a whole sweep that began when rlw_shm_net_gen() was gen: the
+ * lengths become lens (those of the network bans it found), unless a
+ * network ban started since. */
+void rlw_shm_publish_net_lens(shm_header_t *h, uint64_t gen,
+                              const uint64_t lens[RLW_SHM_NET_LEN_WORDS]);
 
 /* ---- rlw_shm_entry.c: entries, ranking, eviction ----------------------- */
 

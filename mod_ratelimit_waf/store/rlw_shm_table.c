@@ -169,6 +169,64 @@ void rlw_shm_publish_horizon(uint64_t *word, uint64_t seen, int64_t latest)
                                 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
+static void lock_net(shm_header_t *h)
+{
+    /* What it guards is whole after every store: nothing to repair. */
+    if (pthread_mutex_lock(&h->net_lock) == EOWNERDEAD)
+        pthread_mutex_consistent(&h->net_lock);
+}
+
+void rlw_shm_net_len_bit(uint64_t lens[RLW_SHM_NET_LEN_WORDS],
+                         const rlw_addr_t *net)
+{
+    unsigned n = net->prefix;
+
+    if (net->kind != RLW_KIND_NET)
+        return;
+    if (net->family == RLW_AF_INET && n <= 32)
+        lens[0] |= UINT64_C(1) << n;
+    else if (net->family == RLW_AF_INET6 && n <= 128)
+        lens[1 + n / 64] |= UINT64_C(1) << (n % 64);
+}
+
+void rlw_shm_note_net_len(shm_header_t *h, const rlw_addr_t *net)
+{
+    uint64_t bit[RLW_SHM_NET_LEN_WORDS] = {0, 0, 0, 0};
+    int i;
+
+    rlw_shm_net_len_bit(bit, net);
+    lock_net(h);
+    for (i = 0; i < RLW_SHM_NET_LEN_WORDS; i++)
+        if (bit[i])
+            __atomic_fetch_or(&h->net_lens[i], bit[i], __ATOMIC_SEQ_CST);
+    h->net_gen++;
+    pthread_mutex_unlock(&h->net_lock);
+}
+
+uint64_t rlw_shm_net_gen(shm_header_t *h)
+{
+    uint64_t gen;
+
+    lock_net(h);
+    gen = h->net_gen;
+    pthread_mutex_unlock(&h->net_lock);
+    return gen;
+}
+
+void rlw_shm_publish_net_lens(shm_header_t *h, uint64_t gen,
+                              const uint64_t lens[RLW_SHM_NET_LEN_WORDS])
+{
+    int i;
+
+    lock_net(h);
+    /* A ban that started since gen may sit in a set the sweep had walked
+     * already: its bit must stay. The next sweep tries again. */
+    if (h->net_gen == gen)
+        for (i = 0; i < RLW_SHM_NET_LEN_WORDS; i++)
+            __atomic_store_n(&h->net_lens[i], lens[i], __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&h->net_lock);
+}
+
 void rlw_shm_lower_next_end(shm_header_t *h, int64_t until)
 {
     int64_t cur = __atomic_load_n(&h->next_end_ms, __ATOMIC_RELAXED);
@@ -229,6 +287,10 @@ static const char *init_header(apr_pool_t *pool, shm_header_t *h,
     if (pthread_mutex_init(&h->names_lock, &attr)) {
         pthread_mutexattr_destroy(&attr);
         return "cannot initialise the names mutex";
+    }
+    if (pthread_mutex_init(&h->net_lock, &attr)) {
+        pthread_mutexattr_destroy(&attr);
+        return "cannot initialise the network lengths mutex";
     }
     pthread_mutexattr_destroy(&attr);
     return NULL;
@@ -320,6 +382,8 @@ static void migrate(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity,
     nh->horizon = __atomic_load_n(&oh->horizon, __ATOMIC_ACQUIRE);
     nh->key_horizon = __atomic_load_n(&oh->key_horizon, __ATOMIC_ACQUIRE);
     nh->next_end_ms = __atomic_load_n(&oh->next_end_ms, __ATOMIC_ACQUIRE);
+    for (i = 0; i < RLW_SHM_NET_LEN_WORDS; i++)
+        nh->net_lens[i] = __atomic_load_n(&oh->net_lens[i], __ATOMIC_ACQUIRE);
     for (set = 0; set < oh->nsets; set++) {
         shm_entry_t copy[RLW_SHM_WAYS];
 

@@ -65,6 +65,9 @@ typedef struct rlw_attack {
                                     * most frequent first, 0 = none */
 } rlw_attack_t;
 
+/* Words of a mask of prefix lengths, 0 to 128 (net_lengths()). */
+#define RLW_NET_LEN_WORDS 3
+
 /* One subject an attack counts for (rlw_subject.h), under its own class
  * and policy: the client, its network, ... */
 typedef struct rlw_count {
@@ -120,6 +123,15 @@ struct rlw_store {
      * node's, a restart's), makes it 1 until the ban ends. Lock-free, never
      * network I/O. */
     int (*may_ban)(rlw_store_t *st, unsigned kind, int64_t now_ms);
+
+    /* Optional (NULL: none): the prefix lengths at which a network ban
+     * (RLW_KIND_NET) of family (RLW_AF_INET, RLW_AF_INET6) may run, so
+     * that a caller looks a client's network up at those lengths only: bit
+     * n % 64 of lens[n / 64] for prefix n. Every network ban the store
+     * records, however learnt, sets its length until a sweep (expired())
+     * finds no ban of that length running. Lock-free, never network I/O. */
+    void (*net_lengths)(rlw_store_t *st, unsigned family,
+                        uint64_t lens[RLW_NET_LEN_WORDS]);
 
     /* Counts one attack by client at now_ms under policy p and class cls;
      * hit (may be NULL) says which rules it matched. A client the table

@@ -79,6 +79,18 @@ static int mc_may_ban(rlw_store_t *base, unsigned kind, int64_t now)
     return !st->local->may_ban || st->local->may_ban(st->local, kind, now);
 }
 
+/* As banned(): every ban of the cluster reaches this node's table. */
+static void mc_net_lengths(rlw_store_t *base, unsigned family,
+                           uint64_t lens[RLW_NET_LEN_WORDS])
+{
+    rlw_mc_store_t *st = (rlw_mc_store_t *)base;
+
+    if (st->local && st->local->net_lengths)
+        st->local->net_lengths(st->local, family, lens);
+    else
+        memset(lens, 0, RLW_NET_LEN_WORDS * sizeof(*lens));
+}
+
 /* What this node's table holds (its ban cache, the count it falls back
  * to); the count the cluster shares is rlw_store_mc_lookup()'s, which
  * goes to the network. */
@@ -422,6 +434,7 @@ static void set_ops(rlw_mc_store_t *st)
     st->base.child_init = mc_child_init;
     st->base.banned = mc_banned;
     st->base.may_ban = mc_may_ban;
+    st->base.net_lengths = mc_net_lengths;
     st->base.get = mc_get;
     st->base.attack = mc_attack;
     st->base.attack_many = mc_attack_many;

@@ -49,6 +49,23 @@ static int shm_may_ban(rlw_store_t *base, unsigned kind, int64_t now)
     return now < rlw_shm_horizon_ms(__atomic_load_n(word, __ATOMIC_ACQUIRE));
 }
 
+/* The lengths of the network bans of family that may run: one atomic
+ * load per word, no lock. */
+static void shm_net_lengths(rlw_store_t *base, unsigned family,
+                            uint64_t lens[RLW_NET_LEN_WORDS])
+{
+    shm_store_t *st = (shm_store_t *)base;
+
+    memset(lens, 0, RLW_NET_LEN_WORDS * sizeof(*lens));
+    if (family == RLW_AF_INET) {
+        lens[0] = __atomic_load_n(&st->hdr->net_lens[0], __ATOMIC_ACQUIRE);
+    } else if (family == RLW_AF_INET6) {
+        lens[0] = __atomic_load_n(&st->hdr->net_lens[1], __ATOMIC_ACQUIRE);
+        lens[1] = __atomic_load_n(&st->hdr->net_lens[2], __ATOMIC_ACQUIRE);
+        lens[2] = __atomic_load_n(&st->hdr->net_lens[3], __ATOMIC_ACQUIRE);
+    }
+}
+
 /* One client's entry, found in its set (no walk of the table). */
 static apr_status_t shm_get(rlw_store_t *base, const rlw_addr_t *client,
                             int64_t now, rlw_client_info_t *out)
@@ -168,6 +185,8 @@ typedef struct shm_walk {
     int64_t next;       /* expired(): earliest unreported ban end still ahead */
     int64_t latest;     /* expired(): latest end of a ban found (horizon) */
     int64_t latest_key; /* expired(): the same for request keys only */
+    uint64_t net_lens[RLW_SHM_NET_LEN_WORDS]; /* expired(): lengths of the
+                                               * network bans found */
 } shm_walk_t;
 
 /* Called for each entry in use, under its stripe lock: 1 when e is to be
@@ -245,6 +264,11 @@ static int do_pick_expired(shm_store_t *st, shm_entry_t *e, shm_walk_t *w)
         w->latest = until;
     if (e->key.kind == RLW_KIND_KEY && until > w->latest_key)
         w->latest_key = until;
+    /* With the horizon's slack: see rlw_shm_publish_net_lens(). */
+    if (e->key.kind == RLW_KIND_NET && until &&
+        (w->now <= INT64_MIN + RLW_SHM_HORIZON_SLACK_MS ||
+         until > w->now - RLW_SHM_HORIZON_SLACK_MS))
+        rlw_shm_net_len_bit(w->net_lens, &e->key);
     if ((e->flags & SHM_END_REPORTED) || !until)
         return 0;
     if (until > w->now) {
@@ -277,12 +301,13 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
                     .next = INT64_MAX,
                     .latest = 0,
                     .latest_key = 0};
-    uint64_t seen, seen_key;
+    uint64_t seen, seen_key, gen;
 
     /* Free until the earliest unreported end: the background task calls
      * this several times a second. */
     if (now < __atomic_load_n(&st->hdr->next_end_ms, __ATOMIC_ACQUIRE))
         return;
+    gen = rlw_shm_net_gen(st->hdr);
     /* Bans started during the walk lower it again from here. */
     __atomic_store_n(&st->hdr->next_end_ms, INT64_MAX, __ATOMIC_RELEASE);
     seen = __atomic_load_n(&st->hdr->horizon, __ATOMIC_SEQ_CST);
@@ -301,6 +326,7 @@ static void shm_expired(rlw_store_t *base, int64_t now, int64_t window_ms,
             w.latest_key = 0;
         rlw_shm_publish_horizon(&st->hdr->horizon, seen, w.latest);
         rlw_shm_publish_horizon(&st->hdr->key_horizon, seen_key, w.latest_key);
+        rlw_shm_publish_net_lens(st->hdr, gen, w.net_lens);
     }
     rlw_shm_lower_next_end(st->hdr, w.next);
 }
@@ -410,6 +436,7 @@ void rlw_shm_set_ops(shm_store_t *st)
     st->base.child_init = shm_child_init;
     st->base.banned = shm_banned;
     st->base.may_ban = shm_may_ban;
+    st->base.net_lengths = shm_net_lengths;
     st->base.get = shm_get;
     st->base.attack = shm_attack;
     st->base.unban = shm_unban;

@@ -4,7 +4,8 @@
 # anywhere, the TN-th bans the network everywhere, logged once; then every
 # address of it gets 404 on both nodes, another /24 is served, an exempt
 # address inside is served. The same for an IPv6 /48. Clean requests cost
-# no memcached call, banned network or not.
+# no memcached call, banned network or not. An operator's ban of a /16 (an
+# IPv6 /40) holds on both nodes too.
 use strict;
 use warnings;
 
@@ -96,6 +97,28 @@ for my $case (
         is_deeply [$c->cleans_everywhere($exempt)], [200, 200],
             "$what: the exempt address inside the banned network is "
             . 'served on both nodes';
+    }
+}
+
+# An operator's ban at a prefix length the nodes do not count: a /16 and
+# an IPv6 /40 where they count /24 and /48. Both nodes learn it through
+# the journal and refuse every address inside, and no other.
+SKIP: {
+    skip 'rlwafctl is not built', 8 unless RLW::Cluster::have_ctl();
+    for my $case (['203.0.0.0/16', '203.0.113.5', '203.1.0.1'],
+                  ['2001:db8:100::/40', '2001:db8:1ff:7::1', '2001:db8:200::1'])
+    {
+        my ($net, $inside, $outside) = @$case;
+        my ($rc, $out) = $c->ctl('ban', $net, '10m');
+        is $rc, 0, "rlwafctl ban $net" or diag $out;
+        ok defined $c->wait_everywhere($inside, 404, 3),
+            "$net: $inside refused on both nodes";
+        is_deeply [$c->cleans_everywhere($outside)], [200, 200],
+            "$net: $outside (outside) served on both nodes";
+        ($rc, $out) = $c->ctl('unban', $net);
+        ok $rc == 0 && defined $c->wait_everywhere($inside, 200, 3),
+            "$net: lifted with rlwafctl, $inside served on both nodes"
+            or diag $out;
     }
 }
 

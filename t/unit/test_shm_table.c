@@ -457,6 +457,77 @@ START_TEST(horizon_keeps_ban_set_during_sweep)
 }
 END_TEST
 
+/* ---- network bans at any prefix length ---------------------------------- */
+
+static rlw_addr_t net_subject(const char *text, unsigned prefix)
+{
+    rlw_addr_t host, net;
+
+    ck_assert_int_eq(rlw_addr_parse(text, &host), 0);
+    ck_assert_int_eq(
+        rlw_subject_net(&host, prefix, prefix, RLW_SCOPE_ENFORCE, &net), 0);
+    return net;
+}
+
+static int has_len(rlw_store_t *st, unsigned family, unsigned n)
+{
+    uint64_t lens[RLW_NET_LEN_WORDS];
+
+    st->net_lengths(st, family, lens);
+    return (int)(lens[n / 64] >> (n % 64) & 1);
+}
+
+/* The request path looks a client's network up at the lengths of the
+ * network bans that may run: every way such a ban starts sets its length
+ * (and no other family's), a sweep once they are over clears it, and one
+ * that starts during a sweep keeps it. */
+START_TEST(net_lengths_follow_network_bans)
+{
+    rlw_store_t *st = make_store(8); /* one set: read before the callback */
+    rlw_addr_t n16 = net_subject("198.51.100.7", 16),
+               n48 = net_subject("2001:db8:1::1", 48),
+               n20 = net_subject("203.0.113.9", 20), c = client(1);
+    ban_during_t bd = {st, net_subject("192.0.2.1", 20), T0 + MIN};
+    rlw_ban_state_t b = {0};
+    int n = 0;
+
+    ck_assert_ptr_nonnull(st->net_lengths);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 16), 0);
+    /* A client's ban sets no length. */
+    ck_assert_int_eq(st->ban(st, &c, MIN, T0, NULL), APR_SUCCESS);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 32), 0);
+    /* An operator's ban of a /16, and a /48 learnt from another node. */
+    ck_assert_int_eq(st->ban(st, &n16, MIN, T0, NULL), APR_SUCCESS);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 16), 1);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 24), 0);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET6, 16), 0);
+    b.start_ms = T0;
+    b.until_ms = T0 + 10 * MIN;
+    b.strikes = 1;
+    rlw_store_shm_learn(st, &n48, &b, "other", T0);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET6, 48), 1);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 48 % 64), 0);
+    /* The /16 ends; a /20 is banned while the sweep runs (after it read
+     * the only set): the /16 goes, the /20 and the /48 stay. */
+    st->expired(st, T0 + MIN + 2 * SEC, MIN, ban_in_callback, &bd);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 20), 1);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET6, 48), 1);
+    /* Another /20 banned and lifted: the next sweep keeps the length of
+     * the /20 that still runs, and the /48. */
+    st->ban(st, &n20, 20 * MIN, T0 + MIN + 3 * SEC, NULL);
+    ck_assert_int_eq(st->unban(st, &n20, T0 + MIN + 4 * SEC), APR_SUCCESS);
+    st->expired(st, T0 + MIN + 5 * SEC, MIN, count_calls, &n);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 16), 0);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 20), 1);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET6, 48), 1);
+    /* All over: nothing left to look up. */
+    ck_assert_int_eq(st->unban(st, &bd.client, T0 + 2 * MIN), APR_SUCCESS);
+    st->expired(st, T0 + 11 * MIN, MIN, count_calls, &n);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET, 20), 0);
+    ck_assert_int_eq(has_len(st, RLW_AF_INET6, 48), 0);
+}
+END_TEST
+
 /* ---- request keys have their own horizon -------------------------------- */
 
 static rlw_addr_t key_subject(unsigned char v)
@@ -800,6 +871,7 @@ Suite *shm_table_suite(void)
     tcase_add_test(tc, horizon_follows_running_bans);
     tcase_add_test(tc, horizon_keeps_ban_set_during_sweep);
     tcase_add_test(tc, key_horizon_follows_key_bans);
+    tcase_add_test(tc, net_lengths_follow_network_bans);
     tcase_add_test(tc, node_names_and_rules);
     suite_add_tcase(s, tc);
 
