@@ -265,6 +265,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
     int64_t ms;
     char *end;
     unsigned long n;
+    int rc;
 
     memset(&f, 0, sizeof(f));
     /* Without -f and --memcached, the node's own configuration. */
@@ -339,9 +340,8 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
 
     /* The tool waits longer than a request would, unless told otherwise
      * on its own command line. */
-    n = (unsigned long)settle_timeout(c, o);
-    if (n != RLW_CMD_OK)
-        return (int)n;
+    if ((rc = settle_timeout(c, o)) != RLW_CMD_OK)
+        return rc;
 
     c->backlog = RLW_CMD_BACKLOG;
     if (o->backlog) {
