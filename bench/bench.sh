@@ -23,6 +23,8 @@
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
 #   E5 the module's embedded engine + the same CRS (nobody banned)
 #   E2m E2mb E4m E4mb: E2 E2b E4 E4b with the memcached store
+#   E2km as E2k with the memcached store, the first key over X-Api-Key
+#      (server plain-mc-keys; wrk sends none: only the Host key has a value)
 #   E2k as E2 with RateLimitWAFNetwork and two RateLimitWAFKey over headers
 #      every request carries (nobody banned: no key ban runs, so the keys
 #      are evaluated and hashed only when an attack is counted)
@@ -40,6 +42,12 @@
 #   - the same per attack below the threshold: ATTACKS attacks, each from
 #     another client, one after the other on one connection (plain-mc),
 #     then the same clients once more (their bucket counters exist);
+#   - the same with networks and two request keys (E2km, plain-mc-keys:
+#     RateLimitWAFNetwork and two RateLimitWAFKey, bench/httpd-conf.sh
+#     "apikeys"): per clean request, and per attack, where each attack
+#     carries its own X-Api-Key and counts four subjects (the client, its
+#     /24, its API key, the Host key) in parallel; round-trip times per
+#     attack = round trips / 4;
 #   - ban propagation: two nodes (node-a, node-b: plain httpd + module,
 #     one key prefix, RateLimitWAFSyncInterval SYNC) share the pool; a
 #     client is banned on node A, node B is polled with its clean requests
@@ -167,6 +175,7 @@ SERVERS=(
     "modsec-rlw-close|modsec rlw close|198.51.100.30"
     "plain-mc|scoreenv rlw mc prefix=e2m: status|"
     "plain-mc-ban|scoreenv rlw mc prefix=e2mb: status|198.51.100.41"
+    "plain-mc-keys|scoreenv rlw apikeys mc prefix=e2km: status|"
     "modsec-mc|modsec rlw mc prefix=e4m:|"
     "modsec-mc-ban|modsec rlw mc prefix=e4mb:|198.51.100.21"
     "node-a|scoreenv rlw mc prefix=prop: node=node-a sync=$SYNC status|"
@@ -174,8 +183,12 @@ SERVERS=(
     "msc3|modsec engine3 rlw threshold=1000000000|"
     "msc3-ban|modsec engine3 rlw|198.51.100.51"
 )
-[ $((PORT_BASE + 2 * ${#SERVERS[@]} - 1)) -le 9099 ] && [ "$PORT_BASE" -ge 9000 ] \
-    || die "PORT_BASE=$PORT_BASE: the servers must fit in ports 9000-9099"
+# Ports 9000-9099 by default; another range of unprivileged ports (a shared
+# machine's own) may be given, clear of the memcached ports.
+[ "$PORT_BASE" -ge 1024 ] && [ $((PORT_BASE + 2 * ${#SERVERS[@]} - 1)) -le 65535 ] \
+    || die "PORT_BASE=$PORT_BASE: the servers must fit in ports 1024-65535"
+[ $((PORT_BASE + 2 * ${#SERVERS[@]} - 1)) -lt "$MC_PORT_BASE" ] || [ "$PORT_BASE" -gt $((MC_PORT_BASE + 1)) ] \
+    || die "PORT_BASE=$PORT_BASE: the servers' ports overlap MC_PORT_BASE=$MC_PORT_BASE"
 [ "$ACCESS_LOG" = 1 ] && ACCESS_OPT=accesslog || ACCESS_OPT=
 if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
     ON_SERVER_CPU=(taskset -c 0)
@@ -221,6 +234,7 @@ ALL_POINTS=(
     "E4b|modsec-rlw-ban|http|$CLEAN|192.0.2.16|200"
     "E2m|plain-mc|http|$CLEAN|192.0.2.17|200"
     "E2mb|plain-mc-ban|http|$CLEAN|192.0.2.18|200"
+    "E2km|plain-mc-keys|http|$CLEAN|192.0.2.23|200"
     "E4m|modsec-mc|http|$CLEAN|192.0.2.19|200"
     "E4mb|modsec-mc-ban|http|$CLEAN|192.0.2.20|200"
     "A.http|modsec|http|$ATTACK|198.51.100.10|403"
@@ -608,17 +622,21 @@ mc_clean() { # mc_clean POINT_ID
 }
 
 # ATTACKS attacks, one per client (198.18.0.1, ...), one after the other
-# on one connection (curl --next), on server plain-mc: all below the
-# threshold, so none bans. KIND "attack": the clients' first attacks (each
-# creates its bucket counter: incr misses, add); "attack-again": the same
-# clients once more, right after (their counters exist: incr).
-mc_attacks() { # mc_attacks KIND
-    local kind=$1 srv=plain-mc url args=() i codes c0 c1 o0 o1 t0 t1 bad
+# on one connection (curl --next), on server SERVER (plain-mc): all below
+# the threshold, so none bans. KIND "attack": the clients' first attacks
+# (each creates its bucket counter: incr misses, add); "attack-again": the
+# same clients once more, right after (their counters exist: incr). On
+# plain-mc-keys each attack also counts the client's /24 (250 clients per
+# /24) and two request keys: X-Api-Key (another value per client) and
+# Host (one value for all).
+mc_attacks() { # mc_attacks KIND [SERVER]
+    local kind=$1 srv=${2:-plain-mc} url args=() i codes c0 c1 o0 o1 t0 t1 bad
     url="http://localhost:$(srv_port "$srv" http)$ATTACK"
     for i in $(seq "$ATTACKS"); do
         [ "$i" -gt 1 ] && args+=(--next)
         args+=(-s -o /dev/null -w '%{http_code}\n' \
-            -H "X-Forwarded-For: 198.18.$(((i - 1) / 250)).$(((i - 1) % 250 + 1))" "$url")
+            -H "X-Forwarded-For: 198.18.$(((i - 1) / 250)).$(((i - 1) % 250 + 1))" \
+            -H "X-Api-Key: bench-key-$i" "$url")
     done
     o0=$(store_ops "$srv")
     c0=$(mc_counts)
@@ -652,7 +670,7 @@ mc_propagation() {
 # page, where there is one) and degradation lines (RLW00110, every one).
 mc_errors() {
     local s out="" d
-    for s in plain-mc plain-mc-ban node-a node-b; do
+    for s in plain-mc plain-mc-ban plain-mc-keys node-a node-b; do
         out+="$s $(curl -sk "https://localhost:$(srv_port "$s" https)/ratelimit-waf?json" \
             | perl -MJSON::PP -0777 -ne 'my $m = eval { decode_json($_)->{store}{memcached} };
                 print $m ? "errors=$m->{errors} fallbacks=$m->{fallbacks}" : "status page unreadable"'); "
@@ -672,13 +690,16 @@ mc_measurements() {
     mc_clean E2mb
     mc_attacks attack
     mc_attacks attack-again
+    mc_clean E2km
+    mc_attacks attack plain-mc-keys
+    mc_attacks attack-again plain-mc-keys
     mc_propagation
     {
         echo "memcached stats at the end, per server:"
         for port in "$MC_PORT_BASE" "$((MC_PORT_BASE + 1))"; do
             echo "127.0.0.1:$port $(mc_stats "$port" | awk '$1 ~ /^(cmd_|get_|incr_|decr_|delete_|cas_|curr_items|curr_connections|total_connections)/' | tr '\n' ' ')"
         done
-        for s in plain-mc plain-mc-ban node-a node-b; do
+        for s in plain-mc plain-mc-ban plain-mc-keys node-a node-b; do
             echo "$s store round trips (ops): $(store_ops "$s")"
         done
     } >>"$OUT/mc.txt"
@@ -780,6 +801,12 @@ mcval() { # mcval KIND ID F
             if (f == "net") { printf "%s in %d\n", z(sprintf("%.1f", v)), $3; exit }
             print z(sprintf("%.4f", v / $3)); exit
         }' "$OUT/mc.tsv" 2>/dev/null
+}
+
+# Milliseconds per attack of a run in mc.tsv (its length over its count).
+mcms() { # mcms KIND ID
+    awk -F'\t' -v kind="$1" -v id="$2" '$1 == kind && $2 == id && $3 > 0 {
+        printf "%.2f", 1000 * $4 / $3; exit }' "$OUT/mc.tsv" 2>/dev/null
 }
 
 machine() {
@@ -913,11 +940,12 @@ report() {
     echo "| variant | req/s | x without module | httpd CPU us/req | CPU x without module | req/s min-max |"
     echo "|---|---:|---:|---:|---:|---:|"
     }
-    for e in E1 E2 E2b E2k E2m E2mb E3 E4 E4b E4m E4mb E5; do
+    for e in E1 E2 E2b E2k E2m E2mb E2km E3 E4 E4b E4m E4mb E5; do
         case $e in
         E5) title="E5 embedded engine (libmodsecurity v3) + CRS + module (nobody banned)"; base=E3 ;;
         E2m) title="E2m plain httpd + module, memcached store (nobody banned)"; base=E1 ;;
         E2mb) title="E2mb plain httpd + module, memcached store (another client banned)"; base=E1 ;;
+        E2km) title="E2km plain httpd + module, memcached store, networks and two request keys (nobody banned)"; base=E1 ;;
         E4m) title="E4m ModSecurity + CRS + module, memcached store (nobody banned)"; base=E3 ;;
         E4mb) title="E4mb ModSecurity + CRS + module, memcached store (another client banned)"; base=E3 ;;
         E1) title="E1 plain httpd"; base=E1 ;;
@@ -1008,6 +1036,29 @@ report() {
             echo "| $* | $(mcval "$k" "$id" 0) | $(mcval "$k" "$id" 1) / $(mcval "$k" "$id" 2) / $(mcval "$k" "$id" 4) |" \
                 "$(mcval "$k" "$id" net) | $(mcval "$k" "$id" ops) | $g |"
         done
+        if [ -n "$(mcval attack plain-mc-keys ops)" ]; then
+            echo
+            echo "With networks and two request keys (plain-mc-keys: \`RateLimitWAFNetwork 24 48 20000\`,"
+            echo "\`RateLimitWAFKey\` over X-Api-Key and Host, threshold 20000: nobody banned). An attack,"
+            echo "carrying an X-Api-Key of its own, counts 4 subjects (the client, its /24, its two key"
+            echo "values), each on a connection of"
+            echo "its own at the same time (the first in the request's thread, the others in short-lived"
+            echo "threads), so it takes the round-trip times of one subject: the store's round trips"
+            echo "divided by the 4 subjects (exact when each subject makes the same calls: the same"
+            echo "clients again). Time per attack: the whole run over the attacks, curl on one connection,"
+            echo "beside the same figure of plain-mc (one subject)."
+            echo
+            echo "| measure | commands | store round trips | subjects | round-trip times | ms per attack (plain-mc) | goal |"
+            echo "|---|---:|---:|---:|---:|---:|---|"
+            echo "| per clean request (E2km, ${DURATION}s of wrk) | $(mcval clean E2km 0) | $(mcval clean E2km ops) | - | - | - | 0 round trips |"
+            for k in attack attack-again; do
+                [ $k = attack ] && t="per attack, a client's first in its bucket ($ATTACKS clients)" g="<= 3 round-trip times" \
+                    || { t="per attack, the same clients again ($ATTACKS attacks)"; g="<= 2 round-trip times"; }
+                echo "| $t | $(mcval "$k" plain-mc-keys 0) | $(mcval "$k" plain-mc-keys ops) | 4 |" \
+                    "$(mcval "$k" plain-mc-keys ops | awk '$1 != "-" && $1 != "" { printf "%.3f", $1 / 4 }') |" \
+                    "$(mcms "$k" plain-mc-keys) ($(mcms "$k" plain-mc)) | $g |"
+            done
+        fi
         if [ -n "${PROP:-}" ]; then
             echo
             echo "Ban propagation, node A to node B (two nodes sharing the pool and one key prefix,"
@@ -1028,6 +1079,12 @@ report() {
     goal "B / A over TLS" "$(pratio B.tls A.tls 3)" 6
     if [ -n "$(col B3.http 3)$(col B3.tls 3)$(col A3.http 3)$(col E5 3)" ]; then
         msc3_goals
+    fi
+    if [ -n "$(mcval attack-again plain-mc-keys ops)" ]; then
+        goal_max "memcached round-trip times per attack with networks and two request keys (4 subjects in parallel), counters existing" \
+            "$(mcval attack-again plain-mc-keys ops | awk '{ printf "%.3f", $1 / 4 }')" 2
+        goal_max "memcached round trips per clean request with networks and two request keys (E2km)" \
+            "$(mcval clean E2km ops)" 0
     fi
     if [ -n "$(pcol E2k E2 4)" ]; then
         goal "clean, networks and two request keys / module alone (E2k / E2 side by side)" "$(pcolratio E2k E2 4 5 | median | fmt2)" 0.97
@@ -1145,7 +1202,7 @@ main() {
     done
     if [ "$MC" = 1 ]; then
         # The memcached measurements after the rounds.
-        for s in plain-mc plain-mc-ban node-a node-b; do
+        for s in plain-mc plain-mc-ban plain-mc-keys node-a node-b; do
             [[ $needed == *" $s "* ]] || needed="$needed$s "
         done
         # The cluster secret (48 random bytes, base64, 0600: httpd reads it

@@ -34,6 +34,10 @@
 #                RateLimitWAFKey over X-Forwarded-For and Host (headers
 #                every wrk request carries: both evaluated and hashed
 #                whenever a key ban runs)
+#   apikeys      with rlw: the same network and Host key, and a key over
+#                X-Api-Key instead of X-Forwarded-For (which mod_remoteip
+#                consumes: that key's value is empty behind it, nothing
+#                counted), for attacks that carry one API key each
 #
 # Every server gets the same base: event MPM with two children of 16
 # threads (no process churn during a run), unlimited keep-alive requests,
@@ -68,6 +72,7 @@ for o in "$@"; do
     sync=*) sync=${o#sync=} ;;
     status) status=1 ;;
     keys) keys=1 ;;
+    apikeys) keys=api ;;
     *) echo "httpd-conf.sh: unknown option '$o'" >&2; exit 2 ;;
     esac
 done
@@ -127,6 +132,9 @@ RateLimitWAFSyncInterval $sync")
     # both expressions and hashes two values.
     [ $keys = 1 ] && args+=(--directive 'RateLimitWAFNetwork 24 48 20000
 RateLimitWAFKey fwd "%{HTTP:X-Forwarded-For}" 20000
+RateLimitWAFKey host "%{HTTP:Host}" 20000')
+    [ $keys = api ] && args+=(--directive 'RateLimitWAFNetwork 24 48 20000
+RateLimitWAFKey api "%{HTTP:X-Api-Key}" 20000
 RateLimitWAFKey host "%{HTTP:Host}" 20000')
 fi
 exec perl "$top/tools/rlw-httpd-conf" "${args[@]}"

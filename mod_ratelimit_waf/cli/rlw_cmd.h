@@ -2,13 +2,18 @@
  *
  * httpd-free: built from the same core as the module (rlw_*.c) and talks to
  * the memcached cluster store directly, with the cluster secret, so that
- * what it reads and writes is exactly what the nodes read and write.
+ * what it reads and writes is exactly what the nodes read and write; or,
+ * with --url, to one node's status page and its admin API over HTTP (a
+ * node with the shm store, which nothing outside the node can read).
  *
  *   rlw_cmd_main.c   options, settings, exit codes, output helpers
  *   rlw_cmd_conf.c   reads the RateLimitWAF* directives from an httpd
  *                    configuration (Include/IncludeOptional followed)
  *   rlw_cmd_ops.c    the commands: status, ban, unban, list
  *   rlw_cmd_event.c  the SIEM event of a manual ban or unban (--event-log)
+ *   rlw_cmd_http.c   a small HTTP/1.0 client (--url): bounded, with
+ *                    timeouts, strict about the reply
+ *   rlw_cmd_url.c    the commands over a node's status page (--url)
  */
 #ifndef RLW_CMD_H
 #define RLW_CMD_H
@@ -29,7 +34,9 @@
 #define RLW_CMD_NO 1     /* status: not banned; unban: there was no ban */
 #define RLW_CMD_USAGE 2  /* bad command line or argument */
 #define RLW_CMD_CONFIG 3 /* bad configuration file or secret */
-#define RLW_CMD_STORE 4  /* memcached did not answer or refused */
+#define RLW_CMD_STORE                                                          \
+    4 /* memcached (or the --url node) did not answer,                         \
+       * refused or answered nonsense */
 
 /* Journal entries `list` reads by default (as far back as a new node). */
 #define RLW_CMD_BACKLOG 4096
@@ -98,6 +105,13 @@ typedef struct rlw_cmd {
 
     apr_array_header_t *key_names; /* from -f (rlw_cmd_conf_t), or NULL */
 
+    /* --url: a node's status page (rlw_cmd_http.c), or url NULL. */
+    const char *url;          /* as given */
+    const char *url_host;     /* host name or address (no brackets) */
+    const char *url_hostport; /* for the Host header */
+    unsigned url_port;
+    const char *url_path; /* the page's path, "/..." (no query) */
+
     rlw_keys_t keys;
     rlw_store_t *store; /* the memcached store (child_init done) */
     int store_ready;
@@ -156,6 +170,38 @@ int rlw_cmd_event_write(rlw_cmd_t *c, rlw_event_kind_t kind,
                         const rlw_addr_t *client, const rlw_ban_state_t *b,
                         int64_t ban_ms, int64_t now);
 void rlw_cmd_event_close(rlw_cmd_t *c);
+
+/* One HTTP reply (rlw_cmd_http()). */
+typedef struct rlw_cmd_reply {
+    int status;        /* 100..599 */
+    const char *ctype; /* Content-Type, "" when absent */
+    const char *body;  /* NUL-terminated (NUL inside refused) */
+    size_t len;
+} rlw_cmd_reply_t;
+
+/* Largest reply read from a node, in bytes (a page of 1000 bans is about
+ * 500 KB). */
+#define RLW_CMD_HTTP_MAX (8 * 1024 * 1024)
+
+/* Parses --url into c->url_*: "http://HOST[:PORT]/PATH", HOST a name, an
+ * IPv4 address or [IPv6]; no user, query or fragment. Returns RLW_CMD_OK
+ * or RLW_CMD_USAGE (reported). */
+int rlw_cmd_url_parse(rlw_cmd_t *c, const char *url);
+
+/* One HTTP/1.0 exchange with the --url node: method "GET" or "POST" of
+ * c->url_path plus query ("?json"), form (application/x-www-form-
+ * urlencoded) as the body of a POST. Every step is bounded by
+ * c->timeout_ms, the whole by 10 times that; the reply by
+ * RLW_CMD_HTTP_MAX. Returns RLW_CMD_OK with *out filled, or RLW_CMD_STORE
+ * (reported: unreachable, timed out, or not an HTTP reply). */
+int rlw_cmd_http(rlw_cmd_t *c, const char *method, const char *query,
+                 const char *form, rlw_cmd_reply_t *out);
+
+/* The commands over --url (rlw_cmd_url.c); each returns the exit code. */
+int rlw_cmd_url_status(rlw_cmd_t *c, int argc, char **argv);
+int rlw_cmd_url_ban(rlw_cmd_t *c, int argc, char **argv);
+int rlw_cmd_url_unban(rlw_cmd_t *c, int argc, char **argv);
+int rlw_cmd_url_list(rlw_cmd_t *c, int argc, char **argv);
 
 /* The commands; each returns the exit code. */
 int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv);

@@ -31,10 +31,14 @@ static const char usage_text[] =
     "       rlwafctl [options] ban CLIENT DURATION\n"
     "       rlwafctl [options] unban CLIENT\n"
     "       rlwafctl [options] list\n"
+    "       rlwafctl --url URL [options] status|ban|unban|list ...\n"
     "\n"
     "Reads and changes the bans of a mod_ratelimit_waf cluster (memcached\n"
-    "store). CLIENT is an address; IPv6 clients are grouped by their /64\n"
-    "(RateLimitWAFIPv6Prefix). DURATION is 90s, 15m, 8h, 1d...\n"
+    "store), or with --url those of one node through its status page's\n"
+    "admin API (any store, e.g. shm). CLIENT is an address (IPv6 clients\n"
+    "are grouped by their /64, RateLimitWAFIPv6Prefix), a network\n"
+    "(198.51.100.0/24) or a request key (key#N:HASH, key:NAME=VALUE).\n"
+    "DURATION is 90s, 15m, 8h, 1d...\n"
     "\n"
     "options:\n"
     "  -f, --config FILE    httpd configuration holding RateLimitWAFStore\n"
@@ -46,8 +50,13 @@ static const char usage_text[] =
     "  --prefix PREFIX      key prefix (RateLimitWAFKeyPrefix, default rlw:)\n"
     "  --v6-prefix N        IPv6 grouping, 16..128 (default 64)\n"
     "  --window DURATION    counting window (RateLimitWAFWindow, default 10m)\n"
-    "  --timeout DURATION   timeout of one memcached call (default 1s)\n"
+    "  --timeout DURATION   timeout of one memcached call, or of one step\n"
+    "                       with --url (default 1s)\n"
     "  --backlog N          journal entries list reads (default 4096)\n"
+    "  --url URL            a node's status page, http://HOST[:PORT]/PATH,\n"
+    "                       instead of memcached (ban and unban need\n"
+    "                       RateLimitWAFAdmin On there; the node writes the\n"
+    "                       events)\n"
     "  --event-log TARGET   where ban and unban write their SIEM event: a\n"
     "                       file (appended to) or syslog[:facility]\n"
     "                       (default: RateLimitWAFEventLog of the -f file)\n"
@@ -57,7 +66,8 @@ static const char usage_text[] =
     "  -V, --version        print the version\n"
     "\n"
     "exit codes: 0 done / banned, 1 not banned / nothing to do, 2 usage\n"
-    "error, 3 configuration error, 4 memcached unreachable. See rlwafctl(8).\n";
+    "error, 3 configuration error (also: the --url node refuses, 401/403),\n"
+    "4 memcached or the --url node unreachable. See rlwafctl(8).\n";
 
 /* --- output ------------------------------------------------------------ */
 
@@ -179,8 +189,72 @@ static const char *tidy(apr_pool_t *p, const char *msg)
 
 typedef struct cli_opts {
     const char *conf, *memcached, *secret, *prefix, *v6, *window, *timeout,
-        *backlog, *event_log;
+        *backlog, *event_log, *url;
 } cli_opts_t;
+
+/* The timeout option into c->timeout_ms (RLW_CMD_TIMEOUT_MS unless
+ * given). */
+static int settle_timeout(rlw_cmd_t *c, const cli_opts_t *o)
+{
+    const char *err;
+    int64_t ms;
+
+    c->timeout_ms = RLW_CMD_TIMEOUT_MS;
+    if (o->timeout) {
+        if ((err = rlw_duration_parse(o->timeout, &ms)) || ms < 1 || ms > 60000)
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "timeout '%s' is not a duration between 1ms "
+                                "and 60s",
+                                rlw_cmd_shown(c->pool, o->timeout));
+        c->timeout_ms = ms;
+    }
+    return RLW_CMD_OK;
+}
+
+/* --url: one node's status page. The store's settings mean nothing there;
+ * -f (only when given) and --secret serve to name key values
+ * (key:NAME=VALUE) and the IPv6 grouping; the node writes the events. */
+static int settle_url(rlw_cmd_t *c, const cli_opts_t *o)
+{
+    rlw_cmd_conf_t f;
+    const char *err, *v, *no = NULL;
+    char *end;
+    unsigned long n;
+    int rc;
+
+    if (o->memcached)
+        no = "--memcached";
+    else if (o->prefix)
+        no = "--prefix";
+    else if (o->window)
+        no = "--window";
+    else if (o->backlog)
+        no = "--backlog";
+    else if (o->event_log)
+        no = "--event-log (the node writes the event of its bans and "
+             "unbans)";
+    if (no)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "%s has no meaning with --url",
+                            no);
+    if ((rc = rlw_cmd_url_parse(c, o->url)) || (rc = settle_timeout(c, o)))
+        return rc;
+    memset(&f, 0, sizeof(f));
+    if (o->conf && (err = rlw_cmd_conf_read(c->pool, o->conf, &f)))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG, "%s", err);
+    c->key_names = f.key_names;
+    c->secret_file = o->secret ? o->secret : f.secret_file;
+    v = o->v6 ? o->v6 : f.v6_prefix;
+    c->v6_prefix = RLW_DEF_V6_PREFIX;
+    if (v) {
+        n = strtoul(v, &end, 10);
+        if (*v < '0' || *v > '9' || *end || n < RLW_MIN_V6_PREFIX ||
+            n > RLW_MAX_V6_PREFIX)
+            return bad(c, !o->v6, "IPv6 prefix", v,
+                       "is not a prefix length between 16 and 128");
+        c->v6_prefix = (unsigned)n;
+    }
+    return RLW_CMD_OK;
+}
 
 /* Merges the configuration file and the options into c. */
 static int settle(rlw_cmd_t *c, const cli_opts_t *o)
@@ -191,6 +265,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
     int64_t ms;
     char *end;
     unsigned long n;
+    int rc;
 
     memset(&f, 0, sizeof(f));
     /* Without -f and --memcached, the node's own configuration. */
@@ -265,13 +340,8 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
 
     /* The tool waits longer than a request would, unless told otherwise
      * on its own command line. */
-    c->timeout_ms = RLW_CMD_TIMEOUT_MS;
-    if (o->timeout) {
-        if ((err = rlw_duration_parse(o->timeout, &ms)) || ms < 1 || ms > 60000)
-            return bad(c, 0, "timeout", o->timeout,
-                       "is not a duration between 1ms and 60s");
-        c->timeout_ms = ms;
-    }
+    if ((rc = settle_timeout(c, o)) != RLW_CMD_OK)
+        return rc;
 
     c->backlog = RLW_CMD_BACKLOG;
     if (o->backlog) {
@@ -463,12 +533,13 @@ int rlw_cmd_client(rlw_cmd_t *c, const char *text, rlw_addr_t *out)
 
 static const struct {
     const char *name;
-    int (*run)(rlw_cmd_t *c, int argc, char **argv);
+    int (*run)(rlw_cmd_t *c, int argc, char **argv);     /* memcached */
+    int (*run_url)(rlw_cmd_t *c, int argc, char **argv); /* --url */
 } commands[] = {
-    {"status", rlw_cmd_status},
-    {"ban", rlw_cmd_ban},
-    {"unban", rlw_cmd_unban},
-    {"list", rlw_cmd_list},
+    {"status", rlw_cmd_status, rlw_cmd_url_status},
+    {"ban", rlw_cmd_ban, rlw_cmd_url_ban},
+    {"unban", rlw_cmd_unban, rlw_cmd_url_unban},
+    {"list", rlw_cmd_list, rlw_cmd_url_list},
 };
 
 static int run(rlw_cmd_t *c, int argc, char **argv)
@@ -482,7 +553,8 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         O_TIMEOUT,
         O_BACKLOG,
         O_JSON,
-        O_EVENT_LOG
+        O_EVENT_LOG,
+        O_URL
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'f'},
@@ -494,6 +566,7 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"backlog", required_argument, NULL, O_BACKLOG},
         {"event-log", required_argument, NULL, O_EVENT_LOG},
+        {"url", required_argument, NULL, O_URL},
         {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -535,6 +608,9 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
             break;
         case O_EVENT_LOG:
             o.event_log = optarg;
+            break;
+        case O_URL:
+            o.url = optarg;
             break;
         case O_JSON:
             c->json = 1;
@@ -583,14 +659,15 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
                             "status, ban, unban, list)",
                             bad_name);
     }
-    if ((rc = settle(c, &o)) != RLW_CMD_OK)
+    if ((rc = o.url ? settle_url(c, &o) : settle(c, &o)) != RLW_CMD_OK)
         return rc;
     if (c->json) {
         rlw_cmd_emit(c, "{");
         rlw_cmd_emit_key(c, "command", 1);
         rlw_cmd_emit_str(c, c->command);
     }
-    rc = commands[i].run(c, argc - optind - 1, argv + optind + 1);
+    rc = (c->url ? commands[i].run_url : commands[i].run)(c, argc - optind - 1,
+                                                          argv + optind + 1);
     if (c->json) {
         rlw_cmd_emit(c, apr_psprintf(c->pool, ",\"exit\":%d}", rc));
         rlw_cmd_flush(c);

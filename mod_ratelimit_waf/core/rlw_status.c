@@ -174,32 +174,43 @@ static int ranks_before(const rlw_client_info_t *a, const rlw_client_info_t *b)
     return memcmp(&a->client, &b->client, sizeof(a->client)) < 0;
 }
 
+/* Keeps the RLW_STATUS_TOP highest counts in top[*ntop], sorted
+ * descending (equal counts by address, so the order does not depend on
+ * the table's). */
+static void top_insert(rlw_client_info_t *top, int *ntop,
+                       const rlw_client_info_t *info)
+{
+    int i;
+
+    if (*ntop == RLW_STATUS_TOP && !ranks_before(info, &top[*ntop - 1]))
+        return;
+    i = *ntop < RLW_STATUS_TOP ? (*ntop)++ : *ntop - 1;
+    while (i > 0 && ranks_before(info, &top[i - 1])) {
+        top[i] = top[i - 1];
+        i--;
+    }
+    top[i] = *info;
+}
+
 /* Gets a copy from the store (no store lock held). */
 static int collect(void *baton, const rlw_client_info_t *info)
 {
     visit_baton_t *vb = baton;
     rlw_status_t *s = vb->snap;
-    int i;
+    unsigned kind = info->client.kind;
 
     if (rlw_ban_active(&info->ban, s->now_ms)) {
         s->nbans++;
-        if (info->client.kind <= RLW_KIND_KEY)
-            s->nbans_kind[info->client.kind]++;
+        if (kind < RLW_STATUS_KINDS)
+            s->nbans_kind[kind]++;
         if (vb->want_clients && s->bans->nelts < RLW_STATUS_BANS_MAX)
             *(rlw_client_info_t *)apr_array_push(s->bans) = *info;
     }
     if (!vb->want_clients || info->count == 0)
         return 0;
-    /* Keep the RLW_STATUS_TOP highest counts, sorted descending (equal
-     * counts by address, so the order does not depend on the table's). */
-    if (s->ntop == RLW_STATUS_TOP && !ranks_before(info, &s->top[s->ntop - 1]))
-        return 0;
-    i = s->ntop < RLW_STATUS_TOP ? s->ntop++ : s->ntop - 1;
-    while (i > 0 && ranks_before(info, &s->top[i - 1])) {
-        s->top[i] = s->top[i - 1];
-        i--;
-    }
-    s->top[i] = *info;
+    top_insert(s->top, &s->ntop, info);
+    if (kind < RLW_STATUS_KINDS)
+        top_insert(s->top_kind[kind], &s->ntop_kind[kind], info);
     return 0;
 }
 
@@ -223,6 +234,7 @@ void rlw_status_take(apr_pool_t *p, const rlw_status_source_t *src,
     out->now_ms = src->now_ms;
     out->node = src->node ? src->node : "";
     out->policy = src->policy;
+    out->key_names = src->key_names;
     out->bans = apr_array_make(p, 16, sizeof(rlw_client_info_t));
     out->enabled = st != NULL;
     out->store_name = st ? st->name : "none";
@@ -256,6 +268,14 @@ void rlw_status_take(apr_pool_t *p, const rlw_status_source_t *src,
 
 /* ---- JSON --------------------------------------------------------------- */
 
+const char *rlw_status_key_name(const rlw_status_t *s, const rlw_addr_t *a)
+{
+    if (a->kind != RLW_KIND_KEY || !s->key_names ||
+        a->prefix >= (unsigned)s->key_names->nelts)
+        return NULL;
+    return APR_ARRAY_IDX(s->key_names, a->prefix, const char *);
+}
+
 static void json_client(out_t *o, const rlw_status_t *s,
                         const rlw_client_info_t *c, int as_ban)
 {
@@ -268,6 +288,10 @@ static void json_client(out_t *o, const rlw_status_t *s,
     if (c->client.kind != RLW_KIND_CLIENT &&
         rlw_subject_kind_name(c->client.kind))
         putf(o, "\"kind\":\"%s\",", rlw_subject_kind_name(c->client.kind));
+    /* A key by its NAME beside the hash (the value is never known). */
+    if (c->client.kind == RLW_KIND_KEY && rlw_status_key_name(s, &c->client))
+        putf(o, "\"key_name\":\"%s\",",
+             rlw_status_json_text(p, rlw_status_key_name(s, &c->client)));
     /* Counted or banned by a virtual host in RateLimitWAFDryRun: nobody
      * enforces it. */
     if (c->client.scope == RLW_SCOPE_DRY_RUN)
@@ -292,6 +316,26 @@ static void json_client(out_t *o, const rlw_status_t *s,
              c->rules[i], c->rule_hits[i],
              rlw_event_rule_category(c->rules[i]));
     put(o, "]}");
+}
+
+/* "top_by_kind": the top offenders of each kind, named as in
+ * bans_by_kind, each list ranked like top_offenders. */
+static void json_top_by_kind(out_t *o, const rlw_status_t *s)
+{
+    unsigned k;
+    int i;
+
+    put(o, "\"top_by_kind\":{");
+    for (k = 0; k < RLW_STATUS_KINDS; k++) {
+        putf(o, "%s\"%s\":[", k ? "," : "", rlw_subject_kind_name(k));
+        for (i = 0; i < s->ntop_kind[k]; i++) {
+            if (i)
+                put(o, ",");
+            json_client(o, s, &s->top_kind[k][i], 0);
+        }
+        put(o, "]");
+    }
+    put(o, "},");
 }
 
 static void json_series(out_t *o, const char *name, const uint32_t *v)
@@ -429,7 +473,9 @@ const char *rlw_status_json(apr_pool_t *p, const rlw_status_t *s, int admin,
             put(&o, ",");
         json_client(&o, s, &s->top[i], 0);
     }
-    putf(&o, "],\"history\":{\"minutes\":%d,\"first_minute\":\"%s\",",
+    put(&o, "],");
+    json_top_by_kind(&o, s);
+    putf(&o, "\"history\":{\"minutes\":%d,\"first_minute\":\"%s\",",
          RLW_METRICS_MINUTES,
          rlw_status_iso(p, (s->now_ms / 60000 - (RLW_METRICS_MINUTES - 1)) *
                                60000));

@@ -24,8 +24,11 @@
 #include "rlw_setup.h"
 #include "rlw_store.h"
 
-/* Clients listed as top offenders. */
+/* Subjects listed as top offenders, overall and of each kind. */
 #define RLW_STATUS_TOP 10
+/* Subject kinds the snapshot tells apart (rlw_subject.h: client, network,
+ * key), the index of nbans_kind[] and top_kind[]. */
+#define RLW_STATUS_KINDS (RLW_KIND_KEY + 1)
 /* Bans listed (newest first); the number of running bans stays exact. */
 #define RLW_STATUS_BANS_MAX 1000
 
@@ -63,6 +66,9 @@ typedef struct rlw_status_source {
     rlw_status_policy_t policy;   /* the serving virtual host's */
     int64_t now_ms;
     int want_clients; /* 0: count the running bans only (server-status) */
+    /* RateLimitWAFKey NAMEs (const char *) at their index (a key subject's
+     * prefix), to name a key entry; NULL: none known. */
+    const apr_array_header_t *key_names;
 } rlw_status_source_t;
 
 /* One snapshot: copies, so that rendering holds no store lock. */
@@ -75,11 +81,17 @@ typedef struct rlw_status {
     apr_array_header_t *bans;   /* rlw_client_info_t, newest first, at most
                                  * RLW_STATUS_BANS_MAX */
     uint64_t nbans;             /* running bans (exact) */
-    uint64_t nbans_kind[RLW_KIND_KEY + 1]; /* of which of each subject kind
+    uint64_t nbans_kind[RLW_STATUS_KINDS]; /* of which of each subject kind
                                             * (rlw_subject.h) */
     rlw_client_info_t top[RLW_STATUS_TOP]; /* highest counts first, equal
-                                            * counts by address */
+                                            * counts by address; any kind */
     int ntop;
+    /* The same ranking within each kind: a network or a key is not hidden
+     * behind busier clients (and networks, which sum their clients, do not
+     * push the clients out). Fixed size: bounded whatever the table. */
+    rlw_client_info_t top_kind[RLW_STATUS_KINDS][RLW_STATUS_TOP];
+    int ntop_kind[RLW_STATUS_KINDS];
+    const apr_array_header_t *key_names; /* as in the source */
     rlw_store_stats_t stats;
     int has_health;            /* the store answered health(): health is set */
     rlw_store_health_t health; /* all zero unless has_health */
@@ -126,6 +138,10 @@ const char *rlw_status_json(apr_pool_t *p, const rlw_status_t *s, int admin,
  * per metric, samples labelled with the node (and the store where it
  * says so). */
 const char *rlw_status_prometheus(apr_pool_t *p, const rlw_status_t *s);
+
+/* The RateLimitWAFKey NAME of key subject a (by its index), or NULL when
+ * a is no key or its index has no name in s->key_names. */
+const char *rlw_status_key_name(const rlw_status_t *s, const rlw_addr_t *a);
 
 /* s as the inside of a JSON string (no quotes), any bytes safe. */
 const char *rlw_status_json_text(apr_pool_t *p, const char *s);

@@ -34,6 +34,7 @@
 #include "mod_rlw_admin.h"
 #include "rlw_duration.h"
 #include "rlw_status.h"
+#include "rlw_subject.h"
 #include "rlw_version.h"
 
 APLOG_USE_MODULE(ratelimit_waf);
@@ -159,6 +160,7 @@ static void take_snapshot(request_rec *r, rlw_status_t *s, int want_clients)
     src.policy.attack_score = c->attack_score;
     src.now_ms = rlw_now_ms();
     src.want_clients = want_clients;
+    src.key_names = c->mod->key_names;
     rlw_status_take(r->pool, &src, s);
 }
 
@@ -174,7 +176,8 @@ static const char page_css[] =
     "flex-wrap:wrap;gap:8px}"
     "h1{font-size:22px;margin:0}"
     "h2{font-size:15px;margin:30px 0 10px;color:#24292f}"
-    "h2 small{font-weight:normal;color:#57606a}"
+    "h2 small,h3 small{font-weight:normal;color:#57606a}"
+    "h3{font-size:13px;margin:14px 0 6px;color:#24292f}"
     ".sub{color:#57606a}"
     ".sub a{color:#0969da;text-decoration:none;margin-left:12px}"
     ".threat{display:flex;align-items:center;gap:22px;padding:16px 22px;"
@@ -394,6 +397,106 @@ static void html_setup(request_rec *r, const rlw_status_t *s)
     }
 }
 
+/* The threshold of a top offender's kind in this virtual host, or 0 when
+ * it has none here (a network or key counted by another virtual host). */
+static int64_t kind_threshold(const rlw_srv_conf_t *c, const rlw_addr_t *a)
+{
+    int i;
+
+    if (a->kind == RLW_KIND_NET)
+        return c->net_threshold;
+    if (a->kind != RLW_KIND_KEY)
+        return c->threshold;
+    for (i = 0; c->keys && i < c->keys->nelts; i++) {
+        const rlw_key_conf_t *k = &APR_ARRAY_IDX(c->keys, i, rlw_key_conf_t);
+
+        if (k->idx == a->prefix)
+            return k->threshold;
+    }
+    return 0;
+}
+
+/* The top offenders of one kind: a table, or a line saying there are
+ * none. */
+static void html_top_kind(request_rec *r, const rlw_status_t *s,
+                          const rlw_srv_conf_t *c, unsigned kind,
+                          const char *title, const char *column)
+{
+    apr_pool_t *p = r->pool;
+    int i;
+
+    ap_rprintf(r, "<h3 id=\"top-%s\">%s</h3>", rlw_subject_kind_name(kind),
+               title);
+    if (!s->ntop_kind[kind]) {
+        ap_rprintf(r,
+                   "<div class=\"empty\">No %s with attacks in the "
+                   "window.</div>",
+                   kind == RLW_KIND_CLIENT ? "client"
+                   : kind == RLW_KIND_NET  ? "network"
+                                           : "key value");
+        return;
+    }
+    ap_rprintf(r,
+               "<table><tr><th>%s</th><th class=\"n\">Attacks</th>"
+               "<th class=\"n\">Of threshold</th><th>Last attack</th>"
+               "<th>State</th><th>Top rules</th></tr>",
+               column);
+    for (i = 0; i < s->ntop_kind[kind]; i++) {
+        const rlw_client_info_t *o = &s->top_kind[kind][i];
+        int64_t t = kind_threshold(c, &o->client);
+
+        ap_rprintf(r,
+                   "<tr><td class=\"mono\">%s</td><td class=\"n\">%u"
+                   "</td><td class=\"n\">%s</td><td class=\"t\">%s"
+                   "</td><td>%s</td><td>",
+                   client_cell(p, &o->client), o->count,
+                   t > 0 ? apr_psprintf(p, "%.0f%%", 100.0 * o->count / t)
+                         : "-",
+                   o->last_ms ? rlw_status_human_time(p, o->last_ms) : "-",
+                   rlw_ban_active(&o->ban, s->now_ms)
+                       ? "<span class=\"tag ban\">banned</span>"
+                       : "watching");
+        html_rules(r, o);
+        ap_rputs("</td></tr>", r);
+    }
+    ap_rputs("</table>", r);
+}
+
+/* Top offenders by kind: clients always; networks and request keys where
+ * this virtual host counts them, or when some have attacks (counted by
+ * another virtual host). Keys are shown by NAME and hash only. */
+static void html_top(request_rec *r, const rlw_status_t *s,
+                     const rlw_srv_conf_t *c)
+{
+    char d1[32];
+
+    ap_rprintf(r,
+               "<h2>Top offenders <small>most attacks in the %s window, "
+               "by kind</small></h2>",
+               rlw_duration_format(c->mod->window_ms, d1, sizeof(d1)));
+    html_top_kind(r, s, c, RLW_KIND_CLIENT,
+                  apr_psprintf(r->pool,
+                               "Clients <small>threshold %" APR_INT64_T_FMT
+                               "</small>",
+                               c->threshold),
+                  "Client");
+    if (c->net_threshold > 0 || s->ntop_kind[RLW_KIND_NET])
+        html_top_kind(r, s, c, RLW_KIND_NET,
+                      c->net_threshold > 0
+                          ? apr_psprintf(r->pool,
+                                         "Networks <small>/%d and /%d, "
+                                         "threshold %" APR_INT64_T_FMT
+                                         "</small>",
+                                         c->net_v4, c->net_v6, c->net_threshold)
+                          : "Networks",
+                      "Network");
+    if ((c->keys && c->keys->nelts) || s->ntop_kind[RLW_KIND_KEY])
+        html_top_kind(r, s, c, RLW_KIND_KEY,
+                      "Request keys <small>RateLimitWAFKey, by hash: the "
+                      "value is never shown</small>",
+                      "Key");
+}
+
 static void render_html(request_rec *r, const rlw_status_t *s, int admin)
 {
     apr_pool_t *p = r->pool;
@@ -509,36 +612,7 @@ static void render_html(request_rec *r, const rlw_status_t *s, int admin)
         ap_rputs("</table>", r);
     }
 
-    ap_rprintf(r,
-               "<h2>Top offenders <small>most attacks in the %s window, "
-               "threshold %" APR_INT64_T_FMT "</small></h2>",
-               rlw_duration_format(c->mod->window_ms, d1, sizeof(d1)),
-               c->threshold);
-    if (!s->ntop) {
-        ap_rputs("<div class=\"empty\">No attacks in the window.</div>", r);
-    } else {
-        ap_rputs("<table><tr><th>Client</th><th class=\"n\">Attacks</th>"
-                 "<th class=\"n\">Of threshold</th><th>Last attack</th>"
-                 "<th>State</th><th>Top rules</th></tr>",
-                 r);
-        for (i = 0; i < s->ntop; i++) {
-            const rlw_client_info_t *o = &s->top[i];
-            ap_rprintf(r,
-                       "<tr><td class=\"mono\">%s</td><td class=\"n\">%u"
-                       "</td><td class=\"n\">%.0f%%</td><td class=\"t\">%s"
-                       "</td><td>%s"
-                       "</td><td>",
-                       client_cell(p, &o->client), o->count,
-                       c->threshold > 0 ? 100.0 * o->count / c->threshold : 0.0,
-                       o->last_ms ? rlw_status_human_time(p, o->last_ms) : "-",
-                       rlw_ban_active(&o->ban, s->now_ms)
-                           ? "<span class=\"tag ban\">banned</span>"
-                           : "watching");
-            html_rules(r, o);
-            ap_rputs("</td></tr>", r);
-        }
-        ap_rputs("</table>", r);
-    }
+    html_top(r, s, c);
 
     ap_rputs("<div class=\"grid2\"><div><h2>Store</h2><table>", r);
     html_kv(r, "Store", html(p, s->store_name));

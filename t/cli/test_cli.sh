@@ -6,7 +6,11 @@
 # 18800-18899) using them; then drives tools/rlwafctl: ban, status, list,
 # unban, their SIEM events (--event-log, RateLimitWAFEventLog), IPv6
 # grouping, reading an httpd configuration, hostile input and exit codes, a
-# dead memcached, and bans flowing both ways between the tool and the node. Everything it starts is stopped on exit, by pid.
+# dead memcached, and bans flowing both ways between the tool and the node;
+# then a second node on the shm store driven with rlwafctl --url through
+# its status page's admin API (ban, status, list, unban of a client, a
+# network and a key; a location without RateLimitWAFAdmin, dead, stalled
+# and hostile servers). Everything it starts is stopped on exit, by pid.
 #
 # Needs root (memcached -u nobody, httpd User www-data), memcached, curl and
 # python3. Prints "N passed, M failed"; exits non-zero when anything failed.
@@ -48,8 +52,10 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 W=$(mktemp -d /tmp/rlw-cli.XXXXXX)
 chmod 755 "$W"
 httpd_conf=
+shm_started=
 cleanup() {
     [ -n "$httpd_conf" ] && rlw_httpd_stop "$W/httpd/run/httpd.pid" 5
+    [ -n "$shm_started" ] && rlw_httpd_stop "$W/shm/run/httpd.pid" 5
     rlw_mc_stop "$W/mc"
     if [ -z "${RLW_KEEP:-}" ]; then rm -rf "$W"; else echo "test_cli: kept $W"; fi
 }
@@ -451,6 +457,204 @@ CONF
         if grep -E '\[(emerg|alert|crit)\]|AH00052|segfault' "$H/logs/error_log" >/dev/null; then
             nok "httpd error log is free of crashes" "$(grep -E 'emerg|alert|crit|AH00052' "$H/logs/error_log" | head -3)"
         else ok "httpd error log is free of crashes"; fi
+    fi
+fi
+
+# --- one node on the shm store: rlwafctl --url (its status page) -----------
+if [ -f "$so" ]; then
+    echo "# rlwafctl --url: a node on the shm store, through its admin API"
+    port2=
+    for p in $(seq ${http_ports%-*} ${http_ports#*-}); do
+        [ "$p" = "${port:-}" ] && continue
+        port_busy "$p" || { port2=$p; break; }
+    done
+    S="$W/shm"
+    mkdir -p "$S/run" "$S/logs" "$S/htdocs"
+    echo ok > "$S/htdocs/index.html"
+    echo ok > "$S/htdocs/attack"
+    chmod -R a+rX "$S"
+    chown www-data "$S/logs"
+    shm_conf="$S/httpd.conf"
+    rlw_conf --generated-by t/cli/test_cli.sh \
+        --root "$S" --listen "$port2" --user www-data --group www-data \
+        --mpm-tuning none --loglevel 'warn ratelimit_waf:info' \
+        --module-dir "$moddir" --load setenvif --load authz_host --module-so "$so" \
+        --directive 'SetEnvIf Request_URI "^/attack" MODSEC_ANOMALY_SCORE=10' \
+        --directive-file /dev/stdin > "$shm_conf" <<CONF || exit 2
+RateLimitWAF On
+RateLimitWAFStore shm
+RateLimitWAFThreshold 5
+RateLimitWAFWindow 1m
+RateLimitWAFBanTime 2m
+RateLimitWAFNodeName node-shm
+RateLimitWAFNetwork 24 48 1000
+RateLimitWAFKey api "%{HTTP:X-Api-Key}" 1000
+RateLimitWAFEventLog "$S/logs/events.log"
+<Location "/rlw-admin">
+    SetHandler ratelimit-waf-status
+    Require ip 127.0.0.1
+    RateLimitWAFAdmin On
+</Location>
+<Location "/rlw-status">
+    SetHandler ratelimit-waf-status
+    Require ip 127.0.0.1
+</Location>
+<Location "/rlw-closed">
+    SetHandler ratelimit-waf-status
+    Require all denied
+</Location>
+CONF
+    if ! /usr/sbin/apache2 -d "$S" -f "$shm_conf" -k start 2>"$W/shm.err"; then
+        nok "shm httpd starts" "$(cat "$W/shm.err")"
+    else
+        shm_started=1
+        scode() { curl -s -o /dev/null -w '%{http_code}' -H "X-Forwarded-For: $1" ${3:+-H "X-Api-Key: $3"} "http://127.0.0.1:$port2${2:-/}"; }
+        for _ in $(seq 50); do [ "$(scode 198.51.100.1)" = 200 ] && break; sleep 0.1; done
+        check "shm node answers on port $port2" [ "$(scode 198.51.100.1)" = 200 ]
+        U=("$ctl" --url "http://127.0.0.1:$port2/rlw-admin")
+        # manual_events: the node's manual ban/unban events, as "action subject" lines
+        manual_events() { python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e=json.loads(l)
+    if e["event"].get("reason")=="manual":
+        r=e.get("rlw",{})
+        print(e["event"]["action"], e.get("source",{}).get("ip") or r.get("network") or r.get("key",{}).get("hash"))' "$S/logs/events.log" 2>/dev/null; }
+
+        run "${U[@]}" list
+        check "--url list of a fresh node: exit 0, no running bans" bash -c '[ '$rc' = 0 ] && grep -q "^no running bans on node-shm" <<<"$1"' _ "$out"
+        X=198.51.100.60
+        run "${U[@]}" status $X
+        check "--url status of a fresh client exits 1, not banned" bash -c '[ '$rc' = 1 ] && grep -q "^banned *no" <<<"$1"' _ "$out"
+        check "$X gets 200 before the ban" [ "$(scode $X)" = 200 ]
+        run "${U[@]}" ban $X 10m
+        check "--url ban $X 10m exits 0 and says so" bash -c '[ '$rc' = 0 ] && grep -q "banned '$X' for 10m" <<<"$1"' _ "$out"
+        check "  the node answers 404 to $X at once" [ "$(scode $X)" = 404 ]
+        check "  and 200 to another client" [ "$(scode 198.51.100.61)" = 200 ]
+        run "${U[@]}" --json status $X
+        check "--url status --json: banned, 10m, node-shm, exit 0" json "j['banned'] is True and j['client']=='$X' and 590000 < j['ban']['remaining_ms'] <= 600000 and j['ban']['node']=='node-shm' and j['exit']==0"
+        run "${U[@]}" list
+        check "--url list shows $X decided by node-shm" grep -qE "^$X +.* node-shm$" <<<"$out"
+        run "${U[@]}" ban 192.0.2.0/24 5m
+        check "--url ban of a network exits 0" bash -c '[ '$rc' = 0 ] && grep -q "banned network 192.0.2.0/24 for 5m" <<<"$1"' _ "$out"
+        check "  the node answers 404 to an address inside" [ "$(scode 192.0.2.77)" = 404 ]
+        check "  and 200 to another network" [ "$(scode 192.0.3.1)" = 200 ]
+        run "${U[@]}" --json list
+        check "--url list --json: both bans, the network with kind network" json "sorted((b['client'],b.get('kind','client')) for b in j['bans'])==[('192.0.2.0/24','network'),('$X','client')] and j['active']==2 and j['exit']==0"
+        # A request key: its hash from the page's top offenders (the value
+        # is never shown), banned by hash; any address carrying it gets 404.
+        scode 203.0.113.5 /attack k-9f8e7d6c >/dev/null
+        KH=$(curl -s "http://127.0.0.1:$port2/rlw-status?json" | python3 -c 'import json,sys
+k=json.load(sys.stdin)["top_by_kind"]["key"]; print(k[0]["client"] if len(k)==1 else "")')
+        check "the key's hash from the page (top_by_kind)" grep -qE '^key#0:[0-9a-f]{32}$' <<<"$KH"
+        run "${U[@]}" --json status "$KH"
+        check "--url status of the key: count 1 from the top offenders, not banned" json "j['kind']=='key' and j['count']==1 and j['banned'] is False and j['exit']==1"
+        run "${U[@]}" ban "$KH" 5m
+        check "--url ban of the key by hash exits 0" bash -c '[ '$rc' = 0 ] && grep -q "banned key key#0:" <<<"$1"' _ "$out"
+        check "  any address carrying the key gets 404" [ "$(scode 198.51.100.99 / k-9f8e7d6c)" = 404 ]
+        check "  the same address without it gets 200" [ "$(scode 198.51.100.99)" = 200 ]
+        run "${U[@]}" unban "$KH"
+        check "--url unban of the key exits 0" [ $rc = 0 ]
+        check "  the key is served again" [ "$(scode 198.51.100.99 / k-9f8e7d6c)" = 200 ]
+        run "${U[@]}" unban 192.0.2.0/24
+        check "--url unban of the network exits 0" [ $rc = 0 ]
+        check "  its addresses are served again" [ "$(scode 192.0.2.77)" = 200 ]
+        run "${U[@]}" --json unban $X
+        check "--url unban --json of $X: unbanned, no event by the tool" json "j['unbanned'] is True and j['event'] is False and j['exit']==0"
+        check "  the node answers 200 to $X again" [ "$(scode $X)" = 200 ]
+        run "${U[@]}" unban $X
+        check "--url unban of a client not banned exits 1 (nothing to do)" bash -c '[ '$rc' = 1 ] && grep -q "is not banned" <<<"$1"' _ "$out"
+        run "${U[@]}" status $X
+        check "--url status after the unban exits 1" [ $rc = 1 ]
+        check "the node wrote each manual event once (the tool none)" test "$(manual_events | sort | tr '\n' ,)" = \
+            "$(printf '%s\n' "ban $X" "unban $X" "ban 192.0.2.0/24" "unban 192.0.2.0/24" "ban ${KH#key#0:}" "unban ${KH#key#0:}" | sort | tr '\n' ,)"
+        check "  and logged them (RLW00040, RLW00041)" bash -c "[ \$(grep -c 'RLW0004[01]: manual' '$S/logs/error_log') = 6 ]"
+        A2=198.51.100.70
+        for _ in 1 2; do scode $A2 /attack >/dev/null; done
+        run "${U[@]}" --json status $A2
+        check "--url status: 2 attacks counted, from the top offenders" json "j['count']==2 and j['banned'] is False and j['window_ms']==60000"
+        for _ in 1 2 3; do scode $A2 /attack >/dev/null; done
+        run "${U[@]}" --json status $A2
+        check "  the node's own ban after 5: strike 1, count 5" json "j['banned'] and j['ban']['strikes']==1 and j['ban']['count']==5"
+        "${U[@]}" unban $A2 >/dev/null
+
+        echo "# rlwafctl --url: errors"
+        expect 3 "RateLimitWAFAdmin is Off" "--url of a page without RateLimitWAFAdmin: ban exits 3" \
+            "$ctl" --url "http://127.0.0.1:$port2/rlw-status" ban 198.51.100.62 5m
+        check "  and bans nothing" [ "$(scode 198.51.100.62)" = 200 ]
+        expect 3 "RateLimitWAFAdmin is Off" "  unban too" "$ctl" --url "http://127.0.0.1:$port2/rlw-status" unban $X
+        run "$ctl" --url "http://127.0.0.1:$port2/rlw-status" list
+        check "  but list works there (reading needs no admin)" [ $rc = 0 ]
+        expect 3 "refused (HTTP 403)" "--url of a location that denies the tool exits 3" \
+            "$ctl" --url "http://127.0.0.1:$port2/rlw-closed" list
+        expect 3 "no status page at .* (HTTP 404)" "--url of a missing page exits 3" \
+            "$ctl" --url "http://127.0.0.1:$port2/nothing-here" list
+        expect 4 "not valid JSON" "--url of a page that is not the status page exits 4" \
+            "$ctl" --url "http://127.0.0.1:$port2/index.html" list
+        t0=$(now_ms)
+        expect 4 "does not answer" "--url where nobody listens exits 4" \
+            "$ctl" --url "http://127.0.0.1:$dead_port/rlw-admin" list
+        # (every connection is served alike: port_busy's probe takes one)
+        python3 -c 'import socket,sys,threading,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+def stall(c):
+    c.recv(4096); c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"); time.sleep(60)
+while True:
+    c,_=s.accept(); threading.Thread(target=stall, args=(c,), daemon=True).start()' "$hung_port" &
+        hung=$!
+        for _ in $(seq 30); do port_busy $hung_port && break; sleep 0.1; done
+        t0=$(now_ms)
+        run "$ctl" --url "http://127.0.0.1:$hung_port/x" --timeout 300ms list
+        dt=$(( $(now_ms) - t0 ))
+        check "--url of a node that stalls mid-reply: exit 4 within 2s (${dt}ms)" bash -c "[ $rc = 4 ] && [ $dt -lt 2000 ] && grep -q 'did not finish its reply' <<<\"\$1\"" _ "$err"
+        kill $hung 2>/dev/null; wait $hung 2>/dev/null
+        # Replies a node must never send: each refused, exit 4.
+        bogus() { # bogus NAME PATTERN PYTHON-BYTES-LITERAL
+            python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+reply=eval(sys.argv[2])
+while True:
+    c,_=s.accept()
+    try:
+        c.recv(4096); c.sendall(reply); c.shutdown(socket.SHUT_WR); c.recv(1 << 16)
+    except OSError:
+        pass
+    c.close()' "$hung_port" "$3" 2>/dev/null &
+            local pid=$!
+            for _ in $(seq 30); do port_busy $hung_port && break; sleep 0.1; done
+            expect 4 "$2" "--url: $1 is refused (exit 4)" "$ctl" --url "http://127.0.0.1:$hung_port/x" list
+            kill $pid 2>/dev/null; wait $pid 2>/dev/null
+        }
+        bogus "a reply that is not HTTP" "not HTTP/1.x" 'b"SSH-2.0-OpenSSH\r\n\r\n"'
+        bogus "a short body (Content-Length)" "Content-Length says" 'b"HTTP/1.0 200 OK\r\nContent-Length: 500\r\n\r\n{}"'
+        bogus "a chunked reply" "Transfer-Encoding" 'b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"'
+        bogus "JSON with a trailing comma" "not valid JSON" 'b"HTTP/1.0 200 OK\r\n\r\n{\"module\":\"mod_ratelimit_waf\",\"bans\":[],}"'
+        bogus "another JSON document" "not a mod_ratelimit_waf status page" 'b"HTTP/1.0 200 OK\r\n\r\n{\"module\":\"other\",\"bans\":[]}"'
+        bogus "a reply over 8 MB" "more than" 'b"HTTP/1.0 200 OK\r\n\r\n" + b"[" * (9 << 20)'
+        expect 2 "HTTPS" "--url https:// is refused (exit 2)" "$ctl" --url "https://127.0.0.1:$port2/rlw-admin" list
+        expect 2 "query or fragment" "--url with a query is refused" "$ctl" --url "http://127.0.0.1:$port2/rlw-admin?json" list
+        expect 2 "user name" "--url with a user is refused" "$ctl" --url "http://admin:pw@127.0.0.1:$port2/rlw-admin" list
+        expect 2 "port between" "--url with a bad port is refused" "$ctl" --url "http://127.0.0.1:99999/rlw-admin" list
+        expect 2 "not an http:// URL" "--url without a scheme is refused" "$ctl" --url "127.0.0.1/rlw-admin" list
+        expect 2 "no meaning with --url" "--url with --event-log is refused (the node writes the events)" \
+            "${U[@]}" --event-log "$W/x.log" ban $X 1m
+        expect 2 "no meaning with --url" "--url with --memcached is refused" "${U[@]}" --memcached "$servers" list
+        expect 2 "not a client address" "--url with a bad client" "${U[@]}" ban 300.1.2.3 1m
+        expect 2 "not a ban duration" "--url with a bad duration" "${U[@]}" ban $X 10x
+        run "${U[@]}" --json ban $X 10x
+        check "--url --json error: one document, exit 2" json "j['exit']==2 and 'duration' in j['error']"
+        if command -v valgrind >/dev/null; then
+            for cmd in "ban 198.51.100.63 1m" "--json list" "status 198.51.100.63" "unban 198.51.100.63"; do
+                valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+                    --error-exitcode=99 "${U[@]}" $cmd >/dev/null 2>"$W/vg"
+                rc=$?
+                check "valgrind: --url $cmd is clean" bash -c "[ $rc != 99 ]" || cat "$W/vg"
+            done
+        fi
+        if grep -E '\[(emerg|alert|crit)\]|AH00052|segfault' "$S/logs/error_log" >/dev/null; then
+            nok "shm httpd error log is free of crashes" "$(grep -E 'emerg|alert|crit|AH00052' "$S/logs/error_log" | head -3)"
+        else ok "shm httpd error log is free of crashes"; fi
     fi
 fi
 

@@ -57,6 +57,18 @@ if [ -z "$port" ]; then
 fi
 [ -n "$port" ] || { echo "test_status: no free port in 18700-18799" >&2; exit 2; }
 base="http://127.0.0.1:$port"
+# A second listener: a virtual host that also counts networks and a
+# request key (the first one keeps the plain client counts).
+port2=
+for p in $(seq $((port + 1)) $((port + 50))); do
+    if ! ss -Hltn "sport = :$p" | grep -q .; then
+        port2=$p
+        break
+    fi
+done
+[ -n "$port2" ] || { echo "test_status: no free port after $port" >&2; exit 2; }
+base2="http://127.0.0.1:$port2"
+apikey='k-Sup3rSecret-value'   # a key value: never shown anywhere
 
 root=$(mktemp -d /tmp/rlw-status.XXXXXX)
 chmod 755 "$root"
@@ -86,7 +98,7 @@ chmod 640 "$root/conf/htpasswd"
 
 # The skeleton comes from the generator every private server shares.
 rlw_conf --generated-by t/status/test_status.sh \
-    --root "$root" --listen "$port" --user www-data --group www-data \
+    --root "$root" --listen "$port" --listen "$port2" --user www-data --group www-data \
     --loglevel 'warn ratelimit_waf:info' --module-dir "$moddir" \
     --load authz_host --load authz_user --load authn_core \
     --load authn_file --load auth_basic --load status --module-so "$so" \
@@ -126,6 +138,13 @@ RateLimitWAFEventLog "$root/logs/events.log"
     SetHandler server-status
     Require ip 127.0.0.1
 </Location>
+# Networks and a request key, counted with high thresholds (never banned
+# here): the top offenders by kind.
+<VirtualHost 127.0.0.1:$port2>
+    ServerName netkey.test
+    RateLimitWAFNetwork 24 48 1000
+    RateLimitWAFKey api "%{HTTP:X-Api-Key}" 1000
+</VirtualHost>
 EOF
 
 if ! out_start=$(/usr/sbin/apache2 -f "$root/conf/httpd.conf" -k start 2>&1); then
@@ -197,6 +216,40 @@ check "?json top offenders: by count, IPv6 grouped by /64" $check json "$out/sta
     "d['top_offenders'][3]['client'] == '192.0.2.12' and d['top_offenders'][3]['count'] == 1" \
     "all(r['category'] == 'xss' for o in d['top_offenders'] for r in o['rules'] if r['id'] // 1000 == 941)" \
     "'203.0.113.77' not in [o['client'] for o in d['top_offenders']]"
+
+# --- top offenders by kind -------------------------------------------------
+# Three addresses of one /24 (one attack each) and one API key over two
+# more addresses, on the virtual host that counts networks and keys.
+for c in 198.18.7.1 198.18.7.2 198.18.7.3; do
+    curl -s -o /dev/null -H "$(xff $c)" "$base2$attack"
+done
+for c in 198.18.8.1 198.18.9.1; do
+    curl -s -o /dev/null -H "$(xff $c)" -H "X-Api-Key: $apikey" "$base2$attack"
+done
+expect 200 "GET ?json after network and key attacks" '/rlw-status?json'
+cp "$root/body" "$out/status-kinds.json"
+check "?json top_by_kind: clients, the network and the key, each ranked" $check json "$out/status-kinds.json" \
+    "sorted(d['top_by_kind']) == ['client', 'key', 'network']" \
+    "[(o['client'], o['count']) for o in d['top_by_kind']['client']][:3] == [('192.0.2.10', 3), ('192.0.2.11', 2), ('2001:db8:1:2::/64', 2)]" \
+    "all('kind' not in o for o in d['top_by_kind']['client'])" \
+    "[(o['client'], o['count'], o['kind']) for o in d['top_by_kind']['network']][0] == ('198.18.7.0/24', 3, 'network')" \
+    "sorted(o['client'] for o in d['top_by_kind']['network'][1:]) == ['198.18.8.0/24', '198.18.9.0/24']" \
+    "len(d['top_by_kind']['key']) == 1 and d['top_by_kind']['key'][0]['count'] == 2" \
+    "d['top_by_kind']['key'][0]['kind'] == 'key' and d['top_by_kind']['key'][0]['key_name'] == 'api'" \
+    "d['top_by_kind']['key'][0]['client'].startswith('key#0:') and len(d['top_by_kind']['key'][0]['client']) == 38" \
+    "max(len(v) for v in d['top_by_kind'].values()) <= 10" \
+    "'198.18.7.0/24' in [o['client'] for o in d['top_offenders']]"
+expect 200 "GET the HTML page after network and key attacks" /rlw-status
+cp "$root/body" "$out/status-kinds.html"
+check "HTML: top offenders tables by kind, the network and the key by NAME" bash -c "
+    grep -q 'id=\"top-client\"' '$out/status-kinds.html' &&
+    grep -q 'id=\"top-network\"' '$out/status-kinds.html' &&
+    grep -q 'id=\"top-key\"' '$out/status-kinds.html' &&
+    grep -q '198\.18\.7\.0/24' '$out/status-kinds.html' &&
+    grep -q 'key api</span> key#0:' '$out/status-kinds.html'"
+check "the key value is in no status answer" bash -c "
+    curl -s -H 'Host: localhost' '$base/rlw-status?prometheus' > '$root/prom-kinds.txt' &&
+    ! grep -qF '$apikey' '$out/status-kinds.json' '$out/status-kinds.html' '$root/prom-kinds.txt'"
 
 # --- Prometheus ------------------------------------------------------------
 ctype=$(curl -s -o "$out/metrics.txt" -w '%{content_type}' "$base/rlw-status?prometheus")

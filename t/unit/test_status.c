@@ -729,6 +729,80 @@ START_TEST(bans_by_kind)
 }
 END_TEST
 
+/* Top offenders by kind: each kind ranked on its own, so a network and a
+ * key show up even when RLW_STATUS_TOP busier clients fill the overall
+ * list; a key entry is named by NAME and hash, never a value. */
+START_TEST(top_by_kind)
+{
+    rlw_status_t s;
+    rlw_status_source_t src;
+    rlw_addr_t h, n, k;
+    rlw_attack_t out;
+    apr_array_header_t *names = apr_array_make(pool, 2, sizeof(char *));
+    unsigned char hash[16];
+    const char *j;
+    char ip[32];
+
+    for (int i = 1; i <= RLW_STATUS_TOP; i++) {
+        apr_snprintf(ip, sizeof(ip), "203.0.113.%d", i);
+        attacks(ip, 4, T0);
+    }
+    memset(hash, 0xcd, sizeof(hash));
+    ck_assert_int_eq(rlw_subject_key(1, hash, 0, &k), 0);
+    ck_assert_int_eq(rlw_addr_parse("198.51.100.7", &h), 0);
+    ck_assert_int_eq(rlw_subject_net(&h, 24, 48, 0, &n), 0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(
+            st->attack(st, &n, RLW_CLASS_NORMAL, &pol, NULL, T0, &out),
+            APR_SUCCESS);
+        ck_assert_int_eq(
+            st->attack(st, &k, RLW_CLASS_NORMAL, &pol, NULL, T0, &out),
+            APR_SUCCESS);
+    }
+    *(const char **)apr_array_push(names) = "session";
+    *(const char **)apr_array_push(names) = "api<\"x\">";
+    memset(&src, 0, sizeof(src));
+    src.store = st;
+    src.policy.window_ms = pol.window_ms;
+    src.now_ms = T0;
+    src.want_clients = 1;
+    src.key_names = names;
+    rlw_status_take(pool, &src, &s);
+
+    /* Overall: ten clients with 4 each leave no room for a count of 2. */
+    ck_assert_int_eq(s.ntop, RLW_STATUS_TOP);
+    for (int i = 0; i < s.ntop; i++)
+        ck_assert_int_eq(s.top[i].client.kind, RLW_KIND_CLIENT);
+    ck_assert_int_eq(s.ntop_kind[RLW_KIND_CLIENT], RLW_STATUS_TOP);
+    ck_assert_int_eq(s.ntop_kind[RLW_KIND_NET], 1);
+    ck_assert_int_eq(s.ntop_kind[RLW_KIND_KEY], 1);
+    ck_assert_uint_eq(s.top_kind[RLW_KIND_NET][0].count, 2);
+    ck_assert_mem_eq(&s.top_kind[RLW_KIND_KEY][0].client, &k, sizeof(k));
+    ck_assert_str_eq(rlw_status_key_name(&s, &k), "api<\"x\">");
+    ck_assert_ptr_null(rlw_status_key_name(&s, &n));
+
+    j = rlw_status_json(pool, &s, 0, NULL, NULL);
+    ck_assert_msg(json_valid(j), "not valid JSON: %s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"top_offenders\":[{\"client\":"
+                                    "\"203.0.113.1\",\"count\":4,"));
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"top_by_kind\":{\"client\":[{\"client\":\"203.0.113.1\","));
+    ck_assert_ptr_nonnull(
+        strstr(j, "}],\"network\":[{\"client\":\"198.51.100.0/24\","
+                  "\"count\":2,\"kind\":\"network\",\"banned\":false,"));
+    ck_assert_ptr_nonnull(strstr(
+        j, "\"key\":[{\"client\":\"key#1:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\","
+           "\"count\":2,\"kind\":\"key\",\"key_name\":\"api<\\\"x\\\">\","
+           "\"banned\":false,"));
+    ck_assert_ptr_nonnull(strstr(j, "[]}]},\"history\":{"));
+
+    /* server-status: no lists at all. */
+    src.want_clients = 0;
+    rlw_status_take(pool, &src, &s);
+    ck_assert_int_eq(s.ntop_kind[RLW_KIND_NET] + s.ntop_kind[RLW_KIND_KEY], 0);
+}
+END_TEST
+
 Suite *status_suite(void)
 {
     Suite *s = suite_create("status");
@@ -749,6 +823,7 @@ Suite *status_suite(void)
     tcase_add_test(tc, json_is_valid_and_escaped);
     tcase_add_test(tc, prometheus_text);
     tcase_add_test(tc, bans_by_kind);
+    tcase_add_test(tc, top_by_kind);
     suite_add_tcase(s, tc);
     return s;
 }
