@@ -23,11 +23,11 @@
 #   E3 ModSecurity + CRS      E4 + module   E4b + module, another client banned
 #   E5 the module's embedded engine + the same CRS (nobody banned)
 #   E2m E2mb E4m E4mb: E2 E2b E4 E4b with the memcached store
-#   E2km as E2k with the memcached store, the first key over X-Api-Key
-#      (server plain-mc-keys; wrk sends none: only the Host key has a value)
-#   E2k as E2 with RateLimitWAFNetwork and two RateLimitWAFKey over headers
-#      every request carries (nobody banned: no key ban runs, so the keys
-#      are evaluated and hashed only when an attack is counted)
+#   E2km as E2k with the memcached store (server plain-mc-keys)
+#   E2k as E2 with RateLimitWAFNetwork and two RateLimitWAFKey over
+#      X-Api-Key and Host, headers every wrk request carries (nobody
+#      banned: no key ban runs, so the keys are evaluated and hashed only
+#      when an attack is counted)
 # With MC=1 (the default) the script starts two memcached servers on
 # 127.0.0.1:MC_PORT_BASE and +1; every memcached-store server uses both
 # ("--SERVER=... --SERVER=... --DISTRIBUTION=consistent", one secret file),
@@ -133,6 +133,9 @@ export RLW_MODULE_SO=$ROOT/mod_ratelimit_waf.so TLS_DIR=$ROOT/tls
 # paranoia level 1 (same as t/lib/RLW/Client.pm). Clean traffic gets /.
 ATTACK='/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E'
 CLEAN='/'
+# The request key every measured request carries (the E2k servers count
+# a RateLimitWAFKey over it; the others ignore the header).
+BENCH_API_KEY=bench-api-key-0001
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -492,13 +495,13 @@ run_point() { # run_point POINT SECONDS ROUND|warmup
     srv=$(pt "$p" 2)
     errlog=$ROOT/$srv/logs/error_log
     raw=$OUT/raw/$id.$round.txt
-    echo "${ON_CLIENT_CPU[*]}${ON_CLIENT_CPU:+ }wrk -t$THREADS -c$CONNS -d${secs}s -H 'X-Forwarded-For: $(pt "$p" 5)' '$(pt_url "$p")'" >"$raw"
+    echo "${ON_CLIENT_CPU[*]}${ON_CLIENT_CPU:+ }wrk -t$THREADS -c$CONNS -d${secs}s -H 'X-Forwarded-For: $(pt "$p" 5)' -H 'X-Api-Key: $BENCH_API_KEY' '$(pt_url "$p")'" >"$raw"
     c0=$(cpu_ticks "$srv")
     l0=$(stat -c %s "$errlog")
     s0=$(sys_ticks)
     w0=$(child_ticks)
     "${ON_CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" -H "X-Forwarded-For: $(pt "$p" 5)" \
-        "$(pt_url "$p")" >>"$raw" 2>&1
+        -H "X-Api-Key: $BENCH_API_KEY" "$(pt_url "$p")" >>"$raw" 2>&1
     w1=$(child_ticks)
     s1=$(sys_ticks)
     c1=$(cpu_ticks "$srv")

@@ -31,13 +31,11 @@
 #                in the HTTPS virtual host only: the HTTP listener, where
 #                clean traffic is measured, walks no extra <Location>
 #   keys         with rlw: RateLimitWAFNetwork 24 48 20000 and two
-#                RateLimitWAFKey over X-Forwarded-For and Host (headers
-#                every wrk request carries: both evaluated and hashed
-#                whenever a key ban runs)
-#   apikeys      with rlw: the same network and Host key, and a key over
-#                X-Api-Key instead of X-Forwarded-For (which mod_remoteip
-#                consumes: that key's value is empty behind it, nothing
-#                counted), for attacks that carry one API key each
+#                RateLimitWAFKey over X-Api-Key and Host (headers every
+#                request of bench.sh carries: both evaluated and hashed
+#                whenever a key ban runs). Not X-Forwarded-For: mod_remoteip
+#                consumes it, and a key over it would always be empty.
+#   apikeys      the same (an older name)
 #
 # Every server gets the same base: event MPM with two children of 16
 # threads (no process churn during a run), unlimited keep-alive requests,
@@ -71,8 +69,7 @@ for o in "$@"; do
     node=*) node=${o#node=} ;;
     sync=*) sync=${o#sync=} ;;
     status) status=1 ;;
-    keys) keys=1 ;;
-    apikeys) keys=api ;;
+    keys | apikeys) keys=1 ;;
     *) echo "httpd-conf.sh: unknown option '$o'" >&2; exit 2 ;;
     esac
 done
@@ -127,13 +124,10 @@ RateLimitWAFSyncInterval $sync")
         args+=(--directive "RateLimitWAFStore shm")
     fi
     [ $close = 1 ] && args+=(--directive "RateLimitWAFBanAction close")
-    # Networks and two request keys over headers every request carries
-    # (wrk sends Host and X-Forwarded-For): each clean request evaluates
-    # both expressions and hashes two values.
+    # Networks and two request keys over headers every request of
+    # bench.sh carries (wrk sends Host and X-Api-Key): while a key ban
+    # runs, each clean request evaluates both and hashes two values.
     [ $keys = 1 ] && args+=(--directive 'RateLimitWAFNetwork 24 48 20000
-RateLimitWAFKey fwd "%{HTTP:X-Forwarded-For}" 20000
-RateLimitWAFKey host "%{HTTP:Host}" 20000')
-    [ $keys = api ] && args+=(--directive 'RateLimitWAFNetwork 24 48 20000
 RateLimitWAFKey api "%{HTTP:X-Api-Key}" 20000
 RateLimitWAFKey host "%{HTTP:Host}" 20000')
 fi
