@@ -111,6 +111,7 @@ typedef struct rlw_cmd {
     const char *url_hostport; /* for the Host header */
     unsigned url_port;
     const char *url_path; /* the page's path, "/..." (no query) */
+    const char *url_auth; /* an Authorization header's value, or NULL */
 
     rlw_keys_t keys;
     rlw_store_t *store; /* the memcached store (child_init done) */

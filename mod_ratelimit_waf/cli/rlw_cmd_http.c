@@ -52,9 +52,9 @@ int rlw_cmd_url_parse(rlw_cmd_t *c, const char *url)
     auth_end = rest + strcspn(rest, "/?#");
     if (memchr(rest, '@', (size_t)(auth_end - rest)))
         return url_bad(c, url,
-                       "holds a user name: rlwafctl sends no "
-                       "credentials; allow the tool's address (Require "
-                       "ip) on the admin location");
+                       "holds a user name: give it with --http-user "
+                       "and the password with --http-password-file or "
+                       "RLWAFCTL_HTTP_PASSWORD, never in the URL");
     if (*rest == '[') {
         h = memchr(rest, ']', (size_t)(auth_end - rest));
         if (!h)
@@ -239,6 +239,9 @@ int rlw_cmd_http(rlw_cmd_t *c, const char *method, const char *query,
                        "rlwafctl/" RLW_VERSION "\r\nAccept: application/json"
                        "\r\nConnection: close\r\n",
                        method, c->url_path, query, c->url_hostport);
+    if (c->url_auth)
+        req = apr_pstrcat(c->pool, req, "Authorization: ", c->url_auth, "\r\n",
+                          NULL);
     if (form)
         req = apr_psprintf(c->pool,
                            "%sContent-Type: application/x-www-form-urlencoded"

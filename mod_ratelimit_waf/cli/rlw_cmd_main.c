@@ -15,6 +15,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
+
 #include "rlw_cmd.h"
 #include "rlw_subject.h"
 #include "rlw_defaults.h"
@@ -57,6 +59,10 @@ static const char usage_text[] =
     "                       instead of memcached (ban and unban need\n"
     "                       RateLimitWAFAdmin On there; the node writes the\n"
     "                       events)\n"
+    "  --http-user USER     with --url: HTTP Basic authentication as USER;\n"
+    "                       the password from --http-password-file, else\n"
+    "                       the RLWAFCTL_HTTP_PASSWORD environment variable\n"
+    "  --http-password-file FILE  its first line is the password\n"
     "  --event-log TARGET   where ban and unban write their SIEM event: a\n"
     "                       file (appended to) or syslog[:facility]\n"
     "                       (default: RateLimitWAFEventLog of the -f file)\n"
@@ -189,7 +195,7 @@ static const char *tidy(apr_pool_t *p, const char *msg)
 
 typedef struct cli_opts {
     const char *conf, *memcached, *secret, *prefix, *v6, *window, *timeout,
-        *backlog, *event_log, *url;
+        *backlog, *event_log, *url, *http_user, *http_password_file;
 } cli_opts_t;
 
 /* The timeout option into c->timeout_ms (RLW_CMD_TIMEOUT_MS unless
@@ -208,6 +214,83 @@ static int settle_timeout(rlw_cmd_t *c, const cli_opts_t *o)
                                 rlw_cmd_shown(c->pool, o->timeout));
         c->timeout_ms = ms;
     }
+    return RLW_CMD_OK;
+}
+
+/* The password of --http-user: the first line of --http-password-file,
+ * else RLWAFCTL_HTTP_PASSWORD (never an option's value, which any user
+ * sees in the process list). */
+static int http_password(rlw_cmd_t *c, const cli_opts_t *o, const char **pw)
+{
+    char line[1024];
+    FILE *fp;
+    size_t n;
+
+    if (!o->http_password_file) {
+        if (!(*pw = getenv("RLWAFCTL_HTTP_PASSWORD")))
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "--http-user needs a password: "
+                                "--http-password-file FILE or "
+                                "RLWAFCTL_HTTP_PASSWORD");
+        return RLW_CMD_OK;
+    }
+    if (!(fp = fopen(o->http_password_file, "r")))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "cannot read --http-password-file '%s'",
+                            rlw_cmd_shown(c->pool, o->http_password_file));
+    if (!fgets(line, sizeof(line), fp))
+        line[0] = '\0';
+    fclose(fp);
+    n = strcspn(line, "\r\n");
+    if (line[n] == '\0' && n == sizeof(line) - 1)
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "--http-password-file '%s': the first line is "
+                            "longer than %d bytes",
+                            rlw_cmd_shown(c->pool, o->http_password_file),
+                            (int)sizeof(line) - 2);
+    line[n] = '\0';
+    *pw = apr_pstrdup(c->pool, line);
+    return RLW_CMD_OK;
+}
+
+/* --http-user into c->url_auth, the value of an Authorization header. */
+static int settle_http_auth(rlw_cmd_t *c, const cli_opts_t *o)
+{
+    const char *pw, *up, *s;
+    char *b64;
+    size_t n;
+    int rc;
+
+    c->url_auth = NULL;
+    if (!o->http_user) {
+        if (o->http_password_file)
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "--http-password-file needs --http-user");
+        return RLW_CMD_OK;
+    }
+    /* RFC 7617: no colon in the user id; no control characters in
+     * either, which would break the header line. */
+    for (s = o->http_user; *s; s++)
+        if (*s == ':' || (unsigned char)*s < 0x20 || *s == 0x7f)
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "--http-user '%s' holds a colon or a "
+                                "control character",
+                                rlw_cmd_shown(c->pool, o->http_user));
+    if (!*o->http_user)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "--http-user is empty");
+    if ((rc = http_password(c, o, &pw)) != RLW_CMD_OK)
+        return rc;
+    for (s = pw; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "the --http-user password holds a control "
+                                "character");
+    up = apr_pstrcat(c->pool, o->http_user, ":", pw, NULL);
+    n = strlen(up);
+    /* Standard base64 with padding, NUL-terminated: 4 per 3, plus 1. */
+    b64 = apr_palloc(c->pool, (n + 2) / 3 * 4 + 1);
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)up, (int)n);
+    c->url_auth = apr_pstrcat(c->pool, "Basic ", b64, NULL);
     return RLW_CMD_OK;
 }
 
@@ -236,7 +319,8 @@ static int settle_url(rlw_cmd_t *c, const cli_opts_t *o)
     if (no)
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "%s has no meaning with --url",
                             no);
-    if ((rc = rlw_cmd_url_parse(c, o->url)) || (rc = settle_timeout(c, o)))
+    if ((rc = rlw_cmd_url_parse(c, o->url)) || (rc = settle_timeout(c, o)) ||
+        (rc = settle_http_auth(c, o)))
         return rc;
     memset(&f, 0, sizeof(f));
     if (o->conf && (err = rlw_cmd_conf_read(c->pool, o->conf, &f)))
@@ -554,7 +638,9 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         O_BACKLOG,
         O_JSON,
         O_EVENT_LOG,
-        O_URL
+        O_URL,
+        O_HTTP_USER,
+        O_HTTP_PASSWORD_FILE
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'f'},
@@ -567,6 +653,8 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
         {"backlog", required_argument, NULL, O_BACKLOG},
         {"event-log", required_argument, NULL, O_EVENT_LOG},
         {"url", required_argument, NULL, O_URL},
+        {"http-user", required_argument, NULL, O_HTTP_USER},
+        {"http-password-file", required_argument, NULL, O_HTTP_PASSWORD_FILE},
         {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -611,6 +699,12 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
             break;
         case O_URL:
             o.url = optarg;
+            break;
+        case O_HTTP_USER:
+            o.http_user = optarg;
+            break;
+        case O_HTTP_PASSWORD_FILE:
+            o.http_password_file = optarg;
             break;
         case O_JSON:
             c->json = 1;
@@ -659,6 +753,10 @@ static int run(rlw_cmd_t *c, int argc, char **argv)
                             "status, ban, unban, list)",
                             bad_name);
     }
+    if (!o.url && (o.http_user || o.http_password_file))
+        return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                            "--http-user and --http-password-file have no "
+                            "meaning without --url");
     if ((rc = o.url ? settle_url(c, &o) : settle(c, &o)) != RLW_CMD_OK)
         return rc;
     if (c->json) {

@@ -478,7 +478,9 @@ if [ -f "$so" ]; then
     rlw_conf --generated-by t/cli/test_cli.sh \
         --root "$S" --listen "$port2" --user www-data --group www-data \
         --mpm-tuning none --loglevel 'warn ratelimit_waf:info' \
-        --module-dir "$moddir" --load setenvif --load authz_host --module-so "$so" \
+        --module-dir "$moddir" --load setenvif --load authz_host \
+        --load authn_core --load auth_basic --load authn_file --load authz_user \
+        --module-so "$so" \
         --directive 'SetEnvIf Request_URI "^/attack" MODSEC_ANOMALY_SCORE=10' \
         --directive-file /dev/stdin > "$shm_conf" <<CONF || exit 2
 RateLimitWAF On
@@ -503,7 +505,17 @@ RateLimitWAFEventLog "$S/logs/events.log"
     SetHandler ratelimit-waf-status
     Require all denied
 </Location>
+<Location "/rlw-auth">
+    SetHandler ratelimit-waf-status
+    AuthType Basic
+    AuthName "rlw admin"
+    AuthUserFile "$S/htpasswd"
+    Require valid-user
+    RateLimitWAFAdmin On
+</Location>
 CONF
+    htpasswd -cbB "$S/htpasswd" operator 'op s3cret' 2>/dev/null
+    chmod a+r "$S/htpasswd"
     if ! /usr/sbin/apache2 -d "$S" -f "$shm_conf" -k start 2>"$W/shm.err"; then
         nok "shm httpd starts" "$(cat "$W/shm.err")"
     else
@@ -644,6 +656,26 @@ while True:
         expect 2 "not a ban duration" "--url with a bad duration" "${U[@]}" ban $X 10x
         run "${U[@]}" --json ban $X 10x
         check "--url --json error: one document, exit 2" json "j['exit']==2 and 'duration' in j['error']"
+        echo "# rlwafctl --url: a location behind a password (--http-user)"
+        A=("$ctl" --url "http://127.0.0.1:$port2/rlw-auth")
+        expect 3 "HTTP 401" "--url of a password-protected page without --http-user exits 3" "${A[@]}" list
+        printf 'op s3cret\n' > "$W/pw"
+        run env RLWAFCTL_HTTP_PASSWORD='op s3cret' "${A[@]}" --http-user operator ban 198.51.100.64 5m
+        check "--http-user with RLWAFCTL_HTTP_PASSWORD: ban exits 0" bash -c "[ $rc = 0 ]"
+        st=$(scode 198.51.100.64)
+        check "  the node refuses 198.51.100.64 ($st)" [ "$st" = 404 ]
+        run "${A[@]}" --http-user operator --http-password-file "$W/pw" --json list
+        check "--http-password-file: list --json holds the ban" json "'198.51.100.64' in [b['client'] for b in j['bans']] and j['exit']==0"
+        run "${A[@]}" --http-user operator --http-password-file "$W/pw" unban 198.51.100.64
+        st=$(scode 198.51.100.64)
+        check "--http-password-file: unban exits 0, the node serves it again ($st)" bash -c "[ $rc = 0 ] && [ $st = 200 ]"
+        check "  the ban and the unban were decided by user operator (RLW00040/41)" bash -c "grep -E 'RLW0004[01].*198.51.100.64' '$S/logs/error_log' | grep -c operator | grep -qx 2"
+        printf 'wrong\n' > "$W/pw-bad"
+        expect 3 "HTTP 401" "a wrong password exits 3" "${A[@]}" --http-user operator --http-password-file "$W/pw-bad" list
+        expect 2 "needs a password" "--http-user without a password exits 2" env -u RLWAFCTL_HTTP_PASSWORD "${A[@]}" --http-user operator list
+        expect 2 "colon" "--http-user with a colon exits 2" "${A[@]}" --http-user 'a:b' --http-password-file "$W/pw" list
+        expect 3 "cannot read --http-password-file" "a missing password file exits 3" "${A[@]}" --http-user operator --http-password-file "$W/none" list
+        expect 2 "without --url" "--http-user without --url exits 2" "${R[@]}" --http-user operator list
         if command -v valgrind >/dev/null; then
             for cmd in "ban 198.51.100.63 1m" "--json list" "status 198.51.100.63" "unban 198.51.100.63"; do
                 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
