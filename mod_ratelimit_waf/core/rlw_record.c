@@ -88,6 +88,7 @@ static void get_state(const unsigned char *p, rlw_ban_state_t *b)
     b->until_ms = get_i64(p + 8);
     b->strikes = get_u32(p + 16);
     b->count = get_u32(p + 20);
+    b->pair = 0; /* not on the wire: the deciding node logs it */
 }
 
 /* A subject as the module makes it (rlw_subject_valid()), whose kind
@@ -138,10 +139,13 @@ int rlw_ban_record_decode(const unsigned char *in, size_t len,
     if (in == NULL || b == NULL || len != RLW_BAN_RECORD_LEN ||
         in[0] != KIND_BAN || in[1] != RLW_RECORD_VERSION)
         return -1;
+    /* Zeroed whole, padding included: callers compare states with
+     * memcmp(). */
+    memset(&tmp, 0, sizeof(tmp));
     get_state(in + BAN_OFF_STATE, &tmp);
     if (!state_valid(&tmp))
         return -1;
-    *b = tmp;
+    memcpy(b, &tmp, sizeof(tmp));
     return 0;
 }
 

@@ -31,5 +31,6 @@ Suite *msc3_suite(void);
 Suite *setup_suite(void);
 Suite *msc3_rules_suite(void);
 Suite *subject_suite(void);
+Suite *pairs_suite(void);
 
 #endif
