@@ -459,7 +459,7 @@ static const char *set_network(cmd_parms *cmd, void *dconf, int argc,
         c->net_v4 = c->net_v6 = 0;
         return NULL;
     }
-    if (argc < 3 || (argc > 3 && argc % 2 == 0))
+    if (argc < 3 || (argc > 3 && argc % 2))
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not Off nor IPV4-PREFIX IPV6-PREFIX "
                             "THRESHOLD (e.g. 24 48 20000, or 24 48 20000 10m "

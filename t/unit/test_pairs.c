@@ -5,6 +5,9 @@
  * window, and carrying the windows over a change of table size.
  */
 #include "shm_fixture.h"
+#include "rlw_mcparse.h"
+#include "rlw_mcrules.h"
+#include "rlw_pairs.h"
 
 /* 3 in 2 seconds, or 6 in 20 seconds (the shape of t/34_windows.t). */
 static rlw_policy_t two_pairs(void)
@@ -232,6 +235,129 @@ START_TEST(shm_one_pair_unchanged)
 }
 END_TEST
 
+/* Counter keys of every window: the first window's as before pairs; the
+ * others' "c<w>.<index>:", parsed strictly (hostile input). */
+START_TEST(mc_window_keys)
+{
+    char k[RLW_MC_KEY_MAX];
+    unsigned w = 9;
+    uint64_t v = 0;
+    size_t n;
+    static const char *const bad[] = {
+        "c0.5:p",
+        "c3.5:p",
+        "c01.5:p",
+        "c1.05:p",
+        "c1.:p",
+        "c.5:p",
+        "c1.5:",
+        "c1.5p",
+        "c1.5.6:p",
+        "c1,5:p",
+        "c-1.5:p",
+        "c1.-5:p",
+        "c1.99999999999999999999:p",
+        "c1.9223372036854775808:p",
+    };
+    size_t i;
+
+    n = rlw_mc_bucket_key_w("rlw:", "PSEUDO", 0, 77, k);
+    ck_assert_str_eq(k, "rlw:c77:PSEUDO");
+    ck_assert_int_eq(rlw_mc_key_bucket_w("rlw:", k, n, 2, &w), 77);
+    ck_assert_uint_eq(w, 0);
+    n = rlw_mc_bucket_key_w("rlw:", "PSEUDO", 2, 123456, k);
+    ck_assert_str_eq(k, "rlw:c2.123456:PSEUDO");
+    ck_assert_int_eq(rlw_mc_key_bucket_w("rlw:", k, n, 2, &w), 123456);
+    ck_assert_uint_eq(w, 2);
+    /* A window the configuration does not have is no counter. */
+    ck_assert_int_eq(rlw_mc_key_bucket_w("rlw:", k, n, 1, &w), -1);
+    /* The first window's parser never takes another window's key. */
+    ck_assert_int_eq(rlw_mc_key_bucket("rlw:", k, n), -1);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        w = 9;
+        v = 42;
+        ck_assert_msg(
+            rlw_parse_bucket_key_w(bad[i], strlen(bad[i]), 2, &w, &v) == -1,
+            "%s accepted", bad[i]);
+        ck_assert_uint_eq(w, 9);
+        ck_assert_uint_eq(v, 42);
+    }
+}
+END_TEST
+
+/* A ban record outlives the longest window's counters. */
+START_TEST(mc_keep_longest)
+{
+    rlw_policy_t p = two_pairs();
+    rlw_ban_state_t b;
+
+    memset(&b, 0, sizeof(b));
+    p.strike_decay_ms = 1;
+    p.more[0].window_ms = DAY;
+    ck_assert_int_ge(rlw_mc_record_keep(&p, &b, T0), DAY);
+}
+END_TEST
+
+/* The pairs as written, and as a policy's. */
+START_TEST(pairs_parse)
+{
+    const char *good[] = {"5000", "10m", "20000", "24h"};
+    const char *odd[] = {"5000", "10m", "20000"};
+    const char *twice[] = {"5", "10m", "6", "600s"};
+    const char *zero[] = {"5", "0s", "6", "1h"};
+    const char *cnt[] = {"05", "1m", "6", "1h"};
+    const char *many[] = {"1", "1m", "2", "2m", "3", "3m", "4", "4m"};
+    rlw_pairs_t p, bare, win;
+    rlw_policy_t pol;
+    char why[256];
+
+    ck_assert_int_eq(rlw_pairs_parse(4, good, 1000000, &p, why, sizeof(why)),
+                     0);
+    ck_assert_uint_eq(p.n, 2);
+    ck_assert_uint_eq(p.count[1], 20000);
+    ck_assert_int_eq(p.window_ms[1], DAY);
+    ck_assert_int_eq(rlw_pairs_parse(1, good, 1000000, &bare, why, sizeof(why)),
+                     0);
+    ck_assert_uint_eq(bare.n, 1);
+    ck_assert_int_eq(bare.window_ms[0], 0);
+    ck_assert_int_eq(rlw_pairs_parse(3, odd, 100000, &p, why, sizeof(why)), -1);
+    ck_assert_int_eq(rlw_pairs_parse(4, twice, 100, &p, why, sizeof(why)), -1);
+    ck_assert_ptr_nonnull(strstr(why, "'600s' is given twice"));
+    ck_assert_int_eq(rlw_pairs_parse(4, zero, 100, &p, why, sizeof(why)), -1);
+    ck_assert_ptr_nonnull(strstr(why, "'0s'"));
+    ck_assert_int_eq(rlw_pairs_parse(4, cnt, 100, &p, why, sizeof(why)), -1);
+    ck_assert_ptr_nonnull(strstr(why, "'05'"));
+    ck_assert_int_eq(rlw_pairs_parse(8, many, 100, &p, why, sizeof(why)), -1);
+    ck_assert_int_eq(rlw_pairs_parse(4, good, 10000, &p, why, sizeof(why)), -1);
+    ck_assert_ptr_nonnull(strstr(why, "'20000'"));
+
+    /* Server-wide windows 5000 10m 20000 24h; a bare 100 scales to 400. */
+    ck_assert_int_eq(rlw_pairs_parse(4, good, 1000000, &win, why, sizeof(why)),
+                     0);
+    bare.count[0] = 100;
+    memset(&pol, 0, sizeof(pol));
+    ck_assert_int_eq(rlw_pairs_policy(&bare, &win, 10 * MIN, 1000000, &pol), 0);
+    ck_assert_uint_eq(pol.threshold, 100);
+    ck_assert_int_eq(pol.window_ms, 10 * MIN);
+    ck_assert_uint_eq(pol.nmore, 1);
+    ck_assert_uint_eq(pol.more[0].threshold, 400);
+    ck_assert_int_eq(pol.more[0].window_ms, DAY);
+    /* Rounded up: 3 * 20000 / 5000 = 12; 1 -> 4. */
+    bare.count[0] = 1;
+    rlw_pairs_policy(&bare, &win, 10 * MIN, 1000000, &pol);
+    ck_assert_uint_eq(pol.more[0].threshold, 4);
+    /* Own pairs with the same windows keep their counts; others fail. */
+    ck_assert_int_eq(rlw_pairs_policy(&win, &win, 10 * MIN, 1000000, &pol), 0);
+    ck_assert_uint_eq(pol.more[0].threshold, 20000);
+    ck_assert_int_eq(rlw_pairs_policy(&win, NULL, 10 * MIN, 1000000, &pol), -1);
+    /* No pairs anywhere: RateLimitWAFWindow's one window. */
+    bare.count[0] = 7;
+    ck_assert_int_eq(rlw_pairs_policy(&bare, NULL, 90 * SEC, 1000000, &pol), 0);
+    ck_assert_uint_eq(pol.nmore, 0);
+    ck_assert_int_eq(pol.window_ms, 90 * SEC);
+}
+END_TEST
+
 Suite *pairs_suite(void)
 {
     Suite *s = suite_create("pairs");
@@ -246,6 +372,9 @@ Suite *pairs_suite(void)
     tcase_add_test(tc, shm_long_window_ranks_near);
     tcase_add_test(tc, shm_windows_survive_resize);
     tcase_add_test(tc, shm_one_pair_unchanged);
+    tcase_add_test(tc, mc_window_keys);
+    tcase_add_test(tc, mc_keep_longest);
+    tcase_add_test(tc, pairs_parse);
     suite_add_tcase(s, tc);
     return s;
 }
