@@ -33,7 +33,7 @@
 #define RLW_MC_LOG_INTERVAL_MS (60 * 1000)
 #define RLW_MC_JOURNAL_GROUP "journal"
 /* Longest sealed journal entry. */
-#define RLW_MC_SEALED_ENTRY (RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD)
+#define RLW_MC_SEALED_ENTRY (RLW_JOURNAL_PAIR_LEN + RLW_SEAL_OVERHEAD)
 
 #define RLW_MC_ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
 

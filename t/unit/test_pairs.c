@@ -8,6 +8,7 @@
 #include "rlw_mcparse.h"
 #include "rlw_mcrules.h"
 #include "rlw_pairs.h"
+#include "rlw_record.h"
 
 /* 3 in 2 seconds, or 6 in 20 seconds (the shape of t/34_windows.t). */
 static rlw_policy_t two_pairs(void)
@@ -358,6 +359,50 @@ START_TEST(pairs_parse)
 }
 END_TEST
 
+/* Journal entries name the pair that banned (version 4, one byte more);
+ * versions 2 and 3 stay as they were and read as "not known". */
+START_TEST(journal_pair)
+{
+    unsigned char out[RLW_JOURNAL_PAIR_LEN], v2[RLW_JOURNAL_LEN];
+    rlw_journal_t j, back;
+
+    memset(&j, 0, sizeof(j));
+    j.action = RLW_JOURNAL_BAN;
+    ck_assert_int_eq(rlw_addr_parse("192.0.2.7", &j.client), 0);
+    j.ban.start_ms = T0;
+    j.ban.until_ms = T0 + MIN;
+    j.ban.strikes = 1;
+    j.ban.count = 6;
+    j.ban.pair = 2;
+    strcpy(j.node, "waf-01");
+    ck_assert_int_eq(rlw_journal_encode_pair(&j, out), 0);
+    ck_assert_int_eq(out[1], RLW_JOURNAL_PAIR_VERSION);
+    ck_assert_int_eq(out[RLW_JOURNAL_LEN], 2);
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), 0);
+    ck_assert_uint_eq(back.ban.pair, 2);
+    ck_assert_uint_eq(back.ban.count, 6);
+    /* The same entry without its pair: version 2, byte for byte. */
+    ck_assert_int_eq(rlw_journal_encode(&j, v2), 0);
+    ck_assert_int_eq(v2[1], RLW_RECORD_VERSION);
+    ck_assert_int_eq(memcmp(v2 + 2, out + 2, RLW_JOURNAL_LEN - 2), 0);
+    ck_assert_int_eq(rlw_journal_decode(v2, sizeof(v2), &back), 0);
+    ck_assert_uint_eq(back.ban.pair, 0);
+    /* Strict: a pair of 0 or past RLW_PAIRS_MAX, a wrong length. */
+    out[RLW_JOURNAL_LEN] = 0;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+    out[RLW_JOURNAL_LEN] = RLW_PAIRS_MAX + 1;
+    ck_assert_int_eq(rlw_journal_decode(out, sizeof(out), &back), -1);
+    out[RLW_JOURNAL_LEN] = 1;
+    ck_assert_int_eq(rlw_journal_decode(out, RLW_JOURNAL_LEN, &back), -1);
+    v2[1] = RLW_JOURNAL_PAIR_VERSION;
+    ck_assert_int_eq(rlw_journal_decode(v2, sizeof(v2), &back), -1);
+    j.ban.pair = 0;
+    ck_assert_int_eq(rlw_journal_encode_pair(&j, out), -1);
+    j.ban.pair = RLW_PAIRS_MAX + 1;
+    ck_assert_int_eq(rlw_journal_encode_pair(&j, out), -1);
+}
+END_TEST
+
 Suite *pairs_suite(void)
 {
     Suite *s = suite_create("pairs");
@@ -375,6 +420,7 @@ Suite *pairs_suite(void)
     tcase_add_test(tc, mc_window_keys);
     tcase_add_test(tc, mc_keep_longest);
     tcase_add_test(tc, pairs_parse);
+    tcase_add_test(tc, journal_pair);
     suite_add_tcase(s, tc);
     return s;
 }
