@@ -217,6 +217,36 @@ START_TEST(shm_windows_survive_resize)
 }
 END_TEST
 
+/* A new number of pairs (a graceful restart) moves the table: bans and
+ * the first window carry over, the other windows start empty. */
+START_TEST(shm_new_pairs_keep_bans)
+{
+    rlw_policy_t p = two_pairs(), one = two_pairs();
+    rlw_store_t *st;
+    rlw_addr_t banned = client(5), counting = client(6);
+    rlw_attack_t a;
+    int i;
+
+    one.nmore = 0; /* 3 in 2s: the same first window */
+    st = make_pair_store(64, &one);
+    for (i = 0; i < 3; i++)
+        a = attack(st, &banned, RLW_CLASS_NORMAL, &one, T0);
+    ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
+    attack(st, &counting, RLW_CLASS_NORMAL, &one, T0);
+    st = make_pair_store(64, &p);
+    ck_assert_int_eq(st->banned(st, &banned, T0 + SEC, NULL), 1);
+    a = attack(st, &counting, RLW_CLASS_NORMAL, &p, T0 + 100);
+    ck_assert_uint_eq(a.counts[0], 2);
+    ck_assert_uint_eq(a.counts[1], 1);
+    /* And back to one pair. */
+    st = make_pair_store(64, &one);
+    ck_assert_int_eq(st->banned(st, &banned, T0 + SEC, NULL), 1);
+    a = attack(st, &counting, RLW_CLASS_NORMAL, &one, T0 + 200);
+    ck_assert_uint_eq(a.counts[0], 3);
+    ck_assert_int_eq(a.verdict.kind, RLW_VERDICT_BAN);
+}
+END_TEST
+
 /* One pair: an entry is what it was, and a ban names the first pair. */
 START_TEST(shm_one_pair_unchanged)
 {
@@ -417,6 +447,7 @@ Suite *pairs_suite(void)
     tcase_add_test(tc, shm_long_window_ranks_near);
     tcase_add_test(tc, shm_windows_survive_resize);
     tcase_add_test(tc, shm_one_pair_unchanged);
+    tcase_add_test(tc, shm_new_pairs_keep_bans);
     tcase_add_test(tc, mc_window_keys);
     tcase_add_test(tc, mc_keep_longest);
     tcase_add_test(tc, pairs_parse);
