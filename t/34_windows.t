@@ -21,7 +21,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 27;
+plan tests => 28;
 
 my $KEY = 'sk-live-windows-0000000034';
 my $h = RLW::Httpd->new(name => 'windows', directives => <<'CONF');
@@ -64,6 +64,10 @@ my $SPACE = 1.2;
     settle();
     is clean($port, $ip), 200, 'slow: 5 attacks, never 3 in 2s: not banned';
     is log_count($elog, $off, ban_re($ip)), 0, 'slow: no ban line yet';
+    # Near-threshold reports come per pair: 5 of 6 in the long window.
+    is log_count($elog, $off,
+                 qr/RLW00013: near threshold client=\Q$ip\E count=5 of 6 window=20s/),
+        1, 'slow: near threshold of the long pair (5 of 6 in 20s), once';
     sleep $t0 + 5 * $SPACE - time if $t0 + 5 * $SPACE > time;
     is attack($port, $ip), 403, 'slow: the 6th attack';
     my $b = wait_ban($elog, $off, $ip);

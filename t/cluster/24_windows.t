@@ -7,7 +7,9 @@
 # counters ("<prefix>c1.<index>:<pseudonym>") live on the server of the
 # client's ban record (one multi-get reads every window). Exact counts for
 # the long window under parallel attack: 64 concurrent attacks (32 per
-# node) against 1000 in 2s / 65 in 20s ban nobody, the 65th bans once.
+# node) against 1000 in 2s / 65 in 20s ban nobody, the 65th bans once. A
+# network's bare threshold (RateLimitWAFNetwork 24 0 4) counts in every
+# window, scaled: 8 spaced attacks of one /24 ban it naming the 20s pair.
 use strict;
 use warnings;
 
@@ -24,7 +26,8 @@ plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
 
 my $c = RLW::Cluster->new(threshold => '3 2s 6 20s', window => '2s',
-                          ban => '3s')->start;
+                          ban => '3s',
+                          extra => "RateLimitWAFNetwork 24 0 4\n")->start;
 my ($A, $B) = $c->nodes;
 my $SPACE = 1.2;
 
@@ -90,7 +93,7 @@ my $SPACE = 1.2;
 
 # --- fast: the short window still bans on its own -----------------------------
 {
-    my $ip = '198.51.100.25';
+    my $ip = '198.51.101.25';
     my $marks = $c->log_marks;
     attack($A->port, $ip);
     attack($B->port, $ip);
@@ -101,10 +104,32 @@ my $SPACE = 1.2;
     is $b[0] && $b[0]{threshold}, 3, 'fast: ... threshold=3';
 }
 
+# --- a network: its bare threshold scaled to every window ----------------------
+# RateLimitWAFNetwork 24 0 4 under "3 2s 6 20s": 4 in 2s, 8 in 20s. Eight
+# addresses of one /24 attack once each, spaced, alternating nodes.
+{
+    my $marks = $c->log_marks;
+    my $t0 = time;
+    for my $i (0 .. 7) {
+        sleep $t0 + $i * $SPACE - time if $t0 + $i * $SPACE > time;
+        attack(($i % 2 ? $B : $A)->port, "203.0.113." . (10 + $i));
+    }
+    my $re = qr/RLW00053: ban network=203\.0\.113\.0\/24 /;
+    wait_until(sub { $c->log_lines($re, $marks) >= 1 }, 5, 0.05);
+    sleep 0.5;
+    my @l = $c->log_lines($re, $marks);
+    is scalar(@l), 1, 'network: one ban line across both nodes';
+    like $l[0] && $l[0][1], qr/ count=8 window=20s .* threshold=8\b/,
+        'network: the 8th attack in 20s bans it, naming window=20s threshold=8';
+    ok defined $c->wait_everywhere('203.0.113.99', 404, 2),
+        'network: another address of it refused on both nodes';
+}
+
 # --- parallel: the long window is exact across nodes --------------------------
 my $W = 32;
 my $TP = 2 * $W + 1;
 $c->{threshold} = "1000 2s $TP 20s";
+$c->{extra} = '';
 for my $i (0 .. 1) {
     my $h = $c->node($i);
     $h->stop;
@@ -125,7 +150,7 @@ sub burst {
 }
 
 {
-    my $ip = '198.51.100.26';
+    my $ip = '198.51.102.26';
     my $marks = $c->log_marks;
     my @s = burst($ip, 2 * $W);
     is statuses(@s), '403 x' . (2 * $W),
