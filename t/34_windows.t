@@ -21,7 +21,7 @@ use RLW::Httpd;
 
 plan skip_all => 'mod_ratelimit_waf.so is not built'
     unless RLW::Httpd::have_module();
-plan tests => 28;
+plan tests => 29;
 
 my $KEY = 'sk-live-windows-0000000034';
 my $h = RLW::Httpd->new(name => 'windows', directives => <<'CONF');
@@ -96,6 +96,9 @@ my $SPACE = 1.2;
     # the same way ban nobody.
     ok defined wait_until(sub { clean($port, $ip) == 200 }, 6, 0.1),
         'slow: the 2s ban ends';
+    my @end = wait_log($elog, $off, qr/RLW00080: ban ended client=\Q$ip\E /);
+    like $end[-1] // '', qr/ count=6 window=20s /,
+        'slow: its end line (RLW00080) names the window that banned';
     $off = log_size($elog);
     $t0  = time;
     for my $i (1 .. 5) {

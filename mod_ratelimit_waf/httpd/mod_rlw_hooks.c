@@ -48,6 +48,17 @@ rlw_metrics_t *rlw_the_metrics = NULL;
 
 /* The window of the main server (one table for all), for sweeps. */
 static int64_t main_window_ms;
+/* The server-wide windows of RateLimitWAFThreshold pairs (the main
+ * server's policy): an ended ban's line names the window that banned. */
+static rlw_policy_t main_windows;
+
+/* The window of the pair that started ban b (b->pair), else the first. */
+static int64_t window_of(const rlw_ban_state_t *b)
+{
+    if (b->pair >= 1 && b->pair <= rlw_policy_npairs(&main_windows))
+        return rlw_policy_pair(&main_windows, b->pair - 1u).window_ms;
+    return main_window_ms;
+}
 
 /* Routes core log lines to httpd's error log, with the core's file and
  * line: against the request being served when the thread has one (set
@@ -105,7 +116,7 @@ static int report_expiry(void *baton, const rlw_client_info_t *info)
                  "strike=%u until=%s reason=expired%s",
                  rlw_addr_format(&info->client, who, sizeof(who)),
                  info->ban.count,
-                 rlw_duration_format(main_window_ms, win, sizeof(win)),
+                 rlw_duration_format(window_of(&info->ban), win, sizeof(win)),
                  rlw_duration_format(info->ban.until_ms - info->ban.start_ms,
                                      len, sizeof(len)),
                  info->ban.strikes,
@@ -118,7 +129,7 @@ static int report_expiry(void *baton, const rlw_client_info_t *info)
     ev.reason = "expired";
     ev.dry_run = info->client.scope == RLW_SCOPE_DRY_RUN;
     ev.decided_by = info->node;
-    ev.window_ms = main_window_ms;
+    ev.window_ms = window_of(&info->ban);
     rlw_event_emit(&ev);
     if (rlw_the_metrics)
         rlw_metrics_add(rlw_the_metrics, RLW_M_UNBANS, rlw_now_ms(), 1);
@@ -276,6 +287,7 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rlw_the_metrics = NULL;
     rlw_the_setup = NULL;
     main_window_ms = mod->window_ms;
+    main_windows = rlw_server_conf(s)->policy;
     if (!any_enabled(s))
         return OK;
     if ((err = create_metrics(s)) != NULL) {
