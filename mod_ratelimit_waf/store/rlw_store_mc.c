@@ -442,7 +442,12 @@ const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
                                 const rlw_store_mc_conf_t *conf,
                                 const rlw_keys_t *keys, rlw_store_t **out)
 {
-    const char *ukey = "rlw_store_mc";
+    /* The layout in the key, as for the shm table: a module upgraded by a
+     * graceful restart never takes the earlier one's store for its own
+     * (rlw_policy_t, which the store holds, grew with threshold pairs). */
+    const char *ukey = apr_psprintf(pool, "rlw_store_mc:%lu:%lu",
+                                    (unsigned long)sizeof(rlw_mc_store_t),
+                                    (unsigned long)sizeof(rlw_mc_shared_t));
     rlw_mc_store_t *st = NULL;
     apr_shm_t *shm;
     apr_status_t rv;
