@@ -122,6 +122,19 @@ my @bad = (
     [RateLimitWAFThreshold      => 'abc'],
     [RateLimitWAFThreshold      => '1.5'],
     [RateLimitWAFThreshold      => '99999999999999999999'],
+    # (count, window) pairs: a count without its window, a window given
+    # twice, a zero or bad window, a zero count, too many pairs.
+    [RateLimitWAFThreshold      => '5000 10m 20000'],
+    [RateLimitWAFThreshold      => '5000 10m 20000 10m', "window '10m' is given twice"],
+    [RateLimitWAFThreshold      => '5000 10m 20000 600s', "window '600s' is given twice"],
+    [RateLimitWAFThreshold      => '5000 0s 20000 24h', "window '0s'"],
+    [RateLimitWAFThreshold      => '5000 10x 20000 24h', "window '10x'"],
+    [RateLimitWAFThreshold      => '0 10m 20000 24h', "count '0'"],
+    [RateLimitWAFThreshold      => '5000 10m -1 24h', "count '-1'"],
+    [RateLimitWAFThreshold      => '1 1m 2 2m 3 3m 4 4m'],
+    # Pairs give the windows: RateLimitWAFWindow as well is refused.
+    [RateLimitWAFWindow         => '10m', 'the main server\'s RateLimitWAFThreshold gives its windows (1m 1h)',
+     "RateLimitWAFThreshold 5 1m 10 1h\n"],
     [RateLimitWAFWindow         => '10x'],
     [RateLimitWAFWindow         => '-5s'],
     [RateLimitWAFWindow         => '1.5s'],
@@ -166,7 +179,14 @@ my @bad = (
     [RateLimitWAFNetwork        => '0 0 100', '0 0'],
     [RateLimitWAFNetwork        => '24 48', '24 48'],
     [RateLimitWAFNetwork        => 'On', 'On'],
-    [RateLimitWAFNetwork        => '24 48 100 5', '24 48 100 5'],
+    [RateLimitWAFNetwork        => '24 48 100 5m 200', '24 48 100 5m 200'],
+    [RateLimitWAFNetwork        => '24 48 100 5m 200 5m', "window '5m' is given twice"],
+    # Networks and keys count in the server-wide windows.
+    [RateLimitWAFNetwork        => '24 48 100 5m 200 1h', "'5m 1h' are not the server-wide ones (10m)"],
+    [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" 100 1m 200 1d', "'1m 1d' are not the server-wide ones (1m 1h)",
+     "RateLimitWAFThreshold 5 1m 10 1h\n"],
+    [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key}" 100 1m', "'1m' are not the server-wide ones (10m)"],
+    [RateLimitWAFKey            => 'api', "'api' is not NAME"],
     [RateLimitWAFKey            => 'api "%{HTTP:X-Api-Key" 100', '%{HTTP:X-Api-Key'],
     [RateLimitWAFKey            => 'api "%{NO_SUCH_FN:x}" 100', 'NO_SUCH_FN'],
     # No file functions: they would read a file on every request.
@@ -231,6 +251,8 @@ my @bad_vhost = (
     [RateLimitWAFEngine     => 'modsecurity4'],
     [RateLimitWAFRequestBodyVariable => 'sometimes'],
     [RateLimitWAFThreshold  => 'abc'],
+    # The windows are the main server's (here RateLimitWAFWindow's, 10m).
+    [RateLimitWAFThreshold  => '5 10m 10 1h', "'10m 1h' are not the server-wide ones"],
     [RateLimitWAFNetwork    => 'Of'],
     [RateLimitWAFKey        => 'api "%{HTTP:X-Api-Key}" -5', "threshold '-5'"],
     [RateLimitWAFBanStatus  => '302'],
@@ -324,6 +346,21 @@ my $vhost = sub {
             '</Location>'));
     is $rc, 0, 'good configuration: httpd -t passes' or diag $out;
     like $out, qr/Syntax OK/, 'good configuration: Syntax OK';
+}
+
+# Good: (count, window) pairs in the main server, the same windows in a
+# virtual host, bare counts for a network and a key (scaled to every
+# window), pairs for another key.
+{
+    my ($rc, $out) = RLW::Httpd->configtest(modsec => 0,
+        directives => "RateLimitWAF On\nRateLimitWAFThreshold 5000 10m 20000 24h\n"
+            . "RateLimitWAFNetwork 24 48 20000\n"
+            . "RateLimitWAFKey api \"%{HTTP:X-Api-Key}\" 1000 10m 4000 24h\n",
+        vhosts => $vhost->('RateLimitWAF On',
+                           'RateLimitWAFThreshold 100 10m 400 1d',
+                           'RateLimitWAFKey s "%{HTTP:Cookie}" 50'));
+    is $rc, 0, 'pairs: httpd -t passes' or diag $out;
+    like $out, qr/Syntax OK/, 'pairs: Syntax OK';
 }
 
 for my $c (@bad) {

@@ -202,14 +202,19 @@ static const char *directive(conf_reader_t *r, const char *where, char **w,
         else
             o->event_log = relative(r, w[1]);
     } else if (!strcasecmp(w[0], "RateLimitWAFThreshold")) {
-        /* Virtual hosts may set their own; events name the main one. */
-        if (!r->vhost && n == 2)
+        /* Virtual hosts may set their own; events name the main one.
+         * With (count, window) pairs the first pair's window is the
+         * window the counts are read in (the module refuses
+         * RateLimitWAFWindow beside them). */
+        if (!r->vhost && n >= 2)
             o->threshold = w[1];
+        if (!r->vhost && n >= 3)
+            o->window = w[2];
     } else if (!strcasecmp(w[0], "RateLimitWAFKey")) {
         /* Numbered in order of first appearance, as the module does. */
         int i;
 
-        if (n != 4)
+        if (n < 4)
             return NULL; /* httpd -t says what is wrong */
         if (!o->key_names)
             o->key_names = apr_array_make(r->p, 8, sizeof(const char *));

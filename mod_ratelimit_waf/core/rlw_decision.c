@@ -46,9 +46,10 @@ static int64_t sat_end(int64_t now_ms, int64_t len)
 static rlw_verdict_t start_ban(rlw_ban_state_t *b, int64_t now_ms, int64_t len,
                                uint32_t count, uint32_t strike)
 {
-    rlw_verdict_t v = {RLW_VERDICT_BAN, len, strike};
+    rlw_verdict_t v = {RLW_VERDICT_BAN, len, strike, 0};
 
     b->start_ms = now_ms;
+    b->pair = 1;
     b->until_ms = sat_end(now_ms, len);
     b->count = count;
     return v;
@@ -58,7 +59,7 @@ rlw_verdict_t rlw_decide(const rlw_policy_t *p, rlw_class_t cls,
                          rlw_ban_state_t *b, uint32_t prev_count,
                          uint32_t count, int64_t now_ms)
 {
-    rlw_verdict_t v = {RLW_VERDICT_NONE, 0, 0};
+    rlw_verdict_t v = {RLW_VERDICT_NONE, 0, 0, 0};
     /* A threshold of 0 would ban on a count of zero; read it as 1. */
     uint32_t threshold = p->threshold ? p->threshold : 1;
     uint32_t strikes;
@@ -114,4 +115,89 @@ int rlw_near_reached(const rlw_policy_t *p, rlw_class_t cls,
 
     return v->kind == RLW_VERDICT_NONE && cls != RLW_CLASS_EXEMPT && near > 0 &&
            count == near;
+}
+
+unsigned rlw_policy_npairs(const rlw_policy_t *p)
+{
+    return 1 + (p->nmore < RLW_PAIRS_MAX - 1 ? p->nmore : RLW_PAIRS_MAX - 1);
+}
+
+rlw_limit_t rlw_policy_pair(const rlw_policy_t *p, unsigned i)
+{
+    rlw_limit_t l = {p->threshold, p->window_ms};
+
+    if (i > 0 && i < rlw_policy_npairs(p))
+        l = p->more[i - 1];
+    return l;
+}
+
+int64_t rlw_policy_longest_window(const rlw_policy_t *p)
+{
+    int64_t w = p->window_ms;
+    unsigned i;
+
+    for (i = 1; i < rlw_policy_npairs(p); i++)
+        if (p->more[i - 1].window_ms > w)
+            w = p->more[i - 1].window_ms;
+    return w;
+}
+
+/* A threshold of 0 would ban on a count of zero; read it as 1. */
+static uint32_t pair_threshold(const rlw_policy_t *p, unsigned i)
+{
+    uint32_t t = rlw_policy_pair(p, i).threshold;
+
+    return t ? t : 1;
+}
+
+int rlw_policy_reached(const rlw_policy_t *p, const uint32_t *count)
+{
+    unsigned i;
+
+    for (i = 0; i < rlw_policy_npairs(p); i++)
+        if (count[i] >= pair_threshold(p, i))
+            return 1;
+    return 0;
+}
+
+rlw_verdict_t rlw_decide_pairs(const rlw_policy_t *p, rlw_class_t cls,
+                               rlw_ban_state_t *b, const uint32_t *prev,
+                               const uint32_t *count, int64_t now_ms)
+{
+    rlw_policy_t one = *p;
+    rlw_verdict_t v;
+    unsigned i, pick = 0;
+
+    for (i = 0; i < rlw_policy_npairs(p); i++) {
+        uint32_t t = pair_threshold(p, i);
+
+        if (count[i] >= t && (cls != RLW_CLASS_EXEMPT || prev[i] < t)) {
+            pick = i;
+            break;
+        }
+    }
+    one.threshold = rlw_policy_pair(p, pick).threshold;
+    one.window_ms = rlw_policy_pair(p, pick).window_ms;
+    one.nmore = 0;
+    v = rlw_decide(&one, cls, b, prev[pick], count[pick], now_ms);
+    if (v.kind == RLW_VERDICT_BAN || v.kind == RLW_VERDICT_EXEMPT_CROSSED)
+        v.pair = pick;
+    if (v.kind == RLW_VERDICT_BAN)
+        b->pair = (uint8_t)(pick + 1);
+    return v;
+}
+
+int rlw_near_pair(const rlw_policy_t *p, rlw_class_t cls,
+                  const rlw_verdict_t *v, const uint32_t *count)
+{
+    unsigned i;
+
+    for (i = 0; i < rlw_policy_npairs(p); i++) {
+        rlw_policy_t one = *p;
+
+        one.threshold = rlw_policy_pair(p, i).threshold;
+        if (rlw_near_reached(&one, cls, v, count[i]))
+            return (int)i;
+    }
+    return -1;
 }

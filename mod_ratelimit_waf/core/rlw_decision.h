@@ -17,6 +17,17 @@ typedef enum rlw_class {
     RLW_CLASS_EXEMPT /* never banned; crossing the threshold is reported */
 } rlw_class_t;
 
+/* (count, window) pairs per threshold (RateLimitWAFThreshold COUNT
+ * WINDOW COUNT WINDOW ...): the first is the policy's threshold and
+ * window_ms, the others its more[]. */
+#define RLW_PAIRS_MAX 3
+
+/* One (count, window) pair. */
+typedef struct rlw_limit {
+    uint32_t threshold; /* attacks in the window that trigger a ban */
+    int64_t window_ms;  /* sliding window length */
+} rlw_limit_t;
+
 typedef struct rlw_policy {
     uint32_t threshold;      /* attacks in the window that trigger a ban */
     int64_t window_ms;       /* sliding window length */
@@ -25,6 +36,10 @@ typedef struct rlw_policy {
     int64_t allow_ban_ms;    /* ban for RLW_CLASS_ALLOW */
     int64_t strike_decay_ms; /* quiet time after a ban ends that clears the
                               * strikes */
+    unsigned nmore;          /* pairs beyond the first, 0 to
+                              * RLW_PAIRS_MAX - 1: each window is counted
+                              * apart, and any one reaching its count bans */
+    rlw_limit_t more[RLW_PAIRS_MAX - 1];
 } rlw_policy_t;
 
 /* The part of a client's record that outlives its window. */
@@ -33,6 +48,9 @@ typedef struct rlw_ban_state {
     int64_t until_ms; /* end of the current or last ban, 0 = never */
     uint32_t strikes; /* bans counted for escalation (not for ALLOW) */
     uint32_t count;   /* attacks in the window when the last ban began */
+    uint8_t pair;     /* the pair whose window banned, plus one (1 = the
+                       * first); 0 = not known (an operator's ban, one
+                       * learnt from a record or the journal) */
 } rlw_ban_state_t;
 
 typedef enum rlw_verdict_kind {
@@ -48,7 +66,23 @@ typedef struct rlw_verdict {
     rlw_verdict_kind_t kind;
     int64_t ban_ms;  /* length of the new ban (RLW_VERDICT_BAN) */
     uint32_t strike; /* strike number of the new ban, 1 = first */
+    unsigned pair;   /* the pair (0 = the first) whose count banned or
+                      * crossed (RLW_VERDICT_BAN, _EXEMPT_CROSSED) */
 } rlw_verdict_t;
+
+/* The number of pairs of p: 1 + nmore (capped at RLW_PAIRS_MAX). */
+unsigned rlw_policy_npairs(const rlw_policy_t *p);
+
+/* Pair i of p (0 = threshold, window_ms); an i past the pairs reads as
+ * the first. */
+rlw_limit_t rlw_policy_pair(const rlw_policy_t *p, unsigned i);
+
+/* The longest window of p's pairs (how long counters must be kept). */
+int64_t rlw_policy_longest_window(const rlw_policy_t *p);
+
+/* 1 when count[i] reaches pair i's threshold for some pair of p (a
+ * threshold of 0 read as 1): rlw_decide_pairs() may ban. */
+int rlw_policy_reached(const rlw_policy_t *p, const uint32_t *count);
 
 /* 1 when b holds a ban running at now_ms. */
 int rlw_ban_active(const rlw_ban_state_t *b, int64_t now_ms);
@@ -74,6 +108,19 @@ rlw_verdict_t rlw_decide(const rlw_policy_t *p, rlw_class_t cls,
                          rlw_ban_state_t *b, uint32_t prev_count,
                          uint32_t count, int64_t now_ms);
 
+/* rlw_decide() over every pair of p: prev[i] and count[i] are pair i's
+ * window counts before and after the attack (one per pair, as
+ * rlw_policy_npairs() says). The pair that decides is the first, in the
+ * configured order, whose count reaches its threshold (for EXEMPT: the
+ * first that crosses it, prev < threshold <= count); with none, the
+ * first pair. rlw_decide() then runs with that pair's threshold and
+ * counts; the verdict names the pair, and a ban records it in b->pair
+ * (plus one). With one pair this is rlw_decide() (b->pair = 1 on a
+ * ban). */
+rlw_verdict_t rlw_decide_pairs(const rlw_policy_t *p, rlw_class_t cls,
+                               rlw_ban_state_t *b, const uint32_t *prev,
+                               const uint32_t *count, int64_t now_ms);
+
 /* The count at which a client is reported near the threshold: the first
  * count at or past 80% of it, threshold - threshold / 5. 0 (no mark) for
  * thresholds under 5, where that count is the threshold itself: such a
@@ -87,5 +134,11 @@ uint32_t rlw_near_threshold(const rlw_policy_t *p);
  * one, so one attack per window and client reaches it. */
 int rlw_near_reached(const rlw_policy_t *p, rlw_class_t cls,
                      const rlw_verdict_t *v, uint32_t count);
+
+/* rlw_near_reached() for every pair: the first pair i whose count[i] is
+ * exactly its near mark (pair i's threshold - threshold / 5), or -1. Each
+ * pair is reported near once per its window (docs/directives.md). */
+int rlw_near_pair(const rlw_policy_t *p, rlw_class_t cls,
+                  const rlw_verdict_t *v, const uint32_t *count);
 
 #endif

@@ -88,6 +88,7 @@ static void get_state(const unsigned char *p, rlw_ban_state_t *b)
     b->until_ms = get_i64(p + 8);
     b->strikes = get_u32(p + 16);
     b->count = get_u32(p + 20);
+    b->pair = 0; /* not on the wire: the deciding node logs it */
 }
 
 /* A subject as the module makes it (rlw_subject_valid()), whose kind
@@ -99,6 +100,8 @@ static int subject_valid(const rlw_addr_t *a, unsigned version)
 {
     if (!rlw_subject_valid(a))
         return 0;
+    if (version == RLW_JOURNAL_PAIR_VERSION)
+        return 1; /* any kind */
     return version == RLW_JOURNAL_SUBJECT_VERSION ? a->kind != RLW_KIND_CLIENT
                                                   : a->kind == RLW_KIND_CLIENT;
 }
@@ -138,10 +141,13 @@ int rlw_ban_record_decode(const unsigned char *in, size_t len,
     if (in == NULL || b == NULL || len != RLW_BAN_RECORD_LEN ||
         in[0] != KIND_BAN || in[1] != RLW_RECORD_VERSION)
         return -1;
+    /* Zeroed whole, padding included: callers compare states with
+     * memcmp(). */
+    memset(&tmp, 0, sizeof(tmp));
     get_state(in + BAN_OFF_STATE, &tmp);
     if (!state_valid(&tmp))
         return -1;
-    *b = tmp;
+    memcpy(b, &tmp, sizeof(tmp));
     return 0;
 }
 
@@ -172,15 +178,36 @@ int rlw_journal_encode(const rlw_journal_t *j,
     return 0;
 }
 
+int rlw_journal_encode_pair(const rlw_journal_t *j,
+                            unsigned char out[RLW_JOURNAL_PAIR_LEN])
+{
+    unsigned char tmp[RLW_JOURNAL_LEN];
+
+    if (j == NULL || out == NULL || j->ban.pair < 1 ||
+        j->ban.pair > RLW_PAIRS_MAX || rlw_journal_encode(j, tmp) != 0)
+        return -1;
+    memcpy(out, tmp, RLW_JOURNAL_LEN);
+    out[1] = RLW_JOURNAL_PAIR_VERSION;
+    out[RLW_JOURNAL_LEN] = j->ban.pair;
+    return 0;
+}
+
 int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j)
 {
     const unsigned char *node;
     rlw_journal_t tmp;
     size_t n, i;
 
-    if (in == NULL || j == NULL || len != RLW_JOURNAL_LEN ||
-        in[0] != KIND_JOURNAL ||
-        (in[1] != RLW_RECORD_VERSION && in[1] != RLW_JOURNAL_SUBJECT_VERSION))
+    if (in == NULL || j == NULL || len < RLW_JOURNAL_LEN ||
+        in[0] != KIND_JOURNAL)
+        return -1;
+    /* Versions 2 and 3: 111 bytes; 4: one more, the pair (1 to
+     * RLW_PAIRS_MAX). */
+    if (in[1] == RLW_JOURNAL_PAIR_VERSION
+            ? len != RLW_JOURNAL_PAIR_LEN || in[RLW_JOURNAL_LEN] < 1 ||
+                  in[RLW_JOURNAL_LEN] > RLW_PAIRS_MAX
+            : len != RLW_JOURNAL_LEN || (in[1] != RLW_RECORD_VERSION &&
+                                         in[1] != RLW_JOURNAL_SUBJECT_VERSION))
         return -1;
     memset(&tmp, 0, sizeof(tmp));
     tmp.action = in[J_OFF_ACTION];
@@ -196,6 +223,8 @@ int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j)
     get_state(in + J_OFF_STATE, &tmp.ban);
     if (!state_valid(&tmp.ban))
         return -1;
+    if (in[1] == RLW_JOURNAL_PAIR_VERSION)
+        tmp.ban.pair = in[RLW_JOURNAL_LEN];
     node = in + J_OFF_NODE;
     memcpy(tmp.node, node, RLW_NODE_LEN);
     n = node_len(tmp.node);

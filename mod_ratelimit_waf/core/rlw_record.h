@@ -34,6 +34,13 @@
  * what it was, so nodes of either version read each other's client
  * entries; a node that predates kinds refuses a version 3 entry (a bad
  * record to it) rather than take a network for a client.
+ *
+ * Version 4 journal entries (RLW_JOURNAL_PAIR_LEN = 112 bytes) are version
+ * 2 or 3's layout, any kind, and one byte more at 111: the (count, window)
+ * pair of RateLimitWAFThreshold whose count started the ban, plus one
+ * (1 to RLW_PAIRS_MAX), so that every node shows it. Only a node
+ * configured with pairs writes them (and only nodes that read pairs can
+ * share its configuration); the others write versions 2 and 3 as before.
  */
 #ifndef RLW_RECORD_H
 #define RLW_RECORD_H
@@ -50,6 +57,9 @@
 #define RLW_JOURNAL_SUBJECT_VERSION 3
 #define RLW_BAN_RECORD_LEN 26
 #define RLW_JOURNAL_LEN 111
+/* Journal entries that name the pair that banned. */
+#define RLW_JOURNAL_PAIR_VERSION 4
+#define RLW_JOURNAL_PAIR_LEN 112
 
 /* Size of a journal node name, NUL included (rlw_defaults.h). */
 #define RLW_NODE_LEN RLW_NODE_NAME_LEN
@@ -92,7 +102,15 @@ int rlw_ban_record_decode(const unsigned char *in, size_t len,
 int rlw_journal_encode(const rlw_journal_t *j,
                        unsigned char out[RLW_JOURNAL_LEN]);
 
-/* Reads a journal entry of exactly RLW_JOURNAL_LEN bytes into *j (zeroed
+/* Writes j as a version 4 entry, with j->ban.pair (1 to RLW_PAIRS_MAX),
+ * to out[RLW_JOURNAL_PAIR_LEN]. Returns 0, or -1 (nothing written) when j
+ * is not valid or its pair is 0 or over RLW_PAIRS_MAX. (rlw_journal_encode()
+ * leaves the pair out.) */
+int rlw_journal_encode_pair(const rlw_journal_t *j,
+                            unsigned char out[RLW_JOURNAL_PAIR_LEN]);
+
+/* Reads a journal entry of exactly RLW_JOURNAL_LEN bytes (versions 2, 3:
+ * ban.pair 0) or RLW_JOURNAL_PAIR_LEN (version 4) into *j (zeroed
  * first, so client and node compare with memcmp()). Returns 0, or -1 with
  * *j untouched. */
 int rlw_journal_decode(const unsigned char *in, size_t len, rlw_journal_t *j);

@@ -276,10 +276,27 @@ const char *rlw_status_key_name(const rlw_status_t *s, const rlw_addr_t *a)
     return APR_ARRAY_IDX(s->key_names, a->prefix, const char *);
 }
 
+int rlw_status_ban_pair(const rlw_status_t *s, const rlw_client_info_t *info,
+                        rlw_limit_t *l)
+{
+    const rlw_policy_t *p = info->client.kind == RLW_KIND_NET
+                                ? &s->policy.net_limits
+                                : &s->policy.limits;
+    unsigned pair = info->ban.pair;
+
+    if (pair < 1 || pair > rlw_policy_npairs(p) || p->window_ms <= 0)
+        return 0;
+    *l = rlw_policy_pair(p, pair - 1);
+    if (info->client.kind == RLW_KIND_KEY)
+        l->threshold = 0;
+    return 1;
+}
+
 static void json_client(out_t *o, const rlw_status_t *s,
                         const rlw_client_info_t *c, int as_ban)
 {
     apr_pool_t *p = o->p;
+    rlw_limit_t l;
     int i;
 
     putf(o, "{\"client\":\"%s\",\"count\":%u,",
@@ -306,7 +323,14 @@ static void json_client(out_t *o, const rlw_status_t *s,
              rlw_status_iso(p, c->ban.until_ms), c->ban.start_ms,
              c->ban.until_ms, (c->ban.until_ms - s->now_ms + 999) / 1000,
              c->ban.strikes, c->ban.count, rlw_status_json_text(p, c->node));
-    else
+    /* The (count, window) pair that banned, when known. */
+    if (as_ban && rlw_status_ban_pair(s, c, &l)) {
+        putf(o, "\"pair\":%u,\"window_s\":%" APR_INT64_T_FMT ",",
+             (unsigned)c->ban.pair, l.window_ms / 1000);
+        if (l.threshold)
+            putf(o, "\"threshold\":%u,", l.threshold);
+    }
+    if (!as_ban)
         putf(o, "\"banned\":%s,\"last\":\"%s\",",
              rlw_ban_active(&c->ban, s->now_ms) ? "true" : "false",
              c->last_ms ? rlw_status_iso(p, c->last_ms) : "");

@@ -55,6 +55,10 @@ typedef struct rlw_status_policy {
     int64_t ban_ms;     /* first ban */
     int64_t ban_max_ms; /* longest ban */
     int attack_score;   /* RateLimitWAFAttackScore */
+    /* The (count, window) pairs of RateLimitWAFThreshold (limits) and
+     * RateLimitWAFNetwork (net_limits): a ban names the pair that banned
+     * (ban.pair) by its window and count. All zero: not shown. */
+    rlw_policy_t limits, net_limits;
 } rlw_status_policy_t;
 
 /* What a snapshot is taken of. */
@@ -127,6 +131,13 @@ const char *rlw_status_threat_word(rlw_threat_t t);
 /* The store's servers, split out of health.servers ("a:1, b:2"): an
  * array of const char *, empty when servers is NULL. */
 apr_array_header_t *rlw_status_servers(apr_pool_t *p, const char *servers);
+
+/* The pair whose window banned info's subject (ban.pair, rlw_decision.h)
+ * under the policy of s: 1 and *l its window and count (count 0 for a
+ * request key, whose counts are per key NAME), or 0 when not known (an
+ * operator's ban, one learnt from another node). */
+int rlw_status_ban_pair(const rlw_status_t *s, const rlw_client_info_t *info,
+                        rlw_limit_t *l);
 
 /* The status as one JSON object and a newline. admin: posting is allowed
  * here; then ban_token and unban_token (the forms' tokens for the asking

@@ -13,6 +13,7 @@
 
 #include "rlw_addr.h"
 #include "rlw_decision.h"
+#include "rlw_pairs.h"
 #include "rlw_store.h"
 #include "rlw_crypto.h"
 #include "rlw_event.h"
@@ -36,7 +37,13 @@ typedef enum rlw_ban_action {
  * start RLW_UNSET (or NULL); rlw_resolve_config() fills in the defaults of
  * rlw_defaults.h. Durations in ms. */
 typedef struct rlw_module_conf {
-    apr_int64_t window_ms;     /* RateLimitWAFWindow */
+    apr_int64_t window_ms; /* RateLimitWAFWindow, or the first window of
+                            * the main server's RateLimitWAFThreshold
+                            * pairs */
+    /* The server-wide windows: the main server's RateLimitWAFThreshold
+     * pairs when they give windows, else NULL (one window, window_ms);
+     * set by rlw_resolve_config(). */
+    const rlw_pairs_t *windows;
     int v6_prefix;             /* RateLimitWAFIPv6Prefix */
     const char *store_name;    /* RateLimitWAFStore NAME (the registry's) */
     const char *store_config;  /* RateLimitWAFStore NAME "CONFIG", or NULL */
@@ -67,6 +74,7 @@ typedef struct rlw_key_conf {
     const char *header;    /* when expr is just %{HTTP:NAME} or
                             * %{req:NAME}: NAME, read directly */
     apr_int64_t threshold; /* attacks carrying one value that ban it */
+    rlw_pairs_t pairs;     /* THRESHOLD as written (count[0] = threshold) */
     unsigned idx;          /* the NAME's index: a key subject's prefix, in
                             * order of first appearance in the configuration
                             * (rlwafctl -f reads the same order) */
@@ -79,7 +87,8 @@ typedef struct rlw_key_conf {
  * defaults. Durations in ms. */
 typedef struct rlw_srv_conf {
     int enabled;                 /* RateLimitWAF On|Off */
-    apr_int64_t threshold;       /* RateLimitWAFThreshold */
+    apr_int64_t threshold;       /* RateLimitWAFThreshold (the first count) */
+    rlw_pairs_t *thr_pairs;      /* ... as written, NULL while unset */
     apr_int64_t ban_ms;          /* RateLimitWAFBanTime */
     apr_int64_t ban_max_ms;      /* RateLimitWAFBanMax */
     apr_int64_t allow_ban_ms;    /* RateLimitWAFAllowBanTime */
@@ -100,6 +109,7 @@ typedef struct rlw_srv_conf {
      * 0 (Off, the default) counts no network; a prefix of 0 counts no
      * network of that family. */
     apr_int64_t net_threshold;
+    rlw_pairs_t net_pairs; /* THRESHOLD as written (count[0] = net_threshold) */
     int net_v4, net_v6;
     /* RateLimitWAFRequestBodyVariable: "urlencoded" (NULL: unset, the
      * default) or "always" */
@@ -211,5 +221,13 @@ void rlw_register_hooks(apr_pool_t *p);
 
 /* Status page and server-status (mod_rlw_status.c). */
 void rlw_status_register_hooks(apr_pool_t *p);
+
+/* Which pair of p an attack's report names (mod_rlw_hooks.c): the pair
+ * that banned or crossed (verdict.pair), else the first pair whose count
+ * is at its near mark (rlw_near_pair()), else the first; *l that pair,
+ * *count its count. Returns 1 for a ban, a crossing or a near mark to
+ * report, else 0. */
+int rlw_reported_pair(const rlw_policy_t *p, rlw_class_t cls,
+                      const rlw_attack_t *a, rlw_limit_t *l, uint32_t *count);
 
 #endif

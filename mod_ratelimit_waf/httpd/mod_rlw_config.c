@@ -131,6 +131,9 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
 
     c->enabled = MERGE(enabled);
     c->threshold = MERGE(threshold);
+    /* The pairs go with their first count. */
+    c->thr_pairs =
+        add->threshold != RLW_UNSET ? add->thr_pairs : base->thr_pairs;
     c->ban_ms = MERGE(ban_ms);
     c->ban_max_ms = MERGE(ban_max_ms);
     c->allow_ban_ms = MERGE(allow_ban_ms);
@@ -142,10 +145,12 @@ void *rlw_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     /* The three values of RateLimitWAFNetwork go together. */
     if (add->net_threshold != RLW_UNSET) {
         c->net_threshold = add->net_threshold;
+        c->net_pairs = add->net_pairs;
         c->net_v4 = add->net_v4;
         c->net_v6 = add->net_v6;
     } else {
         c->net_threshold = base->net_threshold;
+        c->net_pairs = base->net_pairs;
         c->net_v4 = base->net_v4;
         c->net_v6 = base->net_v6;
     }
@@ -385,6 +390,57 @@ static const char *add_network(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* The words argv[0 .. argc-1] as written, space-separated. */
+static const char *join_words(apr_pool_t *p, int argc, char *const argv[])
+{
+    const char *all = "";
+    int i;
+
+    for (i = 0; i < argc; i++)
+        all = apr_pstrcat(p, all, i ? " " : "", argv[i], NULL);
+    return all;
+}
+
+/* A THRESHOLD of argc words (rlw_pairs_parse()) into *out; NULL, or the
+ * error naming the directive (what: "", or " NAME" of a key), the words
+ * and what is wrong with them. */
+static const char *parse_threshold(cmd_parms *cmd, const char *what, int argc,
+                                   char *const argv[], rlw_pairs_t *out)
+{
+    char why[256];
+
+    if (rlw_pairs_parse(argc, (const char *const *)argv,
+                        (uint32_t)RLW_MAX_THRESHOLD, out, why, sizeof(why)))
+        return apr_psprintf(cmd->pool, "%s%s: threshold '%s': %s",
+                            cmd->cmd->name, what,
+                            join_words(cmd->pool, argc, argv), why);
+    return NULL;
+}
+
+/* RateLimitWAFThreshold COUNT, or COUNT WINDOW [COUNT WINDOW ...] (up to
+ * RLW_PAIRS_MAX pairs, rlw_pairs.h). The entry's field is threshold, the
+ * first count; thr_pairs goes with it. */
+static const char *set_threshold(cmd_parms *cmd, void *dconf, int argc,
+                                 char *const argv[])
+{
+    const char *err;
+    apr_int64_t *field = field_of(cmd, dconf, argc > 0 ? argv[0] : "", &err);
+    rlw_srv_conf_t *c = rlw_server_conf(cmd->server);
+    rlw_pairs_t pairs;
+
+    if (!field)
+        return err;
+    if (argc == 1) {
+        c->thr_pairs = NULL; /* a bare COUNT, as before pairs */
+        return set_count(cmd, dconf, argv[0]);
+    }
+    if ((err = parse_threshold(cmd, "", argc, argv, &pairs)))
+        return err;
+    c->thr_pairs = apr_pmemdup(cmd->pool, &pairs, sizeof(pairs));
+    *field = pairs.count[0];
+    return NULL;
+}
+
 /* RateLimitWAFNetwork IPV4-PREFIX IPV6-PREFIX THRESHOLD, or Off. The
  * entry's field is net_threshold; the prefixes go with it. A prefix of 0
  * leaves that family's networks uncounted (not both). */
@@ -403,17 +459,12 @@ static const char *set_network(cmd_parms *cmd, void *dconf, int argc,
         c->net_v4 = c->net_v6 = 0;
         return NULL;
     }
-    if (argc != 3) {
-        const char *all = "";
-        int i;
-
-        for (i = 0; i < argc; i++)
-            all = apr_pstrcat(cmd->pool, all, i ? " " : "", argv[i], NULL);
+    if (argc < 3 || (argc > 3 && argc % 2))
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not Off nor IPV4-PREFIX IPV6-PREFIX "
-                            "THRESHOLD (e.g. 24 48 20000)",
-                            cmd->cmd->name, all);
-    }
+                            "THRESHOLD (e.g. 24 48 20000, or 24 48 20000 10m "
+                            "80000 24h)",
+                            cmd->cmd->name, join_words(cmd->pool, argc, argv));
     /* A /32 network would be its one client, counted twice. */
     if (parse_int(argv[0], 0, 31, &v4))
         return apr_psprintf(cmd->pool,
@@ -429,13 +480,15 @@ static const char *set_network(cmd_parms *cmd, void *dconf, int argc,
         return apr_psprintf(cmd->pool,
                             "%s: prefixes '%s %s' count no network (use Off)",
                             cmd->cmd->name, argv[0], argv[1]);
-    if (parse_int(argv[2], 1, RLW_MAX_THRESHOLD, &t))
+    if (argc == 3 && parse_int(argv[2], 1, RLW_MAX_THRESHOLD, &t))
         return apr_psprintf(cmd->pool,
                             "%s: threshold '%s' is not a whole number of "
                             "attacks between 1 and %" APR_INT64_T_FMT,
                             cmd->cmd->name, argv[2],
                             (apr_int64_t)RLW_MAX_THRESHOLD);
-    *field = t;
+    if ((err = parse_threshold(cmd, "", argc - 2, argv + 2, &c->net_pairs)))
+        return err;
+    *field = c->net_pairs.count[0];
     c->net_v4 = (int)v4;
     c->net_v6 = (int)v6;
     return NULL;
@@ -664,30 +717,44 @@ static const char *plain_header(apr_pool_t *p, const char *expr)
     return apr_pstrmemdup(p, n, (apr_size_t)(end - n));
 }
 
-/* RateLimitWAFKey NAME "AP_EXPR" THRESHOLD (repeatable). */
-static const char *set_key(cmd_parms *cmd, void *dconf, const char *name,
-                           const char *expr, const char *thr)
+/* RateLimitWAFKey NAME "AP_EXPR" THRESHOLD (repeatable); THRESHOLD may be
+ * pairs, COUNT WINDOW [COUNT WINDOW ...]. */
+static const char *set_key(cmd_parms *cmd, void *dconf, int argc,
+                           char *const argv[])
 {
     const char *err;
     rlw_srv_conf_t *c = rlw_server_conf(cmd->server);
     apr_array_header_t *names;
     rlw_key_conf_t *k;
     apr_int64_t t;
+    rlw_pairs_t pairs;
+    const char *name = argc > 0 ? argv[0] : "", *expr, *thr;
     int i;
 
     if (!field_of(cmd, dconf, name, &err))
         return err;
+    if (argc < 3)
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not NAME \"AP_EXPR\" THRESHOLD "
+                            "(e.g. api \"%%{HTTP:X-Api-Key}\" 1000)",
+                            cmd->cmd->name, join_words(cmd->pool, argc, argv));
+    expr = argv[1];
+    thr = argv[2];
     if (!key_name_ok(name))
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a key name (1 to 32 letters, "
                             "digits, '_', '-' or '.')",
                             cmd->cmd->name, name);
-    if (parse_int(thr, 1, RLW_MAX_THRESHOLD, &t))
+    if (argc == 3 && parse_int(thr, 1, RLW_MAX_THRESHOLD, &t))
         return apr_psprintf(cmd->pool,
                             "%s %s: threshold '%s' is not a whole number of "
                             "attacks between 1 and %" APR_INT64_T_FMT,
                             cmd->cmd->name, name, thr,
                             (apr_int64_t)RLW_MAX_THRESHOLD);
+    if ((err = parse_threshold(cmd, apr_pstrcat(cmd->pool, " ", name, NULL),
+                               argc - 2, argv + 2, &pairs)))
+        return err;
+    t = pairs.count[0];
     if (!c->keys)
         c->keys = apr_array_make(cmd->pool, 2, sizeof(rlw_key_conf_t));
     for (i = 0; i < c->keys->nelts; i++)
@@ -705,6 +772,7 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *name,
     k->name = apr_pstrdup(cmd->pool, name);
     k->expr_text = apr_pstrdup(cmd->pool, expr);
     k->threshold = t;
+    k->pairs = pairs;
     /* A string; never a Vary header for the headers it reads (the
      * module's bookkeeping is no content negotiation); no file functions,
      * which would read a file on every request. */
@@ -752,15 +820,16 @@ const command_rec rlw_cmds[] = {
             "event lines each process holds for a slow event log",
             IN_MAIN(event_queue), .min = RLW_MIN_EVENT_QUEUE,
             .max = RLW_MAX_EVENT_QUEUE, .what = "a number of event lines"),
-    RLW_CMD(TAKE1, "RateLimitWAFThreshold", set_count,
-            "attacks in the window that trigger a ban", IN_SERVER(threshold),
-            .min = 1, .max = RLW_MAX_THRESHOLD,
+    RLW_CMD(TAKE_ARGV, "RateLimitWAFThreshold", set_threshold,
+            "attacks in the window that trigger a ban, or COUNT WINDOW pairs "
+            "(e.g. 5000 10m 20000 24h)",
+            IN_SERVER(threshold), .min = 1, .max = RLW_MAX_THRESHOLD,
             .what = "a whole number of attacks"),
     RLW_CMD(TAKE_ARGV, "RateLimitWAFNetwork", set_network,
             "IPV4-PREFIX IPV6-PREFIX THRESHOLD: attacks of every client of "
             "a network that ban the network, or Off",
             IN_SERVER(net_threshold)),
-    RLW_CMD(TAKE3, "RateLimitWAFKey", set_key,
+    RLW_CMD(TAKE_ARGV, "RateLimitWAFKey", set_key,
             "NAME \"AP_EXPR\" THRESHOLD: attacks carrying one value of a "
             "request expression that ban that value (repeatable)",
             IN_SERVER(keys)),
@@ -896,13 +965,71 @@ static const char *resolve_module_conf(apr_pool_t *p, rlw_module_conf_t *mod)
     return NULL;
 }
 
+/* The server-wide windows: the main server's RateLimitWAFThreshold pairs
+ * when they give windows (then RateLimitWAFWindow is refused: one of the
+ * two says what the window is), else RateLimitWAFWindow. Before the
+ * defaults: an unset RateLimitWAFWindow is told apart from a set one. */
+static const char *resolve_windows(apr_pool_t *p, server_rec *main_server)
+{
+    rlw_module_conf_t *mod = rlw_module_conf(main_server);
+    const rlw_pairs_t *w = rlw_server_conf(main_server)->thr_pairs;
+    char a[64], b[32];
+
+    mod->windows = NULL;
+    if (!w || !w->window_ms[0])
+        return NULL;
+    if (mod->window_ms != RLW_UNSET)
+        return apr_psprintf(
+            p,
+            "RateLimitWAFWindow %s: the main server's RateLimitWAFThreshold "
+            "gives its windows (%s); remove RateLimitWAFWindow",
+            rlw_duration_format(mod->window_ms, b, sizeof(b)),
+            rlw_pairs_windows(w, a, sizeof(a)));
+    mod->window_ms = w->window_ms[0];
+    mod->windows = w;
+    return NULL;
+}
+
+/* Makes p's pairs from what a server wrote (pairs, or a bare count) for
+ * the server-wide windows; NULL or the error naming directive. */
+static const char *resolve_pairs(apr_pool_t *p, const rlw_module_conf_t *mod,
+                                 server_rec *s, const char *directive,
+                                 const rlw_pairs_t *pairs, apr_int64_t count,
+                                 rlw_policy_t *pol)
+{
+    rlw_pairs_t bare;
+    char a[64], b[64];
+
+    if (!pairs) {
+        memset(&bare, 0, sizeof(bare));
+        bare.n = 1;
+        bare.count[0] = (uint32_t)count;
+        pairs = &bare;
+    }
+    if (rlw_pairs_policy(pairs, mod->windows, mod->window_ms,
+                         (uint32_t)RLW_MAX_THRESHOLD, pol) == 0)
+        return NULL;
+    if (!mod->windows)
+        rlw_duration_format(mod->window_ms, b, sizeof(b));
+    return apr_psprintf(
+        p,
+        "%s: the windows of '%s' are not the server-wide ones (%s): set "
+        "them once in the main server's RateLimitWAFThreshold, give the "
+        "same windows or one bare COUNT here (server %s:%u)",
+        directive, rlw_pairs_windows(pairs, a, sizeof(a)),
+        mod->windows ? rlw_pairs_windows(mod->windows, b, sizeof(b)) : b,
+        s->server_hostname ? s->server_hostname : "?", (unsigned)s->port);
+}
+
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
 {
     rlw_module_conf_t *mod = rlw_module_conf(main_server);
-    const char *err = resolve_module_conf(p, mod);
+    const char *err = resolve_windows(p, main_server);
     server_rec *s;
     char a[32], b[32];
 
+    if (!err)
+        err = resolve_module_conf(p, mod);
     if (err)
         return err;
     mod->key_names = key_registry(p);
@@ -931,14 +1058,20 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
                 rlw_duration_format(c->ban_ms, b, sizeof(b)),
                 s->server_hostname ? s->server_hostname : "?",
                 (unsigned)s->port);
-        c->policy.threshold = (uint32_t)c->threshold;
-        c->policy.window_ms = mod->window_ms;
+        if ((err = resolve_pairs(p, mod, s, "RateLimitWAFThreshold",
+                                 c->thr_pairs, c->threshold, &c->policy)))
+            return err;
         c->policy.ban_ms = c->ban_ms;
         c->policy.ban_max_ms = c->ban_max_ms;
         c->policy.allow_ban_ms = c->allow_ban_ms;
         c->policy.strike_decay_ms = c->strike_decay_ms;
         c->net_policy = c->policy;
-        c->net_policy.threshold = (uint32_t)c->net_threshold;
+        c->net_policy.threshold = 0;
+        if (c->net_threshold > 0 &&
+            (err =
+                 resolve_pairs(p, mod, s, "RateLimitWAFNetwork", &c->net_pairs,
+                               c->net_threshold, &c->net_policy)))
+            return err;
         if (c->keys) {
             int i;
 
@@ -946,7 +1079,9 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
                 rlw_key_conf_t *k = &APR_ARRAY_IDX(c->keys, i, rlw_key_conf_t);
 
                 k->policy = c->policy;
-                k->policy.threshold = (uint32_t)k->threshold;
+                if ((err = resolve_pairs(p, mod, s, "RateLimitWAFKey",
+                                         &k->pairs, k->threshold, &k->policy)))
+                    return err;
             }
         }
         /* A network no larger than one grouped IPv6 client would count

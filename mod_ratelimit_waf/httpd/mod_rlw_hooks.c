@@ -48,6 +48,17 @@ rlw_metrics_t *rlw_the_metrics = NULL;
 
 /* The window of the main server (one table for all), for sweeps. */
 static int64_t main_window_ms;
+/* The server-wide windows of RateLimitWAFThreshold pairs (the main
+ * server's policy): an ended ban's line names the window that banned. */
+static rlw_policy_t main_windows;
+
+/* The window of the pair that started ban b (b->pair), else the first. */
+static int64_t window_of(const rlw_ban_state_t *b)
+{
+    if (b->pair >= 1 && b->pair <= rlw_policy_npairs(&main_windows))
+        return rlw_policy_pair(&main_windows, b->pair - 1u).window_ms;
+    return main_window_ms;
+}
 
 /* Routes core log lines to httpd's error log, with the core's file and
  * line: against the request being served when the thread has one (set
@@ -105,7 +116,7 @@ static int report_expiry(void *baton, const rlw_client_info_t *info)
                  "strike=%u until=%s reason=expired%s",
                  rlw_addr_format(&info->client, who, sizeof(who)),
                  info->ban.count,
-                 rlw_duration_format(main_window_ms, win, sizeof(win)),
+                 rlw_duration_format(window_of(&info->ban), win, sizeof(win)),
                  rlw_duration_format(info->ban.until_ms - info->ban.start_ms,
                                      len, sizeof(len)),
                  info->ban.strikes,
@@ -118,7 +129,7 @@ static int report_expiry(void *baton, const rlw_client_info_t *info)
     ev.reason = "expired";
     ev.dry_run = info->client.scope == RLW_SCOPE_DRY_RUN;
     ev.decided_by = info->node;
-    ev.window_ms = main_window_ms;
+    ev.window_ms = window_of(&info->ban);
     rlw_event_emit(&ev);
     if (rlw_the_metrics)
         rlw_metrics_add(rlw_the_metrics, RLW_M_UNBANS, rlw_now_ms(), 1);
@@ -189,6 +200,8 @@ static int start_sync_task(apr_pool_t *pconf, server_rec *s,
  * The window is the main server's (RateLimitWAFWindow is server-wide). */
 static void rank_policy(server_rec *s, rlw_policy_t *p)
 {
+    unsigned i;
+
     *p = rlw_server_conf(s)->policy;
     for (s = s->next; s; s = s->next) {
         const rlw_policy_t *q = &rlw_server_conf(s)->policy;
@@ -197,6 +210,10 @@ static void rank_policy(server_rec *s, rlw_policy_t *p)
             continue;
         if (q->threshold < p->threshold)
             p->threshold = q->threshold;
+        /* The windows are server-wide; each pair's lowest count. */
+        for (i = 0; i < p->nmore && i < q->nmore; i++)
+            if (q->more[i].threshold < p->more[i].threshold)
+                p->more[i].threshold = q->more[i].threshold;
         if (q->strike_decay_ms > p->strike_decay_ms)
             p->strike_decay_ms = q->strike_decay_ms;
         if (q->ban_ms > p->ban_ms)
@@ -270,6 +287,7 @@ static int rlw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rlw_the_metrics = NULL;
     rlw_the_setup = NULL;
     main_window_ms = mod->window_ms;
+    main_windows = rlw_server_conf(s)->policy;
     if (!any_enabled(s))
         return OK;
     if ((err = create_metrics(s)) != NULL) {
@@ -516,6 +534,24 @@ static int rlw_quick_handler(request_rec *r, int lookup_uri)
     return OK;
 }
 
+int rlw_reported_pair(const rlw_policy_t *p, rlw_class_t cls,
+                      const rlw_attack_t *a, rlw_limit_t *l, uint32_t *count)
+{
+    int near;
+
+    *count = a->count;
+    if (a->verdict.kind == RLW_VERDICT_BAN ||
+        a->verdict.kind == RLW_VERDICT_EXEMPT_CROSSED) {
+        *l = rlw_policy_pair(p, a->verdict.pair);
+        return 1;
+    }
+    near = rlw_near_pair(p, cls, &a->verdict, a->counts);
+    *l = rlw_policy_pair(p, near > 0 ? (unsigned)near : 0);
+    if (near > 0)
+        *count = a->counts[near];
+    return near >= 0;
+}
+
 /* Logs and reports what one counted attack led to. */
 static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                           rlw_class_t cls, const rlw_attack_t *a)
@@ -525,14 +561,17 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     rlw_event_t ev;
     int64_t now = rlw_now_ms();
     int nrules = 0;
+    rlw_limit_t l;
+    uint32_t count;
+    int near = rlw_reported_pair(&c->policy, cls, a, &l, &count);
 
     while (nrules < RLW_TOP_RULES && a->rules[nrules])
         nrules++;
     memset(&ev, 0, sizeof(ev));
     ev.client = &rq->client;
-    ev.count = a->count;
-    ev.threshold = c->policy.threshold;
-    ev.window_ms = c->mod->window_ms;
+    ev.count = count;
+    ev.threshold = l.threshold;
+    ev.window_ms = l.window_ms;
     ev.rule_ids = nrules ? a->rules : NULL;
     ev.nrules = nrules;
     ev.dry_run = c->dry_run;
@@ -542,17 +581,18 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                    : cls == RLW_CLASS_EXEMPT ? "exempt"
                                              : "normal";
     rlw_addr_format(&rq->client, who, sizeof(who));
-    rlw_duration_format(c->mod->window_ms, win, sizeof(win));
+    rlw_duration_format(l.window_ms, win, sizeof(win));
 
     switch (a->verdict.kind) {
     case RLW_VERDICT_BAN:
         rlw_time_iso8601(a->ban.until_ms, 0, until, sizeof(until));
+        /* window and threshold: the pair whose count banned. */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00010: ban client=%s count=%u window=%s ban=%s "
-                      "strike=%u until=%s class=%s%s",
+                      "strike=%u until=%s class=%s threshold=%u%s",
                       who, a->count, win,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
-                      a->verdict.strike, until, ev.ban_class,
+                      a->verdict.strike, until, ev.ban_class, l.threshold,
                       c->dry_run ? " dry_run=1" : "");
         ev.kind = RLW_EV_BAN;
         ev.ban = &a->ban;
@@ -573,13 +613,13 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     default:
         break;
     }
-    /* Once per window and client, at 80% of the threshold (the rule is
-     * rlw_near_reached()'s). */
-    if (rlw_near_reached(&c->policy, cls, &a->verdict, a->count)) {
+    /* Once per window and client, at 80% of the threshold of each pair
+     * (the rule is rlw_near_pair()'s). */
+    if (near) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00013: near threshold client=%s count=%u of %u "
                       "window=%s",
-                      who, a->count, c->policy.threshold, win);
+                      who, count, l.threshold, win);
         ev.kind = RLW_EV_NEAR_THRESHOLD;
         rlw_event_emit(&ev);
         rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);
@@ -598,14 +638,18 @@ static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
     rlw_event_t ev;
     int64_t now = rlw_now_ms();
     int nrules = 0;
+    rlw_limit_t l;
+    uint32_t count;
+    int near =
+        rlw_reported_pair(&c->net_policy, RLW_CLASS_NORMAL, a, &l, &count);
 
     while (nrules < RLW_TOP_RULES && a->rules[nrules])
         nrules++;
     memset(&ev, 0, sizeof(ev));
     ev.client = &rq->net;
-    ev.count = a->count;
-    ev.threshold = c->net_policy.threshold;
-    ev.window_ms = c->mod->window_ms;
+    ev.count = count;
+    ev.threshold = l.threshold;
+    ev.window_ms = l.window_ms;
     ev.rule_ids = nrules ? a->rules : NULL;
     ev.nrules = nrules;
     ev.dry_run = c->dry_run;
@@ -614,15 +658,15 @@ static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
     ev.ban_class = "normal";
     rlw_addr_format(&rq->net, net, sizeof(net));
     rlw_addr_format(&rq->client, who, sizeof(who));
-    rlw_duration_format(c->mod->window_ms, win, sizeof(win));
+    rlw_duration_format(l.window_ms, win, sizeof(win));
     if (a->verdict.kind == RLW_VERDICT_BAN) {
         rlw_time_iso8601(a->ban.until_ms, 0, until, sizeof(until));
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00053: ban network=%s count=%u window=%s ban=%s "
-                      "strike=%u until=%s last_client=%s%s",
+                      "strike=%u until=%s last_client=%s threshold=%u%s",
                       net, a->count, win,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
-                      a->verdict.strike, until, who,
+                      a->verdict.strike, until, who, l.threshold,
                       c->dry_run ? " dry_run=1" : "");
         ev.kind = RLW_EV_BAN;
         ev.ban = &a->ban;
@@ -632,12 +676,11 @@ static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
         rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
         return;
     }
-    if (rlw_near_reached(&c->net_policy, RLW_CLASS_NORMAL, &a->verdict,
-                         a->count)) {
+    if (near) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00054: near threshold network=%s count=%u of %u "
                       "window=%s last_client=%s",
-                      net, a->count, c->net_policy.threshold, win, who);
+                      net, count, l.threshold, win, who);
         ev.kind = RLW_EV_NEAR_THRESHOLD;
         rlw_event_emit(&ev);
         rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);

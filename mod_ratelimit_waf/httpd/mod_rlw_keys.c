@@ -152,15 +152,18 @@ void rlw_report_key_attack(request_rec *r, const rlw_srv_conf_t *c,
     rlw_event_t ev;
     int64_t now = rlw_now_ms();
     int nrules = 0;
+    rlw_limit_t l;
+    uint32_t count;
+    int near = rlw_reported_pair(&k->policy, RLW_CLASS_NORMAL, a, &l, &count);
 
     while (nrules < RLW_TOP_RULES && a->rules[nrules])
         nrules++;
     memset(&ev, 0, sizeof(ev));
     ev.client = &rq->keys[i];
     ev.key_name = k->name;
-    ev.count = a->count;
-    ev.threshold = k->policy.threshold;
-    ev.window_ms = c->mod->window_ms;
+    ev.count = count;
+    ev.threshold = l.threshold;
+    ev.window_ms = l.window_ms;
     ev.rule_ids = nrules ? a->rules : NULL;
     ev.nrules = nrules;
     ev.dry_run = c->dry_run;
@@ -170,17 +173,18 @@ void rlw_report_key_attack(request_rec *r, const rlw_srv_conf_t *c,
     rlw_addr_format(&rq->keys[i], subj, sizeof(subj));
     hash = strchr(subj, ':') ? strchr(subj, ':') + 1 : subj;
     rlw_addr_format(&rq->client, who, sizeof(who));
-    rlw_duration_format(c->mod->window_ms, win, sizeof(win));
+    rlw_duration_format(l.window_ms, win, sizeof(win));
     if (a->verdict.kind == RLW_VERDICT_BAN) {
         rlw_time_iso8601(a->ban.until_ms, 0, until, sizeof(until));
         /* The hash's first 16 hex digits: enough to tell keys apart in a
          * log, and what rlwafctl and the status page show in full. */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00056: ban key=%s hash=%.16s count=%u window=%s "
-                      "ban=%s strike=%u until=%s last_client=%s%s",
+                      "ban=%s strike=%u until=%s last_client=%s "
+                      "threshold=%u%s",
                       k->name, hash, a->count, win,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
-                      a->verdict.strike, until, who,
+                      a->verdict.strike, until, who, l.threshold,
                       c->dry_run ? " dry_run=1" : "");
         ev.kind = RLW_EV_BAN;
         ev.ban = &a->ban;
@@ -190,11 +194,11 @@ void rlw_report_key_attack(request_rec *r, const rlw_srv_conf_t *c,
         rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
         return;
     }
-    if (rlw_near_reached(&k->policy, RLW_CLASS_NORMAL, &a->verdict, a->count)) {
+    if (near) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "RLW00057: near threshold key=%s hash=%.16s count=%u "
                       "of %u window=%s last_client=%s",
-                      k->name, hash, a->count, k->policy.threshold, win, who);
+                      k->name, hash, count, l.threshold, win, who);
         ev.kind = RLW_EV_NEAR_THRESHOLD;
         rlw_event_emit(&ev);
         rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);

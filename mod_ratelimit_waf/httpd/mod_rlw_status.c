@@ -158,6 +158,8 @@ static void take_snapshot(request_rec *r, rlw_status_t *s, int want_clients)
     src.policy.ban_ms = c->ban_ms;
     src.policy.ban_max_ms = c->ban_max_ms;
     src.policy.attack_score = c->attack_score;
+    src.policy.limits = c->policy;
+    src.policy.net_limits = c->net_threshold > 0 ? c->net_policy : c->policy;
     src.now_ms = rlw_now_ms();
     src.want_clients = want_clients;
     src.key_names = c->mod->key_names;
@@ -586,26 +588,37 @@ static void render_html(request_rec *r, const rlw_status_t *s, int admin)
     } else {
         ap_rputs("<table><tr><th>Client</th><th>Since</th><th>Until</th>"
                  "<th class=\"n\">Remaining</th><th class=\"n\">Strike</th>"
-                 "<th class=\"n\">Attacks</th><th>Decided by</th>"
-                 "<th>Top rules</th></tr>",
+                 "<th class=\"n\">Attacks</th><th>Window</th>"
+                 "<th>Decided by</th><th>Top rules</th></tr>",
                  r);
         for (i = 0; i < s->bans->nelts; i++) {
             const rlw_client_info_t *b =
                 &APR_ARRAY_IDX(s->bans, i, rlw_client_info_t);
+            rlw_limit_t l;
+            /* The pair that banned: its window, and its count. */
+            const char *pair =
+                !rlw_status_ban_pair(s, b, &l) ? "-"
+                : l.threshold
+                    ? apr_psprintf(
+                          p, "%s (%u)",
+                          rlw_duration_format(l.window_ms, d1, sizeof(d1)),
+                          l.threshold)
+                    : apr_pstrdup(
+                          p, rlw_duration_format(l.window_ms, d1, sizeof(d1)));
             /* Strike 0: a manual ban, or a shared proxy's
              * (RateLimitWAFAllow), which never escalates. */
             ap_rprintf(r,
                        "<tr><td class=\"mono\">%s</td><td class=\"t\">%s"
                        "</td><td class=\"t\">%s</td><td class=\"n\">%s</td>"
                        "<td class=\"n\">%s</td><td class=\"n\">%u</td>"
-                       "<td class=\"t\">%s</td><td>",
+                       "<td class=\"t\">%s</td><td class=\"t\">%s</td><td>",
                        client_cell(p, &b->client),
                        rlw_status_human_time(p, b->ban.start_ms),
                        rlw_status_human_time(p, b->ban.until_ms),
                        human_span(p, b->ban.until_ms - s->now_ms),
                        b->ban.strikes ? apr_psprintf(p, "%u", b->ban.strikes)
                                       : "-",
-                       b->ban.count, b->node[0] ? html(p, b->node) : "-");
+                       b->ban.count, pair, b->node[0] ? html(p, b->node) : "-");
             html_rules(r, b);
             ap_rputs("</td></tr>", r);
         }

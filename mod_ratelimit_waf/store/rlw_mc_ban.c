@@ -4,7 +4,8 @@
  *
  * A client's record "<prefix>b:<pseudonym>" (rlw_record.h, sealed with
  * AES-256-GCM, the key as associated data) lives on its pseudonym's server
- * beside its counters. Whoever sees count >= threshold runs rlw_decide() on
+ * beside its counters. Whoever sees a count >= its threshold (any pair of
+ * RateLimitWAFThreshold) runs rlw_decide_pairs() on
  * the record it just read and writes it back with cas (or add when
  * missing). One writer wins; the others re-read, find the ban running, and
  * do nothing. The winner alone logs the ban, raises the strike count and
@@ -91,16 +92,22 @@ memcached_return_t rlw_mc_decide(rlw_mc_store_t *st, memcached_st *conn,
                                  const rlw_addr_t *client, const char *pseudo,
                                  const char *key, size_t klen,
                                  const rlw_mc_read_t *r, rlw_class_t cls,
-                                 const rlw_policy_t *p, uint32_t count,
+                                 const rlw_policy_t *p, const uint32_t *counts,
                                  int64_t now, rlw_attack_t *out)
 {
     memcached_return_t rc = MEMCACHED_SUCCESS;
     uint64_t cas = r->cas;
     int found = r->found;
+    uint32_t prev[RLW_PAIRS_MAX] = {0};
+    unsigned i;
     int tries;
 
+    /* Each attack adds one to every window. */
+    for (i = 0; i < rlw_policy_npairs(p); i++)
+        prev[i] = counts[i] ? counts[i] - 1 : 0;
+
     for (tries = 0; tries < RLW_MC_CAS_TRIES; tries++) {
-        rlw_ban_state_t b = r->ban, prev;
+        rlw_ban_state_t b = r->ban, prev_ban;
 
         /* The first round decides on the record read with the count; a
          * round lost to another writer reads it again. */
@@ -109,10 +116,11 @@ memcached_return_t rlw_mc_decide(rlw_mc_store_t *st, memcached_st *conn,
             if (rc != MEMCACHED_SUCCESS)
                 break;
         }
-        prev = b;
-        out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
+        prev_ban = b;
+        out->verdict = rlw_decide_pairs(p, cls, &b, prev, counts, now);
+        out->count = counts[out->verdict.pair];
         if (out->verdict.kind == RLW_VERDICT_BAN)
-            rlw_mc_start_after(&b, &prev);
+            rlw_mc_start_after(&b, &prev_ban);
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_ALREADY_BANNED) {
             rlw_store_shm_learn(st->local, client, &b, "", now);

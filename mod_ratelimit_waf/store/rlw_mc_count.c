@@ -35,18 +35,29 @@ memcached_return_t rlw_mc_fetch_client(const rlw_mc_store_t *st,
         size_t vl = memcached_result_length(res);
         int64_t idx;
 
+        unsigned w = 0;
+        uint64_t *slot = NULL;
+
         if (klen == bklen && !memcmp(k, bkey, bklen)) {
             r->found = 1;
             r->cas = memcached_result_cas(res);
             r->bad_ban = rlw_mc_open_ban(st, bkey, bklen, v, vl, &r->ban) != 0;
-        } else if ((idx = rlw_mc_key_bucket(st->conf.prefix, k, klen)) >= 0 &&
-                   idx <= newest && head - idx < RLW_WINDOW_BUCKETS) {
-            if (rlw_mc_parse_count(v, vl, &r->vals[head - idx]) != 0) {
-                r->bad_counters++;
-                if (r->nbad < RLW_WINDOW_BUCKETS) {
-                    r->bad_idx[r->nbad] = idx;
-                    r->bad_cas[r->nbad++] = memcached_result_cas(res);
-                }
+        } else if ((idx = rlw_mc_key_bucket_w(st->conf.prefix, k, klen,
+                                              r->nmore, &w)) >= 0) {
+            /* Only the buckets asked for: what else comes back is not
+             * this window's count. */
+            if (w == 0 && idx <= newest && head - idx < RLW_WINDOW_BUCKETS)
+                slot = &r->vals[head - idx];
+            else if (w > 0 && idx <= r->more_newest[w - 1] &&
+                     r->more_head[w - 1] - idx < RLW_WINDOW_BUCKETS)
+                slot = &r->more_vals[w - 1][r->more_head[w - 1] - idx];
+        }
+        if (slot && rlw_mc_parse_count(v, vl, slot) != 0) {
+            r->bad_counters++;
+            if (r->nbad < RLW_WINDOW_BUCKETS) {
+                r->bad_idx[r->nbad] = idx;
+                r->bad_win[r->nbad] = w;
+                r->bad_cas[r->nbad++] = memcached_result_cas(res);
             }
         }
         memcached_result_free(res);
@@ -221,8 +232,8 @@ static void repair_counters(rlw_mc_store_t *st, memcached_st *conn,
     int i;
 
     for (i = 0; i < r->nbad; i++) {
-        if (!(kl = rlw_mc_bucket_key(st->conf.prefix, pseudo, r->bad_idx[i],
-                                     key)))
+        if (!(kl = rlw_mc_bucket_key_w(st->conf.prefix, pseudo, r->bad_win[i],
+                                       r->bad_idx[i], key)))
             continue;
         memcached_cas_by_key(conn, pseudo, plen, key, kl, "0", 1, ttl, 0,
                              r->bad_cas[i]);
@@ -236,49 +247,66 @@ static void repair_counters(rlw_mc_store_t *st, memcached_st *conn,
                 r->nbad, pseudo);
 }
 
-/* The keys of the client's buckets head - first, head - first - 1, ...
- * back to the oldest of the window (never below index 0); returns how
- * many. */
+/* The keys of the client's buckets of window win, head - first,
+ * head - first - 1, ... back to the oldest of the window (never below
+ * index 0); returns how many. */
 static int bucket_keys(const rlw_mc_store_t *st, const char *pseudo,
-                       int64_t head, int first, char (*keys)[RLW_MC_KEY_MAX],
-                       const char **kp, size_t *kl)
+                       unsigned win, int64_t head, int first,
+                       char (*keys)[RLW_MC_KEY_MAX], const char **kp,
+                       size_t *kl)
 {
     int i, n = 0;
 
     for (i = first; i < RLW_WINDOW_BUCKETS && head - i >= 0; i++, n++) {
-        kl[n] = rlw_mc_bucket_key(st->conf.prefix, pseudo, head - i, keys[n]);
+        kl[n] = rlw_mc_bucket_key_w(st->conf.prefix, pseudo, win, head - i,
+                                    keys[n]);
         kp[n] = keys[n];
     }
     return n;
 }
 
-/* Round trips: the increment of the current bucket, then one multi-get of
- * the older buckets and the ban record (all on the client's server); a
- * third for the attack that creates a bucket (the first of each client in
- * each bucket). */
+/* Keys one multi-get asks for: every window's older buckets, and the ban
+ * record. */
+#define RLW_MC_MGET_MAX (RLW_PAIRS_MAX * RLW_WINDOW_BUCKETS + 1)
+
+/* Round trips: the increment of the current bucket of each window (one
+ * per pair of RateLimitWAFThreshold), then one multi-get of every
+ * window's older buckets and the ban record (all on the client's server);
+ * one more for each window whose current bucket the attack creates (the
+ * first of each client in each bucket). Each window's count is exact as
+ * the one window's is: its increment precedes the multi-get that reads the
+ * rest of it. */
 memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
                                        const char *pseudo, const char *bkey,
-                                       size_t bklen, int64_t window_ms,
-                                       int64_t now, uint32_t *count,
+                                       size_t bklen, const rlw_policy_t *p,
+                                       int64_t now, uint32_t *counts,
                                        rlw_mc_read_t *r)
 {
-    int64_t width = rlw_window_width(window_ms);
-    int64_t head = now / width;
-    time_t ttl = (time_t)rlw_mc_ttl_secs(window_ms + width);
-    char keys[RLW_WINDOW_BUCKETS][RLW_MC_KEY_MAX];
-    const char *kp[RLW_WINDOW_BUCKETS];
-    size_t kl[RLW_WINDOW_BUCKETS];
-    char cur[RLW_MC_KEY_MAX];
-    size_t curlen = rlw_mc_bucket_key(st->conf.prefix, pseudo, head, cur);
-    uint64_t value = 0;
+    char keys[RLW_MC_MGET_MAX][RLW_MC_KEY_MAX];
+    const char *kp[RLW_MC_MGET_MAX];
+    size_t kl[RLW_MC_MGET_MAX];
+    uint64_t value[RLW_PAIRS_MAX] = {0};
+    int64_t head[RLW_PAIRS_MAX], width[RLW_PAIRS_MAX];
+    unsigned np = rlw_policy_npairs(p), w;
     memcached_return_t rc;
-    int n;
+    int n = 0;
 
     memset(r, 0, sizeof(*r));
-    rc = increment(st, conn, pseudo, cur, curlen, ttl, &value);
-    if (rc != MEMCACHED_SUCCESS)
-        return rc;
-    n = bucket_keys(st, pseudo, head, 1, keys, kp, kl);
+    for (w = 0; w < np; w++) {
+        int64_t len = rlw_policy_pair(p, w).window_ms;
+        char cur[RLW_MC_KEY_MAX];
+        size_t curlen;
+
+        width[w] = rlw_window_width(len > 0 ? len : 1);
+        head[w] = now / width[w];
+        curlen = rlw_mc_bucket_key_w(st->conf.prefix, pseudo, w, head[w], cur);
+        rc = increment(st, conn, pseudo, cur, curlen,
+                       (time_t)rlw_mc_ttl_secs(len + width[w]), &value[w]);
+        if (rc != MEMCACHED_SUCCESS)
+            return rc;
+    }
+    for (w = 0; w < np; w++)
+        n += bucket_keys(st, pseudo, w, head[w], 1, keys + n, kp + n, kl + n);
     kp[n] = bkey;
     kl[n] = bklen;
     rc = memcached_mget_by_key(conn, pseudo, strlen(pseudo), kp, kl,
@@ -286,14 +314,26 @@ memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
     RLW_MC_ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS)
         return rc;
-    /* The current bucket is the increment's: older ones only. */
-    rc = rlw_mc_fetch_client(st, conn, bkey, bklen, head, head - 1, r);
+    /* The current buckets are the increments': older ones only. */
+    r->nmore = np - 1;
+    for (w = 1; w < np; w++) {
+        r->more_head[w - 1] = head[w];
+        r->more_newest[w - 1] = head[w] - 1;
+    }
+    rc = rlw_mc_fetch_client(st, conn, bkey, bklen, head[0], head[0] - 1, r);
     rlw_mc_note_bad(st, bkey, bklen, r);
     if (rc != MEMCACHED_SUCCESS)
         return rc;
-    repair_counters(st, conn, pseudo, r, ttl);
-    r->vals[0] = value;
-    *count = rlw_mc_count_since_ban(r->vals, head, width, &r->ban);
+    repair_counters(
+        st, conn, pseudo, r,
+        (time_t)rlw_mc_ttl_secs(rlw_policy_longest_window(p) + width[0]));
+    r->vals[0] = value[0];
+    counts[0] = rlw_mc_count_since_ban(r->vals, head[0], width[0], &r->ban);
+    for (w = 1; w < np; w++) {
+        r->more_vals[w - 1][0] = value[w];
+        counts[w] = rlw_mc_count_since_ban(r->more_vals[w - 1], head[w],
+                                           width[w], &r->ban);
+    }
     return MEMCACHED_SUCCESS;
 }
 
@@ -333,7 +373,7 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
      * multi-get reads them all. */
     kl[0] = rlw_mc_ban_key(st->conf.prefix, pseudo, keys[0]);
     kp[0] = keys[0];
-    n = 1 + bucket_keys(st, pseudo, head, 0, keys + 1, kp + 1, kl + 1);
+    n = 1 + bucket_keys(st, pseudo, 0, head, 0, keys + 1, kp + 1, kl + 1);
     rc = memcached_mget_by_key(conn, pseudo, strlen(pseudo), kp, kl, (size_t)n);
     if (rc == MEMCACHED_SUCCESS)
         rc = rlw_mc_fetch_client(st, conn, keys[0], kl[0], head, head, &r);

@@ -33,7 +33,7 @@
 #define RLW_MC_LOG_INTERVAL_MS (60 * 1000)
 #define RLW_MC_JOURNAL_GROUP "journal"
 /* Longest sealed journal entry. */
-#define RLW_MC_SEALED_ENTRY (RLW_JOURNAL_LEN + RLW_SEAL_OVERHEAD)
+#define RLW_MC_SEALED_ENTRY (RLW_JOURNAL_PAIR_LEN + RLW_SEAL_OVERHEAD)
 
 #define RLW_MC_ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
 
@@ -134,9 +134,18 @@ typedef struct rlw_mc_read {
     uint64_t cas;        /* the record's, so that a write replaces it */
     rlw_ban_state_t ban; /* all zero when absent or bad */
     uint64_t vals[RLW_WINDOW_BUCKETS]; /* vals[i]: bucket head - i */
-    uint64_t bad_counters;             /* counters that were not counts */
-    int nbad;                          /* of which the first ones, to repair: */
+    /* The windows of the other pairs (RateLimitWAFThreshold pairs), set
+     * by the caller before the fetch: nmore of them (0: none read), window
+     * w + 1's buckets more_newest[w] and older, down to more_head[w] - 15,
+     * into more_vals[w][more_head[w] - index]. */
+    unsigned nmore;
+    int64_t more_head[RLW_PAIRS_MAX - 1];
+    int64_t more_newest[RLW_PAIRS_MAX - 1];
+    uint64_t more_vals[RLW_PAIRS_MAX - 1][RLW_WINDOW_BUCKETS];
+    uint64_t bad_counters; /* counters that were not counts */
+    int nbad;              /* of which the first ones, to repair: */
     int64_t bad_idx[RLW_WINDOW_BUCKETS];  /* their bucket index */
+    unsigned bad_win[RLW_WINDOW_BUCKETS]; /* their window */
     uint64_t bad_cas[RLW_WINDOW_BUCKETS]; /* and cas */
 } rlw_mc_read_t;
 
@@ -153,13 +162,16 @@ memcached_return_t rlw_mc_fetch_client(const rlw_mc_store_t *st,
 void rlw_mc_note_bad(rlw_mc_store_t *st, const char *bkey, size_t bklen,
                      const rlw_mc_read_t *r);
 
-/* Counts one attack and reads the client's ban record into r, in two round
- * trips; *count receives the attacks in the window since the last ban
- * started. Returns MEMCACHED_SUCCESS or the failing call's code. */
+/* Counts one attack in every window of p's pairs and reads the client's
+ * ban record into r, in 1 + rlw_policy_npairs(p) round trips (one
+ * increment per window, then one multi-get of every window's older
+ * buckets and the record); counts[i] receives the attacks in pair i's
+ * window since the last ban started (0 past the pairs). Returns
+ * MEMCACHED_SUCCESS or the failing call's code. */
 memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
                                        const char *pseudo, const char *bkey,
-                                       size_t bklen, int64_t window_ms,
-                                       int64_t now, uint32_t *count,
+                                       size_t bklen, const rlw_policy_t *p,
+                                       int64_t now, uint32_t *counts,
                                        rlw_mc_read_t *r);
 
 /* --- rlw_mc_ban.c ------------------------------------------------------ */
@@ -202,7 +214,8 @@ rlw_mc_change_t rlw_mc_change_record(rlw_mc_store_t *st, memcached_st *conn,
                                      int64_t ban_ms, int64_t now,
                                      rlw_ban_state_t *b);
 
-/* After a count at or above the threshold: decides on the record r (read
+/* After a count at or above the threshold of some pair (counts: each
+ * pair's, rlw_decide_pairs()): decides on the record r (read
  * with the count) and writes a ban with CAS, re-reading after a lost
  * round; the winner learns it locally and journals it. Fills out. Returns
  * MEMCACHED_SUCCESS or the failing call's code (out then holds what was
@@ -211,7 +224,7 @@ memcached_return_t rlw_mc_decide(rlw_mc_store_t *st, memcached_st *conn,
                                  const rlw_addr_t *client, const char *pseudo,
                                  const char *key, size_t klen,
                                  const rlw_mc_read_t *r, rlw_class_t cls,
-                                 const rlw_policy_t *p, uint32_t count,
+                                 const rlw_policy_t *p, const uint32_t *counts,
                                  int64_t now, rlw_attack_t *out);
 
 /* --- rlw_mc_journal.c -------------------------------------------------- */

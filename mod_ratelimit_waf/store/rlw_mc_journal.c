@@ -121,7 +121,7 @@ static memcached_return_t read_journal(const rlw_mc_store_t *st,
 static int open_entry(const rlw_mc_store_t *st, uint64_t n,
                       const rlw_mc_slot_t *slot, rlw_journal_t *j)
 {
-    unsigned char plain[RLW_JOURNAL_LEN + 8];
+    unsigned char plain[RLW_JOURNAL_PAIR_LEN + 8];
     char key[RLW_MC_KEY_MAX];
     size_t klen = rlw_mc_journal_key(st->conf.prefix, n, key), pl = 0;
 
@@ -350,8 +350,9 @@ int rlw_mc_journal_append(rlw_mc_store_t *st, memcached_st *conn,
 {
     char key[RLW_MC_KEY_MAX];
     rlw_journal_t j;
-    unsigned char rec[RLW_JOURNAL_LEN];
+    unsigned char rec[RLW_JOURNAL_PAIR_LEN];
     unsigned char sealed[RLW_MC_SEALED_ENTRY];
+    size_t rl = RLW_JOURNAL_LEN;
     size_t sl = 0, kl;
     uint64_t n = 0;
     memcached_return_t rc;
@@ -369,9 +370,15 @@ int rlw_mc_journal_append(rlw_mc_store_t *st, memcached_st *conn,
      * nodes that start while the ban runs. */
     if (keep < 60 * 1000)
         keep = 60 * 1000;
-    if (rlw_journal_encode(&j, rec) != 0 ||
-        rlw_seal(&st->keys, key, kl, rec, sizeof(rec), sealed, sizeof(sealed),
-                 &sl) != 0) {
+    /* The pair that banned goes to the other nodes (a version 4 entry)
+     * only from a node configured with pairs: a cluster without them
+     * writes what it always did, which nodes of any version read. */
+    if (st->conf.policy.nmore > 0 && b->pair >= 1)
+        rl = RLW_JOURNAL_PAIR_LEN;
+    if ((rl == RLW_JOURNAL_PAIR_LEN ? rlw_journal_encode_pair(&j, rec)
+                                    : rlw_journal_encode(&j, rec)) != 0 ||
+        rlw_seal(&st->keys, key, kl, rec, rl, sealed, sizeof(sealed), &sl) !=
+            0) {
         rlw_log(RLW_LOG_ERR, "RLW00113: cannot encode journal entry %llu",
                 (unsigned long long)n);
         return -1;

@@ -77,6 +77,37 @@ int rlw_parse_bucket_key(const char *buf, size_t len, uint64_t *out)
     return 0;
 }
 
+int rlw_parse_bucket_key_w(const char *buf, size_t len, unsigned max_w,
+                           unsigned *win, uint64_t *out)
+{
+    uint64_t w, v;
+    size_t n;
+
+    if (buf == NULL || win == NULL || out == NULL || len < 4 || buf[0] != 'c')
+        return -1;
+    n = digit_run(buf + 1, len - 1);
+    if (1 + n < len && buf[1 + n] == ':') {
+        if (rlw_parse_bucket_key(buf, len, &v) != 0)
+            return -1;
+        *win = 0;
+        *out = v;
+        return 0;
+    }
+    /* "c", w, '.', the index, ':' and at least one character. */
+    if (1 + n >= len || buf[1 + n] != '.' || digits(buf + 1, n, &w) != 0 ||
+        w < 1 || w > max_w)
+        return -1;
+    buf += 1 + n + 1;
+    len -= 1 + n + 1;
+    n = digit_run(buf, len);
+    if (n + 2 > len || buf[n] != ':' || digits(buf, n, &v) != 0 ||
+        v > (uint64_t)INT64_MAX)
+        return -1;
+    *win = (unsigned)w;
+    *out = v;
+    return 0;
+}
+
 int rlw_parse_journal_key(const char *buf, size_t len, uint64_t *out)
 {
     uint64_t v;

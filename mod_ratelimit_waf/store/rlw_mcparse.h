@@ -48,6 +48,13 @@ int rlw_parse_counter(const char *buf, size_t len, uint64_t *out);
  * INT64_MAX, then ':' and at least one character. */
 int rlw_parse_bucket_key(const char *buf, size_t len, uint64_t *out);
 
+/* The same for the counter key of any window (RateLimitWAFThreshold
+ * pairs): "c<index>:<pseudonym>" is window 0 (the first pair's, named as
+ * before pairs), "c<w>.<index>:<pseudonym>" window w, 1 to max_w (w
+ * canonical, no leading zero). *win and *out are set on success only. */
+int rlw_parse_bucket_key_w(const char *buf, size_t len, unsigned max_w,
+                           unsigned *win, uint64_t *out);
+
 /* The entry number in what follows the key prefix of a journal entry key,
  * "j:<seq>": seq canonical (rlw_parse_u64()) and not 0 (numbering starts at
  * 1), nothing after it. "j:seq" (the sequence counter) is not an entry. */

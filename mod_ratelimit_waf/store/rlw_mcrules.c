@@ -24,6 +24,15 @@ size_t rlw_mc_bucket_key(const char *prefix, const char *pseudo, int64_t index,
                             (long long)index, pseudo));
 }
 
+size_t rlw_mc_bucket_key_w(const char *prefix, const char *pseudo, unsigned win,
+                           int64_t index, char *out)
+{
+    if (win == 0)
+        return rlw_mc_bucket_key(prefix, pseudo, index, out);
+    return key_len(snprintf(out, RLW_MC_KEY_MAX, "%sc%u.%lld:%s", prefix, win,
+                            (long long)index, pseudo));
+}
+
 size_t rlw_mc_ban_key(const char *prefix, const char *pseudo, char *out)
 {
     return key_len(snprintf(out, RLW_MC_KEY_MAX, "%sb:%s", prefix, pseudo));
@@ -47,6 +56,18 @@ int64_t rlw_mc_key_bucket(const char *prefix, const char *key, size_t klen)
 
     if (klen <= pl || memcmp(key, prefix, pl) ||
         rlw_parse_bucket_key(key + pl, klen - pl, &idx) != 0)
+        return -1;
+    return (int64_t)idx; /* at most INT64_MAX */
+}
+
+int64_t rlw_mc_key_bucket_w(const char *prefix, const char *key, size_t klen,
+                            unsigned max_w, unsigned *win)
+{
+    size_t pl = strlen(prefix);
+    uint64_t idx;
+
+    if (klen <= pl || memcmp(key, prefix, pl) ||
+        rlw_parse_bucket_key_w(key + pl, klen - pl, max_w, win, &idx) != 0)
         return -1;
     return (int64_t)idx; /* at most INT64_MAX */
 }
@@ -98,7 +119,9 @@ int64_t rlw_mc_ttl_secs(int64_t ms)
 int64_t rlw_mc_record_keep(const rlw_policy_t *p, const rlw_ban_state_t *b,
                            int64_t now)
 {
-    int64_t counters = p->window_ms + rlw_window_width(p->window_ms);
+    /* The counters of the longest window (RateLimitWAFThreshold pairs). */
+    int64_t longest = rlw_policy_longest_window(p);
+    int64_t counters = longest + rlw_window_width(longest);
     int64_t after =
         p->strike_decay_ms > counters ? p->strike_decay_ms : counters;
 

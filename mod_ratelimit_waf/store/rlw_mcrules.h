@@ -5,7 +5,9 @@
  * httpd-free and libmemcached-free (APR pools only for
  * rlw_mc_servers()), so that t/unit tests them alone. Key layout
  * (docs/cluster.md), all under the store's prefix:
- *   c<index>:<pseudonym>  a client's counter of bucket index
+ *   c<index>:<pseudonym>  a client's counter of bucket index (of the
+ *                         window of the first RateLimitWAFThreshold pair)
+ *   c<w>.<index>:<pseudonym>  the same in the window of pair w + 1
  *   b:<pseudonym>         its sealed ban record
  *   j:seq                 the journal's sequence counter
  *   j:<n>                 journal entry n
@@ -40,12 +42,21 @@
 size_t rlw_mc_bucket_key(const char *prefix, const char *pseudo, int64_t index,
                          char *out);
 size_t rlw_mc_ban_key(const char *prefix, const char *pseudo, char *out);
+/* The counter key of bucket index in window win (0: rlw_mc_bucket_key()'s,
+ * else "c<win>.<index>:"). */
+size_t rlw_mc_bucket_key_w(const char *prefix, const char *pseudo, unsigned win,
+                           int64_t index, char *out);
 size_t rlw_mc_journal_seq_key(const char *prefix, char *out);
 size_t rlw_mc_journal_key(const char *prefix, uint64_t seq, char *out);
 
 /* The bucket index a counter key names (any pseudonym), or -1 when key is
  * not a counter key under prefix. */
 int64_t rlw_mc_key_bucket(const char *prefix, const char *key, size_t klen);
+
+/* The same for any window 0 to max_w (rlw_parse_bucket_key_w()): the
+ * index, and the window in *win; -1 when key is no counter key. */
+int64_t rlw_mc_key_bucket_w(const char *prefix, const char *key, size_t klen,
+                            unsigned max_w, unsigned *win);
 
 /* The entry number a journal key names into *seq: 0, or -1 when key is not
  * a journal entry key under prefix. */

@@ -39,8 +39,35 @@ static int strikes_live(int64_t now, int64_t until, int64_t decay_ms)
     return since < decay_ms;
 }
 
-void rlw_shm_do_value(const shm_entry_t *e, const rlw_policy_t *p, int64_t now,
-                      shm_value_t *v)
+/* 1 when some window of e (more: its windows beyond the first) holds at
+ * least half its pair's threshold, and 2; *n is the largest such count.
+ * A long window's heavy count is worth keeping as much as a short one's. */
+static int near_any(shm_store_t *st, const shm_entry_t *e,
+                    const rlw_window_t *more, const rlw_policy_t *p,
+                    int64_t now, uint32_t *n)
+{
+    unsigned k, np = rlw_shm_npairs(st, p);
+    int near = 0;
+
+    *n = 0;
+    for (k = 0; k < np && (k == 0 || more); k++) {
+        rlw_limit_t l = rlw_policy_pair(p, k);
+        uint32_t c =
+            rlw_window_total(k ? &more[k - 1] : &e->win, now, l.window_ms);
+
+        if (c >= 2 && (uint64_t)c * 2 >= l.threshold && (!near || c > *n)) {
+            near = 1;
+            *n = c;
+        } else if (!near && c > *n) {
+            *n = c;
+        }
+    }
+    return near;
+}
+
+void rlw_shm_do_value(shm_store_t *st, const shm_entry_t *e,
+                      const rlw_window_t *more, const rlw_policy_t *p,
+                      int64_t now, shm_value_t *v)
 {
     int64_t until = rlw_shm_until_of(e);
     uint32_t n;
@@ -57,8 +84,7 @@ void rlw_shm_do_value(const shm_entry_t *e, const rlw_policy_t *p, int64_t now,
         v->b = 0;
         return;
     }
-    n = rlw_window_total(&e->win, now, p->window_ms);
-    if (n >= 2 && (uint64_t)n * 2 >= p->threshold) {
+    if (near_any(st, e, more, p, now, &n)) {
         v->rank = V_NEAR;
         v->a = n;
     } else if (e->strikes && until != 0 &&
@@ -93,7 +119,7 @@ shm_entry_t *rlw_shm_do_pick_victim(shm_store_t *st, uint64_t set,
     for (i = 0; i < RLW_SHM_WAYS; i++) {
         shm_value_t v;
 
-        rlw_shm_do_value(&e[i], p, now, &v);
+        rlw_shm_do_value(st, &e[i], rlw_shm_more_of(st, &e[i]), p, now, &v);
         if (!best || rlw_shm_value_lt(&v, value)) {
             best = &e[i];
             *value = v;
@@ -137,6 +163,7 @@ shm_entry_t *rlw_shm_do_find_or_make(shm_store_t *st, shm_slot_t *slot,
         __atomic_add_fetch(&st->hdr->tracked, 1, __ATOMIC_RELAXED);
     }
     memset(e, 0, sizeof(*e));
+    rlw_shm_reset_windows(st, e);
     e->key = *client;
     return e;
 }
@@ -287,8 +314,8 @@ void rlw_shm_do_start_ban(shm_store_t *st, shm_entry_t *e, uint8_t node)
     int64_t until = rlw_shm_until_of(e);
 
     /* A ban starts a new count: after it ends, the client needs a full
-     * Threshold again. */
-    rlw_window_reset(&e->win);
+     * Threshold again, in every window. */
+    rlw_shm_reset_windows(st, e);
     e->flags &= (uint8_t)~SHM_END_REPORTED;
     e->node = node;
     /* Under the stripe lock: see rlw_shm_publish_horizon(). */

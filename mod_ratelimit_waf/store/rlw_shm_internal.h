@@ -77,12 +77,19 @@ typedef struct t48 {
 
 /* The end of this ban was reported (or needs no report). */
 #define SHM_END_REPORTED 0x01
+/* Bits 1-2: rlw_ban_state_t pair (the pair whose window banned, plus one;
+ * 0 = not known). */
+#define SHM_PAIR_SHIFT 1
+#define SHM_PAIR_MASK 0x06
+_Static_assert(RLW_PAIRS_MAX <= 3, "the banning pair fits 2 bits of flags");
 
 typedef struct shm_entry {
     rlw_addr_t key;                /* key.family == 0: free slot */
     uint8_t node;                  /* who decided the ban: index of a name */
-    uint8_t flags;                 /* SHM_END_REPORTED */
-    rlw_window_t win;              /* attacks in the sliding window */
+    uint8_t flags;                 /* SHM_END_REPORTED, SHM_PAIR_MASK */
+    rlw_window_t win;              /* attacks in the sliding window (of the
+                                    * first pair; the others' windows are
+                                    * in shm_store_t more) */
     t48_t ban_start, ban_until;    /* rlw_ban_state_t start_ms, until_ms */
     uint16_t strikes;              /* rlw_ban_state_t strikes, saturated */
     uint16_t ban_count;            /* rlw_ban_state_t count, saturated */
@@ -92,7 +99,11 @@ typedef struct shm_entry {
     uint16_t rule_hits[RLW_TOP_RULES]; /* saturated */
 } shm_entry_t;
 
-/* What a tracked client costs (docs/directives.md, RateLimitWAFTableSize). */
+/* What a tracked client costs (docs/directives.md, RateLimitWAFTableSize):
+ * an entry, plus one rlw_window_t (38 bytes) per pair of
+ * RateLimitWAFThreshold beyond the first, in an array after the entries
+ * (entry i's windows at more[i * nmore]), so that one pair costs what it
+ * did. */
 _Static_assert(sizeof(shm_entry_t) <= 96, "a table entry exceeds 96 bytes");
 _Static_assert(RLW_SHM_RULE_SLOTS < UINT16_MAX, "rule slots fit 16 bits");
 
@@ -136,6 +147,9 @@ typedef struct shm_store {
     shm_header_t *hdr;
     shm_entry_t *entries;
     apr_size_t capacity;
+    unsigned nmore;     /* windows per entry beyond the first (the pairs of
+                         * the policy given at creation, less one) */
+    rlw_window_t *more; /* capacity * nmore windows, after the entries */
     char node[RLW_STORE_NODE_LEN]; /* this node, for the bans it decides */
     uint8_t node_index;            /* its index in hdr->names */
     rlw_policy_t rank;             /* the store's own policy (given at
@@ -216,14 +230,45 @@ static inline void rlw_shm_get_ban(const shm_entry_t *e, rlw_ban_state_t *b)
     b->until_ms = t48_get(&e->ban_until);
     b->strikes = e->strikes;
     b->count = e->ban_count;
+    b->pair = (uint8_t)((e->flags & SHM_PAIR_MASK) >> SHM_PAIR_SHIFT);
 }
 
 static inline void rlw_shm_put_ban(shm_entry_t *e, const rlw_ban_state_t *b)
 {
+    unsigned pair = b->pair <= RLW_PAIRS_MAX ? b->pair : 0;
+
     t48_put(&e->ban_start, b->start_ms);
     t48_put(&e->ban_until, b->until_ms);
     e->strikes = rlw_shm_sat16(b->strikes);
     e->ban_count = rlw_shm_sat16(b->count);
+    e->flags = (uint8_t)((e->flags & ~SHM_PAIR_MASK) | pair << SHM_PAIR_SHIFT);
+}
+
+/* The windows of e beyond the first (st->nmore of them), or NULL. */
+static inline rlw_window_t *rlw_shm_more_of(shm_store_t *st,
+                                            const shm_entry_t *e)
+{
+    return st->nmore ? st->more + (size_t)(e - st->entries) * st->nmore : NULL;
+}
+
+/* Empties every window of e. */
+static inline void rlw_shm_reset_windows(shm_store_t *st, shm_entry_t *e)
+{
+    rlw_window_t *more = rlw_shm_more_of(st, e);
+
+    rlw_window_reset(&e->win);
+    if (more)
+        memset(more, 0, st->nmore * sizeof(*more));
+}
+
+/* The number of pairs of p this table counts: 1 + the extra windows both
+ * have. */
+static inline unsigned rlw_shm_npairs(const shm_store_t *st,
+                                      const rlw_policy_t *p)
+{
+    unsigned n = rlw_policy_npairs(p);
+
+    return n - 1 < st->nmore ? n : 1 + st->nmore;
 }
 
 static inline void rlw_shm_set_last(shm_entry_t *e, int64_t now)
@@ -341,9 +386,11 @@ typedef struct shm_slot {
 shm_entry_t *rlw_shm_do_find(shm_store_t *st, uint64_t set,
                              const rlw_addr_t *client);
 
-/* The value of e under policy p at now (see the V_* ranks). */
-void rlw_shm_do_value(const shm_entry_t *e, const rlw_policy_t *p, int64_t now,
-                      shm_value_t *v);
+/* The value of e (an entry of st, or a copy whose other windows are more,
+ * NULL for none) under policy p at now (see the V_* ranks). */
+void rlw_shm_do_value(shm_store_t *st, const shm_entry_t *e,
+                      const rlw_window_t *more, const rlw_policy_t *p,
+                      int64_t now, shm_value_t *v);
 
 /* 1 when x is worth less than y. */
 int rlw_shm_value_lt(const shm_value_t *x, const shm_value_t *y);

@@ -4,7 +4,9 @@
  * before the children fork and lives in the pool given to
  * rlw_store_shm_create() (the module passes the process pool), so every
  * child of every generation sees the same counters and bans survive a
- * graceful restart. A new table size on a restart moves the clients into a
+ * graceful restart. A new table size (or number of RateLimitWAFThreshold
+ * pairs, which sizes the windows of an entry) on a restart moves the
+ * clients into a
  * new table and frees the old one (see rlw_store_shm_create()).
  *
  * The layout and the entry format are described in rlw_shm_internal.h.
@@ -296,12 +298,14 @@ static const char *init_header(apr_pool_t *pool, shm_header_t *h,
     return NULL;
 }
 
-/* A new table of capacity clients (a whole number of sets) in pool. */
+/* A new table of capacity clients (a whole number of sets), each with
+ * nmore windows beyond the first, in pool. */
 static const char *new_table(apr_pool_t *pool, apr_size_t capacity,
-                             apr_shm_t **shm)
+                             unsigned nmore, apr_shm_t **shm)
 {
-    apr_size_t size =
-        sizeof(shm_header_t) + (apr_size_t)capacity * sizeof(shm_entry_t);
+    apr_size_t size = sizeof(shm_header_t) +
+                      (apr_size_t)capacity * sizeof(shm_entry_t) +
+                      (apr_size_t)capacity * nmore * sizeof(rlw_window_t);
     apr_status_t rv;
     char errbuf[128];
     shm_header_t *h;
@@ -318,25 +322,30 @@ static const char *new_table(apr_pool_t *pool, apr_size_t capacity,
     return init_header(pool, h, capacity / RLW_SHM_WAYS);
 }
 
-static void attach(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity)
+static void attach(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity,
+                   unsigned nmore)
 {
     st->shm = shm;
     st->hdr = apr_shm_baseaddr_get(shm);
     st->entries = (shm_entry_t *)(st->hdr + 1);
     st->capacity = capacity;
+    st->nmore = nmore;
+    st->more = (rlw_window_t *)(st->entries + capacity);
 }
 
-/* Copies entry e of another table into st (not yet shared with anyone but
- * this process): in its set under st's key, in a free way or in place of a
- * less valuable entry; dropped (and counted as evicted) when its set holds
- * only more valuable ones. */
-static void move_entry(shm_store_t *st, const shm_entry_t *e, int64_t now)
+/* Copies entry e of another table, with its other windows more (st->nmore
+ * of them, or NULL: they start empty), into st (not yet shared with anyone
+ * but this process): in its set under st's key, in a free way or in place
+ * of a less valuable entry; dropped (and counted as evicted) when its set
+ * holds only more valuable ones. */
+static void move_entry(shm_store_t *st, const shm_entry_t *e,
+                       const rlw_window_t *more, int64_t now)
 {
     uint64_t set = rlw_shm_key_hash(st->hdr, &e->key) % st->hdr->nsets;
     shm_value_t mine, v;
     shm_entry_t *victim;
 
-    rlw_shm_do_value(e, &st->rank, now, &mine);
+    rlw_shm_do_value(st, e, more, &st->rank, now, &mine);
     rlw_shm_lock_stripe(st->hdr, set);
     victim = rlw_shm_do_pick_victim(st, set, &st->rank, now, &v);
     if (v.rank == V_FREE || rlw_shm_value_lt(&v, &mine)) {
@@ -347,6 +356,11 @@ static void move_entry(shm_store_t *st, const shm_entry_t *e, int64_t now)
             st->hdr->evicted_bans += v.rank == V_BANNED;
         }
         *victim = *e;
+        rlw_shm_reset_windows(st, victim);
+        victim->win = e->win;
+        if (more)
+            memcpy(rlw_shm_more_of(st, victim), more,
+                   st->nmore * sizeof(*more));
     } else {
         st->hdr->evictions++;
         st->hdr->evicted_bans += mine.rank == V_BANNED;
@@ -362,14 +376,17 @@ static void move_entry(shm_store_t *st, const shm_entry_t *e, int64_t now)
  * policy, the new configuration's); names, rule ids,
  * counters and the ban horizon as they are. */
 static void migrate(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity,
-                    int64_t now)
+                    unsigned nmore, int64_t now)
 {
     shm_store_t old = *st;
     shm_header_t *oh = old.hdr, *nh;
+    /* Windows carry over while their number does; a new number of pairs
+     * starts the windows beyond the first anew. */
+    int keep_more = nmore > 0 && old.nmore == nmore;
     uint64_t set;
     int i;
 
-    attach(st, shm, capacity);
+    attach(st, shm, capacity, nmore);
     nh = st->hdr;
     /* Indices in entries point into these tables: copy them whole. */
     nh->nnames = __atomic_load_n(&oh->nnames, __ATOMIC_ACQUIRE);
@@ -386,14 +403,20 @@ static void migrate(shm_store_t *st, apr_shm_t *shm, apr_size_t capacity,
         nh->net_lens[i] = __atomic_load_n(&oh->net_lens[i], __ATOMIC_ACQUIRE);
     for (set = 0; set < oh->nsets; set++) {
         shm_entry_t copy[RLW_SHM_WAYS];
+        rlw_window_t more[RLW_SHM_WAYS][RLW_PAIRS_MAX - 1];
 
         /* Children of the last generation may still be writing. */
         rlw_shm_lock_stripe(oh, set);
         memcpy(copy, rlw_shm_set_of(&old, set), sizeof(copy));
+        if (keep_more)
+            for (i = 0; i < RLW_SHM_WAYS; i++)
+                memcpy(more[i],
+                       rlw_shm_more_of(&old, rlw_shm_set_of(&old, set) + i),
+                       nmore * sizeof(rlw_window_t));
         rlw_shm_unlock_stripe(oh, set);
         for (i = 0; i < RLW_SHM_WAYS; i++) {
             if (copy[i].key.family)
-                move_entry(st, &copy[i], now);
+                move_entry(st, &copy[i], keep_more ? more[i] : NULL, now);
         }
     }
     /* Unmaps the old table here now, not when the pool goes (never, for
@@ -419,6 +442,7 @@ const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
     shm_store_t *st = NULL;
     apr_shm_t *shm;
     const char *err;
+    unsigned nmore = policy ? rlw_policy_npairs(policy) - 1 : 0;
 
     if (capacity < RLW_SHM_WAYS)
         capacity = RLW_SHM_WAYS;
@@ -434,7 +458,7 @@ const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
                         (unsigned long)sizeof(shm_entry_t),
                         (unsigned long)sizeof(shm_store_t));
     apr_pool_userdata_get((void **)&st, ukey, pool);
-    if (st && st->capacity == capacity) {
+    if (st && st->capacity == capacity && st->nmore == nmore) {
         /* httpd unloads and reloads the module on every restart, so the
          * function pointers of the earlier cycle may point nowhere now. */
         rlw_shm_set_ops(st);
@@ -443,17 +467,17 @@ const char *rlw_store_shm_create(apr_pool_t *pool, apr_size_t capacity,
         *out = &st->base;
         return NULL;
     }
-    if ((err = new_table(pool, capacity, &shm)) != NULL)
+    if ((err = new_table(pool, capacity, nmore, &shm)) != NULL)
         return err;
     if (st) {
         /* The move ranks entries by this configuration's policy: what a
          * count or a strike is worth from now on. */
         if (policy)
             st->rank = *policy;
-        migrate(st, shm, capacity, rlw_now_ms());
+        migrate(st, shm, capacity, nmore, rlw_now_ms());
     } else {
         st = apr_pcalloc(pool, sizeof(*st));
-        attach(st, shm, capacity);
+        attach(st, shm, capacity, nmore);
         if (policy)
             st->rank = *policy;
         else

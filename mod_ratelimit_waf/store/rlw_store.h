@@ -57,9 +57,12 @@ typedef int rlw_visit_fn(void *baton, const rlw_client_info_t *info);
 
 /* What attack() reports. */
 typedef struct rlw_attack {
-    rlw_verdict_t verdict;         /* what happened because of this attack */
-    uint32_t count;                /* attacks in the window after this one (the
-                                    * count that triggered the ban on a ban) */
+    rlw_verdict_t verdict;          /* what happened because of this attack */
+    uint32_t count;                 /* attacks in the window after this one (the
+                                     * count that triggered the ban on a ban:
+                                     * in the window of verdict.pair) */
+    uint32_t counts[RLW_PAIRS_MAX]; /* each pair's window count after this
+                                     * one (0 past the policy's pairs) */
     rlw_ban_state_t ban;           /* the client's ban state after the attack */
     uint32_t rules[RLW_TOP_RULES]; /* the client's most frequent rule ids,
                                     * most frequent first, 0 = none */

@@ -144,9 +144,10 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     size_t klen;
     memcached_st *conn;
     memcached_return_t rc;
-    uint32_t count = 0;
+    uint32_t counts[RLW_PAIRS_MAX] = {0}, prev[RLW_PAIRS_MAX] = {0};
     int64_t until = 0;
     rlw_mc_read_t r;
+    unsigned i;
 
     memset(out, 0, sizeof(*out));
     if (!st->local)
@@ -165,8 +166,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         return fallback(st, client, cls, p, hit, now, out);
     }
     klen = rlw_mc_ban_key(st->conf.prefix, pseudo, key);
-    rc = rlw_mc_count_attack(st, conn, pseudo, key, klen, p->window_ms, now,
-                             &count, &r);
+    rc = rlw_mc_count_attack(st, conn, pseudo, key, klen, p, now, counts, &r);
     if (rc != MEMCACHED_SUCCESS) {
         rlw_mc_note_failure(st, "counting an attack", conn, rc, now);
         rlw_mc_push(st, &conn);
@@ -183,13 +183,14 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
         out->verdict.strike = r.ban.strikes;
         out->ban = r.ban;
     } else {
-        out->count = count;
+        out->count = counts[0];
+        memcpy(out->counts, counts, sizeof(out->counts));
         /* Top rules stay per node: only the winner's view reaches the
          * event. */
         rlw_store_shm_note_rules(st->local, client, hit, now, out->rules);
-        if (count >= p->threshold)
+        if (rlw_policy_reached(p, counts))
             rc = rlw_mc_decide(st, conn, client, pseudo, key, klen, &r, cls, p,
-                               count, now, out);
+                               counts, now, out);
     }
     if (rc != MEMCACHED_SUCCESS) {
         rlw_ban_state_t b;
@@ -203,7 +204,10 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
          * ban it when their own counts get there). */
         RLW_MC_ATOMIC_ADD(&st->shared->fallbacks, 1);
         memset(&b, 0, sizeof(b));
-        out->verdict = rlw_decide(p, cls, &b, count - 1, count, now);
+        for (i = 0; i < RLW_PAIRS_MAX; i++)
+            prev[i] = counts[i] ? counts[i] - 1 : 0;
+        out->verdict = rlw_decide_pairs(p, cls, &b, prev, counts, now);
+        out->count = counts[out->verdict.pair];
         out->ban = b;
         if (out->verdict.kind == RLW_VERDICT_BAN)
             rlw_store_shm_learn(st->local, client, &b, st->conf.node, now);
@@ -451,7 +455,12 @@ const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
                                 const rlw_store_mc_conf_t *conf,
                                 const rlw_keys_t *keys, rlw_store_t **out)
 {
-    const char *ukey = "rlw_store_mc";
+    /* The layout in the key, as for the shm table: a module upgraded by a
+     * graceful restart never takes the earlier one's store for its own
+     * (rlw_policy_t, which the store holds, grew with threshold pairs). */
+    const char *ukey = apr_psprintf(pool, "rlw_store_mc:%lu:%lu",
+                                    (unsigned long)sizeof(rlw_mc_store_t),
+                                    (unsigned long)sizeof(rlw_mc_shared_t));
     rlw_mc_store_t *st = NULL;
     apr_shm_t *shm;
     apr_status_t rv;

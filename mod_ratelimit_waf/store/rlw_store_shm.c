@@ -91,7 +91,10 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
     shm_slot_t slot;
     shm_entry_t *e;
     rlw_ban_state_t b;
-    uint32_t prev;
+    uint32_t prev[RLW_PAIRS_MAX] = {0};
+    rlw_window_t *more;
+    rlw_policy_t q = *p;
+    unsigned k;
 
     memset(out, 0, sizeof(*out));
     rlw_shm_lock_slot(st, client, &slot);
@@ -112,12 +115,22 @@ static apr_status_t shm_attack(rlw_store_t *base, const rlw_addr_t *client,
         rlw_shm_unlock_slot(st, &slot, now);
         return APR_SUCCESS;
     }
-    prev = rlw_window_total(&e->win, now, p->window_ms);
-    out->count = rlw_window_add(&e->win, now, p->window_ms, 1);
+    /* Every window of the entry, under the one stripe lock: each pair's
+     * count is exact on its own. */
+    more = rlw_shm_more_of(st, e);
+    q.nmore = rlw_shm_npairs(st, p) - 1;
+    for (k = 0; k <= q.nmore; k++) {
+        rlw_window_t *w = k ? &more[k - 1] : &e->win;
+        int64_t len = rlw_policy_pair(p, k).window_ms;
+
+        prev[k] = rlw_window_total(w, now, len);
+        out->counts[k] = rlw_window_add(w, now, len, 1);
+    }
     rlw_shm_set_last(e, now);
     rlw_shm_do_note_rules(st, e, hit);
     rlw_shm_do_top_rules(st, e, out->rules, NULL);
-    out->verdict = rlw_decide(p, cls, &b, prev, out->count, now);
+    out->verdict = rlw_decide_pairs(&q, cls, &b, prev, out->counts, now);
+    out->count = out->counts[out->verdict.pair];
     if (out->verdict.kind == RLW_VERDICT_BAN) {
         rlw_shm_put_ban(e, &b);
         rlw_shm_do_start_ban(st, e, st->node_index);

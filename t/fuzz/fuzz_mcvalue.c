@@ -58,6 +58,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(v <= (uint64_t)INT64_MAX);
             FUZZ_CHECK(len >= 3 && text[0] == 'c');
         }
+        {
+            unsigned win = 99;
+            uint64_t x = 7;
+
+            /* Any window's key: window 0 exactly as the one above. */
+            if (rlw_parse_bucket_key_w(text, len, 2, &win, &x) == 0) {
+                FUZZ_CHECK(x <= (uint64_t)INT64_MAX && win <= 2);
+                FUZZ_CHECK(win > 0 || x == v);
+            } else {
+                FUZZ_CHECK(win == 99 && x == 7);
+            }
+        }
         break;
     default:
         if (rlw_parse_journal_key(text, len, &v) == 0) {

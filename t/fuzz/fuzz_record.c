@@ -13,7 +13,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     const char *dir = getenv("RLW_FUZZ_WRITE_SEEDS");
-    unsigned char rec[RLW_JOURNAL_LEN];
+    unsigned char rec[RLW_JOURNAL_PAIR_LEN];
     rlw_ban_state_t b = {0};
     rlw_journal_t j;
 
@@ -45,12 +45,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(rlw_subject_net(&j.client, 24, 48, 0, &j.client) == 0);
     FUZZ_CHECK(rlw_journal_encode(&j, rec) == 0);
     fuzz_write_seed(dir, "journal-ban-net", rec, RLW_JOURNAL_LEN);
+    /* Naming the pair that banned (RateLimitWAFThreshold pairs): version
+     * 4. */
+    j.ban.pair = 2;
+    FUZZ_CHECK(rlw_journal_encode_pair(&j, rec) == 0);
+    fuzz_write_seed(dir, "journal-ban-pair", rec, RLW_JOURNAL_PAIR_LEN);
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    unsigned char *in = malloc(size ? size : 1), out[RLW_JOURNAL_LEN];
+    unsigned char *in = malloc(size ? size : 1), out[RLW_JOURNAL_PAIR_LEN];
     rlw_ban_state_t b;
     rlw_journal_t j;
 
@@ -70,7 +75,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rlw_journal_decode(in, size, &j) == 0) {
         size_t n = strnlen(j.node, RLW_NODE_LEN), i;
 
-        FUZZ_CHECK(size == RLW_JOURNAL_LEN);
+        int v4 = in[1] == RLW_JOURNAL_PAIR_VERSION;
+
+        /* Version 4 carries the pair that banned (1 to RLW_PAIRS_MAX) in
+         * one more byte; 2 and 3 none. */
+        FUZZ_CHECK(size == (v4 ? RLW_JOURNAL_PAIR_LEN : RLW_JOURNAL_LEN));
+        FUZZ_CHECK(v4 ? j.ban.pair >= 1 && j.ban.pair <= RLW_PAIRS_MAX
+                      : j.ban.pair == 0);
         FUZZ_CHECK(j.action == RLW_JOURNAL_BAN ||
                    j.action == RLW_JOURNAL_UNBAN);
         /* An address, or a request key's hash (family RLW_AF_KEY, kind
@@ -82,14 +93,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    (j.client.kind == RLW_KIND_KEY));
         /* A valid subject, whose kind the version names. */
         FUZZ_CHECK(rlw_subject_valid(&j.client));
-        FUZZ_CHECK((in[1] == RLW_JOURNAL_SUBJECT_VERSION) ==
-                   (j.client.kind != RLW_KIND_CLIENT));
+        FUZZ_CHECK(v4 || (in[1] == RLW_JOURNAL_SUBJECT_VERSION) ==
+                             (j.client.kind != RLW_KIND_CLIENT));
         FUZZ_CHECK(j.ban.start_ms >= 0 && j.ban.start_ms <= j.ban.until_ms);
         FUZZ_CHECK(n >= 1 && n < RLW_NODE_LEN);
         for (i = 0; i < n; i++)
             FUZZ_CHECK(j.node[i] >= 0x20 && j.node[i] <= 0x7e);
-        FUZZ_CHECK(rlw_journal_encode(&j, out) == 0);
-        FUZZ_CHECK(memcmp(out, in, RLW_JOURNAL_LEN) == 0);
+        FUZZ_CHECK((v4 ? rlw_journal_encode_pair(&j, out)
+                       : rlw_journal_encode(&j, out)) == 0);
+        FUZZ_CHECK(memcmp(out, in, size) == 0);
     }
     free(in);
     return 0;

@@ -318,10 +318,10 @@ END_TEST
 
 START_TEST(near_reached_only_without_decision)
 {
-    rlw_verdict_t none = {RLW_VERDICT_NONE, 0, 0};
-    rlw_verdict_t ban = {RLW_VERDICT_BAN, MIN, 1};
-    rlw_verdict_t banned = {RLW_VERDICT_ALREADY_BANNED, 0, 1};
-    rlw_verdict_t crossed = {RLW_VERDICT_EXEMPT_CROSSED, 0, 0};
+    rlw_verdict_t none = {RLW_VERDICT_NONE, 0, 0, 0};
+    rlw_verdict_t ban = {RLW_VERDICT_BAN, MIN, 1, 0};
+    rlw_verdict_t banned = {RLW_VERDICT_ALREADY_BANNED, 0, 1, 0};
+    rlw_verdict_t crossed = {RLW_VERDICT_EXEMPT_CROSSED, 0, 0, 0};
     rlw_policy_t p = pol;
 
     ck_assert_int_eq(rlw_near_reached(&p, RLW_CLASS_NORMAL, &none, 4), 1);

@@ -32,5 +32,6 @@ Suite *setup_suite(void);
 Suite *msc3_rules_suite(void);
 Suite *subject_suite(void);
 Suite *json_suite(void);
+Suite *pairs_suite(void);
 
 #endif

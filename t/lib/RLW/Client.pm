@@ -30,6 +30,7 @@ package RLW::Client;
 #   28_event_stall   198.18.0.0/15
 #   32_network (private server): 198.51.100.0/24, 198.51.101.0/24,
 #                    2001:db8:77::/48, 2001:db8:78::/48
+#   34_windows (private server): 198.51.100.230-239, 192.0.2.100-139
 
 use strict;
 use warnings;
@@ -424,7 +425,8 @@ sub ban_re    { my ($c) = @_; qr/RLW00010: ban client=\Q$c\E / }
 sub exempt_re { my ($c) = @_; qr/RLW00011: exempt client=\Q$c\E / }
 
 # Fields of an RLW00010 line: client, count, window_ms, ban_ms, strike,
-# until (epoch seconds), level; undef when the line does not have the
+# until (epoch seconds), level, threshold (of the pair that banned, when
+# the line has one); undef when the line does not have the
 # documented shape.
 sub parse_ban {
     my ($line) = @_;
@@ -433,7 +435,10 @@ sub parse_ban {
     my ($client, $count, $window, $ban, $strike, $until) = $line =~
         /RLW00010: ban client=(\S+) count=(\d+) window=(\S+) ban=(\S+) strike=(\d+) until=(\S+)/
         or return undef;
+    # The pair whose count banned (RateLimitWAFThreshold pairs).
+    my ($threshold) = $line =~ / threshold=(\d+)/;
     return {
+        threshold => defined $threshold ? $threshold + 0 : undef,
         client    => $client,
         count     => $count + 0,
         window_ms => parse_duration($window),

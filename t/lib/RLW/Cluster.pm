@@ -18,7 +18,8 @@ package RLW::Cluster;
 #   memcached  number of memcached servers (2)     nodes  httpd nodes (2)
 #   threshold, window, ban, ban_max, strike_decay, sync, timeout, retry,
 #   prefix     the RateLimitWAF* values (10, 30s, 3s, 1m, 60s, 250ms,
-#              50ms, 1s, rlw:)
+#              50ms, 1s, rlw:); a threshold of pairs ("3 2s 6 20s")
+#              writes no RateLimitWAFWindow: give window as its first
 #   extra      more main-server directives for every node
 #   config     the libmemcached configuration string (default: every
 #              server, --DISTRIBUTION=consistent)
@@ -124,6 +125,10 @@ sub prefix      { $_[0]{prefix} }
 sub node_directives {
     my ($self, $i) = @_;
     my $name = $NAMES[$i];
+    # Pairs ("3 2s 6 20s") give the windows themselves; window is then
+    # their first, for the bucket helpers below.
+    my $window = $self->{threshold} =~ /\s/ ? ''
+               : "RateLimitWAFWindow $self->{window}\n";
     return <<"EOF";
 RateLimitWAF On
 RateLimitWAFStore memcached "$self->{config}"
@@ -134,8 +139,7 @@ RateLimitWAFSyncInterval $self->{sync}
 RateLimitWAFMemcachedTimeout $self->{timeout}
 RateLimitWAFMemcachedRetry $self->{retry}
 RateLimitWAFThreshold $self->{threshold}
-RateLimitWAFWindow $self->{window}
-RateLimitWAFBanTime $self->{ban}
+${window}RateLimitWAFBanTime $self->{ban}
 RateLimitWAFBanMax $self->{ban_max}
 RateLimitWAFStrikeDecay $self->{strike_decay}
 <Location "/ratelimit-waf">
