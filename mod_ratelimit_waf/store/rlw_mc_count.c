@@ -269,13 +269,38 @@ static int bucket_keys(const rlw_mc_store_t *st, const char *pseudo,
  * record. */
 #define RLW_MC_MGET_MAX (RLW_PAIRS_MAX * RLW_WINDOW_BUCKETS + 1)
 
-/* Round trips: the increment of the current bucket of each window (one
- * per pair of RateLimitWAFThreshold), then one multi-get of every
- * window's older buckets and the ban record (all on the client's server);
- * one more for each window whose current bucket the attack creates (the
- * first of each client in each bucket). Each window's count is exact as
- * the one window's is: its increment precedes the multi-get that reads the
- * rest of it. */
+/* Adds one to the current bucket of a window beyond the first without
+ * waiting for an answer: "add KEY 0 TTL noreply" (creates it when
+ * missing; nothing when it exists) then "incr KEY 1 noreply". memcached
+ * runs a connection's commands in order, so the multi-get that follows on
+ * this connection reads the bucket with this increment in it: the window's
+ * count is as exact as the first one's, without a round trip of its own.
+ * What cannot be seen this way is read there: a bucket holding garbage
+ * (the increment is refused silently) is reset like any bad counter; a
+ * bucket memcached could not store (out of memory) reads as missing, which
+ * can only delay a ban. */
+static void increment_quiet(rlw_mc_store_t *st, memcached_st *conn,
+                            const char *pseudo, const char *key, size_t klen,
+                            time_t ttl)
+{
+    size_t plen = strlen(pseudo);
+    uint64_t ignored;
+
+    (void)st;
+    memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+    memcached_add_by_key(conn, pseudo, plen, key, klen, "0", 1, ttl, 0);
+    memcached_increment_by_key(conn, pseudo, plen, key, klen, 1, &ignored);
+    memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+}
+
+/* Round trips: the increment of the first window's current bucket, then
+ * one multi-get of every window's older buckets, the current buckets of
+ * the other windows (RateLimitWAFThreshold pairs; their increments went
+ * out just before, unanswered: increment_quiet()) and the ban record, all
+ * on the client's server: 2 whatever the number of pairs, one more for the
+ * attack that creates the first window's current bucket (the first of
+ * each client in each bucket). Each window's count is exact as the one
+ * window's is: its increment precedes the multi-get that reads it. */
 memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
                                        const char *pseudo, const char *bkey,
                                        size_t bklen, const rlw_policy_t *p,
@@ -285,28 +310,37 @@ memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
     char keys[RLW_MC_MGET_MAX][RLW_MC_KEY_MAX];
     const char *kp[RLW_MC_MGET_MAX];
     size_t kl[RLW_MC_MGET_MAX];
-    uint64_t value[RLW_PAIRS_MAX] = {0};
+    uint64_t value = 0;
     int64_t head[RLW_PAIRS_MAX], width[RLW_PAIRS_MAX];
     unsigned np = rlw_policy_npairs(p), w;
     memcached_return_t rc;
     int n = 0;
 
     memset(r, 0, sizeof(*r));
-    for (w = 0; w < np; w++) {
+    /* The other windows' first, unanswered: the first window's answer
+     * then comes after they have been applied. */
+    for (w = np; w-- > 0;) {
         int64_t len = rlw_policy_pair(p, w).window_ms;
+        time_t ttl;
         char cur[RLW_MC_KEY_MAX];
         size_t curlen;
 
         width[w] = rlw_window_width(len > 0 ? len : 1);
         head[w] = now / width[w];
+        ttl = (time_t)rlw_mc_ttl_secs(len + width[w]);
         curlen = rlw_mc_bucket_key_w(st->conf.prefix, pseudo, w, head[w], cur);
-        rc = increment(st, conn, pseudo, cur, curlen,
-                       (time_t)rlw_mc_ttl_secs(len + width[w]), &value[w]);
+        if (w > 0) {
+            increment_quiet(st, conn, pseudo, cur, curlen, ttl);
+            continue;
+        }
+        rc = increment(st, conn, pseudo, cur, curlen, ttl, &value);
         if (rc != MEMCACHED_SUCCESS)
             return rc;
     }
+    /* The first window's older buckets; the others' current ones too. */
     for (w = 0; w < np; w++)
-        n += bucket_keys(st, pseudo, w, head[w], 1, keys + n, kp + n, kl + n);
+        n += bucket_keys(st, pseudo, w, head[w], w > 0 ? 0 : 1, keys + n,
+                         kp + n, kl + n);
     kp[n] = bkey;
     kl[n] = bklen;
     rc = memcached_mget_by_key(conn, pseudo, strlen(pseudo), kp, kl,
@@ -314,11 +348,12 @@ memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
     RLW_MC_ATOMIC_ADD(&st->shared->ops, 1);
     if (rc != MEMCACHED_SUCCESS)
         return rc;
-    /* The current buckets are the increments': older ones only. */
+    /* The first window's current bucket is its increment's: older ones
+     * only; the other windows' current buckets are read here. */
     r->nmore = np - 1;
     for (w = 1; w < np; w++) {
         r->more_head[w - 1] = head[w];
-        r->more_newest[w - 1] = head[w] - 1;
+        r->more_newest[w - 1] = head[w];
     }
     rc = rlw_mc_fetch_client(st, conn, bkey, bklen, head[0], head[0] - 1, r);
     rlw_mc_note_bad(st, bkey, bklen, r);
@@ -327,13 +362,11 @@ memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
     repair_counters(
         st, conn, pseudo, r,
         (time_t)rlw_mc_ttl_secs(rlw_policy_longest_window(p) + width[0]));
-    r->vals[0] = value[0];
+    r->vals[0] = value;
     counts[0] = rlw_mc_count_since_ban(r->vals, head[0], width[0], &r->ban);
-    for (w = 1; w < np; w++) {
-        r->more_vals[w - 1][0] = value[w];
+    for (w = 1; w < np; w++)
         counts[w] = rlw_mc_count_since_ban(r->more_vals[w - 1], head[w],
                                            width[w], &r->ban);
-    }
     return MEMCACHED_SUCCESS;
 }
 
