@@ -160,6 +160,16 @@ extern const unsigned char *rlw_the_key_secret;
 /* The NAME of key index idx, or NULL (set in post_config). */
 const char *rlw_key_name(unsigned idx);
 
+/* RateLimitWAFKey (mod_rlw_keys.c): the NAMEs read so far in the
+ * configuration, in order of first appearance (a key subject's prefix is
+ * the index); 1 when n is a key NAME (1 to 32 of [A-Za-z0-9_.-], what a
+ * log field and a metric label carry as is); records key NAME over expr
+ * with pairs in c, or returns the error naming the directive. */
+apr_array_header_t *rlw_key_registry(apr_pool_t *pconf);
+int rlw_key_name_ok(const char *n);
+const char *rlw_key_add(cmd_parms *cmd, rlw_srv_conf_t *c, const char *name,
+                        const char *expr, const rlw_pairs_t *pairs);
+
 /* Request keys (mod_rlw_keys.c). At post_config: the key secret and
  * names. */
 int rlw_keys_post_config(apr_pool_t *pconf, server_rec *s);
@@ -195,6 +205,17 @@ int rlw_events_open(apr_pool_t *pconf, server_rec *s);
 void rlw_events_child_init(apr_pool_t *pchild, server_rec *s);
 /* Fills observer, store and time when unset, formats and writes ev. */
 void rlw_event_emit(rlw_event_t *ev);
+/* The event of what an attack of r counted for subject led to (a client,
+ * its network, a key): the pair reported (l, count, from
+ * rlw_reported_pair()), a's top rules, the request's URI and User-Agent,
+ * the client's class; then emitted as kind (a ban: a's ban state, decided
+ * by this node), and counted in the node's metrics. */
+void rlw_attack_event_init(rlw_event_t *ev, request_rec *r,
+                           const rlw_srv_conf_t *c, const rlw_addr_t *subject,
+                           const char *ban_class, const rlw_attack_t *a,
+                           const rlw_limit_t *l, uint32_t count);
+void rlw_attack_event_emit(rlw_event_t *ev, rlw_event_kind_t kind,
+                           const rlw_srv_conf_t *c, const rlw_attack_t *a);
 
 /* Configuration (mod_rlw_config.c). */
 void *rlw_create_server_config(apr_pool_t *p, server_rec *s);

@@ -668,55 +668,6 @@ static const char *check_node_name(apr_pool_t *p, const char *arg,
     return NULL;
 }
 
-/* The NAMEs of every RateLimitWAFKey read so far, in order of first
- * appearance (a key subject's prefix is the index): kept with the
- * configuration pool, so each read of the configuration starts afresh. */
-static apr_array_header_t *key_registry(apr_pool_t *pconf)
-{
-    static const char tag[] = "rlw-key-names";
-    void *v = NULL;
-
-    apr_pool_userdata_get(&v, tag, pconf);
-    if (!v) {
-        v = apr_array_make(pconf, RLW_KEYS_MAX, sizeof(const char *));
-        apr_pool_userdata_set(v, tag, apr_pool_cleanup_null, pconf);
-    }
-    return v;
-}
-
-/* A key NAME: 1 to 32 of [A-Za-z0-9_.-], what a log field and a metric
- * label can carry as is. */
-static int key_name_ok(const char *n)
-{
-    size_t i;
-
-    for (i = 0; n[i]; i++)
-        if (i >= 32 ||
-            !(apr_isalnum(n[i]) || n[i] == '_' || n[i] == '-' || n[i] == '.'))
-            return 0;
-    return i > 0;
-}
-
-/* NAME when expr is exactly %{HTTP:NAME} or %{req:NAME} (any case; NAME
- * an HTTP token), else NULL: such a key reads the header directly. */
-static const char *plain_header(apr_pool_t *p, const char *expr)
-{
-    const char *n, *end;
-
-    if (!strncasecmp(expr, "%{HTTP:", 7))
-        n = expr + 7;
-    else if (!strncasecmp(expr, "%{req:", 6))
-        n = expr + 6;
-    else
-        return NULL;
-    for (end = n; *end && *end != '}'; end++)
-        if (!apr_isalnum(*end) && !strchr("!#$%&'*+-.^_`|~", *end))
-            return NULL;
-    if (end == n || *end != '}' || end[1])
-        return NULL;
-    return apr_pstrmemdup(p, n, (apr_size_t)(end - n));
-}
-
 /* RateLimitWAFKey NAME "AP_EXPR" THRESHOLD (repeatable); THRESHOLD may be
  * pairs, COUNT WINDOW [COUNT WINDOW ...]. */
 static const char *set_key(cmd_parms *cmd, void *dconf, int argc,
@@ -724,12 +675,9 @@ static const char *set_key(cmd_parms *cmd, void *dconf, int argc,
 {
     const char *err;
     rlw_srv_conf_t *c = rlw_server_conf(cmd->server);
-    apr_array_header_t *names;
-    rlw_key_conf_t *k;
     apr_int64_t t;
     rlw_pairs_t pairs;
     const char *name = argc > 0 ? argv[0] : "", *expr, *thr;
-    int i;
 
     if (!field_of(cmd, dconf, name, &err))
         return err;
@@ -740,7 +688,7 @@ static const char *set_key(cmd_parms *cmd, void *dconf, int argc,
                             cmd->cmd->name, join_words(cmd->pool, argc, argv));
     expr = argv[1];
     thr = argv[2];
-    if (!key_name_ok(name))
+    if (!rlw_key_name_ok(name))
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a key name (1 to 32 letters, "
                             "digits, '_', '-' or '.')",
@@ -754,55 +702,7 @@ static const char *set_key(cmd_parms *cmd, void *dconf, int argc,
     if ((err = parse_threshold(cmd, apr_pstrcat(cmd->pool, " ", name, NULL),
                                argc - 2, argv + 2, &pairs)))
         return err;
-    t = pairs.count[0];
-    if (!c->keys)
-        c->keys = apr_array_make(cmd->pool, 2, sizeof(rlw_key_conf_t));
-    for (i = 0; i < c->keys->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(c->keys, i, rlw_key_conf_t).name, name))
-            return apr_psprintf(cmd->pool,
-                                "%s: key name '%s' is already used in this "
-                                "server",
-                                cmd->cmd->name, name);
-    if (c->keys->nelts >= RLW_KEYS_PER_SERVER)
-        return apr_psprintf(cmd->pool,
-                            "%s %s: too many keys (at most %d per server)",
-                            cmd->cmd->name, name, RLW_KEYS_PER_SERVER);
-    k = apr_array_push(c->keys);
-    memset(k, 0, sizeof(*k));
-    k->name = apr_pstrdup(cmd->pool, name);
-    k->expr_text = apr_pstrdup(cmd->pool, expr);
-    k->threshold = t;
-    k->pairs = pairs;
-    /* A string; never a Vary header for the headers it reads (the
-     * module's bookkeeping is no content negotiation); no file functions,
-     * which would read a file on every request. */
-    k->expr =
-        ap_expr_parse_cmd(cmd, expr,
-                          AP_EXPR_FLAG_STRING_RESULT | AP_EXPR_FLAG_DONT_VARY |
-                              AP_EXPR_FLAG_RESTRICTED,
-                          &err, NULL);
-    if (err) {
-        c->keys->nelts--;
-        return apr_psprintf(cmd->pool, "%s %s: cannot parse '%s': %s",
-                            cmd->cmd->name, name, expr, err);
-    }
-    k->header = plain_header(cmd->pool, expr);
-    names = key_registry(cmd->pool);
-    for (i = 0; i < names->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(names, i, const char *), name))
-            break;
-    if (i == names->nelts) {
-        if (names->nelts >= RLW_KEYS_MAX) {
-            c->keys->nelts--;
-            return apr_psprintf(cmd->pool,
-                                "%s %s: too many key names (at most %d in "
-                                "the configuration)",
-                                cmd->cmd->name, name, RLW_KEYS_MAX);
-        }
-        APR_ARRAY_PUSH(names, const char *) = k->name;
-    }
-    k->idx = (unsigned)i;
-    return NULL;
+    return rlw_key_add(cmd, c, name, expr, &pairs);
 }
 
 /* ---- the directive table (docs/directives.md, in the same order) --------- */
@@ -1032,7 +932,7 @@ const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server)
         err = resolve_module_conf(p, mod);
     if (err)
         return err;
-    mod->key_names = key_registry(p);
+    mod->key_names = rlw_key_registry(p);
     for (s = main_server; s; s = s->next) {
         rlw_srv_conf_t *c = rlw_server_conf(s);
         DEFAULT(c, enabled, 0);

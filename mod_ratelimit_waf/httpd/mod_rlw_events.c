@@ -351,3 +351,43 @@ void rlw_event_emit(rlw_event_t *ev)
                      "minute per process)",
                      (unsigned long)queue_lines, (unsigned long)report);
 }
+
+void rlw_attack_event_init(rlw_event_t *ev, request_rec *r,
+                           const rlw_srv_conf_t *c, const rlw_addr_t *subject,
+                           const char *ban_class, const rlw_attack_t *a,
+                           const rlw_limit_t *l, uint32_t count)
+{
+    int nrules = 0;
+
+    while (nrules < RLW_TOP_RULES && a->rules[nrules])
+        nrules++;
+    memset(ev, 0, sizeof(*ev));
+    ev->client = subject;
+    ev->count = count;
+    ev->threshold = l->threshold;
+    ev->window_ms = l->window_ms;
+    ev->rule_ids = nrules ? a->rules : NULL;
+    ev->nrules = nrules;
+    ev->dry_run = c->dry_run;
+    ev->uri = r->unparsed_uri;
+    ev->user_agent = apr_table_get(r->headers_in, "User-Agent");
+    ev->ban_class = ban_class;
+}
+
+void rlw_attack_event_emit(rlw_event_t *ev, rlw_event_kind_t kind,
+                           const rlw_srv_conf_t *c, const rlw_attack_t *a)
+{
+    rlw_metric_t m = RLW_M_NEAR;
+
+    ev->kind = kind;
+    if (kind == RLW_EV_BAN) {
+        ev->ban = &a->ban;
+        ev->ban_ms = a->verdict.ban_ms;
+        ev->decided_by = c->mod->node_name;
+        m = RLW_M_BANS;
+    } else if (kind == RLW_EV_EXEMPT_THRESHOLD) {
+        m = RLW_M_EXEMPT;
+    }
+    rlw_event_emit(ev);
+    rlw_metrics_add(rlw_the_metrics, m, rlw_now_ms(), 1);
+}

@@ -559,27 +559,15 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
     char who[RLW_ADDR_STRLEN], win[32], len[32], until[RLW_TIME_ISO_LEN];
     rlw_req_t *rq = rlw_req_state(r, 0);
     rlw_event_t ev;
-    int64_t now = rlw_now_ms();
-    int nrules = 0;
     rlw_limit_t l;
     uint32_t count;
     int near = rlw_reported_pair(&c->policy, cls, a, &l, &count);
 
-    while (nrules < RLW_TOP_RULES && a->rules[nrules])
-        nrules++;
-    memset(&ev, 0, sizeof(ev));
-    ev.client = &rq->client;
-    ev.count = count;
-    ev.threshold = l.threshold;
-    ev.window_ms = l.window_ms;
-    ev.rule_ids = nrules ? a->rules : NULL;
-    ev.nrules = nrules;
-    ev.dry_run = c->dry_run;
-    ev.uri = r->unparsed_uri;
-    ev.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    ev.ban_class = cls == RLW_CLASS_ALLOW    ? "allow"
-                   : cls == RLW_CLASS_EXEMPT ? "exempt"
-                                             : "normal";
+    rlw_attack_event_init(&ev, r, c, &rq->client,
+                          cls == RLW_CLASS_ALLOW    ? "allow"
+                          : cls == RLW_CLASS_EXEMPT ? "exempt"
+                                                    : "normal",
+                          a, &l, count);
     rlw_addr_format(&rq->client, who, sizeof(who));
     rlw_duration_format(l.window_ms, win, sizeof(win));
 
@@ -594,21 +582,14 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
                       a->verdict.strike, until, ev.ban_class, l.threshold,
                       c->dry_run ? " dry_run=1" : "");
-        ev.kind = RLW_EV_BAN;
-        ev.ban = &a->ban;
-        ev.ban_ms = a->verdict.ban_ms;
-        ev.decided_by = c->mod->node_name;
-        rlw_event_emit(&ev);
-        rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
+        rlw_attack_event_emit(&ev, RLW_EV_BAN, c, a);
         return;
     case RLW_VERDICT_EXEMPT_CROSSED:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "RLW00011: exempt client=%s crossed threshold count=%u "
                       "window=%s (not banned: RateLimitWAFExempt)",
                       who, a->count, win);
-        ev.kind = RLW_EV_EXEMPT_THRESHOLD;
-        rlw_event_emit(&ev);
-        rlw_metrics_add(rlw_the_metrics, RLW_M_EXEMPT, now, 1);
+        rlw_attack_event_emit(&ev, RLW_EV_EXEMPT_THRESHOLD, c, a);
         return;
     default:
         break;
@@ -620,9 +601,7 @@ static void report_attack(request_rec *r, const rlw_srv_conf_t *c,
                       "RLW00013: near threshold client=%s count=%u of %u "
                       "window=%s",
                       who, count, l.threshold, win);
-        ev.kind = RLW_EV_NEAR_THRESHOLD;
-        rlw_event_emit(&ev);
-        rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);
+        rlw_attack_event_emit(&ev, RLW_EV_NEAR_THRESHOLD, c, a);
     }
 }
 
@@ -636,26 +615,12 @@ static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
     char until[RLW_TIME_ISO_LEN];
     rlw_req_t *rq = rlw_req_state(r, 0);
     rlw_event_t ev;
-    int64_t now = rlw_now_ms();
-    int nrules = 0;
     rlw_limit_t l;
     uint32_t count;
     int near =
         rlw_reported_pair(&c->net_policy, RLW_CLASS_NORMAL, a, &l, &count);
 
-    while (nrules < RLW_TOP_RULES && a->rules[nrules])
-        nrules++;
-    memset(&ev, 0, sizeof(ev));
-    ev.client = &rq->net;
-    ev.count = count;
-    ev.threshold = l.threshold;
-    ev.window_ms = l.window_ms;
-    ev.rule_ids = nrules ? a->rules : NULL;
-    ev.nrules = nrules;
-    ev.dry_run = c->dry_run;
-    ev.uri = r->unparsed_uri;
-    ev.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    ev.ban_class = "normal";
+    rlw_attack_event_init(&ev, r, c, &rq->net, "normal", a, &l, count);
     rlw_addr_format(&rq->net, net, sizeof(net));
     rlw_addr_format(&rq->client, who, sizeof(who));
     rlw_duration_format(l.window_ms, win, sizeof(win));
@@ -668,12 +633,7 @@ static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
                       a->verdict.strike, until, who, l.threshold,
                       c->dry_run ? " dry_run=1" : "");
-        ev.kind = RLW_EV_BAN;
-        ev.ban = &a->ban;
-        ev.ban_ms = a->verdict.ban_ms;
-        ev.decided_by = c->mod->node_name;
-        rlw_event_emit(&ev);
-        rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
+        rlw_attack_event_emit(&ev, RLW_EV_BAN, c, a);
         return;
     }
     if (near) {
@@ -681,9 +641,7 @@ static void report_net_attack(request_rec *r, const rlw_srv_conf_t *c,
                       "RLW00054: near threshold network=%s count=%u of %u "
                       "window=%s last_client=%s",
                       net, count, l.threshold, win, who);
-        ev.kind = RLW_EV_NEAR_THRESHOLD;
-        rlw_event_emit(&ev);
-        rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);
+        rlw_attack_event_emit(&ev, RLW_EV_NEAR_THRESHOLD, c, a);
     }
 }
 

@@ -1,6 +1,6 @@
-/* mod_rlw_keys.c - request keys (RateLimitWAFKey): the secret their values
- * are hashed with, the key subjects of a request, and what an attack
- * counted for a key led to.
+/* mod_rlw_keys.c - request keys (RateLimitWAFKey): what the directive
+ * records, the secret their values are hashed with, the key subjects of a
+ * request, and what an attack counted for a key led to.
  *
  * A key value (an API key, a session cookie) is a secret of the client's:
  * it is hashed here, as soon as it is read, with HMAC-SHA256 under the key
@@ -12,7 +12,9 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
+#include <ap_expr.h>
 
 #include "mod_rlw.h"
 #include "rlw_duration.h"
@@ -33,6 +35,114 @@ static apr_status_t clear_hasher(void *unused)
     (void)unused;
     rlw_key_hasher_clear(&hasher);
     return APR_SUCCESS;
+}
+
+/* ---- configuration (RateLimitWAFKey; mod_rlw_config.c parses the
+ * arguments) ----------------------------------------------------------- */
+
+/* The NAMEs of every RateLimitWAFKey read so far, in order of first
+ * appearance (a key subject's prefix is the index): kept with the
+ * configuration pool, so each read of the configuration starts afresh. */
+apr_array_header_t *rlw_key_registry(apr_pool_t *pconf)
+{
+    static const char tag[] = "rlw-key-names";
+    void *v = NULL;
+
+    apr_pool_userdata_get(&v, tag, pconf);
+    if (!v) {
+        v = apr_array_make(pconf, RLW_KEYS_MAX, sizeof(const char *));
+        apr_pool_userdata_set(v, tag, apr_pool_cleanup_null, pconf);
+    }
+    return v;
+}
+
+int rlw_key_name_ok(const char *n)
+{
+    size_t i;
+
+    for (i = 0; n[i]; i++)
+        if (i >= 32 ||
+            !(apr_isalnum(n[i]) || n[i] == '_' || n[i] == '-' || n[i] == '.'))
+            return 0;
+    return i > 0;
+}
+
+/* NAME when expr is exactly %{HTTP:NAME} or %{req:NAME} (any case; NAME
+ * an HTTP token), else NULL: such a key reads the header directly. */
+static const char *plain_header(apr_pool_t *p, const char *expr)
+{
+    const char *n, *end;
+
+    if (!strncasecmp(expr, "%{HTTP:", 7))
+        n = expr + 7;
+    else if (!strncasecmp(expr, "%{req:", 6))
+        n = expr + 6;
+    else
+        return NULL;
+    for (end = n; *end && *end != '}'; end++)
+        if (!apr_isalnum(*end) && !strchr("!#$%&'*+-.^_`|~", *end))
+            return NULL;
+    if (end == n || *end != '}' || end[1])
+        return NULL;
+    return apr_pstrmemdup(p, n, (apr_size_t)(end - n));
+}
+
+const char *rlw_key_add(cmd_parms *cmd, rlw_srv_conf_t *c, const char *name,
+                        const char *expr, const rlw_pairs_t *pairs)
+{
+    apr_array_header_t *names;
+    rlw_key_conf_t *k;
+    const char *err = NULL;
+    int i;
+
+    if (!c->keys)
+        c->keys = apr_array_make(cmd->pool, 2, sizeof(rlw_key_conf_t));
+    for (i = 0; i < c->keys->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(c->keys, i, rlw_key_conf_t).name, name))
+            return apr_psprintf(cmd->pool,
+                                "%s: key name '%s' is already used in this "
+                                "server",
+                                cmd->cmd->name, name);
+    if (c->keys->nelts >= RLW_KEYS_PER_SERVER)
+        return apr_psprintf(cmd->pool,
+                            "%s %s: too many keys (at most %d per server)",
+                            cmd->cmd->name, name, RLW_KEYS_PER_SERVER);
+    k = apr_array_push(c->keys);
+    memset(k, 0, sizeof(*k));
+    k->name = apr_pstrdup(cmd->pool, name);
+    k->expr_text = apr_pstrdup(cmd->pool, expr);
+    k->threshold = pairs->count[0];
+    k->pairs = *pairs;
+    /* A string; never a Vary header for the headers it reads (the
+     * module's bookkeeping is no content negotiation); no file functions,
+     * which would read a file on every request. */
+    k->expr =
+        ap_expr_parse_cmd(cmd, expr,
+                          AP_EXPR_FLAG_STRING_RESULT | AP_EXPR_FLAG_DONT_VARY |
+                              AP_EXPR_FLAG_RESTRICTED,
+                          &err, NULL);
+    if (err) {
+        c->keys->nelts--;
+        return apr_psprintf(cmd->pool, "%s %s: cannot parse '%s': %s",
+                            cmd->cmd->name, name, expr, err);
+    }
+    k->header = plain_header(cmd->pool, expr);
+    names = rlw_key_registry(cmd->pool);
+    for (i = 0; i < names->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(names, i, const char *), name))
+            break;
+    if (i == names->nelts) {
+        if (names->nelts >= RLW_KEYS_MAX) {
+            c->keys->nelts--;
+            return apr_psprintf(cmd->pool,
+                                "%s %s: too many key names (at most %d in "
+                                "the configuration)",
+                                cmd->cmd->name, name, RLW_KEYS_MAX);
+        }
+        APR_ARRAY_PUSH(names, const char *) = k->name;
+    }
+    k->idx = (unsigned)i;
+    return NULL;
 }
 
 /* The configuration's key names (rlw_module_conf_t.key_names). */
@@ -150,26 +260,12 @@ void rlw_report_key_attack(request_rec *r, const rlw_srv_conf_t *c,
     char until[RLW_TIME_ISO_LEN];
     const char *hash;
     rlw_event_t ev;
-    int64_t now = rlw_now_ms();
-    int nrules = 0;
     rlw_limit_t l;
     uint32_t count;
     int near = rlw_reported_pair(&k->policy, RLW_CLASS_NORMAL, a, &l, &count);
 
-    while (nrules < RLW_TOP_RULES && a->rules[nrules])
-        nrules++;
-    memset(&ev, 0, sizeof(ev));
-    ev.client = &rq->keys[i];
+    rlw_attack_event_init(&ev, r, c, &rq->keys[i], "normal", a, &l, count);
     ev.key_name = k->name;
-    ev.count = count;
-    ev.threshold = l.threshold;
-    ev.window_ms = l.window_ms;
-    ev.rule_ids = nrules ? a->rules : NULL;
-    ev.nrules = nrules;
-    ev.dry_run = c->dry_run;
-    ev.uri = r->unparsed_uri;
-    ev.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    ev.ban_class = "normal";
     rlw_addr_format(&rq->keys[i], subj, sizeof(subj));
     hash = strchr(subj, ':') ? strchr(subj, ':') + 1 : subj;
     rlw_addr_format(&rq->client, who, sizeof(who));
@@ -186,12 +282,7 @@ void rlw_report_key_attack(request_rec *r, const rlw_srv_conf_t *c,
                       rlw_duration_format(a->verdict.ban_ms, len, sizeof(len)),
                       a->verdict.strike, until, who, l.threshold,
                       c->dry_run ? " dry_run=1" : "");
-        ev.kind = RLW_EV_BAN;
-        ev.ban = &a->ban;
-        ev.ban_ms = a->verdict.ban_ms;
-        ev.decided_by = c->mod->node_name;
-        rlw_event_emit(&ev);
-        rlw_metrics_add(rlw_the_metrics, RLW_M_BANS, now, 1);
+        rlw_attack_event_emit(&ev, RLW_EV_BAN, c, a);
         return;
     }
     if (near) {
@@ -199,8 +290,6 @@ void rlw_report_key_attack(request_rec *r, const rlw_srv_conf_t *c,
                       "RLW00057: near threshold key=%s hash=%.16s count=%u "
                       "of %u window=%s last_client=%s",
                       k->name, hash, count, l.threshold, win, who);
-        ev.kind = RLW_EV_NEAR_THRESHOLD;
-        rlw_event_emit(&ev);
-        rlw_metrics_add(rlw_the_metrics, RLW_M_NEAR, now, 1);
+        rlw_attack_event_emit(&ev, RLW_EV_NEAR_THRESHOLD, c, a);
     }
 }
