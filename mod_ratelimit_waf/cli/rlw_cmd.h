@@ -61,6 +61,8 @@ typedef struct rlw_cmd_conf {
                               * ServerRoot-relative resolved */
     const char *threshold;   /* RateLimitWAFThreshold of the main server
                               * (outside <VirtualHost>) */
+    /* The windows of its further (count, window) pairs, or NULL. */
+    const char *more_windows[RLW_PAIRS_MAX - 1];
     const char *server_root; /* ServerRoot in effect at the end */
     /* Every RateLimitWAFKey NAME (const char *), in order of first
      * appearance, as the module numbers them (a key subject's index). */
@@ -88,6 +90,10 @@ typedef struct rlw_cmd {
     const char *prefix;
     unsigned v6_prefix; /* 16..128 */
     int64_t window_ms;  /* RateLimitWAFWindow (counts, record lifetime) */
+    /* The windows counts are read in: window_ms first, then those of the
+     * further RateLimitWAFThreshold pairs of -f (nwindows in all). */
+    int64_t windows_ms[RLW_PAIRS_MAX];
+    unsigned nwindows;
     int64_t timeout_ms; /* one memcached call */
     uint64_t backlog;   /* journal entries `list` reads */
     const char *node;   /* "rlwafctl@<host>", in journal entries */

@@ -210,6 +210,12 @@ static const char *directive(conf_reader_t *r, const char *where, char **w,
             o->threshold = w[1];
         if (!r->vhost && n >= 3)
             o->window = w[2];
+        if (!r->vhost) {
+            int i;
+
+            for (i = 0; i < RLW_PAIRS_MAX - 1; i++)
+                o->more_windows[i] = 4 + 2 * i < n ? w[4 + 2 * i] : NULL;
+        }
     } else if (!strcasecmp(w[0], "RateLimitWAFKey")) {
         /* Numbered in order of first appearance, as the module does. */
         int i;

@@ -349,7 +349,7 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
     int64_t ms;
     char *end;
     unsigned long n;
-    int rc;
+    int rc, i;
 
     memset(&f, 0, sizeof(f));
     /* Without -f and --memcached, the node's own configuration. */
@@ -420,6 +420,16 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
                 err ? apr_pstrcat(c->pool, "is not a duration: ", err, NULL)
                     : "is zero");
         c->window_ms = ms;
+    }
+    c->windows_ms[0] = c->window_ms;
+    c->nwindows = 1;
+    for (i = 0; i < RLW_PAIRS_MAX - 1 && f.more_windows[i]; i++) {
+        if ((err = rlw_duration_parse(f.more_windows[i], &ms)) || ms < 1)
+            return bad(
+                c, 1, "window", f.more_windows[i],
+                err ? apr_pstrcat(c->pool, "is not a duration: ", err, NULL)
+                    : "is zero");
+        c->windows_ms[c->nwindows++] = ms;
     }
 
     /* The tool waits longer than a request would, unless told otherwise

@@ -85,14 +85,19 @@ static void emit_kind(rlw_cmd_t *c, const rlw_addr_t *subject)
     rlw_cmd_emit_str(c, kind_word(subject));
 }
 
-static void emit_num(rlw_cmd_t *c, const char *key, int64_t v)
+static void emit_num_at(rlw_cmd_t *c, const char *key, int64_t v, int first)
 {
     char buf[24];
 
     /* apr_psprintf() knows no %lld. */
     snprintf(buf, sizeof(buf), "%lld", (long long)v);
-    rlw_cmd_emit_key(c, key, 0);
+    rlw_cmd_emit_key(c, key, first);
     rlw_cmd_emit(c, buf);
+}
+
+static void emit_num(rlw_cmd_t *c, const char *key, int64_t v)
+{
+    emit_num_at(c, key, v, 0);
 }
 
 /* The JSON fields of a ban (inside an object, after a first field). */
@@ -127,8 +132,8 @@ static int lookup(rlw_cmd_t *c, const rlw_addr_t *client, int64_t now,
 {
     char err[512], name[RLW_ADDR_STRLEN];
 
-    if (rlw_store_mc_lookup(c->store, client, c->window_ms, now, lk, err,
-                            sizeof(err)) == APR_SUCCESS) {
+    if (rlw_store_mc_lookup(c->store, client, c->windows_ms, c->nwindows, now,
+                            lk, err, sizeof(err)) == APR_SUCCESS) {
         if (lk->bad_record)
             fprintf(stderr,
                     "rlwafctl: warning: the ban record of %s does "
@@ -182,6 +187,20 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
         rlw_cmd_emit(c, banned ? "true" : "false");
         emit_num(c, "count", lk.count);
         emit_num(c, "window_ms", c->window_ms);
+        if (c->nwindows > 1) {
+            unsigned w;
+
+            /* Every RateLimitWAFThreshold pair's window, first included. */
+            rlw_cmd_emit_key(c, "windows", 0);
+            rlw_cmd_emit(c, "[");
+            for (w = 0; w < c->nwindows; w++) {
+                rlw_cmd_emit(c, w ? ",{" : "{");
+                emit_num_at(c, "window_ms", c->windows_ms[w], 1);
+                emit_num(c, "count", lk.counts[w]);
+                rlw_cmd_emit(c, "}");
+            }
+            rlw_cmd_emit(c, "]");
+        }
         rlw_cmd_emit_key(c, "ban", 0);
         if (lk.ban.until_ms) {
             rlw_cmd_emit(c, "{");
@@ -206,7 +225,11 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
     else
         printf("banned     no\n");
     printf("strikes    %u\n", (unsigned)lk.ban.strikes);
-    printf("attacks    %u in the last %s\n", (unsigned)lk.count, win);
+    printf("attacks    %u in the last %s", (unsigned)lk.count, win);
+    for (rc = 1; rc < (int)c->nwindows; rc++)
+        printf(", %u in the last %s", (unsigned)lk.counts[rc],
+               rlw_duration_format(c->windows_ms[rc], win, sizeof(win)));
+    printf("\n");
     return banned ? RLW_CMD_OK : RLW_CMD_NO;
 }
 

@@ -376,24 +376,32 @@ memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
  * neither logs nor touches the degradation counters. */
 
 apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
-                                 int64_t window_ms, int64_t now,
-                                 rlw_store_mc_lookup_t *out, char *err,
-                                 size_t errlen)
+                                 const int64_t *windows_ms, unsigned nwin,
+                                 int64_t now, rlw_store_mc_lookup_t *out,
+                                 char *err, size_t errlen)
 {
     rlw_mc_store_t *st = (rlw_mc_store_t *)base;
-    int64_t width = rlw_window_width(window_ms > 0 ? window_ms : 1);
-    int64_t head = now / width;
-    char keys[RLW_WINDOW_BUCKETS + 1][RLW_MC_KEY_MAX];
-    const char *kp[RLW_WINDOW_BUCKETS + 1];
-    size_t kl[RLW_WINDOW_BUCKETS + 1];
+    int64_t width[RLW_PAIRS_MAX], head[RLW_PAIRS_MAX];
+    char keys[RLW_MC_MGET_MAX][RLW_MC_KEY_MAX];
+    const char *kp[RLW_MC_MGET_MAX];
+    size_t kl[RLW_MC_MGET_MAX];
     char pseudo[RLW_PSEUDO_LEN + 1];
     memcached_st *conn;
     memcached_return_t rc;
     rlw_mc_read_t r;
+    unsigned w;
     int n;
 
     memset(&r, 0, sizeof(r));
     memset(out, 0, sizeof(*out));
+    if (nwin < 1)
+        nwin = 1;
+    if (nwin > RLW_PAIRS_MAX)
+        nwin = RLW_PAIRS_MAX;
+    for (w = 0; w < nwin; w++) {
+        width[w] = rlw_window_width(windows_ms[w] > 0 ? windows_ms[w] : 1);
+        head[w] = now / width[w];
+    }
     if (rlw_pseudonym(&st->keys, client, pseudo) != 0) {
         snprintf(err, errlen, "cannot compute the client's pseudonym");
         return APR_ENOMEM;
@@ -406,10 +414,18 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
      * multi-get reads them all. */
     kl[0] = rlw_mc_ban_key(st->conf.prefix, pseudo, keys[0]);
     kp[0] = keys[0];
-    n = 1 + bucket_keys(st, pseudo, 0, head, 0, keys + 1, kp + 1, kl + 1);
+    n = 1;
+    for (w = 0; w < nwin; w++)
+        n += bucket_keys(st, pseudo, w, head[w], 0, keys + n, kp + n, kl + n);
+    r.nmore = nwin - 1;
+    for (w = 1; w < nwin; w++) {
+        r.more_head[w - 1] = head[w];
+        r.more_newest[w - 1] = head[w];
+    }
     rc = memcached_mget_by_key(conn, pseudo, strlen(pseudo), kp, kl, (size_t)n);
     if (rc == MEMCACHED_SUCCESS)
-        rc = rlw_mc_fetch_client(st, conn, keys[0], kl[0], head, head, &r);
+        rc =
+            rlw_mc_fetch_client(st, conn, keys[0], kl[0], head[0], head[0], &r);
     if (rc != MEMCACHED_SUCCESS) {
         rlw_mc_admin_error(conn, pseudo, rc, "reading the client's records",
                            err, errlen);
@@ -421,6 +437,10 @@ apr_status_t rlw_store_mc_lookup(rlw_store_t *base, const rlw_addr_t *client,
     out->bad_record = r.bad_ban;
     out->ban = r.ban;
     /* As an attack's count: a ban starts a new count. */
-    out->count = rlw_mc_count_since_ban(r.vals, head, width, &r.ban);
+    out->counts[0] = rlw_mc_count_since_ban(r.vals, head[0], width[0], &r.ban);
+    for (w = 1; w < nwin; w++)
+        out->counts[w] = rlw_mc_count_since_ban(r.more_vals[w - 1], head[w],
+                                                width[w], &r.ban);
+    out->count = out->counts[0];
     return APR_SUCCESS;
 }

@@ -72,15 +72,17 @@ typedef struct rlw_store_mc_lookup {
     int found;           /* 1 when a ban record exists */
     int bad_record;      /* 1 when it exists but fails to open or parse */
     rlw_ban_state_t ban; /* the record (all zero when absent or bad) */
-    uint32_t count;      /* attacks in the window of window_ms at now */
+    uint32_t count;      /* attacks in the first window at now */
+    uint32_t counts[RLW_PAIRS_MAX]; /* in each window (counts[0] = count) */
 } rlw_store_mc_lookup_t;
 
 /* Reads client's sealed ban record and its bucket counters (one multi-get,
- * the keys attack() uses). */
+ * the keys attack() uses) in nwin windows (1 to RLW_PAIRS_MAX), of
+ * windows_ms[0..nwin-1] ms: a RateLimitWAFThreshold's pairs in order. */
 apr_status_t rlw_store_mc_lookup(rlw_store_t *st, const rlw_addr_t *client,
-                                 int64_t window_ms, int64_t now,
-                                 rlw_store_mc_lookup_t *out, char *err,
-                                 size_t errlen);
+                                 const int64_t *windows_ms, unsigned nwin,
+                                 int64_t now, rlw_store_mc_lookup_t *out,
+                                 char *err, size_t errlen);
 
 /* Called in sequence order for each journal entry that opens and parses;
  * return non-zero to stop. */

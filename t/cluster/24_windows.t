@@ -17,6 +17,8 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 
 use Test::More;
+use File::Temp ();
+use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 use RLW::Client qw(:all);
 use RLW::Cluster;
@@ -46,6 +48,23 @@ my $SPACE = 1.2;
     is_deeply [$c->cleans_everywhere($ip)], [200, 200],
         'slow: never 3 in 2s: served on both nodes';
     is scalar($c->ban_lines($ip, $marks)), 0, 'slow: no ban line yet';
+    # rlwafctl reads the pairs from a configuration (-f) and counts in
+    # every window: the 5 attacks are all in the 20s one.
+    SKIP: {
+        skip 'rlwafctl is not built', 2 unless RLW::Cluster::have_ctl();
+        my $conf = File::Temp->new(SUFFIX => '.conf');
+        print {$conf} "RateLimitWAFThreshold 3 2s 6 20s\n";
+        close $conf;
+        my ($rc, $out) = $c->ctl('-f', $conf->filename, '--json', 'status', $ip);
+        my $j = eval { decode_json($out) } || {};
+        is_deeply [map { [$_->{window_ms}, $_->{count}] }
+                   @{ $j->{windows} || [] }]->[1], [20_000, 5],
+            'slow: rlwafctl status --json: 5 attacks in the 20s window'
+            or diag $out;
+        ($rc, $out) = $c->ctl('-f', $conf->filename, 'status', $ip);
+        like $out, qr/^attacks +\d+ in the last 2s, 5 in the last 20s$/m,
+            'slow: rlwafctl status names both windows' or diag $out;
+    }
     sleep $t0 + 5 * $SPACE - time if $t0 + 5 * $SPACE > time;
     is attack($B->port, $ip), 403, 'slow: the 6th attack (on B)';
     my @b = $c->wait_ban_lines($ip, $marks);
