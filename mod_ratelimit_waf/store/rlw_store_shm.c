@@ -387,9 +387,15 @@ void rlw_store_shm_learn(rlw_store_t *base, const rlw_addr_t *client,
          * Only its decider may be news: an attack in flight on the deciding
          * node can read the ban back from memcached, and learn it with no
          * name, before the thread that won it learns it under this node's
-         * name; without that name here no node would report its end. */
+         * name; without that name here no node would report its end. The
+         * same for the pair that banned, which only journal entries carry
+         * (a ban learnt from its record first would show none). */
         if (!e->node && node_index)
             e->node = node_index;
+        if (!cur.pair && b->pair >= 1 && b->pair <= RLW_PAIRS_MAX) {
+            cur.pair = b->pair;
+            rlw_shm_put_ban(e, &cur);
+        }
         rlw_shm_unlock_slot(st, &slot, now);
         return;
     }

@@ -385,6 +385,37 @@ START_TEST(ban_learnt_unnamed_first_keeps_its_decider)
 }
 END_TEST
 
+/* The pair that banned travels in journal entries only: a ban learnt from
+ * its record first (no pair) takes the pair of the journal entry of the
+ * same ban, and never loses it to a later read of the record. */
+START_TEST(ban_learnt_from_record_takes_the_journal_pair)
+{
+    rlw_store_t *st = make_store(8);
+    rlw_addr_t c = client(62);
+    rlw_client_info_t info;
+    rlw_ban_state_t b;
+
+    memset(&b, 0, sizeof(b));
+    b.start_ms = T0;
+    b.until_ms = T0 + MIN;
+    b.strikes = 1;
+    b.count = 20;
+    rlw_store_shm_learn(st, &c, &b, "", T0);
+    ck_assert_int_eq(st->get(st, &c, T0, &info), APR_SUCCESS);
+    ck_assert_int_eq(info.ban.pair, 0);
+    b.pair = 2;
+    rlw_store_shm_learn(st, &c, &b, "web-2", T0 + SEC);
+    ck_assert_int_eq(st->get(st, &c, T0 + SEC, &info), APR_SUCCESS);
+    ck_assert_int_eq(info.ban.pair, 2);
+    ck_assert_str_eq(info.node, "web-2");
+    b.pair = 0;
+    rlw_store_shm_learn(st, &c, &b, "", T0 + 2 * SEC);
+    ck_assert_int_eq(st->get(st, &c, T0 + 2 * SEC, &info), APR_SUCCESS);
+    ck_assert_int_eq(info.ban.pair, 2);
+    ck_assert_int_eq(st->banned(st, &c, T0 + 2 * SEC, NULL), 1);
+}
+END_TEST
+
 /* ---- the ban horizon comes down -------------------------------------- */
 
 /* One long manual ban once kept every clean request on the locked path
@@ -864,6 +895,7 @@ Suite *shm_table_suite(void)
     tcase_add_test(tc, expired_stopped_early_reports_later);
     tcase_add_test(tc, own_ban_learnt_after_its_end_is_reported);
     tcase_add_test(tc, ban_learnt_unnamed_first_keeps_its_decider);
+    tcase_add_test(tc, ban_learnt_from_record_takes_the_journal_pair);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("horizon and layout");
