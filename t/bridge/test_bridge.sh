@@ -351,6 +351,25 @@ event unban net:2001:db8::/32 30 manual | bridge
 check "the IPv6 network's prefix is deleted by its unban" not_in_set bannednet6 2001:db8::/32
 check "2001:db8:2::2 gets through again" reach 2001:db8:2::2 2001:db8:1::1
 
+# ---- nested network bans (an operator's /16 over a /24 banned by count) ----
+
+event ban net:198.51.100.0/24 30 | bridge --min-prefix4 16
+event ban net:198.51.0.0/16 120 | bridge --min-prefix4 16
+check "a /16 banned over a running /24 of it: the /16 in bannednet4" \
+    in_set bannednet4 198.51.0.0/16
+check "... in place of the /24 inside it" not_in_set bannednet4 198.51.100.0/24
+check "... in one transaction, without an nft error" no_nft_error
+t=$(timeout_of bannednet4 198.51.0.0/16)
+check "... with the /16's own timeout (${t:-none})" \
+    bash -c "case '$t' in 1m[0-9]*s|2m) exit 0 ;; *) exit 1 ;; esac"
+check "198.51.100.3 (in both) cannot connect" blocked 198.51.100.3 198.51.100.1
+event ban net:198.51.7.0/24 30 | bridge --min-prefix4 16
+check "a /24 inside the running /16: nothing added, no nft error" \
+    bash -c "! grep -q 'nft failed' '$TMP/bridge.err' && grep -q 'inside 198.51.0.0/16' '$TMP/bridge.err'"
+check "... the /16 stays" in_set bannednet4 198.51.0.0/16
+event unban net:198.51.0.0/16 120 manual | bridge --min-prefix4 16
+check "the /16's unban deletes it" set_empty bannednet4
+
 # ---- a request key's ban (RateLimitWAFKey): no address, ignored ----
 
 KEYH=key#0:5d41402abc4b2a76b9719d911017c592
