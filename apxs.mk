@@ -19,6 +19,7 @@ CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
              $(addprefix $(SRCDIR)/store/,rlw_store_registry.c \
                rlw_shm_table.c rlw_shm_entry.c rlw_store_shm.c rlw_store_mc.c \
                rlw_mc_conn.c rlw_mc_count.c rlw_mc_ban.c rlw_mc_journal.c \
+               rlw_mc_keyorder.c \
                rlw_mcrules.c rlw_mcparse.c rlw_jpos.c rlw_mcctr.c) \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c rlw_msc3_api.c \
                rlw_msc3_msg.c rlw_msc3_rules.c)

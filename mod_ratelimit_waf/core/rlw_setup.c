@@ -222,7 +222,7 @@ static const struct {
      "decides is not enforced by the other. Declare the same "
      "RateLimitWAFKey NAMEs in the same order on every node (NAMEs added "
      "at the end are fine), then apache2ctl graceful (docs/cluster.md, "
-     "Request keys)."},
+     "Request key order)."},
 };
 
 const char *rlw_setup_kind_name(rlw_setup_kind_t k)
