@@ -5,6 +5,8 @@
 # rlw:o:ref and rlw:o:alt) and compares it with the others' every 5 s
 # (rlw_mc_keyorder.c):
 #   - the same order on both nodes: no warning, no set-up problem;
+#   - a list written to memcached by someone without the secret: not
+#     believed, counted as a bad record (RLW00124) and replaced;
 #   - node B reloaded (graceful) with the order swapped: RLW00123 on both
 #     nodes, naming both lists, and the set-up problem key_order on both
 #     status pages (JSON and Prometheus), within a bounded time; both keep
@@ -71,8 +73,26 @@ for my $h ($A, $B) {
     is gauge($h), 0, '... ratelimit_waf_setup_problem{kind="key_order"} 0';
 }
 
-# --- B reloaded with the order swapped ---------------------------------
+# --- a forged record is not believed ------------------------------------
+# Whoever can write to memcached may put a list there, but not a sealed
+# one: the nodes count it as bad, say so (RLW00124) and replace it.
 my $marks = $c->log_marks;
+my $srv = $c->server_of_key('rlw:o:ref');
+my $forged = '1 session,api node-x';
+ok $c->mc($srv)->set('rlw:o:alt', $forged, 0), 'a forged list in rlw:o:alt';
+ok wait_until(sub { $c->log_lines(qr/RLW00124: memcached record rlw:o:alt /,
+                                  $marks) }, 3 * $EVERY),
+    'RLW00124: the forged record does not open';
+ok wait_until(sub { ($c->mc($srv)->get('rlw:o:alt') // '') ne $forged },
+              2 * $EVERY), '... and is replaced';
+ok +(grep { ($c->mc_counters($_)->{bad_records} // 0) > 0 } $A, $B),
+    '... counted in bad_records';
+sleep $EVERY + 1;    # each node compared again since
+is scalar(warned($marks)), 0, 'no RLW00123 line for it';
+ok !problem($A) && !problem($B), 'no key_order problem for it';
+
+# --- B reloaded with the order swapped ---------------------------------
+$marks = $c->log_marks;
 reload_b("$SESSION$API");
 my $t0 = time;
 ok wait_until(sub { grep { $_->[0] == 1 } warned($marks) }, 4 * $EVERY),
