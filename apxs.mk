@@ -15,10 +15,11 @@ CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
                rlw_window.c rlw_decision.c rlw_log.c rlw_crypto.c \
                rlw_record.c rlw_metrics.c rlw_event.c rlw_csrf.c \
                rlw_evqueue.c rlw_status.c rlw_time.c rlw_setup.c \
-               rlw_subject.c rlw_json.c rlw_pairs.c) \
+               rlw_subject.c rlw_json.c rlw_pairs.c rlw_keyorder.c) \
              $(addprefix $(SRCDIR)/store/,rlw_store_registry.c \
                rlw_shm_table.c rlw_shm_entry.c rlw_store_shm.c rlw_store_mc.c \
                rlw_mc_conn.c rlw_mc_count.c rlw_mc_ban.c rlw_mc_journal.c \
+               rlw_mc_keyorder.c \
                rlw_mcrules.c rlw_mcparse.c rlw_jpos.c rlw_mcctr.c) \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c rlw_msc3_api.c \
                rlw_msc3_msg.c rlw_msc3_rules.c)

@@ -56,7 +56,7 @@ test-asan: asan-build
 # One target per parser of untrusted bytes: t/fuzz/fuzz_<name>.c, linked
 # with the whole core. Adding one is that file, a seed directory
 # t/fuzz/corpus/<name>/ and its name here.
-FUZZ_TARGETS ?= modsec addr duration record sealed event mcvalue csrf msc3 msc3rules json
+FUZZ_TARGETS ?= modsec addr duration record sealed event mcvalue csrf msc3 msc3rules json keyorder
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_DIR     := build/fuzz

@@ -27,8 +27,56 @@ int rlw_setup_note(rlw_setup_t *s, rlw_setup_kind_t k, int64_t now_ms)
     __atomic_compare_exchange_n(&e->first_ms, &zero, now_ms, 0,
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     __atomic_store_n(&e->last_ms, now_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->ended, 0, __ATOMIC_RELAXED);
     __atomic_add_fetch(&e->evidence, 1, __ATOMIC_RELEASE);
     return rlw_setup_active(s, k);
+}
+
+void rlw_setup_end(rlw_setup_t *s, rlw_setup_kind_t k)
+{
+    if (s && k >= 0 && k < RLW_SETUP_KINDS)
+        __atomic_store_n(&s->seen[k].ended, 1, __ATOMIC_RELEASE);
+}
+
+void rlw_setup_detail(rlw_setup_t *s, rlw_setup_kind_t k, const char *text)
+{
+    rlw_setup_seen_t *e;
+    size_t n;
+
+    if (!s || k < 0 || k >= RLW_SETUP_KINDS)
+        return;
+    e = &s->seen[k];
+    n = text ? strnlen(text, RLW_SETUP_DETAIL_LEN - 1) : 0;
+    /* A sequence lock: odd while writing. */
+    __atomic_add_fetch(&e->detail_gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    for (size_t i = 0; i < RLW_SETUP_DETAIL_LEN; i++)
+        __atomic_store_n(&e->detail[i], i < n ? text[i] : '\0',
+                         __ATOMIC_RELAXED);
+    __atomic_add_fetch(&e->detail_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* Copies problem k's detail into out; "" when a writer keeps it busy. */
+static void read_detail(const rlw_setup_seen_t *e,
+                        char out[RLW_SETUP_DETAIL_LEN])
+{
+    uint32_t g1, g2;
+    int tries;
+
+    for (tries = 0; tries < 8; tries++) {
+        g1 = __atomic_load_n(&e->detail_gen, __ATOMIC_ACQUIRE);
+        if (g1 & 1)
+            continue;
+        for (size_t i = 0; i < RLW_SETUP_DETAIL_LEN; i++)
+            out[i] = __atomic_load_n(&e->detail[i], __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        g2 = __atomic_load_n(&e->detail_gen, __ATOMIC_RELAXED);
+        if (g1 == g2) {
+            out[RLW_SETUP_DETAIL_LEN - 1] = '\0';
+            return;
+        }
+    }
+    out[0] = '\0';
 }
 
 int rlw_setup_active(const rlw_setup_t *s, rlw_setup_kind_t k)
@@ -38,6 +86,8 @@ int rlw_setup_active(const rlw_setup_t *s, rlw_setup_kind_t k)
     if (!s || k < 0 || k >= RLW_SETUP_KINDS)
         return 0;
     n = __atomic_load_n(&s->seen[k].evidence, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&s->seen[k].ended, __ATOMIC_ACQUIRE))
+        return 0;
     if (k == RLW_SETUP_NOT_COUNTING)
         return n >= RLW_SETUP_NOT_COUNTING_MIN &&
                !__atomic_load_n(&s->scored, __ATOMIC_RELAXED);
@@ -127,6 +177,7 @@ void rlw_setup_read(const rlw_setup_t *s, rlw_setup_view_t out[RLW_SETUP_KINDS])
         out[k].evidence = __atomic_load_n(&e->evidence, __ATOMIC_ACQUIRE);
         out[k].first_ms = __atomic_load_n(&e->first_ms, __ATOMIC_RELAXED);
         out[k].last_ms = __atomic_load_n(&e->last_ms, __ATOMIC_RELAXED);
+        read_detail(e, out[k].detail);
     }
 }
 
@@ -165,6 +216,13 @@ static const struct {
      "X-Forwarded-For and RemoteIPTrustedProxy (or RemoteIPInternalProxy) "
      "to its address (README.md, Configure), then apache2ctl graceful; if "
      "it is a NAT of many users, list it in RateLimitWAFAllow."},
+    {"key_order", "Key order differs between nodes",
+     "Another node of the cluster gives some RateLimitWAFKey index another "
+     "NAME: the nodes do not share those keys' counts, and a key ban one "
+     "decides is not enforced by the other. Declare the same "
+     "RateLimitWAFKey NAMEs in the same order on every node (NAMEs added "
+     "at the end are fine), then apache2ctl graceful (docs/cluster.md, "
+     "Request key order)."},
 };
 
 const char *rlw_setup_kind_name(rlw_setup_kind_t k)

@@ -26,6 +26,14 @@
  *                    most of the attacks counted, with many distinct
  *                    User-Agents: a proxy, load balancer or CDN (public
  *                    addresses too), or a NAT of many users.
+ *   key_order        (memcached store) another node gives some index of
+ *                    the RateLimitWAFKey NAMEs another NAME
+ *                    (rlw_keyorder.h): the two do not share those keys'
+ *                    counts, and neither enforces the other's key bans.
+ *                    Unlike the others it is a state, not evidence: the
+ *                    store's background check declares it and ends it
+ *                    (rlw_setup_end()) when the nodes agree again, and
+ *                    says which lists differ (rlw_setup_detail()).
  */
 #ifndef RLW_SETUP_H
 #define RLW_SETUP_H
@@ -39,6 +47,7 @@ typedef enum rlw_setup_kind {
     RLW_SETUP_BANS_INSPECTED,
     RLW_SETUP_PROXY_ADDRESS,
     RLW_SETUP_SHARED_ADDRESS,
+    RLW_SETUP_KEY_ORDER,
     RLW_SETUP_KINDS
 } rlw_setup_kind_t;
 
@@ -56,12 +65,20 @@ typedef enum rlw_setup_kind {
 /* A problem's warning is logged at most once per this many ms per node. */
 #define RLW_SETUP_WARN_EVERY_MS (10 * 60 * 1000)
 
+/* Longest detail of a problem (rlw_setup_detail()), NUL included. */
+#define RLW_SETUP_DETAIL_LEN 512
+
 /* What was seen of one problem. Times in ms since the epoch, 0 = never. */
 typedef struct rlw_setup_seen {
-    uint64_t evidence; /* requests that showed it */
+    uint64_t evidence; /* requests (key_order: checks) that showed it */
     int64_t first_ms;  /* first of them */
     int64_t last_ms;   /* latest of them */
     int64_t warned_ms; /* the last warning logged */
+    uint32_t ended;    /* 1: no longer the case (rlw_setup_end()) */
+    /* What exactly is wrong, for people (one writer: the process that
+     * notes it; readers retry while gen is odd or moves). */
+    uint32_t detail_gen;
+    char detail[RLW_SETUP_DETAIL_LEN];
 } rlw_setup_seen_t;
 
 /* The address that carries most of the attacks, for shared_address.
@@ -84,10 +101,11 @@ typedef struct rlw_setup {
 
 /* A copy of one problem for the status page. */
 typedef struct rlw_setup_view {
-    int active;        /* the problem is declared now */
-    uint64_t evidence; /* requests that showed it */
-    int64_t first_ms;  /* 0 = never */
-    int64_t last_ms;   /* 0 = never */
+    int active;                        /* the problem is declared now */
+    uint64_t evidence;                 /* requests that showed it */
+    int64_t first_ms;                  /* 0 = never */
+    int64_t last_ms;                   /* 0 = never */
+    char detail[RLW_SETUP_DETAIL_LEN]; /* "" when none */
 } rlw_setup_view_t;
 
 /* Prepares s (any contents): no problem seen. */
@@ -101,9 +119,20 @@ void rlw_setup_scored(rlw_setup_t *s);
  * problem is declared (rlw_setup_active()) after it. */
 int rlw_setup_note(rlw_setup_t *s, rlw_setup_kind_t k, int64_t now_ms);
 
+/* Problem k is no longer the case (a state the caller checks, such as
+ * key_order): not declared until the next rlw_setup_note(). Its evidence
+ * and times stay, for the record. */
+void rlw_setup_end(rlw_setup_t *s, rlw_setup_kind_t k);
+
+/* Sets problem k's detail (what exactly is wrong, plain text, cut to
+ * RLW_SETUP_DETAIL_LEN - 1 bytes). One writer at a time per problem (the
+ * store's background task); lock-free readers (rlw_setup_read()) never
+ * see half of it. */
+void rlw_setup_detail(rlw_setup_t *s, rlw_setup_kind_t k, const char *text);
+
 /* 1 when problem k is declared: not_counting after
  * RLW_SETUP_NOT_COUNTING_MIN requests while no score was ever read, the
- * others after one request. */
+ * others after one request (or check), until rlw_setup_end(). */
 int rlw_setup_active(const rlw_setup_t *s, rlw_setup_kind_t k);
 
 /* 1 when the caller should log problem k's warning now: it is declared and

@@ -388,11 +388,12 @@ static void json_setup(out_t *o, const rlw_status_t *s)
         putf(o,
              "%s{\"kind\":\"%s\",\"title\":\"%s\",\"requests\":"
              "%" APR_UINT64_T_FMT ",\"first\":\"%s\",\"last\":\"%s\","
-             "\"fix\":\"%s\"}",
+             "\"detail\":\"%s\",\"fix\":\"%s\"}",
              n++ ? "," : "", rlw_setup_kind_name((rlw_setup_kind_t)k),
              rlw_setup_title((rlw_setup_kind_t)k), v->evidence,
              v->first_ms ? rlw_status_iso(o->p, v->first_ms) : "",
              v->last_ms ? rlw_status_iso(o->p, v->last_ms) : "",
+             rlw_status_json_text(o->p, v->detail),
              rlw_status_json_text(o->p, rlw_setup_fix((rlw_setup_kind_t)k)));
     }
     put(o, "]},");

@@ -244,6 +244,13 @@ static const char *create_store(server_rec *s, const rlw_module_conf_t *mod)
     params.timeout_ms = mod->mc_timeout_ms;
     params.retry_ms = mod->mc_retry_ms;
     params.pool_size = threads > 0 ? threads : 1;
+    /* The key NAMEs' order, when some key is counted (a shared store
+     * checks that every node reads key subjects alike). */
+    if (rlw_the_key_secret && mod->key_names) {
+        params.key_names = (const char *const *)mod->key_names->elts;
+        params.nkey_names = (unsigned)mod->key_names->nelts;
+    }
+    params.setup = rlw_the_setup;
     /* The process pool outlives restarts: the table and its bans carry
      * over a graceful restart (the shm store reuses it, or moves them into
      * a table of the new RateLimitWAFTableSize). */

@@ -18,6 +18,7 @@
 
 #include "mod_rlw.h"
 #include "rlw_duration.h"
+#include "rlw_keyorder.h"
 #include "rlw_log.h"
 #include "rlw_subject.h"
 #include "rlw_time.h"
@@ -56,15 +57,10 @@ apr_array_header_t *rlw_key_registry(apr_pool_t *pconf)
     return v;
 }
 
+/* The nodes of a cluster compare these NAMEs (rlw_keyorder.h): one rule. */
 int rlw_key_name_ok(const char *n)
 {
-    size_t i;
-
-    for (i = 0; n[i]; i++)
-        if (i >= 32 ||
-            !(apr_isalnum(n[i]) || n[i] == '_' || n[i] == '-' || n[i] == '.'))
-            return 0;
-    return i > 0;
+    return rlw_keyorder_name_ok(n);
 }
 
 /* NAME when expr is exactly %{HTTP:NAME} or %{req:NAME} (any case; NAME

@@ -12,6 +12,10 @@
  *   verdict sources  mod_security2's messages without a score, or about a
  *                    banned client (engine/mod_rlw_modsec2.c):
  *                    not_counting, bans_inspected.
+ *   the store        the memcached store's background task, comparing
+ *                    the nodes' RateLimitWAFKey order
+ *                    (store/rlw_mc_keyorder.c): key_order, declared, told
+ *                    and ended there (the store gets rlw_the_setup).
  * Evidence goes to shared memory (every child sees it, the status page
  * shows it); each problem's warning is logged at most once per
  * RLW_SETUP_WARN_EVERY_MS per node, with no lock held.

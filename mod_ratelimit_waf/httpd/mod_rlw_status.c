@@ -386,16 +386,18 @@ static void html_setup(request_rec *r, const rlw_status_t *s)
 
         if (!v->active)
             continue;
-        ap_rprintf(r,
-                   "<section class=\"threat attack setup\" id=\"setup-%s\">"
-                   "<div class=\"level\">%s</div><div class=\"why\">%s "
-                   "<br>Seen on %" APR_UINT64_T_FMT " request%s, last %s "
-                   "UTC.</div></section>",
-                   rlw_setup_kind_name((rlw_setup_kind_t)k),
-                   html(p, rlw_setup_title((rlw_setup_kind_t)k)),
-                   html(p, rlw_setup_fix((rlw_setup_kind_t)k)), v->evidence,
-                   v->evidence == 1 ? "" : "s",
-                   rlw_status_human_time(p, v->last_ms));
+        ap_rprintf(
+            r,
+            "<section class=\"threat attack setup\" id=\"setup-%s\">"
+            "<div class=\"level\">%s</div><div class=\"why\">%s%s"
+            "%s <br>Seen on %" APR_UINT64_T_FMT " %s%s, last %s "
+            "UTC.</div></section>",
+            rlw_setup_kind_name((rlw_setup_kind_t)k),
+            html(p, rlw_setup_title((rlw_setup_kind_t)k)),
+            v->detail[0] ? html(p, v->detail) : "", v->detail[0] ? ". " : "",
+            html(p, rlw_setup_fix((rlw_setup_kind_t)k)), v->evidence,
+            k == RLW_SETUP_KEY_ORDER ? "check" : "request",
+            v->evidence == 1 ? "" : "s", rlw_status_human_time(p, v->last_ms));
     }
 }
 

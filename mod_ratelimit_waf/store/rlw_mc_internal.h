@@ -7,6 +7,7 @@
  *   rlw_mc_count.c     bucket counters: counting an attack, lookup
  *   rlw_mc_ban.c       sealed ban records: read, CAS write, decide
  *   rlw_mc_journal.c   the journal: append, the one batched reader, sync
+ *   rlw_mc_keyorder.c  the nodes' RateLimitWAFKey NAMEs compared, in sync
  *   rlw_mcrules.c      the rules that need no memcached (unit-tested)
  * Naming: a memcached_st is a connection, conn; the store is st.
  */
@@ -21,6 +22,7 @@
 #include "rlw_crypto.h"
 #include "rlw_record.h"
 #include "rlw_jpos.h"
+#include "rlw_keyorder.h"
 #include "rlw_mcrules.h"
 #include "rlw_window.h"
 
@@ -41,18 +43,23 @@
 typedef struct rlw_mc_shared {
     int64_t degraded_since_ms; /* 0 while the pool answers */
     int64_t degraded_logged_ms;
-    int64_t last_failure_ms;  /* latest failed call */
-    uint64_t errors;          /* failed memcached calls */
-    uint64_t fallbacks;       /* attacks counted locally instead */
-    uint64_t cas_retries;     /* lost CAS rounds on ban records */
-    uint64_t bad_records;     /* records that failed to open or parse */
-    uint64_t journal_seen;    /* jpos.seen, for the status page */
-    uint64_t ops;             /* memcached round trips made */
-    rlw_jpos_t jpos;          /* where sync() reads the journal next */
-    uint64_t journal_taken;   /* highest journal number this node took */
-    int64_t behind_logged_ms; /* last RLW00119 line */
-    int64_t jump_logged_ms;   /* last RLW00121 line */
-    int64_t skip_logged_ms;   /* last RLW00122 line */
+    int64_t last_failure_ms;    /* latest failed call */
+    uint64_t errors;            /* failed memcached calls */
+    uint64_t fallbacks;         /* attacks counted locally instead */
+    uint64_t cas_retries;       /* lost CAS rounds on ban records */
+    uint64_t bad_records;       /* records that failed to open or parse */
+    uint64_t journal_seen;      /* jpos.seen, for the status page */
+    uint64_t ops;               /* memcached round trips made */
+    rlw_jpos_t jpos;            /* where sync() reads the journal next */
+    uint64_t journal_taken;     /* highest journal number this node took */
+    int64_t behind_logged_ms;   /* last RLW00119 line */
+    int64_t jump_logged_ms;     /* last RLW00121 line */
+    int64_t skip_logged_ms;     /* last RLW00122 line */
+    int64_t keyorder_next_ms;   /* next check of the key order (0: at the
+                                 * next sync; each configuration load) */
+    int64_t keyorder_logged_ms; /* last RLW00123 line without set-up
+                                 * memory, last RLW00124 line */
+    int keyorder_differs;       /* 1: the last check found a conflict */
 } rlw_mc_shared_t;
 
 /* One journal entry as the batched reader found it: kept sealed, and
@@ -74,6 +81,7 @@ typedef struct rlw_mc_store {
     memcached_pool_st *pool; /* this process's connections */
     memcached_st *sync_conn; /* used by sync() only (one caller) */
     rlw_mc_slot_t *slots;    /* sync()'s batch, RLW_MC_JOURNAL_BATCH */
+    rlw_keyorder_t keyorder; /* this node's key NAMEs (n = 0: no check) */
 } rlw_mc_store_t;
 
 /* --- rlw_mc_conn.c ----------------------------------------------------- */
@@ -238,5 +246,23 @@ int rlw_mc_journal_append(rlw_mc_store_t *st, memcached_st *conn,
 
 /* Learns what other nodes decided (the store's sync operation). */
 apr_status_t rlw_mc_sync(rlw_store_t *base, int64_t now);
+
+/* --- rlw_mc_keyorder.c ------------------------------------------------- */
+
+/* How often a node compares its RateLimitWAFKey NAMEs with the others',
+ * and how long a published list lives unless refreshed (seconds). */
+#define RLW_MC_KEYORDER_EVERY_MS 5000
+#define RLW_MC_KEYORDER_TTL 30
+
+/* Sets this node's list from the store's configuration (no check when it
+ * names no key, or the list is not valid). */
+void rlw_mc_keyorder_conf(rlw_mc_store_t *st);
+
+/* When due (every RLW_MC_KEYORDER_EVERY_MS), publishes this node's list
+ * and compares it with the others' on conn (sync()'s connection): at most
+ * one multi-get and one write, each bounded by the timeout. A
+ * disagreement is declared as the set-up problem key_order and logged
+ * (RLW00123) at most every 10 minutes; agreement ends it. */
+void rlw_mc_keyorder_check(rlw_mc_store_t *st, memcached_st *conn, int64_t now);
 
 #endif

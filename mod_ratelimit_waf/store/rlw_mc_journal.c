@@ -569,6 +569,8 @@ apr_status_t rlw_mc_sync(rlw_store_t *base, int64_t now)
     if (!st->slots &&
         !(st->slots = calloc(RLW_MC_JOURNAL_BATCH, sizeof(*st->slots))))
         return APR_ENOMEM;
+    /* Every few seconds: do the nodes read key subjects alike? */
+    rlw_mc_keyorder_check(st, st->sync_conn, now);
     switch (sync_begin(st, now, wait, &seq, &how)) {
     case -1:
         return APR_EGENERAL;

@@ -195,6 +195,7 @@ struct rlw_store {
 };
 
 struct rlw_keys;
+struct rlw_setup;
 
 /* What every backend's create() and check() get: the main server's
  * settings. A backend uses what it needs and ignores the rest. */
@@ -211,6 +212,13 @@ typedef struct rlw_store_params {
     int64_t timeout_ms;          /* RateLimitWAFMemcachedTimeout */
     int64_t retry_ms;            /* RateLimitWAFMemcachedRetry */
     int pool_size;               /* connections per process (its threads) */
+    /* The RateLimitWAFKey NAMEs in the order that makes their subjects'
+     * prefixes (rlw_subject.h), when some key is counted; NULL and 0 when
+     * none. A store shared by several nodes checks that they agree. */
+    const char *const *key_names;
+    unsigned nkey_names;
+    struct rlw_setup *setup; /* where a store declares the set-up problems
+                              * it finds (rlw_setup.h), or NULL */
 } rlw_store_params_t;
 
 /* One entry of the backend registry (rlw_store_registry.c): adding a

@@ -486,6 +486,10 @@ const char *rlw_store_mc_create(apr_pool_t *pool, rlw_store_t *local,
     st->conf.prefix = apr_pstrdup(pool, conf->prefix);
     st->conf.node = apr_pstrdup(pool, conf->node);
     st->keys = *keys;
+    /* Copied into st->keyorder: the configuration's array is not kept. */
+    rlw_mc_keyorder_conf(st);
+    st->conf.key_names = NULL;
+    st->conf.nkey_names = 0;
     if (local)
         rlw_store_shm_set_node(local, conf->node);
     st->pool = NULL;
@@ -536,6 +540,9 @@ static const char *mc_backend_create(apr_pool_t *pool,
     conf.timeout_ms = params->timeout_ms;
     conf.policy = params->policy;
     conf.retry_secs = (int)((params->retry_ms + 999) / 1000);
+    conf.key_names = params->key_names;
+    conf.nkey_names = params->nkey_names;
+    conf.setup = params->setup;
     /* Up to RLW_COUNT_MAX_SUBJECTS connections per thread: an attack
      * counts its client, its network and its request keys at once
      * (mc_attack_many()); the pool opens a connection only when used. */

@@ -13,6 +13,7 @@
 
 struct rlw_keys;
 struct rlw_journal;
+struct rlw_setup;
 
 /* Longest key prefix (RateLimitWAFKeyPrefix, rlwafctl --prefix). */
 #define RLW_MC_PREFIX_MAX RLW_MAX_KEY_PREFIX_LEN
@@ -30,6 +31,13 @@ typedef struct rlw_store_mc_conf {
                           * any other, see rlw_mc_record_keep()) */
     int retry_secs;      /* a failed server is skipped this long */
     int pool_size;       /* connections per process (its threads) */
+    /* The RateLimitWAFKey NAMEs in subject order, when some key is
+     * counted (NULL, 0: none, and the node takes no part in the check of
+     * the key order, rlw_mc_keyorder.c); the set-up problems' memory where
+     * a disagreement is declared (NULL: logged only). */
+    const char *const *key_names;
+    unsigned nkey_names;
+    struct rlw_setup *setup;
 } rlw_store_mc_conf_t;
 
 /* Health counters of the memcached store, shared by a node's processes

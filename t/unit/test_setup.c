@@ -252,6 +252,53 @@ START_TEST(names_and_fixes)
     ck_assert_ptr_nonnull(
         strstr(rlw_setup_fix(RLW_SETUP_PROXY_ADDRESS), "RemoteIPHeader"));
     ck_assert_str_eq(rlw_setup_fix((rlw_setup_kind_t)-1), "");
+    ck_assert_str_eq(rlw_setup_kind_name(RLW_SETUP_KEY_ORDER), "key_order");
+    ck_assert_ptr_nonnull(
+        strstr(rlw_setup_fix(RLW_SETUP_KEY_ORDER), "same order"));
+}
+END_TEST
+
+/* key_order is a state: declared by a check, ended by the next one that
+ * finds the nodes agree, declared again by a later disagreement; its
+ * detail says which lists differ. */
+START_TEST(key_order_state_and_detail)
+{
+    rlw_setup_view_t v[RLW_SETUP_KINDS];
+    char big[RLW_SETUP_DETAIL_LEN + 100];
+
+    ck_assert_int_eq(rlw_setup_note(&su, RLW_SETUP_KEY_ORDER, T0), 1);
+    rlw_setup_detail(&su, RLW_SETUP_KEY_ORDER,
+                     "this node: api, session; node-b: session, api");
+    rlw_setup_read(&su, v);
+    ck_assert(v[RLW_SETUP_KEY_ORDER].active);
+    ck_assert_str_eq(v[RLW_SETUP_KEY_ORDER].detail,
+                     "this node: api, session; node-b: session, api");
+    ck_assert_str_eq(v[RLW_SETUP_SHARED_ADDRESS].detail, "");
+    ck_assert(rlw_setup_should_warn(&su, RLW_SETUP_KEY_ORDER, T0, EVERY));
+    rlw_setup_end(&su, RLW_SETUP_KEY_ORDER);
+    ck_assert(!rlw_setup_active(&su, RLW_SETUP_KEY_ORDER));
+    ck_assert(
+        !rlw_setup_should_warn(&su, RLW_SETUP_KEY_ORDER, T0 + EVERY, EVERY));
+    rlw_setup_read(&su, v);
+    ck_assert(!v[RLW_SETUP_KEY_ORDER].active);
+    ck_assert_uint_eq(v[RLW_SETUP_KEY_ORDER].evidence, 1); /* kept */
+    /* Again: declared, and its warning still waits for the interval. */
+    ck_assert_int_eq(rlw_setup_note(&su, RLW_SETUP_KEY_ORDER, T0 + 5), 1);
+    ck_assert(!rlw_setup_should_warn(&su, RLW_SETUP_KEY_ORDER, T0 + 5, EVERY));
+    ck_assert(
+        rlw_setup_should_warn(&su, RLW_SETUP_KEY_ORDER, T0 + EVERY, EVERY));
+    /* Cut to the buffer; NULL clears. */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    rlw_setup_detail(&su, RLW_SETUP_KEY_ORDER, big);
+    rlw_setup_read(&su, v);
+    ck_assert_uint_eq(strlen(v[RLW_SETUP_KEY_ORDER].detail),
+                      RLW_SETUP_DETAIL_LEN - 1);
+    rlw_setup_detail(&su, RLW_SETUP_KEY_ORDER, NULL);
+    rlw_setup_read(&su, v);
+    ck_assert_str_eq(v[RLW_SETUP_KEY_ORDER].detail, "");
+    rlw_setup_end(NULL, RLW_SETUP_KEY_ORDER);
+    rlw_setup_detail(&su, (rlw_setup_kind_t)RLW_SETUP_KINDS, "x");
 }
 END_TEST
 
@@ -268,6 +315,7 @@ Suite *setup_suite(void)
     tcase_add_test(tc, one_warning_among_racers);
     tcase_add_test(tc, private_ranges);
     tcase_add_test(tc, shared_address_many_agents);
+    tcase_add_test(tc, key_order_state_and_detail);
     tcase_add_test(tc, shared_address_majority);
     tcase_add_test(tc, names_and_fixes);
     suite_add_tcase(s, tc);

@@ -668,10 +668,11 @@ START_TEST(setup_problems)
         j, "\"setup\":{\"ok\":false,\"problems\":[{\"kind\":\"not_counting\","
            "\"title\":\"Not counting\",\"requests\":3,\"first\":"
            "\"2024-10-03T23:59:58Z\",\"last\":\"2024-10-04T00:00:00Z\","
-           "\"fix\":\"ModSecurity matches rules"));
+           "\"detail\":\"\",\"fix\":\"ModSecurity matches rules"));
     ck_assert_ptr_nonnull(strstr(j, "modsecurity-ratelimit-waf.conf AFTER"));
     ck_assert_ptr_nonnull(strstr(j, "{\"kind\":\"bans_inspected\","));
     ck_assert_ptr_null(strstr(j, "{\"kind\":\"proxy_address\""));
+    ck_assert_ptr_null(strstr(j, "{\"kind\":\"key_order\""));
     pr = rlw_status_prometheus(pool, &s);
     ck_assert_ptr_nonnull(strstr(pr, "ratelimit_waf_setup_problem{node=\"n1\","
                                      "kind=\"not_counting\"} 1\n"));
@@ -686,6 +687,24 @@ START_TEST(setup_problems)
     ck_assert_int_eq(s.nsetup, 1);
     ck_assert(!s.setup[RLW_SETUP_NOT_COUNTING].active);
     ck_assert_uint_eq(s.setup[RLW_SETUP_NOT_COUNTING].evidence, 3);
+
+    /* key_order carries its detail (escaped), and ends. */
+    rlw_setup_note(&su, RLW_SETUP_KEY_ORDER, T0);
+    rlw_setup_detail(&su, RLW_SETUP_KEY_ORDER,
+                     "this node \"n1\": api, session; node-b: session, api");
+    rlw_status_take(pool, &src, &s);
+    ck_assert_int_eq(s.nsetup, 2);
+    j = rlw_status_json(pool, &s, 0, NULL, NULL);
+    ck_assert_msg(json_valid(j), "not valid JSON: %s", j);
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"detail\":\"this node \\\"n1\\\": api, session; "
+                  "node-b: session, api\",\"fix\":\"Another node"));
+    pr = rlw_status_prometheus(pool, &s);
+    ck_assert_ptr_nonnull(strstr(pr, "ratelimit_waf_setup_problem{node=\"n1\","
+                                     "kind=\"key_order\"} 1\n"));
+    rlw_setup_end(&su, RLW_SETUP_KEY_ORDER);
+    rlw_status_take(pool, &src, &s);
+    ck_assert_int_eq(s.nsetup, 1);
 }
 END_TEST
 

@@ -18,7 +18,7 @@ static suite_fn *const suites[] = {
     mcparse_suite,  jpos_suite,   mcctr_suite,     status_suite,
     time_suite,     log_suite,    shm_table_suite, mcrules_suite,
     store_mc_suite, msc3_suite,   setup_suite,     msc3_rules_suite,
-    subject_suite,  json_suite,   pairs_suite,
+    subject_suite,  json_suite,   pairs_suite,     keyorder_suite,
 };
 
 int main(void)

@@ -33,5 +33,6 @@ Suite *msc3_rules_suite(void);
 Suite *subject_suite(void);
 Suite *json_suite(void);
 Suite *pairs_suite(void);
+Suite *keyorder_suite(void);
 
 #endif

@@ -21,6 +21,8 @@ package RLW::Cluster;
 #              50ms, 1s, rlw:); a threshold of pairs ("3 2s 6 20s")
 #              writes no RateLimitWAFWindow: give window as its first
 #   extra      more main-server directives for every node
+#   node_extra more main-server directives per node: [node 0's, node 1's]
+#              (after extra; may be changed before make_node)
 #   config     the libmemcached configuration string (default: every
 #              server, --DISTRIBUTION=consistent)
 #   mc_opts    more RLW::Memcached->new options for every server, e.g.
@@ -125,6 +127,7 @@ sub prefix      { $_[0]{prefix} }
 sub node_directives {
     my ($self, $i) = @_;
     my $name = $NAMES[$i];
+    my $own = ($self->{node_extra} || [])->[$i] // '';
     # Pairs ("3 2s 6 20s") give the windows themselves; window is then
     # their first, for the bucket helpers below.
     my $window = $self->{threshold} =~ /\s/ ? ''
@@ -146,6 +149,7 @@ RateLimitWAFStrikeDecay $self->{strike_decay}
     SetHandler ratelimit-waf-status
 </Location>
 $self->{extra}
+$own
 EOF
 }
 
