@@ -133,6 +133,10 @@ typedef struct rlw_cmd {
 
 /* Prints "rlwafctl: <sentence>" on stderr (and with --json, an error
  * document on stdout) and returns code. */
+/* RLW_CMD_OK when the command got n arguments, else a usage error naming
+ * its synopsis ("status CLIENT"), with "--url URL " in that mode. */
+int rlw_cmd_want_args(rlw_cmd_t *c, int argc, int n, const char *synopsis);
+
 int rlw_cmd_fail(rlw_cmd_t *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -194,6 +198,11 @@ typedef struct rlw_cmd_reply {
  * IPv4 address or [IPv6]; no user, query or fragment. Returns RLW_CMD_OK
  * or RLW_CMD_USAGE (reported). */
 int rlw_cmd_url_parse(rlw_cmd_t *c, const char *url);
+
+/* --http-user USER (or NULL) and --http-password-file FILE (or NULL:
+ * RLWAFCTL_HTTP_PASSWORD) into c->url_auth, the value of an HTTP Basic
+ * Authorization header, or NULL without a user. */
+int rlw_cmd_http_auth(rlw_cmd_t *c, const char *user, const char *file);
 
 /* One HTTP/1.0 exchange with the --url node: method "GET" or "POST" of
  * c->url_path plus query ("?json"), form (application/x-www-form-

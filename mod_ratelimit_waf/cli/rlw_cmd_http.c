@@ -20,11 +20,89 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include <openssl/evp.h>
+
 #include "rlw_cmd.h"
 #include "rlw_version.h"
 
 /* Largest header block accepted, in bytes. */
 #define HTTP_HEAD_MAX (64 * 1024)
+
+/* The password of --http-user: the first line of --http-password-file,
+ * else RLWAFCTL_HTTP_PASSWORD (never an option's value, which any user
+ * sees in the process list). */
+static int http_password(rlw_cmd_t *c, const char *file, const char **pw)
+{
+    char line[1024];
+    FILE *fp;
+    size_t n;
+
+    if (!file) {
+        if (!(*pw = getenv("RLWAFCTL_HTTP_PASSWORD")))
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "--http-user needs a password: "
+                                "--http-password-file FILE or "
+                                "RLWAFCTL_HTTP_PASSWORD");
+        return RLW_CMD_OK;
+    }
+    if (!(fp = fopen(file, "r")))
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "cannot read --http-password-file '%s'",
+                            rlw_cmd_shown(c->pool, file));
+    if (!fgets(line, sizeof(line), fp))
+        line[0] = '\0';
+    fclose(fp);
+    n = strcspn(line, "\r\n");
+    if (line[n] == '\0' && n == sizeof(line) - 1)
+        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
+                            "--http-password-file '%s': the first line is "
+                            "longer than %d bytes",
+                            rlw_cmd_shown(c->pool, file),
+                            (int)sizeof(line) - 2);
+    line[n] = '\0';
+    *pw = apr_pstrdup(c->pool, line);
+    return RLW_CMD_OK;
+}
+
+int rlw_cmd_http_auth(rlw_cmd_t *c, const char *user, const char *file)
+{
+    const char *pw, *up, *s;
+    char *b64;
+    size_t n;
+    int rc;
+
+    c->url_auth = NULL;
+    if (!user) {
+        if (file)
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "--http-password-file needs --http-user");
+        return RLW_CMD_OK;
+    }
+    /* RFC 7617: no colon in the user id; no control characters in
+     * either, which would break the header line. */
+    for (s = user; *s; s++)
+        if (*s == ':' || (unsigned char)*s < 0x20 || *s == 0x7f)
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "--http-user '%s' holds a colon or a "
+                                "control character",
+                                rlw_cmd_shown(c->pool, user));
+    if (!*user)
+        return rlw_cmd_fail(c, RLW_CMD_USAGE, "--http-user is empty");
+    if ((rc = http_password(c, file, &pw)) != RLW_CMD_OK)
+        return rc;
+    for (s = pw; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return rlw_cmd_fail(c, RLW_CMD_USAGE,
+                                "the --http-user password holds a control "
+                                "character");
+    up = apr_pstrcat(c->pool, user, ":", pw, NULL);
+    n = strlen(up);
+    /* Standard base64 with padding, NUL-terminated: 4 per 3, plus 1. */
+    b64 = apr_palloc(c->pool, (n + 2) / 3 * 4 + 1);
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)up, (int)n);
+    c->url_auth = apr_pstrcat(c->pool, "Basic ", b64, NULL);
+    return RLW_CMD_OK;
+}
 
 static int url_bad(rlw_cmd_t *c, const char *url, const char *why)
 {

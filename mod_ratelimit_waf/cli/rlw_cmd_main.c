@@ -15,8 +15,6 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include <openssl/evp.h>
-
 #include "rlw_cmd.h"
 #include "rlw_subject.h"
 #include "rlw_defaults.h"
@@ -217,81 +215,36 @@ static int settle_timeout(rlw_cmd_t *c, const cli_opts_t *o)
     return RLW_CMD_OK;
 }
 
-/* The password of --http-user: the first line of --http-password-file,
- * else RLWAFCTL_HTTP_PASSWORD (never an option's value, which any user
- * sees in the process list). */
-static int http_password(rlw_cmd_t *c, const cli_opts_t *o, const char **pw)
+/* RateLimitWAFIPv6Prefix: the option's, else the file's, else the
+ * default. */
+static int settle_v6(rlw_cmd_t *c, const char *opt, const char *file)
 {
-    char line[1024];
-    FILE *fp;
-    size_t n;
+    const char *v = opt ? opt : file;
+    char *end;
+    unsigned long n;
 
-    if (!o->http_password_file) {
-        if (!(*pw = getenv("RLWAFCTL_HTTP_PASSWORD")))
-            return rlw_cmd_fail(c, RLW_CMD_USAGE,
-                                "--http-user needs a password: "
-                                "--http-password-file FILE or "
-                                "RLWAFCTL_HTTP_PASSWORD");
+    c->v6_prefix = RLW_DEF_V6_PREFIX;
+    if (!v)
         return RLW_CMD_OK;
-    }
-    if (!(fp = fopen(o->http_password_file, "r")))
-        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
-                            "cannot read --http-password-file '%s'",
-                            rlw_cmd_shown(c->pool, o->http_password_file));
-    if (!fgets(line, sizeof(line), fp))
-        line[0] = '\0';
-    fclose(fp);
-    n = strcspn(line, "\r\n");
-    if (line[n] == '\0' && n == sizeof(line) - 1)
-        return rlw_cmd_fail(c, RLW_CMD_CONFIG,
-                            "--http-password-file '%s': the first line is "
-                            "longer than %d bytes",
-                            rlw_cmd_shown(c->pool, o->http_password_file),
-                            (int)sizeof(line) - 2);
-    line[n] = '\0';
-    *pw = apr_pstrdup(c->pool, line);
+    n = strtoul(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || n < RLW_MIN_V6_PREFIX ||
+        n > RLW_MAX_V6_PREFIX)
+        return bad(c, !opt, "IPv6 prefix", v,
+                   "is not a prefix length between 16 and 128");
+    c->v6_prefix = (unsigned)n;
     return RLW_CMD_OK;
 }
 
-/* --http-user into c->url_auth, the value of an Authorization header. */
-static int settle_http_auth(rlw_cmd_t *c, const cli_opts_t *o)
+int rlw_cmd_want_args(rlw_cmd_t *c, int argc, int n, const char *synopsis)
 {
-    const char *pw, *up, *s;
-    char *b64;
-    size_t n;
-    int rc;
-
-    c->url_auth = NULL;
-    if (!o->http_user) {
-        if (o->http_password_file)
-            return rlw_cmd_fail(c, RLW_CMD_USAGE,
-                                "--http-password-file needs --http-user");
+    if (argc == n)
         return RLW_CMD_OK;
-    }
-    /* RFC 7617: no colon in the user id; no control characters in
-     * either, which would break the header line. */
-    for (s = o->http_user; *s; s++)
-        if (*s == ':' || (unsigned char)*s < 0x20 || *s == 0x7f)
-            return rlw_cmd_fail(c, RLW_CMD_USAGE,
-                                "--http-user '%s' holds a colon or a "
-                                "control character",
-                                rlw_cmd_shown(c->pool, o->http_user));
-    if (!*o->http_user)
-        return rlw_cmd_fail(c, RLW_CMD_USAGE, "--http-user is empty");
-    if ((rc = http_password(c, o, &pw)) != RLW_CMD_OK)
-        return rc;
-    for (s = pw; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return rlw_cmd_fail(c, RLW_CMD_USAGE,
-                                "the --http-user password holds a control "
-                                "character");
-    up = apr_pstrcat(c->pool, o->http_user, ":", pw, NULL);
-    n = strlen(up);
-    /* Standard base64 with padding, NUL-terminated: 4 per 3, plus 1. */
-    b64 = apr_palloc(c->pool, (n + 2) / 3 * 4 + 1);
-    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)up, (int)n);
-    c->url_auth = apr_pstrcat(c->pool, "Basic ", b64, NULL);
-    return RLW_CMD_OK;
+    return rlw_cmd_fail(c, RLW_CMD_USAGE, "%s takes %s: rlwafctl %s%s",
+                        c->command,
+                        n == 0   ? "no argument"
+                        : n == 1 ? "one argument"
+                                 : "two arguments",
+                        c->url ? "--url URL " : "", synopsis);
 }
 
 /* --url: one node's status page. The store's settings mean nothing there;
@@ -300,9 +253,7 @@ static int settle_http_auth(rlw_cmd_t *c, const cli_opts_t *o)
 static int settle_url(rlw_cmd_t *c, const cli_opts_t *o)
 {
     rlw_cmd_conf_t f;
-    const char *err, *v, *no = NULL;
-    char *end;
-    unsigned long n;
+    const char *err, *no = NULL;
     int rc;
 
     if (o->memcached)
@@ -320,23 +271,15 @@ static int settle_url(rlw_cmd_t *c, const cli_opts_t *o)
         return rlw_cmd_fail(c, RLW_CMD_USAGE, "%s has no meaning with --url",
                             no);
     if ((rc = rlw_cmd_url_parse(c, o->url)) || (rc = settle_timeout(c, o)) ||
-        (rc = settle_http_auth(c, o)))
+        (rc = rlw_cmd_http_auth(c, o->http_user, o->http_password_file)))
         return rc;
     memset(&f, 0, sizeof(f));
     if (o->conf && (err = rlw_cmd_conf_read(c->pool, o->conf, &f)))
         return rlw_cmd_fail(c, RLW_CMD_CONFIG, "%s", err);
     c->key_names = f.key_names;
     c->secret_file = o->secret ? o->secret : f.secret_file;
-    v = o->v6 ? o->v6 : f.v6_prefix;
-    c->v6_prefix = RLW_DEF_V6_PREFIX;
-    if (v) {
-        n = strtoul(v, &end, 10);
-        if (*v < '0' || *v > '9' || *end || n < RLW_MIN_V6_PREFIX ||
-            n > RLW_MAX_V6_PREFIX)
-            return bad(c, !o->v6, "IPv6 prefix", v,
-                       "is not a prefix length between 16 and 128");
-        c->v6_prefix = (unsigned)n;
-    }
+    if ((rc = settle_v6(c, o->v6, f.v6_prefix)) != RLW_CMD_OK)
+        return rc;
     return RLW_CMD_OK;
 }
 
@@ -400,16 +343,8 @@ static int settle(rlw_cmd_t *c, const cli_opts_t *o)
         return bad(c, !o->prefix, "key prefix", c->prefix,
                    "is not 1 to 64 printable characters without spaces");
 
-    v = o->v6 ? o->v6 : f.v6_prefix;
-    c->v6_prefix = RLW_DEF_V6_PREFIX;
-    if (v) {
-        n = strtoul(v, &end, 10);
-        if (*v < '0' || *v > '9' || *end || n < RLW_MIN_V6_PREFIX ||
-            n > RLW_MAX_V6_PREFIX)
-            return bad(c, !o->v6, "IPv6 prefix", v,
-                       "is not a prefix length between 16 and 128");
-        c->v6_prefix = (unsigned)n;
-    }
+    if ((rc = settle_v6(c, o->v6, f.v6_prefix)) != RLW_CMD_OK)
+        return rc;
 
     v = o->window ? o->window : f.window;
     c->window_ms = RLW_DEF_WINDOW_MS;

@@ -114,18 +114,6 @@ static void emit_ban(rlw_cmd_t *c, const rlw_ban_state_t *b, int64_t now,
     emit_num(c, "strikes", b->strikes);
 }
 
-static int want_args(rlw_cmd_t *c, int argc, int n, const char *synopsis)
-{
-    if (argc == n)
-        return RLW_CMD_OK;
-    return rlw_cmd_fail(c, RLW_CMD_USAGE, "%s takes %s: rlwafctl %s",
-                        c->command,
-                        n == 0   ? "no argument"
-                        : n == 1 ? "one argument"
-                                 : "two arguments",
-                        synopsis);
-}
-
 /* Reads client's record; a failure is reported as RLW_CMD_STORE. */
 static int lookup(rlw_cmd_t *c, const rlw_addr_t *client, int64_t now,
                   rlw_store_mc_lookup_t *lk)
@@ -168,7 +156,7 @@ int rlw_cmd_status(rlw_cmd_t *c, int argc, char **argv)
     int64_t now;
     int rc, banned;
 
-    if ((rc = want_args(c, argc, 1, "status CLIENT")) ||
+    if ((rc = rlw_cmd_want_args(c, argc, 1, "status CLIENT")) ||
         (rc = rlw_cmd_client(c, argv[0], &client)) ||
         (rc = rlw_cmd_open_store(c)))
         return rc;
@@ -247,7 +235,7 @@ int rlw_cmd_ban(rlw_cmd_t *c, int argc, char **argv)
     apr_status_t rv;
     int rc, event;
 
-    if ((rc = want_args(c, argc, 2, "ban CLIENT DURATION")) ||
+    if ((rc = rlw_cmd_want_args(c, argc, 2, "ban CLIENT DURATION")) ||
         (rc = rlw_cmd_client(c, argv[0], &client)))
         return rc;
     if ((why = rlw_duration_parse(argv[1], &ms)))
@@ -323,7 +311,7 @@ int rlw_cmd_unban(rlw_cmd_t *c, int argc, char **argv)
     apr_status_t rv;
     int rc, event;
 
-    if ((rc = want_args(c, argc, 1, "unban CLIENT")) ||
+    if ((rc = rlw_cmd_want_args(c, argc, 1, "unban CLIENT")) ||
         (rc = rlw_cmd_client(c, argv[0], &client)) ||
         (rc = rlw_cmd_event_open(c)) || (rc = rlw_cmd_open_store(c)))
         return rc;
@@ -440,7 +428,8 @@ int rlw_cmd_list(rlw_cmd_t *c, int argc, char **argv)
     int i, rc, shown = 0;
 
     (void)argv;
-    if ((rc = want_args(c, argc, 0, "list")) || (rc = rlw_cmd_open_store(c)))
+    if ((rc = rlw_cmd_want_args(c, argc, 0, "list")) ||
+        (rc = rlw_cmd_open_store(c)))
         return rc;
     memset(&lb, 0, sizeof(lb));
     lb.pool = c->pool;

@@ -215,18 +215,6 @@ static const char *left(rlw_cmd_t *c, int64_t until_ms, int64_t now)
     return apr_pstrdup(c->pool, buf);
 }
 
-static int want(rlw_cmd_t *c, int argc, int n, const char *synopsis)
-{
-    if (argc == n)
-        return RLW_CMD_OK;
-    return rlw_cmd_fail(c, RLW_CMD_USAGE, "%s takes %s: rlwafctl --url URL %s",
-                        c->command,
-                        n == 0   ? "no argument"
-                        : n == 1 ? "one argument"
-                                 : "two arguments",
-                        synopsis);
-}
-
 /* The subject text as the node writes it ("198.51.100.0/24", "key#0:..."). */
 static int subject_text(rlw_cmd_t *c, const char *arg, const char **text,
                         const char **kind)
@@ -254,7 +242,7 @@ int rlw_cmd_url_list(rlw_cmd_t *c, int argc, char **argv)
     int i, rc;
 
     (void)argv;
-    if ((rc = want(c, argc, 0, "list")) || (rc = page(c, &doc)))
+    if ((rc = rlw_cmd_want_args(c, argc, 0, "list")) || (rc = page(c, &doc)))
         return rc;
     bans = running_bans(c, doc);
     now = rlw_now_ms();
@@ -343,7 +331,7 @@ int rlw_cmd_url_status(rlw_cmd_t *c, int argc, char **argv)
     char win[32];
     int i, rc, listed;
 
-    if ((rc = want(c, argc, 1, "status CLIENT")) ||
+    if ((rc = rlw_cmd_want_args(c, argc, 1, "status CLIENT")) ||
         (rc = subject_text(c, argv[0], &text, &kind)) || (rc = page(c, &doc)))
         return rc;
     now = rlw_now_ms();
@@ -471,7 +459,7 @@ int rlw_cmd_url_ban(rlw_cmd_t *c, int argc, char **argv)
     int64_t ms, until_ms = 0;
     int rc;
 
-    if ((rc = want(c, argc, 2, "ban CLIENT DURATION")) ||
+    if ((rc = rlw_cmd_want_args(c, argc, 2, "ban CLIENT DURATION")) ||
         (rc = subject_text(c, argv[0], &text, &kind)))
         return rc;
     if ((why = rlw_duration_parse(argv[1], &ms)))
@@ -522,7 +510,7 @@ int rlw_cmd_url_unban(rlw_cmd_t *c, int argc, char **argv)
     rlw_json_t *answer;
     int rc;
 
-    if ((rc = want(c, argc, 1, "unban CLIENT")) ||
+    if ((rc = rlw_cmd_want_args(c, argc, 1, "unban CLIENT")) ||
         (rc = subject_text(c, argv[0], &text, &kind)))
         return rc;
     if ((rc = post(

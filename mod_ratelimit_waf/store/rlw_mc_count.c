@@ -279,14 +279,12 @@ static int bucket_keys(const rlw_mc_store_t *st, const char *pseudo,
  * (the increment is refused silently) is reset like any bad counter; a
  * bucket memcached could not store (out of memory) reads as missing, which
  * can only delay a ban. */
-static void increment_quiet(rlw_mc_store_t *st, memcached_st *conn,
-                            const char *pseudo, const char *key, size_t klen,
-                            time_t ttl)
+static void increment_quiet(memcached_st *conn, const char *pseudo,
+                            const char *key, size_t klen, time_t ttl)
 {
     size_t plen = strlen(pseudo);
     uint64_t ignored;
 
-    (void)st;
     memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_NOREPLY, 1);
     memcached_add_by_key(conn, pseudo, plen, key, klen, "0", 1, ttl, 0);
     memcached_increment_by_key(conn, pseudo, plen, key, klen, 1, &ignored);
@@ -330,7 +328,7 @@ memcached_return_t rlw_mc_count_attack(rlw_mc_store_t *st, memcached_st *conn,
         ttl = (time_t)rlw_mc_ttl_secs(len + width[w]);
         curlen = rlw_mc_bucket_key_w(st->conf.prefix, pseudo, w, head[w], cur);
         if (w > 0) {
-            increment_quiet(st, conn, pseudo, cur, curlen, ttl);
+            increment_quiet(conn, pseudo, cur, curlen, ttl);
             continue;
         }
         rc = increment(st, conn, pseudo, cur, curlen, ttl, &value);
