@@ -1,7 +1,8 @@
 /* rlw_mc_conn.c - the memcached store's connections (one pool per process,
  * one connection for sync()) and what a failed call does to the node:
  * counted, the store flagged degraded (attacks fall back to shared memory)
- * and logged once a minute, until calls succeed again for a retry period.
+ * and logged once a minute, until a call succeeds a retry period and one
+ * second after the last failure.
  */
 #include <stdio.h>
 #include <string.h>
@@ -91,12 +92,15 @@ void rlw_mc_note_success(rlw_mc_store_t *st, int64_t now)
 {
     rlw_mc_shared_t *sh = st->shared;
     int64_t since = __atomic_load_n(&sh->degraded_since_ms, __ATOMIC_RELAXED);
-    int64_t quiet = (int64_t)st->conf.retry_secs * 1000;
-
     /* One server down while the others answer is one episode, not a flip
-     * per call: recovered means no failure for a retry period. */
-    if (quiet < 1000)
-        quiet = 1000;
+     * per call: recovered means no failure for a retry period and one
+     * second. libmemcached skips a failed server until the whole second
+     * after "failure second + retry" (it keeps time in seconds), so until
+     * then a pooled connection that failed at the end of the outage still
+     * fails at once; after that, none can, and "recovered" means that
+     * counting in memcached is exact again on every connection. */
+    int64_t quiet = ((int64_t)st->conf.retry_secs + 1) * 1000;
+
     if (since &&
         now - __atomic_load_n(&sh->last_failure_ms, __ATOMIC_RELAXED) < quiet)
         return;

@@ -16,6 +16,7 @@
 #include "rlw_addr.h"
 #include "rlw_crypto.h"
 #include "rlw_log.h"
+#include "rlw_mc_internal.h"
 #include "rlw_store_mc.h"
 #include "unit_suites.h"
 
@@ -99,6 +100,35 @@ START_TEST(health_reported)
 }
 END_TEST
 
+/* A degradation episode ends on a success a retry period and one second
+ * after the last failure, not before: libmemcached keeps a failed server
+ * skipped until the whole second after "failure second + retry", and a
+ * connection that failed last would fail again after an earlier
+ * "recovered" (a second episode for one outage, an attack counted in
+ * shared memory on a healthy store). */
+START_TEST(recovered_only_once_no_connection_can_still_skip)
+{
+    rlw_store_t *st = make(NULL);
+    rlw_mc_store_t *mc = (rlw_mc_store_t *)st;
+    rlw_store_health_t h;
+    rlw_addr_t x;
+
+    ck_assert_int_eq(rlw_addr_parse("198.51.100.9", &x), 0);
+    ck_assert_int_eq(st->ban(st, &x, MIN, T0, NULL), APR_EGENERAL);
+    st->health(st, pool, &h);
+    ck_assert_int_eq(h.degraded_since_ms, T0);
+    /* retry_secs is 1: a success 1 s later, and just under 2 s later,
+     * leaves the episode open. */
+    rlw_mc_note_success(mc, T0 + 1000);
+    rlw_mc_note_success(mc, T0 + 1999);
+    st->health(st, pool, &h);
+    ck_assert_int_eq(h.degraded_since_ms, T0);
+    rlw_mc_note_success(mc, T0 + 2000);
+    st->health(st, pool, &h);
+    ck_assert_int_eq(h.degraded_since_ms, 0);
+}
+END_TEST
+
 START_TEST(operator_store)
 {
     rlw_store_t *st = make(NULL);
@@ -177,6 +207,7 @@ Suite *store_mc_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, health_reported);
+    tcase_add_test(tc, recovered_only_once_no_connection_can_still_skip);
     tcase_add_test(tc, operator_store);
     tcase_add_test(tc, node_store_incomplete);
     suite_add_tcase(s, tc);
