@@ -24,7 +24,7 @@ CORE_SRC  := $(addprefix $(SRCDIR)/core/,rlw_duration.c rlw_addr.c \
              $(addprefix $(SRCDIR)/engine/,rlw_modsec.c rlw_msc3_api.c \
                rlw_msc3_msg.c rlw_msc3_rules.c)
 GLUE_SRC  := $(addprefix $(SRCDIR)/httpd/,mod_ratelimit_waf.c \
-               mod_rlw_config.c mod_rlw_hooks.c mod_rlw_events.c \
+               mod_rlw_config.c mod_rlw_resolve.c mod_rlw_hooks.c mod_rlw_events.c \
                mod_rlw_status.c mod_rlw_admin.c mod_rlw_setup.c \
                mod_rlw_keys.c) \
              $(sort $(wildcard $(SRCDIR)/engine/mod_rlw_*.c))

@@ -228,8 +228,8 @@ rlw_srv_conf_t *rlw_server_conf(server_rec *s);
 rlw_module_conf_t *rlw_module_conf(server_rec *s);
 
 /* Applies defaults to the module-wide settings and to every server's,
- * reads the secret file and checks what spans several directives. Returns
- * NULL or an error. */
+ * reads the secret file and checks what spans several directives
+ * (mod_rlw_resolve.c). Returns NULL or an error. */
 const char *rlw_resolve_config(apr_pool_t *p, server_rec *main_server);
 
 /* r's state, created (zeroed) when create is set and there is none. */
