@@ -33,9 +33,10 @@ memcached_st *rlw_mc_connect(rlw_mc_store_t *st)
     memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, to * 1000);
     memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_SND_TIMEOUT, to * 1000);
     memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-    /* After 2 failures a server is skipped for RETRY_TIMEOUT seconds, so a
-     * dead server costs one timeout per connection per retry period, not
-     * one per request. */
+    /* A server whose connect failed is skipped for RETRY_TIMEOUT seconds
+     * (libmemcached 1.1 marks it at the first failed connect), so a dead
+     * server costs one timeout per connection per retry period, not one
+     * per request. A timed-out answer marks nothing: rlw_mc_hold(). */
     memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
     memcached_behavior_set(conn, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT,
                            (uint64_t)st->conf.retry_secs);
@@ -119,6 +120,39 @@ void rlw_mc_note_success(rlw_mc_store_t *st, int64_t now)
                  (long)(now - since));
         rlw_notice(RLW_NOTICE_STORE_RECOVERED, detail);
     }
+}
+
+int rlw_mc_server_of(memcached_st *conn, const char *group)
+{
+    memcached_return_t rc;
+    const memcached_instance_st *srv =
+        memcached_server_by_key(conn, group, strlen(group), &rc);
+    uint32_t i, n = memcached_server_count(conn);
+
+    if (!srv)
+        return -1;
+    for (i = 0; i < n && i < RLW_MC_HOLD_SERVERS; i++)
+        if (memcached_server_instance_by_position(conn, i) == srv)
+            return (int)i;
+    return -1;
+}
+
+void rlw_mc_hold(rlw_mc_store_t *st, int server, memcached_return_t rc,
+                 int64_t now)
+{
+    if (rc != MEMCACHED_TIMEOUT || server < 0 || server >= RLW_MC_HOLD_SERVERS)
+        return;
+    __atomic_store_n(&st->shared->hold_until_ms[server],
+                     now + (int64_t)st->conf.retry_secs * 1000,
+                     __ATOMIC_RELAXED);
+}
+
+int rlw_mc_held(const rlw_mc_store_t *st, int server, int64_t now)
+{
+    if (server < 0 || server >= RLW_MC_HOLD_SERVERS)
+        return 0;
+    return now < __atomic_load_n(&st->shared->hold_until_ms[server],
+                                 __ATOMIC_RELAXED);
 }
 
 /* libmemcached 1.1 reports a read from a server it cannot reach (e.g. no

@@ -39,6 +39,10 @@
 
 #define RLW_MC_ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
 
+/* Servers (by position in the list) a timeout can hold back node-wide
+ * (rlw_mc_hold()); the ones after these are never held back. */
+#define RLW_MC_HOLD_SERVERS 64
+
 /* State shared by the processes of one node (anonymous shared memory). */
 typedef struct rlw_mc_shared {
     int64_t degraded_since_ms; /* 0 while the pool answers */
@@ -60,6 +64,9 @@ typedef struct rlw_mc_shared {
     int64_t keyorder_logged_ms; /* last RLW00123 line without set-up
                                  * memory, last RLW00124 line */
     int keyorder_differs;       /* 1: the last check found a conflict */
+    /* Per server: no call until then, after one timed out (a hung
+     * server; rlw_mc_hold()). */
+    int64_t hold_until_ms[RLW_MC_HOLD_SERVERS];
 } rlw_mc_shared_t;
 
 /* One journal entry as the batched reader found it: kept sealed, and
@@ -114,6 +121,22 @@ void rlw_mc_note_failure(rlw_mc_store_t *st, const char *what,
 /* A successful call: ends a degradation when no call failed for a retry
  * period. */
 void rlw_mc_note_success(rlw_mc_store_t *st, int64_t now);
+
+/* The position in the server list of the server that keys grouped under
+ * group go to, or -1. */
+int rlw_mc_server_of(memcached_st *conn, const char *group);
+
+/* A hung server (the kernel accepts connections, nothing answers) makes
+ * every call wait a whole timeout: libmemcached skips a server for a retry
+ * period only after a failed connect, never after a timed-out answer. So
+ * a call to server that timed out (rc) holds that server back for a retry
+ * period on every connection of the node; the callers fall back at once
+ * meanwhile (rlw_mc_held()). Other failures are left to libmemcached. */
+void rlw_mc_hold(rlw_mc_store_t *st, int server, memcached_return_t rc,
+                 int64_t now);
+
+/* 1 while server is held back (rlw_mc_hold()). */
+int rlw_mc_held(const rlw_mc_store_t *st, int server, int64_t now);
 
 /* The outcome of a read: rc, or the call's real error when rc claims a
  * miss (libmemcached 1.1 reports an unreachable server as a miss). */

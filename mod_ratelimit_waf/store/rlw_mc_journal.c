@@ -561,6 +561,7 @@ apr_status_t rlw_mc_sync(rlw_store_t *base, int64_t now)
     memcached_return_t rc;
     sync_round_t sr;
     uint64_t seq = 0;
+    int jsrv;
 
     if (!st->local)
         return APR_ENOTIMPL; /* an operator's store keeps no ban cache */
@@ -569,10 +570,16 @@ apr_status_t rlw_mc_sync(rlw_store_t *base, int64_t now)
     if (!st->slots &&
         !(st->slots = calloc(RLW_MC_JOURNAL_BATCH, sizeof(*st->slots))))
         return APR_ENOMEM;
+    /* The journal's server timed out lately (hung): no round until the
+     * hold ends, rather than a timeout every sync interval. */
+    jsrv = rlw_mc_server_of(st->sync_conn, RLW_MC_JOURNAL_GROUP);
+    if (rlw_mc_held(st, jsrv, now))
+        return APR_EGENERAL;
     /* Every few seconds: do the nodes read key subjects alike? */
     rlw_mc_keyorder_check(st, st->sync_conn, now);
     switch (sync_begin(st, now, wait, &seq, &how)) {
     case -1:
+        rlw_mc_hold(st, jsrv, memcached_last_error(st->sync_conn), now);
         return APR_EGENERAL;
     case 1:
         return APR_SUCCESS;
@@ -588,6 +595,7 @@ apr_status_t rlw_mc_sync(rlw_store_t *base, int64_t now)
     if (rc != MEMCACHED_SUCCESS) {
         rlw_mc_note_failure(st, "reading journal entries", st->sync_conn, rc,
                             now);
+        rlw_mc_hold(st, jsrv, rc, now);
         return APR_EGENERAL;
     }
     /* Entries expire (at the end of their ban, 60 s at least): missing

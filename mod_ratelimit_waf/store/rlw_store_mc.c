@@ -148,6 +148,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
     int64_t until = 0;
     rlw_mc_read_t r;
     unsigned i;
+    int srv;
 
     memset(out, 0, sizeof(*out));
     if (!st->local)
@@ -165,10 +166,17 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
                             MEMCACHED_FAILURE, now);
         return fallback(st, client, cls, p, hit, now, out);
     }
+    /* Its server timed out lately: counted here at once, instead of a
+     * timeout per attack (rlw_mc_hold()). */
+    if (rlw_mc_held(st, (srv = rlw_mc_server_of(conn, pseudo)), now)) {
+        rlw_mc_push(st, &conn);
+        return fallback(st, client, cls, p, hit, now, out);
+    }
     klen = rlw_mc_ban_key(st->conf.prefix, pseudo, key);
     rc = rlw_mc_count_attack(st, conn, pseudo, key, klen, p, now, counts, &r);
     if (rc != MEMCACHED_SUCCESS) {
         rlw_mc_note_failure(st, "counting an attack", conn, rc, now);
+        rlw_mc_hold(st, srv, rc, now);
         rlw_mc_push(st, &conn);
         return fallback(st, client, cls, p, hit, now, out);
     }
@@ -197,6 +205,7 @@ static apr_status_t mc_attack(rlw_store_t *base, const rlw_addr_t *client,
 
         rlw_mc_note_failure(st, "reading or writing a ban record", conn, rc,
                             now);
+        rlw_mc_hold(st, srv, rc, now);
         rlw_mc_push(st, &conn);
         /* The cluster count reached the threshold but the ban record is out
          * of reach: decide on that count with this node's strike memory

@@ -129,6 +129,38 @@ START_TEST(recovered_only_once_no_connection_can_still_skip)
 }
 END_TEST
 
+/* A timed-out call holds its server back for a retry period, node-wide;
+ * other failures do not (libmemcached skips a server that refuses
+ * connections on its own). */
+START_TEST(timeout_holds_the_server_back)
+{
+    rlw_store_t *st = make(NULL);
+    rlw_mc_store_t *mc = (rlw_mc_store_t *)st;
+    memcached_st *conn = rlw_mc_connect(mc);
+    int srv, other;
+
+    ck_assert_ptr_nonnull(conn);
+    srv = rlw_mc_server_of(conn, "journal");
+    ck_assert(srv == 0 || srv == 1);
+    other = 1 - srv;
+    ck_assert_int_eq(rlw_mc_held(mc, srv, T0), 0);
+    rlw_mc_hold(mc, srv, MEMCACHED_CONNECTION_FAILURE, T0);
+    rlw_mc_hold(mc, srv, MEMCACHED_SERVER_TEMPORARILY_DISABLED, T0);
+    ck_assert_int_eq(rlw_mc_held(mc, srv, T0), 0);
+    rlw_mc_hold(mc, srv, MEMCACHED_TIMEOUT, T0);
+    ck_assert_int_eq(rlw_mc_held(mc, srv, T0), 1);
+    ck_assert_int_eq(rlw_mc_held(mc, srv, T0 + 999), 1);
+    ck_assert_int_eq(rlw_mc_held(mc, srv, T0 + 1000), 0);
+    ck_assert_int_eq(rlw_mc_held(mc, other, T0), 0);
+    /* Out of range: never held, never written. */
+    rlw_mc_hold(mc, -1, MEMCACHED_TIMEOUT, T0);
+    rlw_mc_hold(mc, RLW_MC_HOLD_SERVERS, MEMCACHED_TIMEOUT, T0);
+    ck_assert_int_eq(rlw_mc_held(mc, -1, T0), 0);
+    ck_assert_int_eq(rlw_mc_held(mc, RLW_MC_HOLD_SERVERS, T0), 0);
+    memcached_free(conn);
+}
+END_TEST
+
 START_TEST(operator_store)
 {
     rlw_store_t *st = make(NULL);
@@ -208,6 +240,7 @@ Suite *store_mc_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, health_reported);
     tcase_add_test(tc, recovered_only_once_no_connection_can_still_skip);
+    tcase_add_test(tc, timeout_holds_the_server_back);
     tcase_add_test(tc, operator_store);
     tcase_add_test(tc, node_store_incomplete);
     suite_add_tcase(s, tc);
